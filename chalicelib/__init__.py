@@ -1,0 +1,1 @@
+"""Everything deployed to Lambda: the in-app message service's domain code."""

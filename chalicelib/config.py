@@ -1,0 +1,106 @@
+"""Settings read once from the environment into one frozen object.
+
+Table names have no defaults: a missing one fails loudly with its name, so a
+misconfigured stage never writes into a table it guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from chalicelib.errors import ConfigurationError
+
+TABLE_VARIABLES = {
+    "inbox": "INAPP_INBOX_TABLE",
+    "channels": "INAPP_CHANNELS_TABLE",
+    "counters": "INAPP_COUNTERS_TABLE",
+    "idempotency": "INAPP_IDEMPOTENCY_TABLE",
+    "connections": "INAPP_CONNECTIONS_TABLE",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration (see the README's environment table)."""
+
+    tables: dict[str, str]
+    region: str
+    dynamodb_endpoint: str | None
+    jwt_secret: str | None
+    jwks_url: str | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    roles_claim: str
+    cursor_secret: str
+    retention_days: int
+    cors_origins: tuple[str, ...]
+    ws_endpoint: str | None
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"setting {name} is required but not set")
+    return value
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"setting {name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"setting {name} must be positive, got {value}")
+    return value
+
+
+def _ws_endpoint() -> str | None:
+    explicit = _optional("INAPP_WS_ENDPOINT")
+    if explicit:
+        return explicit.rstrip("/")
+    api_id = _optional("INAPP_WS_API_ID")
+    stage = _optional("INAPP_WS_STAGE")
+    region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
+    if api_id and stage and region:
+        return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+    return None
+
+
+def load_settings() -> Settings:
+    """Read every setting from the environment, failing on the first missing one."""
+    jwt_secret = _optional("INAPP_JWT_SECRET")
+    jwks_url = _optional("INAPP_JWKS_URL")
+    if not jwt_secret and not jwks_url:
+        raise ConfigurationError("setting INAPP_JWT_SECRET or INAPP_JWKS_URL is required but not set")
+    cursor_secret = _optional("INAPP_CURSOR_SECRET") or jwt_secret
+    if not cursor_secret:
+        raise ConfigurationError("setting INAPP_CURSOR_SECRET is required when INAPP_JWKS_URL is used")
+    origins = tuple(o.strip() for o in os.environ.get("INAPP_CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        tables={kind: _required(var) for kind, var in TABLE_VARIABLES.items()},
+        region=_optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=_optional("INAPP_DYNAMODB_ENDPOINT"),
+        jwt_secret=jwt_secret,
+        jwks_url=jwks_url,
+        jwt_issuer=_optional("INAPP_JWT_ISSUER"),
+        jwt_audience=_optional("INAPP_JWT_AUDIENCE"),
+        roles_claim=_optional("INAPP_ROLES_CLAIM") or "roles",
+        cursor_secret=cursor_secret,
+        retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
+        cors_origins=origins,
+        ws_endpoint=_ws_endpoint(),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return load_settings()

@@ -1,0 +1,101 @@
+"""Idempotency-Key handling: the first answer to (caller, key) is kept 24 h.
+
+A key is claimed with a conditional put that also fixes the send ids, so a
+retry after a failure reuses the same ids and the inbox's conditional puts
+turn it into a no-op for receivers already written. A claim carries a short
+lease: a second request while the first is still running gets 409, a retry
+after the first failed (or its Lambda died) takes the claim over.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.clock import utc_now
+from chalicelib.errors import ConflictError, ValidationError
+from chalicelib.models import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=24)
+LEASE_SECONDS = 60
+MAX_KEY_LENGTH = 255
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Either the stored first answer (``replay``) or the ids to write under."""
+
+    record_key: str
+    send_ids: list[str]
+    replay: Any = None
+
+
+def check_key(key: Any, field: str = "Idempotency-Key") -> str:
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(field, f"must be 1 to {MAX_KEY_LENGTH} printable characters")
+    return key
+
+
+def _failed_condition(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
+    """Claim ``key`` for this body, or return what its first use answered."""
+    record_key = f"{scope}#{key}"
+    now = time.time()
+    record = IdempotencyRecord(
+        record_key,
+        body_hash=body_hash,
+        state=PENDING,
+        send_ids=",".join(fresh_ids),
+        lease_until=int(now) + LEASE_SECONDS,
+        expires_at=KEEP_FOR,
+    )
+    try:
+        record.save(condition=IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < utc_now()))
+        return Claim(record_key, fresh_ids)
+    except PutError as error:
+        if not _failed_condition(error):
+            raise
+    existing = IdempotencyRecord.get(record_key, consistent_read=True)
+    if existing.body_hash != body_hash:
+        raise ConflictError("Idempotency-Key: was already used with a different body")
+    if existing.state == DONE:
+        return Claim(record_key, existing.send_ids.split(","), replay=json.loads(existing.response or "null"))
+    if existing.state == PENDING and existing.lease_until > now:
+        raise ConflictError("Idempotency-Key: a request with this key is still running")
+    try:
+        existing.update(
+            actions=[IdempotencyRecord.state.set(PENDING), IdempotencyRecord.lease_until.set(int(now) + LEASE_SECONDS)],
+            condition=IdempotencyRecord.lease_until == existing.lease_until,
+        )
+    except UpdateError as error:
+        if _failed_condition(error):
+            raise ConflictError("Idempotency-Key: a request with this key is still running") from None
+        raise
+    return Claim(record_key, existing.send_ids.split(","))
+
+
+def complete(record_key: str, response: Any) -> None:
+    IdempotencyRecord(record_key).update(
+        actions=[IdempotencyRecord.state.set(DONE), IdempotencyRecord.response.set(json.dumps(response))]
+    )
+
+
+def release(record_key: str) -> None:
+    """The send failed midway: let a retry with the same key take over at once."""
+    IdempotencyRecord(record_key).update(
+        actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)]
+    )
+
+
+def abandon(record_key: str) -> None:
+    """The request was refused (e.g. unknown channel): free the key entirely."""
+    IdempotencyRecord(record_key).delete()

@@ -1,0 +1,166 @@
+"""Checks of request bodies and query parameters against SPEC §4's limits.
+
+Every failure raises `ValidationError` naming the field; nothing here
+touches storage, so bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.errors import ValidationError
+
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+URL_SCHEMES = ("http://", "https://")
+MAX_RECEIVERS = 1000
+MAX_RECEIVER_ENTRIES = 10_000
+MAX_USER_ID = 128
+MAX_CHANNEL_TITLE = 100
+MAX_DESCRIPTION = 1000
+MAX_MESSAGE_TITLE = 200
+MAX_CONTENT_BYTES = 16 * 1024
+MAX_URL = 2048
+MAX_DURATION = 3600
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+STATUSES = ("all", "unread", "read")
+
+
+def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
+    """A request body as a JSON object; an empty body is ``{}``."""
+    if raw is None or (isinstance(raw, (bytes, str)) and not raw.strip()):
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("body", "is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ValidationError("body", "must be a JSON object")
+    return value
+
+
+def reject_unknown(body: Mapping[str, Any], allowed: set[str], prefix: str = "") -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationError(prefix + unknown[0], "is not a known field")
+
+
+def require(body: Mapping[str, Any], field: str, prefix: str = "") -> Any:
+    if body.get(field) is None:
+        raise ValidationError(prefix + field, "is required")
+    return body[field]
+
+
+def text(value: Any, field: str, *, min_len: int, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if not min_len <= len(value) <= max_len:
+        if min_len:
+            raise ValidationError(field, f"must be {min_len} to {max_len} characters")
+        raise ValidationError(field, f"must be at most {max_len} characters")
+    return value
+
+
+def channel_name(value: Any, field: str = "name") -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if not CHANNEL_NAME.match(value):
+        raise ValidationError(field, "must match ^[a-z0-9][a-z0-9_-]{0,63}$")
+    return value
+
+
+def channel_title(value: Any, field: str = "title") -> str:
+    return text(value, field, min_len=1, max_len=MAX_CHANNEL_TITLE)
+
+
+def description(value: Any, field: str = "description") -> str:
+    return text(value, field, min_len=0, max_len=MAX_DESCRIPTION)
+
+
+def receivers(value: Any, field: str = "receivers") -> list[str]:
+    """Distinct user ids in first-seen order."""
+    if not isinstance(value, list):
+        raise ValidationError(field, "must be a list of user ids")
+    if len(value) > MAX_RECEIVER_ENTRIES:
+        raise ValidationError(field, f"must have at most {MAX_RECEIVERS} distinct user ids")
+    distinct: dict[str, None] = {}
+    for index, user in enumerate(value):
+        if not isinstance(user, str) or not 1 <= len(user) <= MAX_USER_ID:
+            raise ValidationError(f"{field}[{index}]", "must be a user id of 1 to 128 characters")
+        distinct[user] = None
+    if not 1 <= len(distinct) <= MAX_RECEIVERS:
+        raise ValidationError(field, f"must have 1 to {MAX_RECEIVERS} distinct user ids")
+    return list(distinct)
+
+
+def message_title(value: Any, field: str = "title") -> str:
+    return text(value, field, min_len=1, max_len=MAX_MESSAGE_TITLE)
+
+
+def content(value: Any, field: str = "content") -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_CONTENT_BYTES:
+        raise ValidationError(field, f"must be at most {MAX_CONTENT_BYTES} bytes of UTF-8")
+    return value
+
+
+def url(value: Any, field: str = "url") -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if not 1 <= len(value) <= MAX_URL:
+        raise ValidationError(field, f"must be 1 to {MAX_URL} characters")
+    lowered = value.lower()
+    is_path = value.startswith("/") and not value.startswith("//")
+    if not (is_path or (lowered.startswith(URL_SCHEMES) and len(value) > lowered.index("//") + 2)):
+        raise ValidationError(field, "must be an http(s):// URL or a path starting with /")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValidationError(field, "must not contain spaces or control characters")
+    return value
+
+
+def duration(value: Any, field: str = "duration") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, "must be an integer number of seconds")
+    if not 0 <= value <= MAX_DURATION:
+        raise ValidationError(field, f"must be 0 to {MAX_DURATION} seconds")
+    return value
+
+
+def data(value: Any, field: str = "data") -> dict[str, str]:
+    """Template values: an object of strings, numbers or booleans."""
+    if not isinstance(value, dict):
+        raise ValidationError(field, "must be an object")
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            result[key] = "true" if item else "false"
+        elif isinstance(item, (str, int, float)):
+            result[key] = str(item)
+        else:
+            raise ValidationError(f"{field}.{key}", "must be a string, number or boolean")
+    return result
+
+
+def limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def status(params: Mapping[str, str]) -> str:
+    value = params.get("status", "all")
+    if value not in STATUSES:
+        raise ValidationError("status", "must be one of all, unread, read")
+    return value
+
+
+def optional_channel(params: Mapping[str, str]) -> str | None:
+    value = params.get("channel")
+    return None if value is None else channel_name(value, "channel")

@@ -1,0 +1,1 @@
+"""Cloud templates and the local stand-in for AWS (dev-only; never imported by chalicelib)."""

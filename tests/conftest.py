@@ -1,0 +1,157 @@
+"""Fixtures: credentials, moto, tables, the Chalice test client, tokens, call counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import service
+from chalicelib.auth import issue_token
+from chalicelib.config import load_settings
+from chalicelib.models import MODELS, create_tables
+from infra.local import moto_patches
+from tests.openapi_check import OpenApiChecker
+
+moto_patches.apply()
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE_CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+DEV_ENV = CHALICE_CONFIG["stages"]["dev"]["environment_variables"]
+SECRET = "tests-only-secret-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, the dev stage's settings, and fresh lazy singletons."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "INAPP_JWT_SECRET": SECRET,
+        **DEV_ENV,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("INAPP_JWKS_URL", "INAPP_DYNAMODB_ENDPOINT", "INAPP_CURSOR_SECRET", "INAPP_WS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    service.reset()
+    yield
+    service.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def tables(aws: None) -> None:
+    create_tables(load_settings())
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenApiChecker:
+    return OpenApiChecker()
+
+
+class Api:
+    """Chalice's test client with auth headers, JSON bodies and OpenAPI checks."""
+
+    def __init__(self, client: Client, checker: OpenApiChecker) -> None:
+        self._client = client
+        self._checker = checker
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = None,
+        raw: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        body = raw if raw is not None else ("" if json_body is None else json.dumps(json_body))
+        response = self._client.http.request(method.upper(), path, headers=sent, body=body.encode("utf-8"))
+        if method.upper() != "OPTIONS":
+            self._checker.check(method, path, response.status_code, response.json_body)
+        return response
+
+
+@pytest.fixture
+def api(tables: None, openapi: OpenApiChecker) -> Iterator[Api]:
+    from app import app
+
+    with Client(app, stage_name="dev") as client:
+        yield Api(client, openapi)
+
+
+@pytest.fixture
+def admin_token() -> str:
+    return issue_token("admin-1", SECRET, admin=True)
+
+
+@pytest.fixture
+def token() -> Any:
+    """Factory: a user's token."""
+    return lambda user, admin=False: issue_token(user, SECRET, admin=admin)
+
+
+@pytest.fixture
+def channel(api: Api, admin_token: str) -> str:
+    response = api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News"})
+    assert response.status_code == 201
+    return "news"
+
+
+@pytest.fixture
+def send(api: Api, admin_token: str) -> Any:
+    """Factory: send a message and return the response body (asserting 202)."""
+
+    def _send(receivers: list[str], title: str = "Hello", channel: str = "news", **fields: Any) -> dict[str, Any]:
+        body = {"channel": channel, "receivers": receivers, "title": title, **fields}
+        response = api.call("POST", "/messages", token=admin_token, json_body=body)
+        assert response.status_code == 202, response.json_body
+        return response.json_body
+
+    return _send
+
+
+class CallCounter:
+    """Counts DynamoDB API calls made through the models' botocore clients."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def dynamodb_calls(api: Api) -> CallCounter:
+    """Registers a ``before-call`` hook on every model's client."""
+    counter = CallCounter()
+    clients = {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}
+    for client in clients.values():
+        client.meta.events.register("before-call.dynamodb", counter)
+    return counter

@@ -1,0 +1,227 @@
+"""The per-user inbox: pages, filters, catch-up, status, mark-all-read, counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib import ids
+
+
+@pytest.fixture
+def same_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every id from now on is minted within one frozen millisecond."""
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: 1_790_000_000_000))
+
+
+def _pages(api: Any, token: str, path: str) -> list[list[dict[str, Any]]]:
+    pages = []
+    cursor = None
+    separator = "&" if "?" in path else "?"
+    while True:
+        page = api.call("GET", path + (f"{separator}cursor={cursor}" if cursor else ""), token=token).json_body
+        pages.append(page["items"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return pages
+
+
+def test_45_messages_page_by_10_each_once_newest_first(
+    api: Any, channel: str, send: Any, token: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = [send(["u1"], title=f"m{i}")["id"] for i in range(20)]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: ids.id_time_ms(sent[-1]) + 1))
+    sent += [send(["u1"], title=f"m{i}")["id"] for i in range(20, 45)]  # 25 in one millisecond
+    pages = _pages(api, token("u1"), "/me/messages?limit=10")
+    assert [len(p) for p in pages] == [10, 10, 10, 10, 5]
+    seen = [m["id"] for page in pages for m in page]
+    assert seen == list(reversed(sent))
+    assert len({m["createdAt"] for page in pages for m in page if m["id"] in sent[20:]}) == 1
+
+
+@pytest.mark.usefixtures("same_millisecond")
+def test_after_returns_newer_messages_oldest_first_in_pages(api: Any, channel: str, send: Any, token: Any) -> None:
+    sent = [send(["u1"], title=f"m{i}")["id"] for i in range(13)]
+    pages = _pages(api, token("u1"), f"/me/messages?after={sent[2]}&limit=4")
+    assert [m["id"] for page in pages for m in page] == sent[3:]
+    assert [len(p) for p in pages] == [4, 4, 2]
+
+
+def test_after_the_newest_is_empty(api: Any, channel: str, send: Any, token: Any) -> None:
+    last = send(["u1"])["id"]
+    assert api.call("GET", f"/me/messages?after={last}", token=token("u1")).json_body == {
+        "items": [],
+        "nextCursor": None,
+    }
+
+
+def test_after_must_be_an_id(api: Any, token: Any) -> None:
+    response = api.call("GET", "/me/messages?after=yesterday", token=token("u1"))
+    assert (response.status_code, response.json_body["Message"]) == (400, "after: must be a message id")
+
+
+def test_after_with_channel(api: Any, admin_token: str, channel: str, send: Any, token: Any) -> None:
+    api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
+    first = send(["u1"], channel="news")["id"]
+    ops = send(["u1"], channel="ops")["id"]
+    news = send(["u1"], channel="news")["id"]
+    items = api.call("GET", f"/me/messages?after={first}&channel=news", token=token("u1")).json_body["items"]
+    assert [m["id"] for m in items] == [news]
+    assert ops not in [m["id"] for m in items]
+
+
+def _seed(api: Any, admin_token: str, send: Any, token: Any) -> dict[str, str]:
+    api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
+    ids_ = {
+        "news-read": send(["u1"], channel="news", title="n1")["id"],
+        "news-unread": send(["u1"], channel="news", title="n2")["id"],
+        "ops-read": send(["u1"], channel="ops", title="o1")["id"],
+        "ops-unread": send(["u1"], channel="ops", title="o2")["id"],
+    }
+    for key in ("news-read", "ops-read"):
+        api.call("PATCH", f"/me/messages/{ids_[key]}", token=token("u1"), json_body={"status": "read"})
+    return ids_
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["ops-unread", "ops-read", "news-unread", "news-read"]),
+        ("?status=all", ["ops-unread", "ops-read", "news-unread", "news-read"]),
+        ("?status=unread", ["ops-unread", "news-unread"]),
+        ("?status=read", ["ops-read", "news-read"]),
+        ("?channel=news", ["news-unread", "news-read"]),
+        ("?channel=news&status=unread", ["news-unread"]),
+        ("?channel=ops&status=read", ["ops-read"]),
+        ("?channel=missing", []),
+    ],
+)
+def test_filters(
+    api: Any, admin_token: str, channel: str, send: Any, token: Any, query: str, expected: list[str]
+) -> None:
+    seeded = _seed(api, admin_token, send, token)
+    items = api.call("GET", "/me/messages" + query, token=token("u1")).json_body["items"]
+    assert [m["id"] for m in items] == [seeded[k] for k in expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?status=new", "status: must be one of all, unread, read"),
+        ("?channel=BAD!", "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
+    ],
+)
+def test_bad_filters_are_400(api: Any, token: Any, query: str, message: str) -> None:
+    response = api.call("GET", "/me/messages" + query, token=token("u1"))
+    assert (response.status_code, response.json_body["Message"]) == (400, message)
+
+
+def test_cursor_is_bound_to_the_query(api: Any, channel: str, send: Any, token: Any) -> None:
+    for _ in range(3):
+        send(["u1"])
+    cursor = api.call("GET", "/me/messages?limit=1", token=token("u1")).json_body["nextCursor"]
+    response = api.call("GET", f"/me/messages?limit=1&status=unread&cursor={cursor}", token=token("u1"))
+    assert (response.status_code, response.json_body["Message"]) == (400, "cursor: is not valid for this query")
+
+
+def test_mark_read_and_unread_move_the_counts(api: Any, channel: str, send: Any, token: Any) -> None:
+    message_id = send(["u1"])["id"]
+    read = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
+    assert read["status"] == "read" and read["readAt"] is not None
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 0, "channels": {}}
+    again = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
+    assert again == read  # no change, no double count
+    unread = api.call(
+        "PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "unread"}
+    ).json_body
+    assert (unread["status"], unread["readAt"]) == ("unread", None)
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "status: is required"),
+        ({"status": "archived"}, "status: must be read or unread"),
+        ({"status": "read", "pinned": True}, "pinned: is not a known field"),
+    ],
+)
+def test_patch_rejects_bad_bodies(api: Any, channel: str, send: Any, token: Any, body: Any, message: str) -> None:
+    message_id = send(["u1"])["id"]
+    response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body=body)
+    assert (response.status_code, response.json_body["Message"]) == (400, message)
+    assert api.call("GET", f"/me/messages/{message_id}", token=token("u1")).json_body["status"] == "unread"
+
+
+def test_patch_malformed_json_is_400(api: Any, channel: str, send: Any, token: Any) -> None:
+    message_id = send(["u1"])["id"]
+    response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), raw="{status: read}")
+    assert (response.status_code, response.json_body["Message"]) == (400, "body: is not valid JSON")
+
+
+@pytest.mark.parametrize("message_id", ["01M87B7Z864SRYNJTHXHH51G00", "not-an-id", "%2E%2E"])
+def test_unknown_message_is_404(api: Any, token: Any, message_id: str) -> None:
+    assert api.call("GET", f"/me/messages/{message_id}", token=token("u1")).status_code == 404
+    response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"})
+    assert response.status_code == 404
+
+
+def test_mark_all_read_everything_and_per_channel(
+    api: Any, admin_token: str, channel: str, send: Any, token: Any
+) -> None:
+    api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
+    for _ in range(3):
+        send(["u1"], channel="news")
+    for _ in range(2):
+        send(["u1"], channel="ops")
+    user = token("u1")
+    assert api.call("POST", "/me/messages/read", token=user, json_body={"channel": "ops"}).json_body == {"updated": 2}
+    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 3, "channels": {"news": 3}}
+    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 3}
+    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 0}
+    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 0, "channels": {}}
+    assert all(m["status"] == "read" for m in api.call("GET", "/me/messages?limit=100", token=user).json_body["items"])
+
+
+def test_mark_all_read_rejects_bad_bodies(api: Any, token: Any) -> None:
+    response = api.call("POST", "/me/messages/read", token=token("u1"), json_body={"channel": "Bad"})
+    assert (response.status_code, response.json_body["Message"]) == (
+        400,
+        "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$",
+    )
+    response = api.call("POST", "/me/messages/read", token=token("u1"), json_body={"all": True})
+    assert (response.status_code, response.json_body["Message"]) == (400, "all: is not a known field")
+
+
+def test_my_channels_newest_first_with_counts_and_filters(
+    api: Any, admin_token: str, channel: str, send: Any, token: Any
+) -> None:
+    seeded = _seed(api, admin_token, send, token)
+    user = token("u1")
+    items = api.call("GET", "/me/channels", token=user).json_body["items"]
+    assert [(c["name"], c["title"], c["unread"], c["total"]) for c in items] == [
+        ("ops", "Ops", 1, 2),
+        ("news", "News", 1, 2),
+    ]
+    assert items[0]["latest"]["id"] == seeded["ops-unread"] and items[0]["latest"]["title"] == "o2"
+    api.call("POST", "/me/messages/read", token=user, json_body={"channel": "ops"})
+    unread = api.call("GET", "/me/channels?status=unread", token=user).json_body["items"]
+    assert [c["name"] for c in unread] == ["news"]
+    read = api.call("GET", "/me/channels?status=read", token=user).json_body["items"]
+    assert [c["name"] for c in read] == ["ops", "news"]
+    send(["u1"], channel="news", title="newest")
+    assert [c["name"] for c in api.call("GET", "/me/channels", token=user).json_body["items"]] == ["news", "ops"]
+
+
+def test_my_channels_pages(api: Any, admin_token: str, send: Any, token: Any) -> None:
+    names = [f"ch{i}" for i in range(7)]
+    for name in names:
+        api.call("POST", "/channels", token=admin_token, json_body={"name": name, "title": name})
+        send(["u1"], channel=name)
+    pages = _pages(api, token("u1"), "/me/channels?limit=3")
+    assert [[c["name"] for c in p] for p in pages] == [names[6:3:-1], names[3:0:-1], names[0:1]]
+
+
+def test_unread_count_for_a_new_user_is_zero(api: Any, token: Any) -> None:
+    assert api.call("GET", "/me/unread-count", token=token("nobody")).json_body == {"total": 0, "channels": {}}

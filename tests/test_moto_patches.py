@@ -1,0 +1,72 @@
+"""The emulator patch keeps TransactWriteItems all-or-nothing, streams included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from infra.local import moto_patches
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    moto_patches.apply()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield client
+
+
+def _stream_records(client: Any) -> list[dict[str, Any]]:
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return list(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"])
+
+
+def _put(pk: str, sk: str, n: int, condition: str | None = None) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": "t", "Item": {"pk": {"S": pk}, "sk": {"S": sk}, "n": {"N": str(n)}}}
+    if condition:
+        put["ConditionExpression"] = condition
+    return {"Put": put}
+
+
+def test_cancelled_transaction_restores_items_and_stream(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
+    update = {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+    with pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(
+            TransactItems=[update, _put("b", "1", 5), _put("a", "2", 7, "attribute_exists(pk)")]
+        )
+    assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
+    items = dynamodb.scan(TableName="t")["Items"]
+    assert items == [{"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}}]
+    assert [r["eventName"] for r in _stream_records(dynamodb)] == ["INSERT"]
+
+
+def test_committed_transaction_applies_everything(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=[_put("a", "1", 1), _put("b", "1", 2)])
+    assert len(dynamodb.scan(TableName="t")["Items"]) == 2
+    assert [r["eventName"] for r in _stream_records(dynamodb)] == ["INSERT", "INSERT"]

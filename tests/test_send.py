@@ -1,0 +1,267 @@
+"""POST /messages: validation limits, templating, idempotency, atomicity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib import idempotency
+from chalicelib.ids import new_id
+from chalicelib.models import ChannelCounter, InboxMessage
+from chalicelib.sending import body_hash
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    return {"channel": "news", "receivers": ["u1"], "title": "Hello", **fields}
+
+
+def _post(api: Any, admin_token: str, body: Any, key: str | None = None) -> Any:
+    headers = {"Idempotency-Key": key} if key else None
+    return api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+
+
+def _inbox(user: str) -> list[InboxMessage]:
+    return list(InboxMessage.query(user))
+
+
+def test_send_returns_202_with_id_channel_and_distinct_count(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, _body(receivers=["a", "b", "a", "c"]))
+    assert response.status_code == 202
+    assert response.json_body["receivers"] == 3
+    assert response.json_body["channel"] == "news"
+    for user in ("a", "b", "c"):
+        assert [m.id for m in _inbox(user)] == [response.json_body["id"]]
+
+
+def test_message_has_every_field(api: Any, admin_token: str, channel: str, token: Any) -> None:
+    sent = _post(api, admin_token, _body(content="Body", url="https://x.example/a?b=1", duration=5)).json_body
+    message = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
+    assert message == {
+        "id": sent["id"],
+        "channel": "news",
+        "title": "Hello",
+        "content": "Body",
+        "url": "https://x.example/a?b=1",
+        "duration": 5,
+        "status": "unread",
+        "createdAt": message["createdAt"],
+        "readAt": None,
+    }
+
+
+LIMIT_OK = [
+    {"receivers": [f"u{i}" for i in range(1000)]},
+    {"receivers": ["u" * 128]},
+    {"title": "t" * 200},
+    {"content": "é" * 8192},
+    {"url": "https://e.example/" + "p" * 2030},
+    {"url": "/inbox/relative"},
+    {"url": "http://plain.example"},
+    {"duration": 0},
+    {"duration": 3600},
+]
+
+
+@pytest.mark.parametrize("fields", LIMIT_OK, ids=lambda f: next(iter(f)))
+def test_limits_at_the_edge_are_accepted(api: Any, admin_token: str, channel: str, fields: dict[str, Any]) -> None:
+    assert _post(api, admin_token, _body(**fields)).status_code == 202
+
+
+LIMIT_BAD = [
+    ({"receivers": [f"u{i}" for i in range(1001)]}, "receivers: must have 1 to 1000 distinct user ids"),
+    ({"receivers": []}, "receivers: must have 1 to 1000 distinct user ids"),
+    ({"receivers": "u1"}, "receivers: must be a list of user ids"),
+    ({"receivers": ["ok", ""]}, "receivers[1]: must be a user id of 1 to 128 characters"),
+    ({"receivers": ["u" * 129]}, "receivers[0]: must be a user id of 1 to 128 characters"),
+    ({"receivers": [5]}, "receivers[0]: must be a user id of 1 to 128 characters"),
+    ({"title": ""}, "title: must be 1 to 200 characters"),
+    ({"title": "t" * 201}, "title: must be 1 to 200 characters"),
+    ({"title": 12}, "title: must be a string"),
+    ({"content": "é" * 8192 + "x"}, "content: must be at most 16384 bytes of UTF-8"),
+    ({"content": {"html": "x"}}, "content: must be a string"),
+    ({"url": "javascript:alert(1)"}, "url: must be an http(s):// URL or a path starting with /"),
+    ({"url": "data:text/html,hi"}, "url: must be an http(s):// URL or a path starting with /"),
+    ({"url": "//evil.example/x"}, "url: must be an http(s):// URL or a path starting with /"),
+    ({"url": "https://"}, "url: must be an http(s):// URL or a path starting with /"),
+    ({"url": "https://e.example/" + "p" * 2031}, "url: must be 1 to 2048 characters"),
+    ({"url": "/a b"}, "url: must not contain spaces or control characters"),
+    ({"duration": -1}, "duration: must be 0 to 3600 seconds"),
+    ({"duration": 3601}, "duration: must be 0 to 3600 seconds"),
+    ({"duration": 1.5}, "duration: must be an integer number of seconds"),
+    ({"duration": True}, "duration: must be an integer number of seconds"),
+    ({"channel": "Bad Name"}, "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
+    ({"channel": None}, "channel: is required"),
+    ({"title": None}, "title: is required"),
+    ({"priority": "high"}, "priority: is not a known field"),
+    ({"data": ["x"]}, "data: must be an object"),
+    ({"data": {"x": {"y": 1}}}, "data.x: must be a string, number or boolean"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), LIMIT_BAD, ids=[m for _, m in LIMIT_BAD])
+def test_bad_input_is_400_naming_the_field_and_stores_nothing(
+    api: Any, admin_token: str, channel: str, fields: dict[str, Any], message: str
+) -> None:
+    response = _post(api, admin_token, _body(**fields))
+    assert response.status_code == 400
+    assert response.json_body == {"Code": "BadRequestError", "Message": message}
+    assert list(InboxMessage.scan()) == []
+    assert list(ChannelCounter.scan()) == []
+
+
+def test_missing_receivers_is_400(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, {"channel": "news", "title": "t"})
+    assert response.json_body["Message"] == "receivers: is required"
+
+
+def test_malformed_json_is_400(api: Any, admin_token: str, channel: str) -> None:
+    response = api.call("POST", "/messages", token=admin_token, raw='{"channel": "news",')
+    assert (response.status_code, response.json_body["Message"]) == (400, "body: is not valid JSON")
+
+
+def test_unknown_channel_is_404(api: Any, admin_token: str) -> None:
+    response = _post(api, admin_token, _body(channel="ghost"))
+    assert (response.status_code, response.json_body["Message"]) == (404, "channel 'ghost' not found")
+
+
+# --- templating -------------------------------------------------------------
+
+
+def test_data_fills_placeholders_as_plain_text(api: Any, admin_token: str, channel: str, token: Any) -> None:
+    body = _body(
+        title="Hi {{ name }} <b>",
+        content="Order {{order}} for {{name}} & co",
+        url="/orders/{{order}}?q={{name}}",
+        data={"name": "Ann & <Bob>", "order": 42},
+    )
+    sent = _post(api, admin_token, body).json_body
+    message = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
+    assert message["title"] == "Hi Ann & <Bob> <b>"
+    assert message["content"] == "Order 42 for Ann & <Bob> & co"
+    assert message["url"] == "/orders/42?q=Ann%20%26%20%3CBob%3E"
+
+
+def test_missing_data_key_is_400(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, _body(title="Hi {{name}}", data={"other": "x"}))
+    assert (response.status_code, response.json_body["Message"]) == (400, "data.name: is missing (used in title)")
+
+
+def test_limits_apply_after_filling(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, _body(title="{{x}}", data={"x": "t" * 201}))
+    assert response.json_body["Message"] == "title: must be 1 to 200 characters"
+
+
+def test_placeholders_without_data_stay_as_written(api: Any, admin_token: str, channel: str, token: Any) -> None:
+    sent = _post(api, admin_token, _body(title="Literal {{name}}")).json_body
+    assert api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body["title"] == "Literal {{name}}"
+
+
+def test_javascript_url_cannot_be_smuggled_through_data(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, _body(url="{{u}}", data={"u": "javascript:alert(1)"}))
+    assert response.status_code == 400
+    assert response.json_body["Message"] == "url: must be an http(s):// URL or a path starting with /"
+
+
+# --- idempotency ------------------------------------------------------------
+
+
+def test_same_key_and_body_returns_the_first_answer_once_stored(api: Any, admin_token: str, channel: str) -> None:
+    first = _post(api, admin_token, _body(receivers=["u1", "u2"]), key="k-1")
+    second = _post(api, admin_token, _body(receivers=["u1", "u2"]), key="k-1")
+    assert first.status_code == second.status_code == 202
+    assert first.json_body == second.json_body
+    assert len(_inbox("u1")) == len(_inbox("u2")) == 1
+    assert ChannelCounter.get("u1", "news").unread == 1
+
+
+def test_same_key_other_body_is_409(api: Any, admin_token: str, channel: str) -> None:
+    _post(api, admin_token, _body(), key="k-2")
+    response = _post(api, admin_token, _body(title="Different"), key="k-2")
+    assert response.status_code == 409
+    assert response.json_body["Message"] == "Idempotency-Key: was already used with a different body"
+    assert [m.title for m in _inbox("u1")] == ["Hello"]
+
+
+def test_keys_are_scoped_to_the_caller(api: Any, token: Any, channel: str) -> None:
+    for admin in ("admin-a", "admin-b"):
+        assert _post(api, token(admin, admin=True), _body(), key="shared").status_code == 202
+    assert len(_inbox("u1")) == 2
+
+
+def test_key_while_first_request_runs_is_409(api: Any, admin_token: str, channel: str) -> None:
+    idempotency.claim("user:admin-1", "k-3", body_hash(_body()), [new_id()])
+    response = _post(api, admin_token, _body(), key="k-3")
+    assert response.status_code == 409
+    assert response.json_body["Message"] == "Idempotency-Key: a request with this key is still running"
+    assert _inbox("u1") == []
+
+
+def test_abandoned_claim_is_taken_over_after_its_lease(
+    api: Any, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claimed = idempotency.claim("user:admin-1", "k-4", body_hash(_body()), [new_id()])
+    later = idempotency.time.time() + idempotency.LEASE_SECONDS + 1
+    monkeypatch.setattr(idempotency.time, "time", lambda: later)
+    response = _post(api, admin_token, _body(), key="k-4")
+    assert response.status_code == 202
+    assert response.json_body["id"] == claimed.send_ids[0]
+
+
+def test_bad_idempotency_key_is_400(api: Any, admin_token: str, channel: str) -> None:
+    response = _post(api, admin_token, _body(), key="k" * 256)
+    assert response.json_body["Message"] == "Idempotency-Key: must be 1 to 255 printable characters"
+
+
+def test_unknown_channel_frees_the_key(api: Any, admin_token: str, channel: str) -> None:
+    assert _post(api, admin_token, _body(channel="later"), key="k-5").status_code == 404
+    api.call("POST", "/channels", token=admin_token, json_body={"name": "later", "title": "Later"})
+    assert _post(api, admin_token, _body(channel="later"), key="k-5").status_code == 202
+
+
+# --- atomicity toward the caller --------------------------------------------
+
+
+class FailTransaction:
+    """A botocore ``before-call`` hook that fails the n-th TransactWriteItems."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.fail_on = fail_on
+        self.seen = 0
+
+    def __call__(self, model: Any, **_: Any) -> Any:
+        if model.name != "TransactWriteItems":
+            return None
+        self.seen += 1
+        if self.seen != self.fail_on:
+            return None
+        error = {
+            "Error": {"Code": "InternalServerError", "Message": "injected"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+        return (type("Http", (), {"status_code": 500})(), error)
+
+
+def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(
+    api: Any, admin_token: str, channel: str
+) -> None:
+    receivers = [f"r{i:03d}" for i in range(120)]  # three transactions of 50, 50, 20
+    client = InboxMessage._get_connection().connection.client
+    failing = FailTransaction(fail_on=2)
+    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", failing)
+    try:
+        first = _post(api, admin_token, _body(receivers=receivers), key="atomic")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", failing)
+    assert first.status_code == 429
+    assert first.json_body["Code"] == "TooManyRequestsError"
+    assert "retry with the same Idempotency-Key" in first.json_body["Message"]
+    stored = sum(len(_inbox(r)) for r in receivers)
+    assert 0 < stored < len(receivers)
+
+    retry = _post(api, admin_token, _body(receivers=receivers), key="atomic")
+    assert retry.status_code == 202
+    for receiver in receivers:
+        assert [m.id for m in _inbox(receiver)] == [retry.json_body["id"]]
+        assert ChannelCounter.get(receiver, "news").unread == 1
+        assert ChannelCounter.get(receiver, "news").total == 1
