@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, DynamoDBEvent, Response, WebsocketEvent
 
 from chalicelib import channels, http, inbox, logs
+from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.sending import handle_send_event, send_body
-from chalicelib.service import get_services
+from chalicelib.service import get_delivery, get_services, get_websocket_routes
+
+# `chalice package` needs an ARN here; the merged template replaces it with
+# Fn::GetAtt [InboxTable, StreamArn] (infra/), the local stack calls the handler directly.
+INBOX_STREAM_ARN = os.environ.get(
+    "INAPP_INBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/inbox/stream/replaced-by-template"
+)
 
 app = Chalice(app_name="inapp")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 logs.configure()
 app.register_middleware(http.http_middleware, "http")
 
@@ -115,6 +124,31 @@ def unread_count() -> dict[str, Any]:
 @app.lambda_function(name="send")
 def send(event: Any, context: Any) -> Any:
     return handle_send_event(get_services().sender, event)
+
+
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict[str, Any]:
+    return get_websocket_routes().connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> dict[str, Any]:
+    return get_websocket_routes().message(event.connection_id, event.to_dict().get("body"))
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
+    return get_websocket_routes().disconnect(event.connection_id)
+
+
+@app.on_dynamodb_record(
+    stream_arn=INBOX_STREAM_ARN,
+    batch_size=STREAM_BATCH_SIZE,
+    maximum_batching_window_in_seconds=STREAM_BATCH_WINDOW_SECONDS,
+    starting_position="LATEST",
+)
+def deliver(event: DynamoDBEvent) -> dict[str, Any]:
+    return get_delivery().handle(event.to_dict()["Records"]).response()
 
 
 def _preflight(**_path_params: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,80 @@ def dynamodb_calls(api: Api) -> CallCounter:
     for client in clients.values():
         client.meta.events.register("before-call.dynamodb", counter)
     return counter
+
+
+# --- real-time delivery ----------------------------------------------------
+
+
+@pytest.fixture
+def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The management-API stand-in, and the service's endpoint pointed at it."""
+    from tests.standin import ManagementStandIn
+
+    server = ManagementStandIn().start()
+    monkeypatch.setenv("INAPP_WS_ENDPOINT", server.endpoint)
+    service.reset()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lambdas(api: Api) -> Iterator[Any]:
+    """Chalice's test client for non-HTTP handlers: ``lambdas.invoke(name, event)``."""
+    from app import app
+
+    with Client(app, stage_name="dev") as client:
+        yield client.lambda_
+
+
+def ws_event(route: str, connection_id: str, *, token: str | None = None, body: str | None = None) -> dict[str, Any]:
+    """An API Gateway WebSocket event of the documented shape."""
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+    event: dict[str, Any] = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "connectedAt": int(time.time() * 1000) - 60_000,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": f"req-{connection_id}",
+            "messageId": None if event_type != "MESSAGE" else f"msg-{connection_id}",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "api",
+            "apiId": "abc123",
+            "extendedRequestId": f"ext-{connection_id}",
+            "messageDirection": "IN",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "isBase64Encoded": False,
+    }
+    if route == "$connect":
+        event["headers"] = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"}
+        event["queryStringParameters"] = {"token": token} if token is not None else None
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+class StreamTap:
+    """Lambda-shaped batches of what moto's inbox stream really recorded."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        from chalicelib.models import InboxMessage
+        from infra.local.streams import ShardReader
+
+        arn = InboxMessage.describe_table()["LatestStreamArn"]
+        self.reader = ShardReader(boto3.client("dynamodbstreams", region_name="us-east-1"), arn, "us-east-1")
+
+    def batch(self, limit: int = 1000) -> dict[str, Any]:
+        records = self.reader.read(limit)
+        if records:
+            self.reader.advance(records[-1]["dynamodb"]["SequenceNumber"])
+        return {"Records": records}
+
+
+@pytest.fixture
+def stream(tables: None) -> StreamTap:
+    return StreamTap()

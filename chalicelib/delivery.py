@@ -1,0 +1,170 @@
+"""Stream fan-out: inbox stream records → frames on every connection of the receiver.
+
+INSERT → ``message.created``; MODIFY whose status really changed →
+``message.updated`` (moto even emits MODIFY for no-op writes, so images are
+compared); REMOVE (TTL expiry included) → nothing.
+
+Posts run concurrently on a thread pool through one botocore client whose
+retry config retries 429 (LimitExceeded) and 5xx with exponential backoff and
+full jitter. Per post: 410 → forget that connection (unless it is only
+seconds old: API Gateway answers 410 while ``$connect`` still runs);
+413 → log and drop the frame; anything else still failing → the record's
+sequence number goes to ``batchItemFailures`` so Lambda retries from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.connections import ConnectionRegistry, LiveConnection
+from chalicelib.inbox import message_json
+from chalicelib.models import InboxMessage
+
+logger = logging.getLogger(__name__)
+
+# The deployed event source mapping and the local poller both read these.
+STREAM_BATCH_SIZE = 100
+STREAM_BATCH_WINDOW_SECONDS = 0
+FAN_OUT_WORKERS = 32
+GONE_GRACE_SECONDS = 10.0
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    GONE = "gone"
+    TOO_LARGE = "too_large"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame for one user, from one stream record."""
+
+    sequence_number: str
+    user_id: str
+    payload: bytes
+
+
+@dataclass
+class BatchReport:
+    """What one batch did; ``failures`` become ``batchItemFailures``."""
+
+    frames: int = 0
+    posts: int = 0
+    gone: int = 0
+    dropped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def response(self) -> dict[str, list[dict[str, str]]]:
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.failures]}
+
+
+def frames_from_record(record: dict[str, Any]) -> list[Frame]:
+    """The frames one stream record asks for (none for REMOVE or no-op MODIFY)."""
+    data = record["dynamodb"]
+    sequence = str(data["SequenceNumber"])
+    event = record.get("eventName")
+    new_image = data.get("NewImage")
+    if event == "INSERT" and new_image:
+        kind = "message.created"
+    elif event == "MODIFY" and new_image:
+        old_status = (data.get("OldImage") or {}).get("status", {}).get("S")
+        if old_status == new_image.get("status", {}).get("S"):
+            return []
+        kind = "message.updated"
+    else:
+        return []
+    message = InboxMessage.from_raw_data(new_image)
+    payload = json.dumps({"type": kind, "message": message_json(message)}, separators=(",", ":")).encode("utf-8")
+    return [Frame(sequence, message.user_id, payload)]
+
+
+class ManagementPoster:
+    """Posts frames through API Gateway's management API (the project's own client)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def post(self, connection_id: str, payload: bytes) -> Outcome:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=payload)
+            return Outcome.SENT
+        except self._client.exceptions.GoneException:
+            return Outcome.GONE
+        except self._client.exceptions.PayloadTooLargeException:
+            return Outcome.TOO_LARGE
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 410:
+                return Outcome.GONE
+            if status == 413:
+                return Outcome.TOO_LARGE
+            logger.warning("post failed after retries", extra={"code": code, "status": status})
+            return Outcome.FAILED
+        except BotoCoreError as error:
+            logger.warning("post failed after retries", extra={"code": type(error).__name__})
+            return Outcome.FAILED
+
+
+class Delivery:
+    """Turns a batch of stream records into posts and reports what failed."""
+
+    def __init__(
+        self,
+        registry: ConnectionRegistry,
+        post: Callable[[str, bytes], Outcome],
+        executor: ThreadPoolExecutor,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._post = post
+        self._executor = executor
+        self._clock = clock
+
+    def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
+        report = BatchReport()
+        frames: list[Frame] = []
+        for record in records:
+            try:
+                frames.extend(frames_from_record(record))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                # A record we cannot read will not get better on retry: log, skip, keep the rest.
+                logger.error("unreadable stream record", extra={"code": type(error).__name__})
+        report.frames = len(frames)
+        if not frames:
+            return report
+        connections = self._registry.lookup([f.user_id for f in frames])
+        jobs = [(frame, live) for frame in frames for live in connections.get(frame.user_id, [])]
+        outcomes = list(self._executor.map(lambda job: self._post(job[1].connection_id, job[0].payload), jobs))
+        failed: dict[str, None] = {}
+        for (frame, live), outcome in zip(jobs, outcomes, strict=True):
+            report.posts += 1
+            if outcome is Outcome.GONE:
+                self._gone(live, report)
+            elif outcome is Outcome.TOO_LARGE:
+                report.dropped += 1
+                logger.error("frame too large for the socket; dropped", extra={"records": frame.sequence_number})
+            elif outcome is Outcome.FAILED:
+                failed[frame.sequence_number] = None
+        report.failures = list(failed)
+        logger.info(
+            "batch delivered",
+            extra={"records": report.frames, "count": report.posts, "failures": len(report.failures)},
+        )
+        return report
+
+    def _gone(self, live: LiveConnection, report: BatchReport) -> None:
+        if live.age_seconds(self._clock()) < GONE_GRACE_SECONDS:
+            return  # $connect may still be running; a later post decides
+        report.gone += 1
+        self._registry.forget(live)

@@ -1,0 +1,104 @@
+"""A management-API stand-in on loopback that tests control per connection.
+
+moto's own ``apigatewaymanagementapi`` accepts any post and never answers
+410/429/413, so delivery's error paths need this: each connection id can be
+scripted with a list of statuses to answer in turn (then 200), every answer
+can be delayed, and every accepted frame is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+ERROR_TYPES = {
+    410: "GoneException",
+    413: "PayloadTooLargeException",
+    429: "LimitExceededException",
+    500: "InternalServerErrorException",
+    503: "ServiceUnavailableException",
+}
+
+
+class ManagementStandIn:
+    """``POST /{stage}/@connections/{id}`` answering as scripted."""
+
+    def __init__(self, stage: str = "api", delay: float = 0.0) -> None:
+        self.stage = stage
+        self.delay = delay
+        self.scripts: dict[str, list[int]] = defaultdict(list)
+        self.received: dict[str, list[bytes]] = defaultdict(list)
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                standin._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{self.stage}"
+
+    def start(self) -> ManagementStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, connection_id: str, statuses: list[int]) -> None:
+        with self._lock:
+            self.scripts[connection_id] = list(statuses)
+
+    def frames(self, connection_id: str) -> list[dict[str, Any]]:
+        return [json.loads(f) for f in self.received[connection_id]]
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length)
+        prefix = f"/{self.stage}/@connections/"
+        if not request.path.startswith(prefix):
+            self._answer(request, 404, "NotFoundException")
+            return
+        connection_id = unquote(request.path[len(prefix) :])
+        if self.delay:
+            time.sleep(self.delay)
+        with self._lock:
+            self.calls[connection_id] += 1
+            script = self.scripts.get(connection_id)
+            status = script.pop(0) if script else 200
+            if status == 200:
+                self.received[connection_id].append(body)
+        if status == 200:
+            request.send_response(200)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+        else:
+            self._answer(request, status, ERROR_TYPES.get(status, "UnknownError"))
+
+    @staticmethod
+    def _answer(request: BaseHTTPRequestHandler, status: int, error_type: str) -> None:
+        payload = json.dumps({"message": error_type}).encode()
+        request.send_response(status)
+        request.send_header("x-amzn-ErrorType", error_type)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)

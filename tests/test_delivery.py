@@ -1,0 +1,175 @@
+"""Stream fan-out on batches that moto's DynamoDB stream really produced."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from chalicelib import delivery
+from chalicelib.models import Connection, InboxMessage
+from tests.conftest import ws_event
+
+
+@pytest.fixture
+def connect(lambdas: Any, standin: Any, token: Any) -> Any:
+    def _connect(user: str, *connection_ids: str) -> None:
+        for connection_id in connection_ids:
+            assert lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user))).payload == {
+                "statusCode": 200
+            }
+
+    return _connect
+
+
+def _deliver(lambdas: Any, batch: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = lambdas.invoke("deliver", batch).payload
+    return result
+
+
+def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=", "a2=")
+    connect("bob", "b1=")
+    connect("carol", "c1=")
+    sent = send(["alice", "bob"], title="Hello", content="Body")
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    for connection_id in ("a1=", "a2=", "b1="):
+        (frame,) = standin.frames(connection_id)
+        assert frame["type"] == "message.created"
+        assert frame["message"]["id"] == sent["id"] and frame["message"]["title"] == "Hello"
+        assert frame["message"]["status"] == "unread"
+    assert standin.frames("c1=") == []
+
+
+def test_a_status_change_is_synced_to_every_device_of_that_user(
+    api: Any, lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, token: Any
+) -> None:
+    connect("alice", "a1=", "a2=")
+    sent = send(["alice", "bob"])
+    stream.batch()  # the INSERTs, delivered elsewhere
+    api.call("PATCH", f"/me/messages/{sent['id']}", token=token("alice"), json_body={"status": "read"})
+    _deliver(lambdas, stream.batch())
+    for connection_id in ("a1=", "a2="):
+        (frame,) = standin.frames(connection_id)
+        assert frame["type"] == "message.updated"
+        assert frame["message"]["status"] == "read" and frame["message"]["readAt"]
+
+
+def test_no_op_modify_and_remove_send_nothing(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    sent = send(["alice"])
+    stream.batch()
+    message = InboxMessage.get("alice", sent["id"])
+    message.save()  # moto emits MODIFY for a write that changes nothing
+    message.delete()  # as a TTL expiry would: REMOVE
+    batch = stream.batch()
+    assert [r["eventName"] for r in batch["Records"]] == ["MODIFY", "REMOVE"]
+    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert standin.frames("a1=") == []
+
+
+def test_gone_connection_is_forgotten_and_others_still_get_frames(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=", "a2=")
+    standin.script("a1=", [410])
+    send(["alice"])
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert len(standin.frames("a2=")) == 1
+    assert [e.split("|")[0] for e in Connection.get("user#alice").connections] == ["a2="]
+    with pytest.raises(Connection.DoesNotExist):
+        Connection.get("conn#a1=")
+
+
+def test_gone_answer_for_a_seconds_old_connection_keeps_it(
+    lambdas: Any, standin: Any, token: Any, channel: str, send: Any, stream: Any
+) -> None:
+    event = ws_event("$connect", "new=", token=token("alice"))
+    event["requestContext"]["connectedAt"] = int(delivery.time.time() * 1000)  # just now
+    lambdas.invoke("ws_connect", event)
+    standin.script("new=", [410])
+    send(["alice"])
+    _deliver(lambdas, stream.batch())
+    assert Connection.get("conn#new=").user_id == "alice"
+
+
+def test_throttled_posts_are_retried_then_delivered(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    standin.script("a1=", [429, 503])
+    send(["alice"])
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert standin.calls["a1="] == 3
+    assert len(standin.frames("a1=")) == 1
+
+
+def test_only_the_record_that_still_fails_is_reported(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    connect("bob", "b1=")
+    standin.script("a1=", [500] * 4)  # more than the 4 attempts
+    send(["alice"], title="first")
+    send(["bob"], title="second")
+    batch = stream.batch()
+    alice_record = next(r for r in batch["Records"] if r["dynamodb"]["Keys"]["userId"]["S"] == "alice")
+    result = _deliver(lambdas, batch)
+    assert result == {"batchItemFailures": [{"itemIdentifier": alice_record["dynamodb"]["SequenceNumber"]}]}
+    assert len(standin.frames("b1=")) == 1
+
+
+def test_payload_too_large_is_dropped_not_retried(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    standin.script("a1=", [413])
+    send(["alice"])
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert standin.calls["a1="] == 1
+
+
+def test_a_bad_record_does_not_drop_the_others(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    send(["alice"])
+    batch = stream.batch()
+    broken = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": {"userId": {"BAD": 1}}}}
+    batch["Records"].insert(0, broken)
+    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert len(standin.frames("a1=")) == 1
+
+
+def test_replayed_batch_makes_no_new_inbox_items(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    send(["alice"])
+    batch = stream.batch()
+    _deliver(lambdas, batch)
+    _deliver(lambdas, batch)  # Lambda retries are at-least-once; clients de-duplicate by id
+    assert len(list(InboxMessage.query("alice"))) == 1
+    assert stream.batch()["Records"] == []
+    frames = standin.frames("a1=")
+    assert len(frames) == 2 and frames[0] == frames[1]
+
+
+def test_fan_out_lookups_stay_within_ceil_u_over_100(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, dynamodb_calls: Any
+) -> None:
+    users = [f"u{i:03d}" for i in range(250)]
+    for user in users[:30]:
+        connect(user, f"{user}-x=")
+    send(users)
+    batch = stream.batch()
+    assert len(batch["Records"]) == 250
+    dynamodb_calls.reset()
+    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert dynamodb_calls.calls == {"BatchGetItem": math.ceil(250 / 100)}
+    assert sum(len(standin.frames(f"{u}-x=")) for u in users[:30]) == 30

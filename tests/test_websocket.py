@@ -1,0 +1,78 @@
+"""WebSocket routes: handshake auth, ping/pong, error frames, disconnect."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from chalicelib.auth import issue_token
+from chalicelib.models import Connection
+from tests.conftest import SECRET, ws_event
+
+
+def _items() -> dict[str, Any]:
+    return {item.pk: item for item in Connection.scan()}
+
+
+def test_connect_with_a_valid_token_registers_both_items(lambdas: Any, standin: Any, token: Any) -> None:
+    response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice"))).payload
+    assert response == {"statusCode": 200}
+    items = _items()
+    assert items["conn#c1="].user_id == "alice"
+    (element,) = items["user#alice"].connections
+    assert element.startswith("c1=|")
+    assert items["user#alice"].expires_at.timestamp() > time.time() + 2 * 3600
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, "", "garbage", issue_token("u", "wrong-secret-0123456789abcdef-0123456"), issue_token("u", SECRET, now=0)],
+    ids=["missing", "empty", "garbage", "wrong-key", "expired"],
+)
+def test_connect_without_a_valid_token_is_refused_and_stores_nothing(lambdas: Any, standin: Any, bad: Any) -> None:
+    response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=bad)).payload
+    assert response["statusCode"] == 401
+    assert _items() == {}
+
+
+def test_ping_answers_pong_on_the_same_socket(lambdas: Any, standin: Any, token: Any) -> None:
+    lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+    lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
+    assert standin.frames("c1=") == [{"type": "pong"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "start"),
+    [
+        ("not json", "frame: not valid JSON"),
+        ("[1,2]", "frame: must be a JSON object"),
+        ('{"action":"subscribe"}', "action: unknown action 'subscribe'"),
+        ("{}", "action: unknown action 'None'"),
+        ("x" * 5000, "frame: too large or empty"),
+    ],
+)
+def test_bad_frames_get_an_error_frame(lambdas: Any, standin: Any, token: Any, body: str, start: str) -> None:
+    lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+    response = lambdas.invoke("ws_message", ws_event("$default", "c1=", body=body)).payload
+    assert response == {"statusCode": 200}
+    (frame,) = standin.frames("c1=")
+    assert frame["type"] == "error" and frame["message"].startswith(start)
+
+
+def test_disconnect_forgets_only_that_connection(lambdas: Any, standin: Any, token: Any) -> None:
+    for connection_id in ("c1=", "c2="):
+        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
+    lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
+    items = _items()
+    assert "conn#c1=" not in items and "conn#c2=" in items
+    assert [e.split("|")[0] for e in items["user#alice"].connections] == ["c2="]
+    assert lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown=")).payload == {"statusCode": 200}
+
+
+def test_frames_are_compact_json(standin: Any) -> None:
+    from chalicelib.realtime import _frame
+
+    assert json.loads(_frame({"type": "pong"})) == {"type": "pong"}
