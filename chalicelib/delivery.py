@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 # The deployed event source mapping and the local poller both read these.
 STREAM_BATCH_SIZE = 100
 STREAM_BATCH_WINDOW_SECONDS = 0
+STREAM_MAX_RETRY_ATTEMPTS = 5
+STREAM_MAX_RECORD_AGE_SECONDS = 3600
 FAN_OUT_WORKERS = 32
 GONE_GRACE_SECONDS = 10.0
 

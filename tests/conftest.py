@@ -225,8 +225,7 @@ class StreamTap:
 
     def batch(self, limit: int = 1000) -> dict[str, Any]:
         records = self.reader.read(limit)
-        if records:
-            self.reader.advance(records[-1]["dynamodb"]["SequenceNumber"])
+        self.reader.commit()
         return {"Records": records}
 
 

@@ -31,39 +31,37 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> di
 
 
 class ShardReader:
-    """Reads one shard from a remembered sequence number onwards."""
+    """Reads one shard in order, moving on only when told (``commit``) — like Lambda's poller.
 
-    def __init__(self, streams_client: Any, stream_arn: str, region: str, from_latest: bool = False) -> None:
+    ``read`` returns the next records and remembers where the following read
+    would start; ``commit`` moves there, ``rewind`` re-reads from a given
+    record (the first one a batch reported as failed).
+    """
+
+    def __init__(self, streams_client: Any, stream_arn: str, region: str, start: str = "TRIM_HORIZON") -> None:
         self._client = streams_client
         self.stream_arn = stream_arn
         self._region = region
         description = streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]
         self._shard_id = description["Shards"][0]["ShardId"]
-        self.position: str | None = None  # last sequence number handled
-        if from_latest:
-            self.position = self._latest_sequence()
+        self.iterator = self._iterator(ShardIteratorType=start)
+        self.next_iterator: str | None = None
 
-    def _latest_sequence(self) -> str | None:
-        records = self._fetch(None, limit=1000)
-        while records:
-            last = records[-1]["dynamodb"]["SequenceNumber"]
-            records = self._fetch(last, limit=1000)
-            if not records:
-                return str(last)
-        return None
-
-    def _fetch(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        if after is None:
-            kwargs = {"ShardIteratorType": "TRIM_HORIZON"}
-        else:
-            kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-        iterator = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **kwargs)
-        response = self._client.get_records(ShardIterator=iterator["ShardIterator"], Limit=limit)
-        return list(response["Records"])
+    def _iterator(self, **kwargs: str) -> str:
+        response = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **kwargs)
+        return str(response["ShardIterator"])
 
     def read(self, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` records after the position, Lambda-shaped; the position does not move."""
-        return [to_lambda_record(r, self.stream_arn, self._region) for r in self._fetch(self.position, limit)]
+        """Up to ``limit`` records from the current position, Lambda-shaped."""
+        response = self._client.get_records(ShardIterator=self.iterator, Limit=limit)
+        self.next_iterator = response.get("NextShardIterator")
+        return [to_lambda_record(r, self.stream_arn, self._region) for r in response["Records"]]
 
-    def advance(self, sequence_number: str) -> None:
-        self.position = sequence_number
+    def commit(self) -> None:
+        """Everything read so far is handled: continue after it."""
+        if self.next_iterator:
+            self.iterator = self.next_iterator
+
+    def rewind(self, sequence_number: str) -> None:
+        """Read again from this record (inclusive)."""
+        self.iterator = self._iterator(ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=sequence_number)

@@ -1,0 +1,353 @@
+"""A local API Gateway WebSocket API: sockets, route events, management API.
+
+One port serves both, like API Gateway's two hostnames folded into one:
+
+* ``GET /?token=…`` with ``Upgrade: websocket`` is handed to a `websockets`
+  server behind it (websockets 17 cannot parse requests with a body, so the
+  front server reads every request head first and pipes upgrades through);
+* ``POST/GET/DELETE /{stage}/@connections/{id}`` is the management API:
+  410 for unknown or closed ids, 413 above 128 KiB.
+
+The app's ``$connect``/``$default``/``$disconnect`` handlers get events of
+API Gateway's shape; a non-2xx ``$connect`` refuses the handshake, and a
+socket becomes postable only once ``$connect`` returned (posting earlier
+answers 410, as API Gateway does). Idle sockets close after
+``idle_timeout`` and every socket after ``max_lifetime``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+logger = logging.getLogger("inapp.local.gateway")
+
+MAX_POST_BYTES = 128 * 1024
+MAX_HEAD_BYTES = 64 * 1024
+API_ID = "local"
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def new_connection_id() -> str:
+    """API Gateway-like: 16 characters of base64, often ending in ``=``."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()[:15] + "="
+
+
+@dataclass
+class Socket:
+    connection_id: str
+    websocket: ServerConnection
+    connected_at: float
+    source_ip: str
+    user_agent: str
+    last_active: float = field(default_factory=time.time)
+
+
+class WebSocketGateway:
+    """Runs in its own thread with its own event loop."""
+
+    def __init__(
+        self,
+        invoke: Invoke,
+        *,
+        port: int,
+        stage: str = "api",
+        idle_timeout: float = 600.0,
+        max_lifetime: float = 7200.0,
+    ) -> None:
+        self._invoke = invoke
+        self.port = port
+        self.stage = stage
+        self.idle_timeout = idle_timeout
+        self.max_lifetime = max_lifetime
+        self.sockets: dict[str, Socket] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ws-gateway", daemon=True)
+        self._front: asyncio.Server | None = None
+        self._inner: Server | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+
+    async def _start(self) -> None:
+        self._inner = await serve(
+            self._session,
+            "127.0.0.1",
+            0,
+            process_request=self._connect,
+            ping_interval=None,  # API Gateway never pings clients; they ping us
+            max_size=MAX_POST_BYTES,
+            server_header=None,
+        )
+        self._front = await asyncio.start_server(self._front_door, "127.0.0.1", self.port, limit=MAX_HEAD_BYTES)
+        self.port = self._front.sockets[0].getsockname()[1]
+        self._watchdog = asyncio.create_task(self._enforce_timeouts())
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    async def _stop(self) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+        if self._front:
+            self._front.close()
+        for sock in list(self.sockets.values()):
+            await sock.websocket.close(1001, "Going away")
+        if self._inner:
+            self._inner.close()
+            await self._inner.wait_closed()
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:  # keep-alive management connections, pipes, handler calls
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def management_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.stage}"
+
+    # --- route events ---------------------------------------------------------
+
+    def _event(self, route: str, connection_id: str, connected_at: float, **extra: Any) -> dict[str, Any]:
+        event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+        now = time.time()
+        context = {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "connectedAt": int(connected_at * 1000),
+            "requestTimeEpoch": int(now * 1000),
+            "requestTime": datetime.fromtimestamp(now, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestId": secrets.token_hex(8),
+            "extendedRequestId": secrets.token_hex(8),
+            "messageDirection": "IN",
+            "stage": self.stage,
+            "domainName": f"127.0.0.1:{self.port}",
+            "apiId": API_ID,
+            "identity": {"sourceIp": extra.pop("source_ip", "127.0.0.1"), "userAgent": extra.pop("user_agent", "")},
+        }
+        if event_type == "MESSAGE":
+            context["messageId"] = secrets.token_hex(8)
+        if event_type == "DISCONNECT":
+            context["disconnectStatusCode"] = extra.pop("status_code", 1000)
+            context["disconnectReason"] = extra.pop("reason", "")
+        return {"requestContext": context, "isBase64Encoded": False, **extra}
+
+    async def _call(self, name: str, event: dict[str, Any]) -> Any:
+        return await asyncio.to_thread(self._invoke, name, event)
+
+    # --- sockets --------------------------------------------------------------
+
+    async def _connect(self, connection: ServerConnection, request: Request) -> Response | None:
+        """``$connect``: the handshake goes on only if the app answers 2xx."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
+        connection_id = new_connection_id()
+        connected_at = time.time()
+        headers = {k: v for k, v in request.headers.raw_items()}
+        source_ip = request.headers.get("X-Forwarded-For", "127.0.0.1")
+        user_agent = request.headers.get("User-Agent", "")
+        event = self._event(
+            "$connect",
+            connection_id,
+            connected_at,
+            headers=headers,
+            multiValueHeaders={k: [v] for k, v in headers.items()},
+            queryStringParameters=query or None,
+            multiValueQueryStringParameters={k: [v] for k, v in query.items()} or None,
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+        try:
+            result = await self._call("ws_connect", event)
+        except Exception:
+            logger.exception("$connect handler failed")
+            return connection.respond(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error\n")
+        status = int((result or {}).get("statusCode", 200))
+        if not 200 <= status < 300:
+            return connection.respond(HTTPStatus(status), str((result or {}).get("body") or "Forbidden") + "\n")
+        connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent)  # type: ignore[attr-defined]
+        return None
+
+    async def _session(self, connection: ServerConnection) -> None:
+        sock: Socket = connection.inapp  # type: ignore[attr-defined]
+        self.sockets[sock.connection_id] = sock
+        try:
+            async for message in connection:
+                sock.last_active = time.time()
+                body = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                event = self._event("$default", sock.connection_id, sock.connected_at, body=body)
+                task = asyncio.create_task(self._default(event))
+                self._tasks.add(task)  # keep a reference until it is done
+                task.add_done_callback(self._tasks.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.sockets.pop(sock.connection_id, None)
+            event = self._event(
+                "$disconnect",
+                sock.connection_id,
+                sock.connected_at,
+                status_code=connection.close_code or 1006,
+                reason=connection.close_reason or "",
+            )
+            try:
+                await self._call("ws_disconnect", event)
+            except Exception:
+                logger.exception("$disconnect handler failed")
+
+    async def _default(self, event: dict[str, Any]) -> None:
+        try:
+            await self._call("ws_message", event)
+        except Exception:
+            logger.exception("$default handler failed")
+
+    async def _enforce_timeouts(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_timeout / 4, self.max_lifetime / 4))
+            now = time.time()
+            for sock in list(self.sockets.values()):
+                if now - sock.connected_at >= self.max_lifetime or now - sock.last_active >= self.idle_timeout:
+                    await sock.websocket.close(1001, "Going away")
+
+    # --- the front door: management API, or hand the upgrade on -----------------
+
+    async def _front_door(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                method, path, headers = _parse_head(head)
+                if headers.get("upgrade", "").lower() == "websocket":
+                    peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+                    await self._pipe(head, peer[0], reader, writer)
+                    return
+                length = int(headers.get("content-length") or 0)
+                if length > MAX_POST_BYTES:
+                    await _respond(writer, 413, {"message": "Request Entity Too Large"}, "PayloadTooLargeException")
+                    return
+                body = await reader.readexactly(length) if length else b""
+                status, payload, error_type = await self._manage(method, path, body)
+                await _respond(writer, status, payload, error_type)
+                if headers.get("connection", "").lower() == "close":
+                    return
+        finally:
+            writer.close()
+
+    async def _pipe(
+        self, head: bytes, client_ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        assert self._inner is not None
+        inner_port = self._inner.sockets[0].getsockname()[1]
+        inner_reader, inner_writer = await asyncio.open_connection("127.0.0.1", inner_port)
+        forwarded = head[:-2] + f"X-Forwarded-For: {client_ip}\r\n\r\n".encode()
+        inner_writer.write(forwarded)
+
+        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while chunk := await source.read(65536):
+                    sink.write(chunk)
+                    await sink.drain()
+            except ConnectionError:
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(copy(reader, inner_writer), copy(inner_reader, writer))
+
+    async def _manage(self, method: str, path: str, body: bytes) -> tuple[int, Any, str | None]:
+        prefix = f"/{self.stage}/@connections/"
+        if not path.startswith(prefix):
+            return 403, {"message": "Forbidden"}, "ForbiddenException"
+        connection_id = unquote(path[len(prefix) :].split("?", 1)[0])
+        sock = self.sockets.get(connection_id)
+        if sock is None:
+            return 410, {"message": "Gone"}, "GoneException"
+        if method == "POST":
+            try:
+                text = body.decode("utf-8")
+                await sock.websocket.send(text)
+            except UnicodeDecodeError:
+                await sock.websocket.send(body)
+            except ConnectionClosed:
+                return 410, {"message": "Gone"}, "GoneException"
+            sock.last_active = time.time()
+            return 200, None, None
+        if method == "GET":
+            info = {
+                "connectedAt": _iso(sock.connected_at),
+                "identity": {"sourceIp": sock.source_ip, "userAgent": sock.user_agent},
+                "lastActiveAt": _iso(sock.last_active),
+            }
+            return 200, info, None
+        if method == "DELETE":
+            await sock.websocket.close(1000, "")
+            return 204, None, None
+        return 403, {"message": "Forbidden"}, "ForbiddenException"
+
+
+def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    method, path = (parts[0], parts[1]) if len(parts) >= 2 else ("", "/")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return method, path, headers
+
+
+async def _respond(writer: asyncio.StreamWriter, status: int, payload: Any, error_type: str | None) -> None:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    reason = HTTPStatus(status).phrase
+    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", "Content-Type: application/json"]
+    lines.append(f"x-amzn-RequestId: {secrets.token_hex(8)}")
+    if error_type:
+        lines.append(f"x-amzn-ErrorType: {error_type}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+
+
+def gateway_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, float]:
+    env = os.environ if environ is None else environ
+    return {
+        "idle_timeout": float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
+        "max_lifetime": float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
+    }

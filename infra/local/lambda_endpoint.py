@@ -1,0 +1,114 @@
+"""A Lambda Invoke endpoint (``POST /2015-03-31/functions/{name}/invocations``).
+
+Like ``sam local start-lambda``: boto3's Lambda client with
+``endpoint_url`` pointed here invokes the app's ``send`` function by its
+short or deployed name. A handler error comes back as Lambda reports it:
+HTTP 200, ``X-Amz-Function-Error: Unhandled`` and a payload with
+``errorMessage``, ``errorType`` and ``stackTrace``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+PREFIX = "/2015-03-31/functions/"
+SUFFIX = "/invocations"
+MAX_PAYLOAD = 6 * 1024 * 1024
+
+
+class LambdaEndpoint:
+    def __init__(self, functions: dict[str, Callable[[Any], Any]], *, port: int) -> None:
+        self.functions = functions
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                endpoint._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-endpoint", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            _reply(request, 413, {"message": "Request must be smaller than 6291456 bytes"}, "RequestTooLargeException")
+            return
+        raw = request.rfile.read(length)
+        path = request.path.split("?", 1)[0]
+        if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
+            _reply(request, 404, {"message": "Unknown operation"}, "UnknownOperationException")
+            return
+        name = unquote(path[len(PREFIX) : -len(SUFFIX)]).rsplit(":function:", 1)[-1]
+        function = self.functions.get(name)
+        if function is None:
+            message = f"Function not found: {name}"
+            _reply(request, 404, {"Type": "User", "message": message}, "ResourceNotFoundException")
+            return
+        try:
+            event = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            message = "Could not parse request body into json"
+            _reply(request, 400, {"Type": "User", "message": message}, "InvalidRequestContentException")
+            return
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type == "DryRun":
+            _reply(request, 204, None, None)
+            return
+        if invocation_type == "Event":
+            threading.Thread(target=_run, args=(function, event), daemon=True).start()
+            _reply(request, 202, None, None)
+            return
+        result, error = _run(function, event)
+        _reply(request, 200, error if error is not None else result, None, function_error=error is not None)
+
+
+def _run(function: Callable[[Any], Any], event: Any) -> tuple[Any, dict[str, Any] | None]:
+    try:
+        return function(event), None
+    except Exception as exc:  # reported to the caller exactly as Lambda reports it
+        return None, {
+            "errorMessage": str(exc),
+            "errorType": type(exc).__name__,
+            "requestId": "",
+            "stackTrace": traceback.format_tb(exc.__traceback__),
+        }
+
+
+def _reply(
+    request: BaseHTTPRequestHandler, status: int, payload: Any, error_type: str | None, *, function_error: bool = False
+) -> None:
+    body = b"" if status in (202, 204) else json.dumps(payload).encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(body)))
+    request.send_header("X-Amz-Executed-Version", "$LATEST")
+    if error_type:
+        request.send_header("x-amzn-ErrorType", error_type)
+    if function_error:
+        request.send_header("X-Amz-Function-Error", "Unhandled")
+    request.end_headers()
+    request.wfile.write(body)

@@ -1,0 +1,134 @@
+"""The stream poller: Lambda's DynamoDB event source mapping, locally.
+
+It reads the inbox stream in order and invokes the app's stream handler with
+Lambda-shaped batches of at most ``STREAM_BATCH_SIZE`` records (the deployed
+mapping's setting). On ``batchItemFailures`` it re-reads from the first
+failed record; on a handler error it halves the batch (bisect) and retries;
+after ``STREAM_MAX_RETRY_ATTEMPTS`` it gives the batch up as the deployed
+mapping would (to its on-failure queue; here, an error log line). Records
+within the shard are never skipped or reordered otherwise.
+
+Polling is adaptive: fast while records flow, backing off to
+``max_idle_interval`` when idle, and woken at once by `wake()` (the stack
+calls it after every write the app makes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+from infra.local.streams import ShardReader
+
+logger = logging.getLogger("inapp.local.poller")
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class StreamPoller:
+    def __init__(
+        self,
+        reader: ShardReader,
+        handler: Handler,
+        *,
+        min_interval: float = 0.01,
+        max_idle_interval: float = 0.5,
+        retry_delay: float = 0.2,
+        after_poll: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        self._reader = reader
+        self._handler = handler
+        self._min = min_interval
+        self._max = max_idle_interval
+        self._retry_delay = retry_delay
+        self._after_poll = after_poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _run(self) -> None:
+        interval = self._min
+        batch_size = STREAM_BATCH_SIZE
+        attempts = 0
+        while not self._stop.is_set():
+            try:
+                records = self._reader.read(batch_size)
+            except Exception:  # the emulator restarting, a network blip: try again shortly
+                logger.exception("stream read failed")
+                self._sleep(self._retry_delay)
+                continue
+            finally:
+                if self._after_poll is not None:
+                    self._after_poll({self._reader.iterator, self._reader.next_iterator or ""})
+            if not records:
+                self._reader.commit()
+                self._sleep(interval)
+                interval = min(self._max, interval * 2)
+                continue
+            interval = self._min
+            if STREAM_BATCH_WINDOW_SECONDS and len(records) < batch_size:
+                self._sleep(STREAM_BATCH_WINDOW_SECONDS)
+            failed = self._invoke(records)
+            if failed is None:
+                self._reader.commit()
+                attempts, batch_size = 0, STREAM_BATCH_SIZE
+                continue
+            attempts += 1
+            if attempts > STREAM_MAX_RETRY_ATTEMPTS:
+                logger.error("batch given up after retries (deployed: sent to the on-failure queue)")
+                self._reader.commit()
+                attempts, batch_size = 0, STREAM_BATCH_SIZE
+                continue
+            if failed == "":
+                batch_size = max(1, len(records) // 2)  # bisect on a function error
+                failed = records[0]["dynamodb"]["SequenceNumber"]
+            self._reader.rewind(failed)
+            self._sleep(self._retry_delay)
+
+    def _invoke(self, records: list[dict[str, Any]]) -> str | None:
+        """None when the batch succeeded, the first failed sequence number, or "" for an error."""
+        self.batches += 1
+        try:
+            response = self._handler({"Records": records})
+        except Exception:
+            logger.exception("stream handler failed")
+            return ""
+        failures = (response or {}).get("batchItemFailures") or []
+        if not failures:
+            return None
+        failed = {str(f.get("itemIdentifier")) for f in failures}
+        for record in records:  # the earliest failed record, in shard order
+            if str(record["dynamodb"]["SequenceNumber"]) in failed:
+                return str(record["dynamodb"]["SequenceNumber"])
+        return str(records[0]["dynamodb"]["SequenceNumber"])  # unknown ids: retry everything, like Lambda
+
+
+def wake_on_writes(clients: list[Any], poller: StreamPoller) -> None:
+    """Wake the poller right after the app writes to DynamoDB."""
+    writes = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+    def after_call(model: Any, **_: Any) -> None:
+        if model.name in writes:
+            poller.wake()
+
+    for client in clients:
+        client.meta.events.register("after-call.dynamodb", after_call)
