@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs
+from chalicelib import channels, http, inbox, logs, web
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.sending import handle_send_event, send_body
 from chalicelib.service import get_delivery, get_services, get_websocket_routes
@@ -27,6 +27,17 @@ app.register_middleware(http.http_middleware, "http")
 @app.route("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.route("/")
+def inbox_page() -> Response:
+    return web.index_page(get_services().settings.ws_url)
+
+
+@app.route("/static/{name}")
+@http.handles_errors
+def static_file(name: str) -> Response:
+    return web.static_file(name)
 
 
 @app.route("/openapi.json")

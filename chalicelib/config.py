@@ -37,6 +37,7 @@ class Settings:
     retention_days: int
     cors_origins: tuple[str, ...]
     ws_endpoint: str | None
+    ws_url: str | None
 
 
 def _required(name: str) -> str:
@@ -74,6 +75,19 @@ def _ws_endpoint() -> str | None:
     return None
 
 
+def _ws_url() -> str | None:
+    """The public WebSocket URL browsers connect to."""
+    explicit = _optional("INAPP_WS_URL")
+    if explicit:
+        return explicit
+    api_id = _optional("INAPP_WS_API_ID")
+    stage = _optional("INAPP_WS_STAGE")
+    region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
+    if api_id and stage and region:
+        return f"wss://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+    return None
+
+
 def load_settings() -> Settings:
     """Read every setting from the environment, failing on the first missing one."""
     jwt_secret = _optional("INAPP_JWT_SECRET")
@@ -97,6 +111,7 @@ def load_settings() -> Settings:
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
         ws_endpoint=_ws_endpoint(),
+        ws_url=_ws_url(),
     )
 
 

@@ -232,3 +232,20 @@ class StreamTap:
 @pytest.fixture
 def stream(tables: None) -> StreamTap:
     return StreamTap()
+
+
+# --- the local stack, once per test session ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """``python -m infra.local serve`` in a subprocess, with a ``general`` channel."""
+    from tests.e2e import RunningStack
+
+    running = RunningStack(SECRET)
+    status, _ = running.http(
+        "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": "general", "title": "General"}
+    )
+    assert status == 201
+    yield running
+    running.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -15,16 +14,6 @@ from websockets.exceptions import InvalidStatus
 from chalicelib.auth import issue_token
 from tests.conftest import SECRET
 from tests.e2e import RunningStack, frames, no_frame
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    running = RunningStack(SECRET)
-    admin = issue_token("admin", SECRET, admin=True)
-    status, _ = running.http("POST", "/channels", admin, {"name": "general", "title": "General"})
-    assert status == 201
-    yield running
-    running.stop()
 
 
 def _admin() -> str:

@@ -27,3 +27,15 @@ def test_served_at_openapi_json(api: Any) -> None:
     response = api.call("GET", "/openapi.json")
     assert response.status_code == 200
     assert response.json_body == openapi_document()
+
+
+def test_inbox_page_and_static_files(api: Any) -> None:
+    page = api.call("GET", "/")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert '<script type="module" src="static/inbox.js">' in page.body.decode()
+    for name, kind in (("inbox-client.js", "text/javascript"), ("inbox.js", "text/javascript"), ("inbox.css", "text/css")):
+        response = api.call("GET", f"/static/{name}")
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith(kind)
+    missing = api.call("GET", "/static/app.py")
+    assert (missing.status_code, missing.json_body["Message"]) == (404, "file 'app.py' not found")

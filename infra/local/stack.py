@@ -133,6 +133,7 @@ class LocalStack:
         )
         self.gateway.start()
         env["INAPP_WS_ENDPOINT"] = self.gateway.management_endpoint
+        env["INAPP_WS_URL"] = self.gateway.url
         reset()
         create_tables(load_settings())
         get_services()

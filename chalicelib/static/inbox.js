@@ -1,0 +1,266 @@
+// The inbox page. Everything from the server is put in the page as text
+// (textContent), never as HTML: a title like <img onerror=…> shows as text.
+import { InboxClient } from "./inbox-client.js";
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 20;
+
+const state = {
+  client: null,
+  status: "all",
+  channel: null,
+  channelsCursor: null,
+  messagesCursor: null,
+  channels: new Map(),
+};
+
+function element(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+export function relativeTime(iso, now = Date.now()) {
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  if (seconds < 172800) return "yesterday";
+  return new Date(iso).toLocaleDateString();
+}
+
+function timeNode(iso) {
+  return element("time", { datetime: iso, class: "time", text: relativeTime(iso) });
+}
+
+// --- sign in --------------------------------------------------------------------
+
+function tokenFromPage() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const fromHash = hash.get("token");
+  if (fromHash) {
+    sessionStorage.setItem("inapp-token", fromHash);
+    history.replaceState(null, "", location.pathname + location.search); // keep the token out of the address bar
+    return fromHash;
+  }
+  return sessionStorage.getItem("inapp-token");
+}
+
+function start(token) {
+  $("signin").hidden = true;
+  $("inbox").hidden = false;
+  $("mark-everything").hidden = false;
+  const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
+  const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
+  state.client = client;
+  client.addEventListener("connection", (e) => {
+    const node = $("connection");
+    node.dataset.state = e.detail.state;
+    node.textContent = { open: "connected", connecting: "connecting…", reconnecting: "reconnecting…" }[e.detail.state] || "offline";
+  });
+  client.addEventListener("unread", (e) => showUnread(e.detail));
+  client.addEventListener("message", (e) => onNewMessage(e.detail.message));
+  client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
+  loadChannels(true).then(() => client.connect());
+  setInterval(refreshTimes, 30_000);
+}
+
+function showSignin() {
+  $("signin").hidden = false;
+  $("inbox").hidden = true;
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (!token) return;
+    sessionStorage.setItem("inapp-token", token);
+    start(token);
+  });
+}
+
+// --- channels ---------------------------------------------------------------------
+
+async function loadChannels(reset) {
+  if (reset) state.channelsCursor = null;
+  const page = await state.client.listChannels({ status: state.status, limit: PAGE, cursor: state.channelsCursor || undefined });
+  const list = $("channel-list");
+  if (reset) {
+    list.replaceChildren();
+    state.channels.clear();
+  }
+  page.items.forEach((channel) => {
+    state.channels.set(channel.name, channel);
+    list.append(channelItem(channel));
+  });
+  state.channelsCursor = page.nextCursor;
+  $("channels-more").hidden = !page.nextCursor;
+  $("channels-empty").hidden = state.channels.size > 0;
+  if (!state.channel && page.items.length) selectChannel(page.items[0].name);
+  else markCurrentChannel();
+}
+
+function channelItem(channel) {
+  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: () => selectChannel(channel.name) }, [
+    element("span", { class: "name", text: channel.title || channel.name }),
+    channel.unread ? element("span", { class: "count", "aria-label": `${channel.unread} unread`, text: String(channel.unread) }) : element("span"),
+    element("span", { class: "latest", text: channel.latest.title }),
+    timeNode(channel.latest.createdAt),
+  ]);
+  return element("li", {}, [button]);
+}
+
+function markCurrentChannel() {
+  document.querySelectorAll(".channel").forEach((node) => {
+    node.setAttribute("aria-current", String(node.dataset.channel === state.channel));
+  });
+}
+
+// --- messages ---------------------------------------------------------------------
+
+async function selectChannel(name) {
+  state.channel = name;
+  const channel = state.channels.get(name);
+  $("channel-title").textContent = channel ? channel.title || name : name;
+  $("mark-channel").hidden = false;
+  markCurrentChannel();
+  await loadMessages(true);
+}
+
+async function loadMessages(reset) {
+  if (reset) state.messagesCursor = null;
+  const page = await state.client.listMessages({
+    channel: state.channel, status: state.status, limit: PAGE, cursor: state.messagesCursor || undefined,
+  });
+  const list = $("message-list");
+  if (reset) list.replaceChildren();
+  page.items.forEach((message) => {
+    if (!list.querySelector(`[data-id="${message.id}"]`)) list.append(messageItem(message));
+  });
+  state.messagesCursor = page.nextCursor;
+  $("messages-more").hidden = !page.nextCursor;
+  $("messages-empty").hidden = list.children.length > 0;
+}
+
+function messageItem(message) {
+  const read = message.status === "read";
+  const item = element("li", { class: `message ${read ? "read" : "unread"}`, "data-id": message.id });
+  const tag = element("button", {
+    type: "button", class: "tag", "aria-pressed": String(read),
+    "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
+    text: read ? "Read" : "Unread",
+    onclick: async () => render(item, await state.client.setStatus(message.id, read ? "unread" : "read")),
+  });
+  const meta = element("div", { class: "meta" }, [timeNode(message.createdAt), tag]);
+  if (message.url) meta.append(viewControl(message));
+  item.replaceChildren(
+    element("h3", { class: "title", text: message.title }),
+    ...(message.content ? [element("p", { class: "content", text: message.content })] : []),
+    meta,
+  );
+  return item;
+}
+
+function render(item, message) {
+  item.replaceWith(messageItem(message));
+}
+
+function viewControl(message) {
+  const markRead = () => state.client.markRead(message.id);
+  if (message.url.startsWith("/")) {
+    // In-app path: the PATCH must finish before navigating, or navigation cancels it.
+    return element("button", { type: "button", class: "view", text: "View", onclick: async () => {
+      await markRead().catch(() => {});
+      location.assign(message.url);
+    } });
+  }
+  return element("a", {
+    class: "view", href: message.url, target: "_blank", rel: "noopener noreferrer", text: "View",
+    onclick: () => { markRead().catch(() => {}); },
+  });
+}
+
+function matchesFilter(message) {
+  return state.status === "all" || state.status === message.status;
+}
+
+function onNewMessage(message) {
+  toast(message);
+  if (message.channel === state.channel && matchesFilter(message)) {
+    const list = $("message-list");
+    if (!list.querySelector(`[data-id="${message.id}"]`)) list.prepend(messageItem(message));
+    $("messages-empty").hidden = true;
+  }
+  loadChannels(true);
+}
+
+function onUpdatedMessage(message) {
+  const item = $("message-list").querySelector(`[data-id="${message.id}"]`);
+  if (item) {
+    if (matchesFilter(message)) render(item, message);
+    else item.remove();
+  }
+  loadChannels(true);
+}
+
+function showUnread({ total }) {
+  const badge = $("badge");
+  badge.hidden = total === 0;
+  badge.textContent = total > 99 ? "99+" : String(total);
+  $("bell").setAttribute("aria-label", `Unread messages: ${total}`);
+}
+
+// --- toasts -------------------------------------------------------------------------
+
+function toast(message) {
+  const preview = message.content.length > 120 ? `${message.content.slice(0, 120)}…` : message.content;
+  const node = element("div", { class: "toast", role: "status" });
+  const close = () => node.remove();
+  node.append(
+    element("button", { type: "button", class: "open", "aria-label": `Open ${message.title}`, onclick: () => {
+      close();
+      selectChannel(message.channel);
+    } }, [element("strong", { text: message.title }), element("span", { text: preview })]),
+    element("button", { type: "button", class: "close", "aria-label": "Close notification", text: "×", onclick: close }),
+  );
+  $("toasts").append(node);
+  if (message.duration > 0) setTimeout(close, message.duration * 1000);
+}
+
+function refreshTimes() {
+  document.querySelectorAll("time[datetime]").forEach((node) => {
+    node.textContent = relativeTime(node.getAttribute("datetime"));
+  });
+}
+
+// --- wiring -------------------------------------------------------------------------
+
+function setStatus(status) {
+  state.status = status;
+  document.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
+  state.channel = null;
+  loadChannels(true);
+}
+
+document.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", () => setStatus(tab.dataset.status)));
+$("channels-more").addEventListener("click", () => loadChannels(false));
+$("messages-more").addEventListener("click", () => loadMessages(false));
+$("mark-channel").addEventListener("click", async () => {
+  await state.client.markAllRead(state.channel);
+  await loadMessages(true);
+  await loadChannels(true);
+});
+$("mark-everything").addEventListener("click", async () => {
+  await state.client.markAllRead();
+  if (state.channel) await loadMessages(true);
+  await loadChannels(true);
+});
+$("bell").addEventListener("click", () => setStatus("unread"));
+
+const token = tokenFromPage();
+if (token) start(token);
+else showSignin();

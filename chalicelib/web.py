@@ -1,0 +1,52 @@
+"""The browser inbox page and its static files, served by the app itself.
+
+The same page is served locally and from API Gateway. It learns the
+WebSocket URL from a meta tag, and a strict Content-Security-Policy allows
+scripts and styles from this origin only.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from pathlib import Path
+
+from chalice.app import Response
+
+from chalicelib.errors import NotFoundError
+
+STATIC = Path(__file__).parent / "static"
+CONTENT_TYPES = {
+    "inbox-client.js": "text/javascript; charset=utf-8",
+    "inbox.js": "text/javascript; charset=utf-8",
+    "inbox.css": "text/css; charset=utf-8",
+}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _read(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def index_page(ws_url: str | None) -> Response:
+    page = _read("index.html").replace("{{WS_URL}}", html.escape(ws_url or "", quote=True))
+    return Response(
+        body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS}
+    )
+
+
+def static_file(name: str) -> Response:
+    if name not in CONTENT_TYPES:
+        raise NotFoundError(f"file '{name}' not found")
+    headers: dict[str, str | list[str]] = {"Content-Type": CONTENT_TYPES[name], "Cache-Control": "no-cache"}
+    headers.update(SECURITY_HEADERS)
+    return Response(body=_read(name), status_code=200, headers=headers)

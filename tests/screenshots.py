@@ -1,0 +1,98 @@
+"""Regenerate docs/inbox-desktop.png and docs/inbox-phone.png (``make screenshots``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from chalicelib.auth import issue_token
+from tests.e2e import RunningStack
+from tests.test_browser import CHROMIUM, FLAGS
+
+SECRET = "screenshots-secret-0123456789abcdef"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SENDS = [
+    (
+        "billing",
+        "Billing",
+        "Invoice #1042 is ready",
+        "Your November invoice is available: 3 seats, 148.00 EUR.",
+        "/invoices/1042",
+    ),
+    (
+        "deploys",
+        "Deployments",
+        "Deploy to production finished",
+        "Version 2.14.0 is live in eu-west-1 (4 m 12 s).",
+        None,
+    ),
+    (
+        "deploys",
+        "Deployments",
+        "Staging build failed",
+        "Step 'integration tests' failed: 3 of 212 tests.",
+        "https://ci.example.com/b/981",
+    ),
+    (
+        "security",
+        "Security",
+        "New sign-in from Firefox on Linux",
+        "If this was not you, reset your password.",
+        "/account/security",
+    ),
+    ("billing", "Billing", "Payment received", "Thank you: 148.00 EUR received on 24 Nov.", None),
+]
+
+
+def main() -> None:
+    stack = RunningStack(SECRET)
+    try:
+        admin = issue_token("admin", SECRET, admin=True)
+        for name, title in {(s[0], s[1]) for s in SENDS}:
+            stack.http("POST", "/channels", admin, {"name": name, "title": title})
+        for channel, _, title, content, url in SENDS:
+            body = {"channel": channel, "receivers": ["alice"], "title": title, "content": content}
+            if url:
+                body["url"] = url
+            stack.http("POST", "/messages", admin, body)
+        alice = issue_token("alice", SECRET)
+        _, page = stack.http("GET", "/me/messages?channel=deploys", alice)
+        stack.http("PATCH", f"/me/messages/{page['items'][-1]['id']}", alice, {"status": "read"})
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            for name, viewport in (
+                ("desktop", {"width": 1100, "height": 640}),
+                ("phone", {"width": 360, "height": 740}),
+            ):
+                context = browser.new_context(viewport=viewport, device_scale_factor=1)
+                tab = context.new_page()
+                tab.goto(f"{stack.urls['http']}/#token={alice}")
+                tab.locator("#connection[data-state='open']").wait_for()
+                tab.locator(".channel", has_text="Deployments").click()
+                tab.locator(".message").first.wait_for()
+                stack.http(
+                    "POST",
+                    "/messages",
+                    admin,
+                    {
+                        "channel": "security",
+                        "receivers": ["alice"],
+                        "title": "Password changed",
+                        "content": "Your password was changed just now.",
+                        "duration": 0,
+                    },
+                )
+                tab.locator(".toast").first.wait_for()
+                _, counts = stack.http("GET", "/me/unread-count", alice)
+                tab.locator("#badge", has_text=str(counts["total"])).wait_for()
+                tab.locator(".channel", has_text="Password changed").wait_for()
+                tab.screenshot(path=str(DOCS / f"inbox-{name}.png"), full_page=name == "phone")
+                context.close()
+            browser.close()
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The inbox page in headless Chromium (Debian's), against the local stack."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.auth import issue_token
+from tests.conftest import SECRET
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_inbox(browser: Any, stack: Any) -> Iterator[Any]:
+    """Factory: a signed-in, connected inbox page for a user."""
+    contexts = []
+
+    def _open(user: str, width: int = 1280, height: int = 800) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
+        page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def _send(stack: Any, receivers: list[str], title: str, **fields: Any) -> dict[str, Any]:
+    admin = issue_token("admin", SECRET, admin=True)
+    status, body = stack.http(
+        "POST", "/messages", admin, {"channel": "general", "receivers": receivers, "title": title, **fields}
+    )
+    assert status == 202, body
+    return body  # type: ignore[no-any-return]
+
+
+def test_token_leaves_the_address_bar(open_inbox: Any) -> None:
+    page = open_inbox("w0")
+    assert "token" not in page.url
+    assert page.locator("#signin").is_hidden()
+
+
+def test_new_message_toasts_counts_and_lists_then_the_toast_closes(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_inbox("w1")
+    _send(stack, ["w1"], "Build finished", content="All 42 checks passed.", duration=2)
+    toast = page.locator(".toast", has_text="Build finished")
+    expect(toast).to_be_visible(timeout=5000)
+    expect(toast).to_contain_text("All 42 checks passed.")
+    expect(page.locator("#badge")).to_have_text("1")
+    expect(page.locator(".channel", has_text="General")).to_be_visible()
+    expect(page.locator(".message .title", has_text="Build finished")).to_be_visible()
+    expect(toast).to_be_hidden(timeout=4000)
+
+
+def test_sticky_toast_stays_until_closed_and_opens_its_channel(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_inbox("w1b")
+    _send(stack, ["w1b"], "Stays", duration=0)
+    toast = page.locator(".toast", has_text="Stays")
+    expect(toast).to_be_visible(timeout=5000)
+    page.wait_for_timeout(1500)
+    expect(toast).to_be_visible()
+    toast.locator(".open").click()
+    expect(toast).to_be_hidden()
+    expect(page.locator("#channel-title")).to_have_text("General")
+
+
+def test_view_marks_read_navigates_and_the_other_tab_syncs_live(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    first, second = open_inbox("w2"), open_inbox("w2")
+    _send(stack, ["w2"], "Open the health page", url="/health")
+    for page in (first, second):
+        expect(page.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text(
+            "Unread", timeout=5000
+        )
+    first.locator(".message", has_text="Open the health page").get_by_role("button", name="View").click()
+    first.wait_for_url(re.compile(r"/health$"), timeout=5000)
+    expect(second.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text(
+        "Read", timeout=5000
+    )
+    expect(second.locator("#badge")).to_be_hidden()
+
+
+def test_tabs_mark_all_and_load_more(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    sent = [_send(stack, ["w3"], f"Message {i:02d}")["id"] for i in range(45)]
+    user = issue_token("w3", SECRET)
+    stack.http("PATCH", f"/me/messages/{sent[0]}", user, {"status": "read"})
+    page = open_inbox("w3")
+    expect(page.locator("#badge")).to_have_text("44")
+    expect(page.locator(".message")).to_have_count(20)
+    page.get_by_role("button", name="Load more").last.click()
+    expect(page.locator(".message")).to_have_count(40)
+    page.get_by_role("button", name="Load more").last.click()
+    expect(page.locator(".message")).to_have_count(45)
+    shown = page.locator(".message").evaluate_all("nodes => nodes.map(n => n.dataset.id)")
+    assert shown == list(reversed(sent))
+    expect(page.locator("#messages-more")).to_be_hidden()
+
+    page.get_by_role("tab", name="Read", exact=True).click()
+    expect(page.locator(".message")).to_have_count(1)
+    expect(page.locator(".message .title")).to_have_text("Message 00")
+    page.get_by_role("tab", name="Unread", exact=True).click()
+    expect(page.locator(".message")).to_have_count(20)
+
+    page.locator("#mark-everything").click()
+    expect(page.locator("#badge")).to_be_hidden()
+    expect(page.locator("#channels-empty")).to_be_visible()
+    page.get_by_role("tab", name="All", exact=True).click()
+    expect(page.locator(".message.unread")).to_have_count(0)
+
+
+def test_markup_in_messages_renders_as_text_and_runs_nothing(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_inbox("w4")
+    attack = '<img src=x onerror="window.__xss=1">'
+    _send(stack, ["w4"], f"Hi {attack}", content=f"Body {attack}")
+    expect(page.locator(".message .title")).to_have_text(f"Hi {attack}", timeout=5000)
+    expect(page.locator(".message .content")).to_have_text(f"Body {attack}")
+    expect(page.locator(".toast strong")).to_have_text(f"Hi {attack}")
+    assert page.locator("img").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_server_side_close_reconnects_and_catches_up(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_inbox("w5")
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.urls["dynamodb"], region_name="us-east-1")
+    item = dynamodb.get_item(TableName="inapp-dev-connections", Key={"pk": {"S": "user#w5"}})["Item"]
+    (element,) = item["connections"]["SS"]
+    management = boto3.client("apigatewaymanagementapi", endpoint_url=stack.urls["management"], region_name="us-east-1")
+    management.delete_connection(ConnectionId=element.split("|")[0])
+    away = [_send(stack, ["w5"], f"While away {i}")["id"] for i in range(3)]
+    expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
+    for message_id in away:
+        expect(page.locator(f".message[data-id='{message_id}']")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#badge")).to_have_text("3")
+
+
+def test_phone_width_has_no_horizontal_scroll(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    _send(
+        stack,
+        ["w6"],
+        "A rather long title " * 8,
+        content="word " * 200 + "x" * 300,
+        url="https://example.com/" + "p" * 300,
+    )
+    page = open_inbox("w6", width=360, height=740)
+    expect(page.locator(".message")).to_have_count(1)
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1]
+
+
+def test_keyboard_reaches_every_control_with_a_name(open_inbox: Any, stack: Any) -> None:
+    _send(stack, ["w7"], "Keyboard", url="/health")
+    page = open_inbox("w7")
+    page.locator(".message").first.wait_for()
+    names = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        names.append(
+            page.evaluate(
+                "document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()"
+            )
+        )
+    assert all(names), names
+    assert {"All", "Unread", "Read", "View"} <= set(names)
