@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean screenshots
+.PHONY: install run test lint format clean screenshots package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ run: install ## start the whole local stack (SPEC §7)
 test: install ## run every test
 	$(PY) -m pytest
 
-lint: install ## ruff and mypy
+lint: install package ## ruff, mypy, and cfn-lint on the packaged template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py chalicelib infra
+	$(VENV)/bin/cfn-lint build/sam.yaml
+
+package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/deployment.zip
+	$(PY) -m infra.package --out build
 
 format: install
 	$(VENV)/bin/ruff format .

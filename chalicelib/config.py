@@ -88,13 +88,25 @@ def _ws_url() -> str | None:
     return None
 
 
+def _secret_from_parameter() -> str | None:
+    """The service secret from an SSM SecureString, so it never sits in a template or config."""
+    name = _optional("INAPP_SECRET_PARAMETER")
+    if not name:
+        return None
+    import boto3
+
+    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
 def load_settings() -> Settings:
     """Read every setting from the environment, failing on the first missing one."""
-    jwt_secret = _optional("INAPP_JWT_SECRET")
     jwks_url = _optional("INAPP_JWKS_URL")
+    stored_secret = _secret_from_parameter()
+    jwt_secret = _optional("INAPP_JWT_SECRET") or (None if jwks_url else stored_secret)
     if not jwt_secret and not jwks_url:
         raise ConfigurationError("setting INAPP_JWT_SECRET or INAPP_JWKS_URL is required but not set")
-    cursor_secret = _optional("INAPP_CURSOR_SECRET") or jwt_secret
+    cursor_secret = _optional("INAPP_CURSOR_SECRET") or stored_secret or jwt_secret
     if not cursor_secret:
         raise ConfigurationError("setting INAPP_CURSOR_SECRET is required when INAPP_JWKS_URL is used")
     origins = tuple(o.strip() for o in os.environ.get("INAPP_CORS_ORIGINS", "").split(",") if o.strip())

@@ -34,7 +34,11 @@ def test_inbox_page_and_static_files(api: Any) -> None:
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert '<script type="module" src="static/inbox.js">' in page.body.decode()
-    for name, kind in (("inbox-client.js", "text/javascript"), ("inbox.js", "text/javascript"), ("inbox.css", "text/css")):
+    for name, kind in (
+        ("inbox-client.js", "text/javascript"),
+        ("inbox.js", "text/javascript"),
+        ("inbox.css", "text/css"),
+    ):
         response = api.call("GET", f"/static/{name}")
         assert response.status_code == 200 and response.headers["Content-Type"].startswith(kind)
     missing = api.call("GET", "/static/app.py")

@@ -131,3 +131,18 @@ def test_request_logs_never_contain_tokens_or_content(api: Any, channel: str, ad
         for line in lines
     )
     assert admin_token not in captured and "very private words" not in captured
+
+
+def test_secret_can_come_from_an_ssm_secure_string(monkeypatch: pytest.MonkeyPatch, aws: None) -> None:
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/inapp/test/secret", Value="from-ssm-0123456789abcdef", Type="SecureString"
+    )
+    monkeypatch.delenv("INAPP_JWT_SECRET")
+    monkeypatch.setenv("INAPP_SECRET_PARAMETER", "/inapp/test/secret")
+    settings = load_settings()
+    assert settings.jwt_secret == settings.cursor_secret == "from-ssm-0123456789abcdef"
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    with_jwks = load_settings()
+    assert with_jwks.jwt_secret is None and with_jwks.cursor_secret == "from-ssm-0123456789abcdef"

@@ -1,0 +1,226 @@
+"""The packaged CloudFormation template (``make package``) and deployment.zip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from chalicelib.config import load_settings
+from chalicelib.models import MODELS, create_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = {
+    "InboxTable": "inbox",
+    "ChannelsTable": "channels",
+    "CountersTable": "counters",
+    "IdempotencyTable": "idempotency",
+    "ConnectionsTable": "connections",
+}
+TABLE_ENV = {
+    "INAPP_INBOX_TABLE": "InboxTable",
+    "INAPP_CHANNELS_TABLE": "ChannelsTable",
+    "INAPP_COUNTERS_TABLE": "CountersTable",
+    "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
+    "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
+}
+FUNCTIONS = ["APIHandler", "Send", "Deliver", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (Chalice writes a few) as long-form dicts."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        return {name: value.split(".") if suffix == "GetAtt" else value}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    subprocess.run(
+        [sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(packaged: Path) -> dict[str, Any]:
+    return _load(packaged / "sam.yaml")
+
+
+def test_cfn_lint_passes(packaged: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(packaged / "sam.yaml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_gets_its_configuration_by_ref(template: dict[str, Any], function: str) -> None:
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    for name, table in TABLE_ENV.items():
+        assert variables[name] == {"Ref": table}
+    assert variables["INAPP_WS_API_ID"] == {"Ref": "WebsocketAPI"}
+    assert variables["INAPP_WS_STAGE"] == "api"
+    assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
+    assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
+
+
+def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: dict[str, Any]) -> None:
+    events = template["Resources"]["Deliver"]["Properties"]["Events"]
+    (mapping,) = [e["Properties"] for e in events.values() if e["Type"] == "DynamoDB"]
+    assert mapping["Stream"] == {"Fn::GetAtt": ["InboxTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 24 * 3600
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeliveryFailureQueue", "Arn"]}
+    assert template["Resources"]["DeliveryFailureQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
+    roles = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {f"{f}Role" if f != "APIHandler" else "ApiHandlerRole" for f in FUNCTIONS}
+    for role, statement in _statements(template):
+        actions = _as_list(statement["Action"])
+        assert statement["Effect"] == "Allow", role
+        assert not any(a in ("*", "dynamodb:*", "execute-api:*", "sqs:*", "ssm:*") for a in actions), (role, actions)
+        for resource in _as_list(statement["Resource"]):
+            assert resource != "*", (role, statement)
+            text = json.dumps(resource)
+            if any(a.startswith("dynamodb:") for a in actions):
+                assert any(table in text for table in TABLES), (role, resource)
+            if "execute-api:ManageConnections" in actions:
+                assert "${WebsocketAPI}/api/POST/@connections/*" in text
+                assert actions == ["execute-api:ManageConnections"]
+
+
+def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> None:
+    def actions(role: str) -> set[str]:
+        return {a for r, s in _statements(template) if r == role for a in _as_list(s["Action"])}
+
+    assert "execute-api:ManageConnections" not in actions("ApiHandlerRole") | actions("SendRole")
+    assert not any(a.startswith("dynamodb:") for a in actions("WebsocketMessageRole"))
+    assert "dynamodb:GetRecords" in actions("DeliverRole") and "dynamodb:GetRecords" not in actions("ApiHandlerRole")
+    assert "dynamodb:Scan" not in actions("SendRole") | actions("DeliverRole")
+
+
+def test_websocket_routes_rest_api_and_throttling_exist(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    (throttle,) = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] and throttle["ThrottlingBurstLimit"]
+    assert resources["WebsocketAPIStage"]["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert {"/messages", "/me/messages", "/me/unread-count", "/"} <= set(paths)
+
+
+def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> None:
+    archive = packaged / "deployment.zip"
+    assert archive.stat().st_size <= 5 * 1024 * 1024
+    names = zipfile.ZipFile(archive).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {"app.py", "chalicelib", "jwt", "pynamodb", "cryptography"} <= tops
+    for forbidden in ("moto", "pytest", "infra", "tests", "bench", "botocore", "playwright", "websockets", "cfnlint"):
+        assert forbidden not in tops, forbidden
+
+
+def test_deployment_zip_imports_and_verifies_rs256(packaged: Path, tmp_path: Path) -> None:
+    zipfile.ZipFile(packaged / "deployment.zip").extractall(tmp_path)
+    script = (
+        "import jwt, app\n"
+        "from cryptography.hazmat.primitives.asymmetric import rsa\n"
+        "key = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n"
+        "token = jwt.encode({'sub': 'u'}, key, algorithm='RS256')\n"
+        "assert jwt.decode(token, key.public_key(), algorithms=['RS256']) == {'sub': 'u'}\n"
+        f"assert jwt.__file__.startswith({str(tmp_path)!r})\n"
+    )
+    # The Lambda runtime provides boto3/botocore; here they come from the venv, everything else from the zip.
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _index_shape(index: dict[str, Any]) -> dict[str, Any]:
+    return {"name": index["IndexName"], "keys": index["KeySchema"], "projection": index["Projection"]["ProjectionType"]}
+
+
+def _table_shape(description: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "keys": description["KeySchema"],
+        "attributes": sorted(description["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+        "indexes": sorted(
+            (_index_shape(i) for i in description.get("GlobalSecondaryIndexes", [])), key=lambda i: i["name"]
+        ),
+        "stream": (description.get("StreamSpecification") or {}).get("StreamViewType"),
+        "billing": (description.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
+    }
+
+
+def test_template_tables_match_the_models(aws: None) -> None:
+    source = _load(ROOT / "infra" / "template.yaml")
+    tables_only = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"Stage": source["Parameters"]["Stage"]},
+        "Conditions": source["Conditions"],
+        "Resources": {name: source["Resources"][name] for name in TABLES},
+        "Outputs": {name: {"Value": {"Ref": name}} for name in TABLES},
+    }
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    cloudformation.create_stack(
+        StackName="tables",
+        TemplateBody=json.dumps(tables_only),
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": "dev"}],
+    )
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName="tables")["Stacks"][0]["Outputs"]
+    }
+    create_tables(load_settings())
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for logical, kind in TABLES.items():
+        from_template = dynamodb.describe_table(TableName=outputs[logical])["Table"]
+        from_models = dynamodb.describe_table(TableName=MODELS[kind].Meta.table_name)["Table"]
+        assert _table_shape(from_template) == _table_shape(from_models), logical
+        ttl_attribute = MODELS[kind]._ttl_attribute()
+        spec = source["Resources"][logical]["Properties"].get("TimeToLiveSpecification")
+        assert (spec["AttributeName"] if spec else None) == (ttl_attribute.attr_name if ttl_attribute else None), (
+            logical
+        )
