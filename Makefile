@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean screenshots package
+.PHONY: install run test lint format clean screenshots package bench bench-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ test: install ## run every test
 lint: install package ## ruff, mypy, and cfn-lint on the packaged template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py chalicelib infra
+	$(VENV)/bin/mypy app.py chalicelib infra bench
 	$(VENV)/bin/cfn-lint build/sam.yaml
 
 package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/deployment.zip
@@ -38,3 +38,17 @@ clean:
 
 screenshots: install ## regenerate docs/inbox-*.png in headless Chromium
 	$(PY) -m tests.screenshots
+
+bench: install package ## every benchmark (≤ 5 min), then the README's figures from bench/results/
+	$(PY) -m bench.fanout
+	$(PY) -m bench.cost
+	$(PY) -m bench.e2e
+	$(PY) -m bench.coldstart
+	$(PY) -m bench.report
+
+bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results in a scratch folder; judges no speed
+	rm -rf build/bench-smoke
+	$(PY) -m bench.fanout --smoke --out build/bench-smoke
+	$(PY) -m bench.cost --smoke --out build/bench-smoke
+	$(PY) -m bench.e2e --smoke --out build/bench-smoke
+	$(PY) -m bench.coldstart --smoke --out build/bench-smoke

@@ -12,12 +12,16 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from chalicelib.errors import ForbiddenError, UnauthorizedError
 
 if TYPE_CHECKING:
+    import jwt
+
     from chalicelib.config import Settings
+
+# PyJWT is imported where tokens are handled, not at module import: with
+# cryptography installed it costs ~110 ms, and the send and stream functions
+# never verify a token.
 
 ADMIN_ROLE = "admin"
 COGNITO_GROUPS_CLAIM = "cognito:groups"
@@ -39,6 +43,8 @@ class Principal:
 
 @functools.lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
     # PyJWKClient caches the key set and refetches on an unknown kid.
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
@@ -55,6 +61,8 @@ def _roles(claims: dict[str, Any], roles_claim: str) -> set[str]:
 
 
 def _decode(token: str, settings: Settings) -> dict[str, Any]:
+    import jwt
+
     options: Any = {"require": ["exp", "sub"]}
     if settings.jwks_url:
         jwks_options: Any = {**options, "verify_aud": settings.jwt_audience is not None}
@@ -75,6 +83,8 @@ def verify_token(token: str | None, settings: Settings) -> Principal:
     """Check a raw JWT and return its principal, or raise UnauthorizedError."""
     if not token:
         raise UnauthorizedError("a bearer token is required")
+    import jwt
+
     try:
         claims = _decode(token, settings)
     except jwt.ExpiredSignatureError:
@@ -96,10 +106,10 @@ def bearer_token(headers: dict[str, str] | Any) -> str | None:
     return token.strip()
 
 
-def issue_token(
-    user_id: str, secret: str, *, admin: bool = False, lifetime_seconds: int = 86400, now: int | None = None
-) -> str:
+def issue_token(user_id: str, secret: str, *, admin: bool = False, lifetime_seconds: int = 86400, now: int | None = None) -> str:
     """An HS256 token for local use and tests (the cloud uses Cognito/OIDC)."""
+    import jwt
+
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {"sub": user_id, "iat": issued, "exp": issued + lifetime_seconds}
     if admin:

@@ -95,9 +95,7 @@ class ConnectionRegistry:
         """Remove a gone connection from its user's set and drop its item."""
         with TransactWrite(connection=Connection._get_connection().connection) as transaction:
             transaction.delete(Connection(_conn_key(live.connection_id)))
-            transaction.update(
-                Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})]
-            )
+            transaction.update(Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})])
 
     def lookup(self, user_ids: list[str]) -> dict[str, list[LiveConnection]]:
         """Every live connection of these users: ⌈U/100⌉ BatchGetItem calls."""

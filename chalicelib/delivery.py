@@ -4,9 +4,9 @@ INSERT → ``message.created``; MODIFY whose status really changed →
 ``message.updated`` (moto even emits MODIFY for no-op writes, so images are
 compared); REMOVE (TTL expiry included) → nothing.
 
-Posts run concurrently on a thread pool through one botocore client whose
-retry config retries 429 (LimitExceeded) and 5xx with exponential backoff and
-full jitter. Per post: 410 → forget that connection (unless it is only
+Posts run concurrently on a thread pool through `chalicelib.management`,
+which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
+jitter. Per post: 410 → forget that connection (unless it is only
 seconds old: API Gateway answers 410 while ``$connect`` still runs);
 413 → log and drop the frame; anything else still failing → the record's
 sequence number goes to ``batchItemFailures`` so Lambda retries from it.
@@ -20,13 +20,11 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.connections import ConnectionRegistry, LiveConnection
 from chalicelib.inbox import message_json
+from chalicelib.management import Outcome
 from chalicelib.models import InboxMessage
 
 logger = logging.getLogger(__name__)
@@ -36,15 +34,8 @@ STREAM_BATCH_SIZE = 100
 STREAM_BATCH_WINDOW_SECONDS = 0
 STREAM_MAX_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE_SECONDS = 3600
-FAN_OUT_WORKERS = 32
+FAN_OUT_WORKERS = 64
 GONE_GRACE_SECONDS = 10.0
-
-
-class Outcome(Enum):
-    SENT = "sent"
-    GONE = "gone"
-    TOO_LARGE = "too_large"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -88,34 +79,6 @@ def frames_from_record(record: dict[str, Any]) -> list[Frame]:
     message = InboxMessage.from_raw_data(new_image)
     payload = json.dumps({"type": kind, "message": message_json(message)}, separators=(",", ":")).encode("utf-8")
     return [Frame(sequence, message.user_id, payload)]
-
-
-class ManagementPoster:
-    """Posts frames through API Gateway's management API (the project's own client)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def post(self, connection_id: str, payload: bytes) -> Outcome:
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=payload)
-            return Outcome.SENT
-        except self._client.exceptions.GoneException:
-            return Outcome.GONE
-        except self._client.exceptions.PayloadTooLargeException:
-            return Outcome.TOO_LARGE
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 410:
-                return Outcome.GONE
-            if status == 413:
-                return Outcome.TOO_LARGE
-            logger.warning("post failed after retries", extra={"code": code, "status": status})
-            return Outcome.FAILED
-        except BotoCoreError as error:
-            logger.warning("post failed after retries", extra={"code": type(error).__name__})
-            return Outcome.FAILED
 
 
 class Delivery:

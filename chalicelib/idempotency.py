@@ -91,9 +91,7 @@ def complete(record_key: str, response: Any) -> None:
 
 def release(record_key: str) -> None:
     """The send failed midway: let a retry with the same key take over at once."""
-    IdempotencyRecord(record_key).update(
-        actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)]
-    )
+    IdempotencyRecord(record_key).update(actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)])
 
 
 def abandon(record_key: str) -> None:

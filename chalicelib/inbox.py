@@ -65,11 +65,11 @@ def list_messages(user_id: str, params: dict[str, str], cursors: CursorCodec) ->
     if params.get("cursor"):
         position = str(cursors.decode(params["cursor"], user_id, scope).get("id", ""))
     source, hash_value = _source(user_id, channel, status)
-    condition: Any
+    condition: Any = None
     if after is not None:
-        condition = InboxMessage.id > position
-    else:
-        condition = None if position is None else InboxMessage.id < position
+        condition = InboxMessage.id > position  # catch-up: newer than the last id seen
+    elif position is not None:
+        condition = InboxMessage.id < position  # the next page of older messages
     page = list(
         source.query(
             hash_value,
@@ -108,9 +108,7 @@ def set_status(user_id: str, message_id: str, body: dict[str, Any]) -> dict[str,
         message.set_status(new_status, iso(utc_now()) if new_status == READ else None)
         try:
             with TransactWrite(connection=InboxMessage._get_connection().connection) as transaction:
-                transaction.update(
-                    message, actions=_status_actions(message), condition=InboxMessage.status == old_status
-                )
+                transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == old_status)
                 delta = -1 if new_status == READ else 1
                 transaction.update(ChannelCounter(user_id, message.channel), actions=[ChannelCounter.unread.add(delta)])
             return message_json(message)
@@ -161,9 +159,7 @@ def _mark_chunk_read(user_id: str, chunk: list[InboxMessage], read_at: str) -> i
             with TransactWrite(connection=InboxMessage._get_connection().connection) as transaction:
                 for message in chunk:
                     message.set_status(READ, read_at)
-                    transaction.update(
-                        message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD
-                    )
+                    transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD)
                     per_channel[message.channel] = per_channel.get(message.channel, 0) + 1
                 for channel, count in per_channel.items():
                     transaction.update(ChannelCounter(user_id, channel), actions=[ChannelCounter.unread.add(-count)])

@@ -11,8 +11,8 @@ from typing import Any
 from chalicelib.auth import verify_token
 from chalicelib.config import Settings
 from chalicelib.connections import ConnectionRegistry
-from chalicelib.delivery import Outcome
 from chalicelib.errors import UnauthorizedError
+from chalicelib.management import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -134,9 +134,7 @@ class Sender:
                 token = f"{send_id}-{group_number}-{attempt}"  # stable across botocore retries of one call
                 with TransactWrite(connection=connection, client_request_token=token) as transaction:
                     for user in group:
-                        transaction.save(
-                            self._message(request, channel, send_id, user), InboxMessage.id.does_not_exist()
-                        )
+                        transaction.save(self._message(request, channel, send_id, user), InboxMessage.id.does_not_exist())
                     for user in group:
                         self._count(transaction, request, channel, send_id, user, user in keep_latest)
                 return
@@ -144,9 +142,7 @@ class Sender:
                 reasons = [(r.code if r else None) for r in (error.cancellation_reasons or [])]
                 if reasons and reasons[0] == CONDITION_FAILED:
                     return  # an earlier attempt with these ids committed this whole group
-                newer = {
-                    user for user, code in zip(group, reasons[len(group) :], strict=False) if code == CONDITION_FAILED
-                }
+                newer = {user for user, code in zip(group, reasons[len(group) :], strict=False) if code == CONDITION_FAILED}
                 if newer:
                     keep_latest -= newer  # they already show a newer latest message: count only
                     continue
@@ -157,9 +153,7 @@ class Sender:
             except PynamoDBException as error:
                 logger.warning("send storage failed", extra={"code": getattr(error, "cause_response_code", None)})
                 break
-        raise BusyError(
-            "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
-        )
+        raise BusyError("receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key")
 
     def _message(self, request: SendRequest, channel: Channel, send_id: str, user: str) -> InboxMessage:
         message = InboxMessage(

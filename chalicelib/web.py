@@ -39,9 +39,7 @@ def _read(name: str) -> str:
 
 def index_page(ws_url: str | None) -> Response:
     page = _read("index.html").replace("{{WS_URL}}", html.escape(ws_url or "", quote=True))
-    return Response(
-        body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS}
-    )
+    return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS})
 
 
 def static_file(name: str) -> Response:

@@ -101,7 +101,7 @@ class RunningStack:
 
 def frames(socket: ClientConnection, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Exactly the next ``count`` frames (fails on a timeout)."""
-    received = []
+    received: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while len(received) < count:
         received.append(json.loads(socket.recv(timeout=max(0.01, deadline - time.monotonic()))))

@@ -16,8 +16,7 @@ class OpenApiChecker:
     def __init__(self) -> None:
         self.document = openapi_document()
         self._paths = [
-            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"), template)
-            for template in self.document["paths"]
+            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"), template) for template in self.document["paths"]
         ]
         self.seen: set[tuple[str, str, str]] = set()
 

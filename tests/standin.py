@@ -34,6 +34,7 @@ class ManagementStandIn:
         self.scripts: dict[str, list[int]] = defaultdict(list)
         self.received: dict[str, list[bytes]] = defaultdict(list)
         self.calls: Counter[str] = Counter()
+        self.headers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         standin = self
 
@@ -42,6 +43,14 @@ class ManagementStandIn:
 
             def do_POST(self) -> None:
                 standin._handle(self)
+
+            def do_GET(self) -> None:  # counts, for a stand-in running in another process
+                total = sum(len(frames) for frames in standin.received.values())
+                body = json.dumps({"received": total, "connections": len(standin.received)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 return
@@ -78,6 +87,7 @@ class ManagementStandIn:
             self._answer(request, 404, "NotFoundException")
             return
         connection_id = unquote(request.path[len(prefix) :])
+        self.headers[connection_id] = dict(request.headers.items())
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
@@ -102,3 +112,21 @@ class ManagementStandIn:
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+
+def main() -> None:
+    """Run in its own process (benchmarks): prints the endpoint, serves until killed."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--delay", type=float, default=0.02)
+    args = parser.parse_args()
+    standin = ManagementStandIn(delay=args.delay).start()
+    print(standin.endpoint, flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    standin.stop()
+
+
+if __name__ == "__main__":
+    main()

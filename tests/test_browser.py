@@ -99,14 +99,10 @@ def test_view_marks_read_navigates_and_the_other_tab_syncs_live(open_inbox: Any,
     first, second = open_inbox("w2"), open_inbox("w2")
     _send(stack, ["w2"], "Open the health page", url="/health")
     for page in (first, second):
-        expect(page.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text(
-            "Unread", timeout=5000
-        )
+        expect(page.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text("Unread", timeout=5000)
     first.locator(".message", has_text="Open the health page").get_by_role("button", name="View").click()
     first.wait_for_url(re.compile(r"/health$"), timeout=5000)
-    expect(second.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text(
-        "Read", timeout=5000
-    )
+    expect(second.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text("Read", timeout=5000)
     expect(second.locator("#badge")).to_be_hidden()
 
 
@@ -193,9 +189,7 @@ def test_keyboard_reaches_every_control_with_a_name(open_inbox: Any, stack: Any)
     for _ in range(12):
         page.keyboard.press("Tab")
         names.append(
-            page.evaluate(
-                "document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()"
-            )
+            page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()")
         )
     assert all(names), names
     assert {"All", "Unread", "Read", "View"} <= set(names)

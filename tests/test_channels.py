@@ -66,9 +66,7 @@ def test_get_unknown_channel_is_404(api: Any, admin_token: str) -> None:
 
 
 def test_patch_changes_title_and_description(api: Any, admin_token: str, channel: str) -> None:
-    response = api.call(
-        "PATCH", "/channels/news", token=admin_token, json_body={"title": "Headlines", "description": "d"}
-    )
+    response = api.call("PATCH", "/channels/news", token=admin_token, json_body={"title": "Headlines", "description": "d"})
     assert response.status_code == 200
     assert (response.json_body["title"], response.json_body["description"]) == ("Headlines", "d")
     assert api.call("GET", "/channels/news", token=admin_token).json_body["title"] == "Headlines"

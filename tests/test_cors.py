@@ -11,9 +11,7 @@ from chalicelib.http import allowed_origin
 ALLOWED = "http://localhost:3000"  # the dev stage's INAPP_CORS_ORIGINS
 
 
-@pytest.mark.parametrize(
-    "path", ["/messages", "/me/messages", "/me/messages/01M87B7Z864SRYNJTHXHH51G00", "/channels/news"]
-)
+@pytest.mark.parametrize("path", ["/messages", "/me/messages", "/me/messages/01M87B7Z864SRYNJTHXHH51G00", "/channels/news"])
 def test_preflight_allows_configured_origin_and_headers(api: Any, path: str) -> None:
     response = api.call("OPTIONS", path, headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"})
     assert response.status_code == 204

@@ -36,9 +36,7 @@ def test_send_costs_at_most_ceil_r_over_25_plus_3(
         "?after=00000000000000000000000000",
     ],
 )
-def test_an_inbox_page_is_one_call(
-    api: Any, channel: str, send: Any, token: Any, dynamodb_calls: Any, query: str
-) -> None:
+def test_an_inbox_page_is_one_call(api: Any, channel: str, send: Any, token: Any, dynamodb_calls: Any, query: str) -> None:
     for _ in range(30):
         send(["u1"])
     dynamodb_calls.reset()
@@ -64,9 +62,7 @@ def _bulk_unread(user: str, count: int) -> None:
             )
             message.set_status(UNREAD, None)
             batch.save(message)
-    ChannelCounter(
-        user, "news", channel_title="News", unread=count, total=count, latest_id=f"01M8{count - 1:022d}"
-    ).save()
+    ChannelCounter(user, "news", channel_title="News", unread=count, total=count, latest_id=f"01M8{count - 1:022d}").save()
 
 
 def test_unread_count_with_10000_unread_is_at_most_2_calls(api: Any, token: Any, dynamodb_calls: Any) -> None:

@@ -173,3 +173,23 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
     assert _deliver(lambdas, batch) == {"batchItemFailures": []}
     assert dynamodb_calls.calls == {"BatchGetItem": math.ceil(250 / 100)}
     assert sum(len(standin.frames(f"{u}-x=")) for u in users[:30]) == 30
+
+
+def test_posts_are_sigv4_signed_for_execute_api(
+    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+) -> None:
+    connect("alice", "a1=")
+    send(["alice"])
+    _deliver(lambdas, stream.batch())
+    authorization = standin.headers["a1="]["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "/us-east-1/execute-api/aws4_request" in authorization
+    assert "X-Amz-Date" in standin.headers["a1="]
+
+
+def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
+    from chalicelib.management import full_jitter
+
+    for attempt in range(8):
+        ceiling = min(2.0, 0.05 * 2**attempt)
+        assert all(0 <= full_jitter(attempt) <= ceiling for _ in range(200))

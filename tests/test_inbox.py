@@ -97,9 +97,7 @@ def _seed(api: Any, admin_token: str, send: Any, token: Any) -> dict[str, str]:
         ("?channel=missing", []),
     ],
 )
-def test_filters(
-    api: Any, admin_token: str, channel: str, send: Any, token: Any, query: str, expected: list[str]
-) -> None:
+def test_filters(api: Any, admin_token: str, channel: str, send: Any, token: Any, query: str, expected: list[str]) -> None:
     seeded = _seed(api, admin_token, send, token)
     items = api.call("GET", "/me/messages" + query, token=token("u1")).json_body["items"]
     assert [m["id"] for m in items] == [seeded[k] for k in expected]
@@ -132,9 +130,7 @@ def test_mark_read_and_unread_move_the_counts(api: Any, channel: str, send: Any,
     assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 0, "channels": {}}
     again = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
     assert again == read  # no change, no double count
-    unread = api.call(
-        "PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "unread"}
-    ).json_body
+    unread = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "unread"}).json_body
     assert (unread["status"], unread["readAt"]) == ("unread", None)
     assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
 
@@ -167,9 +163,7 @@ def test_unknown_message_is_404(api: Any, token: Any, message_id: str) -> None:
     assert response.status_code == 404
 
 
-def test_mark_all_read_everything_and_per_channel(
-    api: Any, admin_token: str, channel: str, send: Any, token: Any
-) -> None:
+def test_mark_all_read_everything_and_per_channel(api: Any, admin_token: str, channel: str, send: Any, token: Any) -> None:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
     for _ in range(3):
         send(["u1"], channel="news")

@@ -86,9 +86,7 @@ def test_closed_through_management_api_answers_410_and_is_forgotten(stack: Runni
         socket.send(json.dumps({"action": "ping"}))
         frames(socket, 1)
         (connection_id,) = [
-            pk.removeprefix("conn#")
-            for pk, item in _connection_items(stack).items()
-            if item.get("userId", {}).get("S") == "m1"
+            pk.removeprefix("conn#") for pk, item in _connection_items(stack).items() if item.get("userId", {}).get("S") == "m1"
         ]
         info = management.get_connection(ConnectionId=connection_id)
         assert {"ConnectedAt", "Identity", "LastActiveAt"} <= set(info)
@@ -98,9 +96,7 @@ def test_closed_through_management_api_answers_410_and_is_forgotten(stack: Runni
                 management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
     items = _connection_items(stack)
     assert f"conn#{connection_id}" not in items
-    assert not any(
-        connection_id in element for element in items.get("user#m1", {}).get("connections", {}).get("SS", [])
-    )
+    assert not any(connection_id in element for element in items.get("user#m1", {}).get("connections", {}).get("SS", []))
 
 
 def test_offline_client_catches_up_with_after(stack: RunningStack) -> None:

@@ -57,9 +57,7 @@ def test_cancelled_transaction_restores_items_and_stream(dynamodb: Any) -> None:
         }
     }
     with pytest.raises(ClientError) as caught:
-        dynamodb.transact_write_items(
-            TransactItems=[update, _put("b", "1", 5), _put("a", "2", 7, "attribute_exists(pk)")]
-        )
+        dynamodb.transact_write_items(TransactItems=[update, _put("b", "1", 5), _put("a", "2", 7, "attribute_exists(pk)")])
     assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
     items = dynamodb.scan(TableName="t")["Items"]
     assert items == [{"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}}]

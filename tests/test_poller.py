@@ -43,8 +43,7 @@ class Handler:
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
         self.batches.append(keys)
         assert all(
-            r["eventSourceARN"] and isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int)
-            for r in event["Records"]
+            r["eventSourceARN"] and isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int) for r in event["Records"]
         )
         if self.raise_times:
             self.raise_times -= 1

@@ -242,9 +242,7 @@ class FailTransaction:
         return (type("Http", (), {"status_code": 500})(), error)
 
 
-def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(
-    api: Any, admin_token: str, channel: str
-) -> None:
+def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api: Any, admin_token: str, channel: str) -> None:
     receivers = [f"r{i:03d}" for i in range(120)]  # three transactions of 50, 50, 20
     client = InboxMessage._get_connection().connection.client
     failing = FailTransaction(fail_on=2)

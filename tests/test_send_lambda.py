@@ -25,9 +25,7 @@ def _stored(user: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_single_event_stores_what_the_http_route_stores(
-    api: Any, channel: str, admin_token: str, lambda_client: Any
-) -> None:
+def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, admin_token: str, lambda_client: Any) -> None:
     body = {
         "channel": "news",
         "receivers": ["a"],

@@ -59,9 +59,7 @@ def _load(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("package")
-    subprocess.run(
-        [sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True
-    )
+    subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     return out
 
 
@@ -186,9 +184,7 @@ def _table_shape(description: dict[str, Any]) -> dict[str, Any]:
     return {
         "keys": description["KeySchema"],
         "attributes": sorted(description["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
-        "indexes": sorted(
-            (_index_shape(i) for i in description.get("GlobalSecondaryIndexes", [])), key=lambda i: i["name"]
-        ),
+        "indexes": sorted((_index_shape(i) for i in description.get("GlobalSecondaryIndexes", [])), key=lambda i: i["name"]),
         "stream": (description.get("StreamSpecification") or {}).get("StreamViewType"),
         "billing": (description.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
     }
@@ -210,8 +206,7 @@ def test_template_tables_match_the_models(aws: None) -> None:
         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "dev"}],
     )
     outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in cloudformation.describe_stacks(StackName="tables")["Stacks"][0]["Outputs"]
+        o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName="tables")["Stacks"][0]["Outputs"]
     }
     create_tables(load_settings())
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
@@ -221,6 +216,4 @@ def test_template_tables_match_the_models(aws: None) -> None:
         assert _table_shape(from_template) == _table_shape(from_models), logical
         ttl_attribute = MODELS[kind]._ttl_attribute()
         spec = source["Resources"][logical]["Properties"].get("TimeToLiveSpecification")
-        assert (spec["AttributeName"] if spec else None) == (ttl_attribute.attr_name if ttl_attribute else None), (
-            logical
-        )
+        assert (spec["AttributeName"] if spec else None) == (ttl_attribute.attr_name if ttl_attribute else None), logical

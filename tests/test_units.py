@@ -127,8 +127,7 @@ def test_request_logs_never_contain_tokens_or_content(api: Any, channel: str, ad
     captured = stream.getvalue()
     lines = [json.loads(line) for line in captured.splitlines()]
     assert any(
-        line.get("path") == "/messages" and line.get("status") == 202 and line.get("user_id") == "admin-1"
-        for line in lines
+        line.get("path") == "/messages" and line.get("status") == 202 and line.get("user_id") == "admin-1" for line in lines
     )
     assert admin_token not in captured and "very private words" not in captured
 

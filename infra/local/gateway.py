@@ -270,9 +270,7 @@ class WebSocketGateway:
         finally:
             writer.close()
 
-    async def _pipe(
-        self, head: bytes, client_ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _pipe(self, head: bytes, client_ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._inner is not None
         inner_port = self._inner.sockets[0].getsockname()[1]
         inner_reader, inner_writer = await asyncio.open_connection("127.0.0.1", inner_port)

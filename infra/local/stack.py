@@ -139,9 +139,7 @@ class LocalStack:
         get_services()
         get_delivery()  # builds and warms the management client before the first post
 
-        config = Config(
-            chalice_stage=STAGE, config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text())
-        )
+        config = Config(chalice_stage=STAGE, config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
         self._http = create_local_server(app, config, "127.0.0.1", s.http_port)
         self._http_thread = threading.Thread(target=self._http.server.serve_forever, name="http-api", daemon=True)
         self._http_thread.start()

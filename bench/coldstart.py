@@ -1,0 +1,58 @@
+"""Cold start: a fresh interpreter importing ``app`` vs importing ``botocore.session`` alone.
+
+Every Lambda function of ours imports botocore (through PynamoDB), so
+``botocore.session`` is the floor; the target is ≤ 1.3× of it. Runs
+alternate between the two so machine noise hits both alike. Also reports
+the size of build/deployment.zip when ``make package`` has made it.
+
+Usage: python -m bench.coldstart [--smoke] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.common import ROOT, log, results_dir, smoke, summary, table, write
+
+SUBJECTS = {"import app": "import app", "import botocore.session": "import botocore.session"}
+
+
+def once(statement: str) -> float:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], cwd=ROOT, env=env, check=True)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    runs = 3 if smoke(argv) else 15
+    for statement in SUBJECTS.values():  # compile .pyc files and warm the page cache first
+        once(statement)
+    samples: dict[str, list[float]] = {name: [] for name in SUBJECTS}
+    for _ in range(runs):
+        for name, statement in SUBJECTS.items():
+            samples[name].append(once(statement))
+    stats = {name: summary(values) for name, values in samples.items()}
+    ratio = stats["import app"]["median"] / stats["import botocore.session"]["median"]
+    archive = ROOT / "build" / "deployment.zip"
+    zip_mb = archive.stat().st_size / 1e6 if archive.exists() else None
+    rows = [
+        [name, f"{s['median'] * 1000:.0f} ms", f"{s['min'] * 1000:.0f}–{s['max'] * 1000:.0f} ms"] for name, s in stats.items()
+    ]
+    print(table(["fresh interpreter", "median", "range"], rows))
+    print(f"ratio app / botocore.session: {ratio:.2f}x (target ≤ 1.3x); deployment.zip: {zip_mb or 0:.2f} MB")
+    path = write(
+        "coldstart",
+        {"parameters": {"runs": runs}, "repeats": runs, "seconds": stats, "ratio": ratio, "target_ratio": 1.3,
+         "deployment_zip_mb": zip_mb},
+        results_dir(argv),
+    )  # fmt: skip
+    log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,110 @@
+"""End to end: latency from the HTTP 202 to the frame on the socket, on the local stack.
+
+200 WebSocket clients (one user each) stay connected while 100 sends go out
+one after another, each to 20 of those users chosen at random (seeded):
+2,000 frames. Reports p50/p95/p99/max from the 202 (and from the request
+start), frames lost (must be 0), and the stack's peak memory (VmHWM).
+
+Usage: python -m bench.e2e [--smoke] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from bench.common import SECRET, log, results_dir, smoke, summary, table, write
+from chalicelib.auth import issue_token
+from tests.e2e import RunningStack
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            fields[name] = int(value.split()[0])
+    return fields
+
+
+async def run(stack: RunningStack, clients: int, sends: int, per_send: int) -> dict[str, Any]:
+    users = [f"user{i:03d}" for i in range(clients)]
+    received: dict[tuple[str, str], float] = {}
+    sockets = [await connect(f"{stack.urls['ws']}?token={issue_token(u, SECRET)}", max_queue=None) for u in users]
+
+    async def listen(user: str, socket: Any) -> None:
+        async for raw in socket:
+            frame = json.loads(raw)
+            if frame.get("type") == "message.created":
+                received[(frame["message"]["id"], user)] = time.perf_counter()
+
+    listeners = [asyncio.create_task(listen(u, s)) for u, s in zip(users, sockets, strict=True)]
+    admin = issue_token("admin", SECRET, admin=True)
+    chooser = random.Random(7)
+    sent: dict[str, tuple[float, float, list[str]]] = {}
+    for n in range(sends):
+        receivers = chooser.sample(users, per_send)
+        body = {"channel": "bench", "receivers": receivers, "title": f"e2e {n}", "content": "latency probe"}
+        started = time.perf_counter()
+        status, answer = await asyncio.to_thread(stack.http, "POST", "/messages", admin, body)
+        accepted = time.perf_counter()
+        assert status == 202, answer
+        sent[answer["id"]] = (started, accepted, receivers)
+    expected = {(message_id, user) for message_id, (_, _, receivers) in sent.items() for user in receivers}
+    deadline = time.perf_counter() + 30
+    while not expected <= received.keys() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    memory = memory_kib(stack.process.pid)
+    for task in listeners:
+        task.cancel()
+    for socket in sockets:
+        await socket.close()
+    from_202 = [(received[k] - sent[k[0]][1]) * 1000 for k in expected if k in received]
+    from_request = [(received[k] - sent[k[0]][0]) * 1000 for k in expected if k in received]
+    return {
+        "frames_expected": len(expected),
+        "frames_received": len(expected & received.keys()),
+        "lost": len(expected - received.keys()),
+        "latency_ms_from_202": summary(from_202),
+        "latency_ms_from_request": summary(from_request),
+        "stack_memory_kib": memory,
+    }
+
+
+def main(argv: list[str]) -> int:
+    clients, sends, per_send = (20, 10, 5) if smoke(argv) else (200, 100, 20)
+    stack = RunningStack(SECRET)
+    try:
+        admin = issue_token("admin", SECRET, admin=True)
+        stack.http("POST", "/channels", admin, {"name": "bench", "title": "Bench"})
+        result = asyncio.run(run(stack, clients, sends, per_send))
+    finally:
+        stack.stop()
+    lat = result["latency_ms_from_202"]
+    req = result["latency_ms_from_request"]
+    print(table(
+        ["measure", "p50", "p95", "p99", "max"],
+        [["from 202 (ms)", *(f"{lat[k]:.1f}" for k in ("median", "p95", "p99", "max"))],
+         ["from request (ms)", *(f"{req[k]:.1f}" for k in ("median", "p95", "p99", "max"))]],
+    ))  # fmt: skip
+    print(f"frames {result['frames_received']}/{result['frames_expected']}, lost {result['lost']}; "
+          f"stack peak RSS {result['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB")  # fmt: skip
+    path = write(
+        "e2e",
+        {"parameters": {"clients": clients, "sends": sends, "receivers_per_send": per_send}, "repeats": 1,
+         "targets": {"p50_ms": 100, "p99_ms": 300, "lost": 0}, **result},
+        results_dir(argv),
+    )  # fmt: skip
+    log(f"wrote {path}")
+    return 0 if result["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

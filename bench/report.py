@@ -1,0 +1,93 @@
+"""Regenerate the README's benchmark section from bench/results/*.json (no figure typed by hand)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, ROOT
+
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+
+
+def _load(name: str, directory: Path) -> dict[str, Any] | None:
+    path = directory / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def render(directory: Path = RESULTS) -> str:
+    lines: list[str] = []
+    fanout, cost, e2e, cold = (_load(n, directory) for n in ("fanout", "cost", "e2e", "coldstart"))
+    if fanout:
+        r = fanout["result"]
+        lines += [
+            f"**Fan-out** (`bench/fanout.py`, {fanout['written']}, {fanout['machine']['cores']} cores): "
+            f"{r['posts']} posts, stand-in answering in {r['delay_ms']:.0f} ms, median of {fanout['repeats']}.",
+            "",
+            "| post delay | ours (median) | baseline | speed-up |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {d['delay']} | {d['ours']} | {d['baseline']} | **{d['ratio']}** |" for d in fanout["delays"]]
+        lines += ["", "| delay | workers | seconds |", "|---|---|---|"]
+        lines += [f"| {s['delay_ms']:.0f} ms | {s['workers']} | {s['seconds']:.3f} |" for s in fanout["sweep"]]
+        lines.append("")
+    if cost:
+        lines += [
+            f"**DynamoDB cost** (`bench/cost.py`, {cost['written']}): calls counted, request units estimated "
+            f"(on-demand us-east-1 prices as of {cost['prices']['as_of']}: ${cost['prices']['wru_per_million']}/M WRU, "
+            f"${cost['prices']['rru_per_million']}/M RRU).",
+            "",
+            "| operation | calls | floor / budget | est. WRU | est. RRU |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {o['operation']} | {o['calls']} | {o['floor']} | {o['wru']:.0f} | {o['rru']:.1f} |" for o in cost["operations"]
+        ]
+        per = cost["per_message"]
+        lines += [
+            "",
+            f"≈ {per['wru']:.1f} WRU per delivered message → **${per['usd_per_million']:.2f} per million messages** written.",
+            "",
+        ]
+    if e2e:
+        a, q, p = e2e["latency_ms_from_202"], e2e["latency_ms_from_request"], e2e["parameters"]
+        lines += [
+            f"**End to end** (`bench/e2e.py`, {e2e['written']}): local stack, {p['clients']} WebSocket clients, "
+            f"{p['sends']} sends × {p['receivers_per_send']} receivers; "
+            f"frames lost: **{e2e['lost']}** of {e2e['frames_expected']}; "
+            f"stack peak RSS {e2e['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB.",
+            "",
+            "| latency | p50 | p95 | p99 | max |",
+            "|---|---|---|---|---|",
+            f"| from the 202 | {a['median']:.1f} ms | {a['p95']:.1f} ms | {a['p99']:.1f} ms | {a['max']:.1f} ms |",
+            f"| from the request | {q['median']:.1f} ms | {q['p95']:.1f} ms | {q['p99']:.1f} ms | {q['max']:.1f} ms |",
+            "",
+        ]
+    if cold:
+        s = cold["seconds"]
+        lines += [
+            f"**Cold start** (`bench/coldstart.py`, {cold['written']}, {cold['repeats']} runs each): "
+            f"`import app` {s['import app']['median'] * 1000:.0f} ms vs `import botocore.session` "
+            f"{s['import botocore.session']['median'] * 1000:.0f} ms → **{cold['ratio']:.2f}×** (target ≤ 1.3×); "
+            f"deployment.zip {cold['deployment_zip_mb']:.2f} MB (target ≤ 5 MB)."
+            if cold["deployment_zip_mb"]
+            else "",
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_readme(directory: Path = RESULTS) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{START}\n{render(directory)}{END}{tail}")
+
+
+if __name__ == "__main__":
+    update_readme()
+    sys.exit(0)
