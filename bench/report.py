@@ -56,9 +56,10 @@ def render(directory: Path = RESULTS) -> str:
         a, q, p = e2e["latency_ms_from_202"], e2e["latency_ms_from_request"], e2e["parameters"]
         lines += [
             f"**End to end** (`bench/e2e.py`, {e2e['written']}): local stack, {p['clients']} WebSocket clients, "
-            f"{p['sends']} sends × {p['receivers_per_send']} receivers; "
+            f"{p['sends']} sends × {p['receivers_per_send']} receivers at {p['sends_per_second']:.0f}/s; "
             f"frames lost: **{e2e['lost']}** of {e2e['frames_expected']}; "
-            f"stack peak RSS {e2e['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB.",
+            f"peak RSS: stack {e2e['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB, "
+            f"DynamoDB emulator {e2e['stack_memory_kib'].get('emulator_VmHWM', 0) / 1024:.0f} MiB.",
             "",
             "| latency | p50 | p95 | p99 | max |",
             "|---|---|---|---|---|",

@@ -110,3 +110,40 @@ def test_idle_poller_backs_off_and_wakes(table: Any) -> None:
         assert time.monotonic() - started < 1.0
     finally:
         poller.stop()
+
+
+def test_pruning_keeps_only_the_newest_iterators(table: Any) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from infra.local.dynamodb import prune_iterators
+
+    _, reader = table
+    for _ in range(50):
+        reader.read(10)
+        reader.commit()
+    newest = reader.iterator
+    prune_iterators(dynamodbstreams_backends, keep=5)
+    stored = [arn for account in dynamodbstreams_backends.values() for b in account.values() for arn in b.shard_iterators]
+    assert len(stored) == 5 and newest in stored
+
+
+def test_poller_resumes_after_its_iterator_is_pruned(table: Any) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from infra.local.dynamodb import prune_iterators
+
+    client, reader = table
+    handler = Handler()
+    poller = StreamPoller(reader, handler, retry_delay=0.01, max_idle_interval=0.02)
+    poller.start()
+    try:
+        client.put_item(TableName="t", Item={"pk": {"S": "k0"}})
+        deadline = time.monotonic() + 5
+        while not handler.batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        prune_iterators(dynamodbstreams_backends, keep=0)  # even the poller's current iterator
+        client.put_item(TableName="t", Item={"pk": {"S": "k9"}})
+        assert handler.done.wait(10)
+    finally:
+        poller.stop()
+    assert [key for batch in handler.batches for key in batch] == ["k0", "k9"]

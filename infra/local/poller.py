@@ -37,14 +37,12 @@ class StreamPoller:
         min_interval: float = 0.01,
         max_idle_interval: float = 0.5,
         retry_delay: float = 0.2,
-        after_poll: Callable[[set[str]], None] | None = None,
     ) -> None:
         self._reader = reader
         self._handler = handler
         self._min = min_interval
         self._max = max_idle_interval
         self._retry_delay = retry_delay
-        self._after_poll = after_poll
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
@@ -72,13 +70,11 @@ class StreamPoller:
         while not self._stop.is_set():
             try:
                 records = self._reader.read(batch_size)
-            except Exception:  # the emulator restarting, a network blip: try again shortly
+            except Exception:  # an expired iterator, the emulator restarting: resume from the last handled record
                 logger.exception("stream read failed")
                 self._sleep(self._retry_delay)
+                self._resume()
                 continue
-            finally:
-                if self._after_poll is not None:
-                    self._after_poll({self._reader.iterator, self._reader.next_iterator or ""})
             if not records:
                 self._reader.commit()
                 self._sleep(interval)
@@ -103,6 +99,12 @@ class StreamPoller:
                 failed = records[0]["dynamodb"]["SequenceNumber"]
             self._reader.rewind(failed)
             self._sleep(self._retry_delay)
+
+    def _resume(self) -> None:
+        try:
+            self._reader.resume()
+        except Exception:
+            logger.exception("stream resume failed")
 
     def _invoke(self, records: list[dict[str, Any]]) -> str | None:
         """None when the batch succeeded, the first failed sequence number, or "" for an error."""

@@ -152,11 +152,7 @@ class LocalStack:
         )
         arn = InboxMessage.describe_table()["LatestStreamArn"]
         reader = ShardReader(streams, arn, env["AWS_DEFAULT_REGION"], start="LATEST")
-        self.poller = StreamPoller(
-            reader,
-            lambda batch: self._invoke("deliver", batch),
-            after_poll=self.dynamodb.prune_iterators if self.dynamodb else None,
-        )
+        self.poller = StreamPoller(reader, lambda batch: self._invoke("deliver", batch))
         wake_on_writes([m._get_connection().connection.client for m in MODELS.values()], self.poller)
         self.poller.start()
 

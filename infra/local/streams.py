@@ -44,8 +44,11 @@ class ShardReader:
         self._region = region
         description = streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]
         self._shard_id = description["Shards"][0]["ShardId"]
+        self._start = start
         self.iterator = self._iterator(ShardIteratorType=start)
         self.next_iterator: str | None = None
+        self.position: str | None = None  # the last record handled
+        self._pending: str | None = None
 
     def _iterator(self, **kwargs: str) -> str:
         response = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **kwargs)
@@ -55,13 +58,24 @@ class ShardReader:
         """Up to ``limit`` records from the current position, Lambda-shaped."""
         response = self._client.get_records(ShardIterator=self.iterator, Limit=limit)
         self.next_iterator = response.get("NextShardIterator")
-        return [to_lambda_record(r, self.stream_arn, self._region) for r in response["Records"]]
+        records = response["Records"]
+        self._pending = str(records[-1]["dynamodb"]["SequenceNumber"]) if records else None
+        return [to_lambda_record(r, self.stream_arn, self._region) for r in records]
 
     def commit(self) -> None:
         """Everything read so far is handled: continue after it."""
         if self.next_iterator:
             self.iterator = self.next_iterator
+        if self._pending:
+            self.position = self._pending
 
     def rewind(self, sequence_number: str) -> None:
         """Read again from this record (inclusive)."""
         self.iterator = self._iterator(ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=sequence_number)
+
+    def resume(self) -> None:
+        """A fresh iterator right after the last handled record (iterators expire, emulators prune them)."""
+        if self.position is None:
+            self.iterator = self._iterator(ShardIteratorType=self._start)
+        else:
+            self.iterator = self._iterator(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.position)
