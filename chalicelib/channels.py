@@ -11,6 +11,7 @@ from chalicelib.clock import iso, utc_now
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.models import Channel
+from chalicelib.storage_errors import condition_failed
 
 CURSOR_SCOPE = "channels"
 
@@ -25,10 +26,6 @@ def to_json(channel: Channel) -> dict[str, Any]:
     }
 
 
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def create_channel(body: dict[str, Any]) -> dict[str, Any]:
     v.reject_unknown(body, {"name", "title", "description"})
     name = v.channel_name(v.require(body, "name"))
@@ -39,7 +36,7 @@ def create_channel(body: dict[str, Any]) -> dict[str, Any]:
     try:
         channel.save(condition=Channel.name.does_not_exist())
     except PutError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             raise ConflictError(f"name: channel '{name}' already exists") from None
         raise
     return to_json(channel)
@@ -69,7 +66,7 @@ def update_channel(name: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         channel.update(actions=actions, condition=Channel.name.exists())
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             raise NotFoundError(f"channel '{name}' not found") from None
         raise
     return to_json(channel)
@@ -80,7 +77,7 @@ def delete_channel(name: str) -> None:
     try:
         channel.delete(condition=Channel.name.exists())
     except DeleteError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             raise NotFoundError(f"channel '{name}' not found") from None
         raise
 

@@ -63,28 +63,16 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
-def _ws_endpoint() -> str | None:
-    explicit = _optional("INAPP_WS_ENDPOINT")
+def _websocket_api(explicit_variable: str, scheme: str) -> str | None:
+    """An address of the WebSocket API: set explicitly, or built from its id, stage and region."""
+    explicit = _optional(explicit_variable)
     if explicit:
         return explicit.rstrip("/")
     api_id = _optional("INAPP_WS_API_ID")
     stage = _optional("INAPP_WS_STAGE")
     region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
     if api_id and stage and region:
-        return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
-    return None
-
-
-def _ws_url() -> str | None:
-    """The public WebSocket URL browsers connect to."""
-    explicit = _optional("INAPP_WS_URL")
-    if explicit:
-        return explicit
-    api_id = _optional("INAPP_WS_API_ID")
-    stage = _optional("INAPP_WS_STAGE")
-    region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
-    if api_id and stage and region:
-        return f"wss://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+        return f"{scheme}://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
     return None
 
 
@@ -122,8 +110,8 @@ def load_settings() -> Settings:
         cursor_secret=cursor_secret,
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
-        ws_endpoint=_ws_endpoint(),
-        ws_url=_ws_url(),
+        ws_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # the management API
+        ws_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
     )
 
 

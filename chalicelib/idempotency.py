@@ -20,6 +20,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.clock import utc_now
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.models import IdempotencyRecord
+from chalicelib.storage_errors import condition_failed
 
 KEEP_FOR = timedelta(hours=24)
 LEASE_SECONDS = 60
@@ -42,10 +43,6 @@ def check_key(key: Any, field: str = "Idempotency-Key") -> str:
     return key
 
 
-def _failed_condition(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
     """Claim ``key`` for this body, or return what its first use answered."""
     record_key = f"{scope}#{key}"
@@ -62,7 +59,7 @@ def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
         record.save(condition=IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < utc_now()))
         return Claim(record_key, fresh_ids)
     except PutError as error:
-        if not _failed_condition(error):
+        if not condition_failed(error):
             raise
     existing = IdempotencyRecord.get(record_key, consistent_read=True)
     if existing.body_hash != body_hash:
@@ -77,7 +74,7 @@ def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
             condition=IdempotencyRecord.lease_until == existing.lease_until,
         )
     except UpdateError as error:
-        if _failed_condition(error):
+        if condition_failed(error):
             raise ConflictError("Idempotency-Key: a request with this key is still running") from None
         raise
     return Claim(record_key, existing.send_ids.split(","))

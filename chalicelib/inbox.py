@@ -7,8 +7,6 @@ answers 404 exactly like a missing one, and cursors are bound to the user.
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +19,11 @@ from chalicelib.cursors import CursorCodec
 from chalicelib.errors import BusyError, NotFoundError, ValidationError
 from chalicelib.ids import is_valid_id
 from chalicelib.models import READ, UNREAD, ChannelCounter, InboxMessage
+from chalicelib.storage_errors import CONDITION_FAILED, cancellation_codes, pause
 
 MAX_TRANSACTION_ACTIONS = 100
+BACKOFF_BASE_SECONDS = 0.02
 CONFLICT_RETRIES = 5
-CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 def message_json(message: InboxMessage) -> dict[str, Any]:
@@ -113,7 +112,7 @@ def set_status(user_id: str, message_id: str, body: dict[str, Any]) -> dict[str,
                 transaction.update(ChannelCounter(user_id, message.channel), actions=[ChannelCounter.unread.add(delta)])
             return message_json(message)
         except TransactWriteError:
-            _backoff(attempt)  # changed by another device meanwhile, or a conflict: look again
+            pause(attempt, BACKOFF_BASE_SECONDS)  # changed by another device meanwhile, or a conflict: look again
     raise BusyError("status: the message is being changed elsewhere; try again")
 
 
@@ -124,10 +123,6 @@ def _status_actions(message: InboxMessage) -> list[Any]:
         InboxMessage.user_status.set(message.user_status),
         InboxMessage.user_channel_status.set(message.user_channel_status),
     ]
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
 def mark_all_read(user_id: str, body: dict[str, Any]) -> dict[str, int]:
@@ -165,11 +160,11 @@ def _mark_chunk_read(user_id: str, chunk: list[InboxMessage], read_at: str) -> i
                     transaction.update(ChannelCounter(user_id, channel), actions=[ChannelCounter.unread.add(-count)])
             return len(chunk)
         except TransactWriteError as error:
-            reasons = [(r.code if r else None) for r in (error.cancellation_reasons or [])]
+            reasons = cancellation_codes(error)
             already_read = {i for i, code in enumerate(reasons[: len(chunk)]) if code == CONDITION_FAILED}
             chunk = [m for i, m in enumerate(chunk) if i not in already_read]
             if not already_read:
-                _backoff(attempt)
+                pause(attempt, BACKOFF_BASE_SECONDS)
     raise BusyError("channel: the inbox is being changed elsewhere; try again")
 
 

@@ -11,7 +11,6 @@ backoff and full jitter, a bounded number of times.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -21,6 +20,8 @@ from urllib.parse import quote
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+
+from chalicelib.storage_errors import full_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,6 @@ class Outcome(Enum):
     GONE = "gone"
     TOO_LARGE = "too_large"
     FAILED = "failed"
-
-
-def full_jitter(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
-    """AWS's "full jitter": a uniform pick below the exponential ceiling."""
-    return random.uniform(0, min(cap, base * 2**attempt))
 
 
 class ManagementApi:
@@ -89,6 +85,6 @@ class ManagementApi:
             if isinstance(status, int) and status not in RETRYABLE:
                 break  # 403 and other client errors will not get better
             if attempt + 1 < MAX_ATTEMPTS:
-                self._sleep(full_jitter(attempt))
+                self._sleep(full_jitter(attempt, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS))
         logger.warning("post failed after retries", extra={"code": str(status)})
         return Outcome.FAILED

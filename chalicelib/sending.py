@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,6 +26,7 @@ from chalicelib.clock import iso_from_ms
 from chalicelib.errors import BusyError, InboxError, ValidationError
 from chalicelib.ids import id_time_ms, new_id
 from chalicelib.models import UNREAD, Channel, ChannelCounter, InboxMessage
+from chalicelib.storage_errors import CONDITION_FAILED, TRANSACTION_CONFLICT, cancellation_codes, pause
 from chalicelib.templating import render
 
 logger = logging.getLogger(__name__)
@@ -35,8 +34,7 @@ logger = logging.getLogger(__name__)
 SEND_FIELDS = {"channel", "receivers", "title", "content", "url", "duration", "data"}
 RECEIVERS_PER_TRANSACTION = 50
 CONFLICT_RETRIES = 5
-CONDITION_FAILED = "ConditionalCheckFailed"
-TRANSACTION_CONFLICT = "TransactionConflict"
+BACKOFF_BASE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Sender:
                         self._count(transaction, request, channel, send_id, user, user in keep_latest)
                 return
             except TransactWriteError as error:
-                reasons = [(r.code if r else None) for r in (error.cancellation_reasons or [])]
+                reasons = cancellation_codes(error)
                 if reasons and reasons[0] == CONDITION_FAILED:
                     return  # an earlier attempt with these ids committed this whole group
                 newer = {user for user, code in zip(group, reasons[len(group) :], strict=False) if code == CONDITION_FAILED}
@@ -149,7 +147,7 @@ class Sender:
                 logger.warning("send transaction failed", extra={"code": error.cause_response_code, "attempt": attempt})
                 if TRANSACTION_CONFLICT not in reasons:
                     break  # botocore already retried throttling and 5xx
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                pause(attempt, BACKOFF_BASE_SECONDS)
             except PynamoDBException as error:
                 logger.warning("send storage failed", extra={"code": getattr(error, "cause_response_code", None)})
                 break

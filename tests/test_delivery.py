@@ -188,8 +188,8 @@ def test_posts_are_sigv4_signed_for_execute_api(
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
-    from chalicelib.management import full_jitter
+    from chalicelib.storage_errors import full_jitter
 
     for attempt in range(8):
         ceiling = min(2.0, 0.05 * 2**attempt)
-        assert all(0 <= full_jitter(attempt) <= ceiling for _ in range(200))
+        assert all(0 <= full_jitter(attempt, 0.05) <= ceiling for _ in range(200))
