@@ -5,17 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib.models import InboxMessage
-
-
-@pytest.fixture
-def lambda_client(api: Any) -> Any:
-    from app import app
-
-    with Client(app, stage_name="dev") as client:
-        yield client.lambda_
 
 
 def _stored(user: str) -> list[dict[str, Any]]:
@@ -25,7 +16,7 @@ def _stored(user: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, admin_token: str, lambda_client: Any) -> None:
+def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, admin_token: str, lambdas: Any) -> None:
     body = {
         "channel": "news",
         "receivers": ["a"],
@@ -36,7 +27,7 @@ def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, 
         "data": {"n": 1},
     }
     api.call("POST", "/messages", token=admin_token, json_body={**body, "receivers": ["b"]})
-    result = lambda_client.invoke("send", body).payload
+    result = lambdas.invoke("send", body).payload
     assert set(result) == {"id", "channel", "receivers"} and result["receivers"] == 1
     via_lambda, via_http = _stored("a"), _stored("b")
     for item in via_lambda + via_http:
@@ -45,9 +36,9 @@ def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, 
     assert via_lambda == via_http
 
 
-def test_batch_and_eventbridge_envelope(api: Any, channel: str, lambda_client: Any) -> None:
+def test_batch_and_eventbridge_envelope(api: Any, channel: str, lambdas: Any) -> None:
     batch = {"messages": [{"channel": "news", "receivers": ["a", "b"], "title": f"m{i}"} for i in range(3)]}
-    results = lambda_client.invoke("send", batch).payload
+    results = lambdas.invoke("send", batch).payload
     assert [r["receivers"] for r in results] == [2, 2, 2]
     envelope = {
         "version": "0",
@@ -55,14 +46,14 @@ def test_batch_and_eventbridge_envelope(api: Any, channel: str, lambda_client: A
         "source": "shop",
         "detail": {"channel": "news", "receivers": ["a"], "title": "eb"},
     }
-    assert lambda_client.invoke("send", envelope).payload["receivers"] == 1
+    assert lambdas.invoke("send", envelope).payload["receivers"] == 1
     assert [m.title for m in InboxMessage.query("a")] == ["m0", "m1", "m2", "eb"]
 
 
-def test_idempotency_key_in_the_event(api: Any, channel: str, lambda_client: Any) -> None:
+def test_idempotency_key_in_the_event(api: Any, channel: str, lambdas: Any) -> None:
     event = {"channel": "news", "receivers": ["a"], "title": "once", "idempotencyKey": "evt-1"}
-    first = lambda_client.invoke("send", event).payload
-    assert lambda_client.invoke("send", event).payload == first
+    first = lambdas.invoke("send", event).payload
+    assert lambdas.invoke("send", event).payload == first
     assert len(list(InboxMessage.query("a"))) == 1
 
 
@@ -90,7 +81,7 @@ def test_idempotency_key_in_the_event(api: Any, channel: str, lambda_client: Any
     ],
 )
 def test_invalid_events_raise_naming_the_field_and_write_nothing(
-    api: Any, channel: str, lambda_client: Any, event: Any, message: str
+    api: Any, channel: str, lambdas: Any, event: Any, message: str
 ) -> None:
     from app import send
     from chalicelib.errors import ValidationError

@@ -21,7 +21,6 @@ import asyncio
 import base64
 import json
 import logging
-import os
 import secrets
 import threading
 import time
@@ -341,11 +340,3 @@ async def _respond(writer: asyncio.StreamWriter, status: int, payload: Any, erro
         lines.append(f"x-amzn-ErrorType: {error_type}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
     await writer.drain()
-
-
-def gateway_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, float]:
-    env = os.environ if environ is None else environ
-    return {
-        "idle_timeout": float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
-        "max_lifetime": float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
-    }

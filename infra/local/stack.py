@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
