@@ -2,7 +2,7 @@
 
 INSERT → ``message.created``; MODIFY whose status really changed →
 ``message.updated`` (moto even emits MODIFY for no-op writes, so images are
-compared); REMOVE (TTL expiry included) → nothing.
+compared); REMOVE → no frame (a TTL expiry corrects the counters: `expiry`).
 
 Posts run concurrently on a thread pool through `chalicelib.management`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.connections import ConnectionRegistry, LiveConnection
+from chalicelib.expiry import Expiry, apply_expiries, expiry_from_record
 from chalicelib.inbox import message_json
 from chalicelib.management import Outcome
 from chalicelib.models import InboxMessage
@@ -99,19 +100,25 @@ class Delivery:
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
         report = BatchReport()
         frames: list[Frame] = []
+        expiries: list[Expiry] = []
         for record in records:
             try:
                 frames.extend(frames_from_record(record))
+                expiry = expiry_from_record(record)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 # A record we cannot read will not get better on retry: log, skip, keep the rest.
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
+                continue
+            if expiry is not None:
+                expiries.append(expiry)
         report.frames = len(frames)
+        failed: dict[str, None] = dict.fromkeys(apply_expiries(expiries)) if expiries else {}
         if not frames:
+            report.failures = list(failed)
             return report
         connections = self._registry.lookup([f.user_id for f in frames])
         jobs = [(frame, live) for frame in frames for live in connections.get(frame.user_id, [])]
         outcomes = list(self._executor.map(lambda job: self._post(job[1].connection_id, job[0].payload), jobs))
-        failed: dict[str, None] = {}
         for (frame, live), outcome in zip(jobs, outcomes, strict=True):
             report.posts += 1
             if outcome is Outcome.GONE:

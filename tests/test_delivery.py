@@ -193,3 +193,31 @@ def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
     for attempt in range(8):
         ceiling = min(2.0, 0.05 * 2**attempt)
         assert all(0 <= full_jitter(attempt, 0.05) <= ceiling for _ in range(200))
+
+
+def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
+    api: Any, lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, token: Any
+) -> None:
+    connect("alice", "a1=")
+    first, second = send(["alice"]), send(["alice"])
+    api.call("PATCH", f"/me/messages/{first['id']}", token=token("alice"), json_body={"status": "read"})
+    stream.batch()
+    for sent in (first, second):
+        InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
+    batch = stream.batch()
+    for record in batch["Records"]:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert standin.frames("a1=") == []
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "channels": {}}
+    assert api.call("GET", "/me/channels", token=token("alice")).json_body["items"] == []
+
+
+def test_a_remove_that_is_not_ttl_leaves_the_counters(
+    api: Any, lambdas: Any, standin: Any, channel: str, send: Any, stream: Any, token: Any
+) -> None:
+    sent = send(["alice"])
+    stream.batch()
+    InboxMessage.get("alice", sent["id"]).delete()
+    _deliver(lambdas, stream.batch())
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 1, "channels": {"news": 1}}

@@ -19,7 +19,7 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> di
     created = data.get("ApproximateCreationDateTime")
     if isinstance(created, dt.datetime):
         data["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {
+    shaped = {
         "eventID": record.get("eventID"),
         "eventName": record["eventName"],
         "eventVersion": "1.1",
@@ -28,6 +28,9 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> di
         "dynamodb": data,
         "eventSourceARN": stream_arn,
     }
+    if "userIdentity" in record:  # TTL deletions carry the DynamoDB service's identity
+        shaped["userIdentity"] = record["userIdentity"]
+    return shaped
 
 
 class ShardReader:
