@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, log, results_dir, smoke, summary, table, write
+from bench.common import ROOT, results_dir, smoke, summary, table, write
 
 SUBJECTS = {"import app": "import app", "import botocore.session": "import botocore.session"}
 
@@ -44,13 +44,12 @@ def main(argv: list[str]) -> int:
     ]
     print(table(["fresh interpreter", "median", "range"], rows))
     print(f"ratio app / botocore.session: {ratio:.2f}x (target ≤ 1.3x); deployment.zip: {zip_mb or 0:.2f} MB")
-    path = write(
+    write(
         "coldstart",
         {"parameters": {"runs": runs}, "repeats": runs, "seconds": stats, "ratio": ratio, "target_ratio": 1.3,
          "deployment_zip_mb": zip_mb},
         results_dir(argv),
     )  # fmt: skip
-    log(f"wrote {path}")
     return 0
 
 

@@ -77,6 +77,7 @@ def write(name: str, payload: dict[str, Any], out: Path | None = None) -> Path:
         **payload,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
+    log(f"wrote {path}")
     return path
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from chalice.test import Client
 from moto import mock_aws
 
-from bench.common import SECRET, local_aws_environment, log, results_dir, smoke, table, write
+from bench.common import SECRET, local_aws_environment, results_dir, smoke, table, write
 
 # On-demand prices, us-east-1, from AWS's DynamoDB pricing page after the
 # 2024-11-01 price cut (not re-checked since: no network here).
@@ -212,7 +212,7 @@ def main(argv: list[str]) -> int:
     ))  # fmt: skip
     prices = f"${PRICE_PER_MILLION_WRU}/M WRU, ${PRICE_PER_MILLION_RRU}/M RRU, on-demand us-east-1 as of {PRICES_AS_OF}"
     print(f"≈ {wru_per_message:.1f} WRU per delivered message → ${usd:.2f} per million messages written ({prices})")
-    path = write(
+    write(
         "cost",
         {"parameters": {"big": big, "many_unread": many_unread}, "repeats": 1, "operations": rows,
          "per_message": {"wru": wru_per_message, "usd_per_million": usd},
@@ -220,7 +220,6 @@ def main(argv: list[str]) -> int:
                     "region": "us-east-1"}},
         results_dir(argv),
     )  # fmt: skip
-    log(f"wrote {path}")
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from bench.common import SECRET, log, results_dir, smoke, summary, table, write
+from bench.common import SECRET, results_dir, smoke, summary, table, write
 from chalicelib.auth import issue_token
 from tests.e2e import RunningStack
 
@@ -105,13 +105,12 @@ def main(argv: list[str]) -> int:
     print(f"frames {result['frames_received']}/{result['frames_expected']}, lost {result['lost']}; "
           f"stack peak RSS {result['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB "
           f"(+ emulator {result['stack_memory_kib']['emulator_VmHWM'] / 1024:.0f} MiB)")  # fmt: skip
-    path = write(
+    write(
         "e2e",
         {"parameters": {"clients": clients, "sends": sends, "receivers_per_send": per_send, "sends_per_second": rate},
          "repeats": 1, "targets": {"p50_ms": 100, "p99_ms": 300, "lost": 0}, **result},
         results_dir(argv),
     )  # fmt: skip
-    log(f"wrote {path}")
     return 0 if result["lost"] == 0 else 1
 
 

@@ -209,7 +209,7 @@ def main(argv: list[str]) -> int:
             [[f"{s['delay_ms']:.0f} ms", s["workers"], f"{s['seconds']:.3f}"] for s in sweep],
         )
     )
-    path = write(
+    write(
         "fanout",
         {
             "parameters": {
@@ -226,7 +226,6 @@ def main(argv: list[str]) -> int:
         },
         results_dir(argv),
     )
-    log(f"wrote {path}")
     return 0
 
 
