@@ -42,12 +42,7 @@ UNREAD = "unread"
 READ = "read"
 
 
-class _InboxIndex(GlobalSecondaryIndex["InboxMessage"]):
-    class Meta:
-        projection = AllProjection()
-
-
-class ChannelIndex(_InboxIndex):
+class ChannelIndex(GlobalSecondaryIndex["InboxMessage"]):
     class Meta:
         index_name = "channel-index"
         projection = AllProjection()
@@ -56,7 +51,7 @@ class ChannelIndex(_InboxIndex):
     id = UnicodeAttribute(range_key=True)
 
 
-class StatusIndex(_InboxIndex):
+class StatusIndex(GlobalSecondaryIndex["InboxMessage"]):
     class Meta:
         index_name = "status-index"
         projection = AllProjection()
@@ -65,7 +60,7 @@ class StatusIndex(_InboxIndex):
     id = UnicodeAttribute(range_key=True)
 
 
-class ChannelStatusIndex(_InboxIndex):
+class ChannelStatusIndex(GlobalSecondaryIndex["InboxMessage"]):
     class Meta:
         index_name = "channel-status-index"
         projection = AllProjection()
