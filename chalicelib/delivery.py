@@ -131,7 +131,13 @@ class Delivery:
         report.failures = list(failed)
         logger.info(
             "batch delivered",
-            extra={"records": report.frames, "count": report.posts, "failures": len(report.failures)},
+            extra={
+                "records": report.frames,
+                "count": report.posts,
+                "gone": report.gone,
+                "dropped": report.dropped,
+                "failures": len(report.failures),
+            },
         )
         return report
 

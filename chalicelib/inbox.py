@@ -134,11 +134,13 @@ def mark_all_read(user_id: str, body: dict[str, Any]) -> dict[str, int]:
     read_at = iso(utc_now())
     updated = 0
     chunk: list[InboxMessage] = []
+    channels: set[str] = set()  # one counter update per channel in the chunk
     for message in unread:
-        if len(chunk) + 1 + len({m.channel for m in chunk} | {message.channel}) > MAX_TRANSACTION_ACTIONS:
+        if len(chunk) + 1 + len(channels | {message.channel}) > MAX_TRANSACTION_ACTIONS:
             updated += _mark_chunk_read(user_id, chunk, read_at)
-            chunk = []
+            chunk, channels = [], set()
         chunk.append(message)
+        channels.add(message.channel)
     if chunk:
         updated += _mark_chunk_read(user_id, chunk, read_at)
     return {"updated": updated}

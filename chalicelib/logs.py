@@ -13,7 +13,20 @@ from typing import Any
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _user_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "code", "attempt", "count", "channel", "records", "failures")
+EXTRA_FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "code",
+    "attempt",
+    "count",
+    "channel",
+    "records",
+    "failures",
+    "gone",
+    "dropped",
+)
 LOGGER_NAMES = ("chalicelib", "inapp")
 
 

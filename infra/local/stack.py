@@ -8,6 +8,7 @@ stream poller → the Lambda Invoke endpoint. Everything binds to loopback.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import os
@@ -157,14 +158,8 @@ class LocalStack:
         wake_on_writes([m._get_connection().connection.client for m in MODELS.values()], self.poller)
         self.poller.start()
 
-        send = app.handler_map["send"]
-        self.lambda_endpoint = LambdaEndpoint(
-            {
-                "send": lambda e: send(e, _Context("send")),
-                f"{APP_NAME}-{STAGE}-send": lambda e: send(e, _Context("send")),
-            },
-            port=s.lambda_port,
-        )
+        send = functools.partial(self._invoke, "send")
+        self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=s.lambda_port)
         self.lambda_endpoint.start()
         self._check_ready()
 
