@@ -7,9 +7,9 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs, web
+from chalicelib import channels, http, inbox, logs, message_states, parsing, views, web
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
-from chalicelib.sending import handle_send_event, send_body
+from chalicelib.send_event import handle_send_event
 from chalicelib.service import get_delivery, get_services, get_websocket_routes
 
 # `chalice package` needs an ARN here; the merged template replaces it with
@@ -31,7 +31,7 @@ def health() -> dict[str, str]:
 
 @app.route("/")
 def inbox_page() -> Response:
-    return web.index_page(get_services().settings.ws_url)
+    return web.index_page(get_services().settings.ws_client_url)
 
 
 @app.route("/static/{name}")
@@ -49,28 +49,28 @@ def openapi() -> dict[str, Any]:
 @http.handles_errors
 def create_channel() -> Response:
     http.admin(app.current_request)
-    return http.respond(channels.create_channel(http.json_body(app.current_request)), 201)
+    return http.respond(channels.create_channel(http.body(app.current_request, parsing.new_channel)), 201)
 
 
 @app.route("/channels", methods=["GET"])
 @http.handles_errors
 def list_channels() -> dict[str, Any]:
     caller = http.admin(app.current_request)
-    return channels.list_channels(caller.user_id, http.query(app.current_request), get_services().cursors)
+    return channels.list_channels(caller.user_id, http.params(app.current_request, parsing.page), get_services().cursors)
 
 
 @app.route("/channels/{name}", methods=["GET"])
 @http.handles_errors
 def get_channel(name: str) -> dict[str, Any]:
     http.admin(app.current_request)
-    return channels.to_json(channels.get_channel(name))
+    return views.channel_json(channels.get_channel(name))
 
 
 @app.route("/channels/{name}", methods=["PATCH"])
 @http.handles_errors
 def update_channel(name: str) -> dict[str, Any]:
     http.admin(app.current_request)
-    return channels.update_channel(name, http.json_body(app.current_request))
+    return channels.update_channel(name, http.body(app.current_request, parsing.channel_changes))
 
 
 @app.route("/channels/{name}", methods=["DELETE"])
@@ -85,44 +85,43 @@ def delete_channel(name: str) -> Response:
 @http.handles_errors
 def send_message() -> Response:
     caller = http.admin(app.current_request)
-    key = http.header(app.current_request, "Idempotency-Key")
-    body = http.json_body(app.current_request)
-    return http.respond(send_body(get_services().sender, body, scope=f"user:{caller.user_id}", key=key), 202)
+    command = http.send_command(app.current_request)
+    return http.respond(get_services().sender.send(command, scope=f"user:{caller.user_id}"), 202)
 
 
 @app.route("/me/channels", methods=["GET"])
 @http.handles_errors
 def my_channels() -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return inbox.list_my_channels(caller.user_id, http.query(app.current_request), get_services().cursors)
+    return inbox.list_my_channels(caller.user_id, http.params(app.current_request, parsing.channel_query), get_services().cursors)
 
 
 @app.route("/me/messages", methods=["GET"])
 @http.handles_errors
 def my_messages() -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return inbox.list_messages(caller.user_id, http.query(app.current_request), get_services().cursors)
+    return inbox.list_messages(caller.user_id, http.params(app.current_request, parsing.message_query), get_services().cursors)
 
 
 @app.route("/me/messages/{message_id}", methods=["GET"])
 @http.handles_errors
 def my_message(message_id: str) -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return inbox.message_json(inbox.get_message(caller.user_id, message_id))
+    return views.message_json(inbox.get_message(caller.user_id, message_id))
 
 
 @app.route("/me/messages/{message_id}", methods=["PATCH"])
 @http.handles_errors
 def set_message_status(message_id: str) -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return inbox.set_status(caller.user_id, message_id, http.json_body(app.current_request))
+    return message_states.set_status(caller.user_id, message_id, http.body(app.current_request, parsing.status_change))
 
 
 @app.route("/me/messages/read", methods=["POST"])
 @http.handles_errors
 def mark_all_read() -> dict[str, int]:
     caller = http.principal(app.current_request)
-    return inbox.mark_all_read(caller.user_id, http.json_body(app.current_request))
+    return message_states.mark_all_read(caller.user_id, http.body(app.current_request, parsing.read_all))
 
 
 @app.route("/me/unread-count", methods=["GET"])

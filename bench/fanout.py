@@ -27,9 +27,10 @@ import boto3
 from bench.common import local_aws_environment, log, results_dir, smoke, summary, table, write
 from chalicelib.connections import ConnectionRegistry
 from chalicelib.delivery import FAN_OUT_WORKERS, STREAM_BATCH_SIZE, Delivery
-from chalicelib.management import ManagementApi
 from chalicelib.models import InboxMessage
-from chalicelib.sending import Sender, SendRequest
+from chalicelib.parsing import NewChannel, SendCommand, SendRequest
+from chalicelib.sending import Sender
+from chalicelib.socket_poster import SocketPoster
 from infra.local.dynamodb import EmbeddedDynamoDB
 from infra.local.streams import ShardReader
 
@@ -99,9 +100,9 @@ def world(users: int, per_user: int) -> Iterator[list[dict[str, Any]]]:
                 dynamodb.put_item(TableName=BASELINE_TABLE, Item={"userId": {"S": name}, "connectionId": {"S": f"{name}-{n}="}})
         streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_server.endpoint)
         reader = ShardReader(streams, InboxMessage.describe_table()["LatestStreamArn"], "us-east-1", start="LATEST")
-        create_channel({"name": "bench", "title": "Bench"})
+        create_channel(NewChannel("bench", "Bench", ""))
         Sender(timedelta(days=1)).send(
-            SendRequest("bench", names, "Benchmark", "fan-out", None, 0), scope="bench", key=None, raw_body={}
+            SendCommand(SendRequest("bench", names, "Benchmark", "fan-out", None, 0), None, ""), scope="bench"
         )
         records: list[dict[str, Any]] = []
         while batch := reader.read(1000):
@@ -138,7 +139,7 @@ class RemoteStandIn:
 def time_ours(records: list[dict[str, Any]], endpoint: str, workers: int, batch_size: int) -> float:
     import botocore.session
 
-    api = ManagementApi(endpoint, "us-east-1", botocore.session.get_session().get_credentials(), pool_size=workers + 4)
+    api = SocketPoster(endpoint, "us-east-1", botocore.session.get_session().get_credentials(), pool_size=workers + 4)
     with ThreadPoolExecutor(max_workers=workers) as executor:
         delivery = Delivery(ConnectionRegistry(), api.post, executor)
         started = time.perf_counter()

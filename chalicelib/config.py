@@ -23,7 +23,7 @@ TABLE_VARIABLES = {
 
 @dataclass(frozen=True)
 class Settings:
-    """The service's configuration (see the README's environment table)."""
+    """The service's configuration (docs/configuration.md lists every variable)."""
 
     tables: dict[str, str]
     region: str
@@ -36,8 +36,8 @@ class Settings:
     cursor_secret: str
     retention_days: int
     cors_origins: tuple[str, ...]
-    ws_endpoint: str | None
-    ws_url: str | None
+    ws_management_endpoint: str | None
+    ws_client_url: str | None
 
 
 def _required(name: str) -> str:
@@ -110,8 +110,8 @@ def load_settings() -> Settings:
         cursor_secret=cursor_secret,
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
-        ws_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # the management API
-        ws_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
+        ws_management_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # where frames are posted
+        ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
     )
 
 

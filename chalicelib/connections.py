@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.transactions import TransactWrite
-
+from chalicelib import storage
 from chalicelib.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class ConnectionRegistry:
         """Register a connection: both items in one transaction."""
         live = LiveConnection(connection_id, user_id, connected_at_ms)
         expires = datetime.now(UTC) + MAX_LIFETIME + TTL_MARGIN
-        with TransactWrite(connection=Connection._get_connection().connection) as transaction:
+        with storage.transaction() as transaction:
             transaction.save(
                 Connection(_conn_key(connection_id), user_id=user_id, connected_at=connected_at_ms, expires_at=expires)
             )
@@ -93,7 +92,7 @@ class ConnectionRegistry:
 
     def forget(self, live: LiveConnection) -> None:
         """Remove a gone connection from its user's set and drop its item."""
-        with TransactWrite(connection=Connection._get_connection().connection) as transaction:
+        with storage.transaction() as transaction:
             transaction.delete(Connection(_conn_key(live.connection_id)))
             transaction.update(Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})])
 

@@ -4,7 +4,7 @@ INSERT → ``message.created``; MODIFY whose status really changed →
 ``message.updated`` (moto even emits MODIFY for no-op writes, so images are
 compared); REMOVE → no frame (a TTL expiry corrects the counters: `expiry`).
 
-Posts run concurrently on a thread pool through `chalicelib.management`,
+Posts run concurrently on a thread pool through `chalicelib.socket_poster`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
 jitter. Per post: 410 → forget that connection (unless it is only
 seconds old: API Gateway answers 410 while ``$connect`` still runs);
@@ -24,9 +24,10 @@ from typing import Any
 
 from chalicelib.connections import ConnectionRegistry, LiveConnection
 from chalicelib.expiry import Expiry, apply_expiries, expiry_from_record
-from chalicelib.inbox import message_json
-from chalicelib.management import Outcome
 from chalicelib.models import InboxMessage
+from chalicelib.socket_poster import Outcome
+from chalicelib.stream_records import StreamRecord
+from chalicelib.views import message_json
 
 logger = logging.getLogger(__name__)
 
@@ -62,24 +63,20 @@ class BatchReport:
         return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.failures]}
 
 
-def frames_from_record(record: dict[str, Any]) -> list[Frame]:
+def frames_from_record(record: StreamRecord) -> list[Frame]:
     """The frames one stream record asks for (none for REMOVE or no-op MODIFY)."""
-    data = record["dynamodb"]
-    sequence = str(data["SequenceNumber"])
-    event = record.get("eventName")
-    new_image = data.get("NewImage")
-    if event == "INSERT" and new_image:
+    image = record.new_image
+    if record.event_name == "INSERT" and image:
         kind = "message.created"
-    elif event == "MODIFY" and new_image:
-        old_status = (data.get("OldImage") or {}).get("status", {}).get("S")
-        if old_status == new_image.get("status", {}).get("S"):
+    elif record.event_name == "MODIFY" and image:
+        if record.old_string("status") == record.new_string("status"):
             return []
         kind = "message.updated"
     else:
         return []
-    message = InboxMessage.from_raw_data(new_image)
+    message = InboxMessage.from_raw_data(image)
     payload = json.dumps({"type": kind, "message": message_json(message)}, separators=(",", ":")).encode("utf-8")
-    return [Frame(sequence, message.user_id, payload)]
+    return [Frame(record.sequence_number, message.user_id, payload)]
 
 
 class Delivery:
@@ -98,11 +95,33 @@ class Delivery:
         self._clock = clock
 
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
+        """Deliver a batch: frames to every live connection, expiries to the counters."""
         report = BatchReport()
+        frames, expiries = self._read(records)
+        report.frames = len(frames)
+        failed: dict[str, None] = dict.fromkeys(apply_expiries(expiries)) if expiries else {}
+        if frames:
+            self._post_all(frames, report, failed)
+        report.failures = list(failed)
+        logger.info(
+            "batch delivered",
+            extra={
+                "frames": report.frames,
+                "posts": report.posts,
+                "gone": report.gone,
+                "dropped": report.dropped,
+                "failures": len(report.failures),
+            },
+        )
+        return report
+
+    @staticmethod
+    def _read(records: Iterable[dict[str, Any]]) -> tuple[list[Frame], list[Expiry]]:
         frames: list[Frame] = []
         expiries: list[Expiry] = []
-        for record in records:
+        for raw in records:
             try:
+                record = StreamRecord.parse(raw)
                 frames.extend(frames_from_record(record))
                 expiry = expiry_from_record(record)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -111,11 +130,9 @@ class Delivery:
                 continue
             if expiry is not None:
                 expiries.append(expiry)
-        report.frames = len(frames)
-        failed: dict[str, None] = dict.fromkeys(apply_expiries(expiries)) if expiries else {}
-        if not frames:
-            report.failures = list(failed)
-            return report
+        return frames, expiries
+
+    def _post_all(self, frames: list[Frame], report: BatchReport, failed: dict[str, None]) -> None:
         connections = self._registry.lookup([f.user_id for f in frames])
         jobs = [(frame, live) for frame in frames for live in connections.get(frame.user_id, [])]
         outcomes = list(self._executor.map(lambda job: self._post(job[1].connection_id, job[0].payload), jobs))
@@ -125,21 +142,9 @@ class Delivery:
                 self._gone(live, report)
             elif outcome is Outcome.TOO_LARGE:
                 report.dropped += 1
-                logger.error("frame too large for the socket; dropped", extra={"records": frame.sequence_number})
+                logger.error("frame too large for the socket; dropped", extra={"sequence_number": frame.sequence_number})
             elif outcome is Outcome.FAILED:
                 failed[frame.sequence_number] = None
-        report.failures = list(failed)
-        logger.info(
-            "batch delivered",
-            extra={
-                "records": report.frames,
-                "count": report.posts,
-                "gone": report.gone,
-                "dropped": report.dropped,
-                "failures": len(report.failures),
-            },
-        )
-        return report
 
     def _gone(self, live: LiveConnection, report: BatchReport) -> None:
         if live.age_seconds(self._clock()) < GONE_GRACE_SECONDS:

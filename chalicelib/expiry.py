@@ -1,29 +1,32 @@
 """Keeping counters true when DynamoDB's TTL deletes old messages.
 
-A TTL deletion reaches the inbox stream as a REMOVE whose ``userIdentity`` is
-the DynamoDB service; the stream handler turns those into ``ADD total -n,
-unread -m`` on each (user, channel) counter, so a badge never counts a
-message the user can no longer see. An update that fails is reported back
-as a failed record (Lambda retries it); an update that succeeded is not
-repeated, since the batch moves past it.
+A TTL deletion reaches the inbox stream as a REMOVE whose identity is the
+DynamoDB service. Each one decrements its (user, channel) counter once:
+the decrement and a marker item for that message are written in one
+transaction whose marker put is conditional, so when Lambda re-runs a batch
+(it retries from the first failed record, repeating the ones after it) the
+replayed corrections find their markers and change nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.models import UNREAD, ChannelCounter
-from chalicelib.storage_errors import condition_failed
+from chalicelib import storage
+from chalicelib.models import UNREAD, ChannelCounter, EffectMarker
+from chalicelib.stream_records import StreamRecord
 
 logger = logging.getLogger(__name__)
 
-TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+MARKER_LIFETIME = timedelta(hours=48)  # longer than the stream keeps records (24 h)
+MARKERS_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS - 1  # plus the counter update
 
 
 @dataclass(frozen=True)
@@ -31,35 +34,65 @@ class Expiry:
     sequence_number: str
     user_id: str
     channel: str
+    message_id: str
     was_unread: bool
 
+    @property
+    def marker_key(self) -> str:
+        return json.dumps(["expired", self.user_id, self.message_id], separators=(",", ":"))
 
-def expiry_from_record(record: dict[str, Any]) -> Expiry | None:
+
+def expiry_from_record(record: StreamRecord) -> Expiry | None:
     """The expiry a stream record reports, or None for anything but a TTL deletion."""
-    identity = record.get("userIdentity") or {}
-    if record.get("eventName") != "REMOVE" or identity.get("type") != "Service" or identity.get("principalId") != TTL_PRINCIPAL:
+    if not record.is_ttl_delete:
         return None
-    data = record["dynamodb"]
-    old = data["OldImage"]
-    return Expiry(str(data["SequenceNumber"]), old["userId"]["S"], old["channel"]["S"], old["status"]["S"] == UNREAD)
+    user_id, channel, message_id = (record.old_string(n) for n in ("userId", "channel", "id"))
+    if user_id is None or channel is None or message_id is None:
+        raise ValueError("a TTL deletion without its old image")
+    return Expiry(record.sequence_number, user_id, channel, message_id, record.old_string("status") == UNREAD)
 
 
 def apply_expiries(expiries: Iterable[Expiry]) -> list[str]:
-    """Decrement the counters, one update per (user, channel); return the sequence numbers that failed."""
-    groups: dict[tuple[str, str], list[Expiry]] = defaultdict(list)
+    """Correct the counters, once per expired message; return the sequence numbers that failed."""
+    groups: dict[tuple[str, str], dict[str, Expiry]] = defaultdict(dict)
     for expiry in expiries:
-        groups[(expiry.user_id, expiry.channel)].append(expiry)
+        groups[(expiry.user_id, expiry.channel)][expiry.marker_key] = expiry  # a replay within one batch counts once
     failed: list[str] = []
     for (user_id, channel), group in groups.items():
-        unread = sum(1 for e in group if e.was_unread)
-        try:
-            ChannelCounter(user_id, channel).update(
-                actions=[ChannelCounter.total.add(-len(group)), ChannelCounter.unread.add(-unread)],
-                condition=ChannelCounter.user_id.exists(),
-            )
-        except UpdateError as error:
-            if condition_failed(error):
-                continue  # no counter to correct
-            logger.warning("counter correction failed", extra={"code": error.cause_response_code})
-            failed += [e.sequence_number for e in group]
+        pending = list(group.values())
+        for start in range(0, len(pending), MARKERS_PER_TRANSACTION):
+            chunk = pending[start : start + MARKERS_PER_TRANSACTION]
+            if not _correct(user_id, channel, chunk):
+                failed += [e.sequence_number for e in chunk]
     return failed
+
+
+def _correct(user_id: str, channel: str, chunk: list[Expiry]) -> bool:
+    """One transaction: a marker per message not corrected before, and the counter's decrement."""
+    for attempt in range(storage.CONFLICT_RETRIES):
+        if not chunk:
+            return True
+        try:
+            with storage.transaction() as transaction:
+                for expiry in chunk:
+                    marker = EffectMarker(expiry.marker_key, expires_at=MARKER_LIFETIME)
+                    transaction.save(marker, condition=EffectMarker.key.does_not_exist())
+                unread = sum(1 for e in chunk if e.was_unread)
+                transaction.update(
+                    ChannelCounter(user_id, channel),
+                    actions=[ChannelCounter.total.add(-len(chunk)), ChannelCounter.unread.add(-unread)],
+                    condition=ChannelCounter.user_id.exists(),
+                )
+            return True
+        except TransactWriteError as error:
+            reasons = storage.cancellation_codes(error)
+            if len(reasons) > len(chunk) and reasons[len(chunk)] == storage.CONDITION_FAILED:
+                return True  # no counter to correct
+            done = {i for i, code in enumerate(reasons[: len(chunk)]) if code == storage.CONDITION_FAILED}
+            chunk = [e for i, e in enumerate(chunk) if i not in done]
+            if not done:
+                storage.pause_before_retry(attempt)
+        except PynamoDBException as error:
+            logger.warning("counter correction failed", extra={"code": getattr(error, "cause_response_code", None)})
+            return False
+    return False

@@ -7,13 +7,13 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chalice import app as chalice
 
-from chalicelib import errors, logs
+from chalicelib import errors, logs, parsing
 from chalicelib.auth import Principal, bearer_token, verify_token
 from chalicelib.service import get_services
 from chalicelib.validation import parse_json_object
@@ -22,6 +22,7 @@ Request = chalice.Request
 
 logger = logging.getLogger("chalicelib.http")
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
     errors.ValidationError: chalice.BadRequestError,
@@ -73,8 +74,19 @@ def json_body(request: Request | None) -> dict[str, Any]:
     return parse_json_object(_present(request).raw_body)
 
 
-def query(request: Request | None) -> dict[str, str]:
-    return dict(_present(request).query_params or {})
+def body(request: Request | None, parse: Callable[[dict[str, Any]], T]) -> T:
+    """The request's JSON body, parsed into the route's typed input."""
+    return parse(json_body(request))
+
+
+def params(request: Request | None, parse: Callable[[Mapping[str, str]], T]) -> T:
+    """The request's query string, parsed into the route's typed input."""
+    return parse(dict(_present(request).query_params or {}))
+
+
+def send_command(request: Request | None) -> parsing.SendCommand:
+    """``POST /messages``: the body and its ``Idempotency-Key`` header."""
+    return parsing.send_command(json_body(request), header(request, "Idempotency-Key"))
 
 
 def header(request: Request | None, name: str) -> str | None:

@@ -9,23 +9,26 @@ after the first failed (or its Lambda died) takes the claim over.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
 from chalicelib.clock import utc_now
-from chalicelib.errors import ConflictError, ValidationError
+from chalicelib.errors import BusyError, ConflictError, ValidationError
 from chalicelib.models import IdempotencyRecord
-from chalicelib.storage_errors import condition_failed
+from chalicelib.storage import condition_failed, refused_as
 
 KEEP_FOR = timedelta(hours=24)
 LEASE_SECONDS = 60
 MAX_KEY_LENGTH = 255
 PENDING, DONE, FAILED = "pending", "done", "failed"
+CLAIM_ATTEMPTS = 3
+STILL_RUNNING = "Idempotency-Key: a request with this key is still running"
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,31 @@ def check_key(key: Any, field: str = "Idempotency-Key") -> str:
     return key
 
 
+def body_hash(body: dict[str, Any]) -> str:
+    """What "the same body" means: the canonical JSON of the request, hashed."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key_of(scope: str, key: str) -> str:
+    """A JSON pair, so no (scope, key) can spell another's: ``ops``+``team#k1`` ≠ ``ops#team``+``k1``."""
+    return json.dumps([scope, key], ensure_ascii=False, separators=(",", ":"))
+
+
 def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
     """Claim ``key`` for this body, or return what its first use answered."""
-    record_key = f"{scope}#{key}"
+    for _ in range(CLAIM_ATTEMPTS):
+        found = _try_claim(key_of(scope, key), body_hash, fresh_ids)
+        if found is not None:
+            return found
+    raise BusyError("Idempotency-Key: the key is changing hands; retry")
+
+
+def _try_claim(item_key: str, body_hash: str, fresh_ids: list[str]) -> Claim | None:
+    """A claim, or None when the record vanished between our put and our read (retry)."""
     now = time.time()
     record = IdempotencyRecord(
-        record_key,
+        item_key,
         body_hash=body_hash,
         state=PENDING,
         send_ids=",".join(fresh_ids),
@@ -57,40 +79,39 @@ def claim(scope: str, key: str, body_hash: str, fresh_ids: list[str]) -> Claim:
     )
     try:
         record.save(condition=IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < utc_now()))
-        return Claim(record_key, fresh_ids)
+        return Claim(item_key, fresh_ids)
     except PutError as error:
         if not condition_failed(error):
             raise
-    existing = IdempotencyRecord.get(record_key, consistent_read=True)
+    try:
+        existing = IdempotencyRecord.get(item_key, consistent_read=True)
+    except IdempotencyRecord.DoesNotExist:
+        return None  # released and deleted meanwhile
     if existing.body_hash != body_hash:
         raise ConflictError("Idempotency-Key: was already used with a different body")
     if existing.state == DONE:
-        return Claim(record_key, existing.send_ids.split(","), replay=json.loads(existing.response or "null"))
+        return Claim(item_key, existing.send_ids.split(","), replay=json.loads(existing.response or "null"))
     if existing.state == PENDING and existing.lease_until > now:
-        raise ConflictError("Idempotency-Key: a request with this key is still running")
-    try:
+        raise ConflictError(STILL_RUNNING)
+    with refused_as(ConflictError(STILL_RUNNING)):
         existing.update(
             actions=[IdempotencyRecord.state.set(PENDING), IdempotencyRecord.lease_until.set(int(now) + LEASE_SECONDS)],
             condition=IdempotencyRecord.lease_until == existing.lease_until,
         )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise ConflictError("Idempotency-Key: a request with this key is still running") from None
-        raise
-    return Claim(record_key, existing.send_ids.split(","))
+    return Claim(item_key, existing.send_ids.split(","))
 
 
-def complete(record_key: str, response: Any) -> None:
-    IdempotencyRecord(record_key).update(
+def complete(item_key: str, response: Any) -> None:
+    IdempotencyRecord(item_key).update(
         actions=[IdempotencyRecord.state.set(DONE), IdempotencyRecord.response.set(json.dumps(response))]
     )
 
 
-def release(record_key: str) -> None:
+def release(item_key: str) -> None:
     """The send failed midway: let a retry with the same key take over at once."""
-    IdempotencyRecord(record_key).update(actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)])
+    IdempotencyRecord(item_key).update(actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)])
 
 
-def abandon(record_key: str) -> None:
+def abandon(item_key: str) -> None:
     """The request was refused (e.g. unknown channel): free the key entirely."""
-    IdempotencyRecord(record_key).delete()
+    IdempotencyRecord(item_key).delete()

@@ -20,12 +20,13 @@ EXTRA_FIELDS = (
     "duration_ms",
     "code",
     "attempt",
-    "count",
     "channel",
-    "records",
+    "frames",
+    "posts",
     "failures",
     "gone",
     "dropped",
+    "sequence_number",
 )
 LOGGER_NAMES = ("chalicelib", "inapp")
 

@@ -3,7 +3,7 @@
 Table names, region and endpoint are bound from the settings on first use
 (`bind_models`), never at import time, so importing `app` touches no AWS.
 
-Access patterns (the README's design notes explain each):
+Access patterns (docs/design.md explains each):
 
 * ``inbox`` — one item per (receiver, message). Hash ``userId``, range ``id``
   (time-sortable). Three GSIs with ALL projection give every inbox page in
@@ -16,7 +16,8 @@ Access patterns (the README's design notes explain each):
   messages or change their status. ``latest-index`` orders a user's channels
   by their latest message id.
 * ``channels`` — one item per channel name.
-* ``idempotency`` — one item per (caller, Idempotency-Key), expiring after 24 h.
+* ``idempotency`` — one item per (caller, Idempotency-Key), expiring after 24 h;
+  also the stream handler's effect markers (`EffectMarker`).
 * ``connections`` — ``conn#<id>`` items (owner, connect time) and ``user#<id>``
   items holding the set of that user's live connection ids.
 """
@@ -37,7 +38,7 @@ from pynamodb.models import Model
 if TYPE_CHECKING:
     from chalicelib.config import Settings
 
-RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}
+RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}  # botocore's own retries, per call
 UNREAD = "unread"
 READ = "read"
 
@@ -159,6 +160,20 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
+class EffectMarker(Model):
+    """ "This stream effect was applied": makes a counter correction safe to replay.
+
+    Lives in the idempotency table (same key attribute) and expires after
+    the stream's 24 h retention, when no replay can come any more.
+    """
+
+    class Meta:
+        table_name = "unbound-idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
 class Connection(Model):
     """``conn#<id>`` → owner and connect time; ``user#<id>`` → live connection ids."""
 
@@ -180,6 +195,9 @@ MODELS: dict[str, type[Model]] = {
     "connections": Connection,
 }
 
+# Models that share another model's table: bound with it, never created on their own.
+SHARED_TABLES: dict[type[Model], str] = {EffectMarker: "idempotency"}
+
 _bound_to: tuple[Any, ...] | None = None
 
 
@@ -189,7 +207,7 @@ def bind_models(settings: Settings) -> None:
     signature = (tuple(sorted(settings.tables.items())), settings.region, settings.dynamodb_endpoint)
     if signature == _bound_to:
         return
-    for kind, model in MODELS.items():
+    for model, kind in [*((m, k) for k, m in MODELS.items()), *SHARED_TABLES.items()]:
         model.Meta.table_name = settings.tables[kind]
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint

@@ -12,7 +12,7 @@ from chalicelib.auth import verify_token
 from chalicelib.config import Settings
 from chalicelib.connections import ConnectionRegistry
 from chalicelib.errors import UnauthorizedError
-from chalicelib.management import Outcome
+from chalicelib.socket_poster import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from chalicelib.connections import ConnectionRegistry
 from chalicelib.cursors import CursorCodec
 from chalicelib.delivery import FAN_OUT_WORKERS, Delivery
 from chalicelib.errors import ConfigurationError
-from chalicelib.management import ManagementApi
 from chalicelib.models import bind_models
 from chalicelib.realtime import WebSocketRoutes
 from chalicelib.sending import Sender
+from chalicelib.socket_poster import SocketPoster
 
 
 @dataclass(frozen=True)
@@ -45,31 +45,31 @@ def get_services() -> Services:
 
 
 @functools.lru_cache(maxsize=1)
-def get_management_api() -> ManagementApi:
-    """The project's own management-API poster, endpoint from configuration."""
+def get_socket_poster() -> SocketPoster:
+    """Posts frames through the WebSocket API's management endpoint, from configuration."""
     import botocore.session  # here, not at import: only delivery and WebSocket functions post
 
     settings = get_services().settings
-    if not settings.ws_endpoint:
+    if not settings.ws_management_endpoint:
         raise ConfigurationError("setting INAPP_WS_ENDPOINT (or INAPP_WS_API_ID and INAPP_WS_STAGE) is required")
     credentials = botocore.session.get_session().get_credentials()
-    return ManagementApi(settings.ws_endpoint, settings.region, credentials, pool_size=FAN_OUT_WORKERS + 4)
+    return SocketPoster(settings.ws_management_endpoint, settings.region, credentials, pool_size=FAN_OUT_WORKERS + 4)
 
 
 @functools.lru_cache(maxsize=1)
 def get_delivery() -> Delivery:
     services = get_services()
     executor = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="fanout")
-    return Delivery(services.registry, get_management_api().post, executor)
+    return Delivery(services.registry, get_socket_poster().post, executor)
 
 
 @functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
     services = get_services()
-    return WebSocketRoutes(services.settings, services.registry, get_management_api().post)
+    return WebSocketRoutes(services.settings, services.registry, get_socket_poster().post)
 
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it)."""
-    for getter in (get_websocket_routes, get_delivery, get_management_api, get_services, get_settings):
+    for getter in (get_websocket_routes, get_delivery, get_socket_poster, get_services, get_settings):
         getter.cache_clear()

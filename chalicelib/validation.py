@@ -1,4 +1,4 @@
-"""Checks of request bodies and query parameters against SPEC §4's limits.
+"""Field rules: each checks one value against the API's limits (docs/api.md).
 
 Every failure raises `ValidationError` naming the field; nothing here
 touches storage, so bad input changes nothing.
@@ -27,6 +27,7 @@ MAX_DURATION = 3600
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 STATUSES = ("all", "unread", "read")
+MESSAGE_STATUSES = ("unread", "read")
 
 
 def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
@@ -149,7 +150,7 @@ def limit(params: Mapping[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:  # "²".isdigit() is true
         raise ValidationError("limit", f"must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 

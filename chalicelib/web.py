@@ -37,8 +37,8 @@ def _read(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def index_page(ws_url: str | None) -> Response:
-    page = _read("index.html").replace("{{WS_URL}}", html.escape(ws_url or "", quote=True))
+def index_page(ws_client_url: str | None) -> Response:
+    page = _read("index.html").replace("{{WS_URL}}", html.escape(ws_client_url or "", quote=True))
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS})
 
 

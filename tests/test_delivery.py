@@ -188,7 +188,7 @@ def test_posts_are_sigv4_signed_for_execute_api(
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
-    from chalicelib.storage_errors import full_jitter
+    from chalicelib.backoff import full_jitter
 
     for attempt in range(8):
         ceiling = min(2.0, 0.05 * 2**attempt)

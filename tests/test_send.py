@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from chalicelib import idempotency
+from chalicelib.idempotency import body_hash
 from chalicelib.ids import new_id
 from chalicelib.models import ChannelCounter, InboxMessage
-from chalicelib.sending import body_hash
 
 
 def _body(**fields: Any) -> dict[str, Any]:

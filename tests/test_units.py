@@ -95,7 +95,7 @@ def test_bad_retention_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ws_endpoint_from_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INAPP_WS_API_ID", "abc123")
     monkeypatch.setenv("INAPP_WS_STAGE", "api")
-    assert load_settings().ws_endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/api"
+    assert load_settings().ws_management_endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/api"
 
 
 def test_logs_are_json_with_ids_and_whitelisted_extras() -> None:

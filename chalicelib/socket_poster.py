@@ -1,4 +1,4 @@
-"""Posting frames through API Gateway's management API, fast enough for fan-out.
+"""Posting frames to WebSocket connections (API Gateway's ``@connections`` API), fast enough for fan-out.
 
 A boto3 ``apigatewaymanagementapi`` client spends ~0.8 ms of CPU per
 ``post_to_connection``; a 1,000-post fan-out is then CPU-bound at ~1.2 s in
@@ -21,7 +21,7 @@ import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from chalicelib.storage_errors import full_jitter
+from chalicelib.backoff import full_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ class Outcome(Enum):
     FAILED = "failed"
 
 
-class ManagementApi:
-    """``POST {endpoint}/@connections/{id}``, signed, pooled and retried."""
+class SocketPoster:
+    """``POST {endpoint}/@connections/{id}``, signed, pooled and retried; ``endpoint`` is the management API's."""
 
     def __init__(
         self,

@@ -1,0 +1,196 @@
+"""The parsing edge: request bodies and query strings become typed values.
+
+Each route's input is checked here, once, against the API's limits
+(`validation` holds the field rules), and the domain modules receive these
+frozen values instead of raw dicts. Nothing here touches storage, so bad
+input is refused before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import idempotency
+from chalicelib import validation as v
+from chalicelib.errors import ValidationError
+from chalicelib.ids import is_valid_id
+from chalicelib.templating import render
+
+Body = Mapping[str, Any]
+Params = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Page:
+    """``?limit&cursor``: the cursor is still opaque; the domain checks it against the caller."""
+
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class NewChannel:
+    name: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ChannelChanges:
+    """A PATCH: None means "leave as it is"."""
+
+    title: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """``GET /me/messages``: a filtered page, or with ``after`` the catch-up after an id."""
+
+    channel: str | None
+    status: str
+    after: str | None
+    page: Page
+
+
+@dataclass(frozen=True)
+class ChannelQuery:
+    """``GET /me/channels``."""
+
+    status: str
+    page: Page
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+
+
+@dataclass(frozen=True)
+class ReadAll:
+    """``POST /me/messages/read``: every unread message, or those of one channel."""
+
+    channel: str | None
+
+
+def page(params: Params) -> Page:
+    return Page(limit=v.limit(params), cursor=params.get("cursor") or None)
+
+
+def new_channel(body: Body) -> NewChannel:
+    v.reject_unknown(body, {"name", "title", "description"})
+    return NewChannel(
+        name=v.channel_name(v.require(body, "name")),
+        title=v.channel_title(v.require(body, "title")),
+        description=_description(body.get("description")),
+    )
+
+
+def channel_changes(body: Body) -> ChannelChanges:
+    v.reject_unknown(body, {"title", "description"})
+    return ChannelChanges(
+        title=v.channel_title(body["title"]) if "title" in body else None,
+        description=_description(body["description"]) if "description" in body else None,
+    )
+
+
+def _description(value: Any) -> str:
+    """``null`` or absent clears it; anything else must be a string."""
+    return "" if value is None else v.description(value)
+
+
+def message_query(params: Params) -> MessageQuery:
+    after = params.get("after")
+    if after is not None and not is_valid_id(after):
+        raise ValidationError("after", "must be a message id")
+    return MessageQuery(channel=v.optional_channel(params), status=v.status(params), after=after, page=page(params))
+
+
+def channel_query(params: Params) -> ChannelQuery:
+    return ChannelQuery(status=v.status(params), page=page(params))
+
+
+def status_change(body: Body) -> StatusChange:
+    v.reject_unknown(body, {"status"})
+    status = v.require(body, "status")
+    if status not in v.MESSAGE_STATUSES:
+        raise ValidationError("status", "must be read or unread")
+    return StatusChange(status=status)
+
+
+def read_all(body: Body) -> ReadAll:
+    v.reject_unknown(body, {"channel"})
+    channel = body.get("channel")
+    return ReadAll(channel=None if channel is None else v.channel_name(channel, "channel"))
+
+
+SEND_FIELDS = frozenset({"channel", "receivers", "title", "content", "url", "duration", "data"})
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """A validated send, placeholders already filled."""
+
+    channel: str
+    receivers: list[str]
+    title: str
+    content: str
+    url: str | None
+    duration: int
+
+
+def _optional_text(body: Body, field: str, prefix: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(prefix + field, "must be a string")
+    return value
+
+
+def send_request(body: Body, prefix: str = "") -> SendRequest:
+    """A ``POST /messages`` body; ``prefix`` names its place in a batch (``messages[3].``).
+
+    Limits are checked on the text after placeholders are filled.
+    """
+    v.reject_unknown(body, set(SEND_FIELDS), prefix)
+    channel = v.channel_name(v.require(body, "channel", prefix), prefix + "channel")
+    receivers = v.receivers(v.require(body, "receivers", prefix), prefix + "receivers")
+    title = _optional_text(body, "title", prefix)
+    if title is None:
+        raise ValidationError(prefix + "title", "is required")
+    content = _optional_text(body, "content", prefix) or ""
+    url = _optional_text(body, "url", prefix)
+    if body.get("data") is not None:
+        values = v.data(body["data"], prefix + "data")
+        title = render(title, values, prefix + "title")
+        content = render(content, values, prefix + "content")
+        url = None if url is None else render(url, values, prefix + "url", url=True)
+    duration = body.get("duration")
+    return SendRequest(
+        channel=channel,
+        receivers=receivers,
+        title=v.message_title(title, prefix + "title"),
+        content=v.content(content, prefix + "content"),
+        url=None if url is None else v.url(url, prefix + "url"),
+        duration=0 if duration is None else v.duration(duration, prefix + "duration"),
+    )
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    """A send as either edge hands it over: the request, its Idempotency-Key, and the body's hash.
+
+    ``prefix`` is where it sat in a ``send`` batch (``messages[3].``), for error messages.
+    """
+
+    request: SendRequest
+    key: str | None
+    body_hash: str
+    prefix: str = ""
+
+
+def send_command(body: Body, key: str | None, *, prefix: str = "", key_field: str = "Idempotency-Key") -> SendCommand:
+    if key is not None:
+        idempotency.check_key(key, key_field)
+    return SendCommand(send_request(body, prefix), key, idempotency.body_hash(dict(body)), prefix)

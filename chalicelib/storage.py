@@ -1,0 +1,78 @@
+"""DynamoDB plumbing, written once: transactions, refused conditions, pages, retries.
+
+Every module that writes more than one item at a time, reads why a write
+was refused, or cuts a page from a query comes here, so the rules of the
+service (100 actions per transaction, cancellation reasons in action order,
+"condition failed" meaning a domain outcome) live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.backoff import pause
+from chalicelib.errors import InboxError
+from chalicelib.models import MODELS, InboxMessage
+
+T = TypeVar("T")
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
+IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
+MAX_TRANSACTION_ACTIONS = 100
+CONFLICT_RETRIES = 5
+BACKOFF_BASE_SECONDS = 0.02
+
+
+def transaction(token: str | None = None) -> TransactWrite:
+    """A TransactWriteItems on the service's connection; ``token`` makes it idempotent for 10 minutes."""
+    return TransactWrite(connection=InboxMessage._get_connection().connection, client_request_token=token)
+
+
+def botocore_clients() -> list[Any]:
+    """The distinct botocore clients behind the models (for call counting and write hooks)."""
+    clients = (model._get_connection().connection.client for model in MODELS.values())
+    return list({id(client): client for client in clients}.values())
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """A single-item write refused by its condition expression."""
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    """Why each action of a cancelled transaction failed (None where it did not), in action order."""
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+@contextmanager
+def refused_as(domain_error: InboxError) -> Iterator[None]:
+    """Turn a single-item write refused by its condition into ``domain_error``; other errors pass."""
+    try:
+        yield
+    except (PutError, UpdateError, DeleteError) as error:
+        if condition_failed(error):
+            raise domain_error from None
+        raise
+
+
+def pause_before_retry(attempt: int) -> None:
+    """Back off after a transaction conflict, before looking at the items again."""
+    pause(attempt, BACKOFF_BASE_SECONDS)
+
+
+def first_page(results: Iterable[T], limit: int) -> tuple[list[T], bool]:
+    """The first ``limit`` results and whether more follow (reads at most one extra)."""
+    found = list(islice(results, limit + 1))
+    return found[:limit], len(found) > limit
+
+
+def next_cursor(items: list[T], more: bool, position: Callable[[T], str]) -> str | None:
+    """The cursor that continues after the last item, or None on the last page."""
+    return position(items[-1]) if more and items else None
