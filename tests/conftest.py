@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
-from chalice.test import Client
+from chalice.test import Client, HTTPResponse, TestLambdaClient
 from moto import mock_aws
 
-from chalicelib import service
+from chalicelib import service, storage
 from chalicelib.auth import issue_token
 from chalicelib.config import load_settings
-from chalicelib.models import MODELS, create_tables
+from chalicelib.models import create_tables
 from infra.local import moto_patches
+from tests.e2e import RunningStack
+from tests.events import StreamTap
 from tests.openapi_check import OpenApiChecker
+from tests.standin import ManagementStandIn
 
 moto_patches.apply()
 
@@ -81,7 +83,7 @@ class Api:
         json_body: Any = None,
         raw: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Any:
+    ) -> HTTPResponse:
         sent = {"Content-Type": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -105,8 +107,16 @@ def admin_token() -> str:
     return issue_token("admin-1", SECRET, admin=True)
 
 
+class TokenFactory(Protocol):
+    def __call__(self, user: str, admin: bool = False) -> str: ...
+
+
+class SendFactory(Protocol):
+    def __call__(self, receivers: list[str], title: str = "Hello", channel: str = "news", **fields: Any) -> dict[str, Any]: ...
+
+
 @pytest.fixture
-def token() -> Any:
+def token() -> TokenFactory:
     """Factory: a user's token."""
     return lambda user, admin=False: issue_token(user, SECRET, admin=admin)
 
@@ -119,14 +129,15 @@ def channel(api: Api, admin_token: str) -> str:
 
 
 @pytest.fixture
-def send(api: Api, admin_token: str) -> Any:
+def send(api: Api, admin_token: str) -> SendFactory:
     """Factory: send a message and return the response body (asserting 202)."""
 
     def _send(receivers: list[str], title: str = "Hello", channel: str = "news", **fields: Any) -> dict[str, Any]:
         body = {"channel": channel, "receivers": receivers, "title": title, **fields}
         response = api.call("POST", "/messages", token=admin_token, json_body=body)
         assert response.status_code == 202, response.json_body
-        return response.json_body
+        answer: dict[str, Any] = response.json_body
+        return answer
 
     return _send
 
@@ -152,8 +163,7 @@ class CallCounter:
 def dynamodb_calls(api: Api) -> CallCounter:
     """Registers a ``before-call`` hook on every model's client."""
     counter = CallCounter()
-    clients = {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}
-    for client in clients.values():
+    for client in storage.botocore_clients():
         client.meta.events.register("before-call.dynamodb", counter)
     return counter
 
@@ -162,10 +172,8 @@ def dynamodb_calls(api: Api) -> CallCounter:
 
 
 @pytest.fixture
-def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementStandIn]:
     """The management-API stand-in, and the service's endpoint pointed at it."""
-    from tests.standin import ManagementStandIn
-
     server = ManagementStandIn().start()
     monkeypatch.setenv("INAPP_WS_ENDPOINT", server.endpoint)
     service.reset()
@@ -174,59 +182,12 @@ def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
-def lambdas(api: Api) -> Iterator[Any]:
+def lambdas(api: Api) -> Iterator[TestLambdaClient]:
     """Chalice's test client for non-HTTP handlers: ``lambdas.invoke(name, event)``."""
     from app import app
 
     with Client(app, stage_name="dev") as client:
         yield client.lambda_
-
-
-def ws_event(route: str, connection_id: str, *, token: str | None = None, body: str | None = None) -> dict[str, Any]:
-    """An API Gateway WebSocket event of the documented shape."""
-    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
-    event: dict[str, Any] = {
-        "requestContext": {
-            "routeKey": route,
-            "eventType": event_type,
-            "connectionId": connection_id,
-            "connectedAt": int(time.time() * 1000) - 60_000,
-            "requestTimeEpoch": int(time.time() * 1000),
-            "requestId": f"req-{connection_id}",
-            "messageId": None if event_type != "MESSAGE" else f"msg-{connection_id}",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "stage": "api",
-            "apiId": "abc123",
-            "extendedRequestId": f"ext-{connection_id}",
-            "messageDirection": "IN",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "isBase64Encoded": False,
-    }
-    if route == "$connect":
-        event["headers"] = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"}
-        event["queryStringParameters"] = {"token": token} if token is not None else None
-    if body is not None:
-        event["body"] = body
-    return event
-
-
-class StreamTap:
-    """Lambda-shaped batches of what moto's inbox stream really recorded."""
-
-    def __init__(self) -> None:
-        import boto3
-
-        from chalicelib.models import InboxMessage
-        from infra.local.streams import ShardReader
-
-        arn = InboxMessage.describe_table()["LatestStreamArn"]
-        self.reader = ShardReader(boto3.client("dynamodbstreams", region_name="us-east-1"), arn, "us-east-1")
-
-    def batch(self, limit: int = 1000) -> dict[str, Any]:
-        records = self.reader.read(limit)
-        self.reader.commit()
-        return {"Records": records}
 
 
 @pytest.fixture
@@ -238,10 +199,8 @@ def stream(tables: None) -> StreamTap:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Any]:
+def stack() -> Iterator[RunningStack]:
     """``python -m infra.local serve`` in a subprocess, with a ``general`` channel."""
-    from tests.e2e import RunningStack
-
     running = RunningStack(SECRET)
     status, _ = running.http(
         "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": "general", "title": "General"}

@@ -25,7 +25,7 @@ class OpenApiChecker:
         exact = [t for regex, t in self._paths if regex.match(bare) and "{" not in t]
         matches = exact or [t for regex, t in self._paths if regex.match(bare)]
         assert matches, f"{bare} is not described in openapi.yaml"
-        return matches[0]
+        return str(matches[0])
 
     def check(self, method: str, path: str, status: int, body: Any) -> None:
         template = self.template_for(path)

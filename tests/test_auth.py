@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import service
 from chalicelib.auth import issue_token
-from tests.conftest import SECRET
+from tests.conftest import SECRET, Api, TokenFactory
 
 ADMIN_ROUTES = [
     ("POST", "/channels", {"name": "x", "title": "X"}),
@@ -55,7 +55,7 @@ BAD_TOKENS = {
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES + USER_ROUTES)
-def test_missing_token_is_401(api: Any, channel: str, method: str, path: str, body: Any) -> None:
+def test_missing_token_is_401(api: Api, channel: str, method: str, path: str, body: Any) -> None:
     response = api.call(method, path, json_body=body)
     assert response.status_code == 401
     assert response.json_body == {"Code": "UnauthorizedError", "Message": "a bearer token is required"}
@@ -63,25 +63,25 @@ def test_missing_token_is_401(api: Any, channel: str, method: str, path: str, bo
 
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES + USER_ROUTES)
-def test_bad_tokens_are_401(api: Any, channel: str, kind: str, method: str, path: str, body: Any) -> None:
+def test_bad_tokens_are_401(api: Api, channel: str, kind: str, method: str, path: str, body: Any) -> None:
     response = api.call(method, path, token=BAD_TOKENS[kind](), json_body=body)
     assert response.status_code == 401
     assert response.json_body["Code"] == "UnauthorizedError"
 
 
-def test_expired_token_says_so(api: Any) -> None:
+def test_expired_token_says_so(api: Api) -> None:
     response = api.call("GET", "/me/unread-count", token=BAD_TOKENS["expired"]())
     assert response.json_body["Message"] == "the token has expired"
 
 
-def test_non_bearer_scheme_is_401(api: Any) -> None:
+def test_non_bearer_scheme_is_401(api: Api) -> None:
     response = api.call("GET", "/me/unread-count", headers={"Authorization": f"Basic {issue_token('u', SECRET)}"})
     assert response.status_code == 401
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
 def test_non_admin_is_403_and_changes_nothing(
-    api: Any, channel: str, token: Any, admin_token: str, method: str, path: str, body: Any
+    api: Api, channel: str, token: TokenFactory, admin_token: str, method: str, path: str, body: Any
 ) -> None:
     response = api.call(method, path, token=token("u1"), json_body=body)
     assert response.status_code == 403
@@ -90,13 +90,13 @@ def test_non_admin_is_403_and_changes_nothing(
     assert api.call("GET", "/me/unread-count", token=token("u")).json_body == {"total": 0, "channels": {}}
 
 
-def test_cognito_groups_claim_grants_admin(api: Any) -> None:
+def test_cognito_groups_claim_grants_admin(api: Api) -> None:
     claims = {"sub": "ops", "exp": int(time.time()) + 600, "cognito:groups": ["admin", "ops"]}
     response = api.call("GET", "/channels", token=jwt.encode(claims, SECRET, algorithm="HS256"))
     assert response.status_code == 200
 
 
-def test_roles_claim_is_configurable(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_roles_claim_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INAPP_ROLES_CLAIM", "https://example.com/roles")
     service.reset()
     claims = {"sub": "ops", "exp": int(time.time()) + 600, "https://example.com/roles": "admin"}
@@ -105,7 +105,7 @@ def test_roles_claim_is_configurable(api: Any, monkeypatch: pytest.MonkeyPatch) 
     assert api.call("GET", "/channels", token=default_claim).status_code == 403
 
 
-def test_health_needs_no_token(api: Any) -> None:
+def test_health_needs_no_token(api: Api) -> None:
     response = api.call("GET", "/health")
     assert (response.status_code, response.json_body) == (200, {"status": "ok"})
 
@@ -164,7 +164,7 @@ def _rs256(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
 
-def test_jwks_token_is_accepted_and_keys_are_cached(api: Any, jwks_server: str, rsa_key: Any) -> None:
+def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, jwks_server: str, rsa_key: Any) -> None:
     for _ in range(3):
         assert api.call("GET", "/channels", token=_rs256(rsa_key)).status_code == 200
     assert _JwksHandler.hits == 1
@@ -175,11 +175,11 @@ def test_jwks_token_is_accepted_and_keys_are_cached(api: Any, jwks_server: str, 
     [{"iss": "https://evil.example"}, {"aud": "someone-else"}, {"exp": int(time.time()) - 10}],
     ids=["issuer", "audience", "expired"],
 )
-def test_jwks_token_with_wrong_claims_is_401(api: Any, jwks_server: str, rsa_key: Any, overrides: Any) -> None:
+def test_jwks_token_with_wrong_claims_is_401(api: Api, jwks_server: str, rsa_key: Any, overrides: Any) -> None:
     assert api.call("GET", "/channels", token=_rs256(rsa_key, **overrides)).status_code == 401
 
 
-def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Any, jwks_server: str) -> None:
+def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Api, jwks_server: str) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert api.call("GET", "/channels", token=_rs256(other)).status_code == 401
     assert api.call("GET", "/channels", token=issue_token("u", SECRET, admin=True)).status_code == 401

@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Api, SendFactory, TokenFactory
+
 TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 
 
-def test_create_returns_201_and_the_channel(api: Any, admin_token: str) -> None:
+def test_create_returns_201_and_the_channel(api: Api, admin_token: str) -> None:
     response = api.call("POST", "/channels", token=admin_token, json_body={"name": "billing", "title": "Billing"})
     assert response.status_code == 201
     body = response.json_body
@@ -17,7 +19,7 @@ def test_create_returns_201_and_the_channel(api: Any, admin_token: str) -> None:
     assert body["createdAt"] == body["updatedAt"]
 
 
-def test_existing_name_is_409_and_keeps_the_first(api: Any, admin_token: str, channel: str) -> None:
+def test_existing_name_is_409_and_keeps_the_first(api: Api, admin_token: str, channel: str) -> None:
     response = api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "Other"})
     assert response.status_code == 409
     assert response.json_body == {"Code": "ConflictError", "Message": "name: channel 'news' already exists"}
@@ -40,39 +42,39 @@ def test_existing_name_is_409_and_keeps_the_first(api: Any, admin_token: str, ch
         ({"name": "ok", "title": "T", "owner": "me"}, "owner: is not a known field"),
     ],
 )
-def test_create_rejects_bad_input(api: Any, admin_token: str, body: dict[str, Any], message: str) -> None:
+def test_create_rejects_bad_input(api: Api, admin_token: str, body: dict[str, Any], message: str) -> None:
     response = api.call("POST", "/channels", token=admin_token, json_body=body)
     assert response.status_code == 400
     assert response.json_body == {"Code": "BadRequestError", "Message": message}
     assert api.call("GET", "/channels", token=admin_token).json_body["items"] == []
 
 
-def test_limits_are_inclusive(api: Any, admin_token: str) -> None:
+def test_limits_are_inclusive(api: Api, admin_token: str) -> None:
     body = {"name": "a" * 64, "title": "t" * 100, "description": "d" * 1000}
     assert api.call("POST", "/channels", token=admin_token, json_body=body).status_code == 201
 
 
 @pytest.mark.parametrize("raw", ["{", "[1, 2]", '"text"', "null x"])
-def test_malformed_or_non_object_json_is_400(api: Any, admin_token: str, raw: str) -> None:
+def test_malformed_or_non_object_json_is_400(api: Api, admin_token: str, raw: str) -> None:
     response = api.call("POST", "/channels", token=admin_token, raw=raw)
     assert response.status_code == 400
     assert response.json_body["Message"].startswith("body: ")
 
 
-def test_get_unknown_channel_is_404(api: Any, admin_token: str) -> None:
+def test_get_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     response = api.call("GET", "/channels/nope", token=admin_token)
     assert response.status_code == 404
     assert response.json_body == {"Code": "NotFoundError", "Message": "channel 'nope' not found"}
 
 
-def test_patch_changes_title_and_description(api: Any, admin_token: str, channel: str) -> None:
+def test_patch_changes_title_and_description(api: Api, admin_token: str, channel: str) -> None:
     response = api.call("PATCH", "/channels/news", token=admin_token, json_body={"title": "Headlines", "description": "d"})
     assert response.status_code == 200
     assert (response.json_body["title"], response.json_body["description"]) == ("Headlines", "d")
     assert api.call("GET", "/channels/news", token=admin_token).json_body["title"] == "Headlines"
 
 
-def test_patch_with_empty_body_changes_nothing(api: Any, admin_token: str, channel: str) -> None:
+def test_patch_with_empty_body_changes_nothing(api: Api, admin_token: str, channel: str) -> None:
     before = api.call("GET", "/channels/news", token=admin_token).json_body
     response = api.call("PATCH", "/channels/news", token=admin_token)
     assert (response.status_code, response.json_body) == (200, before)
@@ -86,18 +88,18 @@ def test_patch_with_empty_body_changes_nothing(api: Any, admin_token: str, chann
         ({"description": 3}, "description: must be a string"),
     ],
 )
-def test_patch_rejects_bad_input(api: Any, admin_token: str, channel: str, body: Any, message: str) -> None:
+def test_patch_rejects_bad_input(api: Api, admin_token: str, channel: str, body: Any, message: str) -> None:
     response = api.call("PATCH", "/channels/news", token=admin_token, json_body=body)
     assert (response.status_code, response.json_body["Message"]) == (400, message)
     assert api.call("GET", "/channels/news", token=admin_token).json_body["title"] == "News"
 
 
-def test_patch_unknown_channel_is_404(api: Any, admin_token: str) -> None:
+def test_patch_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     assert api.call("PATCH", "/channels/nope", token=admin_token, json_body={"title": "T"}).status_code == 404
 
 
 def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
-    api: Any, admin_token: str, channel: str, send: Any, token: Any
+    api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory
 ) -> None:
     sent = send(["u1"], title="before delete")
     assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
@@ -122,7 +124,7 @@ def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
     assert titles == ["after recreate", "before delete"]
 
 
-def test_list_pages_through_every_channel_once(api: Any, admin_token: str) -> None:
+def test_list_pages_through_every_channel_once(api: Api, admin_token: str) -> None:
     names = {f"c{i:02d}" for i in range(23)}
     for name in names:
         api.call("POST", "/channels", token=admin_token, json_body={"name": name, "title": name.upper()})
@@ -140,18 +142,18 @@ def test_list_pages_through_every_channel_once(api: Any, admin_token: str) -> No
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "1.5"])
-def test_list_rejects_bad_limits(api: Any, admin_token: str, limit: str) -> None:
+def test_list_rejects_bad_limits(api: Api, admin_token: str, limit: str) -> None:
     response = api.call("GET", f"/channels?limit={limit}", token=admin_token)
     assert (response.status_code, response.json_body["Message"]) == (400, "limit: must be an integer from 1 to 100")
 
 
-def test_list_ignores_unknown_query_parameters(api: Any, admin_token: str, channel: str) -> None:
+def test_list_ignores_unknown_query_parameters(api: Api, admin_token: str, channel: str) -> None:
     response = api.call("GET", "/channels?sort=name&limit=100", token=admin_token)
     assert response.status_code == 200
     assert [c["name"] for c in response.json_body["items"]] == ["news"]
 
 
-def test_tampered_cursor_is_400(api: Any, admin_token: str, channel: str) -> None:
+def test_tampered_cursor_is_400(api: Api, admin_token: str, channel: str) -> None:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "other", "title": "O"})
     cursor = api.call("GET", "/channels?limit=1", token=admin_token).json_body["nextCursor"]
     payload, mac = cursor.split(".")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from chalicelib.http import allowed_origin
+from tests.conftest import Api, TokenFactory
 
 ALLOWED = "http://localhost:3000"  # the dev stage's INAPP_CORS_ORIGINS
 
 
 @pytest.mark.parametrize("path", ["/messages", "/me/messages", "/me/messages/01M87B7Z864SRYNJTHXHH51G00", "/channels/news"])
-def test_preflight_allows_configured_origin_and_headers(api: Any, path: str) -> None:
+def test_preflight_allows_configured_origin_and_headers(api: Api, path: str) -> None:
     response = api.call("OPTIONS", path, headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"})
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
@@ -22,14 +21,14 @@ def test_preflight_allows_configured_origin_and_headers(api: Any, path: str) -> 
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
-def test_other_origins_get_no_cors_headers(api: Any, token: Any) -> None:
+def test_other_origins_get_no_cors_headers(api: Api, token: TokenFactory) -> None:
     preflight = api.call("OPTIONS", "/me/messages", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in preflight.headers
     response = api.call("GET", "/me/unread-count", token=token("u1"), headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_actual_responses_carry_the_origin(api: Any, token: Any) -> None:
+def test_actual_responses_carry_the_origin(api: Api, token: TokenFactory) -> None:
     response = api.call("GET", "/me/unread-count", token=token("u1"), headers={"Origin": ALLOWED})
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert response.headers["Vary"] == "Origin"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from chalicelib.models import READ, UNREAD, ChannelCounter, InboxMessage
+from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
 
 
 @pytest.mark.parametrize("receivers", [1, 25, 51, 1000])
 def test_send_costs_at_most_ceil_r_over_25_plus_3(
-    api: Any, admin_token: str, channel: str, dynamodb_calls: Any, receivers: int
+    api: Api, admin_token: str, channel: str, dynamodb_calls: CallCounter, receivers: int
 ) -> None:
     body = {"channel": "news", "receivers": [f"u{i}" for i in range(receivers)], "title": "t"}
     dynamodb_calls.reset()
@@ -36,7 +36,9 @@ def test_send_costs_at_most_ceil_r_over_25_plus_3(
         "?after=00000000000000000000000000",
     ],
 )
-def test_an_inbox_page_is_one_call(api: Any, channel: str, send: Any, token: Any, dynamodb_calls: Any, query: str) -> None:
+def test_an_inbox_page_is_one_call(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter, query: str
+) -> None:
     for _ in range(30):
         send(["u1"])
     dynamodb_calls.reset()
@@ -65,7 +67,7 @@ def _bulk_unread(user: str, count: int) -> None:
     ChannelCounter(user, "news", channel_title="News", unread=count, total=count, latest_id=f"01M8{count - 1:022d}").save()
 
 
-def test_unread_count_with_10000_unread_is_at_most_2_calls(api: Any, token: Any, dynamodb_calls: Any) -> None:
+def test_unread_count_with_10000_unread_is_at_most_2_calls(api: Api, token: TokenFactory, dynamodb_calls: CallCounter) -> None:
     _bulk_unread("heavy", 10_000)
     dynamodb_calls.reset()
     body = api.call("GET", "/me/unread-count", token=token("heavy")).json_body
@@ -73,7 +75,7 @@ def test_unread_count_with_10000_unread_is_at_most_2_calls(api: Any, token: Any,
     assert dynamodb_calls.total <= 2
 
 
-def test_mark_all_read_of_n_costs_at_most_n_over_25_writes(api: Any, token: Any, dynamodb_calls: Any) -> None:
+def test_mark_all_read_of_n_costs_at_most_n_over_25_writes(api: Api, token: TokenFactory, dynamodb_calls: CallCounter) -> None:
     _bulk_unread("many", 1000)
     dynamodb_calls.reset()
     assert api.call("POST", "/me/messages/read", token=token("many")).json_body == {"updated": 1000}
@@ -85,7 +87,7 @@ def test_mark_all_read_of_n_costs_at_most_n_over_25_writes(api: Any, token: Any,
 
 
 def test_my_channels_page_and_single_message_are_one_call(
-    api: Any, channel: str, send: Any, token: Any, dynamodb_calls: Any
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter
 ) -> None:
     message_id = send(["u1"])["id"]
     for path in ("/me/channels", f"/me/messages/{message_id}"):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import pytest
+from chalice.test import TestLambdaClient
 
-from chalicelib import delivery
 from chalicelib.models import Connection, InboxMessage
-from tests.conftest import ws_event
+from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
+from tests.events import StreamTap, as_ttl_deletions, ws_event
+from tests.standin import ManagementStandIn
 
 
 @pytest.fixture
-def connect(lambdas: Any, standin: Any, token: Any) -> Any:
+def connect(lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory) -> Any:
     def _connect(user: str, *connection_ids: str) -> None:
         for connection_id in connection_ids:
             assert lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user))).payload == {
@@ -23,13 +26,13 @@ def connect(lambdas: Any, standin: Any, token: Any) -> Any:
     return _connect
 
 
-def _deliver(lambdas: Any, batch: dict[str, Any]) -> dict[str, Any]:
+def _deliver(lambdas: TestLambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = lambdas.invoke("deliver", batch).payload
     return result
 
 
 def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     connect("bob", "b1=")
@@ -45,7 +48,14 @@ def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else
 
 
 def test_a_status_change_is_synced_to_every_device_of_that_user(
-    api: Any, lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, token: Any
+    api: Api,
+    lambdas: TestLambdaClient,
+    standin: ManagementStandIn,
+    connect: Any,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
 ) -> None:
     connect("alice", "a1=", "a2=")
     sent = send(["alice", "bob"])
@@ -59,7 +69,7 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
 
 
 def test_no_op_modify_and_remove_send_nothing(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     sent = send(["alice"])
@@ -74,7 +84,7 @@ def test_no_op_modify_and_remove_send_nothing(
 
 
 def test_gone_connection_is_forgotten_and_others_still_get_frames(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     standin.script("a1=", [410])
@@ -82,15 +92,15 @@ def test_gone_connection_is_forgotten_and_others_still_get_frames(
     assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
     assert len(standin.frames("a2=")) == 1
     assert [e.split("|")[0] for e in Connection.get("user#alice").connections] == ["a2="]
-    with pytest.raises(Connection.DoesNotExist):
+    with pytest.raises(Connection.DoesNotExist, match="does not exist"):
         Connection.get("conn#a1=")
 
 
 def test_gone_answer_for_a_seconds_old_connection_keeps_it(
-    lambdas: Any, standin: Any, token: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     event = ws_event("$connect", "new=", token=token("alice"))
-    event["requestContext"]["connectedAt"] = int(delivery.time.time() * 1000)  # just now
+    event["requestContext"]["connectedAt"] = int(time.time() * 1000)  # just now
     lambdas.invoke("ws_connect", event)
     standin.script("new=", [410])
     send(["alice"])
@@ -99,7 +109,7 @@ def test_gone_answer_for_a_seconds_old_connection_keeps_it(
 
 
 def test_throttled_posts_are_retried_then_delivered(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [429, 503])
@@ -110,7 +120,7 @@ def test_throttled_posts_are_retried_then_delivered(
 
 
 def test_only_the_record_that_still_fails_is_reported(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     connect("bob", "b1=")
@@ -125,7 +135,7 @@ def test_only_the_record_that_still_fails_is_reported(
 
 
 def test_payload_too_large_is_dropped_not_retried(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [413])
@@ -135,7 +145,7 @@ def test_payload_too_large_is_dropped_not_retried(
 
 
 def test_a_bad_record_does_not_drop_the_others(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -147,7 +157,7 @@ def test_a_bad_record_does_not_drop_the_others(
 
 
 def test_replayed_batch_makes_no_new_inbox_items(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -161,7 +171,13 @@ def test_replayed_batch_makes_no_new_inbox_items(
 
 
 def test_fan_out_lookups_stay_within_ceil_u_over_100(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, dynamodb_calls: Any
+    lambdas: TestLambdaClient,
+    standin: ManagementStandIn,
+    connect: Any,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    dynamodb_calls: CallCounter,
 ) -> None:
     users = [f"u{i:03d}" for i in range(250)]
     for user in users[:30]:
@@ -176,7 +192,7 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
 
 
 def test_posts_are_sigv4_signed_for_execute_api(
-    lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any
+    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -196,7 +212,14 @@ def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
 
 
 def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
-    api: Any, lambdas: Any, standin: Any, connect: Any, channel: str, send: Any, stream: Any, token: Any
+    api: Api,
+    lambdas: TestLambdaClient,
+    standin: ManagementStandIn,
+    connect: Any,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
 ) -> None:
     connect("alice", "a1=")
     first, second = send(["alice"]), send(["alice"])
@@ -204,9 +227,7 @@ def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
     stream.batch()
     for sent in (first, second):
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
-    batch = stream.batch()
-    for record in batch["Records"]:
-        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    batch = as_ttl_deletions(stream.batch())
     assert _deliver(lambdas, batch) == {"batchItemFailures": []}
     assert standin.frames("a1=") == []
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "channels": {}}
@@ -214,7 +235,13 @@ def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
 
 
 def test_a_remove_that_is_not_ttl_leaves_the_counters(
-    api: Any, lambdas: Any, standin: Any, channel: str, send: Any, stream: Any, token: Any
+    api: Api,
+    lambdas: TestLambdaClient,
+    standin: ManagementStandIn,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
 ) -> None:
     sent = send(["alice"])
     stream.batch()

@@ -91,7 +91,7 @@ def test_events_have_api_gateways_shape(gateway: WebSocketGateway, app: FakeApp)
 
 
 def test_refused_connect_fails_the_handshake(gateway: WebSocketGateway, app: FakeApp) -> None:
-    with pytest.raises(InvalidStatus) as caught, connect(f"{gateway.url}?token=bad"):
+    with pytest.raises(InvalidStatus, match="HTTP 401") as caught, connect(f"{gateway.url}?token=bad"):
         pass
     assert caught.value.response.status_code == 401
     assert gateway.sockets == {}
@@ -107,21 +107,21 @@ def test_post_get_delete_and_410_after(gateway: WebSocketGateway, management: An
         info = management.get_connection(ConnectionId=connection_id)
         assert info["Identity"]["SourceIp"] == "127.0.0.1"
         management.delete_connection(ConnectionId=connection_id)
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosed, match=r"1000|1001|1006|no close frame"):
             socket.recv(timeout=5)
     _wait(lambda: not gateway.sockets)
-    with pytest.raises(management.exceptions.GoneException):
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
         management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
 
 
 def test_unknown_id_is_410_and_large_payload_is_413(gateway: WebSocketGateway, management: Any) -> None:
-    with pytest.raises(management.exceptions.GoneException):
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
         management.post_to_connection(ConnectionId="nope=", Data=b"{}")
     with connect(f"{gateway.url}?token=good"):
         _wait(lambda: gateway.sockets)
         (connection_id,) = gateway.sockets
         management.post_to_connection(ConnectionId=connection_id, Data=b"x" * (128 * 1024))
-        with pytest.raises(management.exceptions.PayloadTooLargeException):
+        with pytest.raises(management.exceptions.PayloadTooLargeException, match="PayloadTooLarge"):
             management.post_to_connection(ConnectionId=connection_id, Data=b"x" * (128 * 1024 + 1))
 
 
@@ -136,7 +136,7 @@ def test_post_while_connect_is_running_is_410(gateway: WebSocketGateway, app: Fa
     opener.start()
     _wait(lambda: app.of("ws_connect"))
     connection_id = app.of("ws_connect")[0]["requestContext"]["connectionId"]
-    with pytest.raises(management.exceptions.GoneException):
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
         management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
     app.release_connect.set()
     opener.join(5)
@@ -146,7 +146,7 @@ def test_idle_and_lifetime_limits_close_sockets(app: FakeApp) -> None:
     gateway = WebSocketGateway(app, port=0, idle_timeout=0.5, max_lifetime=60)
     gateway.start()
     try:
-        with connect(f"{gateway.url}?token=good") as socket, pytest.raises(ConnectionClosed) as closed:
+        with connect(f"{gateway.url}?token=good") as socket, pytest.raises(ConnectionClosed, match="1001") as closed:
             socket.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     finally:

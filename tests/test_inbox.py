@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib import ids
+from tests.conftest import Api, SendFactory, TokenFactory
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def same_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: 1_790_000_000_000))
 
 
-def _pages(api: Any, token: str, path: str) -> list[list[dict[str, Any]]]:
+def _pages(api: Api, token: str, path: str) -> list[list[dict[str, Any]]]:
     pages = []
     cursor = None
     separator = "&" if "?" in path else "?"
@@ -28,7 +29,7 @@ def _pages(api: Any, token: str, path: str) -> list[list[dict[str, Any]]]:
 
 
 def test_45_messages_page_by_10_each_once_newest_first(
-    api: Any, channel: str, send: Any, token: Any, monkeypatch: pytest.MonkeyPatch
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = [send(["u1"], title=f"m{i}")["id"] for i in range(20)]
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: ids.id_time_ms(sent[-1]) + 1))
@@ -41,14 +42,16 @@ def test_45_messages_page_by_10_each_once_newest_first(
 
 
 @pytest.mark.usefixtures("same_millisecond")
-def test_after_returns_newer_messages_oldest_first_in_pages(api: Any, channel: str, send: Any, token: Any) -> None:
+def test_after_returns_newer_messages_oldest_first_in_pages(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
     sent = [send(["u1"], title=f"m{i}")["id"] for i in range(13)]
     pages = _pages(api, token("u1"), f"/me/messages?after={sent[2]}&limit=4")
     assert [m["id"] for page in pages for m in page] == sent[3:]
     assert [len(p) for p in pages] == [4, 4, 2]
 
 
-def test_after_the_newest_is_empty(api: Any, channel: str, send: Any, token: Any) -> None:
+def test_after_the_newest_is_empty(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
     last = send(["u1"])["id"]
     assert api.call("GET", f"/me/messages?after={last}", token=token("u1")).json_body == {
         "items": [],
@@ -56,12 +59,12 @@ def test_after_the_newest_is_empty(api: Any, channel: str, send: Any, token: Any
     }
 
 
-def test_after_must_be_an_id(api: Any, token: Any) -> None:
+def test_after_must_be_an_id(api: Api, token: TokenFactory) -> None:
     response = api.call("GET", "/me/messages?after=yesterday", token=token("u1"))
     assert (response.status_code, response.json_body["Message"]) == (400, "after: must be a message id")
 
 
-def test_after_with_channel(api: Any, admin_token: str, channel: str, send: Any, token: Any) -> None:
+def test_after_with_channel(api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory) -> None:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
     first = send(["u1"], channel="news")["id"]
     ops = send(["u1"], channel="ops")["id"]
@@ -71,7 +74,7 @@ def test_after_with_channel(api: Any, admin_token: str, channel: str, send: Any,
     assert ops not in [m["id"] for m in items]
 
 
-def _seed(api: Any, admin_token: str, send: Any, token: Any) -> dict[str, str]:
+def _seed(api: Api, admin_token: str, send: SendFactory, token: TokenFactory) -> dict[str, str]:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
     ids_ = {
         "news-read": send(["u1"], channel="news", title="n1")["id"],
@@ -97,7 +100,9 @@ def _seed(api: Any, admin_token: str, send: Any, token: Any) -> dict[str, str]:
         ("?channel=missing", []),
     ],
 )
-def test_filters(api: Any, admin_token: str, channel: str, send: Any, token: Any, query: str, expected: list[str]) -> None:
+def test_filters(
+    api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory, query: str, expected: list[str]
+) -> None:
     seeded = _seed(api, admin_token, send, token)
     items = api.call("GET", "/me/messages" + query, token=token("u1")).json_body["items"]
     assert [m["id"] for m in items] == [seeded[k] for k in expected]
@@ -110,12 +115,12 @@ def test_filters(api: Any, admin_token: str, channel: str, send: Any, token: Any
         ("?channel=BAD!", "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
     ],
 )
-def test_bad_filters_are_400(api: Any, token: Any, query: str, message: str) -> None:
+def test_bad_filters_are_400(api: Api, token: TokenFactory, query: str, message: str) -> None:
     response = api.call("GET", "/me/messages" + query, token=token("u1"))
     assert (response.status_code, response.json_body["Message"]) == (400, message)
 
 
-def test_cursor_is_bound_to_the_query(api: Any, channel: str, send: Any, token: Any) -> None:
+def test_cursor_is_bound_to_the_query(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
     for _ in range(3):
         send(["u1"])
     cursor = api.call("GET", "/me/messages?limit=1", token=token("u1")).json_body["nextCursor"]
@@ -123,7 +128,7 @@ def test_cursor_is_bound_to_the_query(api: Any, channel: str, send: Any, token: 
     assert (response.status_code, response.json_body["Message"]) == (400, "cursor: is not valid for this query")
 
 
-def test_mark_read_and_unread_move_the_counts(api: Any, channel: str, send: Any, token: Any) -> None:
+def test_mark_read_and_unread_move_the_counts(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
     message_id = send(["u1"])["id"]
     read = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
     assert read["status"] == "read" and read["readAt"] is not None
@@ -143,27 +148,31 @@ def test_mark_read_and_unread_move_the_counts(api: Any, channel: str, send: Any,
         ({"status": "read", "pinned": True}, "pinned: is not a known field"),
     ],
 )
-def test_patch_rejects_bad_bodies(api: Any, channel: str, send: Any, token: Any, body: Any, message: str) -> None:
+def test_patch_rejects_bad_bodies(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, body: Any, message: str
+) -> None:
     message_id = send(["u1"])["id"]
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body=body)
     assert (response.status_code, response.json_body["Message"]) == (400, message)
     assert api.call("GET", f"/me/messages/{message_id}", token=token("u1")).json_body["status"] == "unread"
 
 
-def test_patch_malformed_json_is_400(api: Any, channel: str, send: Any, token: Any) -> None:
+def test_patch_malformed_json_is_400(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
     message_id = send(["u1"])["id"]
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), raw="{status: read}")
     assert (response.status_code, response.json_body["Message"]) == (400, "body: is not valid JSON")
 
 
 @pytest.mark.parametrize("message_id", ["01M87B7Z864SRYNJTHXHH51G00", "not-an-id", "%2E%2E"])
-def test_unknown_message_is_404(api: Any, token: Any, message_id: str) -> None:
+def test_unknown_message_is_404(api: Api, token: TokenFactory, message_id: str) -> None:
     assert api.call("GET", f"/me/messages/{message_id}", token=token("u1")).status_code == 404
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"})
     assert response.status_code == 404
 
 
-def test_mark_all_read_everything_and_per_channel(api: Any, admin_token: str, channel: str, send: Any, token: Any) -> None:
+def test_mark_all_read_everything_and_per_channel(
+    api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
     for _ in range(3):
         send(["u1"], channel="news")
@@ -178,7 +187,7 @@ def test_mark_all_read_everything_and_per_channel(api: Any, admin_token: str, ch
     assert all(m["status"] == "read" for m in api.call("GET", "/me/messages?limit=100", token=user).json_body["items"])
 
 
-def test_mark_all_read_rejects_bad_bodies(api: Any, token: Any) -> None:
+def test_mark_all_read_rejects_bad_bodies(api: Api, token: TokenFactory) -> None:
     response = api.call("POST", "/me/messages/read", token=token("u1"), json_body={"channel": "Bad"})
     assert (response.status_code, response.json_body["Message"]) == (
         400,
@@ -189,7 +198,7 @@ def test_mark_all_read_rejects_bad_bodies(api: Any, token: Any) -> None:
 
 
 def test_my_channels_newest_first_with_counts_and_filters(
-    api: Any, admin_token: str, channel: str, send: Any, token: Any
+    api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory
 ) -> None:
     seeded = _seed(api, admin_token, send, token)
     user = token("u1")
@@ -208,7 +217,7 @@ def test_my_channels_newest_first_with_counts_and_filters(
     assert [c["name"] for c in api.call("GET", "/me/channels", token=user).json_body["items"]] == ["news", "ops"]
 
 
-def test_my_channels_pages(api: Any, admin_token: str, send: Any, token: Any) -> None:
+def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token: TokenFactory) -> None:
     names = [f"ch{i}" for i in range(7)]
     for name in names:
         api.call("POST", "/channels", token=admin_token, json_body={"name": name, "title": name})
@@ -217,5 +226,5 @@ def test_my_channels_pages(api: Any, admin_token: str, send: Any, token: Any) ->
     assert [[c["name"] for c in p] for p in pages] == [names[6:3:-1], names[3:0:-1], names[0:1]]
 
 
-def test_unread_count_for_a_new_user_is_zero(api: Any, token: Any) -> None:
+def test_unread_count_for_a_new_user_is_zero(api: Api, token: TokenFactory) -> None:
     assert api.call("GET", "/me/unread-count", token=token("nobody")).json_body == {"total": 0, "channels": {}}

@@ -6,15 +6,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Api, SendFactory, TokenFactory
+
 
 @pytest.fixture
-def alice_message(api: Any, channel: str, send: Any) -> str:
+def alice_message(api: Api, channel: str, send: SendFactory) -> str:
     for _ in range(3):
         send(["alice"], title="for alice")
     return str(send(["alice"], title="alice's latest")["id"])
 
 
-def _alice_state(api: Any, token: Any) -> Any:
+def _alice_state(api: Api, token: TokenFactory) -> Any:
     alice = token("alice")
     return (
         api.call("GET", "/me/messages?limit=100", token=alice).json_body,
@@ -23,7 +25,7 @@ def _alice_state(api: Any, token: Any) -> Any:
     )
 
 
-def test_bob_cannot_read_or_change_alices_message(api: Any, token: Any, alice_message: str) -> None:
+def test_bob_cannot_read_or_change_alices_message(api: Api, token: TokenFactory, alice_message: str) -> None:
     before = _alice_state(api, token)
     bob = token("bob")
     get = api.call("GET", f"/me/messages/{alice_message}", token=bob)
@@ -39,7 +41,7 @@ def test_bob_cannot_read_or_change_alices_message(api: Any, token: Any, alice_me
 
 @pytest.mark.parametrize("path", ["/me/messages?limit=1", "/me/channels?limit=1", "/me/messages?limit=1&status=unread"])
 def test_alices_cursor_is_refused_for_bob(
-    api: Any, token: Any, alice_message: str, path: str, send: Any, admin_token: str
+    api: Api, token: TokenFactory, alice_message: str, path: str, send: SendFactory, admin_token: str
 ) -> None:
     api.call("POST", "/channels", token=admin_token, json_body={"name": "ops", "title": "Ops"})
     send(["alice", "bob"], channel="ops")
@@ -51,7 +53,7 @@ def test_alices_cursor_is_refused_for_bob(
     assert response.json_body["Message"] == "cursor: is not valid for this query"
 
 
-def test_bob_sees_only_his_own_lists(api: Any, token: Any, alice_message: str, send: Any) -> None:
+def test_bob_sees_only_his_own_lists(api: Api, token: TokenFactory, alice_message: str, send: SendFactory) -> None:
     mine = send(["bob"], title="for bob")["id"]
     bob = token("bob")
     assert [m["id"] for m in api.call("GET", "/me/messages", token=bob).json_body["items"]] == [mine]
@@ -61,7 +63,7 @@ def test_bob_sees_only_his_own_lists(api: Any, token: Any, alice_message: str, s
     assert [m["id"] for m in after] == [mine]
 
 
-def test_user_id_in_the_body_or_query_is_ignored(api: Any, token: Any, alice_message: str) -> None:
+def test_user_id_in_the_body_or_query_is_ignored(api: Api, token: TokenFactory, alice_message: str) -> None:
     response = api.call("GET", "/me/messages?userId=alice&user=alice", token=token("bob"))
     assert response.json_body["items"] == []
     response = api.call("POST", "/me/messages/read", token=token("bob"), json_body={"userId": "alice"})

@@ -56,7 +56,7 @@ def test_cancelled_transaction_restores_items_and_stream(dynamodb: Any) -> None:
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         }
     }
-    with pytest.raises(ClientError) as caught:
+    with pytest.raises(ClientError, match="TransactionCanceledException") as caught:
         dynamodb.transact_write_items(TransactItems=[update, _put("b", "1", 5), _put("a", "2", 7, "attribute_exists(pk)")])
     assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
     items = dynamodb.scan(TableName="t")["Items"]

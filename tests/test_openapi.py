@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from openapi_spec_validator import validate
 
 from chalicelib.http import openapi_document
+from tests.conftest import Api
 
 
 def test_document_is_valid_openapi_3() -> None:
@@ -23,13 +22,13 @@ def test_every_chalice_route_and_method_is_described() -> None:
     assert described - routes == set()
 
 
-def test_served_at_openapi_json(api: Any) -> None:
+def test_served_at_openapi_json(api: Api) -> None:
     response = api.call("GET", "/openapi.json")
     assert response.status_code == 200
     assert response.json_body == openapi_document()
 
 
-def test_inbox_page_and_static_files(api: Any) -> None:
+def test_inbox_page_and_static_files(api: Api) -> None:
     page = api.call("GET", "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]

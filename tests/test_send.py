@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -10,13 +11,14 @@ from chalicelib import idempotency
 from chalicelib.idempotency import body_hash
 from chalicelib.ids import new_id
 from chalicelib.models import ChannelCounter, InboxMessage
+from tests.conftest import Api, TokenFactory
 
 
 def _body(**fields: Any) -> dict[str, Any]:
     return {"channel": "news", "receivers": ["u1"], "title": "Hello", **fields}
 
 
-def _post(api: Any, admin_token: str, body: Any, key: str | None = None) -> Any:
+def _post(api: Api, admin_token: str, body: Any, key: str | None = None) -> Any:
     headers = {"Idempotency-Key": key} if key else None
     return api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
 
@@ -25,7 +27,7 @@ def _inbox(user: str) -> list[InboxMessage]:
     return list(InboxMessage.query(user))
 
 
-def test_send_returns_202_with_id_channel_and_distinct_count(api: Any, admin_token: str, channel: str) -> None:
+def test_send_returns_202_with_id_channel_and_distinct_count(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, _body(receivers=["a", "b", "a", "c"]))
     assert response.status_code == 202
     assert response.json_body["receivers"] == 3
@@ -34,7 +36,7 @@ def test_send_returns_202_with_id_channel_and_distinct_count(api: Any, admin_tok
         assert [m.id for m in _inbox(user)] == [response.json_body["id"]]
 
 
-def test_message_has_every_field(api: Any, admin_token: str, channel: str, token: Any) -> None:
+def test_message_has_every_field(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
     sent = _post(api, admin_token, _body(content="Body", url="https://x.example/a?b=1", duration=5)).json_body
     message = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
     assert message == {
@@ -64,7 +66,7 @@ LIMIT_OK = [
 
 
 @pytest.mark.parametrize("fields", LIMIT_OK, ids=lambda f: next(iter(f)))
-def test_limits_at_the_edge_are_accepted(api: Any, admin_token: str, channel: str, fields: dict[str, Any]) -> None:
+def test_limits_at_the_edge_are_accepted(api: Api, admin_token: str, channel: str, fields: dict[str, Any]) -> None:
     assert _post(api, admin_token, _body(**fields)).status_code == 202
 
 
@@ -101,7 +103,7 @@ LIMIT_BAD = [
 
 @pytest.mark.parametrize(("fields", "message"), LIMIT_BAD, ids=[m for _, m in LIMIT_BAD])
 def test_bad_input_is_400_naming_the_field_and_stores_nothing(
-    api: Any, admin_token: str, channel: str, fields: dict[str, Any], message: str
+    api: Api, admin_token: str, channel: str, fields: dict[str, Any], message: str
 ) -> None:
     response = _post(api, admin_token, _body(**fields))
     assert response.status_code == 400
@@ -110,17 +112,17 @@ def test_bad_input_is_400_naming_the_field_and_stores_nothing(
     assert list(ChannelCounter.scan()) == []
 
 
-def test_missing_receivers_is_400(api: Any, admin_token: str, channel: str) -> None:
+def test_missing_receivers_is_400(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, {"channel": "news", "title": "t"})
     assert response.json_body["Message"] == "receivers: is required"
 
 
-def test_malformed_json_is_400(api: Any, admin_token: str, channel: str) -> None:
+def test_malformed_json_is_400(api: Api, admin_token: str, channel: str) -> None:
     response = api.call("POST", "/messages", token=admin_token, raw='{"channel": "news",')
     assert (response.status_code, response.json_body["Message"]) == (400, "body: is not valid JSON")
 
 
-def test_unknown_channel_is_404(api: Any, admin_token: str) -> None:
+def test_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     response = _post(api, admin_token, _body(channel="ghost"))
     assert (response.status_code, response.json_body["Message"]) == (404, "channel 'ghost' not found")
 
@@ -128,7 +130,7 @@ def test_unknown_channel_is_404(api: Any, admin_token: str) -> None:
 # --- templating -------------------------------------------------------------
 
 
-def test_data_fills_placeholders_as_plain_text(api: Any, admin_token: str, channel: str, token: Any) -> None:
+def test_data_fills_placeholders_as_plain_text(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
     body = _body(
         title="Hi {{ name }} <b>",
         content="Order {{order}} for {{name}} & co",
@@ -142,22 +144,22 @@ def test_data_fills_placeholders_as_plain_text(api: Any, admin_token: str, chann
     assert message["url"] == "/orders/42?q=Ann%20%26%20%3CBob%3E"
 
 
-def test_missing_data_key_is_400(api: Any, admin_token: str, channel: str) -> None:
+def test_missing_data_key_is_400(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, _body(title="Hi {{name}}", data={"other": "x"}))
     assert (response.status_code, response.json_body["Message"]) == (400, "data.name: is missing (used in title)")
 
 
-def test_limits_apply_after_filling(api: Any, admin_token: str, channel: str) -> None:
+def test_limits_apply_after_filling(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, _body(title="{{x}}", data={"x": "t" * 201}))
     assert response.json_body["Message"] == "title: must be 1 to 200 characters"
 
 
-def test_placeholders_without_data_stay_as_written(api: Any, admin_token: str, channel: str, token: Any) -> None:
+def test_placeholders_without_data_stay_as_written(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
     sent = _post(api, admin_token, _body(title="Literal {{name}}")).json_body
     assert api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body["title"] == "Literal {{name}}"
 
 
-def test_javascript_url_cannot_be_smuggled_through_data(api: Any, admin_token: str, channel: str) -> None:
+def test_javascript_url_cannot_be_smuggled_through_data(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, _body(url="{{u}}", data={"u": "javascript:alert(1)"}))
     assert response.status_code == 400
     assert response.json_body["Message"] == "url: must be an http(s):// URL or a path starting with /"
@@ -166,7 +168,7 @@ def test_javascript_url_cannot_be_smuggled_through_data(api: Any, admin_token: s
 # --- idempotency ------------------------------------------------------------
 
 
-def test_same_key_and_body_returns_the_first_answer_once_stored(api: Any, admin_token: str, channel: str) -> None:
+def test_same_key_and_body_returns_the_first_answer_once_stored(api: Api, admin_token: str, channel: str) -> None:
     first = _post(api, admin_token, _body(receivers=["u1", "u2"]), key="k-1")
     second = _post(api, admin_token, _body(receivers=["u1", "u2"]), key="k-1")
     assert first.status_code == second.status_code == 202
@@ -175,7 +177,7 @@ def test_same_key_and_body_returns_the_first_answer_once_stored(api: Any, admin_
     assert ChannelCounter.get("u1", "news").unread == 1
 
 
-def test_same_key_other_body_is_409(api: Any, admin_token: str, channel: str) -> None:
+def test_same_key_other_body_is_409(api: Api, admin_token: str, channel: str) -> None:
     _post(api, admin_token, _body(), key="k-2")
     response = _post(api, admin_token, _body(title="Different"), key="k-2")
     assert response.status_code == 409
@@ -183,13 +185,13 @@ def test_same_key_other_body_is_409(api: Any, admin_token: str, channel: str) ->
     assert [m.title for m in _inbox("u1")] == ["Hello"]
 
 
-def test_keys_are_scoped_to_the_caller(api: Any, token: Any, channel: str) -> None:
+def test_keys_are_scoped_to_the_caller(api: Api, token: TokenFactory, channel: str) -> None:
     for admin in ("admin-a", "admin-b"):
         assert _post(api, token(admin, admin=True), _body(), key="shared").status_code == 202
     assert len(_inbox("u1")) == 2
 
 
-def test_key_while_first_request_runs_is_409(api: Any, admin_token: str, channel: str) -> None:
+def test_key_while_first_request_runs_is_409(api: Api, admin_token: str, channel: str) -> None:
     idempotency.claim("user:admin-1", "k-3", body_hash(_body()), [new_id()])
     response = _post(api, admin_token, _body(), key="k-3")
     assert response.status_code == 409
@@ -198,22 +200,22 @@ def test_key_while_first_request_runs_is_409(api: Any, admin_token: str, channel
 
 
 def test_abandoned_claim_is_taken_over_after_its_lease(
-    api: Any, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     claimed = idempotency.claim("user:admin-1", "k-4", body_hash(_body()), [new_id()])
-    later = idempotency.time.time() + idempotency.LEASE_SECONDS + 1
-    monkeypatch.setattr(idempotency.time, "time", lambda: later)
+    later = time.time() + idempotency.LEASE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
     response = _post(api, admin_token, _body(), key="k-4")
     assert response.status_code == 202
     assert response.json_body["id"] == claimed.send_ids[0]
 
 
-def test_bad_idempotency_key_is_400(api: Any, admin_token: str, channel: str) -> None:
+def test_bad_idempotency_key_is_400(api: Api, admin_token: str, channel: str) -> None:
     response = _post(api, admin_token, _body(), key="k" * 256)
     assert response.json_body["Message"] == "Idempotency-Key: must be 1 to 255 printable characters"
 
 
-def test_unknown_channel_frees_the_key(api: Any, admin_token: str, channel: str) -> None:
+def test_unknown_channel_frees_the_key(api: Api, admin_token: str, channel: str) -> None:
     assert _post(api, admin_token, _body(channel="later"), key="k-5").status_code == 404
     api.call("POST", "/channels", token=admin_token, json_body={"name": "later", "title": "Later"})
     assert _post(api, admin_token, _body(channel="later"), key="k-5").status_code == 202
@@ -242,7 +244,7 @@ class FailTransaction:
         return (type("Http", (), {"status_code": 500})(), error)
 
 
-def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api: Any, admin_token: str, channel: str) -> None:
+def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api: Api, admin_token: str, channel: str) -> None:
     receivers = [f"r{i:03d}" for i in range(120)]  # three transactions of 50, 50, 20
     client = InboxMessage._get_connection().connection.client
     failing = FailTransaction(fail_on=2)

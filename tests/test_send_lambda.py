@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from chalice.test import TestLambdaClient
 
 from chalicelib.models import InboxMessage
+from tests.conftest import Api
 
 
 def _stored(user: str) -> list[dict[str, Any]]:
@@ -16,7 +19,9 @@ def _stored(user: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, admin_token: str, lambdas: Any) -> None:
+def test_single_event_stores_what_the_http_route_stores(
+    api: Api, channel: str, admin_token: str, lambdas: TestLambdaClient
+) -> None:
     body = {
         "channel": "news",
         "receivers": ["a"],
@@ -36,7 +41,7 @@ def test_single_event_stores_what_the_http_route_stores(api: Any, channel: str, 
     assert via_lambda == via_http
 
 
-def test_batch_and_eventbridge_envelope(api: Any, channel: str, lambdas: Any) -> None:
+def test_batch_and_eventbridge_envelope(api: Api, channel: str, lambdas: TestLambdaClient) -> None:
     batch = {"messages": [{"channel": "news", "receivers": ["a", "b"], "title": f"m{i}"} for i in range(3)]}
     results = lambdas.invoke("send", batch).payload
     assert [r["receivers"] for r in results] == [2, 2, 2]
@@ -50,7 +55,7 @@ def test_batch_and_eventbridge_envelope(api: Any, channel: str, lambdas: Any) ->
     assert [m.title for m in InboxMessage.query("a")] == ["m0", "m1", "m2", "eb"]
 
 
-def test_idempotency_key_in_the_event(api: Any, channel: str, lambdas: Any) -> None:
+def test_idempotency_key_in_the_event(api: Api, channel: str, lambdas: TestLambdaClient) -> None:
     event = {"channel": "news", "receivers": ["a"], "title": "once", "idempotencyKey": "evt-1"}
     first = lambdas.invoke("send", event).payload
     assert lambdas.invoke("send", event).payload == first
@@ -81,12 +86,12 @@ def test_idempotency_key_in_the_event(api: Any, channel: str, lambdas: Any) -> N
     ],
 )
 def test_invalid_events_raise_naming_the_field_and_write_nothing(
-    api: Any, channel: str, lambdas: Any, event: Any, message: str
+    api: Api, channel: str, lambdas: TestLambdaClient, event: Any, message: str
 ) -> None:
     from app import send
     from chalicelib.errors import ValidationError
 
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         send(event, None)
     assert str(caught.value) == message
     assert list(InboxMessage.scan()) == []

@@ -7,17 +7,22 @@ import time
 from typing import Any
 
 import pytest
+from chalice.test import TestLambdaClient
 
 from chalicelib.auth import issue_token
 from chalicelib.models import Connection
-from tests.conftest import SECRET, ws_event
+from tests.conftest import SECRET, TokenFactory
+from tests.events import ws_event
+from tests.standin import ManagementStandIn
 
 
 def _items() -> dict[str, Any]:
     return {item.pk: item for item in Connection.scan()}
 
 
-def test_connect_with_a_valid_token_registers_both_items(lambdas: Any, standin: Any, token: Any) -> None:
+def test_connect_with_a_valid_token_registers_both_items(
+    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory
+) -> None:
     response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice"))).payload
     assert response == {"statusCode": 200}
     items = _items()
@@ -32,13 +37,15 @@ def test_connect_with_a_valid_token_registers_both_items(lambdas: Any, standin: 
     [None, "", "garbage", issue_token("u", "wrong-secret-0123456789abcdef-0123456"), issue_token("u", SECRET, now=0)],
     ids=["missing", "empty", "garbage", "wrong-key", "expired"],
 )
-def test_connect_without_a_valid_token_is_refused_and_stores_nothing(lambdas: Any, standin: Any, bad: Any) -> None:
+def test_connect_without_a_valid_token_is_refused_and_stores_nothing(
+    lambdas: TestLambdaClient, standin: ManagementStandIn, bad: Any
+) -> None:
     response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=bad)).payload
     assert response["statusCode"] == 401
     assert _items() == {}
 
 
-def test_ping_answers_pong_on_the_same_socket(lambdas: Any, standin: Any, token: Any) -> None:
+def test_ping_answers_pong_on_the_same_socket(lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
     lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
     lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
     assert standin.frames("c1=") == [{"type": "pong"}]
@@ -54,7 +61,9 @@ def test_ping_answers_pong_on_the_same_socket(lambdas: Any, standin: Any, token:
         ("x" * 5000, "frame: too large or empty"),
     ],
 )
-def test_bad_frames_get_an_error_frame(lambdas: Any, standin: Any, token: Any, body: str, start: str) -> None:
+def test_bad_frames_get_an_error_frame(
+    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory, body: str, start: str
+) -> None:
     lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
     response = lambdas.invoke("ws_message", ws_event("$default", "c1=", body=body)).payload
     assert response == {"statusCode": 200}
@@ -62,7 +71,9 @@ def test_bad_frames_get_an_error_frame(lambdas: Any, standin: Any, token: Any, b
     assert frame["type"] == "error" and frame["message"].startswith(start)
 
 
-def test_disconnect_forgets_only_that_connection(lambdas: Any, standin: Any, token: Any) -> None:
+def test_disconnect_forgets_only_that_connection(
+    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory
+) -> None:
     for connection_id in ("c1=", "c2="):
         lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
     lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
@@ -72,7 +83,7 @@ def test_disconnect_forgets_only_that_connection(lambdas: Any, standin: Any, tok
     assert lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown=")).payload == {"statusCode": 200}
 
 
-def test_frames_are_compact_json(standin: Any) -> None:
+def test_frames_are_compact_json(standin: ManagementStandIn) -> None:
     from chalicelib.realtime import _frame
 
     assert json.loads(_frame({"type": "pong"})) == {"type": "pong"}

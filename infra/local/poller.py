@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+from chalicelib.stream_records import StreamRecord
 from infra.local.streams import ShardReader
 
 logger = logging.getLogger("inapp.local.poller")
@@ -96,7 +97,7 @@ class StreamPoller:
                 continue
             if failed == "":
                 batch_size = max(1, len(records) // 2)  # bisect on a function error
-                failed = records[0]["dynamodb"]["SequenceNumber"]
+                failed = StreamRecord.parse(records[0]).sequence_number
             self._reader.rewind(failed)
             self._sleep(self._retry_delay)
 
@@ -118,10 +119,11 @@ class StreamPoller:
         if not failures:
             return None
         failed = {str(f.get("itemIdentifier")) for f in failures}
-        for record in records:  # the earliest failed record, in shard order
-            if str(record["dynamodb"]["SequenceNumber"]) in failed:
-                return str(record["dynamodb"]["SequenceNumber"])
-        return str(records[0]["dynamodb"]["SequenceNumber"])  # unknown ids: retry everything, like Lambda
+        sequence_numbers = [StreamRecord.parse(record).sequence_number for record in records]
+        for sequence_number in sequence_numbers:  # the earliest failed record, in shard order
+            if sequence_number in failed:
+                return sequence_number
+        return sequence_numbers[0]  # unknown ids: retry everything, like Lambda
 
 
 def wake_on_writes(clients: list[Any], poller: StreamPoller) -> None:

@@ -1,0 +1,63 @@
+"""Event factories: what API Gateway and Lambda hand the app's handlers, in their documented shapes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def ws_event(route: str, connection_id: str, *, token: str | None = None, body: str | None = None) -> dict[str, Any]:
+    """An API Gateway WebSocket event of the documented shape."""
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+    event: dict[str, Any] = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "connectedAt": int(time.time() * 1000) - 60_000,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": f"req-{connection_id}",
+            "messageId": None if event_type != "MESSAGE" else f"msg-{connection_id}",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "api",
+            "apiId": "abc123",
+            "extendedRequestId": f"ext-{connection_id}",
+            "messageDirection": "IN",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "isBase64Encoded": False,
+    }
+    if route == "$connect":
+        event["headers"] = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"}
+        event["queryStringParameters"] = {"token": token} if token is not None else None
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+class StreamTap:
+    """Lambda-shaped batches of what moto's inbox stream really recorded."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        from chalicelib.models import InboxMessage
+        from infra.local.streams import ShardReader
+
+        arn = InboxMessage.describe_table()["LatestStreamArn"]
+        self.reader = ShardReader(boto3.client("dynamodbstreams", region_name="us-east-1"), arn, "us-east-1")
+
+    def batch(self, limit: int = 1000) -> dict[str, Any]:
+        records = self.reader.read(limit)
+        self.reader.commit()
+        return {"Records": records}
+
+
+def as_ttl_deletions(batch: dict[str, Any]) -> dict[str, Any]:
+    """Mark every REMOVE of a batch as DynamoDB's TTL would (moto's own deletes carry no identity)."""
+    for record in batch["Records"]:
+        if record["eventName"] == "REMOVE":
+            record["userIdentity"] = dict(TTL_IDENTITY)
+    return batch

@@ -1,0 +1,47 @@
+"""Settings: read once, required ones fail loudly with their name."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.config import load_settings
+from chalicelib.errors import ConfigurationError
+
+
+def test_missing_table_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INAPP_INBOX_TABLE")
+    with pytest.raises(ConfigurationError, match="INAPP_INBOX_TABLE is required"):
+        load_settings()
+
+
+def test_missing_secret_and_jwks_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INAPP_JWT_SECRET")
+    with pytest.raises(ConfigurationError, match="INAPP_JWT_SECRET or INAPP_JWKS_URL"):
+        load_settings()
+
+
+def test_bad_retention_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INAPP_RETENTION_DAYS", "a year")
+    with pytest.raises(ConfigurationError, match="INAPP_RETENTION_DAYS must be an integer"):
+        load_settings()
+
+
+def test_ws_endpoint_from_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INAPP_WS_API_ID", "abc123")
+    monkeypatch.setenv("INAPP_WS_STAGE", "api")
+    assert load_settings().ws_management_endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/api"
+
+
+def test_secret_can_come_from_an_ssm_secure_string(monkeypatch: pytest.MonkeyPatch, aws: None) -> None:
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/inapp/test/secret", Value="from-ssm-0123456789abcdef", Type="SecureString"
+    )
+    monkeypatch.delenv("INAPP_JWT_SECRET")
+    monkeypatch.setenv("INAPP_SECRET_PARAMETER", "/inapp/test/secret")
+    settings = load_settings()
+    assert settings.jwt_secret == settings.cursor_secret == "from-ssm-0123456789abcdef"
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    with_jwks = load_settings()
+    assert with_jwks.jwt_secret is None and with_jwks.cursor_secret == "from-ssm-0123456789abcdef"
