@@ -107,6 +107,21 @@ def admin_token() -> str:
     return issue_token("admin-1", SECRET, admin=True)
 
 
+ERROR_CODES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    429: "TooManyRequestsError",
+}
+
+
+def assert_error(response: HTTPResponse, status: int, message: str) -> None:
+    """The whole error answer: its status, and Chalice's ``{Code, Message}`` body."""
+    assert (response.status_code, response.json_body) == (status, {"Code": ERROR_CODES[status], "Message": message})
+
+
 class TokenFactory(Protocol):
     def __call__(self, user: str, admin: bool = False) -> str: ...
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import service
 from chalicelib.auth import issue_token
-from tests.conftest import SECRET, Api, TokenFactory
+from tests.conftest import SECRET, Api, TokenFactory, assert_error
 
 ADMIN_ROUTES = [
     ("POST", "/channels", {"name": "x", "title": "X"}),
@@ -76,7 +76,7 @@ def test_expired_token_says_so(api: Api) -> None:
 
 def test_non_bearer_scheme_is_401(api: Api) -> None:
     response = api.call("GET", "/me/unread-count", headers={"Authorization": f"Basic {issue_token('u', SECRET)}"})
-    assert response.status_code == 401
+    assert_error(response, 401, "a bearer token is required")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
@@ -102,7 +102,7 @@ def test_roles_claim_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) 
     claims = {"sub": "ops", "exp": int(time.time()) + 600, "https://example.com/roles": "admin"}
     assert api.call("GET", "/channels", token=jwt.encode(claims, SECRET, algorithm="HS256")).status_code == 200
     default_claim = issue_token("ops", SECRET, admin=True)  # `roles` no longer counts
-    assert api.call("GET", "/channels", token=default_claim).status_code == 403
+    assert_error(api.call("GET", "/channels", token=default_claim), 403, "this operation needs the admin role")
 
 
 def test_health_needs_no_token(api: Api) -> None:
@@ -176,7 +176,9 @@ def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, jwks_server: str, 
     ids=["issuer", "audience", "expired"],
 )
 def test_jwks_token_with_wrong_claims_is_401(api: Api, jwks_server: str, rsa_key: Any, overrides: Any) -> None:
-    assert api.call("GET", "/channels", token=_rs256(rsa_key, **overrides)).status_code == 401
+    response = api.call("GET", "/channels", token=_rs256(rsa_key, **overrides))
+    expected = "the token has expired" if "exp" in overrides else "the token is invalid"
+    assert_error(response, 401, expected)
 
 
 def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Api, jwks_server: str) -> None:

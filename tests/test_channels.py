@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, SendFactory, TokenFactory
+from tests.conftest import Api, SendFactory, TokenFactory, assert_error
 
 TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 
@@ -95,7 +95,9 @@ def test_patch_rejects_bad_input(api: Api, admin_token: str, channel: str, body:
 
 
 def test_patch_unknown_channel_is_404(api: Api, admin_token: str) -> None:
-    assert api.call("PATCH", "/channels/nope", token=admin_token, json_body={"title": "T"}).status_code == 404
+    assert_error(
+        api.call("PATCH", "/channels/nope", token=admin_token, json_body={"title": "T"}), 404, "channel 'nope' not found"
+    )
 
 
 def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
@@ -103,9 +105,8 @@ def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
 ) -> None:
     sent = send(["u1"], title="before delete")
     assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
-    assert api.call("GET", "/channels/news", token=admin_token).status_code == 404
-    again = api.call("DELETE", "/channels/news", token=admin_token)
-    assert again.status_code == 404
+    assert_error(api.call("GET", "/channels/news", token=admin_token), 404, "channel 'news' not found")
+    assert_error(api.call("DELETE", "/channels/news", token=admin_token), 404, "channel 'news' not found")
 
     message = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
     assert (message["channel"], message["title"]) == ("news", "before delete")

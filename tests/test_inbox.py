@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib import ids
-from tests.conftest import Api, SendFactory, TokenFactory
+from tests.conftest import Api, SendFactory, TokenFactory, assert_error
 
 
 @pytest.fixture
@@ -165,9 +165,9 @@ def test_patch_malformed_json_is_400(api: Api, channel: str, send: SendFactory, 
 
 @pytest.mark.parametrize("message_id", ["01M87B7Z864SRYNJTHXHH51G00", "not-an-id", "%2E%2E"])
 def test_unknown_message_is_404(api: Api, token: TokenFactory, message_id: str) -> None:
-    assert api.call("GET", f"/me/messages/{message_id}", token=token("u1")).status_code == 404
+    assert_error(api.call("GET", f"/me/messages/{message_id}", token=token("u1")), 404, f"message '{message_id}' not found")
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"})
-    assert response.status_code == 404
+    assert_error(response, 404, f"message '{message_id}' not found")
 
 
 def test_mark_all_read_everything_and_per_channel(
