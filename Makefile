@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: install ## start the whole local stack (SPEC §7)
+run: install ## start the whole local stack (docs/local-stack.md)
 	$(PY) -m infra.local serve
 
 test: install ## run every test
@@ -39,7 +39,7 @@ clean:
 screenshots: install ## regenerate docs/inbox-*.png in headless Chromium
 	$(PY) -m tests.screenshots
 
-bench: install package ## every benchmark (≤ 5 min), then the README's figures from bench/results/
+bench: install package ## every benchmark (≤ 5 min), then docs/benchmarks.md's figures from bench/results/
 	$(PY) -m bench.fanout
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e

@@ -1,4 +1,4 @@
-"""Regenerate the README's benchmark section from bench/results/*.json (no figure typed by hand)."""
+"""Regenerate docs/benchmarks.md's figures from bench/results/*.json (no figure typed by hand)."""
 
 from __future__ import annotations
 
@@ -81,14 +81,17 @@ def render(directory: Path = RESULTS) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_readme(directory: Path = RESULTS) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def update_doc(directory: Path = RESULTS, doc: Path = BENCHMARKS_DOC) -> None:
+    """Replace the figures between the markers; the prose around them stays as written."""
+    text = doc.read_text()
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
-    readme.write_text(f"{head}{START}\n{render(directory)}{END}{tail}")
+    doc.write_text(f"{head}{START}\n{render(directory)}{END}{tail}")
 
 
 if __name__ == "__main__":
-    update_readme()
+    update_doc()
     sys.exit(0)

@@ -1,4 +1,4 @@
-"""SPEC §3: tokens, roles and refusals, for every protected route."""
+"""Tokens, roles and refusals, for every protected route (docs/api.md, Authentication)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A user only ever sees and changes their own messages (SPEC §3)."""
+"""A user only ever sees and changes their own messages (docs/api.md, Authentication)."""
 
 from __future__ import annotations
 
