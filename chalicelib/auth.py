@@ -64,9 +64,9 @@ def _decode(token: str, settings: Settings) -> dict[str, Any]:
     import jwt
 
     options: Any = {"require": ["exp", "sub"]}
-    if settings.jwks_url:
-        jwks_options: Any = {**options, "verify_aud": settings.jwt_audience is not None}
+    if settings.jwks_url:  # load_settings guarantees an issuer and an audience with a JWKS
         key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
+        jwks_options: Any = {"require": ["exp", "sub", "iss", "aud"]}
         return jwt.decode(
             token,
             key,

@@ -94,6 +94,9 @@ def load_settings() -> Settings:
     jwt_secret = _optional("INAPP_JWT_SECRET") or (None if jwks_url else stored_secret)
     if not jwt_secret and not jwks_url:
         raise ConfigurationError("setting INAPP_JWT_SECRET or INAPP_JWKS_URL is required but not set")
+    if jwks_url and not (_optional("INAPP_JWT_ISSUER") and _optional("INAPP_JWT_AUDIENCE")):
+        # Any key of a shared JWKS (a Cognito region, an OIDC provider) would otherwise sign our admins.
+        raise ConfigurationError("settings INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required with INAPP_JWKS_URL")
     cursor_secret = _optional("INAPP_CURSOR_SECRET") or stored_secret or jwt_secret
     if not cursor_secret:
         raise ConfigurationError("setting INAPP_CURSOR_SECRET is required when INAPP_JWKS_URL is used")

@@ -161,11 +161,11 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
         raise ValidationError(prefix + "title", "is required")
     content = _optional_text(body, "content", prefix) or ""
     url = _optional_text(body, "url", prefix)
-    if body.get("data") is not None:
-        values = v.data(body["data"], prefix + "data")
-        title = render(title, values, prefix + "title")
-        content = render(content, values, prefix + "content")
-        url = None if url is None else render(url, values, prefix + "url", url=True)
+    # Always filled: a placeholder without a value is a 400 even when no `data` was sent at all.
+    values = {} if body.get("data") is None else v.data(body["data"], prefix + "data")
+    title = render(title, values, prefix + "title")
+    content = render(content, values, prefix + "content")
+    url = None if url is None else render(url, values, prefix + "url", url=True)
     duration = body.get("duration")
     return SendRequest(
         channel=channel,

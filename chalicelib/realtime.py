@@ -11,8 +11,9 @@ from typing import Any
 from chalicelib.auth import verify_token
 from chalicelib.config import Settings
 from chalicelib.connections import ConnectionRegistry
-from chalicelib.errors import UnauthorizedError
+from chalicelib.errors import UnauthorizedError, ValidationError
 from chalicelib.socket_poster import Outcome
+from chalicelib.validation import loads
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ class WebSocketRoutes:
         if body is None or len(body) > MAX_FRAME_CHARS:
             return {"type": "error", "message": f"frame: too large or empty; {ERROR_HINT}"}
         try:
-            frame = json.loads(body)
-        except ValueError:
-            return {"type": "error", "message": f"frame: not valid JSON; {ERROR_HINT}"}
+            frame = loads(body, "frame")
+        except ValidationError as error:
+            return {"type": "error", "message": f"{error}; {ERROR_HINT}"}
         if not isinstance(frame, dict):
             return {"type": "error", "message": f"frame: must be a JSON object; {ERROR_HINT}"}
         if frame.get("action") == "ping":

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ValidationError
 from chalicelib.parsing import SendCommand, send_command
+from chalicelib.validation import check_encodable
 
 if TYPE_CHECKING:
     from chalicelib.sending import Sender
@@ -44,6 +45,7 @@ def _one(body: Any, prefix: str) -> SendCommand:
 def parse_event(event: Any) -> SendEvent:
     """Every send of ``event``, validated; raises ValidationError naming the first bad field."""
     event = _unwrap(event)
+    check_encodable(event, "event")
     if not (isinstance(event, dict) and "messages" in event):
         return SendEvent([_one(event, "")], is_batch=False)
     if set(event) != {"messages"}:

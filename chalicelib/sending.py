@@ -10,6 +10,7 @@ and the whole group is skipped).
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -124,10 +125,10 @@ class _GroupWrite:
 
     def write(self, group: list[str]) -> None:
         keep_latest = set(group)
+        salt = ""
         for attempt in range(storage.CONFLICT_RETRIES):
             try:
-                token = f"{self._send_id}-{self._number}-{attempt}"  # stable across botocore retries of one call
-                with storage.transaction(token) as transaction:
+                with storage.transaction(self._token(attempt, salt)) as transaction:
                     for user in group:
                         transaction.save(self._message(user), InboxMessage.id.does_not_exist())
                     for user in group:
@@ -141,6 +142,9 @@ class _GroupWrite:
                 if newer:
                     keep_latest -= newer  # they already show a newer latest message: count only
                     continue
+                if error.cause_response_code == storage.IDEMPOTENT_PARAMETER_MISMATCH:
+                    salt = secrets.token_hex(2)  # same token, other parameters (a renamed channel): a fresh token
+                    continue
                 logger.warning("send transaction failed", extra={"code": error.cause_response_code, "attempt": attempt})
                 if storage.TRANSACTION_CONFLICT not in reasons:
                     break  # botocore already retried throttling and 5xx
@@ -149,6 +153,14 @@ class _GroupWrite:
                 logger.warning("send storage failed", extra={"code": getattr(error, "cause_response_code", None)})
                 break
         raise BusyError(BUSY_MESSAGE)
+
+    def _token(self, attempt: int, salt: str) -> str:
+        """Deterministic per send, group and attempt (≤ 36 characters, DynamoDB's limit).
+
+        A retried request rebuilds the very same transactions, so DynamoDB
+        answers an already-committed one with success and changes nothing.
+        """
+        return f"{self._send_id}{self._number:03d}{attempt}{salt}"
 
     def _message(self, user: str) -> InboxMessage:
         request = self._request

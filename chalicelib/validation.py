@@ -30,14 +30,60 @@ STATUSES = ("all", "unread", "read")
 MESSAGE_STATUSES = ("unread", "read")
 
 
+MAX_JSON_DEPTH = 32
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
+
+
+def loads(raw: bytes | str, field: str = "body") -> Any:
+    """Strict JSON: no NaN/Infinity, nesting ≤ 32, every string encodable as UTF-8.
+
+    Python's parser raises RecursionError (not ValueError) on deep nesting and
+    decodes ``"\\ud800"`` to a lone surrogate that cannot be stored: both are
+    bad input, refused here as a 400 instead of failing later as a 500.
+    """
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValidationError(field, "is not valid JSON") from None
+    check_encodable(value, field)
+    return value
+
+
+def check_encodable(value: Any, root: str, path: str = "", depth: int = 0) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates, naming where.
+
+    ``path`` is the field inside the document (``title``, ``receivers[2]``); ``root`` names the
+    document itself when the problem is at its top.
+    """
+    where = path or root
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(where, f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _encodable(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _encodable(key, where)
+            check_encodable(item, root, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_encodable(item, root, f"{where}[{index}]", depth + 1)
+
+
+def _encodable(text: str, field: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "must be valid Unicode (no lone surrogates)") from None
+
+
 def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
     """A request body as a JSON object; an empty body is ``{}``."""
     if raw is None or (isinstance(raw, (bytes, str)) and not raw.strip()):
         return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("body", "is not valid JSON") from None
+    value = loads(raw)
     if not isinstance(value, dict):
         raise ValidationError("body", "must be a JSON object")
     return value
@@ -115,11 +161,12 @@ def url(value: Any, field: str = "url") -> str:
     if not 1 <= len(value) <= MAX_URL:
         raise ValidationError(field, f"must be 1 to {MAX_URL} characters")
     lowered = value.lower()
-    is_path = value.startswith("/") and not value.startswith("//")
+    # "//host" and "/\\host" are other hosts to a browser (it reads "\\" as "/"): not paths.
+    is_path = value.startswith("/") and not value.startswith(("//", "/\\"))
     if not (is_path or (lowered.startswith(URL_SCHEMES) and len(value) > lowered.index("//") + 2)):
         raise ValidationError(field, "must be an http(s):// URL or a path starting with /")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValidationError(field, "must not contain spaces or control characters")
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in value):
+        raise ValidationError(field, "must not contain spaces, backslashes or control characters")
     return value
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from chalice.test import Client, HTTPResponse, TestLambdaClient
+from chalice.test import Client, HTTPResponse
+from chalice.test import TestLambdaClient as LambdaClient  # renamed: pytest would try to collect Test*
 from moto import mock_aws
 
 from chalicelib import service, storage
@@ -197,7 +198,7 @@ def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Managemen
 
 
 @pytest.fixture
-def lambdas(api: Api) -> Iterator[TestLambdaClient]:
+def lambdas(api: Api) -> Iterator[LambdaClient]:
     """Chalice's test client for non-HTTP handlers: ``lambdas.invoke(name, event)``."""
     from app import app
 

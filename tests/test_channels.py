@@ -40,6 +40,9 @@ def test_existing_name_is_409_and_keeps_the_first(api: Api, admin_token: str, ch
         ({"name": "ok", "title": ["T"]}, "title: must be a string"),
         ({"name": "ok", "title": "T", "description": "d" * 1001}, "description: must be at most 1000 characters"),
         ({"name": "ok", "title": "T", "owner": "me"}, "owner: is not a known field"),
+        ({"name": "ok", "title": "T", "description": 0}, "description: must be a string"),  # was stored as ""
+        ({"name": "ok", "title": "T", "description": False}, "description: must be a string"),
+        ({"name": "ok", "title": "\ud800"}, "title: must be valid Unicode (no lone surrogates)"),  # was a 500
     ],
 )
 def test_create_rejects_bad_input(api: Api, admin_token: str, body: dict[str, Any], message: str) -> None:

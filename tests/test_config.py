@@ -43,5 +43,18 @@ def test_secret_can_come_from_an_ssm_secure_string(monkeypatch: pytest.MonkeyPat
     settings = load_settings()
     assert settings.jwt_secret == settings.cursor_secret == "from-ssm-0123456789abcdef"
     monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    monkeypatch.setenv("INAPP_JWT_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("INAPP_JWT_AUDIENCE", "inbox")
     with_jwks = load_settings()
     assert with_jwks.jwt_secret is None and with_jwks.cursor_secret == "from-ssm-0123456789abcdef"
+
+
+@pytest.mark.parametrize("missing", ["INAPP_JWT_ISSUER", "INAPP_JWT_AUDIENCE"])
+def test_jwks_without_issuer_or_audience_fails_loudly(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    """Without both, any token signed by any key of a shared JWKS would be accepted — admins included."""
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    monkeypatch.setenv("INAPP_JWT_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("INAPP_JWT_AUDIENCE", "inbox")
+    monkeypatch.delenv(missing)
+    with pytest.raises(ConfigurationError, match="INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required"):
+        load_settings()

@@ -7,16 +7,15 @@ import time
 from typing import Any
 
 import pytest
-from chalice.test import TestLambdaClient
 
 from chalicelib.models import Connection, InboxMessage
-from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
+from tests.conftest import Api, CallCounter, LambdaClient, SendFactory, TokenFactory
 from tests.events import StreamTap, as_ttl_deletions, ws_event
 from tests.standin import ManagementStandIn
 
 
 @pytest.fixture
-def connect(lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory) -> Any:
+def connect(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> Any:
     def _connect(user: str, *connection_ids: str) -> None:
         for connection_id in connection_ids:
             assert lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user))).payload == {
@@ -26,13 +25,13 @@ def connect(lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenF
     return _connect
 
 
-def _deliver(lambdas: TestLambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
+def _deliver(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = lambdas.invoke("deliver", batch).payload
     return result
 
 
 def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     connect("bob", "b1=")
@@ -49,7 +48,7 @@ def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else
 
 def test_a_status_change_is_synced_to_every_device_of_that_user(
     api: Api,
-    lambdas: TestLambdaClient,
+    lambdas: LambdaClient,
     standin: ManagementStandIn,
     connect: Any,
     channel: str,
@@ -69,7 +68,7 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
 
 
 def test_no_op_modify_and_remove_send_nothing(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     sent = send(["alice"])
@@ -84,7 +83,7 @@ def test_no_op_modify_and_remove_send_nothing(
 
 
 def test_gone_connection_is_forgotten_and_others_still_get_frames(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     standin.script("a1=", [410])
@@ -97,7 +96,7 @@ def test_gone_connection_is_forgotten_and_others_still_get_frames(
 
 
 def test_gone_answer_for_a_seconds_old_connection_keeps_it(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     event = ws_event("$connect", "new=", token=token("alice"))
     event["requestContext"]["connectedAt"] = int(time.time() * 1000)  # just now
@@ -109,7 +108,7 @@ def test_gone_answer_for_a_seconds_old_connection_keeps_it(
 
 
 def test_throttled_posts_are_retried_then_delivered(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [429, 503])
@@ -120,7 +119,7 @@ def test_throttled_posts_are_retried_then_delivered(
 
 
 def test_only_the_record_that_still_fails_is_reported(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     connect("bob", "b1=")
@@ -135,7 +134,7 @@ def test_only_the_record_that_still_fails_is_reported(
 
 
 def test_payload_too_large_is_dropped_not_retried(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [413])
@@ -145,7 +144,7 @@ def test_payload_too_large_is_dropped_not_retried(
 
 
 def test_a_bad_record_does_not_drop_the_others(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -157,7 +156,7 @@ def test_a_bad_record_does_not_drop_the_others(
 
 
 def test_replayed_batch_makes_no_new_inbox_items(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -171,7 +170,7 @@ def test_replayed_batch_makes_no_new_inbox_items(
 
 
 def test_fan_out_lookups_stay_within_ceil_u_over_100(
-    lambdas: TestLambdaClient,
+    lambdas: LambdaClient,
     standin: ManagementStandIn,
     connect: Any,
     channel: str,
@@ -192,7 +191,7 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
 
 
 def test_posts_are_sigv4_signed_for_execute_api(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -213,7 +212,7 @@ def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
 
 def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
     api: Api,
-    lambdas: TestLambdaClient,
+    lambdas: LambdaClient,
     standin: ManagementStandIn,
     connect: Any,
     channel: str,
@@ -236,7 +235,7 @@ def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
 
 def test_a_remove_that_is_not_ttl_leaves_the_counters(
     api: Api,
-    lambdas: TestLambdaClient,
+    lambdas: LambdaClient,
     standin: ManagementStandIn,
     channel: str,
     send: SendFactory,
@@ -248,3 +247,27 @@ def test_a_remove_that_is_not_ttl_leaves_the_counters(
     InboxMessage.get("alice", sent["id"]).delete()
     _deliver(lambdas, stream.batch())
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 1, "channels": {"news": 1}}
+
+
+def test_a_replayed_ttl_batch_corrects_the_counters_once(
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+) -> None:
+    """Lambda retries from the first failed record and re-runs the ones after it: a plain ADD -1 drifted."""
+    kept, first, second = send(["alice"]), send(["alice"]), send(["alice"])
+    api.call("PATCH", f"/me/messages/{first['id']}", token=token("alice"), json_body={"status": "read"})
+    stream.batch()
+    for sent in (first, second):
+        InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
+    batch = as_ttl_deletions(stream.batch())
+    for replay in (batch, batch, {"Records": batch["Records"][1:]}):  # whole batch twice, then its tail
+        assert _deliver(lambdas, replay) == {"batchItemFailures": []}
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 1, "channels": {"news": 1}}
+    (news,) = api.call("GET", "/me/channels", token=token("alice")).json_body["items"]
+    assert (news["unread"], news["total"], news["latest"]["id"]) == (1, 1, second["id"])
+    assert kept["id"] < second["id"]

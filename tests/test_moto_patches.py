@@ -68,3 +68,30 @@ def test_committed_transaction_applies_everything(dynamodb: Any) -> None:
     dynamodb.transact_write_items(TransactItems=[_put("a", "1", 1), _put("b", "1", 2)])
     assert len(dynamodb.scan(TableName="t")["Items"]) == 2
     assert [r["eventName"] for r in _stream_records(dynamodb)] == ["INSERT", "INSERT"]
+
+
+def test_a_token_reused_with_other_parameters_is_refused_for_ten_minutes(dynamodb: Any) -> None:
+    """DynamoDB's rule, which moto itself ignores: same token + same call = success, no change."""
+    dynamodb.transact_write_items(TransactItems=[_put("a", "1", 1)], ClientRequestToken="tok-1")
+    dynamodb.transact_write_items(TransactItems=[_put("a", "1", 1)], ClientRequestToken="tok-1")  # replay: no-op
+    with pytest.raises(ClientError, match="IdempotentParameterMismatchException"):
+        dynamodb.transact_write_items(TransactItems=[_put("a", "1", 2)], ClientRequestToken="tok-1")
+    assert dynamodb.scan(TableName="t")["Items"] == [{"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}}]
+    assert len(_stream_records(dynamodb)) == 1  # the replay wrote nothing
+
+
+def test_a_failed_call_does_not_hold_its_token(dynamodb: Any) -> None:
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        dynamodb.transact_write_items(TransactItems=[_put("b", "1", 1, "attribute_exists(pk)")], ClientRequestToken="tok-2")
+    dynamodb.transact_write_items(TransactItems=[_put("b", "1", 1)], ClientRequestToken="tok-2")
+    assert len(dynamodb.scan(TableName="t")["Items"]) == 1
+
+
+def test_tokens_are_forgotten_after_ten_minutes() -> None:
+    now = [0.0]
+    ledger = moto_patches.TokenLedger(clock=lambda: now[0])
+    ledger.remember("t", "one")
+    with pytest.raises(moto_patches.IdempotentParameterMismatch, match="different parameters"):
+        ledger.replayed("t", "two")
+    now[0] = moto_patches.TOKEN_LIFETIME_SECONDS
+    assert ledger.replayed("t", "two") is False

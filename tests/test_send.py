@@ -10,8 +10,8 @@ import pytest
 from chalicelib import idempotency
 from chalicelib.idempotency import body_hash
 from chalicelib.ids import new_id
-from chalicelib.models import ChannelCounter, InboxMessage
-from tests.conftest import Api, TokenFactory
+from chalicelib.models import ChannelCounter, IdempotencyRecord, InboxMessage
+from tests.conftest import Api, TokenFactory, assert_error
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -85,9 +85,11 @@ LIMIT_BAD = [
     ({"url": "javascript:alert(1)"}, "url: must be an http(s):// URL or a path starting with /"),
     ({"url": "data:text/html,hi"}, "url: must be an http(s):// URL or a path starting with /"),
     ({"url": "//evil.example/x"}, "url: must be an http(s):// URL or a path starting with /"),
+    ({"url": "/\\evil.example"}, "url: must be an http(s):// URL or a path starting with /"),  # a browser reads "/\\" as "//"
+    ({"url": "/ok\\..\\x"}, "url: must not contain spaces, backslashes or control characters"),
     ({"url": "https://"}, "url: must be an http(s):// URL or a path starting with /"),
     ({"url": "https://e.example/" + "p" * 2031}, "url: must be 1 to 2048 characters"),
-    ({"url": "/a b"}, "url: must not contain spaces or control characters"),
+    ({"url": "/a b"}, "url: must not contain spaces, backslashes or control characters"),
     ({"duration": -1}, "duration: must be 0 to 3600 seconds"),
     ({"duration": 3601}, "duration: must be 0 to 3600 seconds"),
     ({"duration": 1.5}, "duration: must be an integer number of seconds"),
@@ -154,9 +156,9 @@ def test_limits_apply_after_filling(api: Api, admin_token: str, channel: str) ->
     assert response.json_body["Message"] == "title: must be 1 to 200 characters"
 
 
-def test_placeholders_without_data_stay_as_written(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
-    sent = _post(api, admin_token, _body(title="Literal {{name}}")).json_body
-    assert api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body["title"] == "Literal {{name}}"
+def test_placeholders_without_data_are_400_not_stored_literally(api: Api, admin_token: str, channel: str) -> None:
+    assert_error(_post(api, admin_token, _body(title="Literal {{name}}")), 400, "data.name: is missing (used in title)")
+    assert list(InboxMessage.scan()) == []
 
 
 def test_javascript_url_cannot_be_smuggled_through_data(api: Api, admin_token: str, channel: str) -> None:
@@ -183,6 +185,34 @@ def test_same_key_other_body_is_409(api: Api, admin_token: str, channel: str) ->
     assert response.status_code == 409
     assert response.json_body["Message"] == "Idempotency-Key: was already used with a different body"
     assert [m.title for m in _inbox("u1")] == ["Hello"]
+
+
+def test_scope_and_key_cannot_spell_another_pair(api: Api, token: TokenFactory, channel: str) -> None:
+    """``ops`` + ``team#k1`` and ``ops#team`` + ``k1`` once made the same record key."""
+    assert _post(api, token("ops", admin=True), _body(), key="team#k1").status_code == 202
+    second = _post(api, token("ops#team", admin=True), _body(title="Other body"), key="k1")
+    assert second.status_code == 202
+    assert sorted(m.title for m in _inbox("u1")) == ["Hello", "Other body"]
+
+
+def test_a_claim_whose_record_vanishes_is_retried_not_a_500(
+    api: Api, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is deleted between our refused put and our read: claim again instead of failing."""
+    idempotency.claim("user:admin-1", "k-race", body_hash(_body()), [new_id()])
+    real_get = IdempotencyRecord.get
+    calls = []
+
+    def get_after_delete(*args: Any, **kwargs: Any) -> IdempotencyRecord:
+        if not calls:
+            calls.append(1)
+            IdempotencyRecord(idempotency.key_of("user:admin-1", "k-race")).delete()
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyRecord, "get", get_after_delete)
+    response = _post(api, admin_token, _body(), key="k-race")
+    assert response.status_code == 202
+    assert [m.id for m in _inbox("u1")] == [response.json_body["id"]]
 
 
 def test_keys_are_scoped_to_the_caller(api: Api, token: TokenFactory, channel: str) -> None:
@@ -260,8 +290,26 @@ def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api
     assert 0 < stored < len(receivers)
 
     retry = _post(api, admin_token, _body(receivers=receivers), key="atomic")
+    # The retry rebuilds the committed group's transaction with the same ClientRequestToken: the
+    # emulator models DynamoDB's rule, so any other parameter (a recomputed TTL) would be refused.
     assert retry.status_code == 202
     for receiver in receivers:
         assert [m.id for m in _inbox(receiver)] == [retry.json_body["id"]]
         assert ChannelCounter.get(receiver, "news").unread == 1
         assert ChannelCounter.get(receiver, "news").total == 1
+
+
+def test_a_retry_after_the_channel_was_renamed_still_completes(api: Api, admin_token: str, channel: str) -> None:
+    """Same token, other parameters (the channel title is in the items): DynamoDB refuses the token; a fresh one is used."""
+    receivers = [f"r{i:03d}" for i in range(60)]
+    client = InboxMessage._get_connection().connection.client
+    failing = FailTransaction(fail_on=2)
+    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", failing)
+    try:
+        assert _post(api, admin_token, _body(receivers=receivers), key="renamed").status_code == 429
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", failing)
+    api.call("PATCH", "/channels/news", token=admin_token, json_body={"title": "Renamed"})
+    retry = _post(api, admin_token, _body(receivers=receivers), key="renamed")
+    assert retry.status_code == 202
+    assert all(len(_inbox(r)) == 1 and ChannelCounter.get(r, "news").total == 1 for r in receivers)

@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from chalice.test import TestLambdaClient
 
 from chalicelib.models import InboxMessage
-from tests.conftest import Api
+from tests.conftest import Api, LambdaClient
 
 
 def _stored(user: str) -> list[dict[str, Any]]:
@@ -19,9 +18,7 @@ def _stored(user: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_single_event_stores_what_the_http_route_stores(
-    api: Api, channel: str, admin_token: str, lambdas: TestLambdaClient
-) -> None:
+def test_single_event_stores_what_the_http_route_stores(api: Api, channel: str, admin_token: str, lambdas: LambdaClient) -> None:
     body = {
         "channel": "news",
         "receivers": ["a"],
@@ -41,7 +38,7 @@ def test_single_event_stores_what_the_http_route_stores(
     assert via_lambda == via_http
 
 
-def test_batch_and_eventbridge_envelope(api: Api, channel: str, lambdas: TestLambdaClient) -> None:
+def test_batch_and_eventbridge_envelope(api: Api, channel: str, lambdas: LambdaClient) -> None:
     batch = {"messages": [{"channel": "news", "receivers": ["a", "b"], "title": f"m{i}"} for i in range(3)]}
     results = lambdas.invoke("send", batch).payload
     assert [r["receivers"] for r in results] == [2, 2, 2]
@@ -55,7 +52,7 @@ def test_batch_and_eventbridge_envelope(api: Api, channel: str, lambdas: TestLam
     assert [m.title for m in InboxMessage.query("a")] == ["m0", "m1", "m2", "eb"]
 
 
-def test_idempotency_key_in_the_event(api: Api, channel: str, lambdas: TestLambdaClient) -> None:
+def test_idempotency_key_in_the_event(api: Api, channel: str, lambdas: LambdaClient) -> None:
     event = {"channel": "news", "receivers": ["a"], "title": "once", "idempotencyKey": "evt-1"}
     first = lambdas.invoke("send", event).payload
     assert lambdas.invoke("send", event).payload == first
@@ -86,7 +83,7 @@ def test_idempotency_key_in_the_event(api: Api, channel: str, lambdas: TestLambd
     ],
 )
 def test_invalid_events_raise_naming_the_field_and_write_nothing(
-    api: Api, channel: str, lambdas: TestLambdaClient, event: Any, message: str
+    api: Api, channel: str, lambdas: LambdaClient, event: Any, message: str
 ) -> None:
     from app import send
     from chalicelib.errors import ValidationError
@@ -94,4 +91,52 @@ def test_invalid_events_raise_naming_the_field_and_write_nothing(
     with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         send(event, None)
     assert str(caught.value) == message
+    assert list(InboxMessage.scan()) == []
+
+
+def test_a_batch_with_an_unknown_channel_writes_nothing_and_names_it(api: Api, channel: str, lambdas: LambdaClient) -> None:
+    """The channel of messages[1] is checked before messages[0] is stored (it once was stored first)."""
+    from app import send
+    from chalicelib.errors import NotFoundError
+
+    batch = {
+        "messages": [
+            {"channel": "news", "receivers": ["a"], "title": "ok"},
+            {"channel": "gone", "receivers": ["a"], "title": "x"},
+        ]
+    }
+    with pytest.raises(NotFoundError, match=re.escape("messages[1].channel: channel 'gone' not found")):
+        send(batch, None)
+    assert list(InboxMessage.scan()) == []
+
+
+def test_a_batch_with_a_key_conflict_writes_nothing_and_a_retry_does_not_duplicate(
+    api: Api, channel: str, lambdas: LambdaClient
+) -> None:
+    from app import send
+    from chalicelib.errors import ConflictError
+
+    lambdas.invoke("send", {"channel": "news", "receivers": ["a"], "title": "first use", "idempotencyKey": "k2"})
+    batch = {
+        "messages": [
+            {"channel": "news", "receivers": ["a"], "title": "m0", "idempotencyKey": "k1"},
+            {"channel": "news", "receivers": ["a"], "title": "another body", "idempotencyKey": "k2"},
+        ]
+    }
+    with pytest.raises(ConflictError, match=re.escape("messages[1].idempotencyKey: Idempotency-Key: was already used")):
+        send(batch, None)
+    assert [m.title for m in InboxMessage.query("a")] == ["first use"]
+    batch["messages"][1]["title"] = "first use"  # now the same body: replayed, and k1 is claimed again
+    results = send(batch, None)
+    assert [m.title for m in InboxMessage.query("a")] == ["first use", "m0"]
+    assert send(batch, None) == results
+
+
+def test_a_key_used_twice_in_one_batch_is_refused(api: Api, channel: str) -> None:
+    from app import send
+    from chalicelib.errors import ValidationError
+
+    one = {"channel": "news", "receivers": ["a"], "title": "t", "idempotencyKey": "same"}
+    with pytest.raises(ValidationError, match=re.escape("messages[1].idempotencyKey: is used twice in this batch")):
+        send({"messages": [one, dict(one)]}, None)
     assert list(InboxMessage.scan()) == []

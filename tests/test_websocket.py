@@ -7,11 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from chalice.test import TestLambdaClient
 
 from chalicelib.auth import issue_token
 from chalicelib.models import Connection
-from tests.conftest import SECRET, TokenFactory
+from tests.conftest import SECRET, LambdaClient, TokenFactory
 from tests.events import ws_event
 from tests.standin import ManagementStandIn
 
@@ -21,7 +20,7 @@ def _items() -> dict[str, Any]:
 
 
 def test_connect_with_a_valid_token_registers_both_items(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory
 ) -> None:
     response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice"))).payload
     assert response == {"statusCode": 200}
@@ -38,14 +37,14 @@ def test_connect_with_a_valid_token_registers_both_items(
     ids=["missing", "empty", "garbage", "wrong-key", "expired"],
 )
 def test_connect_without_a_valid_token_is_refused_and_stores_nothing(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, bad: Any
+    lambdas: LambdaClient, standin: ManagementStandIn, bad: Any
 ) -> None:
     response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=bad)).payload
     assert response["statusCode"] == 401
     assert _items() == {}
 
 
-def test_ping_answers_pong_on_the_same_socket(lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
+def test_ping_answers_pong_on_the_same_socket(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
     lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
     lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
     assert standin.frames("c1=") == [{"type": "pong"}]
@@ -54,7 +53,9 @@ def test_ping_answers_pong_on_the_same_socket(lambdas: TestLambdaClient, standin
 @pytest.mark.parametrize(
     ("body", "start"),
     [
-        ("not json", "frame: not valid JSON"),
+        ("not json", "frame: is not valid JSON"),
+        ("[" * 2000 + "]" * 2000, "frame: is not valid JSON"),  # RecursionError in Python's parser
+        ('{"action":"\\ud800"}', "action: must be valid Unicode"),
         ("[1,2]", "frame: must be a JSON object"),
         ('{"action":"subscribe"}', "action: unknown action 'subscribe'"),
         ("{}", "action: unknown action 'None'"),
@@ -62,7 +63,7 @@ def test_ping_answers_pong_on_the_same_socket(lambdas: TestLambdaClient, standin
     ],
 )
 def test_bad_frames_get_an_error_frame(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory, body: str, start: str
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory, body: str, start: str
 ) -> None:
     lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
     response = lambdas.invoke("ws_message", ws_event("$default", "c1=", body=body)).payload
@@ -71,9 +72,7 @@ def test_bad_frames_get_an_error_frame(
     assert frame["type"] == "error" and frame["message"].startswith(start)
 
 
-def test_disconnect_forgets_only_that_connection(
-    lambdas: TestLambdaClient, standin: ManagementStandIn, token: TokenFactory
-) -> None:
+def test_disconnect_forgets_only_that_connection(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
     for connection_id in ("c1=", "c2="):
         lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
     lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))

@@ -1,4 +1,4 @@
-"""A faster rollback for moto's TransactWriteItems, same semantics.
+"""Two patches to moto's TransactWriteItems: a faster rollback, and DynamoDB's token rule.
 
 moto 5.2.5 backs up a transaction by deep-copying the *whole table once per
 action* (``copy.deepcopy(self.tables[name])`` inside its loop): a 100-action
@@ -11,16 +11,30 @@ it snapshots just the items the transaction touches (and each table's stream
 length) and restores those when moto rolls back. Tables are no longer copied.
 Semantics are unchanged and checked by ``tests/test_moto_patches.py``:
 a cancelled transaction leaves items and stream records as they were.
+
+moto also ignores ``ClientRequestToken``. Real DynamoDB remembers a token
+for 10 minutes: the same token with the same parameters after a success
+changes nothing and succeeds; with *any* other parameter it fails with
+``IdempotentParameterMismatchException``. `TokenLedger` models that rule so
+retries are tested against the service's behaviour, not moto's.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
+import threading
+import time
 import types
+from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
@@ -73,8 +87,74 @@ def _restore(backend: Any, items: list[Any], streams: dict[str, int]) -> None:
         del backend.tables[name].stream_shard.items[length:]
 
 
+TOKEN_LIFETIME_SECONDS = 600
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__(
+            ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+            "The ClientRequestToken was used with different parameters within the last 10 minutes",
+        )
+
+
+class TokenLedger:
+    """The tokens of successful TransactWriteItems calls in the last 10 minutes, and their parameters."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[str, float]] = {}
+
+    @staticmethod
+    def fingerprint(transact_items: Any) -> str:
+        return hashlib.sha256(json.dumps(transact_items, sort_keys=True).encode()).hexdigest()
+
+    def replayed(self, token: str, fingerprint: str) -> bool:
+        """True when this exact call already succeeded (answer success, change nothing); raises on a mismatch."""
+        with self._lock:
+            seen = self._seen.get(token)
+            if seen is None or self._clock() - seen[1] >= TOKEN_LIFETIME_SECONDS:
+                return False
+            if seen[0] != fingerprint:
+                raise IdempotentParameterMismatch()
+            return True
+
+    def remember(self, token: str, fingerprint: str) -> None:
+        with self._lock:
+            now = self._clock()
+            self._seen = {t: s for t, s in self._seen.items() if now - s[1] < TOKEN_LIFETIME_SECONDS}
+            self._seen[token] = (fingerprint, now)
+
+
+LEDGER = TokenLedger()
+
+
+def _apply_token_rule() -> None:
+    handler_class = dynamodb_responses.DynamoHandler
+    original = handler_class.transact_write_items
+    if getattr(original, "_inapp_patched", False):
+        return
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any) -> ActionResult:
+        token = self.body.get("ClientRequestToken")
+        if token is None:
+            return original(self)
+        fingerprint = TokenLedger.fingerprint(self.body["TransactItems"])
+        if LEDGER.replayed(token, fingerprint):
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        result = original(self)
+        LEDGER.remember(token, fingerprint)
+        return result
+
+    transact_write_items._inapp_patched = True  # type: ignore[attr-defined]
+    handler_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Install the patch once (idempotent)."""
+    """Install both patches once (idempotent)."""
+    _apply_token_rule()
     backend_class = dynamodb_models.DynamoDBBackend
     original = backend_class.transact_write_items
     if getattr(original, "_inapp_patched", False):
