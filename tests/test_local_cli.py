@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -68,6 +69,16 @@ def test_send_to_another_program_on_the_port_says_so(no_stack: dict[str, str]) -
     assert result.returncode == 1
     expected = f"error: http://127.0.0.1:{server.server_address[1]} answered 404, but not as the local stack does"
     assert result.stderr == f"{expected} — another program?\n"
+
+
+def test_tail_to_another_program_on_the_port_says_so(no_stack: dict[str, str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        no_stack["INAPP_WS_PORT"] = str(listener.getsockname()[1])
+        closer = threading.Thread(target=lambda: listener.accept()[0].close(), daemon=True)  # answers nothing, hangs up
+        closer.start()
+        result = _cli("tail", "--user", "alice", env=no_stack)
+    expected = f"error: ws://127.0.0.1:{no_stack['INAPP_WS_PORT']}/ did not answer as the local stack does — another program?"
+    assert (result.returncode, result.stderr) == (1, expected + "\n")
 
 
 def test_status_without_a_state_file_says_the_stack_is_not_running(no_stack: dict[str, str]) -> None:

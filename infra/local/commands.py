@@ -114,7 +114,7 @@ def send(args: argparse.Namespace) -> int:
 
 
 def tail(args: argparse.Namespace) -> int:
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
     from websockets.sync.client import connect
 
     url = ws_url()
@@ -124,6 +124,8 @@ def tail(args: argparse.Namespace) -> int:
         status = error.response.status_code
         hint = SECRET_HINT if status == 401 else "another program on that port?"
         raise CommandError(f"{url} refused {args.user}'s connection ({status}) — {hint}") from None
+    except InvalidHandshake:
+        raise CommandError(f"{url} did not answer as the local stack does — another program?") from None
     except (OSError, TimeoutError):
         raise CommandError(f"cannot reach {url} — {NOT_RUNNING_HINT}") from None
     with socket:
