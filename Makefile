@@ -4,7 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean screenshots package bench bench-smoke
+.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke
+
+# `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
+INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
+# `make send` sends the quick start's example; override any part: `make send TO=bob TITLE="Hi"`
+# (on the command line only: plain `=` keeps same-named environment variables out).
+CHANNEL = deploys
+TO = alice,bob
+TITLE = Deployed {{version}}
+CONTENT = All checks passed.
+URL = /releases/{{version}}
+DATA = version=2.14.0
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +27,21 @@ install: $(STAMP)
 
 run: install ## start the whole local stack (docs/local-stack.md)
 	$(PY) -m infra.local serve
+
+# The next four talk to a running `make run` (which installed everything), so they install nothing:
+# a second pip run racing the first terminal's would gain nothing. Ports come from the stack's state file.
+status: ## is the local stack running, and where (URLs, demo tokens)?
+	@$(PY) -m infra.local status
+
+send: ## send the quick start's example message through the running stack (CHANNEL, TO, TITLE, CONTENT, URL, DATA)
+	@$(PY) -m infra.local send --channel "$(CHANNEL)" --to "$(TO)" --title "$(TITLE)" --content "$(CONTENT)" \
+		--url "$(URL)" --duration 8 --data "$(DATA)"
+
+tail: ## print the frames USER's socket receives (default alice)
+	@$(PY) -m infra.local tail --user "$(INBOX_USER)"
+
+token: ## print a fresh 24 h token for USER (default alice), for the inbox page's sign-in
+	@$(PY) -m infra.local token "$(INBOX_USER)"
 
 test: install ## run every test
 	$(PY) -m pytest

@@ -28,24 +28,32 @@ URL_LINES = {
 
 
 class RunningStack:
-    """``python -m infra.local serve`` on ephemeral ports, output in a file."""
+    """``python -m infra.local serve`` on ephemeral ports, output in a file, state file of its own.
 
-    def __init__(self, secret: str, extra_env: dict[str, str] | None = None) -> None:
+    ``own_group`` starts it as a terminal would (the leader of its own process
+    group), so a test can send Ctrl-C's SIGINT to the whole group.
+    """
+
+    def __init__(self, secret: str, extra_env: dict[str, str] | None = None, *, own_group: bool = False) -> None:
         self.secret = secret
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 (lives with the stack)
+        self.state_file = Path(self.log.name).with_suffix(".state.json")
         env = {
-            **os.environ,
+            **client_env(self.state_file),
             "INAPP_HTTP_PORT": "0",
             "INAPP_WS_PORT": "0",
             "INAPP_LAMBDA_PORT": "0",
             "INAPP_JWT_SECRET": secret,
             **(extra_env or {}),
         }
-        for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_WS_ENDPOINT", "INAPP_JWKS_URL"):
-            env.pop(name, None)
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "serve"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "infra.local", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
         self.urls = self._wait_ready(timeout=60)
         self.ready_after = time.monotonic() - self.started
@@ -67,15 +75,38 @@ class RunningStack:
 
     def stop(self) -> float:
         """SIGTERM, and how long the stack took to exit."""
+        return self._signal(lambda: self.process.send_signal(signal.SIGTERM))
+
+    def interrupt(self) -> float:
+        """Ctrl-C as a terminal sends it (SIGINT to the process group), and how long the stack took to exit."""
+        return self._signal(lambda: os.killpg(self.process.pid, signal.SIGINT))
+
+    def _signal(self, send: Any) -> float:
         started = time.monotonic()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            send()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
         return time.monotonic() - started
+
+    def children(self) -> list[int]:
+        """The ids of the stack's child processes (the DynamoDB emulator), from /proc."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def exports(self) -> dict[str, str]:
+        """The banner's ``export NAME=value`` lines."""
+        return dict(re.findall(r"^\s*export (\w+)=(\S+)$", self.output(), re.M))
 
     # --- clients ---------------------------------------------------------------
 
@@ -97,6 +128,21 @@ class RunningStack:
 
     def socket(self, token: str) -> ClientConnection:
         return connect(f"{self.urls['ws']}?token={token}", open_timeout=10)
+
+
+def client_env(state_file: Path) -> dict[str, str]:
+    """This environment without the variables that would point a stack or the CLI elsewhere."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("INAPP_")}
+    env["INAPP_STATE_FILE"] = str(state_file)
+    return env
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def frames(socket: ClientConnection, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:

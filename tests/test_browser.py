@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import pytest
 
 from chalicelib.auth import issue_token
 from tests.conftest import SECRET
+from tests.e2e import ROOT, client_env
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -48,6 +52,22 @@ def open_inbox(browser: Any, stack: Any) -> Iterator[Any]:
     yield _open
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    opened.errors, opened.failures = [], []
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.on("response", lambda r: opened.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    yield opened
+    context.close()
+
+
+def _stored_token(page: Any) -> Any:
+    return page.evaluate("sessionStorage.getItem('inapp-token')")
 
 
 def _send(stack: Any, receivers: list[str], title: str, **fields: Any) -> dict[str, Any]:
@@ -193,3 +213,80 @@ def test_keyboard_reaches_every_control_with_a_name(open_inbox: Any, stack: Any)
         )
     assert all(names), names
     assert {"All", "Unread", "Read", "View"} <= set(names)
+
+
+def test_quick_start_alice_sees_make_sends_toast_and_view_opens_the_app_page(page: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.urls['http']}/#token={stack.exports()['ALICE']}")
+    expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
+    env = {**client_env(stack.state_file), "INAPP_JWT_SECRET": stack.secret, "MAKEFLAGS": f"PY={sys.executable}"}
+    sent = subprocess.run(["make", "send"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stderr
+    message_id = json.loads(sent.stdout)["id"]
+    toast = page.locator(".toast", has_text="Deployed 2.14.0")
+    expect(toast).to_be_visible(timeout=5000)
+    expect(toast).to_contain_text("All checks passed.")
+    page.locator(f".message[data-id='{message_id}']").get_by_role("button", name="View").click()
+    page.wait_for_url(re.compile(r"/releases/2\.14\.0$"), timeout=5000)
+    expect(page.locator("h1")).to_have_text("Your app's page: /releases/2.14.0")
+    _, message = stack.http("GET", f"/me/messages/{message_id}", stack.exports()["ALICE"])
+    assert message["status"] == "read"
+    assert not page.errors and not page.failures
+
+
+def test_bad_or_expired_token_returns_to_sign_in_says_how_to_get_a_new_one_and_forgets_it(page: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.urls['http']}/#token={issue_token('x1', SECRET, lifetime_seconds=-60)}")
+    notice = page.locator("#signin-notice")
+    expect(notice).to_be_visible(timeout=5000)
+    expect(notice).to_have_text(
+        "Your token is invalid or expired. Get a new one with make token USER=alice"
+        " (or python -m infra.local token alice) and paste it below."
+    )
+    expect(page.locator("#inbox")).to_be_hidden()
+    expect(page.locator("#sign-out")).to_be_hidden()
+    assert _stored_token(page) is None
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+    assert page.errors == []
+
+
+def test_sign_out_returns_to_sign_in_and_forgets_the_token(open_inbox: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_inbox("so1")
+    assert _stored_token(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#inbox")).to_be_hidden()
+    expect(page.locator("#signin-notice")).to_be_hidden()
+    assert _stored_token(page) is None
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+
+
+def test_unread_tab_with_nothing_unread_empties_the_right_pane(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    sent = _send(stack, ["ur1"], "Already read", url="/health")
+    stack.http("PATCH", f"/me/messages/{sent['id']}", issue_token("ur1", SECRET), {"status": "read"})
+    page = open_inbox("ur1")
+    expect(page.locator(".message")).to_have_count(1)
+    page.get_by_role("tab", name="Unread", exact=True).click()
+    expect(page.locator("#channels-empty")).to_have_text("Nothing unread.")
+    expect(page.locator("#channel-title")).to_have_text("Nothing unread.")
+    expect(page.locator(".message")).to_have_count(0)
+    expect(page.locator("#mark-channel")).to_be_hidden()
+    expect(page.get_by_role("button", name="View")).to_have_count(0)
+
+
+def test_loading_the_inbox_fails_no_request_and_needs_no_favicon_ico(page: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.urls['http']}/#token={issue_token('fv1', SECRET)}")
+    expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
+    # Headless Chromium asks for no /favicon.ico, a desktop browser would (403 before): the page names its icon inline.
+    assert page.locator("link[rel='icon']").get_attribute("href").startswith("data:image/svg+xml,")
+    assert page.failures == [] and page.errors == []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -13,7 +16,9 @@ from websockets.exceptions import InvalidStatus
 
 from chalicelib.auth import issue_token
 from tests.conftest import SECRET
-from tests.e2e import RunningStack, frames, no_frame
+from tests.e2e import RunningStack, frames, no_frame, process_exists
+
+LOG_TIME = r"\d\d:\d\d:\d\d"
 
 
 def _admin() -> str:
@@ -94,7 +99,9 @@ def test_closed_through_management_api_answers_410_and_is_forgotten(stack: Runni
         with pytest.raises(management.exceptions.GoneException):
             for _ in range(50):  # the socket closes asynchronously
                 management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
-    items = _connection_items(stack)
+    deadline = time.monotonic() + 5
+    while f"conn#{connection_id}" in (items := _connection_items(stack)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # $disconnect runs after the socket is gone, as in API Gateway
     assert f"conn#{connection_id}" not in items
     assert not any(connection_id in element for element in items.get("user#m1", {}).get("connections", {}).get("SS", []))
 
@@ -168,7 +175,136 @@ def test_busy_port_gives_a_one_line_error(stack: RunningStack) -> None:
     assert len(errors) == 1 and "already in use" in errors[0]
 
 
-def test_sigterm_stops_within_seconds() -> None:
+def test_sigterm_stops_within_a_second_and_removes_its_state_file() -> None:
     running = RunningStack(SECRET)
-    assert running.stop() < 5
+    assert running.state_file.exists()
+    assert running.stop() < 1.0
     assert running.process.returncode == 0
+    assert "Traceback" not in running.output()
+    assert not running.state_file.exists()
+
+
+def test_ctrl_c_to_the_process_group_stops_everything_within_a_second_without_a_traceback() -> None:
+    running = RunningStack(SECRET, own_group=True)
+    children = running.children()
+    assert children, "the DynamoDB emulator runs in a child process"
+    with running.socket(issue_token("cc1", SECRET)) as socket:  # a socket to close and a $disconnect to run
+        status, _ = running.http("POST", "/messages", _admin(), {"channel": "deploys", "receivers": ["cc1"], "title": "t"})
+        assert status == 202
+        frames(socket, 1)
+        took = running.interrupt()
+    output = running.output()
+    assert took < 1.0, output
+    assert running.process.returncode == 0
+    assert "Traceback" not in output and " ERROR " not in output, output
+    assert not [pid for pid in children if process_exists(pid)]
+    assert not running.state_file.exists()
+
+
+# --- what a newcomer meets: the banner, errors for unknown routes, the demo channel -----------
+
+
+def test_banner_prints_ready_to_paste_exports_that_work(stack: RunningStack) -> None:
+    exports = stack.exports()
+    assert set(exports) == {"API", "ADMIN", "ALICE", "BOB"}
+    assert exports["API"] == stack.urls["http"]
+    status, counts = stack.http("GET", "/me/unread-count", exports["ALICE"])
+    assert status == 200 and "total" in counts
+    status, _ = stack.http("GET", "/channels", exports["ADMIN"])
+    assert status == 200
+
+
+def test_banner_says_the_data_lives_in_memory(stack: RunningStack) -> None:
+    (line,) = [line for line in stack.output().splitlines() if line.strip().startswith("DynamoDB")]
+    assert line.endswith("(embedded moto: in memory, gone when the stack stops)")
+
+
+def test_demo_channel_is_seeded_and_announced(stack: RunningStack) -> None:
+    status, channel = stack.http("GET", "/channels/deploys", _admin())
+    assert status == 200 and channel["title"] == "Deployments"
+    assert "Demo channel 'deploys' (Deployments) is ready: `make send` sends to it." in stack.output().splitlines()
+
+
+@pytest.mark.parametrize("token", [None, "eyJhbGciOiJIUzI1NiJ9.secret-looking.token"])
+def test_unknown_path_answers_404_in_the_apis_error_shape(stack: RunningStack, token: str | None) -> None:
+    status, body = stack.http("GET", "/me/nothing?token=abc", token)
+    assert status == 404
+    assert body == {"Code": "NotFoundError", "Message": "path: no route for GET /me/nothing"}
+
+
+def test_unsupported_methods_answer_405_in_the_apis_error_shape(stack: RunningStack) -> None:
+    assert stack.http("TRACE", "/health") == (405, {"Code": "MethodNotAllowedError", "Message": "Unsupported method: TRACE"})
+    assert stack.http("PUT", "/channels", _admin(), {}) == (
+        405,
+        {"Code": "MethodNotAllowedError", "Message": "Unsupported method: PUT"},
+    )
+
+
+def test_favicon_is_no_content(stack: RunningStack) -> None:
+    with urllib.request.urlopen(f"{stack.urls['http']}/favicon.ico", timeout=5) as response:
+        assert response.status == 204
+
+
+def test_a_browser_following_an_app_path_gets_a_stand_in_page(stack: RunningStack) -> None:
+    request = urllib.request.Request(f"{stack.urls['http']}/releases/2.14.0", headers={"Accept": "text/html,*/*"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        page = response.read().decode()
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
+    assert "<code>/releases/2.14.0</code>" in page and '<a href="/">Back to the inbox</a>' in page
+
+
+# --- logs --------------------------------------------------------------------------------------
+
+
+def _log_lines(stack: RunningStack, pattern: str, wait: float = 5.0) -> list[str]:
+    """The output lines matching ``pattern``, waiting a little for at least one."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = [line for line in stack.output().splitlines() if re.search(pattern, line)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_one_readable_log_line_per_request(stack: RunningStack) -> None:
+    stack.http("GET", "/me/unread-count", issue_token("log1", SECRET))
+    lines = _log_lines(stack, r"user=log1\b")
+    assert len(lines) == 1
+    assert re.fullmatch(rf"{LOG_TIME} INFO  GET /me/unread-count 200 [\d.]+ ms user=log1", lines[0])
+    assert not _log_lines(stack, r'^127\.0\.0\.1 - - |^\{"time"', wait=0)
+
+
+def test_lambda_invokes_and_their_errors_are_logged(stack: RunningStack) -> None:
+    client = boto3.client("lambda", endpoint_url=stack.urls["lambda"], region_name="us-east-1")
+    client.invoke(FunctionName="send", Payload=json.dumps({"channel": "general", "receivers": ["lg1"], "title": "logged"}))
+    client.invoke(FunctionName="inapp-dev-send", Payload=json.dumps({"channel": "general", "receivers": ["lg1"]}))
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.lambda: invoke send status=200 duration_ms=")
+    assert _log_lines(
+        stack,
+        rf"^{LOG_TIME} WARNING inapp\.local\.lambda: invoke inapp-dev-send failed: ValidationError: title: is required "
+        r"status=200",
+    )
+
+
+def test_websocket_connect_disconnect_and_refusal_are_logged_with_the_user(stack: RunningStack) -> None:
+    with stack.socket(issue_token("wl1", SECRET)) as socket:
+        socket.send(json.dumps({"action": "ping"}))
+        frames(socket, 1)
+    with pytest.raises(InvalidStatus), stack.socket(issue_token("wl2", SECRET, lifetime_seconds=-60)):
+        pass
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket connected \S+ user=wl1$")
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket disconnected \S+: 1000 .* user=wl1$")
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket refused 401: .+ user=wl2$")
+    assert not _log_lines(stack, r"connected .*user_id", wait=0)
+
+
+def test_json_logs_on_request() -> None:
+    running = RunningStack(SECRET, {"INAPP_LOG_FORMAT": "json"})
+    try:
+        running.http("GET", "/me/unread-count", issue_token("js1", SECRET))
+        time.sleep(0.2)
+    finally:
+        running.stop()
+    (line,) = [line for line in running.output().splitlines() if '"js1"' in line]
+    entry = json.loads(line)
+    assert (entry["method"], entry["path"], entry["status"], entry["user_id"]) == ("GET", "/me/unread-count", 200, "js1")

@@ -10,6 +10,7 @@
 //   update     {message}          a message's status changed (from any device)
 //   unread     {total, channels}  unread counts after any change
 //   connection {state, attempt}   "connecting" | "open" | "reconnecting" | "closed"
+//   unauthorized {message}        the API refused the token (invalid or expired); the client has closed
 //
 // The socket pings every `pingIntervalMs` (API Gateway drops sockets idle for
 // 10 minutes, and every socket after 2 hours), reconnects with exponential
@@ -50,10 +51,15 @@ export class InboxClient extends EventTarget {
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
-    const data = text ? JSON.parse(text) : null;
+    const data = parseJson(text);
     if (!response.ok) {
       const error = new Error((data && data.Message) || `HTTP ${response.status}`);
       error.status = response.status;
+      if (response.status === 401) {
+        // A new token is needed; retrying or reconnecting with this one cannot succeed.
+        this.close();
+        this._emit("unauthorized", { message: error.message });
+      }
       throw error;
     }
     return data;
@@ -112,7 +118,9 @@ export class InboxClient extends EventTarget {
     this._setState(this._attempt ? "reconnecting" : "connecting");
     const socket = new WebSocket(`${this.wsUrl}${this.wsUrl.includes("?") ? "&" : "?"}token=${encodeURIComponent(this.token)}`);
     this._socket = socket;
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
       const caughtUp = this._attempt > 0;
       this._attempt = 0;
       this._setState("open");
@@ -128,6 +136,9 @@ export class InboxClient extends EventTarget {
       this._setState("reconnecting");
       const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** this._attempt);
       this._timers.reconnect = setTimeout(() => this._open(), Math.random() * ceiling);
+      // A refused handshake looks like any other close to a browser: ask the API whether
+      // the token still holds (a 401 emits "unauthorized" and stops the reconnecting).
+      if (!opened) this.unreadCount().catch(() => {});
     });
   }
 
@@ -198,6 +209,14 @@ export class InboxClient extends EventTarget {
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function parseJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null; // not from the API (a proxy's error page): the status still says what happened
   }
 }
 

@@ -4,6 +4,9 @@ import { InboxClient } from "./inbox-client.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
+const TOKEN_KEY = "inapp-token";
+const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet." };
+const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 const state = {
   client: null,
@@ -39,47 +42,75 @@ function timeNode(iso) {
   return element("time", { datetime: iso, class: "time", text: relativeTime(iso) });
 }
 
-// --- sign in --------------------------------------------------------------------
+// --- sign in and out ------------------------------------------------------------
 
 function tokenFromPage() {
   const hash = new URLSearchParams(location.hash.slice(1));
   const fromHash = hash.get("token");
   if (fromHash) {
-    sessionStorage.setItem("inapp-token", fromHash);
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
     history.replaceState(null, "", location.pathname + location.search); // keep the token out of the address bar
     return fromHash;
   }
-  return sessionStorage.getItem("inapp-token");
+  return sessionStorage.getItem(TOKEN_KEY);
 }
 
 function start(token) {
   $("signin").hidden = true;
   $("inbox").hidden = false;
   $("mark-everything").hidden = false;
+  $("sign-out").hidden = false;
   const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
   state.client = client;
-  client.addEventListener("connection", (e) => {
-    const node = $("connection");
-    node.dataset.state = e.detail.state;
-    node.textContent = { open: "connected", connecting: "connecting…", reconnecting: "reconnecting…" }[e.detail.state] || "offline";
-  });
+  client.addEventListener("connection", (e) => showConnection(e.detail.state));
   client.addEventListener("unread", (e) => showUnread(e.detail));
   client.addEventListener("message", (e) => onNewMessage(e.detail.message));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
-  loadChannels(true).then(() => client.connect());
-  setInterval(refreshTimes, 30_000);
+  client.addEventListener("unauthorized", () => signOut(expiredNotice()));
+  guarded(async () => {
+    await loadChannels(true);
+    await client.connect();
+  })();
 }
 
-function showSignin() {
+function showConnection(connection) {
+  const node = $("connection");
+  node.dataset.state = connection;
+  node.textContent = { open: "connected", connecting: "connecting…", reconnecting: "reconnecting…", error: "cannot reach the server" }[connection] || "offline";
+}
+
+/** Back to the sign-in form, forgetting the token (and everything shown with it). */
+function signOut(notice) {
+  if (state.client) state.client.close();
+  state.client = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null });
+  state.channels.clear();
+  selectTab("all");
+  ["channel-list", "message-list", "toasts"].forEach((id) => $(id).replaceChildren());
+  showUnread({ total: 0 });
+  showConnection("offline");
+  ["inbox", "mark-everything", "sign-out"].forEach((id) => { $(id).hidden = true; });
+  $("signin-notice").replaceChildren(...(notice || []));
+  $("signin-notice").hidden = !notice;
   $("signin").hidden = false;
-  $("inbox").hidden = true;
-  $("signin-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const token = $("token-input").value.trim();
-    if (!token) return;
-    sessionStorage.setItem("inapp-token", token);
-    start(token);
+  $("token-input").value = "";
+}
+
+/** "token invalid or expired", and where a new one comes from (locally: the stack's CLI). */
+function expiredNotice() {
+  const local = LOCAL_HOSTS.includes(location.hostname);
+  const how = local
+    ? ["Get a new one with ", element("code", { text: "make token USER=alice" }), " (or ", element("code", { text: "python -m infra.local token alice" }), ") and paste it below."]
+    : ["Sign in to your app again to get a new one."];
+  return ["Your token is invalid or expired. ", ...how];
+}
+
+/** Run an async UI action; a refused token is handled by "unauthorized", anything else shows as the connection state. */
+function guarded(action) {
+  return (...args) => action(...args).catch((error) => {
+    if (error.status !== 401) showConnection("error");
   });
 }
 
@@ -99,13 +130,27 @@ async function loadChannels(reset) {
   });
   state.channelsCursor = page.nextCursor;
   $("channels-more").hidden = !page.nextCursor;
+  $("channels-empty").textContent = NOTHING_TO_SHOW[state.status];
   $("channels-empty").hidden = state.channels.size > 0;
-  if (!state.channel && page.items.length) selectChannel(page.items[0].name);
-  else markCurrentChannel();
+  const complete = reset && !page.nextCursor;
+  if (complete && state.channel && !state.channels.has(state.channel)) state.channel = null; // e.g. nothing unread left
+  if (state.channel) markCurrentChannel();
+  else if (page.items.length) await selectChannel(page.items[0].name);
+  else clearMessages();
+}
+
+/** No channel to show: an empty right pane, without the last channel's messages or buttons. */
+function clearMessages() {
+  state.messagesCursor = null;
+  $("channel-title").textContent = NOTHING_TO_SHOW[state.status];
+  $("message-list").replaceChildren();
+  $("mark-channel").hidden = true;
+  $("messages-more").hidden = true;
+  $("messages-empty").hidden = true;
 }
 
 function channelItem(channel) {
-  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: () => selectChannel(channel.name) }, [
+  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => selectChannel(channel.name)) }, [
     element("span", { class: "name", text: channel.title || channel.name }),
     channel.unread ? element("span", { class: "count", "aria-label": `${channel.unread} unread`, text: String(channel.unread) }) : element("span"),
     element("span", { class: "latest", text: channel.latest.title }),
@@ -153,7 +198,7 @@ function messageItem(message) {
     type: "button", class: "tag", "aria-pressed": String(read),
     "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
     text: read ? "Read" : "Unread",
-    onclick: async () => render(item, await state.client.setStatus(message.id, read ? "unread" : "read")),
+    onclick: guarded(async () => render(item, await state.client.setStatus(message.id, read ? "unread" : "read"))),
   });
   const meta = element("div", { class: "meta" }, [timeNode(message.createdAt), tag]);
   if (message.url) meta.append(viewControl(message));
@@ -195,7 +240,7 @@ function onNewMessage(message) {
     if (!list.querySelector(`[data-id="${message.id}"]`)) list.prepend(messageItem(message));
     $("messages-empty").hidden = true;
   }
-  loadChannels(true);
+  guarded(loadChannels)(true);
 }
 
 function onUpdatedMessage(message) {
@@ -204,7 +249,7 @@ function onUpdatedMessage(message) {
     if (matchesFilter(message)) render(item, message);
     else item.remove();
   }
-  loadChannels(true);
+  guarded(loadChannels)(true);
 }
 
 function showUnread({ total }) {
@@ -221,10 +266,10 @@ function toast(message) {
   const node = element("div", { class: "toast", role: "status" });
   const close = () => node.remove();
   node.append(
-    element("button", { type: "button", class: "open", "aria-label": `Open ${message.title}`, onclick: () => {
+    element("button", { type: "button", class: "open", "aria-label": `Open ${message.title}`, onclick: guarded(async () => {
       close();
-      selectChannel(message.channel);
-    } }, [element("strong", { text: message.title }), element("span", { text: preview })]),
+      await selectChannel(message.channel);
+    }) }, [element("strong", { text: message.title }), element("span", { text: preview })]),
     element("button", { type: "button", class: "close", "aria-label": "Close notification", text: "×", onclick: close }),
   );
   $("toasts").append(node);
@@ -239,28 +284,41 @@ function refreshTimes() {
 
 // --- wiring -------------------------------------------------------------------------
 
-function setStatus(status) {
+function selectTab(status) {
   state.status = status;
   document.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
-  state.channel = null;
-  loadChannels(true);
 }
 
-document.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", () => setStatus(tab.dataset.status)));
-$("channels-more").addEventListener("click", () => loadChannels(false));
-$("messages-more").addEventListener("click", () => loadMessages(false));
-$("mark-channel").addEventListener("click", async () => {
+function setStatus(status) {
+  selectTab(status);
+  state.channel = null;
+  return loadChannels(true);
+}
+
+document.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", guarded(() => setStatus(tab.dataset.status))));
+$("channels-more").addEventListener("click", guarded(() => loadChannels(false)));
+$("messages-more").addEventListener("click", guarded(() => loadMessages(false)));
+$("mark-channel").addEventListener("click", guarded(async () => {
   await state.client.markAllRead(state.channel);
   await loadMessages(true);
   await loadChannels(true);
-});
-$("mark-everything").addEventListener("click", async () => {
+}));
+$("mark-everything").addEventListener("click", guarded(async () => {
   await state.client.markAllRead();
   if (state.channel) await loadMessages(true);
   await loadChannels(true);
+}));
+$("bell").addEventListener("click", guarded(() => setStatus("unread")));
+$("sign-out").addEventListener("click", () => signOut(null));
+$("signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("token-input").value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  start(token);
 });
-$("bell").addEventListener("click", () => setStatus("unread"));
+setInterval(refreshTimes, 30_000);
 
 const token = tokenFromPage();
 if (token) start(token);
-else showSignin();
+else signOut(null);

@@ -13,6 +13,11 @@ API Gateway's shape; a non-2xx ``$connect`` refuses the handshake, and a
 socket becomes postable only once ``$connect`` returned (posting earlier
 answers 410, as API Gateway does). Idle sockets close after
 ``idle_timeout`` and every socket after ``max_lifetime``.
+
+Like API Gateway's access log, it logs every ``$connect`` (accepted or
+refused, with the reason the app gave) and ``$disconnect`` with the
+connection id and the user id the token names, so a refused handshake can be
+told apart from a network error at a glance.
 """
 
 from __future__ import annotations
@@ -31,15 +36,19 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jwt
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from chalicelib import logs
 
 logger = logging.getLogger("inapp.local.gateway")
 
 MAX_POST_BYTES = 128 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 API_ID = "local"
+CLOSE_TIMEOUT_SECONDS = 0.5  # a client that never answers our close frame does not hold up a stop
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -54,6 +63,15 @@ def new_connection_id() -> str:
     return base64.b64encode(secrets.token_bytes(11)).decode()[:15] + "="
 
 
+def claimed_user(token: str | None) -> str | None:
+    """The ``sub`` a token names, unverified: for log lines only (the app verifies the token)."""
+    try:
+        sub = jwt.decode(token or "", options={"verify_signature": False}).get("sub")
+    except jwt.PyJWTError:
+        return None
+    return sub[:128] if isinstance(sub, str) else None
+
+
 @dataclass
 class Socket:
     connection_id: str
@@ -61,6 +79,7 @@ class Socket:
     connected_at: float
     source_ip: str
     user_agent: str
+    user_id: str | None
     last_active: float = field(default_factory=time.time)
 
 
@@ -88,6 +107,8 @@ class WebSocketGateway:
         self._inner: Server | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._doors: set[asyncio.Task[Any]] = set()  # one per connection to the front door
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -104,6 +125,7 @@ class WebSocketGateway:
             ping_interval=None,  # API Gateway never pings clients; they ping us
             max_size=MAX_POST_BYTES,
             server_header=None,
+            close_timeout=CLOSE_TIMEOUT_SECONDS,
         )
         self._front = await asyncio.start_server(self._front_door, "127.0.0.1", self.port, limit=MAX_HEAD_BYTES)
         self.port = self._front.sockets[0].getsockname()[1]
@@ -118,19 +140,26 @@ class WebSocketGateway:
         self._loop.close()
 
     async def _stop(self) -> None:
+        """Close every socket (each gets its ``$disconnect``), then every other connection, without cancelling them.
+
+        Cancelling a connection's task instead makes asyncio log an error with
+        a traceback for each one (its ``start_server`` callback asks a
+        cancelled task for its exception).
+        """
         if self._watchdog:
             self._watchdog.cancel()
         if self._front:
             self._front.close()
-        for sock in list(self.sockets.values()):
-            await sock.websocket.close(1001, "Going away")
+        closing = [sock.websocket.close(1001, "Going away") for sock in list(self.sockets.values())]
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._inner:
             self._inner.close()
             await self._inner.wait_closed()
-        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in pending:  # keep-alive management connections, pipes, handler calls
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        for writer in list(self._writers):  # keep-alive management connections, pipes
+            writer.close()
+        running = [*self._doors, *self._tasks]
+        if running:
+            await asyncio.wait(running, timeout=CLOSE_TIMEOUT_SECONDS)
 
     @property
     def url(self) -> str:
@@ -191,15 +220,20 @@ class WebSocketGateway:
             source_ip=source_ip,
             user_agent=user_agent,
         )
+        user_id = claimed_user(query.get("token"))
+        logs.bind(user_id=user_id)  # this task's context only: the app's own lines carry the user too
         try:
             result = await self._call("ws_connect", event)
         except Exception:
-            logger.exception("$connect handler failed")
+            logger.exception("websocket refused: $connect failed")
             return connection.respond(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error\n")
         status = int((result or {}).get("statusCode", 200))
         if not 200 <= status < 300:
-            return connection.respond(HTTPStatus(status), str((result or {}).get("body") or "Forbidden") + "\n")
-        connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent)  # type: ignore[attr-defined]
+            reason = str((result or {}).get("body") or "Forbidden")
+            logger.info("websocket refused %s: %s", status, reason)
+            return connection.respond(HTTPStatus(status), reason + "\n")
+        logger.info("websocket connected %s", connection_id)
+        connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent, user_id)  # type: ignore[attr-defined]
         return None
 
     async def _session(self, connection: ServerConnection) -> None:
@@ -217,17 +251,16 @@ class WebSocketGateway:
             pass
         finally:
             self.sockets.pop(sock.connection_id, None)
-            event = self._event(
-                "$disconnect",
-                sock.connection_id,
-                sock.connected_at,
-                status_code=connection.close_code or 1006,
-                reason=connection.close_reason or "",
-            )
-            try:
-                await self._call("ws_disconnect", event)
-            except Exception:
-                logger.exception("$disconnect handler failed")
+            await self._disconnect(sock, connection.close_code or 1006, connection.close_reason or "")
+
+    async def _disconnect(self, sock: Socket, status_code: int, reason: str) -> None:
+        logs.bind(user_id=sock.user_id)
+        logger.info("websocket disconnected %s: %s %s", sock.connection_id, status_code, reason or "(no reason)")
+        event = self._event("$disconnect", sock.connection_id, sock.connected_at, status_code=status_code, reason=reason)
+        try:
+            await self._call("ws_disconnect", event)
+        except Exception:
+            logger.exception("$disconnect handler failed")
 
     async def _default(self, event: dict[str, Any]) -> None:
         try:
@@ -246,6 +279,10 @@ class WebSocketGateway:
     # --- the front door: management API, or hand the upgrade on -----------------
 
     async def _front_door(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        door = asyncio.current_task()
+        if door is not None:
+            self._doors.add(door)
+        self._writers.add(writer)
         try:
             while True:
                 try:
@@ -268,6 +305,8 @@ class WebSocketGateway:
                     return
         finally:
             writer.close()
+            self._writers.discard(writer)
+            self._doors.discard(door)
 
     async def _pipe(self, head: bytes, client_ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._inner is not None

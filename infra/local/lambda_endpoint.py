@@ -5,12 +5,18 @@ Like ``sam local start-lambda``: boto3's Lambda client with
 short or deployed name. A handler error comes back as Lambda reports it:
 HTTP 200, ``X-Amz-Function-Error: Unhandled`` and a payload with
 ``errorMessage``, ``errorType`` and ``stackTrace``.
+
+Every invocation is logged in one line: the function, the status, the time,
+and for a handler error its type and message (CloudWatch would hold the
+function's own log; here both share the stack's terminal).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +26,9 @@ from urllib.parse import unquote
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
 MAX_PAYLOAD = 6 * 1024 * 1024
+POLL_SECONDS = 0.05  # how soon serve_forever notices stop(); its default, 0.5 s, would slow every Ctrl-C
+
+logger = logging.getLogger("inapp.local.lambda")
 
 
 class LambdaEndpoint:
@@ -39,7 +48,9 @@ class LambdaEndpoint:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="lambda-endpoint", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -49,41 +60,57 @@ class LambdaEndpoint:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, forever if it never ran
+            self._server.shutdown()
         self._server.server_close()
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
+        name, status, error = self._answer(request)
+        extra = {"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+        if error is None:
+            logger.info("invoke %s", name, extra=extra)
+        else:
+            logger.warning("invoke %s failed: %s: %s", name, error["errorType"], error["errorMessage"], extra=extra)
+
+    def _answer(self, request: BaseHTTPRequestHandler) -> tuple[str, int, dict[str, Any] | None]:
+        """Reply; return the function's name (or the path), the status, and the handler's error if any."""
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD:
             _reply(request, 413, {"message": "Request must be smaller than 6291456 bytes"}, "RequestTooLargeException")
-            return
+            return request.path, 413, None
         raw = request.rfile.read(length)
         path = request.path.split("?", 1)[0]
         if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
             _reply(request, 404, {"message": "Unknown operation"}, "UnknownOperationException")
-            return
+            return path, 404, None
         name = unquote(path[len(PREFIX) : -len(SUFFIX)]).rsplit(":function:", 1)[-1]
         function = self.functions.get(name)
         if function is None:
-            message = f"Function not found: {name}"
-            _reply(request, 404, {"Type": "User", "message": message}, "ResourceNotFoundException")
-            return
+            _reply(request, 404, {"Type": "User", "message": f"Function not found: {name}"}, "ResourceNotFoundException")
+            return name, 404, None
         try:
             event = json.loads(raw) if raw.strip() else {}
         except ValueError:
             message = "Could not parse request body into json"
             _reply(request, 400, {"Type": "User", "message": message}, "InvalidRequestContentException")
-            return
+            return name, 400, None
+        return (name, *self._invoke(request, name, function, event))
+
+    def _invoke(
+        self, request: BaseHTTPRequestHandler, name: str, function: Callable[[Any], Any], event: Any
+    ) -> tuple[int, dict[str, Any] | None]:
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type == "DryRun":
             _reply(request, 204, None, None)
-            return
+            return 204, None
         if invocation_type == "Event":
-            threading.Thread(target=_run, args=(function, event), daemon=True).start()
+            threading.Thread(target=_run_later, args=(name, function, event), daemon=True).start()
             _reply(request, 202, None, None)
-            return
+            return 202, None
         result, error = _run(function, event)
         _reply(request, 200, error if error is not None else result, None, function_error=error is not None)
+        return 200, error
 
 
 def _run(function: Callable[[Any], Any], event: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -96,6 +123,13 @@ def _run(function: Callable[[Any], Any], event: Any) -> tuple[Any, dict[str, Any
             "requestId": "",
             "stackTrace": traceback.format_tb(exc.__traceback__),
         }
+
+
+def _run_later(name: str, function: Callable[[Any], Any], event: Any) -> None:
+    """An ``Event`` invocation: nobody waits for the answer, so an error is only logged."""
+    _, error = _run(function, event)
+    if error is not None:
+        logger.warning("invoke %s (Event) failed: %s: %s", name, error["errorType"], error["errorMessage"])
 
 
 def _reply(

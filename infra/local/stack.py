@@ -2,7 +2,9 @@
 
 Order: DynamoDB (embedded moto, or ``INAPP_DYNAMODB_ENDPOINT``) → tables from
 the models → the Chalice app's HTTP routes → the WebSocket gateway → the
-stream poller → the Lambda Invoke endpoint. Everything binds to loopback.
+stream poller → the Lambda Invoke endpoint → the demo channel. Everything
+binds to loopback. `stop` goes the other way, so DynamoDB goes last: the
+gateway's ``$disconnect`` handlers still write to it while sockets close.
 """
 
 from __future__ import annotations
@@ -16,20 +18,20 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 
+from infra.local import DEV_SECRET, console_logs
 from infra.local.dynamodb import EmbeddedDynamoDB
 from infra.local.gateway import WebSocketGateway
-from infra.local.lambda_endpoint import LambdaEndpoint
+from infra.local.http_api import local_api_server
+from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
 from infra.local.poller import StreamPoller, wake_on_writes
+from infra.local.state import DEMO_CHANNEL, DEMO_CHANNEL_TITLE, ROOT, StackState
 from infra.local.streams import ShardReader
 
-ROOT = Path(__file__).resolve().parents[2]
-DEV_SECRET = "local-dev-secret-not-for-production-0123456789"
 STAGE = "dev"
 WS_STAGE = "api"
 APP_NAME = "inapp"
@@ -49,6 +51,7 @@ class StackSettings:
     jwt_secret: str
     ws_idle_seconds: float
     ws_max_seconds: float
+    log_format: str
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -61,6 +64,7 @@ class StackSettings:
             jwt_secret=env.get("INAPP_JWT_SECRET") or DEV_SECRET,
             ws_idle_seconds=float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
             ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
+            log_format=console_logs.log_format(),
         )
 
 
@@ -122,7 +126,6 @@ class LocalStack:
         env["INAPP_DYNAMODB_ENDPOINT"] = endpoint
 
         from chalice.config import Config
-        from chalice.local import create_local_server
 
         from app import app
         from chalicelib.config import load_settings
@@ -130,6 +133,7 @@ class LocalStack:
         from chalicelib.service import get_delivery, get_services, reset
 
         self.app = app
+        console_logs.install(s.log_format)  # after `import app`: Chalice and chalicelib attach their handlers then
         self.gateway = WebSocketGateway(
             self._invoke, port=s.ws_port, stage=WS_STAGE, idle_timeout=s.ws_idle_seconds, max_lifetime=s.ws_max_seconds
         )
@@ -142,8 +146,10 @@ class LocalStack:
         get_delivery()  # builds and warms the management client before the first post
 
         config = Config(chalice_stage=STAGE, config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
-        self._http = create_local_server(app, config, "127.0.0.1", s.http_port)
-        self._http_thread = threading.Thread(target=self._http.server.serve_forever, name="http-api", daemon=True)
+        self._http = local_api_server(app, config, s.http_port)
+        self._http_thread = threading.Thread(
+            target=self._http.server.serve_forever, args=(POLL_SECONDS,), name="http-api", daemon=True
+        )
         self._http_thread.start()
 
         streams = boto3.client(
@@ -162,6 +168,7 @@ class LocalStack:
         self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=s.lambda_port)
         self.lambda_endpoint.start()
         self._check_ready()
+        self._seed_demo_channel()
 
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
         return self.app.handler_map[name](event, _Context(name))
@@ -183,12 +190,27 @@ class LocalStack:
         with urllib.request.urlopen(dry_run, timeout=5) as response:
             assert response.status == 204
 
+    def _seed_demo_channel(self) -> None:
+        """The channel the quick start sends to, created through the API as any admin would (kept if it exists)."""
+        from chalicelib.auth import issue_token
+
+        body = json.dumps({"name": DEMO_CHANNEL, "title": DEMO_CHANNEL_TITLE}).encode()
+        admin = issue_token("admin", self.settings.jwt_secret, admin=True)
+        headers = {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{self.http_url}/channels", data=body, method="POST", headers=headers)
+        try:
+            urllib.request.urlopen(request, timeout=5).close()
+        except urllib.error.HTTPError as error:
+            if error.code != 409:  # 409: a persistent INAPP_DYNAMODB_ENDPOINT kept it from an earlier run
+                raise
+
     def stop(self) -> None:
+        """Stop every part, newest first; DynamoDB last, once nothing writes to it any more."""
         for stop in (
             self.lambda_endpoint.stop if self.lambda_endpoint else None,
-            self.poller.stop if self.poller else None,
-            self.gateway.stop if self.gateway else None,
             self._stop_http,
+            self.gateway.stop if self.gateway else None,
+            self.poller.stop if self.poller else None,
             self.dynamodb.stop if self.dynamodb else None,
         ):
             if stop is None:
@@ -199,11 +221,12 @@ class LocalStack:
                 logger.exception("stopping a part failed")
 
     def _stop_http(self) -> None:
-        if self._http is not None:
+        if self._http_thread is not None and self._http_thread.is_alive():  # shutdown() waits for serve_forever
             self._http.server.shutdown()
+        if self._http is not None:
             self._http.server.server_close()
 
-    # --- what to print -------------------------------------------------------------
+    # --- what a second terminal needs ------------------------------------------------
 
     @property
     def http_url(self) -> str:
@@ -214,20 +237,16 @@ class LocalStack:
         assert self.lambda_endpoint is not None
         return self.lambda_endpoint.url
 
-    def banner(self, tokens: dict[str, str]) -> str:
+    def state(self, tokens: dict[str, str]) -> StackState:
+        """The running stack's URLs (after `start`), for the banner and the state file."""
         assert self.gateway is not None
-        dynamodb = f"{os.environ['INAPP_DYNAMODB_ENDPOINT']}" + (" (embedded moto)" if self.dynamodb else "")
-        lines = [
-            "In-app messages — local stack",
-            f"  HTTP API        {self.http_url}",
-            f"  Inbox page      {self.http_url}/",
-            f"  WebSocket       {self.gateway.url}?token=<JWT>",
-            f"  Management API  {self.gateway.management_endpoint}",
-            f"  Lambda Invoke   {self.lambda_url}  (FunctionName 'send' or '{APP_NAME}-{STAGE}-send')",
-            f"  DynamoDB        {dynamodb}",
-            "Tokens (valid 24 h):",
-        ]
-        lines += [f"  {name:<6} {token}" for name, token in tokens.items()]
-        lines.append("Inbox links:")
-        lines += [f"  {name:<6} {self.http_url}/#token={token}" for name, token in tokens.items() if name != "admin"]
-        return "\n".join(lines)
+        return StackState(
+            pid=os.getpid(),
+            http=self.http_url,
+            ws=self.gateway.url,
+            management=self.gateway.management_endpoint,
+            lambda_invoke=self.lambda_url,
+            dynamodb=os.environ["INAPP_DYNAMODB_ENDPOINT"],
+            in_memory=self.dynamodb is not None,
+            tokens=tokens,
+        )

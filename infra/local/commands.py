@@ -1,0 +1,164 @@
+"""The CLI's client commands (token, send, tail, status), aimed at the running local stack.
+
+They find the stack the way a newcomer would hope: ``INAPP_HTTP_URL`` /
+``INAPP_WS_URL`` or the port variables when set, else the state file the
+running stack wrote (`infra.local.state`), else the default ports. A failure
+is one line on stderr and exit status 1, never a traceback: the usual cause
+is a stack that is not running, and the line says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from chalicelib.auth import issue_token
+from infra.local import DEV_SECRET
+from infra.local.state import banner, read_state, state_file
+
+NOT_RUNNING_HINT = "is `make run` running?"
+SECRET_HINT = "start this command and the stack with the same INAPP_JWT_SECRET"
+
+
+class CommandError(Exception):
+    """A failure to report in one line (exit status 1)."""
+
+
+def secret() -> str:
+    return os.environ.get("INAPP_JWT_SECRET") or DEV_SECRET
+
+
+def _url(variable: str, port_variable: str, scheme: str, default_port: str, from_state: str) -> str:
+    if os.environ.get(variable):
+        return os.environ[variable].rstrip("/")
+    port = os.environ.get(port_variable)
+    state = read_state()
+    if not port and state is not None:
+        return str(getattr(state, from_state)).rstrip("/")
+    return f"{scheme}://127.0.0.1:{port or default_port}"
+
+
+def http_url() -> str:
+    return _url("INAPP_HTTP_URL", "INAPP_HTTP_PORT", "http", "8000", "http")
+
+
+def ws_url() -> str:
+    return _url("INAPP_WS_URL", "INAPP_WS_PORT", "ws", "8001", "ws") + "/"
+
+
+def token(args: argparse.Namespace) -> int:
+    print(issue_token(args.user, secret(), admin=args.admin, lifetime_seconds=int(args.hours * 3600)))
+    return 0
+
+
+def _call(method: str, path: str, body: Any, bearer: str) -> tuple[int, Any]:
+    """One JSON call to the stack's HTTP API; a stack that is not there is a `CommandError`."""
+    base = http_url()
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.load(error)
+        except ValueError:
+            raise CommandError(f"{base} answered {error.code}, but not as the local stack does — another program?") from None
+    except (urllib.error.URLError, OSError):
+        raise CommandError(f"cannot reach {base} — {NOT_RUNNING_HINT}") from None
+
+
+def _failure(status: int, answer: Any) -> CommandError:
+    detail = f"{answer.get('Code')}: {answer.get('Message')}" if isinstance(answer, dict) else str(answer)
+    hint = f" — {SECRET_HINT}" if status == 401 else ""
+    return CommandError(f"{status} {detail}{hint}")
+
+
+def _data(pairs: list[str]) -> dict[str, str]:
+    """``--data key=value`` (repeatable) → the send's ``data`` for ``{{key}}`` placeholders."""
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--data: expected key=value, got {pair!r}")
+        data[key] = value
+    return data
+
+
+def send(args: argparse.Namespace) -> int:
+    admin = issue_token("admin", secret(), admin=True)
+    if args.create_channel:
+        status, answer = _call("POST", "/channels", {"name": args.channel, "title": args.channel.title()}, admin)
+        if status not in (201, 409):
+            raise _failure(status, answer)
+    body: dict[str, Any] = {"channel": args.channel, "receivers": args.to.split(","), "title": args.title}
+    for field in ("content", "url", "duration"):
+        if getattr(args, field) is not None:
+            body[field] = getattr(args, field)
+    if args.data:
+        body["data"] = _data(args.data)
+    status, answer = _call("POST", "/messages", body, admin)
+    if status != 202:
+        raise _failure(status, answer)
+    print(json.dumps(answer))
+    return 0
+
+
+def tail(args: argparse.Namespace) -> int:
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+    from websockets.sync.client import connect
+
+    url = ws_url()
+    try:
+        socket = connect(f"{url}?token={issue_token(args.user, secret())}", open_timeout=10)
+    except InvalidStatus as error:
+        status = error.response.status_code
+        hint = SECRET_HINT if status == 401 else "another program on that port?"
+        raise CommandError(f"{url} refused {args.user}'s connection ({status}) — {hint}") from None
+    except InvalidHandshake:
+        raise CommandError(f"{url} did not answer as the local stack does — another program?") from None
+    except (OSError, TimeoutError):
+        raise CommandError(f"cannot reach {url} — {NOT_RUNNING_HINT}") from None
+    with socket:
+        print(f"connected as {args.user}; waiting for frames (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        try:
+            _print_frames(socket)
+        except ConnectionClosed as closed:
+            code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "no close frame")
+            print(f"the stack closed the connection ({code} {reason})", file=sys.stderr)
+    return 0
+
+
+def _print_frames(socket: Any) -> None:
+    while True:
+        try:
+            frame = socket.recv(timeout=240)
+        except TimeoutError:
+            socket.send(json.dumps({"action": "ping"}))  # API Gateway closes sockets idle for 10 min
+            continue
+        print(frame, flush=True)
+
+
+def status(_: argparse.Namespace) -> int:
+    state = read_state()
+    if state is None:
+        print(f"The local stack is not running (no {state_file()}). Start it with `make run`.")
+        return 1
+    if not state.answers():
+        print(
+            f"The local stack is not running: {state.http} does not answer "
+            f"({state_file()} is left over from process {state.pid}). Start it with `make run`."
+        )
+        return 1
+    print(f"The local stack is running (process {state.pid}).")
+    print(banner(state))
+    return 0
