@@ -18,7 +18,7 @@ INBOX_STREAM_ARN = os.environ.get(
     "INAPP_INBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/inbox/stream/replaced-by-template"
 )
 
-app = Chalice(app_name="inapp")
+app = Chalice(app_name="inapp", configure_logs=False)  # logs.configure attaches the one JSON handler
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 logs.configure()
 app.register_middleware(http.http_middleware, "http")

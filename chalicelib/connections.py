@@ -81,14 +81,15 @@ class ConnectionRegistry:
                 actions=[Connection.connections.add({live.element}), Connection.expires_at.set(expires)],
             )
 
-    def disconnect(self, connection_id: str) -> None:
-        """Forget a connection on ``$disconnect`` (unknown ids are ignored)."""
+    def disconnect(self, connection_id: str) -> str | None:
+        """Forget a connection on ``$disconnect``; its user's id, or None for an unknown id."""
         try:
             item = Connection.get(_conn_key(connection_id))
         except Connection.DoesNotExist:
-            return
+            return None
         if item.user_id is not None and item.connected_at is not None:
             self.forget(LiveConnection(connection_id, item.user_id, int(item.connected_at)))
+        return item.user_id
 
     def forget(self, live: LiveConnection) -> None:
         """Remove a gone connection from its user's set and drop its item."""

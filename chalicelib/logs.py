@@ -27,6 +27,8 @@ EXTRA_FIELDS = (
     "gone",
     "dropped",
     "sequence_number",
+    "connection_id",
+    "reason",
 )
 LOGGER_NAMES = ("chalicelib", "inapp")
 

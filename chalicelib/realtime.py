@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib import logs
 from chalicelib.auth import verify_token
 from chalicelib.config import Settings
 from chalicelib.connections import ConnectionRegistry
@@ -36,14 +37,18 @@ class WebSocketRoutes:
     def connect(self, event: dict[str, Any]) -> dict[str, Any]:
         """Verify ``?token=``; refuse the handshake (401) without storing anything."""
         context = event.get("requestContext") or {}
+        logs.clear()
+        logs.bind(request_id=context.get("requestId"))
         token = (event.get("queryStringParameters") or {}).get("token")
         try:
             principal = verify_token(token, self._settings)
         except UnauthorizedError as error:
+            logger.info("connect refused", extra={"reason": str(error)})  # why, never the token
             return {"statusCode": 401, "body": str(error)}
+        logs.bind(user_id=principal.user_id)
         connected_at = int(context.get("connectedAt") or time.time() * 1000)
         self._registry.connect(context["connectionId"], principal.user_id, connected_at)
-        logger.info("connected", extra={"code": "connect"})
+        logger.info("connected", extra={"connection_id": context["connectionId"]})
         return {"statusCode": 200}
 
     def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
@@ -67,5 +72,8 @@ class WebSocketRoutes:
         return {"type": "error", "message": f"action: unknown action {str(frame.get('action'))[:64]!r}; {ERROR_HINT}"}
 
     def disconnect(self, connection_id: str) -> dict[str, Any]:
-        self._registry.disconnect(connection_id)
+        logs.clear()
+        user_id = self._registry.disconnect(connection_id)
+        logs.bind(user_id=user_id)
+        logger.info("disconnected", extra={"connection_id": connection_id})
         return {"statusCode": 200}

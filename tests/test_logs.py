@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import logs
-from tests.conftest import Api
+from tests.conftest import Api, LambdaClient, TokenFactory
+from tests.events import ws_event
+from tests.standin import ManagementStandIn
 
 
 def test_logs_are_json_with_ids_and_whitelisted_extras() -> None:
@@ -43,3 +46,27 @@ def test_request_logs_never_contain_tokens_or_content(api: Api, channel: str, ad
         line.get("path") == "/messages" and line.get("status") == 202 and line.get("user_id") == "admin-1" for line in lines
     )
     assert admin_token not in captured and "very private words" not in captured
+
+
+def _captured(action: Callable[[], object]) -> list[dict[str, Any]]:
+    handler = next(h for h in logging.getLogger("chalicelib").handlers if isinstance(h.formatter, logs.JsonFormatter))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        action()
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_websocket_connects_refusals_and_disconnects_are_logged_with_the_user(
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory
+) -> None:
+    good = token("alice")
+    lines = _captured(lambda: lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=good)))
+    assert [(e["message"], e["user_id"], e["connection_id"]) for e in lines] == [("connected", "alice", "c1=")]
+    lines = _captured(lambda: lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1=")))
+    assert [(e["message"], e["user_id"]) for e in lines] == [("disconnected", "alice")]
+    lines = _captured(lambda: lambdas.invoke("ws_connect", ws_event("$connect", "c2=", token="not-a-jwt")))
+    assert [(e["message"], e["user_id"], e["reason"]) for e in lines] == [("connect refused", None, "the token is invalid")]
+    assert good not in json.dumps(lines) and "not-a-jwt" not in json.dumps(lines)

@@ -1,4 +1,4 @@
-"""The README's quick start (QUICKSTART-DRAFT.md until it moves there), run against a real stack.
+"""The README's quick start, run against a real stack.
 
 Terminal 1's ``make run`` is the session's ``python -m infra.local serve`` (the
 command it runs) on ephemeral ports; terminal 2's commands run through bash
@@ -20,7 +20,7 @@ import pytest
 from infra.local.dynamodb import free_port
 from tests.e2e import ROOT, RunningStack, client_env, frames
 
-QUICKSTART = ROOT / "QUICKSTART-DRAFT.md"
+QUICKSTART = ROOT / "README.md"
 SEND = "make send"
 STATUS = "make status"
 TAIL = "make tail USER=bob"
