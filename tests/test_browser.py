@@ -290,3 +290,16 @@ def test_loading_the_inbox_fails_no_request_and_needs_no_favicon_ico(page: Any, 
     # Headless Chromium asks for no /favicon.ico, a desktop browser would (403 before): the page names its icon inline.
     assert page.locator("link[rel='icon']").get_attribute("href").startswith("data:image/svg+xml,")
     assert page.failures == [] and page.errors == []
+
+
+def test_a_message_sent_while_the_first_socket_connects_is_shown_at_once(page: Any, stack: Any) -> None:
+    """Sent after the page's first fetch but before ``$connect`` ends: no frame reaches it, catch-up must."""
+    from playwright.sync_api import expect
+
+    def send_then_connect(socket: Any) -> None:
+        _send(stack, ["latecomer"], "Sent while connecting")
+        socket.connect_to_server()
+
+    page.route_web_socket(re.compile(r"^ws://"), send_then_connect)
+    page.goto(f"{stack.urls['http']}/#token={issue_token('latecomer', SECRET)}")
+    expect(page.locator(".toast", has_text="Sent while connecting")).to_be_visible(timeout=10_000)

@@ -14,7 +14,7 @@
 //
 // The socket pings every `pingIntervalMs` (API Gateway drops sockets idle for
 // 10 minutes, and every socket after 2 hours), reconnects with exponential
-// backoff and full jitter, and after every reconnect catches up with
+// backoff and full jitter, and after every (re)connect catches up with
 // GET /me/messages?after=<last id seen>, so nothing sent while away is lost.
 
 const LOWEST_ID = "0".repeat(26);
@@ -121,11 +121,12 @@ export class InboxClient extends EventTarget {
     let opened = false;
     socket.addEventListener("open", () => {
       opened = true;
-      const caughtUp = this._attempt > 0;
       this._attempt = 0;
       this._setState("open");
       this._schedulePing();
-      if (caughtUp) this.catchUp();
+      // Also on the first open: what was sent between the first list fetch and the end of
+      // $connect reached no socket of ours, and would otherwise wait for the next reconnect.
+      this.catchUp().catch(() => {});
     });
     socket.addEventListener("message", (event) => this._onFrame(event.data));
     socket.addEventListener("close", () => {
