@@ -308,3 +308,21 @@ def test_json_logs_on_request() -> None:
     (line,) = [line for line in running.output().splitlines() if '"js1"' in line]
     entry = json.loads(line)
     assert (entry["method"], entry["path"], entry["status"], entry["user_id"]) == ("GET", "/me/unread-count", 200, "js1")
+
+
+@pytest.mark.parametrize("header", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}])
+def test_the_lambda_endpoint_refuses_requests_from_web_pages(stack: RunningStack, header: dict[str, str]) -> None:
+    """A page the developer visits could otherwise send messages through the local `send` with a plain form POST."""
+    import urllib.error
+
+    body = json.dumps({"channel": "general", "receivers": ["victim"], "title": "from a web page"}).encode()
+    request = urllib.request.Request(
+        f"{stack.urls['lambda']}/2015-03-31/functions/send/invocations",
+        data=body,
+        headers={"Content-Type": "text/plain", **header},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError, match="403") as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert json.loads(refused.value.read())["message"].startswith("Invocations from web pages are refused")
+    assert stack.http("GET", "/me/unread-count", issue_token("victim", SECRET), None) == (200, {"total": 0, "channels": {}})

@@ -75,6 +75,10 @@ class LambdaEndpoint:
 
     def _answer(self, request: BaseHTTPRequestHandler) -> tuple[str, int, dict[str, Any] | None]:
         """Reply; return the function's name (or the path), the status, and the handler's error if any."""
+        if _from_a_browser(request):
+            message = "Invocations from web pages are refused: use an AWS SDK or the CLI"
+            _reply(request, 403, {"Type": "User", "message": message}, "AccessDeniedException")
+            return request.path, 403, None
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD:
             _reply(request, 413, {"message": "Request must be smaller than 6291456 bytes"}, "RequestTooLargeException")
@@ -111,6 +115,15 @@ class LambdaEndpoint:
         result, error = _run(function, event)
         _reply(request, 200, error if error is not None else result, None, function_error=error is not None)
         return 200, error
+
+
+def _from_a_browser(request: BaseHTTPRequestHandler) -> bool:
+    """Any page the developer visits could POST here (a "simple" request needs no preflight).
+
+    SDKs and the CLI send neither header; browsers send ``Origin`` on every
+    cross-origin POST and ``Sec-Fetch-Site`` on every request they make.
+    """
+    return request.headers.get("Origin") is not None or request.headers.get("Sec-Fetch-Site") is not None
 
 
 def _run(function: Callable[[Any], Any], event: Any) -> tuple[Any, dict[str, Any] | None]:
