@@ -30,7 +30,7 @@ def create_channel(new: NewChannel) -> dict[str, Any]:
 
 def get_channel(name: str) -> Channel:
     """The channel called ``name``, or NotFoundError (also for malformed names)."""
-    if not CHANNEL_NAME.match(name):
+    if not CHANNEL_NAME.fullmatch(name):
         raise _not_found(name)
     try:
         return Channel.get(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,9 +41,12 @@ class Claim:
     replay: Any = None
 
 
+KEY_PATTERN = re.compile(f"^[ -~]{{1,{MAX_KEY_LENGTH}}}$")  # printable ASCII: what an HTTP header carries intact
+
+
 def check_key(key: Any, field: str = "Idempotency-Key") -> str:
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationError(field, f"must be 1 to {MAX_KEY_LENGTH} printable characters")
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise ValidationError(field, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
     return key
 
 

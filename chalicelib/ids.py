@@ -61,7 +61,7 @@ def new_id() -> str:
 
 
 def is_valid_id(value: str) -> bool:
-    return bool(ID_PATTERN.match(value))
+    return bool(ID_PATTERN.fullmatch(value))
 
 
 def id_time_ms(value: str) -> int:

@@ -62,3 +62,17 @@ def test_the_send_lambda_refuses_lone_surrogates_too(api: Api, channel: str) -> 
     with pytest.raises(ValidationError, match=r"^title: must be valid Unicode"):
         send({"channel": "news", "receivers": ["a"], "title": "\ud800"}, None)
     assert list(InboxMessage.scan()) == []
+
+
+def test_a_trailing_newline_is_not_part_of_a_name(api: Api, admin_token: str) -> None:
+    """Python's ``$`` matches before a final newline (JavaScript's does not): names are matched whole."""
+    response = api.call("POST", "/channels", token=admin_token, json_body={"name": "news\n", "title": "T"})
+    assert_error(response, 400, "name: must match ^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def test_url_rule_and_openapi_pattern_are_one() -> None:
+    from chalicelib.http import openapi_document
+    from chalicelib.validation import URL_PATTERN
+
+    schema = openapi_document()["components"]["schemas"]["SendRequest"]["properties"]["url"]
+    assert schema["pattern"] == URL_PATTERN.pattern

@@ -240,6 +240,21 @@ def test_unsupported_methods_answer_405_in_the_apis_error_shape(stack: RunningSt
     )
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), [("TRACE", "/health", "GET, OPTIONS"), ("PUT", "/channels", "GET, OPTIONS, POST")]
+)
+def test_a_405_lists_the_allowed_methods(stack: RunningStack, method: str, path: str, allowed: str) -> None:
+    """RFC 9110: a 405 carries ``Allow`` (schemathesis' undeclared-method check found it missing)."""
+    import urllib.error
+
+    request = urllib.request.Request(
+        f"{stack.urls['http']}{path}", method=method, headers={"Authorization": f"Bearer {_admin()}"}
+    )
+    with pytest.raises(urllib.error.HTTPError, match="405") as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert set(refused.value.headers["Allow"].split(", ")) == set(allowed.split(", "))
+
+
 def test_favicon_is_no_content(stack: RunningStack) -> None:
     with urllib.request.urlopen(f"{stack.urls['http']}/favicon.ico", timeout=5) as response:
         assert response.status == 204

@@ -94,10 +94,21 @@ class LocalApiHandler(ChaliceRequestHandler):
 
     def _reply_error(self, status: int, message: str) -> int:
         body = json.dumps({"Code": ERROR_CODES.get(status, "BadRequestError"), "Message": message}).encode()
-        return self._reply(status, body, "application/json")
+        allow = self._allowed_methods() if status == 405 else None
+        return self._reply(status, body, "application/json", {"Allow": allow} if allow else None)
 
-    def _reply(self, status: int, body: bytes, content_type: str) -> int:
+    def _allowed_methods(self) -> str | None:
+        """What a 405 must list (RFC 9110): the methods the path's route has."""
+        try:
+            route = self.routes.match_route(self.path).route
+        except ValueError:
+            return None
+        return ", ".join(sorted(self.methods[route]))
+
+    def _reply(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> int:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
