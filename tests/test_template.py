@@ -18,7 +18,7 @@ from chalicelib.config import load_settings
 from chalicelib.models import MODELS, create_tables
 from infra import package
 from infra.cfn_yaml import load
-from infra.transform import transform
+from tests import packaging
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = {
@@ -42,24 +42,19 @@ def _load(path: Path) -> dict[str, Any]:
     return load(path.read_text())
 
 
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package")
-    subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
-    return out
+@pytest.fixture
+def packaged() -> Path:
+    return packaging.packaged()
 
 
-@pytest.fixture(scope="session")
-def template(packaged: Path) -> dict[str, Any]:
-    return _load(packaged / "sam.yaml")
+@pytest.fixture
+def template() -> dict[str, Any]:
+    return packaging.template()
 
 
-@pytest.fixture(scope="session")
-def transformed(packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """What CloudFormation's SAM transform makes of the template `aws cloudformation package` writes."""
-    result = transform(package.as_cli_packages((packaged / "sam.yaml").read_text()))
-    (packaged / "transformed.json").write_text(json.dumps(result))
-    return result
+@pytest.fixture
+def transformed() -> dict[str, Any]:
+    return packaging.transformed()
 
 
 @pytest.mark.parametrize("name", ["sam.yaml", "transformed.json"])
