@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke
+.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
@@ -46,14 +46,18 @@ token: ## print a fresh 24 h token for USER (default alice), for the inbox page'
 test: install ## run every test
 	$(PY) -m pytest
 
-lint: install package ## ruff, mypy, and cfn-lint on the packaged template
+lint: install package ## ruff, mypy, the SAM transform run offline, and cfn-lint on both templates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py chalicelib infra bench
-	$(VENV)/bin/cfn-lint build/sam.yaml
+	$(PY) -m infra.transform build/sam.yaml --out build/transformed.json
+	$(VENV)/bin/cfn-lint build/sam.yaml build/transformed.json
 
-package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/deployment.zip
+package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/deployment.zip (docs/deploy.md)
 	$(PY) -m infra.package --out build
+
+smoke: install ## black-box check: send, frame, read, counts; the local stack, or a deployed one (INAPP_HTTP_URL…)
+	$(PY) -m infra.smoke
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -12,10 +12,13 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 
+from chalicelib import delivery
 from chalicelib.config import load_settings
 from chalicelib.models import MODELS, create_tables
+from infra import package
+from infra.cfn_yaml import load
+from tests import packaging
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = {
@@ -35,55 +38,50 @@ TABLE_ENV = {
 FUNCTIONS = ["APIHandler", "Send", "Deliver", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (Chalice writes a few) as long-form dicts."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        return {name: value.split(".") if suffix == "GetAtt" else value}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def _load(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)
+    return load(path.read_text())
 
 
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package")
-    subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
-    return out
+@pytest.fixture
+def packaged() -> Path:
+    return packaging.packaged()
 
 
-@pytest.fixture(scope="session")
-def template(packaged: Path) -> dict[str, Any]:
-    return _load(packaged / "sam.yaml")
+@pytest.fixture
+def template() -> dict[str, Any]:
+    return packaging.template()
 
 
-def test_cfn_lint_passes(packaged: Path) -> None:
+@pytest.fixture
+def transformed() -> dict[str, Any]:
+    return packaging.transformed()
+
+
+@pytest.mark.parametrize("name", ["sam.yaml", "transformed.json"])
+def test_cfn_lint_passes(packaged: Path, transformed: dict[str, Any], name: str) -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), str(packaged / "sam.yaml")], capture_output=True, text=True
+        [str(Path(sys.executable).with_name("cfn-lint")), str(packaged / name)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_function_gets_its_configuration_by_ref(template: dict[str, Any], function: str) -> None:
-    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+def test_every_function_gets_its_configuration_by_ref(transformed: dict[str, Any], function: str) -> None:
+    variables = transformed["Resources"][function]["Properties"]["Environment"]["Variables"]
     for name, table in TABLE_ENV.items():
         assert variables[name] == {"Ref": table}
     assert variables["INAPP_WS_API_ID"] == {"Ref": "WebsocketAPI"}
     assert variables["INAPP_WS_STAGE"] == "api"
     assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
+    assert variables["INAPP_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
     assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
+
+
+def test_configuration_has_one_source_the_templates_globals(template: dict[str, Any]) -> None:
+    """A stage's local table names (.chalice/config.json) must never override the Refs."""
+    for function in FUNCTIONS:
+        assert "Environment" not in template["Resources"][function]["Properties"], function
 
 
 def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: dict[str, Any]) -> None:
@@ -96,6 +94,17 @@ def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: di
     assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 24 * 3600
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeliveryFailureQueue", "Arn"]}
     assert template["Resources"]["DeliveryFailureQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str, Any]) -> None:
+    (mapping,) = [e["Properties"] for e in template["Resources"]["Deliver"]["Properties"]["Events"].values()]
+    assert mapping["BatchSize"] == delivery.STREAM_BATCH_SIZE
+    assert mapping["MaximumBatchingWindowInSeconds"] == delivery.STREAM_BATCH_WINDOW_SECONDS
+    assert mapping["MaximumRetryAttempts"] == delivery.STREAM_MAX_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] == delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    assert mapping["ParallelizationFactor"] == {"Ref": "StreamParallelization"}
+    parameter = template["Parameters"]["StreamParallelization"]
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (1, 10) and 1 <= parameter["Default"] <= 10
 
 
 def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -154,26 +163,68 @@ def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> N
     assert archive.stat().st_size <= 5 * 1024 * 1024
     names = zipfile.ZipFile(archive).namelist()
     tops = {n.split("/", 1)[0] for n in names}
-    assert {"app.py", "chalicelib", "jwt", "pynamodb", "cryptography"} <= tops
-    for forbidden in ("moto", "pytest", "infra", "tests", "bench", "botocore", "playwright", "websockets", "cfnlint"):
+    assert {"app.py", "chalicelib", "chalice", "jwt", "pynamodb", "cryptography", "aws_lambda_powertools"} <= tops
+    for forbidden in ("moto", "pytest", "infra", "tests", "bench", "botocore", "urllib3", "playwright", "websockets", "cfnlint"):
         assert forbidden not in tops, forbidden
 
 
-def test_deployment_zip_imports_and_verifies_rs256(packaged: Path, tmp_path: Path) -> None:
-    zipfile.ZipFile(packaged / "deployment.zip").extractall(tmp_path)
+ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
+
+
+def test_deployment_zip_wheels_match_the_runtime_and_architecture(packaged: Path) -> None:
+    """Native code for the template's Runtime on arm64, never the build machine's Python or CPU."""
+    target = package.Platform.lambda_target()
+    abi = "cp" + str(target.python).replace(".", "")
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        natives = [n for n in archive.namelist() if n.endswith(".so")]
+        assert natives
+        for name in natives:
+            assert name.endswith(".abi3.so") or f".cpython-{abi[2:]}-{target.machine}-linux-gnu.so" in name, name
+            header = archive.read(name)[:20]
+            assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == ELF_MACHINE[str(target.machine)], name
+        for name in (n for n in archive.namelist() if n.endswith(".dist-info/WHEEL")):
+            tags = [line.split(": ", 1)[1] for line in archive.read(name).decode().splitlines() if line.startswith("Tag: ")]
+            assert any(t.endswith("-any") or str(target.machine) in t for t in tags), (name, tags)
+
+
+def test_deployment_zip_recipe_imports_the_app_and_publishes_a_metric(packaged: Path, tmp_path: Path) -> None:
+    """The same recipe built for this machine (the arm64 zip cannot load here): app, RS256 and Powertools import from it."""
+    local_zip = tmp_path / "local.zip"
+    chalice_zip = tmp_path / "chalice.zip"
+    with zipfile.ZipFile(packaged / "deployment.zip") as source, zipfile.ZipFile(chalice_zip, "w") as target:
+        for name in source.namelist():
+            if name == "app.py" or name.startswith(("chalicelib/", "chalice/")):
+                target.writestr(name, source.read(name))
+    package.build_zip(chalice_zip, package.LOCAL, local_zip)
+    site = tmp_path / "site"
+    zipfile.ZipFile(local_zip).extractall(site)
     script = (
         "import jwt, app\n"
+        "from chalicelib import metrics\n"
         "from cryptography.hazmat.primitives.asymmetric import rsa\n"
         "key = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n"
         "token = jwt.encode({'sub': 'u'}, key, algorithm='RS256')\n"
         "assert jwt.decode(token, key.public_key(), algorithms=['RS256']) == {'sub': 'u'}\n"
-        f"assert jwt.__file__.startswith({str(tmp_path)!r})\n"
+        f"assert jwt.__file__.startswith({str(site)!r})\n"
+        "metrics.add(metrics.SENDS); metrics.flush()\n"
+        "import aws_lambda_powertools\n"
+        f"assert aws_lambda_powertools.__file__.startswith({str(site)!r})\n"
     )
-    # The Lambda runtime provides boto3/botocore; here they come from the venv, everything else from the zip.
+    # The Lambda runtime provides boto3/botocore/urllib3; here they come from the venv, everything else from the zip.
+    venv_site = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "botocore").is_dir())
+    shadow = tmp_path / "runtime"
+    shadow.mkdir()
+    for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        (shadow / provided).symlink_to(venv_site / provided)
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path)}
+        [sys.executable, "-S", "-c", script],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{site}:{shadow}", "AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert result.returncode == 0, result.stderr
+    assert '"Sends":[1.0]' in result.stdout
 
 
 def _index_shape(index: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +246,7 @@ def test_template_tables_match_the_models(aws: None) -> None:
     tables_only = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {"Stage": source["Parameters"]["Stage"]},
-        "Conditions": source["Conditions"],
+        "Conditions": {"IsProd": source["Conditions"]["IsProd"]},
         "Resources": {name: source["Resources"][name] for name in TABLES},
         "Outputs": {name: {"Value": {"Ref": name}} for name in TABLES},
     }

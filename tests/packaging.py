@@ -1,0 +1,45 @@
+"""The packaged template and zip, built once per test process (``make package`` into a scratch folder)."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from infra import package
+from infra.cfn_yaml import load
+from infra.transform import transform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def packaged() -> Path:
+    out = Path(tempfile.mkdtemp(prefix="inapp-package-"))
+    atexit.register(shutil.rmtree, out, True)
+    subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+def template() -> dict[str, Any]:
+    """A fresh copy each call: tests may change it."""
+    return load((packaged() / "sam.yaml").read_text())
+
+
+@functools.lru_cache(maxsize=1)
+def _transformed_text() -> str:
+    result = transform(package.as_cli_packages((packaged() / "sam.yaml").read_text()))
+    (packaged() / "transformed.json").write_text(json.dumps(result))
+    return json.dumps(result)
+
+
+def transformed() -> dict[str, Any]:
+    """What CloudFormation's SAM transform makes of the template `aws cloudformation package` writes."""
+    result: dict[str, Any] = json.loads(_transformed_text())
+    return result

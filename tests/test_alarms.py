@@ -1,0 +1,188 @@
+"""Every alarm and dashboard graph watches a metric that will exist.
+
+CloudWatch accepts an alarm on any namespace, name and dimensions, and a
+typo (or one dimension too many) leaves it in INSUFFICIENT_DATA forever.
+So: AWS/* metrics must carry the dimension set AWS publishes them with,
+each value pointing at a real resource of the right kind; our own metrics
+must be named in chalicelib.metrics and carry exactly its dimensions, in
+the namespace the functions are configured with.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib import metrics
+from tests import packaging
+
+ALARMS = {
+    "DeliveryFailureQueueAlarm",
+    "StreamIteratorAgeAlarm",
+    "FunctionErrorsAlarm",
+    "FunctionThrottlesAlarm",
+    "RestApi5xxAlarm",
+    "WebSocketConnectErrorsAlarm",
+    "FanOutFailuresAlarm",
+}
+# (namespace, metric) → the dimension sets AWS publishes it with.
+AWS_METRICS: dict[tuple[str, str], set[tuple[str, ...]]] = {
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): {("QueueName",)},
+    **{("AWS/Lambda", name): {("FunctionName",)} for name in ("IteratorAge", "Errors", "Throttles")},
+    **{("AWS/ApiGateway", name): {("ApiName", "Stage")} for name in ("5XXError", "4XXError", "Count")},
+    **{
+        ("AWS/ApiGateway", name): {("ApiId", "Stage"), ("ApiId", "Stage", "Route")}
+        for name in ("ExecutionError", "ConnectCount", "MessageCount")
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return packaging.template()
+
+
+def _resource_type(template: dict[str, Any], name: str) -> str:
+    return str(template["Resources"][name]["Type"])
+
+
+def _sub(value: Any) -> str:
+    """Any dimension value as the ``${…}`` text a dashboard would hold."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return f"${{{value['Ref']}}}"
+    if "Fn::GetAtt" in value:
+        return f"${{{'.'.join(value['Fn::GetAtt'])}}}"
+    return str(value["Fn::Sub"])
+
+
+def check_aws_dimension(template: dict[str, Any], name: str, value: str) -> None:
+    resources = template["Resources"]
+    if name == "QueueName":
+        queue, attribute = re.fullmatch(r"\$\{(\w+)\.(\w+)\}", value).groups()  # type: ignore[union-attr]
+        assert _resource_type(template, queue) == "AWS::SQS::Queue" and attribute == "QueueName"
+    elif name == "FunctionName":
+        function = re.fullmatch(r"\$\{(\w+)\}", value).group(1)  # type: ignore[union-attr]
+        assert _resource_type(template, function) == "AWS::Serverless::Function"
+    elif name == "ApiName":
+        assert value == _sub(resources["RestAPI"]["Properties"]["Name"])
+    elif name == "ApiId":
+        assert value == "${WebsocketAPI}" and resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
+    elif name == "Stage":
+        rest_stage = resources["RestAPI"]["Properties"]["StageName"]
+        assert value == rest_stage == resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    elif name == "Route":
+        routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+        assert value in routes
+        assert resources["WebsocketAPIStage"]["Properties"]["DefaultRouteSettings"]["DetailedMetricsEnabled"] is True
+    else:
+        raise AssertionError(f"unexpected dimension {name}")
+
+
+def check_metric(template: dict[str, Any], namespace: str, name: str, dimensions: list[tuple[str, str]]) -> None:
+    """One metric reference, every value in ``${…}`` form; fails with what is wrong."""
+    if namespace == "${MetricsNamespace}":
+        assert template["Parameters"]["MetricsNamespace"]["Default"] == metrics.DEFAULT_NAMESPACE
+        assert name in metrics.METRIC_NAMES, name
+        assert dict(dimensions) == metrics.DIMENSIONS and len(dimensions) == len(metrics.DIMENSIONS), (name, dimensions)
+        return
+    assert (namespace, name) in AWS_METRICS, (namespace, name)
+    assert tuple(n for n, _ in dimensions) in AWS_METRICS[(namespace, name)], (name, dimensions)
+    for dimension, value in dimensions:
+        check_aws_dimension(template, dimension, value)
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    if "MetricName" in alarm:
+        return [alarm]
+    returned = [m for m in alarm["Metrics"] if m["ReturnData"]]
+    assert len(returned) == 1 and "Expression" in returned[0]
+    return [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+
+
+def test_the_template_has_exactly_the_alarms_operations_documents(template: dict[str, Any]) -> None:
+    alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms == ALARMS
+    operations = (packaging.ROOT / "docs" / "operations.md").read_text()
+    for alarm in ALARMS:
+        assert f"`{alarm}`" in operations, alarm
+
+
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any], alarm: str) -> None:
+    properties = template["Resources"][alarm]["Properties"]
+    watched = _alarm_metrics(properties)
+    assert watched
+    for metric in watched:
+        namespace = _sub(metric["Namespace"])
+        dimensions = [(d["Name"], _sub(d["Value"])) for d in metric.get("Dimensions", [])]
+        check_metric(template, namespace, metric["MetricName"], dimensions)
+
+
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+def test_every_alarm_notifies_the_optional_topic_and_is_an_output(template: dict[str, Any], alarm: str) -> None:
+    properties = template["Resources"][alarm]["Properties"]
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    assert properties["AlarmActions"] == notify and properties["OKActions"] == notify
+    assert properties["TreatMissingData"] == "notBreaching"  # no data = nothing happened, not a failure
+    assert template["Outputs"][f"{alarm}Name"]["Value"] == {"Ref": alarm}
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_every_function_is_in_the_errors_and_throttles_alarms(template: dict[str, Any]) -> None:
+    functions = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        watched = {m["Dimensions"][0]["Value"]["Ref"] for m in _alarm_metrics(template["Resources"][alarm]["Properties"])}
+        assert watched == functions, alarm
+
+
+def _expand(rows: list[list[Any]]) -> list[tuple[list[str], dict[str, Any]]]:
+    """CloudWatch's row shorthand: "." repeats the value above, a leading "..." all but the last values."""
+    expanded: list[tuple[list[str], dict[str, Any]]] = []
+    previous: list[str] = []
+    for row in rows:
+        options = row[-1] if isinstance(row[-1], dict) else {}
+        values = [v for v in row if not isinstance(v, dict)]
+        if values and values[0] == "...":
+            values = previous[: len(previous) - (len(values) - 1)] + values[1:]
+        values = [previous[i] if v == "." else v for i, v in enumerate(values)]
+        expanded.append((values, options))
+        previous = values
+    return expanded
+
+
+def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    return body
+
+
+def test_every_dashboard_graph_shows_a_metric_that_exists(template: dict[str, Any]) -> None:
+    graphs = [w for w in _dashboard(template)["widgets"] if w["type"] == "metric"]
+    shown = set()
+    for graph in graphs:
+        for values, _ in _expand(graph["properties"]["metrics"]):
+            namespace, name, *pairs = values
+            check_metric(template, namespace, name, list(zip(pairs[::2], pairs[1::2], strict=True)))
+            shown.add(name)
+    assert shown >= metrics.METRIC_NAMES  # every business metric has a graph
+
+
+def test_the_dashboard_shows_every_alarm_and_is_an_output(template: dict[str, Any]) -> None:
+    (alarm_widget,) = [w for w in _dashboard(template)["widgets"] if w["type"] == "alarm"]
+    assert set(alarm_widget["properties"]["alarms"]) == {f"${{{alarm}.Arn}}" for alarm in ALARMS}
+    assert template["Outputs"]["DashboardName"]["Value"] == {"Ref": "Dashboard"}
+
+
+def test_a_wrong_dimension_is_caught() -> None:
+    """The checks above can fail: one extra dimension on a custom metric, a function that does not exist."""
+    template = packaging.template()
+    with pytest.raises(AssertionError):
+        check_metric(template, "${MetricsNamespace}", metrics.SENDS, [("service", "inapp"), ("function", "send")])
+    with pytest.raises(KeyError):
+        check_metric(template, "AWS/Lambda", "Errors", [("FunctionName", "${Delivery}")])
+    with pytest.raises(AssertionError):
+        check_metric(template, "${MetricsNamespace}", "Sent", [("service", "inapp")])
