@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs, message_states, parsing, views, web
+from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, views, web
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.send_event import handle_send_event
 from chalicelib.service import get_delivery, get_services, get_websocket_routes
@@ -22,6 +22,7 @@ app = Chalice(app_name="inapp", configure_logs=False)  # logs.configure attaches
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 logs.configure()
 app.register_middleware(http.http_middleware, "http")
+app.register_middleware(metrics.middleware, "all")  # one EMF flush per invocation, any handler
 
 
 @app.route("/health")
@@ -31,7 +32,7 @@ def health() -> dict[str, str]:
 
 @app.route("/")
 def inbox_page() -> Response:
-    return web.index_page(get_services().settings.ws_client_url)
+    return http.missing_slash(app.current_request) or web.index_page(get_services().settings.ws_client_url)
 
 
 @app.route("/static/{name}")

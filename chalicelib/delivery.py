@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.connections import ConnectionRegistry, LiveConnection
 from chalicelib.expiry import Expiry, apply_expiries, expiry_from_record
 from chalicelib.models import InboxMessage
@@ -47,6 +48,7 @@ class Frame:
     sequence_number: str
     user_id: str
     payload: bytes
+    created_at: float | None = None  # the stream record's creation, epoch seconds: delivery lag is measured from it
 
 
 @dataclass
@@ -55,12 +57,25 @@ class BatchReport:
 
     frames: int = 0
     posts: int = 0
+    sent: int = 0
     gone: int = 0
     dropped: int = 0
+    failed_posts: int = 0
     failures: list[str] = field(default_factory=list)
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.failures]}
+
+    def publish(self) -> None:
+        """The batch's outcome as metrics (flushed once per invocation by `metrics.middleware`)."""
+        for name, value in (
+            (metrics.FRAMES_POSTED, self.sent),
+            (metrics.CONNECTIONS_GONE, self.gone),
+            (metrics.FRAMES_DROPPED, self.dropped),
+            (metrics.POSTS_FAILED, self.failed_posts),
+            (metrics.BATCH_ITEM_FAILURES, len(self.failures)),
+        ):
+            metrics.add(name, value)
 
 
 def frames_from_record(record: StreamRecord) -> list[Frame]:
@@ -76,7 +91,7 @@ def frames_from_record(record: StreamRecord) -> list[Frame]:
         return []
     message = InboxMessage.from_raw_data(image)
     payload = json.dumps({"type": kind, "message": message_json(message)}, separators=(",", ":")).encode("utf-8")
-    return [Frame(record.sequence_number, message.user_id, payload)]
+    return [Frame(record.sequence_number, message.user_id, payload, record.created_at)]
 
 
 class Delivery:
@@ -103,6 +118,7 @@ class Delivery:
         if frames:
             self._post_all(frames, report, failed)
         report.failures = list(failed)
+        report.publish()
         logger.info(
             "batch delivered",
             extra={
@@ -136,14 +152,20 @@ class Delivery:
         connections = self._registry.lookup([f.user_id for f in frames])
         jobs = [(frame, live) for frame in frames for live in connections.get(frame.user_id, [])]
         outcomes = list(self._executor.map(lambda job: self._post(job[1].connection_id, job[0].payload), jobs))
+        now = self._clock()
         for (frame, live), outcome in zip(jobs, outcomes, strict=True):
             report.posts += 1
-            if outcome is Outcome.GONE:
+            if outcome is Outcome.SENT:
+                report.sent += 1
+                if frame.created_at is not None:
+                    metrics.add(metrics.DELIVERY_LAG, max(0.0, now - frame.created_at) * 1000, "Milliseconds")
+            elif outcome is Outcome.GONE:
                 self._gone(live, report)
             elif outcome is Outcome.TOO_LARGE:
                 report.dropped += 1
                 logger.error("frame too large for the socket; dropped", extra={"sequence_number": frame.sequence_number})
             elif outcome is Outcome.FAILED:
+                report.failed_posts += 1
                 failed[frame.sequence_number] = None
 
     def _gone(self, live: LiveConnection, report: BatchReport) -> None:

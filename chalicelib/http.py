@@ -94,6 +94,18 @@ def header(request: Request | None, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def missing_slash(request: Request | None) -> chalice.Response | None:
+    """``…/api`` → ``…/api/``: without the slash the page's relative URLs resolve to the host root.
+
+    API Gateway routes ``/api`` and ``/api/`` to the same resource; only the
+    request context's ``path`` tells them apart (locally it is always ``/``).
+    """
+    path = str((_present(request).context or {}).get("path") or "/")
+    if path.endswith("/"):
+        return None
+    return chalice.Response(body="", status_code=308, headers={"Location": f"{path}/"})
+
+
 def respond(body: Any, status: int) -> chalice.Response:
     return chalice.Response(body=body, status_code=status)
 

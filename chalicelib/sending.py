@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import idempotency, storage
+from chalicelib import idempotency, metrics, storage
 from chalicelib.channels import get_channel
 from chalicelib.clock import iso_from_ms
 from chalicelib.errors import BusyError, ConflictError, InboxError, NotFoundError
@@ -97,6 +97,8 @@ class Sender:
         for start in range(0, len(request.receivers), RECEIVERS_PER_TRANSACTION):
             group = request.receivers[start : start + RECEIVERS_PER_TRANSACTION]
             _GroupWrite(self, request, channel, send_id, start // RECEIVERS_PER_TRANSACTION).write(group)
+        metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
+        metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
         return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
 
     def expires_at(self, send_id: str) -> datetime:

@@ -21,6 +21,7 @@ import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from chalicelib import metrics
 from chalicelib.backoff import full_jitter
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class SocketPoster:
             if isinstance(status, int) and status not in RETRYABLE:
                 break  # 403 and other client errors will not get better
             if attempt + 1 < MAX_ATTEMPTS:
+                metrics.add(metrics.POSTS_THROTTLED)
                 self._sleep(full_jitter(attempt, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS))
         logger.warning("post failed after retries", extra={"code": str(status)})
         return Outcome.FAILED

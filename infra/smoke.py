@@ -81,8 +81,8 @@ def target_from_banner(banner: str) -> Target:
     return Target(
         find(r"^\s+HTTP API\s+(\S+)$"),
         find(r"^\s+WebSocket\s+(\S+)\?token"),
-        find(r"^\s+admin\s+(eyJ\S+)$"),
-        find(r"^\s+alice\s+(eyJ\S+)$"),
+        find(r"^\s+export ADMIN=(eyJ\S+)$"),
+        find(r"^\s+export ALICE=(eyJ\S+)$"),
     )
 
 
@@ -92,7 +92,8 @@ def local_stack() -> Iterator[Target]:
     env = {**os.environ, "INAPP_HTTP_PORT": "0", "INAPP_WS_PORT": "0", "INAPP_LAMBDA_PORT": "0"}
     for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_WS_ENDPOINT", "INAPP_JWKS_URL"):
         env.pop(name, None)
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile("w+") as log:
+        env["INAPP_STATE_FILE"] = os.path.join(scratch, "state.json")  # never the developer's own stack's file
         process = subprocess.Popen([sys.executable, "-m", "infra.local", "serve"], cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             yield target_from_banner(_wait_ready(process, log))

@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib.models import MODELS, InboxMessage
 from tests import packaging
-from tests.conftest import ws_event
+from tests.events import ws_event
 
 Grant = tuple[str, str, str | None]  # (action, table's logical id, index name)
 TABLE_VARIABLES = {

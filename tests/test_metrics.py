@@ -16,6 +16,9 @@ from chalice.app import Chalice, DynamoDBEvent
 from chalice.test import Client
 
 from chalicelib import metrics
+from tests.conftest import Api, LambdaClient, SendFactory, TokenFactory
+from tests.events import StreamTap, ws_event
+from tests.standin import ManagementStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,3 +174,30 @@ def test_the_middleware_flushes_once_per_invocation_of_every_handler_kind(capsys
             client.lambda_.invoke("deliver", {"Records": []})
         (document,) = emf_lines(capsys.readouterr().out)
         assert document[metrics.FRAMES_POSTED] == [1.0]
+
+
+def test_the_handlers_publish_sends_recipients_frames_lag_and_gone(
+    capsys: pytest.CaptureFixture[str],
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+) -> None:
+    """What the deployed functions print: parsed as CloudWatch parses EMF."""
+    for user, connection_id in (("alice", "a1="), ("alice", "a2="), ("bob", "b1=")):
+        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user)))
+    standin.script("a2=", [410])
+    capsys.readouterr()
+    send(["alice", "bob", "carol"])
+    sent = emf_lines(capsys.readouterr().out)
+    assert (values(sent, metrics.SENDS), values(sent, metrics.RECIPIENTS_STORED)) == ([1.0], [3.0])
+    lambdas.invoke("deliver", stream.batch())
+    delivered = emf_lines(capsys.readouterr().out)
+    assert values(delivered, metrics.FRAMES_POSTED) == [2.0]
+    assert values(delivered, metrics.CONNECTIONS_GONE) == [1.0]
+    assert values(delivered, metrics.BATCH_ITEM_FAILURES) == [0.0]
+    lags = values(delivered, metrics.DELIVERY_LAG)
+    assert len(lags) == 2 and all(0 <= lag < 60_000 for lag in lags)

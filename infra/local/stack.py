@@ -1,4 +1,4 @@
-"""The whole local stack of SPEC §7 in one process.
+"""The whole local stack (docs/local-stack.md) in one process.
 
 Order: DynamoDB (embedded moto, or ``INAPP_DYNAMODB_ENDPOINT``) → tables from
 the models → the Chalice app's HTTP routes → the WebSocket gateway → the
@@ -115,6 +115,7 @@ class LocalStack:
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         env["INAPP_JWT_SECRET"] = s.jwt_secret
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
         if s.dynamodb_endpoint:
             endpoint = s.dynamodb_endpoint
         else:
