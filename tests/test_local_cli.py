@@ -136,3 +136,18 @@ def test_send_with_another_secret_than_the_stack_says_what_to_do(stack: RunningS
     assert result.returncode == 1
     assert result.stderr.startswith("error: 401 UnauthorizedError: ")
     assert result.stderr.endswith(" — start this command and the stack with the same INAPP_JWT_SECRET\n")
+
+
+def test_recount_and_forget_user_work_on_the_running_stack(stack: RunningStack) -> None:
+    env = {**client_env(stack.state_file), "INAPP_JWT_SECRET": stack.secret}
+    assert _cli("send", "--channel", "deploys", "--to", "rc1", "--title", "t", env=env).returncode == 0
+    recounted = _cli("recount", "--user", "rc1", env=env)
+    assert (recounted.returncode, recounted.stdout) == (0, "recounted rc1: 0 counter(s) corrected\n"), recounted.stderr
+    forgot = _cli("forget-user", "--user", "rc1", env=env)
+    assert (forgot.returncode, forgot.stdout) == (0, "forgot rc1: 1 messages, 1 counters, 0 connections\n"), forgot.stderr
+
+
+def test_repairs_without_tables_or_a_stack_say_so_in_one_line(no_stack: dict[str, str]) -> None:
+    result = _cli("recount", "--user", "u", env=no_stack)
+    assert result.returncode == 1
+    assert result.stderr == "error: no tables named (INAPP_INBOX_TABLE…) and no local stack answers — is `make run` running?\n"

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from infra.local import commands
+from infra.local import commands, repairs
 from infra.local.state import banner, remove_state
 
 DESCRIPTION = "The local stack of the in-app message service, and small clients for it."
@@ -18,6 +18,7 @@ EPILOG = """examples:
   python -m infra.local send --channel deploys --to alice,bob --title "Deployed {{version}}" --data version=2.14.0
   python -m infra.local tail --user alice     print alice's frames as they arrive
   python -m infra.local token alice           a fresh token for the inbox page's sign-in
+  python -m infra.local recount --user alice  rewrite alice's counters from her messages (a repair)
 """
 
 
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     tail_cmd = subcommands.add_parser("tail", help="print the frames a user's socket receives")
     tail_cmd.add_argument("--user", required=True)
     tail_cmd.set_defaults(run=commands.tail)
+    recount_cmd = subcommands.add_parser("recount", help="recompute a user's counters from their items (a repair)")
+    recount_cmd.add_argument("--user", required=True)
+    recount_cmd.set_defaults(run=repairs.recount)
+    forget_cmd = subcommands.add_parser("forget-user", help="delete a user's messages, counters and connections")
+    forget_cmd.add_argument("--user", required=True)
+    forget_cmd.set_defaults(run=repairs.forget_user)
     return parser
 
 

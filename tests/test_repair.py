@@ -1,0 +1,58 @@
+"""Repairs: a user's counters recounted from their items, and a user's data erased."""
+
+from __future__ import annotations
+
+from chalicelib.models import ChannelCounter, Connection, InboxMessage
+from chalicelib.repair import forget_user, recount_user
+from tests.conftest import Api, LambdaClient, SendFactory, TokenFactory
+from tests.events import ws_event
+from tests.standin import ManagementStandIn
+
+
+def _state(api: Api, token: TokenFactory, user: str) -> tuple[object, object]:
+    return (
+        api.call("GET", "/me/unread-count", token=token(user)).json_body,
+        api.call("GET", "/me/channels", token=token(user)).json_body["items"],
+    )
+
+
+def test_recount_repairs_any_drift_and_reports_it(
+    api: Api, admin_token: str, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    first, _, last = send(["alice"]), send(["alice"]), send(["alice"], title="Newest")
+    api.call("PATCH", f"/me/messages/{first['id']}", token=token("alice"), json_body={"status": "read"})
+    truth = _state(api, token, "alice")
+    ChannelCounter("alice", "news").update(actions=[ChannelCounter.unread.add(-5), ChannelCounter.total.add(-3)])
+    assert _state(api, token, "alice") != truth  # drifted: the channel even vanished from /me/channels
+
+    changes = recount_user("alice")
+
+    assert changes == {"news": {"before": {"unread": -3, "total": 0}, "after": {"unread": 2, "total": 3, "latest": last["id"]}}}
+    assert _state(api, token, "alice") == truth
+    assert recount_user("alice") == {}  # nothing left to correct
+
+
+def test_recount_zeroes_a_counter_whose_messages_are_all_gone(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    sent = send(["alice"])
+    InboxMessage.get("alice", sent["id"]).delete()
+    assert recount_user("alice")["news"]["after"] == {"unread": 0, "total": 0, "latest": None}
+    assert _state(api, token, "alice") == ({"total": 0, "channels": {}}, [])
+
+
+def test_forget_user_erases_their_messages_counters_and_connections_only(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, lambdas: LambdaClient, standin: ManagementStandIn
+) -> None:
+    for number in range(30):  # more than one BatchWriteItem of 25
+        send(["alice", "bob"], title=f"m{number}")
+    for connection_id in ("a1=", "a2="):
+        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
+    lambdas.invoke("ws_connect", ws_event("$connect", "b1=", token=token("bob")))
+
+    assert forget_user("alice") == {"messages": 30, "counters": 1, "connections": 3}
+
+    assert list(InboxMessage.query("alice")) == [] and list(ChannelCounter.query("alice")) == []
+    assert {c.pk for c in Connection.scan()} == {"user#bob", "conn#b1="}
+    assert len(list(InboxMessage.query("bob"))) == 30
+    assert api.call("GET", "/me/unread-count", token=token("bob")).json_body == {"total": 30, "channels": {"news": 30}}
