@@ -12,6 +12,7 @@ from chalicelib.idempotency import body_hash
 from chalicelib.ids import new_id
 from chalicelib.models import ChannelCounter, IdempotencyRecord, InboxMessage
 from tests.conftest import Api, TokenFactory, assert_error
+from tests.faults import failing_transaction
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -254,35 +255,10 @@ def test_unknown_channel_frees_the_key(api: Api, admin_token: str, channel: str)
 # --- atomicity toward the caller --------------------------------------------
 
 
-class FailTransaction:
-    """A botocore ``before-call`` hook that fails the n-th TransactWriteItems."""
-
-    def __init__(self, fail_on: int) -> None:
-        self.fail_on = fail_on
-        self.seen = 0
-
-    def __call__(self, model: Any, **_: Any) -> Any:
-        if model.name != "TransactWriteItems":
-            return None
-        self.seen += 1
-        if self.seen != self.fail_on:
-            return None
-        error = {
-            "Error": {"Code": "InternalServerError", "Message": "injected"},
-            "ResponseMetadata": {"HTTPStatusCode": 500},
-        }
-        return (type("Http", (), {"status_code": 500})(), error)
-
-
 def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api: Api, admin_token: str, channel: str) -> None:
     receivers = [f"r{i:03d}" for i in range(120)]  # three transactions of 50, 50, 20
-    client = InboxMessage._get_connection().connection.client
-    failing = FailTransaction(fail_on=2)
-    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", failing)
-    try:
+    with failing_transaction(2):
         first = _post(api, admin_token, _body(receivers=receivers), key="atomic")
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", failing)
     assert first.status_code == 429
     assert first.json_body["Code"] == "TooManyRequestsError"
     assert "retry with the same Idempotency-Key" in first.json_body["Message"]
@@ -302,13 +278,8 @@ def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api
 def test_a_retry_after_the_channel_was_renamed_still_completes(api: Api, admin_token: str, channel: str) -> None:
     """Same token, other parameters (the channel title is in the items): DynamoDB refuses the token; a fresh one is used."""
     receivers = [f"r{i:03d}" for i in range(60)]
-    client = InboxMessage._get_connection().connection.client
-    failing = FailTransaction(fail_on=2)
-    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", failing)
-    try:
+    with failing_transaction(2):
         assert _post(api, admin_token, _body(receivers=receivers), key="renamed").status_code == 429
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", failing)
     api.call("PATCH", "/channels/news", token=admin_token, json_body={"title": "Renamed"})
     retry = _post(api, admin_token, _body(receivers=receivers), key="renamed")
     assert retry.status_code == 202
