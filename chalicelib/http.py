@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chalice import app as chalice
+from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import errors, logs, parsing
+from chalicelib import errors, logs, parsing, storage
 from chalicelib.auth import Principal, bearer_token, verify_token
 from chalicelib.service import get_services
 from chalicelib.validation import parse_json_object
@@ -53,6 +54,11 @@ def handles_errors(view: F) -> F:
             return view(*args, **kwargs)
         except errors.InboxError as error:
             raise HTTP_ERRORS[type(error)](str(error)) from None
+        except PynamoDBException as error:
+            if not storage.is_busy(error):
+                raise  # a bug, not the weather: let it be a 500 and show in the logs
+            logger.warning("storage busy", extra={"code": error.cause_response_code})
+            raise chalice.TooManyRequestsError("storage: busy; retry shortly") from None
 
     return wrapper  # type: ignore[return-value]
 

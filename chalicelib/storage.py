@@ -41,6 +41,24 @@ def botocore_clients() -> list[Any]:
     return list({id(client): client for client in clients}.values())
 
 
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_busy(error: PynamoDBException) -> bool:
+    """Throttling or a service-side failure that outlived botocore's retries: worth a retry later, not a 500."""
+    return error.cause_response_code in BUSY_CODES
+
+
 def condition_failed(error: PynamoDBException) -> bool:
     """A single-item write refused by its condition expression."""
     return error.cause_response_code == "ConditionalCheckFailedException"

@@ -43,3 +43,34 @@ def failing_transaction(fail_on: int) -> Iterator[FailTransaction]:
     finally:
         for client in clients:
             client.meta.events.unregister(EVENT, failing)
+
+
+class Throttle:
+    """A ``before-call`` hook answering one operation with DynamoDB's throttling error, every time."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.calls = 0
+
+    def __call__(self, model: Any, **_: Any) -> Any:
+        if model.name != self.operation:
+            return None
+        self.calls += 1
+        error = {
+            "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return (type("Http", (), {"status_code": 400})(), error)
+
+
+@contextmanager
+def throttled(operation: str) -> Iterator[Throttle]:
+    hook = Throttle(operation)
+    clients = storage.botocore_clients()
+    for client in clients:
+        client.meta.events.register_first(f"before-call.dynamodb.{operation}", hook)
+    try:
+        yield hook
+    finally:
+        for client in clients:
+            client.meta.events.unregister(f"before-call.dynamodb.{operation}", hook)

@@ -1,0 +1,32 @@
+"""DynamoDB throttling that outlives botocore's retries is a 429 to retry, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Api, TokenFactory, assert_error
+from tests.faults import throttled
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "path"),
+    [("Query", "GET", "/me/messages"), ("Query", "GET", "/me/unread-count"), ("GetItem", "GET", "/channels/news")],
+)
+def test_throttled_reads_answer_429(api: Api, admin_token: str, channel: str, operation: str, method: str, path: str) -> None:
+    with throttled(operation) as hook:
+        response = api.call(method, path, token=admin_token)
+    assert_error(response, 429, "storage: busy; retry shortly")
+    assert hook.calls >= 1
+
+
+def test_a_throttled_send_answers_429_and_its_retry_completes(
+    api: Api, admin_token: str, channel: str, token: TokenFactory
+) -> None:
+    body = {"channel": "news", "receivers": ["u1"], "title": "t"}
+    headers = {"Idempotency-Key": "throttled-1"}
+    with throttled("TransactWriteItems"):
+        first = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+    assert first.status_code == 429 and first.json_body["Code"] == "TooManyRequestsError"
+    retry = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+    assert retry.status_code == 202
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
