@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke
+.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke chaos fuzz
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
@@ -58,6 +58,12 @@ package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/dep
 
 smoke: install ## black-box check: send, frame, read, counts; the local stack, or a deployed one (INAPP_HTTP_URL…)
 	$(PY) -m infra.smoke
+
+chaos: install ## ≥ 10,000 deliveries through the local stack while it injects faults; 0 lost, exact counters, 0 5xx
+	$(PY) -m infra.chaos
+
+fuzz: install ## schemathesis from the OpenAPI document against the local stack (≈ 2 min), every check
+	$(PY) -m infra.fuzz --max-time 120
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -83,11 +83,13 @@ class Sender:
         """Store under a claimed key: complete it on success, free it on failure."""
         try:
             response = self.store(request, claim.send_ids[0])
-        except InboxError as error:
-            if isinstance(error, BusyError):
-                idempotency.release(claim.record_key)
-            else:
-                idempotency.abandon(claim.record_key)
+        except (BusyError, PynamoDBException):
+            # Storage failed (throttled channel read, a group that could not be written): a retry
+            # with the key must take over at once, not wait out the lease behind a 409.
+            idempotency.release(claim.record_key)
+            raise
+        except InboxError:
+            idempotency.abandon(claim.record_key)  # refused (unknown channel): the key is free again
             raise
         idempotency.complete(claim.record_key, response)
         return response

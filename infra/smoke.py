@@ -87,9 +87,13 @@ def target_from_banner(banner: str) -> Target:
 
 
 @contextmanager
-def local_stack() -> Iterator[Target]:
-    """``python -m infra.local serve`` on ephemeral ports until its ``ready`` line; SIGTERM after."""
-    env = {**os.environ, "INAPP_HTTP_PORT": "0", "INAPP_WS_PORT": "0", "INAPP_LAMBDA_PORT": "0"}
+def local_stack(extra_env: dict[str, str] | None = None, output: list[str] | None = None) -> Iterator[Target]:
+    """``python -m infra.local serve`` on ephemeral ports until its ``ready`` line; SIGTERM after.
+
+    ``extra_env`` reaches the stack (``INAPP_FAULTS`` for the chaos run); ``output`` receives
+    everything the stack printed, once it has stopped.
+    """
+    env = {**os.environ, "INAPP_HTTP_PORT": "0", "INAPP_WS_PORT": "0", "INAPP_LAMBDA_PORT": "0", **(extra_env or {})}
     for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_WS_ENDPOINT", "INAPP_JWKS_URL"):
         env.pop(name, None)
     with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile("w+") as log:
@@ -104,6 +108,9 @@ def local_stack() -> Iterator[Target]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if output is not None:
+                log.seek(0)
+                output.append(str(log.read()))
 
 
 def _wait_ready(process: subprocess.Popen[bytes], log: Any) -> str:

@@ -30,3 +30,13 @@ def test_a_throttled_send_answers_429_and_its_retry_completes(
     retry = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
     assert retry.status_code == 202
     assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
+
+
+def test_a_send_whose_channel_read_is_throttled_frees_its_key_at_once(api: Api, admin_token: str, channel: str) -> None:
+    """Found by the chaos run: the claim stayed "running" for its 60 s lease and every retry got a 409."""
+    body = {"channel": "news", "receivers": ["u1"], "title": "t"}
+    headers = {"Idempotency-Key": "throttled-2"}
+    with throttled("GetItem"):
+        first = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+    assert_error(first, 429, "storage: busy; retry shortly")
+    assert api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers).status_code == 202

@@ -22,10 +22,13 @@ EPILOG = """examples:
 """
 
 
-def serve(_: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, wait for Ctrl-C or SIGTERM, stop it (≤ 1 s, no traceback)."""
     from chalicelib.auth import issue_token
     from infra.local.stack import LocalStack, PortInUseError, StackSettings
+
+    if args.faults is not None:
+        os.environ["INAPP_FAULTS"] = args.faults
 
     try:
         settings = StackSettings.from_env()
@@ -66,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    subcommands.add_parser("serve", help="start the whole local stack").set_defaults(run=serve)
+    serve_cmd = subcommands.add_parser("serve", help="start the whole local stack")
+    serve_cmd.add_argument("--faults", metavar="SPEC", help="inject faults: gone=0.02,throttle=0.03,replay=5 …")
+    serve_cmd.set_defaults(run=serve)
     subcommands.add_parser("status", help="say whether the stack runs, and where").set_defaults(run=commands.status)
     token_cmd = subcommands.add_parser("token", help="print a token (JWT) for a user")
     token_cmd.add_argument("user")

@@ -42,6 +42,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from chalicelib import logs
+from infra.local.faults import FaultPlan
 
 logger = logging.getLogger("inapp.local.gateway")
 
@@ -94,8 +95,10 @@ class WebSocketGateway:
         stage: str = "api",
         idle_timeout: float = 600.0,
         max_lifetime: float = 7200.0,
+        faults: FaultPlan | None = None,
     ) -> None:
         self._invoke = invoke
+        self.faults = faults or FaultPlan()
         self.port = port
         self.stage = stage
         self.idle_timeout = idle_timeout
@@ -327,6 +330,16 @@ class WebSocketGateway:
 
         await asyncio.gather(copy(reader, inner_writer), copy(inner_reader, writer))
 
+    async def _injected_fault(self, sock: Socket) -> tuple[int, Any, str | None] | None:
+        """A fault `INAPP_FAULTS` asks for, as API Gateway would answer it (a 410 also drops the socket)."""
+        fault = self.faults.post_fault()
+        if fault == "delay":
+            await asyncio.sleep(self.faults.delay_ms / 1000)
+            return None
+        if fault == "gone":
+            await sock.websocket.close(1001, "going away")
+        return None if fault is None else INJECTED[fault]
+
     async def _manage(self, method: str, path: str, body: bytes) -> tuple[int, Any, str | None]:
         prefix = f"/{self.stage}/@connections/"
         if not path.startswith(prefix):
@@ -336,6 +349,9 @@ class WebSocketGateway:
         if sock is None:
             return 410, {"message": "Gone"}, "GoneException"
         if method == "POST":
+            injected = await self._injected_fault(sock)
+            if injected is not None:
+                return injected
             try:
                 text = body.decode("utf-8")
                 await sock.websocket.send(text)
@@ -356,6 +372,13 @@ class WebSocketGateway:
             await sock.websocket.close(1000, "")
             return 204, None, None
         return 403, {"message": "Forbidden"}, "ForbiddenException"
+
+
+INJECTED: dict[str, tuple[int, Any, str | None]] = {
+    "gone": (410, {"message": "Gone"}, "GoneException"),
+    "throttle": (429, {"message": "Too Many Requests"}, "LimitExceededException"),
+    "error": (500, {"message": "Internal server error"}, "InternalServerErrorException"),
+}
 
 
 def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:

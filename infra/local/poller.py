@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from infra.local.streams import ShardReader
 logger = logging.getLogger("inapp.local.poller")
 
 Handler = Callable[[dict[str, Any]], Any]
+CHECKPOINTS_KEPT = 4
 
 
 class StreamPoller:
@@ -48,6 +50,8 @@ class StreamPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
         self.batches = 0
+        self._checkpoints: deque[str] = deque(maxlen=CHECKPOINTS_KEPT)  # first records of recent batches
+        self._replay = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
@@ -60,6 +64,22 @@ class StreamPoller:
     def wake(self) -> None:
         self._wake.set()
 
+    def replay_from_checkpoint(self) -> bool:
+        """Restart from a batch a few back, as Lambda does after a crash: handled records run again.
+
+        Fault injection only (`infra.local.faults`); False when nothing was handled yet.
+        """
+        if not self._checkpoints:
+            return False
+        self._replay.set()
+        self.wake()
+        return True
+
+    def _replay_if_asked(self) -> None:
+        if self._replay.is_set() and self._checkpoints:
+            self._replay.clear()
+            self._reader.rewind(self._checkpoints[0])
+
     def _sleep(self, seconds: float) -> None:
         self._wake.wait(seconds)
         self._wake.clear()
@@ -70,6 +90,7 @@ class StreamPoller:
         attempts = 0
         while not self._stop.is_set():
             try:
+                self._replay_if_asked()
                 records = self._reader.read(batch_size)
             except Exception:  # an expired iterator, the emulator restarting: resume from the last handled record
                 logger.exception("stream read failed")
@@ -86,6 +107,7 @@ class StreamPoller:
                 self._sleep(STREAM_BATCH_WINDOW_SECONDS)
             failed = self._invoke(records)
             if failed is None:
+                self._checkpoints.append(StreamRecord.parse(records[0]).sequence_number)
                 self._reader.commit()
                 attempts, batch_size = 0, STREAM_BATCH_SIZE
                 continue

@@ -17,7 +17,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -25,6 +25,7 @@ from botocore.config import Config as BotoConfig
 
 from infra.local import DEV_SECRET, console_logs
 from infra.local.dynamodb import EmbeddedDynamoDB
+from infra.local.faults import FaultPlan
 from infra.local.gateway import WebSocketGateway
 from infra.local.http_api import local_api_server
 from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
@@ -52,6 +53,7 @@ class StackSettings:
     ws_idle_seconds: float
     ws_max_seconds: float
     log_format: str
+    faults: FaultPlan = field(default_factory=FaultPlan)
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -65,6 +67,7 @@ class StackSettings:
             ws_idle_seconds=float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
             ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
             log_format=console_logs.log_format(),
+            faults=FaultPlan.parse(env.get("INAPP_FAULTS", "")),
         )
 
 
@@ -91,6 +94,7 @@ class LocalStack:
         self.dynamodb: EmbeddedDynamoDB | None = None
         self.gateway: WebSocketGateway | None = None
         self.poller: StreamPoller | None = None
+        self._stopping = threading.Event()
         self.lambda_endpoint: LambdaEndpoint | None = None
         self._http: Any = None
         self._http_thread: threading.Thread | None = None
@@ -129,14 +133,20 @@ class LocalStack:
         from chalice.config import Config
 
         from app import app
+        from chalicelib import storage
         from chalicelib.config import load_settings
-        from chalicelib.models import MODELS, InboxMessage, create_tables
+        from chalicelib.models import InboxMessage, create_tables
         from chalicelib.service import get_delivery, get_services, reset
 
         self.app = app
         console_logs.install(s.log_format)  # after `import app`: Chalice and chalicelib attach their handlers then
         self.gateway = WebSocketGateway(
-            self._invoke, port=s.ws_port, stage=WS_STAGE, idle_timeout=s.ws_idle_seconds, max_lifetime=s.ws_max_seconds
+            self._invoke,
+            port=s.ws_port,
+            stage=WS_STAGE,
+            idle_timeout=s.ws_idle_seconds,
+            max_lifetime=s.ws_max_seconds,
+            faults=s.faults,
         )
         self.gateway.start()
         env["INAPP_WS_ENDPOINT"] = self.gateway.management_endpoint
@@ -162,14 +172,28 @@ class LocalStack:
         arn = InboxMessage.describe_table()["LatestStreamArn"]
         reader = ShardReader(streams, arn, env["AWS_DEFAULT_REGION"], start="LATEST")
         self.poller = StreamPoller(reader, lambda batch: self._invoke("deliver", batch))
-        wake_on_writes([m._get_connection().connection.client for m in MODELS.values()], self.poller)
+        wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
+        self._inject_faults()
 
         send = functools.partial(self._invoke, "send")
         self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=s.lambda_port)
         self.lambda_endpoint.start()
         self._check_ready()
         self._seed_demo_channel()
+
+    def _inject_faults(self) -> None:
+        """What INAPP_FAULTS asks for beyond the gateway's posts (see `infra.local.faults`)."""
+        from chalicelib import storage
+
+        faults = self.settings.faults
+        if not faults.active:
+            return
+        logger.warning("fault injection on: %s", os.environ.get("INAPP_FAULTS"))
+        if faults.shares.get("dynamodb"):
+            faults.throttle_dynamodb(storage.botocore_clients())
+        if faults.replay_seconds and self.poller is not None:
+            faults.replay_stream(self.poller.replay_from_checkpoint, self._stopping)
 
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
         return self.app.handler_map[name](event, _Context(name))
@@ -207,6 +231,9 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop every part, newest first; DynamoDB last, once nothing writes to it any more."""
+        self._stopping.set()
+        if self.settings.faults.active:
+            logger.warning(self.settings.faults.summary())
         for stop in (
             self.lambda_endpoint.stop if self.lambda_endpoint else None,
             self._stop_http,

@@ -1,0 +1,245 @@
+"""``make chaos``: thousands of deliveries through the local stack while it injects faults.
+
+The stack runs with ``INAPP_FAULTS`` (posts answered 410/429/500 or delayed,
+DynamoDB calls throttled, the stream poller restarting from an older
+checkpoint so handled records run again). Clients hold WebSockets, drop them
+now and then, reconnect with backoff and catch up with ``?after=``, and mark
+some messages read; an admin sends with Idempotency-Keys and retries what
+answers 429. At the end every client must hold every message sent to it
+(lost = 0), every user's counters must equal a count of their items, and no
+HTTP answer may be a 5xx. Prints the figures; exits 1 when one is off.
+
+    python -m infra.chaos                      # ≥ 10,000 deliveries (make chaos)
+    python -m infra.chaos --sends 30 --users 20  # a short run (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import connect
+
+from chalicelib.auth import issue_token
+from infra.smoke import Target, local_stack
+
+SECRET = "chaos-secret-0123456789abcdef-0123456789"
+CHANNEL = "chaos"
+DEFAULT_FAULTS = "gone=0.02,throttle=0.03,error=0.01,delay=0.02,delay_ms=100,dynamodb=0.02,replay=3"
+LOWEST_ID = "0" * 26
+
+
+@dataclass
+class Tally:
+    """Shared counts of what the run saw (updated from many threads)."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)  # "400 PATCH …: message" — to explain any 4xx
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, kind: str, status: int | None = None) -> None:
+        with self.lock:
+            if status is not None:
+                self.statuses[status] += 1
+            else:
+                self.events[kind] += 1
+
+
+def call(
+    target: Target, tally: Tally, method: str, path: str, token: str, body: Any = None, key: str | None = None
+) -> tuple[int, Any]:
+    """One HTTP call, retried with backoff while it answers 429 (the documented advice)."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        **({"Idempotency-Key": key} if key else {}),
+    }
+    for attempt in range(12):
+        request = urllib.request.Request(
+            target.http_url + path, data=None if body is None else json.dumps(body).encode(), method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        tally.count("http", status)
+        answer = json.loads(raw) if raw else None
+        if 400 <= status < 500 and status != 429:
+            with tally.lock:
+                tally.refusals[f"{status} {method} {path.split('?')[0][:24]}: {(answer or {}).get('Message', '')[:80]}"] += 1
+        if status != 429:
+            return status, answer
+        time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())
+    return 429, None
+
+
+class Client(threading.Thread):
+    """One user's browser tab: frames, drops, reconnects with catch-up, reads."""
+
+    def __init__(self, user: str, target: Target, tally: Tally, stop: threading.Event, drop: float, read: float) -> None:
+        super().__init__(name=f"client-{user}", daemon=True)
+        self.user, self.target, self.tally, self.stop, self.drop, self.read = user, target, tally, stop, drop, read
+        self.token = issue_token(user, SECRET)
+        self.seen: set[str] = set()
+        self.read_ids: set[str] = set()
+        self.last = LOWEST_ID
+
+    def run(self) -> None:
+        attempt = 0
+        while not self.stop.is_set():
+            try:
+                with connect(f"{self.target.ws_url}?token={self.token}", open_timeout=10) as socket:
+                    attempt = 0
+                    self.catch_up()
+                    self.listen(socket)
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                attempt += 1
+            self.tally.count("reconnects")
+            self.stop.wait(min(1.0, 0.05 * 2**attempt) * random.random())
+
+    def listen(self, socket: Any) -> None:
+        while not self.stop.is_set():
+            try:
+                frame = json.loads(socket.recv(timeout=0.5))
+            except TimeoutError:
+                continue
+            if frame.get("type") == "message.created":
+                self.tally.count("frames")
+                self.take(frame["message"]["id"])
+            if random.random() < self.drop:
+                self.tally.count("client drops")
+                return  # closing the socket: the next connect catches up
+
+    def take(self, message_id: str) -> None:
+        if message_id in self.seen:
+            self.tally.count("duplicate frames")
+            return
+        self.seen.add(message_id)
+        self.last = max(self.last, message_id)
+        if random.random() < self.read:
+            status, _ = call(self.target, self.tally, "PATCH", f"/me/messages/{message_id}", self.token, {"status": "read"})
+            if status == 200:
+                self.read_ids.add(message_id)
+
+    def catch_up(self) -> None:
+        cursor: str | None = None
+        while True:
+            query = f"after={self.last}&limit=100" + (f"&cursor={cursor}" if cursor else "")
+            status, page = call(self.target, self.tally, "GET", f"/me/messages?{query}", self.token)
+            if status != 200:
+                return
+            for message in page["items"]:
+                self.tally.count("caught up")
+                self.take(message["id"])
+            cursor = page["nextCursor"]
+            if not cursor:
+                return
+
+
+def send_all(target: Target, tally: Tally, users: list[str], sends: int, receivers: int) -> dict[str, set[str]]:
+    """Every send answered 202 (429s retried with the same key); what each user must end up holding."""
+    admin = issue_token("admin", SECRET, admin=True)
+    expected: dict[str, set[str]] = {user: set() for user in users}
+    for number in range(sends):
+        chosen = random.sample(users, min(receivers, len(users)))
+        body = {"channel": CHANNEL, "receivers": chosen, "title": f"chaos {number}"}
+        status, answer = call(target, tally, "POST", "/messages", admin, body, key=f"chaos-{number}")
+        if status == 202:
+            for user in chosen:
+                expected[user].add(answer["id"])
+        else:
+            tally.count("sends not accepted")
+    return expected
+
+
+def counters_match(target: Target, tally: Tally, client: Client, expected: set[str]) -> bool:
+    """The user's counts from the API equal a count of their items (all of them sent, minus those read)."""
+    _, counts = call(target, tally, "GET", "/me/unread-count", client.token)
+    _, channels = call(target, tally, "GET", "/me/channels", client.token)
+    total = sum(c["total"] for c in (channels or {}).get("items", []))
+    unread = len(expected - client.read_ids)
+    return counts is not None and (counts["total"], total) == (unread, len(expected))
+
+
+def run(args: argparse.Namespace) -> int:
+    random.seed(args.seed)
+    output: list[str] = []
+    faults = f"{args.faults},seed={args.seed}" if args.faults else ""
+    started = time.monotonic()
+    with local_stack({"INAPP_JWT_SECRET": SECRET, "INAPP_FAULTS": faults}, output) as target:
+        tally = Tally()
+        call(target, tally, "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": CHANNEL, "title": "Chaos"})
+        stop = threading.Event()
+        users = [f"user{n:03d}" for n in range(args.users)]
+        clients = {user: Client(user, target, tally, stop, args.drop, args.read) for user in users}
+        for client in clients.values():
+            client.start()
+        time.sleep(1.0)
+        expected = send_all(target, tally, users, args.sends, args.receivers)
+        deadline = time.monotonic() + args.settle
+        while time.monotonic() < deadline and any(expected[u] - clients[u].seen for u in users):
+            time.sleep(0.5)
+        stop.set()
+        for client in clients.values():
+            client.join(timeout=5)
+        lost = sum(len(expected[u] - clients[u].seen) for u in users)
+        mismatches = sum(not counters_match(target, tally, clients[u], expected[u]) for u in users)
+    return report(args, tally, expected, lost, mismatches, output, time.monotonic() - started)
+
+
+def report(
+    args: argparse.Namespace,
+    tally: Tally,
+    expected: dict[str, set[str]],
+    lost: int,
+    mismatches: int,
+    output: list[str],
+    seconds: float,
+) -> int:
+    deliveries = sum(len(ids) for ids in expected.values())
+    server_errors = sum(count for status, count in tally.statuses.items() if status >= 500)
+    injected = next(
+        (line.split("faults injected: ", 1)[1] for line in "".join(output).splitlines() if "faults injected:" in line), "?"
+    )
+    print(f"chaos run: {args.users} users, {args.sends} sends × {args.receivers} receivers, {seconds:.0f} s")
+    print(f"  deliveries expected    {deliveries}")
+    print(f"  faults injected        {injected}")
+    print(f"  client events          {dict(sorted(tally.events.items()))}")
+    print(f"  HTTP statuses          {dict(sorted(tally.statuses.items()))}")
+    for refusal, count in sorted(tally.refusals.items()):
+        print(f"    {count} × {refusal}")
+    print(f"  lost                   {lost}")
+    print(f"  counter mismatches     {mismatches}")
+    print(f"  HTTP 5xx               {server_errors}")
+    ok = lost == 0 and mismatches == 0 and server_errors == 0 and deliveries >= args.sends
+    print("chaos: OK" if ok else "chaos: FAILED")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.chaos", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--sends", type=int, default=200)
+    parser.add_argument("--receivers", type=int, default=50, help="receivers per send")
+    parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"INAPP_FAULTS for the stack (default {DEFAULT_FAULTS})")
+    parser.add_argument("--drop", type=float, default=0.01, help="share of frames after which a client drops its socket")
+    parser.add_argument("--read", type=float, default=0.1, help="share of messages a client marks read")
+    parser.add_argument("--settle", type=float, default=120, help="seconds to wait for every client to converge")
+    parser.add_argument("--seed", type=int, default=7)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

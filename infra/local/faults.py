@@ -1,0 +1,110 @@
+"""Faults the local stack can inject, as AWS produces them, chosen per run.
+
+``INAPP_FAULTS`` (or ``serve --faults``) is a comma-separated list:
+
+* ``gone=0.02``     — a share of @connections posts: the socket is dropped and the post answers 410
+                      (the client vanished; it reconnects and catches up);
+* ``throttle=0.03`` — a share answered 429 ``LimitExceededException`` (the account's API Gateway quota);
+* ``error=0.01``    — a share answered 500;
+* ``delay=0.05``    — a share delayed by ``delay_ms`` (default 200 ms): a slow API Gateway;
+* ``dynamodb=0.02`` — a share of the app's DynamoDB calls answered ``ProvisionedThroughputExceededException``
+                      (botocore retries some; the rest reach the code);
+* ``replay=5``      — every 5 seconds the stream poller restarts from a checkpoint a few batches back, as
+                      Lambda does after a crash or a partial batch failure: records that already
+                      succeeded run again;
+* ``seed=7``        — a fixed random seed.
+
+What was injected is counted (`FaultPlan.counts`) and printed when the stack stops.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+POST_FAULTS = ("gone", "throttle", "error", "delay")
+KNOWN = {*POST_FAULTS, "dynamodb", "replay", "seed", "delay_ms"}
+THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected by the local stack"}}
+
+
+@dataclass
+class FaultPlan:
+    shares: dict[str, float] = field(default_factory=dict)
+    delay_ms: float = 200.0
+    replay_seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+    _random: random.Random = field(default_factory=random.Random)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def parse(cls, text: str) -> FaultPlan:
+        """``gone=0.02,throttle=0.03,…``; raises ValueError naming a bad entry."""
+        plan = cls()
+        for entry in filter(None, (part.strip() for part in text.split(","))):
+            name, _, raw = entry.partition("=")
+            if name not in KNOWN or not raw:
+                raise ValueError(f"INAPP_FAULTS: {entry!r} is not one of {', '.join(sorted(KNOWN))} with =value")
+            value = float(raw)
+            if name == "seed":
+                plan._random.seed(int(value))
+            elif name == "delay_ms":
+                plan.delay_ms = value
+            elif name == "replay":
+                plan.replay_seconds = value
+            elif not 0 <= value <= 1:
+                raise ValueError(f"INAPP_FAULTS: {name} must be a share from 0 to 1")
+            else:
+                plan.shares[name] = value
+        return plan
+
+    @property
+    def active(self) -> bool:
+        return bool(self.shares) or self.replay_seconds > 0
+
+    def _hit(self, name: str) -> bool:
+        share = self.shares.get(name, 0.0)
+        with self._lock:
+            if share and self._random.random() < share:
+                self.counts[name] += 1
+                return True
+        return False
+
+    def post_fault(self) -> str | None:
+        """Which fault (if any) this @connections post meets."""
+        return next((name for name in POST_FAULTS if self._hit(name)), None)
+
+    def throttle_dynamodb(self, clients: list[Any]) -> None:
+        """A ``before-call`` hook on the app's DynamoDB clients answering a share with throttling."""
+
+        def before_call(model: Any, **_: Any) -> Any:
+            if not self._hit("dynamodb"):
+                return None
+            return (_Status(400), {**THROTTLED, "ResponseMetadata": {"HTTPStatusCode": 400}})
+
+        for client in clients:
+            client.meta.events.register_first("before-call.dynamodb", before_call)
+
+    def replay_stream(self, replay: Callable[[], bool], stopping: threading.Event) -> threading.Thread:
+        """Every ``replay_seconds``, ask the poller to restart from an older checkpoint."""
+
+        def run() -> None:
+            while not stopping.wait(self.replay_seconds):
+                if replay():
+                    with self._lock:
+                        self.counts["replay"] += 1
+
+        thread = threading.Thread(target=run, name="fault-replay", daemon=True)
+        thread.start()
+        return thread
+
+    def summary(self) -> str:
+        return "faults injected: " + (", ".join(f"{name}={count}" for name, count in sorted(self.counts.items())) or "none")
+
+
+@dataclass(frozen=True)
+class _Status:
+    status_code: int
