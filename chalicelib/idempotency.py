@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib import storage
 from chalicelib.clock import utc_now
 from chalicelib.errors import BusyError, ConflictError, ValidationError
 from chalicelib.models import IdempotencyRecord
 from chalicelib.storage import condition_failed, refused_as
+
+logger = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(hours=24)
 LEASE_SECONDS = 60
@@ -106,14 +110,31 @@ def _try_claim(item_key: str, body_hash: str, fresh_ids: list[str]) -> Claim | N
 
 
 def complete(item_key: str, response: Any) -> None:
-    IdempotencyRecord(item_key).update(
-        actions=[IdempotencyRecord.state.set(DONE), IdempotencyRecord.response.set(json.dumps(response))]
-    )
+    _settle(item_key, [IdempotencyRecord.state.set(DONE), IdempotencyRecord.response.set(json.dumps(response))])
 
 
 def release(item_key: str) -> None:
     """The send failed midway: let a retry with the same key take over at once."""
-    IdempotencyRecord(item_key).update(actions=[IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)])
+    _settle(item_key, [IdempotencyRecord.state.set(FAILED), IdempotencyRecord.lease_until.set(0)])
+
+
+def _settle(item_key: str, actions: list[Any]) -> None:
+    """Record how the request ended, trying a little harder than botocore does.
+
+    If this write is lost the claim still expires with its lease, but every
+    retry until then would get a 409 "still running" — so a throttled write is
+    retried a few times, then given up with a warning (never failing a send
+    that is already stored).
+    """
+    for attempt in range(storage.CONFLICT_RETRIES):
+        try:
+            IdempotencyRecord(item_key).update(actions=actions)
+            return
+        except UpdateError as error:
+            if not storage.is_busy(error):
+                raise
+            storage.pause_before_retry(attempt)
+    logger.warning("idempotency record not settled; its lease frees it", extra={"code": "busy"})
 
 
 def abandon(item_key: str) -> None:

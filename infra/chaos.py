@@ -65,7 +65,7 @@ def call(
         "Content-Type": "application/json",
         **({"Idempotency-Key": key} if key else {}),
     }
-    for attempt in range(12):
+    for attempt in range(40):
         request = urllib.request.Request(
             target.http_url + path, data=None if body is None else json.dumps(body).encode(), method=method, headers=headers
         )
@@ -79,10 +79,10 @@ def call(
         if 400 <= status < 500 and status != 429:
             with tally.lock:
                 tally.refusals[f"{status} {method} {path.split('?')[0][:24]}: {(answer or {}).get('Message', '')[:80]}"] += 1
-        if status != 429:
+        if status != 429 and not (status == 409 and "still running" in str(answer)):
             return status, answer
-        time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())
-    return 429, None
+        time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # 429, or the key's first request still running
+    return status, None
 
 
 class Client(threading.Thread):
@@ -134,9 +134,9 @@ class Client(threading.Thread):
                 self.read_ids.add(message_id)
 
     def catch_up(self) -> None:
-        cursor: str | None = None
+        after, cursor = self.last, None  # a cursor belongs to its query: keep `after` for every page
         while True:
-            query = f"after={self.last}&limit=100" + (f"&cursor={cursor}" if cursor else "")
+            query = f"after={after}&limit=100" + (f"&cursor={cursor}" if cursor else "")
             status, page = call(self.target, self.tally, "GET", f"/me/messages?{query}", self.token)
             if status != 200:
                 return

@@ -46,14 +46,15 @@ def failing_transaction(fail_on: int) -> Iterator[FailTransaction]:
 
 
 class Throttle:
-    """A ``before-call`` hook answering one operation with DynamoDB's throttling error, every time."""
+    """A ``before-call`` hook answering one operation with DynamoDB's throttling error (the first ``times`` calls)."""
 
-    def __init__(self, operation: str) -> None:
+    def __init__(self, operation: str, times: int | None = None) -> None:
         self.operation = operation
+        self.times = times
         self.calls = 0
 
     def __call__(self, model: Any, **_: Any) -> Any:
-        if model.name != self.operation:
+        if model.name != self.operation or (self.times is not None and self.calls >= self.times):
             return None
         self.calls += 1
         error = {
@@ -64,8 +65,8 @@ class Throttle:
 
 
 @contextmanager
-def throttled(operation: str) -> Iterator[Throttle]:
-    hook = Throttle(operation)
+def throttled(operation: str, times: int | None = None) -> Iterator[Throttle]:
+    hook = Throttle(operation, times)
     clients = storage.botocore_clients()
     for client in clients:
         client.meta.events.register_first(f"before-call.dynamodb.{operation}", hook)

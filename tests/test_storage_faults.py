@@ -40,3 +40,14 @@ def test_a_send_whose_channel_read_is_throttled_frees_its_key_at_once(api: Api, 
         first = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
     assert_error(first, 429, "storage: busy; retry shortly")
     assert api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers).status_code == 202
+
+
+def test_a_throttled_completion_is_retried_so_the_key_replays_at_once(api: Api, admin_token: str, channel: str) -> None:
+    """Found by the chaos run too: a lost "done" left the key "still running" (409) for its whole lease."""
+    body = {"channel": "news", "receivers": ["u1"], "title": "t"}
+    headers = {"Idempotency-Key": "throttled-3"}
+    with throttled("UpdateItem", times=2) as hook:
+        first = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+    assert (first.status_code, hook.calls) == (202, 2)
+    again = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
+    assert (again.status_code, again.json_body) == (202, first.json_body)
