@@ -21,8 +21,6 @@ import random
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from chalicelib.auth import issue_token
-from infra.smoke import Target, local_stack
+from infra.smoke import Target, json_call, local_stack
 
 SECRET = "chaos-secret-0123456789abcdef-0123456789"
 CHANNEL = "chaos"
@@ -60,22 +58,9 @@ def call(
     target: Target, tally: Tally, method: str, path: str, token: str, body: Any = None, key: str | None = None
 ) -> tuple[int, Any]:
     """One HTTP call, retried with backoff while it answers 429 (the documented advice)."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        **({"Idempotency-Key": key} if key else {}),
-    }
     for attempt in range(40):
-        request = urllib.request.Request(
-            target.http_url + path, data=None if body is None else json.dumps(body).encode(), method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+        status, answer = json_call(target.http_url + path, method, token, body, {"Idempotency-Key": key} if key else None)
         tally.count("http", status)
-        answer = json.loads(raw) if raw else None
         if 400 <= status < 500 and status != 429:
             with tally.lock:
                 tally.refusals[f"{status} {method} {path.split('?')[0][:24]}: {(answer or {}).get('Message', '')[:80]}"] += 1

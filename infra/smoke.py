@@ -129,12 +129,15 @@ def _wait_ready(process: subprocess.Popen[bytes], log: Any) -> str:
 # --- the steps -----------------------------------------------------------------------------------
 
 
-def http(target: Target, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
+def json_call(
+    url: str, method: str, token: str | None = None, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """One JSON request with a bearer token: ``(status, decoded body or None)``, errors included."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
     if token:
-        headers["Authorization"] = f"Bearer {token}"
+        sent["Authorization"] = f"Bearer {token}"
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(target.http_url + path, data=data, method=method, headers=headers)
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()
@@ -142,6 +145,10 @@ def http(target: Target, method: str, path: str, token: str | None = None, body:
     except urllib.error.HTTPError as error:
         raw = error.read()
         return error.code, json.loads(raw) if raw else None
+
+
+def http(target: Target, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    return json_call(target.http_url + path, method, token, body)
 
 
 def expect(status: int, body: Any, *wanted: int) -> Any:

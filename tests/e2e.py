@@ -10,12 +10,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
+
+from infra.smoke import json_call
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_LINES = {
@@ -113,18 +113,7 @@ class RunningStack:
     def http(
         self, method: str, path: str, token: str | None = None, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.urls["http"] + path, data=data, method=method, headers=sent)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return error.code, json.loads(raw) if raw else None
+        return json_call(self.urls["http"] + path, method, token, body, headers)
 
     def socket(self, token: str) -> ClientConnection:
         return connect(f"{self.urls['ws']}?token={token}", open_timeout=10)

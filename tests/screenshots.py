@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -45,50 +46,55 @@ SENDS = [
 ]
 
 
+LIVE_SEND = {
+    "channel": "security",
+    "receivers": ["alice"],
+    "title": "Password changed",
+    "content": "Your password was changed just now.",
+    "duration": 0,
+}
+VIEWPORTS = (("desktop", {"width": 1100, "height": 640}), ("phone", {"width": 360, "height": 740}))
+
+
+def _seed(stack: RunningStack, admin: str, alice: str) -> None:
+    """Alice's inbox as the screenshots show it: several channels, one message already read."""
+    for name, title in {(s[0], s[1]) for s in SENDS}:
+        stack.http("POST", "/channels", admin, {"name": name, "title": title})
+    for channel, _, title, content, url in SENDS:
+        body = {"channel": channel, "receivers": ["alice"], "title": title, "content": content}
+        if url:
+            body["url"] = url
+        stack.http("POST", "/messages", admin, body)
+    _, page = stack.http("GET", "/me/messages?channel=deploys", alice)
+    stack.http("PATCH", f"/me/messages/{page['items'][-1]['id']}", alice, {"status": "read"})
+
+
+def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str, viewport: dict[str, int]) -> None:
+    """One screenshot: the Deployments channel open, a live toast, the badge caught up."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    tab = context.new_page()
+    tab.goto(f"{stack.urls['http']}/#token={alice}")
+    tab.locator("#connection[data-state='open']").wait_for()
+    tab.locator(".channel", has_text="Deployments").click()
+    tab.locator(".message").first.wait_for()
+    stack.http("POST", "/messages", admin, LIVE_SEND)
+    tab.locator(".toast").first.wait_for()
+    _, counts = stack.http("GET", "/me/unread-count", alice)
+    tab.locator("#badge", has_text=str(counts["total"])).wait_for()
+    tab.locator(".channel", has_text="Password changed").wait_for()
+    tab.screenshot(path=str(DOCS / f"inbox-{name}.png"), full_page=name == "phone")
+    context.close()
+
+
 def main() -> None:
     stack = RunningStack(SECRET)
     try:
-        admin = issue_token("admin", SECRET, admin=True)
-        for name, title in {(s[0], s[1]) for s in SENDS}:
-            stack.http("POST", "/channels", admin, {"name": name, "title": title})
-        for channel, _, title, content, url in SENDS:
-            body = {"channel": channel, "receivers": ["alice"], "title": title, "content": content}
-            if url:
-                body["url"] = url
-            stack.http("POST", "/messages", admin, body)
-        alice = issue_token("alice", SECRET)
-        _, page = stack.http("GET", "/me/messages?channel=deploys", alice)
-        stack.http("PATCH", f"/me/messages/{page['items'][-1]['id']}", alice, {"status": "read"})
+        admin, alice = issue_token("admin", SECRET, admin=True), issue_token("alice", SECRET)
+        _seed(stack, admin, alice)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            for name, viewport in (
-                ("desktop", {"width": 1100, "height": 640}),
-                ("phone", {"width": 360, "height": 740}),
-            ):
-                context = browser.new_context(viewport=viewport, device_scale_factor=1)
-                tab = context.new_page()
-                tab.goto(f"{stack.urls['http']}/#token={alice}")
-                tab.locator("#connection[data-state='open']").wait_for()
-                tab.locator(".channel", has_text="Deployments").click()
-                tab.locator(".message").first.wait_for()
-                stack.http(
-                    "POST",
-                    "/messages",
-                    admin,
-                    {
-                        "channel": "security",
-                        "receivers": ["alice"],
-                        "title": "Password changed",
-                        "content": "Your password was changed just now.",
-                        "duration": 0,
-                    },
-                )
-                tab.locator(".toast").first.wait_for()
-                _, counts = stack.http("GET", "/me/unread-count", alice)
-                tab.locator("#badge", has_text=str(counts["total"])).wait_for()
-                tab.locator(".channel", has_text="Password changed").wait_for()
-                tab.screenshot(path=str(DOCS / f"inbox-{name}.png"), full_page=name == "phone")
-                context.close()
+            for name, viewport in VIEWPORTS:
+                _shoot(browser, stack, admin, alice, name, viewport)
             browser.close()
     finally:
         stack.stop()
