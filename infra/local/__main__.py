@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmd = subcommands.add_parser("serve", help="start the whole local stack")
-    serve_cmd.add_argument("--faults", metavar="SPEC", help="inject faults: gone=0.02,throttle=0.03,replay=5 …")
+    serve_cmd.add_argument("--faults", metavar="LIST", help="inject faults: gone=0.02,throttle=0.03,replay=5 …")
     serve_cmd.set_defaults(run=serve)
     subcommands.add_parser("status", help="say whether the stack runs, and where").set_defaults(run=commands.status)
     token_cmd = subcommands.add_parser("token", help="print a token (JWT) for a user")

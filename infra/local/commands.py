@@ -124,7 +124,7 @@ def tail(args: argparse.Namespace) -> int:
         status = error.response.status_code
         hint = SECRET_HINT if status == 401 else "another program on that port?"
         raise CommandError(f"{url} refused {args.user}'s connection ({status}) — {hint}") from None
-    except InvalidHandshake:
+    except (InvalidHandshake, ConnectionClosed):  # a server that hangs up mid-handshake: either, by timing
         raise CommandError(f"{url} did not answer as the local stack does — another program?") from None
     except (OSError, TimeoutError):
         raise CommandError(f"cannot reach {url} — {NOT_RUNNING_HINT}") from None
