@@ -15,6 +15,7 @@ def message_json(message: InboxMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "channel": message.channel,
+        "channelTitle": message.channel_title,  # as it was when sent: a re-created channel renames nothing
         "title": message.title,
         "content": message.content,
         "url": message.url,

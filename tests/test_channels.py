@@ -124,8 +124,10 @@ def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
     recreated = api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News v2"})
     assert recreated.status_code == 201
     send(["u1"], title="after recreate")
-    titles = [m["title"] for m in api.call("GET", "/me/messages?channel=news", token=token("u1")).json_body["items"]]
-    assert titles == ["after recreate", "before delete"]
+    items = api.call("GET", "/me/messages?channel=news", token=token("u1")).json_body["items"]
+    # Each message keeps the channel title it was sent with; the channel list shows the newest.
+    assert [(m["title"], m["channelTitle"]) for m in items] == [("after recreate", "News v2"), ("before delete", "News")]
+    assert [c["title"] for c in api.call("GET", "/me/channels", token=token("u1")).json_body["items"]] == ["News v2"]
 
 
 def test_list_pages_through_every_channel_once(api: Api, admin_token: str) -> None:
