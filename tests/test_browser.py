@@ -303,3 +303,15 @@ def test_a_message_sent_while_the_first_socket_connects_is_shown_at_once(page: A
     page.route_web_socket(re.compile(r"^ws://"), send_then_connect)
     page.goto(f"{stack.urls['http']}/#token={issue_token('latecomer', SECRET)}")
     expect(page.locator(".toast", has_text="Sent while connecting")).to_be_visible(timeout=10_000)
+
+
+def test_each_mark_all_read_button_names_its_scope(open_inbox: Any, stack: Any) -> None:
+    """Two buttons both said "Mark all as read": one for every channel, one for the open channel."""
+    from playwright.sync_api import expect
+
+    _send(stack, ["scoped"], "One")
+    page = open_inbox("scoped")
+    page.locator(".channel", has_text="General").click()
+    expect(page.get_by_role("button", name="Mark every channel read")).to_be_visible()
+    expect(page.get_by_role("button", name="Mark this channel read")).to_be_visible()
+    assert page.get_by_role("button", name="Mark all as read").count() == 0
