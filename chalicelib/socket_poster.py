@@ -4,8 +4,7 @@ A boto3 ``apigatewaymanagementapi`` client spends ~0.8 ms of CPU per
 ``post_to_connection``; a 1,000-post fan-out is then CPU-bound at ~1.2 s in
 one Lambda. This poster signs each request with `chalicelib.sigv4` (the
 request shape is fixed, so signing is two hashes and one HMAC) and sends it
-straight to one pooled urllib3 connection pool for the configured endpoint
-(no per-request URL parsing or pool lookup). Every attempt first takes a
+on a keep-alive connection of `chalicelib.http_pool` (~0.15 ms in all). Every attempt first takes a
 token from the shared `chalicelib.pacing.Pacer`; a 429 slows that pace
 (AIMD) as well as being retried. Throttling (429) and 5xx are retried with
 exponential backoff and full jitter, a bounded number of times.
@@ -13,6 +12,7 @@ exponential backoff and full jitter, a bounded number of times.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from collections.abc import Callable
@@ -20,10 +20,9 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import urllib3
-
 from chalicelib import metrics
 from chalicelib.backoff import full_jitter
+from chalicelib.http_pool import ConnectionPool
 from chalicelib.pacing import Pacer
 from chalicelib.sigv4 import PostSigner
 
@@ -53,7 +52,7 @@ class SocketPoster:
         *,
         pool_size: int,
         pacer: Pacer | None = None,
-        timeout: urllib3.Timeout | None = None,
+        timeout: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         endpoint = endpoint.rstrip("/")
@@ -61,9 +60,7 @@ class SocketPoster:
         self._signer = PostSigner(endpoint, region, credentials)
         self._pacer = pacer
         self._sleep = sleep
-        self._pool = urllib3.connection_from_url(
-            endpoint, maxsize=pool_size, block=True, timeout=timeout or urllib3.Timeout(connect=2, read=5)
-        )
+        self._pool = ConnectionPool(endpoint, pool_size, timeout)
 
     @property
     def pacer(self) -> Pacer | None:
@@ -73,15 +70,15 @@ class SocketPoster:
         if self._pacer is not None:
             self._pacer.acquire()
         try:
-            response = self._pool.urlopen("POST", path, body=payload, headers=self._signer.headers(path, payload), retries=False)
-        except urllib3.exceptions.HTTPError as error:  # timeouts, refused or reset connections
+            status = self._pool.post(path, payload, self._signer.headers(path, payload))
+        except (OSError, http.client.HTTPException) as error:  # timeouts, refused or reset connections
             return type(error).__name__
         if self._pacer is not None:
-            if response.status == 429:
+            if status == 429:
                 self._pacer.throttled()
-            elif response.status < 400:
+            elif status < 400:
                 self._pacer.succeeded()
-        return response.status
+        return status
 
     def post(self, connection_id: str, payload: bytes) -> Outcome:
         """Send one frame; never raises for the outcomes delivery must handle."""
