@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -186,13 +186,13 @@ def cpu_per_post(posts: int, repeats: int) -> dict[str, Any]:
         before = _sigv4auth_post(standin.endpoint, credentials)
         ours = SocketPoster(standin.endpoint, "us-east-1", credentials, pool_size=4)
         client = boto3.client("apigatewaymanagementapi", endpoint_url=standin.endpoint)
-        ways = {
+        ways: dict[str, Callable[[int], Any]] = {
             "ours": lambda i: ours.post(f"c{i}=", payload),
             "botocore client": lambda i: client.post_to_connection(ConnectionId=f"c{i}=", Data=payload),
             "SigV4Auth + PoolManager (before)": lambda i: before(f"c{i}=", payload),
         }
         samples: dict[str, list[float]] = {name: [] for name in ways}
-        for name, way in ways.items():
+        for way in ways.values():
             way(0)  # warm: models, pools
         for _ in range(repeats):
             for name, way in ways.items():  # interleaved, so a noisy neighbour hits all alike
