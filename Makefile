@@ -73,6 +73,7 @@ bench: install package ## every benchmark (≤ 5 min), then docs/benchmarks.md's
 	$(PY) -m bench.fanout
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e
+	$(PY) -m bench.throughput
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.report
 
@@ -81,4 +82,5 @@ bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results i
 	$(PY) -m bench.fanout --smoke --out build/bench-smoke
 	$(PY) -m bench.cost --smoke --out build/bench-smoke
 	$(PY) -m bench.e2e --smoke --out build/bench-smoke
+	$(PY) -m bench.throughput --smoke --out build/bench-smoke
 	$(PY) -m bench.coldstart --smoke --out build/bench-smoke
