@@ -179,6 +179,7 @@ def cpu_per_post(posts: int, repeats: int) -> dict[str, Any]:
     """CPU ms per post on one thread (this process only: the stand-in answers at once, in its own process)."""
     import botocore.session
 
+    local_aws_environment()
     credentials = botocore.session.get_session().get_credentials()
     standin = RemoteStandIn(delay=0)
     payload = json.dumps({"type": "message.created", "message": {"id": "x" * 26, "title": "t" * 60}}).encode()
@@ -203,7 +204,12 @@ def cpu_per_post(posts: int, repeats: int) -> dict[str, Any]:
     finally:
         standin.stop()
     result = {name: summary(values) for name, values in samples.items()}
-    return {"posts": posts, "cpu_ms_per_post": result, "ratio": result["botocore client"]["median"] / result["ours"]["median"]}
+    return {
+        "posts": posts,
+        "repeats": repeats,
+        "cpu_ms_per_post": result,
+        "ratio": result["botocore client"]["median"] / result["ours"]["median"],
+    }
 
 
 def main(argv: list[str]) -> int:
