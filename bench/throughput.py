@@ -14,16 +14,14 @@ Usage: python -m bench.throughput [--smoke] [--out DIR] [--repeats N]
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
-
 from bench.common import SECRET, log, results_dir, smoke, summary, table, write
+from bench.e2e import Listeners
 from chalicelib.auth import issue_token
 from tests.e2e import RunningStack
 
@@ -43,16 +41,8 @@ def _processes(stack: RunningStack) -> dict[str, int]:
 
 async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: int, tag: str) -> dict[str, Any]:
     users = [f"{tag}{i:03d}" for i in range(clients)]
-    received: dict[tuple[str, str], float] = {}
-    sockets = [await connect(f"{stack.urls['ws']}?token={issue_token(u, SECRET)}", max_queue=None) for u in users]
-
-    async def listen(user: str, socket: Any) -> None:
-        async for raw in socket:
-            frame = json.loads(raw)
-            if frame.get("type") == "message.created":
-                received[(frame["message"]["id"], user)] = time.perf_counter()
-
-    listeners = [asyncio.create_task(listen(u, s)) for u, s in zip(users, sockets, strict=True)]
+    listeners = await Listeners().open(stack, users)
+    received = listeners.received
     await asyncio.sleep(0.5)  # every $connect stored before the first send
     admin = issue_token("admin", SECRET, admin=True)
     processes = _processes(stack)
@@ -77,10 +67,7 @@ async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: i
     got = expected & received.keys()
     finished = max((received[k] for k in got), default=sends_done)
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
-    for task in listeners:
-        task.cancel()
-    for socket in sockets:
-        await socket.close()
+    await listeners.close()
     elapsed = finished - started
     return {
         "frames_expected": len(expected),
