@@ -69,7 +69,7 @@ clean:
 screenshots: install ## regenerate docs/inbox-*.png in headless Chromium
 	$(PY) -m tests.screenshots
 
-bench: install package ## every benchmark (≤ 5 min), then docs/benchmarks.md's figures from bench/results/
+bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's figures from bench/results/
 	$(PY) -m bench.fanout
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e
