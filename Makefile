@@ -75,10 +75,11 @@ clean:
 screenshots: install ## regenerate docs/inbox-*.png in headless Chromium
 	$(PY) -m tests.screenshots
 
-bench: install package ## every benchmark (≤ 5 min), then docs/benchmarks.md's figures from bench/results/
+bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's figures from bench/results/
 	$(PY) -m bench.fanout
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e
+	$(PY) -m bench.throughput
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.report
 
@@ -87,4 +88,5 @@ bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results i
 	$(PY) -m bench.fanout --smoke --out build/bench-smoke
 	$(PY) -m bench.cost --smoke --out build/bench-smoke
 	$(PY) -m bench.e2e --smoke --out build/bench-smoke
+	$(PY) -m bench.throughput --smoke --out build/bench-smoke
 	$(PY) -m bench.coldstart --smoke --out build/bench-smoke

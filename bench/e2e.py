@@ -40,18 +40,38 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-async def run(stack: RunningStack, clients: int, sends: int, per_send: int, rate: float) -> dict[str, Any]:
-    users = [f"user{i:03d}" for i in range(clients)]
-    received: dict[tuple[str, str], float] = {}
-    sockets = [await connect(f"{stack.urls['ws']}?token={issue_token(u, SECRET)}", max_queue=None) for u in users]
+class Listeners:
+    """One WebSocket per user, recording when each ``message.created`` frame arrived."""
 
-    async def listen(user: str, socket: Any) -> None:
+    def __init__(self) -> None:
+        self.received: dict[tuple[str, str], float] = {}  # (message id, user) → perf_counter
+        self._sockets: list[Any] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def open(self, stack: RunningStack, users: list[str]) -> Listeners:
+        for user in users:
+            socket = await connect(f"{stack.urls['ws']}?token={issue_token(user, SECRET)}", max_queue=None)
+            self._sockets.append(socket)
+            self._tasks.append(asyncio.create_task(self._listen(user, socket)))
+        return self
+
+    async def _listen(self, user: str, socket: Any) -> None:
         async for raw in socket:
             frame = json.loads(raw)
             if frame.get("type") == "message.created":
-                received[(frame["message"]["id"], user)] = time.perf_counter()
+                self.received[(frame["message"]["id"], user)] = time.perf_counter()
 
-    listeners = [asyncio.create_task(listen(u, s)) for u, s in zip(users, sockets, strict=True)]
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for socket in self._sockets:
+            await socket.close()
+
+
+async def run(stack: RunningStack, clients: int, sends: int, per_send: int, rate: float) -> dict[str, Any]:
+    users = [f"user{i:03d}" for i in range(clients)]
+    listeners = await Listeners().open(stack, users)
+    received = listeners.received
     admin = issue_token("admin", SECRET, admin=True)
     chooser = random.Random(7)
     sent: dict[str, tuple[float, float, list[str]]] = {}
@@ -70,10 +90,7 @@ async def run(stack: RunningStack, clients: int, sends: int, per_send: int, rate
     while not expected <= received.keys() and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     memory = memory_kib(stack.process.pid)
-    for task in listeners:
-        task.cancel()
-    for socket in sockets:
-        await socket.close()
+    await listeners.close()
     from_202 = [(received[k] - sent[k[0]][1]) * 1000 for k in expected if k in received]
     from_request = [(received[k] - sent[k[0]][0]) * 1000 for k in expected if k in received]
     return {

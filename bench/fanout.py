@@ -16,11 +16,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 
@@ -157,6 +158,60 @@ def time_baseline(records: list[dict[str, Any]], endpoint: str) -> tuple[float, 
     return time.perf_counter() - started, posts
 
 
+def _sigv4auth_post(endpoint: str, credentials: Any) -> Any:
+    """The previous poster's path (botocore ``SigV4Auth`` per request, a ``PoolManager``): the 'before' figure."""
+    import urllib3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    pool = urllib3.PoolManager(num_pools=2, maxsize=4)
+
+    def post(connection_id: str, payload: bytes) -> None:
+        url = f"{endpoint}/@connections/{quote(connection_id, safe='')}"
+        request = AWSRequest(method="POST", url=url, data=payload, headers={"Content-Type": "application/json"})
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", "us-east-1").add_auth(request)
+        assert pool.request("POST", url, body=payload, headers=dict(request.headers.items()), retries=False).status == 200
+
+    return post
+
+
+def cpu_per_post(posts: int, repeats: int) -> dict[str, Any]:
+    """CPU ms per post on one thread (this process only: the stand-in answers at once, in its own process)."""
+    import botocore.session
+
+    local_aws_environment()
+    credentials = botocore.session.get_session().get_credentials()
+    standin = RemoteStandIn(delay=0)
+    payload = json.dumps({"type": "message.created", "message": {"id": "x" * 26, "title": "t" * 60}}).encode()
+    try:
+        before = _sigv4auth_post(standin.endpoint, credentials)
+        ours = SocketPoster(standin.endpoint, "us-east-1", credentials, pool_size=4)
+        client = boto3.client("apigatewaymanagementapi", endpoint_url=standin.endpoint)
+        ways: dict[str, Callable[[int], Any]] = {
+            "ours": lambda i: ours.post(f"c{i}=", payload),
+            "botocore client": lambda i: client.post_to_connection(ConnectionId=f"c{i}=", Data=payload),
+            "SigV4Auth + PoolManager (before)": lambda i: before(f"c{i}=", payload),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in ways}
+        for way in ways.values():
+            way(0)  # warm: models, pools
+        for _ in range(repeats):
+            for name, way in ways.items():  # interleaved, so a noisy neighbour hits all alike
+                started = time.process_time()
+                for i in range(posts):
+                    way(i)
+                samples[name].append((time.process_time() - started) * 1000 / posts)
+    finally:
+        standin.stop()
+    result = {name: summary(values) for name, values in samples.items()}
+    return {
+        "posts": posts,
+        "repeats": repeats,
+        "cpu_ms_per_post": result,
+        "ratio": result["botocore client"]["median"] / result["ours"]["median"],
+    }
+
+
 def main(argv: list[str]) -> int:
     quick = smoke(argv)
     users, per_user, repeats = (25, 2, 1) if quick else (500, 2, 3)
@@ -164,6 +219,12 @@ def main(argv: list[str]) -> int:
     worker_sweep = [8] if quick else [4, 8, 16, 32, 64]
     rows: list[list[Any]] = []
     sweep: list[dict[str, Any]] = []
+    cpu = cpu_per_post(200 if quick else 2000, 1 if quick else 5)
+    print(table(
+        ["CPU per post, one thread", "median ms", "min", "max"],
+        [[name, f"{s['median']:.3f}", f"{s['min']:.3f}", f"{s['max']:.3f}"] for name, s in cpu["cpu_ms_per_post"].items()],
+    ))  # fmt: skip
+    print(f"botocore client / ours: {cpu['ratio']:.1f}x")
     with world(users, per_user) as records:
         log(f"{len(records)} stream records, {users * per_user} connections")
         warm = RemoteStandIn(delay=0)
@@ -224,6 +285,7 @@ def main(argv: list[str]) -> int:
             "result": main_result,
             "delays": [dict(zip(["delay", "ours", "baseline", "ratio"], r, strict=True)) for r in rows],
             "sweep": sweep,
+            "cpu": cpu,
         },
         results_dir(argv),
     )

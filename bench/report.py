@@ -21,6 +21,20 @@ def _load(name: str, directory: Path) -> dict[str, Any] | None:
 def render(directory: Path = RESULTS) -> str:
     lines: list[str] = []
     fanout, cost, e2e, cold = (_load(n, directory) for n in ("fanout", "cost", "e2e", "coldstart"))
+    throughput = _load("throughput", directory)
+    if fanout and "cpu" in fanout:
+        c = fanout["cpu"]
+        lines += [
+            f"**CPU per post** (`bench/fanout.py`, {fanout['written']}): one thread, {c['posts']} posts per way, "
+            f"ways interleaved, median of {c['repeats']} (target ≤ 0.2 ms for ours).",
+            "",
+            "| way | CPU ms per post (median) | min | max |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | **{v['median']:.3f}** | {v['min']:.3f} | {v['max']:.3f} |" for name, v in c["cpu_ms_per_post"].items()
+        ]
+        lines += ["", f"botocore's client costs **{c['ratio']:.1f}×** ours per post.", ""]
     if fanout:
         r = fanout["result"]
         lines += [
@@ -67,6 +81,8 @@ def render(directory: Path = RESULTS) -> str:
             f"| from the request | {q['median']:.1f} ms | {q['p95']:.1f} ms | {q['p99']:.1f} ms | {q['max']:.1f} ms |",
             "",
         ]
+    if throughput:
+        lines += _throughput(throughput)
     if cold:
         s = cold["seconds"]
         lines += [
@@ -79,6 +95,25 @@ def render(directory: Path = RESULTS) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _throughput(t: dict[str, Any]) -> list[str]:
+    p, rate = t["parameters"], t["deliveries_per_second"]
+    lines = [
+        f"**Delivery throughput** (`bench/throughput.py`, {t['written']}): local stack, {p['clients']} sockets, "
+        f"{p['sends']} sends one after another, each to all {p['receivers_per_send']} users; median of {t['repeats']}: "
+        f"**{rate['median']:.0f} deliveries/s** (min {rate['min']:.0f}, max {rate['max']:.0f}; target ≥ 500), "
+        f"frames lost: **{t['lost']}**.",
+        "",
+        "| run | deliveries/s | seconds | sends took | " + " | ".join(f"CPU {n}" for n in t["cpu_share_of_a_core"]) + " |",
+        "|---|---|---|---|" + "---|" * len(t["cpu_share_of_a_core"]),
+    ]
+    for i, r in enumerate(t["runs"]):
+        shares = " | ".join(f"{r['cpu_share_of_a_core'][n]:.0%}" for n in t["cpu_share_of_a_core"])
+        lines.append(
+            f"| {i + 1} | {r['deliveries_per_second']:.0f} | {r['seconds']:.2f} s | {r['sends_seconds']:.2f} s | {shares} |"
+        )
+    return [*lines, ""]
 
 
 BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"

@@ -20,6 +20,11 @@ TABLE_VARIABLES = {
     "connections": "INAPP_CONNECTIONS_TABLE",
 }
 
+# Posts per second to @connections from one function container (its fan-out threads share them):
+# ParallelizationFactor 5 × 1,500 = 7,500/s, three quarters of the account-wide 10,000 RPS throttle
+# (docs/operations.md).
+DEFAULT_POST_RATE = 1500
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -38,6 +43,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     ws_management_endpoint: str | None
     ws_client_url: str | None
+    post_rate: int = DEFAULT_POST_RATE
 
 
 def _required(name: str) -> str:
@@ -115,6 +121,7 @@ def load_settings() -> Settings:
         cors_origins=origins,
         ws_management_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # where frames are posted
         ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
+        post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
     )
 
 

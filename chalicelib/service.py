@@ -18,6 +18,7 @@ from chalicelib.cursors import CursorCodec
 from chalicelib.delivery import FAN_OUT_WORKERS, Delivery
 from chalicelib.errors import ConfigurationError
 from chalicelib.models import bind_models
+from chalicelib.pacing import Pacer
 from chalicelib.realtime import WebSocketRoutes
 from chalicelib.sending import Sender
 from chalicelib.socket_poster import SocketPoster
@@ -53,7 +54,13 @@ def get_socket_poster() -> SocketPoster:
     if not settings.ws_management_endpoint:
         raise ConfigurationError("setting INAPP_WS_ENDPOINT (or INAPP_WS_API_ID and INAPP_WS_STAGE) is required")
     credentials = botocore.session.get_session().get_credentials()
-    return SocketPoster(settings.ws_management_endpoint, settings.region, credentials, pool_size=FAN_OUT_WORKERS + 4)
+    return SocketPoster(
+        settings.ws_management_endpoint,
+        settings.region,
+        credentials,
+        pool_size=FAN_OUT_WORKERS + 4,
+        pacer=Pacer(settings.post_rate),
+    )
 
 
 @functools.lru_cache(maxsize=1)

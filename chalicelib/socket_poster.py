@@ -2,27 +2,30 @@
 
 A boto3 ``apigatewaymanagementapi`` client spends ~0.8 ms of CPU per
 ``post_to_connection``; a 1,000-post fan-out is then CPU-bound at ~1.2 s in
-one Lambda. This poster signs each request with botocore's own ``SigV4Auth``
-and sends it on a pooled urllib3 connection (~0.5 ms), with the endpoint
-from configuration. Throttling (429) and 5xx are retried with exponential
-backoff and full jitter, a bounded number of times.
+one Lambda. This poster signs each request with `chalicelib.sigv4` (the
+request shape is fixed, so signing is two hashes and one HMAC) and sends it
+on a keep-alive connection of `chalicelib.http_pool`: ~0.16 ms in all.
+Every attempt first takes a token from the shared `chalicelib.pacing.Pacer`;
+a 429 slows that pace (AIMD) as well as being retried. Throttling (429),
+5xx and connection errors are retried with exponential backoff and full
+jitter, a bounded number of times.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
-from urllib.parse import quote
-
-import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from urllib.parse import quote, urlsplit
 
 from chalicelib import metrics
 from chalicelib.backoff import full_jitter
+from chalicelib.http_pool import ConnectionPool
+from chalicelib.pacing import Pacer
+from chalicelib.sigv4 import PostSigner
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class Outcome(Enum):
 
 
 class SocketPoster:
-    """``POST {endpoint}/@connections/{id}``, signed, pooled and retried; ``endpoint`` is the management API's."""
+    """``POST {endpoint}/@connections/{id}``, signed, paced, pooled and retried; ``endpoint`` is the management API's."""
 
     def __init__(
         self,
@@ -49,34 +52,41 @@ class SocketPoster:
         credentials: Any,
         *,
         pool_size: int,
-        timeout: urllib3.Timeout | None = None,
+        pacer: Pacer | None = None,
+        timeout: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._endpoint = endpoint.rstrip("/")
-        self._region = region
-        self._credentials = credentials
+        endpoint = endpoint.rstrip("/")
+        self._prefix = urlsplit(endpoint).path + "/@connections/"
+        self._signer = PostSigner(endpoint, region, credentials)
+        self._pacer = pacer
         self._sleep = sleep
-        self._pool = urllib3.PoolManager(
-            num_pools=2, maxsize=pool_size, block=True, timeout=timeout or urllib3.Timeout(connect=2, read=5)
-        )
+        self._pool = ConnectionPool(endpoint, pool_size, timeout)
 
-    def _signed_headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
-        request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
-        SigV4Auth(self._credentials.get_frozen_credentials(), "execute-api", self._region).add_auth(request)
-        return dict(request.headers.items())
+    @property
+    def pacer(self) -> Pacer | None:
+        return self._pacer
+
+    def _attempt(self, path: str, payload: bytes) -> int | str:
+        if self._pacer is not None:
+            self._pacer.acquire()
+        try:
+            status = self._pool.post(path, payload, self._signer.headers(path, payload))
+        except (OSError, http.client.HTTPException) as error:  # timeouts, refused or reset connections
+            return type(error).__name__
+        if self._pacer is not None:
+            if status == 429:
+                self._pacer.throttled()
+            elif status < 400:
+                self._pacer.succeeded()
+        return status
 
     def post(self, connection_id: str, payload: bytes) -> Outcome:
         """Send one frame; never raises for the outcomes delivery must handle."""
-        url = f"{self._endpoint}/@connections/{quote(connection_id, safe='')}"
+        path = self._prefix + quote(connection_id, safe="")
         status: int | str = "no answer"
         for attempt in range(MAX_ATTEMPTS):
-            try:
-                response = self._pool.request(
-                    "POST", url, body=payload, headers=self._signed_headers("POST", url, payload), retries=False
-                )
-                status = response.status
-            except urllib3.exceptions.HTTPError as error:  # timeouts, refused or reset connections
-                status = type(error).__name__
+            status = self._attempt(path, payload)
             if status == 200:
                 return Outcome.SENT
             if status == 410:

@@ -142,6 +142,37 @@ def test_throttled_posts_are_retried_then_delivered(
     assert len(standin.frames("a1=")) == 1
 
 
+def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: Any,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INAPP_POST_RATE", "400")
+    service.reset()
+    users = [f"u{i:02d}" for i in range(20)]
+    for user in users:
+        connect(user, f"{user}=")
+    for user in users[:5]:
+        standin.script(f"{user}=", [429, 429])
+    pacer = service.get_socket_poster().pacer
+    assert pacer is not None and pacer.rate == 400
+    send(users)
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    slowed = pacer.rate
+    assert slowed < 300  # halved (then creeping back up by 40/s while the retries wait)
+    assert all(len(standin.frames(f"{u}=")) == 1 for u in users)  # nothing lost
+    assert [standin.calls[f"{u}="] for u in users[:5]] == [3] * 5
+    pacer.recovery = 100_000.0  # per second: recover within this test's few milliseconds
+    send(users)
+    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert pacer.rate == 400  # additive increase, back to the configured rate
+    assert all(len(standin.frames(f"{u}=")) == 2 for u in users)
+
+
 def test_only_the_record_that_still_fails_is_reported(
     lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:

@@ -2,7 +2,8 @@
 
 A separate process keeps the emulator's CPU off the app's interpreter lock,
 as DynamoDB Local or the real service would be. The process applies the
-transaction patch (`moto_patches`), quiets moto's request log, and prunes
+transaction patch (`moto_patches`) and the CPU savings (`moto_speedups`),
+quiets moto's request log, and prunes
 the shard iterators moto keeps forever (~2.8 KiB each, one per GetRecords):
 only the newest ``KEEP_ITERATORS`` survive, so an idle stack polling for
 hours does not grow.
@@ -101,9 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     from moto.dynamodbstreams.models import dynamodbstreams_backends
     from moto.server import ThreadedMotoServer
 
-    from infra.local import moto_patches
+    from infra.local import moto_patches, moto_speedups
 
     moto_patches.apply()
+    moto_speedups.apply()
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
