@@ -18,6 +18,8 @@ TABLE_VARIABLES = {
     "counters": "INAPP_COUNTERS_TABLE",
     "idempotency": "INAPP_IDEMPOTENCY_TABLE",
     "connections": "INAPP_CONNECTIONS_TABLE",
+    "subscribers": "INAPP_SUBSCRIBERS_TABLE",
+    "sends": "INAPP_SENDS_TABLE",
 }
 
 
@@ -38,6 +40,8 @@ class Settings:
     cors_origins: tuple[str, ...]
     ws_management_endpoint: str | None
     ws_client_url: str | None
+    fanout_queue_url: str | None
+    sqs_endpoint: str | None
 
 
 def _required(name: str) -> str:
@@ -115,6 +119,8 @@ def load_settings() -> Settings:
         cors_origins=origins,
         ws_management_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # where frames are posted
         ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
+        fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
+        sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
     )
 
 

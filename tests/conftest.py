@@ -18,6 +18,7 @@ from chalicelib.auth import issue_token
 from chalicelib.config import load_settings
 from chalicelib.models import create_tables
 from infra.local import moto_patches
+from infra.local.queues import Queues, create_queues
 from tests.e2e import RunningStack
 from tests.events import StreamTap
 from tests.openapi_check import OpenApiChecker
@@ -45,7 +46,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         **DEV_ENV,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("INAPP_JWKS_URL", "INAPP_DYNAMODB_ENDPOINT", "INAPP_CURSOR_SECRET", "INAPP_WS_ENDPOINT"):
+    for name in ("INAPP_JWKS_URL", "INAPP_DYNAMODB_ENDPOINT", "INAPP_CURSOR_SECRET", "INAPP_WS_ENDPOINT", "INAPP_FANOUT_QUEUE_URL"):
         monkeypatch.delenv(name, raising=False)
     service.reset()
     yield
@@ -59,7 +60,18 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
-def tables(aws: None) -> None:
+def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Queues:
+    """The fan-out queue and its dead-letter queue in moto, and the service pointed at them."""
+    import boto3
+
+    created = create_queues(boto3.client("sqs", region_name="us-east-1"), "inapp-dev-fanout")
+    monkeypatch.setenv("INAPP_FANOUT_QUEUE_URL", created.url)
+    service.reset()
+    return created
+
+
+@pytest.fixture
+def tables(queues: Queues) -> None:
     create_tables(load_settings())
 
 
