@@ -42,6 +42,7 @@ class Settings:
     ws_client_url: str | None
     fanout_queue_url: str | None
     sqs_endpoint: str | None
+    fanout_chunk_size: int
 
 
 def _required(name: str) -> str:
@@ -121,6 +122,7 @@ def load_settings() -> Settings:
         ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
         fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
+        fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
     )
 
 

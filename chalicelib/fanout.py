@@ -6,9 +6,10 @@ A ``chunk`` step of send S, number k, starting after user u:
    ``chunks`` counter is past k, has had this step: nothing to do (a
    redelivered or duplicated message);
 2. step 0 counts the snapshot (``recipients``) and marks S ``sending``;
-3. reads one page of ≤ ``CHUNK_SIZE`` subscriptions after u that are older
-   than S (one Query; newer ones are filtered out: "subscribed at the moment
-   of the send");
+3. reads one page of ≤ ``chunk_size`` subscriptions after u that are older
+   than S but not older than its channel (one Query; others are filtered
+   out: "subscribed at the moment of the send", and not left over from a
+   deleted channel of the same name);
 4. stores them with the receivers path's group writer, 49 per transaction,
    each transaction also adding its size to ``stored`` (so ``stored`` counts
    exactly the items created, however often a step runs; receivers already
@@ -43,18 +44,17 @@ from chalicelib.work_queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQu
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 500  # subscriptions per step: ~11 transactions, well inside the worker's timeout
-GROUPS_PER_CHUNK = -(-CHUNK_SIZE // TALLIED_PER_TRANSACTION)
 UNSUBSCRIBE_PAGE = 1000
 
 
 class FanOut:
     """Runs the work queue's steps; ``handle`` takes an SQS batch and reports the failed messages."""
 
-    def __init__(self, sender: Sender, queue: WorkQueue, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(self, sender: Sender, queue: WorkQueue, chunk_size: int) -> None:
         self._sender = sender
         self._queue = queue
         self._chunk_size = chunk_size
+        self._groups_per_chunk = -(-chunk_size // TALLIED_PER_TRANSACTION)
 
     def handle(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Lambda's SQS batch; ``batchItemFailures`` names the messages SQS should deliver again."""
@@ -90,10 +90,11 @@ class FanOut:
             return  # this step already ran to its end
         if step.number == 0 and entry.status != send_log.SENDING:
             _start(entry)
-        users, next_user = subscribers.page_before(entry.channel, entry.id, step.cursor, self._chunk_size)
+        window = (entry.channel, entry.channel_since, entry.id)
+        users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         request = _request(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        self._sender.store_group_by_group(request, channel, entry.id, users, first_group=step.number * GROUPS_PER_CHUNK)
+        self._sender.store_group_by_group(request, channel, entry.id, users, first_group=step.number * self._groups_per_chunk)
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
         _advance(entry.id, step.number, last=next_user is None)
@@ -127,7 +128,8 @@ def _request(entry: SendLog) -> SendRequest:
 
 def _start(entry: SendLog) -> None:
     """Count the snapshot (recipients) and mark the send ``sending``, once."""
-    count = Subscription.count(entry.channel, filter_condition=Subscription.since < entry.id)
+    window = (Subscription.since >= entry.channel_since) & (Subscription.since < entry.id)
+    count = Subscription.count(entry.channel, filter_condition=window)
     _conditional(
         entry.id,
         [SendLog.recipients.set(count), SendLog.status.set(send_log.SENDING)],

@@ -240,6 +240,7 @@ class SendLog(Model):
     log = UnicodeAttribute(default=LOG)
     channel = UnicodeAttribute()
     channel_title = UnicodeAttribute(attr_name="channelTitle")
+    channel_since = UnicodeAttribute(attr_name="channelSince", default="")  # audience: its channel's first id
     title = UnicodeAttribute()
     content = UnicodeAttribute(default="")
     url = UnicodeAttribute(null=True)

@@ -20,7 +20,7 @@ from chalicelib import storage
 from chalicelib.clock import iso, iso_from_ms, utc_now
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFoundError
-from chalicelib.ids import id_time_ms, is_valid_id
+from chalicelib.ids import first_id_at, id_time_ms, is_valid_id
 from chalicelib.models import LOG, SendLog
 from chalicelib.views import page_json, send_log_json
 
@@ -38,6 +38,7 @@ def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> 
         send_id,
         channel=request.channel,
         channel_title=channel.title,
+        channel_since=first_id_at(channel.created_at),
         title=request.title,
         content=request.content,
         url=request.url,

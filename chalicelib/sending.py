@@ -201,6 +201,9 @@ class _GroupWrite:
     def _token(self, attempt: int, salt: str) -> str:
         """Deterministic per send, group and attempt (≤ 36 characters, DynamoDB's limit).
 
+        Group numbers wrap at 100,000 (a 4.9 million-recipient send): two groups sharing a token
+        within 10 minutes differ in parameters, and the mismatch answer gets a fresh salt below.
+
         A retried request rebuilds the very same transactions, so DynamoDB
         answers an already-committed one with success and changes nothing.
         """

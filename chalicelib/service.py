@@ -60,7 +60,8 @@ def get_work_queue() -> WorkQueue:
 
 @functools.lru_cache(maxsize=1)
 def get_fanout() -> FanOut:
-    return FanOut(get_services().sender, get_work_queue())
+    services = get_services()
+    return FanOut(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
 
 
 @functools.lru_cache(maxsize=1)
