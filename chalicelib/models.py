@@ -27,7 +27,7 @@ Access patterns (docs/design.md explains each):
 * ``sends`` — the send log: one item per send (``id``), with ``stored`` added
   in the very transactions that write the inbox items. ``log-index``
   (``log`` = "sends", ranged on ``id``) lists every send newest first,
-  ``channel-log-index`` (``channel``, ``id``) those of one channel.
+  ``channel-index`` (``channel``, ``id``) those of one channel.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ class LogIndex(GlobalSecondaryIndex["SendLog"]):
 
 class ChannelLogIndex(GlobalSecondaryIndex["SendLog"]):
     class Meta:
-        index_name = "channel-log-index"
+        index_name = "channel-index"
         projection = AllProjection()
 
     channel = UnicodeAttribute(hash_key=True)

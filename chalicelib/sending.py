@@ -28,7 +28,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import idempotency, metrics, send_log, storage
 from chalicelib.channels import get_channel
 from chalicelib.clock import iso_from_ms
-from chalicelib.errors import BusyError, ConflictError, InboxError, NotFoundError
+from chalicelib.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
 from chalicelib.ids import id_time_ms, new_id
 from chalicelib.models import UNREAD, Channel, ChannelCounter, InboxMessage, SendLog
 from chalicelib.parsing import SendCommand, SendRequest
@@ -44,11 +44,11 @@ BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retr
 class Sender:
     """Stores sends; ``retention`` sets each message's TTL, ``queue`` (built on first use) takes audience sends."""
 
-    def __init__(self, retention: timedelta, queue: Callable[[], WorkQueue]) -> None:
+    def __init__(self, retention: timedelta, queue: Callable[[], WorkQueue] | None = None) -> None:
         self._retention = retention
-        self._queue = queue
+        self._queue = queue or _no_queue
 
-    def send(self, command: SendCommand, *, scope: str, sender: str) -> dict[str, Any]:
+    def send(self, command: SendCommand, *, scope: str, sender: str = send_log.LAMBDA_SENDER) -> dict[str, Any]:
         """Store one send for every receiver and return ``{id, channel, receivers}``.
 
         ``scope`` is whose keys these are: the caller's ``sub``, or the ``send`` Lambda's shared scope;
@@ -135,6 +135,10 @@ class Sender:
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
+
+
+def _no_queue() -> WorkQueue:
+    raise ConfigurationError("this sender was built without a work queue: it cannot take audience sends")
 
 
 @contextmanager
