@@ -42,8 +42,8 @@ class WorkQueue:
     """Sends steps to the queue at ``url`` through ``client`` (a boto3 SQS client)."""
 
     def __init__(self, client: Any, url: str) -> None:
-        self._client = client
+        self.client = client
         self.url = url
 
     def put(self, step: Step) -> None:
-        self._client.send_message(QueueUrl=self.url, MessageBody=step.body())
+        self.client.send_message(QueueUrl=self.url, MessageBody=step.body())

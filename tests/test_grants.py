@@ -95,7 +95,7 @@ def recorder(api: Any) -> Recorder:
     clients = {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}
     for client in clients.values():
         client.meta.events.register("provide-client-params.dynamodb", recorder)
-    service.get_work_queue()._client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
     return recorder
 
 
@@ -201,7 +201,7 @@ def _rehooked(recorder: Recorder) -> Recorder:
     """The recorder on the clients built after a settings change."""
     for client in {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}.values():
         client.meta.events.register("provide-client-params.dynamodb", recorder)
-    service.get_work_queue()._client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
     return recorder
 
 
