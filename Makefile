@@ -74,6 +74,7 @@ bench: install package ## every benchmark (≤ 5 min), then docs/benchmarks.md's
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e
 	$(PY) -m bench.coldstart
+	$(PY) -m bench.broadcast
 	$(PY) -m bench.report
 
 bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results in a scratch folder; judges no speed
@@ -82,3 +83,4 @@ bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results i
 	$(PY) -m bench.cost --smoke --out build/bench-smoke
 	$(PY) -m bench.e2e --smoke --out build/bench-smoke
 	$(PY) -m bench.coldstart --smoke --out build/bench-smoke
+	$(PY) -m bench.broadcast --smoke --out build/bench-smoke
