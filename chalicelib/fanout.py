@@ -94,7 +94,7 @@ class FanOut:
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         request = _request(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        self._sender.store_group_by_group(request, channel, entry.id, users, first_group=step.number * self._groups_per_chunk)
+        self._sender.store_chunk(request, channel, entry.id, users, step.number * self._groups_per_chunk)
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
         _advance(entry.id, step.number, last=next_user is None)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PutError
 
 from chalicelib import storage
-from chalicelib.clock import iso, iso_from_ms, utc_now
+from chalicelib.clock import iso_from_ms
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import first_id_at, id_time_ms, is_valid_id
@@ -49,14 +49,14 @@ def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> 
     )
 
 
-def record_done(request: SendRequest, channel: Channel, send_id: str, sender: str) -> None:
-    """A receivers send, every group stored: written whole (a retry writes the same item again)."""
+def done_item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
+    """A receivers send's log item, written with its last group (all of it stored once that commits)."""
     item = _item(request, channel, send_id, sender)
     count = len(request.receivers)
     item.receivers = item.recipients = item.stored = count
     item.status = DONE
-    item.completed_at = iso(utc_now())
-    item.save()
+    item.completed_at = iso_from_ms(id_time_ms(send_id))  # not "now": a retried transaction repeats its parameters
+    return item
 
 
 def record_queued(request: SendRequest, channel: Channel, send_id: str, sender: str) -> None:

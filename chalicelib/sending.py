@@ -5,7 +5,9 @@ TransactWriteItems with a conditional put of each message and an ``ADD`` to
 each receiver's channel counter: ⌈R/50⌉ calls, all-or-nothing per group, and
 counters stay exact when a group is retried (receivers whose put finds the
 item there are left out and the rest written again; a group found whole is
-skipped). The send is then logged (`send_log`).
+skipped). The last group's transaction also writes the send-log item
+(`send_log`), so a send is logged ``done`` exactly when all of it is stored
+(and costs no extra call, unless that group is full: then one PutItem after it).
 
 An audience send (``"audience": "subscribers"``) is logged as queued and
 handed to the work queue; `fanout` stores it chunk by chunk with the same
@@ -106,20 +108,22 @@ class Sender:
         channel = get_channel(request.channel)
         if request.audience is not None:
             return self._queue_audience(request, channel, send_id, sender)
-        self.store_group_by_group(request, channel, send_id, request.receivers)
-        send_log.record_done(request, channel, send_id, sender)
+        log = send_log.done_item(request, channel, send_id, sender)
+        groups = _groups(request.receivers, RECEIVERS_PER_TRANSACTION)
+        room = len(groups[-1]) < RECEIVERS_PER_TRANSACTION  # the last transaction can carry the log item
+        for number, group in enumerate(groups):
+            last = number == len(groups) - 1
+            _GroupWrite(self, request, channel, send_id, number, log=log if last and room else None).write(group)
+        if not room:
+            log.save()  # after every group: logged done only once all of it is stored
         metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
         metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
         return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
 
-    def store_group_by_group(
-        self, request: SendRequest, channel: Channel, send_id: str, users: list[str], *, first_group: int | None = None
-    ) -> None:
-        """Every user's message and counter; with ``first_group`` (a chunk's) the log's ``stored`` too."""
-        size = RECEIVERS_PER_TRANSACTION if first_group is None else TALLIED_PER_TRANSACTION
-        for start in range(0, len(users), size):
-            number = start // size + (first_group or 0)
-            _GroupWrite(self, request, channel, send_id, number, tally=first_group is not None).write(users[start : start + size])
+    def store_chunk(self, request: SendRequest, channel: Channel, send_id: str, users: list[str], first_group: int) -> None:
+        """An audience send's chunk: every user's message and counter, and the log's ``stored``, group by group."""
+        for offset, group in enumerate(_groups(users, TALLIED_PER_TRANSACTION)):
+            _GroupWrite(self, request, channel, send_id, first_group + offset, tally=True).write(group)
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
         """Log the send as queued and queue its first chunk; the worker (`fanout`) does the rest."""
@@ -135,6 +139,10 @@ class Sender:
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
+
+
+def _groups(users: list[str], size: int) -> list[list[str]]:
+    return [users[start : start + size] for start in range(0, len(users), size)]
 
 
 def _no_queue() -> WorkQueue:
@@ -154,14 +162,23 @@ class _GroupWrite:
     """One group of ≤50 receivers: messages and counters in one transaction, retried on conflicts."""
 
     def __init__(
-        self, sender: Sender, request: SendRequest, channel: Channel, send_id: str, number: int, *, tally: bool = False
+        self,
+        sender: Sender,
+        request: SendRequest,
+        channel: Channel,
+        send_id: str,
+        number: int,
+        *,
+        tally: bool = False,
+        log: SendLog | None = None,
     ) -> None:
         self._sender = sender
         self._request = request
         self._channel = channel
         self._send_id = send_id
         self._number = number
-        self._tally = tally
+        self._tally = tally  # add the group's size to the send log's `stored`
+        self._log = log  # or write the (receivers) send's log item, in the same transaction
 
     def write(self, users: list[str]) -> None:
         group = list(users)
@@ -176,6 +193,8 @@ class _GroupWrite:
                         self._count(transaction, user, user in keep_latest)
                     if self._tally:
                         transaction.update(SendLog(self._send_id), actions=[SendLog.stored.add(len(group))])
+                    if self._log is not None:
+                        transaction.save(self._log)
                 return
             except TransactWriteError as error:
                 reasons = storage.cancellation_codes(error)
