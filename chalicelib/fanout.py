@@ -33,11 +33,12 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import metrics, send_log, storage, subscribers
+from chalicelib.audience_models import SendLog, Subscription
 from chalicelib.channels import get_channel
 from chalicelib.clock import iso, iso_from_ms, utc_now
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import id_time_ms
-from chalicelib.models import Channel, SendLog, Subscription
+from chalicelib.models import Channel
 from chalicelib.parsing import SendRequest
 from chalicelib.sending import TALLIED_PER_TRANSACTION, Sender
 from chalicelib.work_queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue

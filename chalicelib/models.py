@@ -20,7 +20,7 @@ Access patterns (docs/design.md explains each):
   also the stream handler's effect markers (`EffectMarker`).
 * ``connections`` — ``conn#<id>`` items (owner, connect time) and ``user#<id>``
   items holding the set of that user's live connection ids.
-* ``subscribers`` — one item per (channel, user): hash ``channel``, range
+* ``subscribers`` (`audience_models`) — one item per (channel, user): hash ``channel``, range
   ``userId``, so an audience send pages a channel's subscribers with Query.
   ``since`` is an id minted when the user subscribed: a send reaches those
   with ``since`` < its own id ("subscribed at the moment of the send").
@@ -43,12 +43,13 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.audience_models import SendLog, Subscription
+
 if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}  # botocore's own retries, per call
 UNREAD = "unread"
-LOG = "sends"  # the one hash key of the send log's log-index
 READ = "read"
 
 
@@ -194,69 +195,6 @@ class Connection(Model):
     connected_at = NumberAttribute(null=True, attr_name="connectedAt")
     connections = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(attr_name="expiresAt")
-
-
-class Subscription(Model):
-    """One user subscribed to one channel, since the id ``since`` (minted when added)."""
-
-    class Meta:
-        table_name = "unbound-subscribers"
-
-    channel = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True, attr_name="userId")
-    since = UnicodeAttribute()
-
-
-class LogIndex(GlobalSecondaryIndex["SendLog"]):
-    class Meta:
-        index_name = "log-index"
-        projection = AllProjection()
-
-    log = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-
-
-class ChannelLogIndex(GlobalSecondaryIndex["SendLog"]):
-    class Meta:
-        index_name = "channel-index"
-        projection = AllProjection()
-
-    channel = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-
-
-class SendLog(Model):
-    """One send: who sent what to whom, and how far its fan-out got.
-
-    ``stored`` only ever grows inside the transactions that create inbox
-    items, so it equals a recount; ``chunks`` is how many chunks of an
-    audience send are complete (the resume point of its queue chain).
-    """
-
-    class Meta:
-        table_name = "unbound-sends"
-
-    id = UnicodeAttribute(hash_key=True)
-    log = UnicodeAttribute(default=LOG)
-    channel = UnicodeAttribute()
-    channel_title = UnicodeAttribute(attr_name="channelTitle")
-    channel_since = UnicodeAttribute(attr_name="channelSince", default="")  # audience: its channel's first id
-    title = UnicodeAttribute()
-    content = UnicodeAttribute(default="")
-    url = UnicodeAttribute(null=True)
-    duration = NumberAttribute(default=0)
-    sender = UnicodeAttribute()
-    audience = UnicodeAttribute(null=True)
-    receivers = NumberAttribute(null=True)
-    recipients = NumberAttribute(default=0)
-    stored = NumberAttribute(default=0)
-    chunks = NumberAttribute(default=0)
-    status = UnicodeAttribute()
-    created_at = UnicodeAttribute(attr_name="createdAt")
-    completed_at = UnicodeAttribute(null=True, attr_name="completedAt")
-
-    log_index = LogIndex()
-    channel_log_index = ChannelLogIndex()
 
 
 MODELS: dict[str, type[Model]] = {

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PutError
 
 from chalicelib import storage
+from chalicelib.audience_models import LOG, SendLog
 from chalicelib.clock import iso_from_ms
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import first_id_at, id_time_ms, is_valid_id
-from chalicelib.models import LOG, SendLog
 from chalicelib.views import page_json, send_log_json
 
 if TYPE_CHECKING:

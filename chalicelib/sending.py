@@ -28,11 +28,12 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import idempotency, metrics, send_log, storage
+from chalicelib.audience_models import SendLog
 from chalicelib.channels import get_channel
 from chalicelib.clock import iso_from_ms
 from chalicelib.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
 from chalicelib.ids import id_time_ms, new_id
-from chalicelib.models import UNREAD, Channel, ChannelCounter, InboxMessage, SendLog
+from chalicelib.models import UNREAD, Channel, ChannelCounter, InboxMessage
 from chalicelib.parsing import SendCommand, SendRequest
 from chalicelib.work_queue import CHUNK, Step, WorkQueue
 

@@ -15,10 +15,11 @@ from itertools import islice
 from typing import Any
 
 from chalicelib import storage
+from chalicelib.audience_models import Subscription
 from chalicelib.channels import get_channel
 from chalicelib.cursors import CursorCodec
 from chalicelib.ids import first_id_at, new_id
-from chalicelib.models import Channel, Subscription
+from chalicelib.models import Channel
 from chalicelib.parsing import Page, SubscriberChanges
 from chalicelib.views import page_json, subscriber_json
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.audience_models import SendLog, Subscription
 from chalicelib.clock import iso_from_ms
 from chalicelib.ids import id_time_ms
-from chalicelib.models import Channel, ChannelCounter, InboxMessage, SendLog, Subscription
+from chalicelib.models import Channel, ChannelCounter, InboxMessage
 
 
 def message_json(message: InboxMessage) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib import service, storage
-from chalicelib.models import ChannelCounter, InboxMessage, SendLog
+from chalicelib.audience_models import SendLog
+from chalicelib.models import ChannelCounter, InboxMessage
 from tests.conftest import Api, TokenFactory, Worker, assert_error
 
 USERS = [f"user-{i:03d}" for i in range(230)]  # with chunks of 100: 100 + 100 + 30, in groups of 49
@@ -49,14 +50,14 @@ def assert_exact(send_id: str, users: list[str], channel: str = "news") -> None:
 class Killer:
     """A botocore hook that fails chosen TransactWriteItems calls, as a worker dying mid-chunk would leave them."""
 
-    def __init__(self, fail_calls: set[int] | None = None, fail_all: bool = False) -> None:
+    def __init__(self) -> None:
         self.calls = 0
-        self._fail = fail_calls or set()
-        self.fail_all = fail_all
+        self.fail_calls: set[int] = set()  # the 1-based numbers of the calls to fail
+        self.fail_all = False
 
     def __call__(self, **_: Any) -> None:
         self.calls += 1
-        if self.fail_all or self.calls in self._fail:
+        if self.fail_all or self.calls in self.fail_calls:
             raise RuntimeError(f"worker killed at transaction {self.calls}")
 
 
@@ -100,7 +101,7 @@ def test_an_audience_send_answers_202_queued_and_the_worker_stores_every_subscri
 def test_a_worker_killed_mid_chunk_and_redelivered_stores_each_recipient_once(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, killer: Killer
 ) -> None:
-    killer._fail = {5}  # chunk 1's second group: chunk 0 and one group of chunk 1 are stored, then the worker dies
+    killer.fail_calls = {5}  # chunk 1's second group: chunk 0 and one group of chunk 1 are stored, then the worker dies
     sent = _broadcast(api, admin_token)
     worker.drain()
     assert killer.calls > 5

@@ -55,3 +55,10 @@ def test_the_log_is_for_admins_and_unknown_ids_are_404(api: Api, admin_token: st
     assert_error(
         api.call("GET", "/messages?channel=Bad!", token=admin_token), 400, "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$"
     )
+
+
+def test_a_send_whose_last_group_is_full_is_logged_too(api: Api, admin_token: str, channel: str, send: SendFactory) -> None:
+    for count in (49, 50, 100):
+        sent = send([f"u{i}" for i in range(count)])
+        entry = api.call("GET", f"/messages/{sent['id']}", token=admin_token).json_body
+        assert (entry["status"], entry["receivers"], entry["recipients"], entry["stored"]) == ("done", count, count, count)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.models import Subscription
+from chalicelib.audience_models import Subscription
 from tests.conftest import Api, CallCounter, TokenFactory, Worker, assert_error
 
 
