@@ -81,6 +81,7 @@ bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's
 	$(PY) -m bench.e2e
 	$(PY) -m bench.throughput
 	$(PY) -m bench.coldstart
+	$(PY) -m bench.broadcast
 	$(PY) -m bench.report
 
 bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results in a scratch folder; judges no speed
@@ -90,3 +91,4 @@ bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results i
 	$(PY) -m bench.e2e --smoke --out build/bench-smoke
 	$(PY) -m bench.throughput --smoke --out build/bench-smoke
 	$(PY) -m bench.coldstart --smoke --out build/bench-smoke
+	$(PY) -m bench.broadcast --smoke --out build/bench-smoke

@@ -5,18 +5,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice.app import Chalice, DynamoDBEvent, Response, WebsocketEvent
+from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, views, web
+from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, send_log, subscribers, views, web
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.send_event import handle_send_event
-from chalicelib.service import get_delivery, get_services, get_websocket_routes
+from chalicelib.service import get_delivery, get_fanout, get_services, get_websocket_routes, get_work_queue
 
 # `chalice package` needs an ARN here; the merged template replaces it with
 # Fn::GetAtt [InboxTable, StreamArn] (infra/), the local stack calls the handler directly.
 INBOX_STREAM_ARN = os.environ.get(
     "INAPP_INBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/inbox/stream/replaced-by-template"
 )
+# Likewise for the fan-out queue: Fn::GetAtt [FanOutQueue, Arn] in the template; locally infra/local polls it.
+FANOUT_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:inapp-fanout-replaced-by-template"
 
 app = Chalice(app_name="inapp", configure_logs=False)  # logs.configure attaches the one JSON handler
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -78,8 +80,23 @@ def update_channel(name: str) -> dict[str, Any]:
 @http.handles_errors
 def delete_channel(name: str) -> Response:
     http.admin(app.current_request)
-    channels.delete_channel(name)
+    channels.delete_channel(name, get_work_queue())
     return http.no_content()
+
+
+@app.route("/channels/{name}/subscribers", methods=["POST"])
+@http.handles_errors
+def change_subscribers(name: str) -> dict[str, int]:
+    http.admin(app.current_request)
+    return subscribers.change(name, http.body(app.current_request, parsing.subscriber_changes))
+
+
+@app.route("/channels/{name}/subscribers", methods=["GET"])
+@http.handles_errors
+def list_subscribers(name: str) -> dict[str, Any]:
+    caller = http.admin(app.current_request)
+    page = http.params(app.current_request, parsing.page)
+    return subscribers.list_subscribers(caller.user_id, name, page, get_services().cursors)
 
 
 @app.route("/messages", methods=["POST"])
@@ -87,7 +104,22 @@ def delete_channel(name: str) -> Response:
 def send_message() -> Response:
     caller = http.admin(app.current_request)
     command = http.send_command(app.current_request)
-    return http.respond(get_services().sender.send(command, scope=f"user:{caller.user_id}"), 202)
+    sent = get_services().sender.send(command, scope=f"user:{caller.user_id}", sender=caller.user_id)
+    return http.respond(sent, 202)
+
+
+@app.route("/messages", methods=["GET"])
+@http.handles_errors
+def send_log_page() -> dict[str, Any]:
+    caller = http.admin(app.current_request)
+    return send_log.list_sends(caller.user_id, http.params(app.current_request, parsing.send_log_query), get_services().cursors)
+
+
+@app.route("/messages/{send_id}", methods=["GET"])
+@http.handles_errors
+def send_log_entry(send_id: str) -> dict[str, Any]:
+    http.admin(app.current_request)
+    return send_log.get_send(send_id)
 
 
 @app.route("/me/channels", methods=["GET"])
@@ -160,6 +192,11 @@ def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
 )
 def deliver(event: DynamoDBEvent) -> dict[str, Any]:
     return get_delivery().handle(event.to_dict()["Records"]).response()
+
+
+@app.on_sqs_message(queue_arn=FANOUT_QUEUE_ARN, batch_size=1)
+def fan_out(event: SQSEvent) -> dict[str, Any]:
+    return get_fanout().handle(event.to_dict()["Records"])
 
 
 def _preflight(**_path_params: str) -> Response:

@@ -30,7 +30,7 @@ from bench.common import SECRET, local_aws_environment, results_dir, smoke, tabl
 PRICE_PER_MILLION_WRU = 0.625
 PRICE_PER_MILLION_RRU = 0.125
 PRICES_AS_OF = "2024-11-01"
-INDEXES = {"inbox": 3, "counters": 1, "channels": 0, "idempotency": 0, "connections": 0}
+INDEXES = {"inbox": 3, "counters": 1, "channels": 0, "idempotency": 0, "connections": 0, "subscribers": 0, "sends": 2}
 
 
 def item_size(item: dict[str, Any]) -> int:

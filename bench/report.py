@@ -83,6 +83,7 @@ def render(directory: Path = RESULTS) -> str:
         ]
     if throughput:
         lines += _throughput(throughput)
+    lines += _broadcast(_load("broadcast", directory))
     if cold:
         s = cold["seconds"]
         lines += [
@@ -114,6 +115,27 @@ def _throughput(t: dict[str, Any]) -> list[str]:
             f"| {i + 1} | {r['deliveries_per_second']:.0f} | {r['seconds']:.2f} s | {r['sends_seconds']:.2f} s | {shares} |"
         )
     return [*lines, ""]
+
+
+def _broadcast(result: dict[str, Any] | None) -> list[str]:
+    if not result:
+        return []
+    p, calls = result["parameters"], result["dynamodb_calls"]
+    done, last = result["seconds_202_to_done"], result["seconds_202_to_last_frame"]
+    return [
+        f"**Broadcast** (`bench/broadcast.py`, {result['written']}): local stack, an audience send to "
+        f"{p['subscribers']:,} subscribers of whom {p['online']:,} have an open socket; frames lost: "
+        f"**{result['lost']}** of {result['frames_expected']}; peak RSS: stack {result['memory_kib']['VmHWM'] / 1024:.0f} MiB, "
+        f"emulator {result['memory_kib']['emulator_VmHWM'] / 1024:.0f} MiB.",
+        "",
+        "| 202 → log done | 202 → last frame | DynamoDB calls / recipient | est. WRU / recipient |",
+        "|---|---|---|---|",
+        f"| {'—' if done is None else f'{done:.1f} s'} | {'—' if last is None else f'{last:.1f} s'} "
+        f"| {result['dynamodb_calls_per_recipient']:.3f} | {result['estimated_wru_per_recipient']:.2f} |",
+        "",
+        "Calls by kind (worker and delivery): " + ", ".join(f"{k} {v:,}" for k, v in calls.items()) + ".",
+        "",
+    ]
 
 
 BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"

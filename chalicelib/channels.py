@@ -7,11 +7,13 @@ from typing import Any
 from chalicelib import storage
 from chalicelib.clock import iso, utc_now
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.errors import BusyError, ConflictError, NotFoundError
+from chalicelib.ids import new_id
 from chalicelib.models import Channel
 from chalicelib.parsing import ChannelChanges, NewChannel, Page
 from chalicelib.validation import CHANNEL_NAME
 from chalicelib.views import channel_json, page_json
+from chalicelib.work_queue import UNSUBSCRIBE, Step, WorkQueue
 
 CURSOR_SCOPE = "channels"
 
@@ -53,8 +55,13 @@ def update_channel(name: str, changes: ChannelChanges) -> dict[str, Any]:
     return channel_json(channel)
 
 
-def delete_channel(name: str) -> None:
+def delete_channel(name: str, queue: WorkQueue) -> None:
+    """Delete the channel; its subscriptions go asynchronously (queued first, so none can be left behind)."""
     channel = get_channel(name)
+    try:
+        queue.put(Step(UNSUBSCRIBE, name, before=new_id()))
+    except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
+        raise BusyError("name: the channel's subscriptions could not be queued for removal; retry") from error
     with storage.refused_as(_not_found(name)):
         channel.delete(condition=Channel.name.exists())
 

@@ -18,6 +18,8 @@ TABLE_VARIABLES = {
     "counters": "INAPP_COUNTERS_TABLE",
     "idempotency": "INAPP_IDEMPOTENCY_TABLE",
     "connections": "INAPP_CONNECTIONS_TABLE",
+    "subscribers": "INAPP_SUBSCRIBERS_TABLE",
+    "sends": "INAPP_SENDS_TABLE",
 }
 
 # Posts per second to @connections from one function container (its fan-out threads share them):
@@ -43,6 +45,9 @@ class Settings:
     cors_origins: tuple[str, ...]
     ws_management_endpoint: str | None
     ws_client_url: str | None
+    fanout_queue_url: str | None
+    sqs_endpoint: str | None
+    fanout_chunk_size: int
     post_rate: int = DEFAULT_POST_RATE
 
 
@@ -122,6 +127,9 @@ def load_settings() -> Settings:
         ws_management_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # where frames are posted
         ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
         post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
+        fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
+        sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
+        fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
     )
 
 

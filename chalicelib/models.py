@@ -20,6 +20,14 @@ Access patterns (docs/design.md explains each):
   also the stream handler's effect markers (`EffectMarker`).
 * ``connections`` — ``conn#<id>`` items (owner, connect time) and ``user#<id>``
   items holding the set of that user's live connection ids.
+* ``subscribers`` (`audience_models`) — one item per (channel, user): hash ``channel``, range
+  ``userId``, so an audience send pages a channel's subscribers with Query.
+  ``since`` is an id minted when the user subscribed: a send reaches those
+  with ``since`` < its own id ("subscribed at the moment of the send").
+* ``sends`` — the send log: one item per send (``id``), with ``stored`` added
+  in the very transactions that write the inbox items. ``log-index``
+  (``log`` = "sends", ranged on ``id``) lists every send newest first,
+  ``channel-index`` (``channel``, ``id``) those of one channel.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib.audience_models import SendLog, Subscription
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -193,6 +203,8 @@ MODELS: dict[str, type[Model]] = {
     "counters": ChannelCounter,
     "idempotency": IdempotencyRecord,
     "connections": Connection,
+    "subscribers": Subscription,
+    "sends": SendLog,
 }
 
 # Models that share another model's table: bound with it, never created on their own.

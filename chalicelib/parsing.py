@@ -126,12 +126,40 @@ def read_all(body: Body) -> ReadAll:
     return ReadAll(channel=None if channel is None else v.channel_name(channel, "channel"))
 
 
-SEND_FIELDS = frozenset({"channel", "receivers", "title", "content", "url", "duration", "data"})
+@dataclass(frozen=True)
+class SubscriberChanges:
+    """``POST /channels/{name}/subscribers``: the final state is "remove, then add" (an id in both stays)."""
+
+    add: list[str]
+    remove: list[str]
+
+
+def subscriber_changes(body: Body) -> SubscriberChanges:
+    v.reject_unknown(body, {"add", "remove"})
+    add = [] if body.get("add") is None else v.user_ids(body["add"], "add")
+    remove = [] if body.get("remove") is None else v.user_ids(body["remove"], "remove")
+    added = set(add)
+    return SubscriberChanges(add=add, remove=[user for user in remove if user not in added])
+
+
+@dataclass(frozen=True)
+class SendLogQuery:
+    """``GET /messages``: the send log, of one channel or all."""
+
+    channel: str | None
+    page: Page
+
+
+def send_log_query(params: Params) -> SendLogQuery:
+    return SendLogQuery(channel=v.optional_channel(params), page=page(params))
+
+
+SEND_FIELDS = frozenset({"channel", "receivers", "audience", "title", "content", "url", "duration", "data"})
 
 
 @dataclass(frozen=True)
 class SendRequest:
-    """A validated send, placeholders already filled."""
+    """A validated send, placeholders already filled: ``receivers``, or ``audience`` (then no receivers)."""
 
     channel: str
     receivers: list[str]
@@ -139,6 +167,19 @@ class SendRequest:
     content: str
     url: str | None
     duration: int
+    audience: str | None = None
+
+
+def _audience(body: Body, prefix: str) -> tuple[list[str], str | None]:
+    """Exactly one of ``receivers`` and ``audience`` (null counts as absent)."""
+    audience = body.get("audience")
+    if audience is None:
+        return v.receivers(v.require(body, "receivers", prefix), prefix + "receivers"), None
+    if body.get("receivers") is not None:
+        raise ValidationError(prefix + "audience", "cannot be given together with receivers")
+    if audience not in v.AUDIENCES:
+        raise ValidationError(prefix + "audience", 'must be "subscribers"')
+    return [], str(audience)
 
 
 def _optional_text(body: Body, field: str, prefix: str) -> str | None:
@@ -155,7 +196,7 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
     """
     v.reject_unknown(body, set(SEND_FIELDS), prefix)
     channel = v.channel_name(v.require(body, "channel", prefix), prefix + "channel")
-    receivers = v.receivers(v.require(body, "receivers", prefix), prefix + "receivers")
+    receivers, audience = _audience(body, prefix)
     title = _optional_text(body, "title", prefix)
     if title is None:
         raise ValidationError(prefix + "title", "is required")
@@ -174,6 +215,7 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
         content=v.content(content, prefix + "content"),
         url=None if url is None else v.url(url, prefix + "url"),
         duration=0 if duration is None else v.duration(duration, prefix + "duration"),
+        audience=audience,
     )
 
 

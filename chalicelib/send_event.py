@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ValidationError
 from chalicelib.parsing import SendCommand, send_command
+from chalicelib.send_log import LAMBDA_SENDER
 from chalicelib.validation import check_encodable
 
 if TYPE_CHECKING:
     from chalicelib.sending import Sender
 
 LAMBDA_SCOPE = "lambda:send"
+MAX_SENDER = 256  # EventBridge's limit on `source`
 MAX_BATCH = 100
 
 
@@ -26,12 +28,17 @@ MAX_BATCH = 100
 class SendEvent:
     sends: list[SendCommand]
     is_batch: bool
+    sender: str = LAMBDA_SENDER
 
 
-def _unwrap(event: Any) -> Any:
-    if isinstance(event, dict) and "detail" in event and "detail-type" in event:
-        return event["detail"]  # an EventBridge envelope
-    return event
+def _unwrap(event: Any) -> tuple[Any, str]:
+    """The sends inside ``event``, and who the send log names as their sender."""
+    if isinstance(event, dict) and "detail" in event and "detail-type" in event:  # an EventBridge envelope
+        source = event.get("source")
+        named = isinstance(source, str) and source.isascii() and source.isprintable() and 1 <= len(source) <= MAX_SENDER
+        sender = str(source) if named else LAMBDA_SENDER
+        return event["detail"], sender
+    return event, LAMBDA_SENDER
 
 
 def _one(body: Any, prefix: str) -> SendCommand:
@@ -44,10 +51,10 @@ def _one(body: Any, prefix: str) -> SendCommand:
 
 def parse_event(event: Any) -> SendEvent:
     """Every send of ``event``, validated; raises ValidationError naming the first bad field."""
-    event = _unwrap(event)
+    event, sender = _unwrap(event)
     check_encodable(event, "event")
     if not (isinstance(event, dict) and "messages" in event):
-        return SendEvent([_one(event, "")], is_batch=False)
+        return SendEvent([_one(event, "")], is_batch=False, sender=sender)
     if set(event) != {"messages"}:
         raise ValidationError(sorted(set(event) - {"messages"})[0], "is not a known field")
     batch = event["messages"]
@@ -61,12 +68,12 @@ def parse_event(event: Any) -> SendEvent:
         if send.key in seen:
             raise ValidationError(send.prefix + "idempotencyKey", "is used twice in this batch")
         seen.add(send.key)
-    return SendEvent(sends, is_batch=True)
+    return SendEvent(sends, is_batch=True, sender=sender)
 
 
 def handle_send_event(sender: Sender, event: Any) -> dict[str, Any] | list[dict[str, Any]]:
     """The ``send`` Lambda: one answer, or a list of answers for a batch."""
     parsed = parse_event(event)
     if parsed.is_batch:
-        return sender.send_all(parsed.sends, scope=LAMBDA_SCOPE)
-    return sender.send(parsed.sends[0], scope=LAMBDA_SCOPE)
+        return sender.send_all(parsed.sends, scope=LAMBDA_SCOPE, sender=parsed.sender)
+    return sender.send(parsed.sends[0], scope=LAMBDA_SCOPE, sender=parsed.sender)

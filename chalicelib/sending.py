@@ -3,15 +3,23 @@
 A send to R receivers writes, per group of 50 receivers, one
 TransactWriteItems with a conditional put of each message and an ``ADD`` to
 each receiver's channel counter: ⌈R/50⌉ calls, all-or-nothing per group, and
-counters stay exact when a group is retried (its puts find the items there
-and the whole group is skipped).
+counters stay exact when a group is retried (receivers whose put finds the
+item there are left out and the rest written again; a group found whole is
+skipped). The last group's transaction also writes the send-log item
+(`send_log`), so a send is logged ``done`` exactly when all of it is stored
+(and costs no extra call, unless that group is full: then one PutItem after it).
+
+An audience send (``"audience": "subscribers"``) is logged as queued and
+handed to the work queue; `fanout` stores it chunk by chunk with the same
+group writer, which then also adds each group's size to the log's
+``stored`` inside the group's transaction (49 receivers: 98 + 1 actions).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,38 +27,43 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import idempotency, metrics, storage
+from chalicelib import idempotency, metrics, send_log, storage
+from chalicelib.audience_models import SendLog
 from chalicelib.channels import get_channel
 from chalicelib.clock import iso_from_ms
-from chalicelib.errors import BusyError, ConflictError, InboxError, NotFoundError
+from chalicelib.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
 from chalicelib.ids import id_time_ms, new_id
 from chalicelib.models import UNREAD, Channel, ChannelCounter, InboxMessage
 from chalicelib.parsing import SendCommand, SendRequest
+from chalicelib.work_queue import CHUNK, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
 RECEIVERS_PER_TRANSACTION = 50
+TALLIED_PER_TRANSACTION = 49  # and one action adding them to the send log's `stored`
 BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
 
 
 class Sender:
-    """Stores sends; ``retention`` sets each message's TTL."""
+    """Stores sends; ``retention`` sets each message's TTL, ``queue`` (built on first use) takes audience sends."""
 
-    def __init__(self, retention: timedelta) -> None:
+    def __init__(self, retention: timedelta, queue: Callable[[], WorkQueue] | None = None) -> None:
         self._retention = retention
+        self._queue = queue or _no_queue
 
-    def send(self, command: SendCommand, *, scope: str) -> dict[str, Any]:
+    def send(self, command: SendCommand, *, scope: str, sender: str = send_log.LAMBDA_SENDER) -> dict[str, Any]:
         """Store one send for every receiver and return ``{id, channel, receivers}``.
 
-        ``scope`` is whose keys these are: the caller's ``sub``, or the ``send`` Lambda's shared scope.
+        ``scope`` is whose keys these are: the caller's ``sub``, or the ``send`` Lambda's shared scope;
+        ``sender`` is who the send log names (the ``sub``, ``lambda`` or an EventBridge source).
         """
-        return self._finish(command.request, self._claim(command, scope))
+        return self._finish(command.request, self._claim(command, scope), sender)
 
     @staticmethod
     def _claim(command: SendCommand, scope: str) -> idempotency.Claim | None:
         return None if command.key is None else idempotency.claim(scope, command.key, command.body_hash, [new_id()])
 
-    def send_all(self, sends: list[SendCommand], *, scope: str) -> list[dict[str, Any]]:
+    def send_all(self, sends: list[SendCommand], *, scope: str, sender: str) -> list[dict[str, Any]]:
         """A batch: every channel checked and every key claimed before the first message is stored.
 
         So an unknown channel or a key conflict anywhere writes nothing (the
@@ -70,19 +83,19 @@ class Sender:
                 if taken is not None and taken.replay is None:
                     idempotency.release(taken.record_key)
             raise
-        return [self._finish(send.request, claim) for send, claim in zip(sends, claims, strict=True)]
+        return [self._finish(send.request, claim, sender) for send, claim in zip(sends, claims, strict=True)]
 
-    def _finish(self, request: SendRequest, claim: idempotency.Claim | None) -> dict[str, Any]:
+    def _finish(self, request: SendRequest, claim: idempotency.Claim | None, sender: str) -> dict[str, Any]:
         if claim is None:
-            return self.store(request, new_id())
+            return self.store(request, new_id(), sender)
         if claim.replay is not None:
             return dict(claim.replay)
-        return self.store_claimed(request, claim)
+        return self.store_claimed(request, claim, sender)
 
-    def store_claimed(self, request: SendRequest, claim: idempotency.Claim) -> dict[str, Any]:
+    def store_claimed(self, request: SendRequest, claim: idempotency.Claim, sender: str) -> dict[str, Any]:
         """Store under a claimed key: complete it on success, free it on failure."""
         try:
-            response = self.store(request, claim.send_ids[0])
+            response = self.store(request, claim.send_ids[0], sender)
         except (BusyError, PynamoDBException):
             # Storage failed (throttled channel read, a group that could not be written): a retry
             # with the key must take over at once, not wait out the lease behind a 409.
@@ -94,18 +107,49 @@ class Sender:
         idempotency.complete(claim.record_key, response)
         return response
 
-    def store(self, request: SendRequest, send_id: str) -> dict[str, Any]:
+    def store(self, request: SendRequest, send_id: str, sender: str = send_log.LAMBDA_SENDER) -> dict[str, Any]:
         channel = get_channel(request.channel)
-        for start in range(0, len(request.receivers), RECEIVERS_PER_TRANSACTION):
-            group = request.receivers[start : start + RECEIVERS_PER_TRANSACTION]
-            _GroupWrite(self, request, channel, send_id, start // RECEIVERS_PER_TRANSACTION).write(group)
+        if request.audience is not None:
+            return self._queue_audience(request, channel, send_id, sender)
+        log = send_log.done_item(request, channel, send_id, sender)
+        groups = _groups(request.receivers, RECEIVERS_PER_TRANSACTION)
+        room = len(groups[-1]) < RECEIVERS_PER_TRANSACTION  # the last transaction can carry the log item
+        for number, group in enumerate(groups):
+            last = number == len(groups) - 1
+            _GroupWrite(self, request, channel, send_id, number, log=log if last and room else None).write(group)
+        if not room:
+            log.save()  # after every group: logged done only once all of it is stored
         metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
         metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
         return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
 
+    def store_chunk(self, request: SendRequest, channel: Channel, send_id: str, users: list[str], first_group: int) -> None:
+        """An audience send's chunk: every user's message and counter, and the log's ``stored``, group by group."""
+        for offset, group in enumerate(_groups(users, TALLIED_PER_TRANSACTION)):
+            _GroupWrite(self, request, channel, send_id, first_group + offset, tally=True).write(group)
+
+    def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
+        """Log the send as queued and queue its first chunk; the worker (`fanout`) does the rest."""
+        send_log.record_queued(request, channel, send_id, sender)
+        try:
+            self._queue().put(Step(CHUNK, send_id))
+        except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
+            logger.warning("queueing an audience send failed", extra={"error": type(error).__name__})
+            raise BusyError("audience: the send could not be queued; retry with the same Idempotency-Key") from None
+        metrics.add(metrics.SENDS)
+        return {"id": send_id, "channel": request.channel, "audience": request.audience, "status": send_log.QUEUED}
+
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
+
+
+def _groups(users: list[str], size: int) -> list[list[str]]:
+    return [users[start : start + size] for start in range(0, len(users), size)]
+
+
+def _no_queue() -> WorkQueue:
+    raise ConfigurationError("this sender was built without a work queue: it cannot take audience sends")
 
 
 @contextmanager
@@ -120,14 +164,27 @@ def _naming(field: str) -> Iterator[None]:
 class _GroupWrite:
     """One group of ≤50 receivers: messages and counters in one transaction, retried on conflicts."""
 
-    def __init__(self, sender: Sender, request: SendRequest, channel: Channel, send_id: str, number: int) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        request: SendRequest,
+        channel: Channel,
+        send_id: str,
+        number: int,
+        *,
+        tally: bool = False,
+        log: SendLog | None = None,
+    ) -> None:
         self._sender = sender
         self._request = request
         self._channel = channel
         self._send_id = send_id
         self._number = number
+        self._tally = tally  # add the group's size to the send log's `stored`
+        self._log = log  # or write the (receivers) send's log item, in the same transaction
 
-    def write(self, group: list[str]) -> None:
+    def write(self, users: list[str]) -> None:
+        group = list(users)
         keep_latest = set(group)
         salt = ""
         for attempt in range(storage.CONFLICT_RETRIES):
@@ -137,11 +194,20 @@ class _GroupWrite:
                         transaction.save(self._message(user), InboxMessage.id.does_not_exist())
                     for user in group:
                         self._count(transaction, user, user in keep_latest)
+                    if self._tally:
+                        transaction.update(SendLog(self._send_id), actions=[SendLog.stored.add(len(group))])
+                    if self._log is not None:
+                        transaction.save(self._log)
                 return
             except TransactWriteError as error:
                 reasons = storage.cancellation_codes(error)
-                if reasons and reasons[0] == storage.CONDITION_FAILED:
-                    return  # an earlier attempt with these ids committed this whole group
+                stored = {u for u, code in zip(group, reasons, strict=False) if code == storage.CONDITION_FAILED}
+                if stored:  # an earlier attempt (or chunk) with this id already wrote them: the others only
+                    group = [u for u in group if u not in stored]
+                    if not group:
+                        return
+                    salt = secrets.token_hex(2)
+                    continue
                 newer = {u for u, code in zip(group, reasons[len(group) :], strict=False) if code == storage.CONDITION_FAILED}
                 if newer:
                     keep_latest -= newer  # they already show a newer latest message: count only
@@ -161,10 +227,13 @@ class _GroupWrite:
     def _token(self, attempt: int, salt: str) -> str:
         """Deterministic per send, group and attempt (≤ 36 characters, DynamoDB's limit).
 
+        Group numbers wrap at 100,000 (a 4.9 million-recipient send): two groups sharing a token
+        within 10 minutes differ in parameters, and the mismatch answer gets a fresh salt below.
+
         A retried request rebuilds the very same transactions, so DynamoDB
         answers an already-committed one with success and changes nothing.
         """
-        return f"{self._send_id}{self._number:03d}{attempt}{salt}"
+        return f"{self._send_id}{self._number:05d}{attempt}{salt}"
 
     def _message(self, user: str) -> InboxMessage:
         request = self._request

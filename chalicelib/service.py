@@ -17,11 +17,13 @@ from chalicelib.connections import ConnectionRegistry
 from chalicelib.cursors import CursorCodec
 from chalicelib.delivery import FAN_OUT_WORKERS, Delivery
 from chalicelib.errors import ConfigurationError
+from chalicelib.fanout import FanOut
 from chalicelib.models import bind_models
 from chalicelib.pacing import Pacer
 from chalicelib.realtime import WebSocketRoutes
 from chalicelib.sending import Sender
 from chalicelib.socket_poster import SocketPoster
+from chalicelib.work_queue import WorkQueue
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,27 @@ def get_services() -> Services:
     return Services(
         settings=settings,
         cursors=CursorCodec(settings.cursor_secret),
-        sender=Sender(timedelta(days=settings.retention_days)),
+        sender=Sender(timedelta(days=settings.retention_days), get_work_queue),
         registry=ConnectionRegistry(),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def get_work_queue() -> WorkQueue:
+    """The fan-out queue (audience sends, channel clean-up), from configuration."""
+    import boto3  # here, not at import: only audience sends, channel deletes and the worker queue work
+
+    settings = get_services().settings
+    if not settings.fanout_queue_url:
+        raise ConfigurationError("setting INAPP_FANOUT_QUEUE_URL is required")
+    client = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.sqs_endpoint)
+    return WorkQueue(client, settings.fanout_queue_url)
+
+
+@functools.lru_cache(maxsize=1)
+def get_fanout() -> FanOut:
+    services = get_services()
+    return FanOut(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,5 +98,6 @@ def get_websocket_routes() -> WebSocketRoutes:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it)."""
-    for getter in (get_websocket_routes, get_delivery, get_socket_poster, get_services, get_settings):
+    getters = (get_fanout, get_work_queue, get_websocket_routes, get_delivery, get_socket_poster, get_services, get_settings)
+    for getter in getters:
         getter.cache_clear()

@@ -14,13 +14,16 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.backoff import pause
-from chalicelib.errors import InboxError
+from chalicelib.errors import BusyError, InboxError
 from chalicelib.models import MODELS, InboxMessage
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
@@ -94,3 +97,22 @@ def first_page(results: Iterable[T], limit: int) -> tuple[list[T], bool]:
 def next_cursor(items: list[T], more: bool, position: Callable[[T], str]) -> str | None:
     """The cursor that continues after the last item, or None on the last page."""
     return position(items[-1]) if more and items else None
+
+
+def one_page(model: type[M], results: ResultIterator[M]) -> tuple[list[M], dict[str, Any] | None]:
+    """Exactly one Query/Scan call's items (``page_size`` bounds what it evaluates) and its LastEvaluatedKey."""
+    page = next(results.page_iter)
+    items = [model.from_raw_data(raw) for raw in page.get("Items", [])]
+    return items, results.page_iter.last_evaluated_key
+
+
+def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Model]) -> None:
+    """BatchWriteItem in 25s; PynamoDB retries unprocessed items with backoff, then gives up (BusyError)."""
+    try:
+        with model.batch_write() as batch:
+            for item in puts:
+                batch.save(item)
+            for item in deletes:
+                batch.delete(item)
+    except PutError as error:
+        raise BusyError("storage is busy and not every change was written; retry the same request") from error

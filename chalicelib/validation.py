@@ -22,6 +22,8 @@ URL_PATTERN = re.compile(f"^([hH][tT][tT][pP][sS]?://[^{_URL_NOT}]+|/(?![/\\\\])
 MAX_RECEIVERS = 1000
 MAX_RECEIVER_ENTRIES = 10_000
 MAX_USER_ID = 128
+MAX_SUBSCRIBER_IDS = 1000
+AUDIENCES = ("subscribers",)
 MAX_CHANNEL_TITLE = 100
 MAX_DESCRIPTION = 1000
 MAX_MESSAGE_TITLE = 200
@@ -145,6 +147,18 @@ def receivers(value: Any, field: str = "receivers") -> list[str]:
     if not 1 <= len(distinct) <= MAX_RECEIVERS:
         raise ValidationError(field, f"must have 1 to {MAX_RECEIVERS} distinct user ids")
     return list(distinct)
+
+
+def user_ids(value: Any, field: str) -> list[str]:
+    """A list of at most MAX_SUBSCRIBER_IDS user ids (duplicates allowed, kept once, in first-seen order)."""
+    if not isinstance(value, list):
+        raise ValidationError(field, "must be a list of user ids")
+    if len(value) > MAX_SUBSCRIBER_IDS:
+        raise ValidationError(field, f"must have at most {MAX_SUBSCRIBER_IDS} user ids")
+    for index, user in enumerate(value):
+        if not isinstance(user, str) or not 1 <= len(user) <= MAX_USER_ID:
+            raise ValidationError(f"{field}[{index}]", "must be a user id of 1 to 128 characters")
+    return list(dict.fromkeys(value))
 
 
 def message_title(value: Any, field: str = "title") -> str:

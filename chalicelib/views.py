@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.audience_models import SendLog, Subscription
+from chalicelib.clock import iso_from_ms
+from chalicelib.ids import id_time_ms
 from chalicelib.models import Channel, ChannelCounter, InboxMessage
 
 
@@ -48,3 +51,29 @@ def channel_json(channel: Channel) -> dict[str, Any]:
 
 def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "nextCursor": next_cursor}
+
+
+def send_log_json(entry: SendLog) -> dict[str, Any]:
+    """A send as the log shows it: ``audience`` for an audience send, ``receivers`` (a count) otherwise."""
+    shape: dict[str, Any] = {
+        "id": entry.id,
+        "channel": entry.channel,
+        "title": entry.title,
+        "sender": entry.sender,
+    }
+    if entry.audience is not None:
+        shape["audience"] = entry.audience
+    else:
+        shape["receivers"] = int(entry.receivers or 0)
+    return {
+        **shape,
+        "recipients": int(entry.recipients),
+        "stored": int(entry.stored),
+        "status": entry.status,
+        "createdAt": entry.created_at,
+        "completedAt": entry.completed_at,
+    }
+
+
+def subscriber_json(subscription: Subscription) -> dict[str, Any]:
+    return {"userId": subscription.user_id, "subscribedAt": iso_from_ms(id_time_ms(subscription.since))}

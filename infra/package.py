@@ -3,8 +3,9 @@
 1. ``chalice package --merge-template infra/template.yaml`` writes the
    template and a zip.
 2. The template is finished where Chalice cannot say it: every function gets
-   ``RUNTIME`` (Chalice copies the *local* Python version), its per-function
-   environment is dropped (the template's ``Globals`` is the only source, so a
+   ``RUNTIME`` and ``ARCHITECTURE`` once, in ``Globals`` (Chalice copies the
+   *local* Python version into every function), its per-function
+   environment, tags and default tracing are dropped (the template's ``Globals`` is the only source, so a
    stage's local table names never reach AWS), and the WebSocket deployment
    is renamed after a hash of the routes and integrations it deploys
    (CloudFormation only redeploys an ``AWS::ApiGatewayV2::Deployment`` whose
@@ -113,17 +114,24 @@ def proxy_operation(operation: dict[str, Any]) -> dict[str, Any]:
 
     Chalice writes models, method responses and integration responses that a
     proxy integration never uses (~600 bytes per operation, 28 of them); the
-    Lambda answers status and headers itself.
+    Lambda answers status and headers itself. ``contentHandling`` goes too:
+    it only converts payloads of the binary media types, which go as well
+    (`_slim_rest_definition`).
     """
     integration = operation["x-amazon-apigateway-integration"]
-    kept = {key: integration[key] for key in ("type", "httpMethod", "uri", "contentHandling") if key in integration}
+    kept = {key: integration[key] for key in ("type", "httpMethod", "uri") if key in integration}
     return {"responses": {}, "x-amazon-apigateway-integration": kept}
 
 
 def _slim_rest_definition(template: dict[str, Any]) -> None:
-    """One ``ANY`` proxy operation per path: Chalice routes by method itself (405 for one it lacks)."""
+    """One ``ANY`` proxy operation per path: Chalice routes by method itself (405 for one it lacks).
+
+    Chalice's default binary media types (images, audio, archives) are dropped: every request and
+    answer of this API is JSON or text (the page, its script and style), so they never applied.
+    """
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     body.pop("definitions", None)
+    body.pop("x-amazon-apigateway-binary-media-types", None)
     for path, path_item in body["paths"].items():
         operations = [proxy_operation(operation) for operation in path_item.values()]
         if any(operation != operations[0] for operation in operations):
@@ -133,10 +141,19 @@ def _slim_rest_definition(template: dict[str, Any]) -> None:
 
 def finish_template(template: dict[str, Any]) -> dict[str, Any]:
     """What Chalice's output lacks; see the module docstring (step 2)."""
-    for function in _functions(template):
-        function["Runtime"] = RUNTIME
-        function["Architectures"] = [ARCHITECTURE]
-        function.pop("Environment", None)
+    functions = list(_functions(template))
+    api_handler = template["Resources"]["APIHandler"]["Properties"]
+    common = {key: api_handler[key] for key in ("MemorySize", "Timeout")}  # the stage's defaults
+    template["Globals"]["Function"].update(Runtime=RUNTIME, Architectures=[ARCHITECTURE], **common)
+    for function in functions:
+        for said_once in ("Runtime", "Architectures", "Environment", "Tags", "Tracing"):  # Tracing: PassThrough
+            function.pop(said_once, None)  # (Tags: Chalice's version stamp; the template's size is what counts)
+        for key, value in common.items():
+            if function.get(key) == value:
+                del function[key]
+        for event in function.get("Events", {}).values():
+            if event["Type"] == "SQS" and event["Properties"].get("MaximumBatchingWindowInSeconds") == 0:  # the default
+                del event["Properties"]["MaximumBatchingWindowInSeconds"]
     _rename_websocket_deployment(template)
     _slim_rest_definition(template)
     for duplicate in CHALICE_OUTPUTS:

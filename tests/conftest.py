@@ -18,6 +18,7 @@ from chalicelib.auth import issue_token
 from chalicelib.config import load_settings
 from chalicelib.models import create_tables
 from infra.local import moto_patches
+from infra.local.queues import QueuePoller, Queues, create_queues
 from tests.e2e import RunningStack
 from tests.events import StreamTap
 from tests.openapi_check import OpenApiChecker
@@ -45,7 +46,13 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         **DEV_ENV,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("INAPP_JWKS_URL", "INAPP_DYNAMODB_ENDPOINT", "INAPP_CURSOR_SECRET", "INAPP_WS_ENDPOINT"):
+    for name in (
+        "INAPP_JWKS_URL",
+        "INAPP_DYNAMODB_ENDPOINT",
+        "INAPP_CURSOR_SECRET",
+        "INAPP_WS_ENDPOINT",
+        "INAPP_FANOUT_QUEUE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     service.reset()
     yield
@@ -59,7 +66,19 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
-def tables(aws: None) -> None:
+def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Queues:
+    """The fan-out queue and its dead-letter queue in moto, and the service pointed at them."""
+    import boto3
+
+    # Visibility 0: a step that failed comes back at the next receive, so tests need not wait.
+    created = create_queues(boto3.client("sqs", region_name="us-east-1"), "inapp-dev-fanout", visibility_seconds=0)
+    monkeypatch.setenv("INAPP_FANOUT_QUEUE_URL", created.url)
+    service.reset()
+    return created
+
+
+@pytest.fixture
+def tables(queues: Queues) -> None:
     create_tables(load_settings())
 
 
@@ -182,6 +201,35 @@ def dynamodb_calls(api: Api) -> CallCounter:
     for client in storage.botocore_clients():
         client.meta.events.register("before-call.dynamodb", counter)
     return counter
+
+
+class Worker:
+    """Lambda's SQS mapping for the fan-out worker, in the test's process: receive, invoke, delete on success."""
+
+    def __init__(self, poller: QueuePoller, client: Any, queues: Queues) -> None:
+        self.poller = poller
+        self.client = client
+        self.queues = queues
+
+    def drain(self, max_steps: int = 10_000) -> int:
+        """Run steps until the queue is empty (or a failing step has been tried ``max_steps`` times); how many ran."""
+        steps = 0
+        while steps < max_steps and self.poller.poll_once():
+            steps += 1
+        return steps
+
+    def dead_letters(self) -> list[str]:
+        answer = self.client.receive_message(QueueUrl=self.queues.dead_letter_url, MaxNumberOfMessages=10)
+        return [m["Body"] for m in answer.get("Messages", [])]
+
+
+@pytest.fixture
+def worker(lambdas: LambdaClient, queues: Queues) -> Worker:
+    import boto3
+
+    client = boto3.client("sqs", region_name="us-east-1")
+    poller = QueuePoller(client, queues, lambda event: lambdas.invoke("fan_out", event).payload, "us-east-1")
+    return Worker(poller, client, queues)
 
 
 # --- real-time delivery ----------------------------------------------------

@@ -1,11 +1,14 @@
-"""Each role grants exactly the DynamoDB actions its function's code calls, on exactly those tables and indexes.
+"""Each role grants exactly the DynamoDB and SQS actions its function's code calls, on exactly those resources.
 
 moto checks no IAM, so a missing grant would only show in AWS and an unused
-one never. Here every DynamoDB request the models' botocore clients make is
-recorded while one function's handlers run through all their paths, and
-turned into the IAM actions AWS authorizes it with (a transaction's items
-are authorized one by one: PutItem, UpdateItem, DeleteItem); that set must
-equal what the function's role grants in the packaged template.
+one never. Here every DynamoDB request the models' botocore clients make
+(and every SQS request the work queue's client makes) is recorded while one
+function's handlers run through all their paths, and turned into the IAM
+actions AWS authorizes it with (a transaction's items are authorized one by
+one: PutItem, UpdateItem, DeleteItem); that set must equal what the
+function's role grants in the packaged template. What an event source
+mapping calls with the role (stream reads, the on-failure queue, receiving
+and deleting queue messages) is checked apart.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import service
 from chalicelib.models import MODELS, InboxMessage
 from tests import packaging
 from tests.events import ws_event
@@ -30,9 +34,18 @@ TABLE_VARIABLES = {
     "INAPP_COUNTERS_TABLE": "CountersTable",
     "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
     "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
+    "INAPP_SUBSCRIBERS_TABLE": "SubscribersTable",
+    "INAPP_SENDS_TABLE": "SendsTable",
 }
+QUEUE_VARIABLES = {"INAPP_FANOUT_QUEUE_URL": "FanOutQueue"}
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}  # the event source mapping's
+MAPPING_QUEUE_GRANTS = {  # what the event source mappings call with the function's role, not the code
+    ("sqs:SendMessage", "DeliveryFailureQueue"),
+    ("sqs:ReceiveMessage", "FanOutQueue"),
+    ("sqs:DeleteMessage", "FanOutQueue"),
+    ("sqs:GetQueueAttributes", "FanOutQueue"),
+}
 
 
 def authorized_as(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, str | None]]:
@@ -61,6 +74,11 @@ class Recorder:
             for action, table, index in authorized_as(model.name, params):
                 self.used.add((f"dynamodb:{action}", self._tables[table], index))
 
+    def queue_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self._on:
+            queues = {os.environ[variable]: logical for variable, logical in QUEUE_VARIABLES.items()}
+            self.used.add((f"sqs:{model.name}", queues[params["QueueUrl"]], None))
+
     @contextmanager
     def recording(self) -> Iterator[set[Grant]]:
         self.used = set()  # a new set per recording: an earlier one stays as it was
@@ -77,13 +95,14 @@ def recorder(api: Any) -> Recorder:
     clients = {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}
     for client in clients.values():
         client.meta.events.register("provide-client-params.dynamodb", recorder)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
     return recorder
 
 
 def _resource(value: Any) -> tuple[str, str | None]:
     if "Fn::GetAtt" in value:
         return value["Fn::GetAtt"][0], None
-    table, index = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/([\w-]+)", value["Fn::Sub"]).groups()  # type: ignore[union-attr]
+    table, index = re.fullmatch(r"\$\{(\w+)\.Arn\}(?:/index/([\w-]+))?", value["Fn::Sub"]).groups()  # type: ignore[union-attr]
     return table, index
 
 
@@ -95,10 +114,14 @@ def granted(role: str) -> tuple[set[Grant], set[str]]:
     for statement in statements:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in statement["Action"]:
-            if not action.startswith("dynamodb:") or action.removeprefix("dynamodb:") in STREAM_ACTIONS:
+            if not action.startswith(("dynamodb:", "sqs:")) or action.removeprefix("dynamodb:") in STREAM_ACTIONS:
                 others.add(action)
                 continue
-            grants |= {(action, *_resource(resource)) for resource in resources}
+            found = {(action, *_resource(resource)) for resource in resources}
+            if {grant[:2] for grant in found} <= MAPPING_QUEUE_GRANTS:
+                others.add(action)
+                continue
+            grants |= found
     return grants, others
 
 
@@ -133,6 +156,13 @@ def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recor
         _call(api, "POST", "/me/messages/read", alice, {"channel": "news"})
         _call(api, "POST", "/me/messages/read", alice, {})
         _call(api, "GET", "/me/unread-count", alice)
+        _call(api, "POST", "/channels/news/subscribers", admin_token, {"add": ["alice", "bob"], "remove": ["carol"]})
+        _call(api, "GET", "/channels/news/subscribers?limit=1", admin_token)
+        broadcast = {"channel": "news", "audience": "subscribers", "title": "All"}
+        queued = _call(api, "POST", "/messages", admin_token, broadcast, 202)
+        _call(api, "GET", f"/messages/{queued['id']}", admin_token)
+        for query in ("?limit=1", "?channel=news"):
+            _call(api, "GET", f"/messages{query}", admin_token)
         _call(api, "DELETE", "/channels/news", admin_token, status=204)
     grants, _ = granted("ApiHandlerRole")
     assert used == grants
@@ -146,8 +176,33 @@ def test_the_send_role_grants_what_the_send_lambda_calls(api: Any, lambdas: Any,
         lambdas.invoke("send", {"messages": [message, message]})
         with pytest.raises(Exception, match="not found"):
             lambdas.invoke("send", {**message, "channel": "gone", "idempotencyKey": "k2"})
+        lambdas.invoke("send", {"channel": channel, "audience": "subscribers", "title": "All"})
     grants, _ = granted("SendRole")
     assert used == grants
+
+
+def test_the_fan_out_role_grants_what_the_worker_calls(
+    api: Any, admin_token: str, recorder: Recorder, channel: str, worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INAPP_FANOUT_CHUNK_SIZE", "60")  # two chunks: the worker queues the second itself
+    service.reset()
+    recorder = _rehooked(recorder)
+    _call(api, "POST", f"/channels/{channel}/subscribers", admin_token, {"add": [f"u{i:03d}" for i in range(100)]})
+    _call(api, "POST", "/messages", admin_token, {"channel": channel, "audience": "subscribers", "title": "All"}, 202)
+    _call(api, "DELETE", f"/channels/{channel}", admin_token, status=204)
+    with recorder.recording() as used:
+        assert worker.drain() == 3  # two chunks, one page of clean-up
+    grants, others = granted("FanOutRole")
+    assert used == grants
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= others
+
+
+def _rehooked(recorder: Recorder) -> Recorder:
+    """The recorder on the clients built after a settings change."""
+    for client in {id(c): c for c in (m._get_connection().connection.client for m in MODELS.values())}.values():
+        client.meta.events.register("provide-client-params.dynamodb", recorder)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    return recorder
 
 
 def test_the_deliver_role_grants_what_delivery_calls(

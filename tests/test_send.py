@@ -43,6 +43,7 @@ def test_message_has_every_field(api: Api, admin_token: str, channel: str, token
     assert message == {
         "id": sent["id"],
         "channel": "news",
+        "channelTitle": "News",
         "title": "Hello",
         "content": "Body",
         "url": "https://x.example/a?b=1",

@@ -27,6 +27,8 @@ TABLES = {
     "CountersTable": "counters",
     "IdempotencyTable": "idempotency",
     "ConnectionsTable": "connections",
+    "SubscribersTable": "subscribers",
+    "SendsTable": "sends",
 }
 TABLE_ENV = {
     "INAPP_INBOX_TABLE": "InboxTable",
@@ -34,8 +36,10 @@ TABLE_ENV = {
     "INAPP_COUNTERS_TABLE": "CountersTable",
     "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
     "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
+    "INAPP_SUBSCRIBERS_TABLE": "SubscribersTable",
+    "INAPP_SENDS_TABLE": "SendsTable",
 }
-FUNCTIONS = ["APIHandler", "Send", "Deliver", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
+FUNCTIONS = ["APIHandler", "Send", "Deliver", "FanOut", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -144,6 +148,23 @@ def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> 
     assert not any(a.startswith("dynamodb:") for a in actions("WebsocketMessageRole"))
     assert "dynamodb:GetRecords" in actions("DeliverRole") and "dynamodb:GetRecords" not in actions("ApiHandlerRole")
     assert "dynamodb:Scan" not in actions("SendRole") | actions("DeliverRole")
+
+
+def test_the_fan_out_queue_redrives_to_a_dlq_after_the_workers_receives_and_outlives_its_timeout(
+    template: dict[str, Any],
+) -> None:
+    from chalicelib.work_queue import MAX_RECEIVES
+
+    resources = template["Resources"]
+    queue = resources["FanOutQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FanOutDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    assert queue["VisibilityTimeout"] >= 6 * resources["FanOut"]["Properties"]["Timeout"]  # AWS's advice for Lambda
+    (mapping,) = resources["FanOut"]["Properties"]["Events"].values()
+    assert mapping["Type"] == "SQS" and mapping["Properties"]["Queue"] == {"Fn::GetAtt": ["FanOutQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_websocket_routes_rest_api_and_throttling_exist(template: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """The whole local stack (docs/local-stack.md) in one process.
 
-Order: DynamoDB (embedded moto, or ``INAPP_DYNAMODB_ENDPOINT``) → tables from
-the models → the Chalice app's HTTP routes → the WebSocket gateway → the
-stream poller → the Lambda Invoke endpoint → the demo channel. Everything
+Order: DynamoDB and SQS (embedded moto, or ``INAPP_DYNAMODB_ENDPOINT`` /
+``INAPP_SQS_ENDPOINT``) → tables from the models and the fan-out queues → the
+Chalice app's HTTP routes → the WebSocket gateway → the stream poller and
+the queue poller → the Lambda Invoke endpoint → the demo channel. Everything
 binds to loopback. `stop` goes the other way, so DynamoDB goes last: the
 gateway's ``$disconnect`` handlers still write to it while sockets close.
 """
@@ -30,6 +31,7 @@ from infra.local.gateway import WebSocketGateway
 from infra.local.http_api import local_api_server
 from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
 from infra.local.poller import StreamPoller, wake_on_writes
+from infra.local.queues import QueuePoller, create_queues, wake_on_sends
 from infra.local.state import DEMO_CHANNEL, DEMO_CHANNEL_TITLE, ROOT, StackState
 from infra.local.streams import ShardReader
 
@@ -49,6 +51,7 @@ class StackSettings:
     ws_port: int
     lambda_port: int
     dynamodb_endpoint: str | None
+    sqs_endpoint: str | None
     jwt_secret: str
     ws_idle_seconds: float
     ws_max_seconds: float
@@ -63,6 +66,7 @@ class StackSettings:
             ws_port=int(env.get("INAPP_WS_PORT", "8001")),
             lambda_port=int(env.get("INAPP_LAMBDA_PORT", "8002")),
             dynamodb_endpoint=env.get("INAPP_DYNAMODB_ENDPOINT") or None,
+            sqs_endpoint=env.get("INAPP_SQS_ENDPOINT") or None,
             jwt_secret=env.get("INAPP_JWT_SECRET") or DEV_SECRET,
             ws_idle_seconds=float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
             ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
@@ -95,6 +99,7 @@ class LocalStack:
         self.gateway: WebSocketGateway | None = None
         self.poller: StreamPoller | None = None
         self._stopping = threading.Event()
+        self.queue_poller: QueuePoller | None = None
         self.lambda_endpoint: LambdaEndpoint | None = None
         self._http: Any = None
         self._http_thread: threading.Thread | None = None
@@ -120,15 +125,17 @@ class LocalStack:
         env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         env["INAPP_JWT_SECRET"] = s.jwt_secret
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
-        if s.dynamodb_endpoint:
-            endpoint = s.dynamodb_endpoint
-        else:
+        if not (s.dynamodb_endpoint and s.sqs_endpoint):
             env.setdefault("AWS_ACCESS_KEY_ID", "local")
             env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-            self.dynamodb = EmbeddedDynamoDB()
+            self.dynamodb = EmbeddedDynamoDB()  # moto's server: DynamoDB, its streams and SQS
             self.dynamodb.start()
-            endpoint = self.dynamodb.endpoint
+        endpoint = s.dynamodb_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
         env["INAPP_DYNAMODB_ENDPOINT"] = endpoint
+        env["INAPP_SQS_ENDPOINT"] = s.sqs_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
+        sqs = boto3.client("sqs", endpoint_url=env["INAPP_SQS_ENDPOINT"], region_name=env["AWS_DEFAULT_REGION"])
+        queues = create_queues(sqs, f"{APP_NAME}-{STAGE}-fanout")
+        env["INAPP_FANOUT_QUEUE_URL"] = queues.url
 
         from chalice.config import Config
 
@@ -136,7 +143,7 @@ class LocalStack:
         from chalicelib import storage
         from chalicelib.config import load_settings
         from chalicelib.models import InboxMessage, create_tables
-        from chalicelib.service import get_delivery, get_services, reset
+        from chalicelib.service import get_delivery, get_services, get_work_queue, reset
 
         self.app = app
         console_logs.install(s.log_format)  # after `import app`: Chalice and chalicelib attach their handlers then
@@ -175,6 +182,9 @@ class LocalStack:
         wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
         self._inject_faults()
+        self.queue_poller = QueuePoller(sqs, queues, lambda event: self._invoke("fan_out", event), env["AWS_DEFAULT_REGION"])
+        wake_on_sends(get_work_queue().client, self.queue_poller)
+        self.queue_poller.start()
 
         send = functools.partial(self._invoke, "send")
         self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=s.lambda_port)
@@ -238,6 +248,7 @@ class LocalStack:
             self.lambda_endpoint.stop if self.lambda_endpoint else None,
             self._stop_http,
             self.gateway.stop if self.gateway else None,
+            self.queue_poller.stop if self.queue_poller else None,
             self.poller.stop if self.poller else None,
             self.dynamodb.stop if self.dynamodb else None,
         ):

@@ -1,0 +1,174 @@
+"""Broadcast: an audience send to a channel's subscribers, on the local stack, through SQS and the worker.
+
+A channel with 10,000 subscribers, 1,000 of them with an open WebSocket.
+One ``POST /messages`` with ``"audience": "subscribers"``; measured from its
+202: the time until the send log says ``done`` (every inbox item stored),
+the time until the last of the 1,000 frames arrived, frames lost (must be
+0), the DynamoDB calls the app made for the send (the worker's chunks and
+the stream handler's delivery) with estimated write units per recipient
+(bench/cost.py's model), and peak memory of the stack's process and of the
+emulator. The stack runs in this process (its DynamoDB/SQS emulator in its
+own), so the app's botocore clients can be counted.
+
+Usage: python -m bench.broadcast [--smoke] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections import Counter
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from bench.common import SECRET, local_aws_environment, log, results_dir, smoke, table, write
+from bench.e2e import memory_kib
+
+
+def _http(base: str, method: str, path: str, token: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+class LogReader:
+    """The send log's status, read with a client of our own (not counted with the app's calls)."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        from chalicelib.config import get_settings
+
+        settings = get_settings()
+        self._table = settings.tables["sends"]
+        self._client = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint, region_name=settings.region)
+
+    def status(self, send_id: str) -> str:
+        item = self._client.get_item(TableName=self._table, Key={"id": {"S": send_id}}, ConsistentRead=True)
+        return str(item["Item"]["status"]["S"])
+
+
+async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> dict[str, Any]:
+    from chalicelib.auth import issue_token
+
+    admin = issue_token("admin", SECRET, admin=True)
+    base = stack.http_url
+    _http(base, "POST", "/channels", admin, {"name": "bench", "title": "Bench"})
+    users = [f"user{i:05d}" for i in range(subscribers)]
+    for start in range(0, subscribers, 1000):
+        _http(base, "POST", "/channels/bench/subscribers", admin, {"add": users[start : start + 1000]})
+    connected = users[:: max(1, subscribers // online)][:online]
+    sockets = [await connect(f"{stack.gateway.url}?token={issue_token(u, SECRET)}", max_queue=None) for u in connected]
+    arrived: dict[str, float] = {}
+
+    async def listen(user: str, socket: Any) -> None:
+        async for raw in socket:
+            if json.loads(raw).get("type") == "message.created":
+                arrived[user] = time.perf_counter()
+
+    listeners = [asyncio.create_task(listen(u, s)) for u, s in zip(connected, sockets, strict=True)]
+    reader = LogReader()
+    meter.reset()
+    started = time.perf_counter()
+    body = {"channel": "bench", "audience": "subscribers", "title": "Broadcast", "content": "to everyone"}
+    sent = await asyncio.to_thread(_http, base, "POST", "/messages", admin, body)
+    accepted = time.perf_counter()
+    done_at = None
+    deadline = accepted + 600
+    while time.perf_counter() < deadline and (done_at is None or len(arrived) < online):
+        if done_at is None and await asyncio.to_thread(reader.status, sent["id"]) == "done":
+            done_at = time.perf_counter()
+        await asyncio.sleep(0.1)
+    entry = await asyncio.to_thread(_http, base, "GET", f"/messages/{sent['id']}", admin)
+    await asyncio.sleep(1.0)  # the stream handler's last batches: calls made after the last frame count too
+    memory = memory_kib(os.getpid())
+    for task in listeners:
+        task.cancel()
+    for socket in sockets:
+        await socket.close()
+    return {
+        "request_to_202_seconds": accepted - started,
+        "seconds_202_to_done": None if done_at is None else done_at - accepted,
+        "seconds_202_to_last_frame": max(arrived.values()) - accepted if arrived else None,
+        "frames_expected": online,
+        "frames_received": len(arrived),
+        "lost": online - len(arrived),
+        "log": entry,
+        "dynamodb_calls": dict(sorted(meter.calls.items())),
+        "dynamodb_calls_per_recipient": sum(meter.calls.values()) / subscribers,
+        "estimated_wru_per_recipient": meter.wru / subscribers,
+        "estimated_rru_per_recipient": meter.rru / subscribers,
+        "sqs_calls": dict(sorted(meter.queue_calls.items())),
+        "memory_kib": memory,
+    }
+
+
+class QueueCounter:
+    """SQS calls the app makes (the worker queueing its next chunk) and the poller's receives and deletes."""
+
+    def __init__(self, meter: Any) -> None:
+        meter.queue_calls = Counter()
+        self._meter = meter
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self._meter.queue_calls[model.name] += 1
+
+
+def main(argv: list[str]) -> int:
+    subscribers, online = (500, 50) if smoke(argv) else (10_000, 1_000)
+    local_aws_environment()
+    from bench.common import ROOT
+    from infra.local.dynamodb import free_port
+
+    for name in ("INAPP_HTTP_PORT", "INAPP_WS_PORT", "INAPP_LAMBDA_PORT"):
+        os.environ[name] = str(free_port())
+    for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_SQS_ENDPOINT"):
+        os.environ.pop(name, None)
+    os.chdir(ROOT)
+    from bench.cost import Meter
+    from chalicelib import storage
+    from chalicelib.service import get_work_queue
+    from infra.local.stack import LocalStack, StackSettings
+
+    stack = LocalStack(StackSettings.from_env())
+    stack.start()
+    try:
+        from chalicelib.config import get_settings
+
+        meter = Meter({name: kind for kind, name in get_settings().tables.items()}, {})
+        for client in storage.botocore_clients():
+            client.meta.events.register("provide-client-params.dynamodb", meter.before)
+            client.meta.events.register("after-call.dynamodb", meter.after)
+        get_work_queue().client.meta.events.register("before-call.sqs", QueueCounter(meter))
+        log(f"broadcast to {subscribers} subscribers, {online} online")
+        result = asyncio.run(broadcast(stack, meter, subscribers, online))
+    finally:
+        stack.stop()
+    done, last = result["seconds_202_to_done"], result["seconds_202_to_last_frame"]
+    print(table(
+        ["measure", "value"],
+        [["202 → done (s)", "not done" if done is None else f"{done:.2f}"],
+         ["202 → last frame (s)", "none" if last is None else f"{last:.2f}"],
+         ["frames lost", f"{result['lost']} of {online}"],
+         ["DynamoDB calls / recipient", f"{result['dynamodb_calls_per_recipient']:.3f}"],
+         ["est. WRU / recipient", f"{result['estimated_wru_per_recipient']:.2f}"],
+         ["peak RSS stack / emulator (MiB)",
+          f"{result['memory_kib']['VmHWM'] / 1024:.0f} / {result['memory_kib']['emulator_VmHWM'] / 1024:.0f}"]],
+    ))  # fmt: skip
+    write(
+        "broadcast",
+        {"parameters": {"subscribers": subscribers, "online": online}, "repeats": 1, "targets": {"lost": 0}, **result},
+        results_dir(argv),
+    )
+    return 0 if result["lost"] == 0 and result["seconds_202_to_done"] is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

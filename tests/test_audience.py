@@ -1,0 +1,221 @@
+"""Audience sends: 202 at once, fan-out through the queue in chunks, exact under crashes and redelivery."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import service, storage
+from chalicelib.audience_models import SendLog
+from chalicelib.models import ChannelCounter, InboxMessage
+from tests.conftest import Api, TokenFactory, Worker, assert_error
+
+USERS = [f"user-{i:03d}" for i in range(230)]  # with chunks of 100: 100 + 100 + 30, in groups of 49
+
+
+@pytest.fixture
+def subscribed(api: Api, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setenv("INAPP_FANOUT_CHUNK_SIZE", "100")
+    service.reset()
+    response = api.call("POST", "/channels/news/subscribers", token=admin_token, json_body={"add": USERS})
+    assert response.json_body == {"added": len(USERS), "removed": 0}
+    return USERS
+
+
+def _broadcast(api: Api, admin_token: str, key: str | None = None, **fields: Any) -> Any:
+    body = {"channel": "news", "audience": "subscribers", "title": "To everyone", **fields}
+    response = api.call("POST", "/messages", token=admin_token, json_body=body, headers={"Idempotency-Key": key} if key else None)
+    assert response.status_code == 202, response.json_body
+    return response.json_body
+
+
+def _log(api: Api, admin_token: str, send_id: str) -> Any:
+    return api.call("GET", f"/messages/{send_id}", token=admin_token).json_body
+
+
+def assert_exact(send_id: str, users: list[str], channel: str = "news") -> None:
+    """Every user holds the send exactly once, and every counter equals a recount of the user's items."""
+    for user in users:
+        items = [m for m in InboxMessage.query(user) if m.channel == channel]
+        assert [m.id for m in items].count(send_id) == 1, user
+        counter = ChannelCounter.get(user, channel)
+        assert (int(counter.total), int(counter.unread)) == (len(items), sum(m.status == "unread" for m in items)), user
+    entry = SendLog.get(send_id)
+    assert (entry.status, int(entry.stored), int(entry.recipients)) == ("done", len(users), len(users))
+
+
+class Killer:
+    """A botocore hook that fails chosen TransactWriteItems calls, as a worker dying mid-chunk would leave them."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fail_calls: set[int] = set()  # the 1-based numbers of the calls to fail
+        self.fail_all = False
+
+    def __call__(self, **_: Any) -> None:
+        self.calls += 1
+        if self.fail_all or self.calls in self.fail_calls:
+            raise RuntimeError(f"worker killed at transaction {self.calls}")
+
+
+@pytest.fixture
+def killer(api: Api) -> Iterator[Killer]:
+    hook = Killer()
+    clients = storage.botocore_clients()
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb.TransactWriteItems", hook)
+    yield hook
+    for client in clients:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+
+
+def test_an_audience_send_answers_202_queued_and_the_worker_stores_every_subscriber(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, token: TokenFactory
+) -> None:
+    sent = _broadcast(api, admin_token)
+    assert sent == {"id": sent["id"], "channel": "news", "audience": "subscribers", "status": "queued"}
+    queued = _log(api, admin_token, sent["id"])
+    assert (queued["status"], queued["stored"], queued["sender"], queued["completedAt"]) == ("queued", 0, "admin-1", None)
+    assert worker.drain() == 3  # chunks of 100, 100 and 30
+    done = _log(api, admin_token, sent["id"])
+    assert done == {
+        "id": sent["id"],
+        "channel": "news",
+        "title": "To everyone",
+        "sender": "admin-1",
+        "audience": "subscribers",
+        "recipients": 230,
+        "stored": 230,
+        "status": "done",
+        "createdAt": queued["createdAt"],
+        "completedAt": done["completedAt"],
+    }
+    assert_exact(sent["id"], subscribed)
+    message = api.call("GET", f"/me/messages/{sent['id']}", token=token("user-007")).json_body
+    assert (message["title"], message["channel"]) == ("To everyone", "news")
+
+
+def test_a_worker_killed_mid_chunk_and_redelivered_stores_each_recipient_once(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, killer: Killer
+) -> None:
+    killer.fail_calls = {5}  # chunk 1's second group: chunk 0 and one group of chunk 1 are stored, then the worker dies
+    sent = _broadcast(api, admin_token)
+    worker.drain()
+    assert killer.calls > 5
+    assert_exact(sent["id"], subscribed)
+
+
+def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_duplicates(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import fanout
+
+    advance = fanout._advance
+    crashes = iter([True])
+
+    def crash_once(send_id: str, number: int, *, last: bool) -> None:
+        if number == 1 and next(crashes, False):
+            raise RuntimeError("worker killed between queueing chunk 2 and counting chunk 1")
+        advance(send_id, number, last=last)
+
+    monkeypatch.setattr(fanout, "_advance", crash_once)
+    sent = _broadcast(api, admin_token)
+    assert worker.drain() == 5  # 0, 1 (dies), 1 again, 2, and 2's duplicate (finds it done)
+    assert_exact(sent["id"], subscribed)
+
+
+def test_the_same_step_delivered_twice_changes_nothing(api: Api, admin_token: str, subscribed: list[str], worker: Worker) -> None:
+    sent = _broadcast(api, admin_token)
+    first = worker.client.receive_message(QueueUrl=worker.queues.url)["Messages"][0]
+    worker.client.send_message(QueueUrl=worker.queues.url, MessageBody=first["Body"])  # SQS's at-least-once
+    worker.client.send_message(QueueUrl=worker.queues.url, MessageBody=first["Body"])
+    worker.drain()
+    for number, cursor in ((1, "user-099"), (2, "user-199")):  # late copies of later steps
+        body = {"kind": "chunk", "target": sent["id"], "cursor": cursor, "number": number, "before": None}
+        worker.client.send_message(QueueUrl=worker.queues.url, MessageBody=json.dumps(body))
+    worker.drain()
+    assert_exact(sent["id"], subscribed)
+
+
+def test_a_step_failing_every_time_marks_the_send_failed_goes_to_the_dlq_and_redrives_to_done(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, killer: Killer
+) -> None:
+    sent = _broadcast(api, admin_token)
+    killer.fail_all = True
+    worker.drain(max_steps=50)
+    failed = _log(api, admin_token, sent["id"])
+    assert (failed["status"], failed["stored"]) == ("failed", 0)
+    dead = worker.dead_letters()
+    assert [json.loads(body)["target"] for body in dead] == [sent["id"]]
+    killer.fail_all = False
+    for body in dead:  # the redrive docs/operations.md describes: back onto the queue
+        worker.client.send_message(QueueUrl=worker.queues.url, MessageBody=body)
+    worker.drain()
+    assert_exact(sent["id"], subscribed)
+
+
+def test_only_subscriptions_older_than_the_send_receive_it(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker
+) -> None:
+    sent = _broadcast(api, admin_token)
+    changes = {"add": ["late-comer"], "remove": ["user-000"]}
+    api.call("POST", "/channels/news/subscribers", token=admin_token, json_body=changes)
+    worker.drain()
+    assert list(InboxMessage.query("late-comer")) == []
+    assert list(InboxMessage.query("user-000")) == []  # removed before its chunk was reached
+    entry = _log(api, admin_token, sent["id"])
+    assert (entry["status"], entry["stored"], entry["recipients"]) == ("done", 229, 229)
+
+
+def test_the_idempotency_key_replays_the_202_and_queues_once(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker
+) -> None:
+    first = _broadcast(api, admin_token, key="k1")
+    assert _broadcast(api, admin_token, key="k1") == first
+    assert worker.drain() == 3
+    assert [e["id"] for e in api.call("GET", "/messages", token=admin_token).json_body["items"]] == [first["id"]]
+
+
+def test_the_send_lambda_takes_audience_sends_and_names_its_sender(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, lambdas: Any
+) -> None:
+    direct = lambdas.invoke("send", {"channel": "news", "audience": "subscribers", "title": "A"}).payload
+    detail = {"channel": "news", "audience": "subscribers", "title": "B"}
+    bridged = lambdas.invoke("send", {"detail-type": "deploy", "source": "ci.deploys", "detail": detail}).payload
+    assert direct["status"] == bridged["status"] == "queued"
+    worker.drain()
+    assert _log(api, admin_token, direct["id"])["sender"] == "lambda"
+    assert _log(api, admin_token, bridged["id"])["sender"] == "ci.deploys"
+    assert_exact(bridged["id"], subscribed)
+
+
+BAD = [
+    ({"receivers": ["a"]}, "audience: cannot be given together with receivers"),
+    ({"audience": "everyone"}, 'audience: must be "subscribers"'),
+    ({"audience": ["subscribers"]}, 'audience: must be "subscribers"'),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), BAD, ids=[m for _, m in BAD])
+def test_exactly_one_of_receivers_and_audience(api: Api, admin_token: str, channel: str, fields: Any, message: str) -> None:
+    body = {"channel": "news", "audience": "subscribers", "title": "T", **fields}
+    assert_error(api.call("POST", "/messages", token=admin_token, json_body=body), 400, message)
+    neither = api.call("POST", "/messages", token=admin_token, json_body={"channel": "news", "title": "T"})
+    assert_error(neither, 400, "receivers: is required")
+    assert SendLog.count() == 0
+
+
+def test_null_receivers_with_an_audience_is_an_audience_send(api: Api, admin_token: str, channel: str) -> None:
+    _broadcast(api, admin_token, receivers=None)
+
+
+def test_an_audience_send_to_a_channel_without_subscribers_is_done_with_none(
+    api: Api, admin_token: str, channel: str, worker: Worker
+) -> None:
+    sent = _broadcast(api, admin_token)
+    assert worker.drain() == 1
+    entry = _log(api, admin_token, sent["id"])
+    assert (entry["status"], entry["recipients"], entry["stored"]) == ("done", 0, 0)
