@@ -117,8 +117,22 @@ class LocalStack:
             raise
 
     def _start(self) -> None:
-        s = self.settings
-        env = os.environ
+        """Every part in order: emulator and queues, the app and its gateway, HTTP, pollers, Lambda endpoint."""
+        sqs, queues = self._start_emulator()
+        self._start_app()
+        self._start_http()
+        self._start_stream_poller()
+        self._inject_faults()
+        self._start_queue_poller(sqs, queues)
+        send = functools.partial(self._invoke, "send")
+        self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=self.settings.lambda_port)
+        self.lambda_endpoint.start()
+        self._check_ready()
+        self._seed_demo_channel()
+
+    def _start_emulator(self) -> tuple[Any, Any]:
+        """The environment the app reads, moto's server (DynamoDB, its streams, SQS) unless told otherwise, the queues."""
+        s, env = self.settings, os.environ
         for name, value in _stage_environment().items():
             env.setdefault(name, value)
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -128,23 +142,23 @@ class LocalStack:
         if not (s.dynamodb_endpoint and s.sqs_endpoint):
             env.setdefault("AWS_ACCESS_KEY_ID", "local")
             env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-            self.dynamodb = EmbeddedDynamoDB()  # moto's server: DynamoDB, its streams and SQS
+            self.dynamodb = EmbeddedDynamoDB()
             self.dynamodb.start()
-        endpoint = s.dynamodb_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
-        env["INAPP_DYNAMODB_ENDPOINT"] = endpoint
+        env["INAPP_DYNAMODB_ENDPOINT"] = s.dynamodb_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
         env["INAPP_SQS_ENDPOINT"] = s.sqs_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
         sqs = boto3.client("sqs", endpoint_url=env["INAPP_SQS_ENDPOINT"], region_name=env["AWS_DEFAULT_REGION"])
         queues = create_queues(sqs, f"{APP_NAME}-{STAGE}-fanout")
         env["INAPP_FANOUT_QUEUE_URL"] = queues.url
+        return sqs, queues
 
-        from chalice.config import Config
-
+    def _start_app(self) -> None:
+        """Import the app, start the WebSocket gateway it posts to, create the tables, warm the clients."""
         from app import app
-        from chalicelib import storage
         from chalicelib.config import load_settings
-        from chalicelib.models import InboxMessage, create_tables
-        from chalicelib.service import get_delivery, get_services, get_work_queue, reset
+        from chalicelib.models import create_tables
+        from chalicelib.service import get_delivery, get_services, reset
 
+        s, env = self.settings, os.environ
         self.app = app
         console_logs.install(s.log_format)  # after `import app`: Chalice and chalicelib attach their handlers then
         self.gateway = WebSocketGateway(
@@ -163,34 +177,42 @@ class LocalStack:
         get_services()
         get_delivery()  # builds and warms the management client before the first post
 
+    def _start_http(self) -> None:
+        from chalice.config import Config
+
         config = Config(chalice_stage=STAGE, config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
-        self._http = local_api_server(app, config, s.http_port)
+        self._http = local_api_server(self.app, config, self.settings.http_port)
         self._http_thread = threading.Thread(
             target=self._http.server.serve_forever, args=(POLL_SECONDS,), name="http-api", daemon=True
         )
         self._http_thread.start()
 
+    def _start_stream_poller(self) -> None:
+        """Lambda's DynamoDB event source mapping: the inbox stream into ``deliver``, woken by the app's writes."""
+        from chalicelib import storage
+        from chalicelib.models import InboxMessage
+
+        region = os.environ["AWS_DEFAULT_REGION"]
         streams = boto3.client(
             "dynamodbstreams",
-            endpoint_url=endpoint,
-            region_name=env["AWS_DEFAULT_REGION"],
+            endpoint_url=os.environ["INAPP_DYNAMODB_ENDPOINT"],
+            region_name=region,
             config=BotoConfig(retries={"mode": "standard", "total_max_attempts": 3}),
         )
-        arn = InboxMessage.describe_table()["LatestStreamArn"]
-        reader = ShardReader(streams, arn, env["AWS_DEFAULT_REGION"], start="LATEST")
+        reader = ShardReader(streams, InboxMessage.describe_table()["LatestStreamArn"], region, start="LATEST")
         self.poller = StreamPoller(reader, lambda batch: self._invoke("deliver", batch))
         wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
-        self._inject_faults()
-        self.queue_poller = QueuePoller(sqs, queues, lambda event: self._invoke("fan_out", event), env["AWS_DEFAULT_REGION"])
+
+    def _start_queue_poller(self, sqs: Any, queues: Any) -> None:
+        """Lambda's SQS event source mapping: the fan-out queue into ``fan_out``, woken by the app's sends."""
+        from chalicelib.service import get_work_queue
+
+        self.queue_poller = QueuePoller(
+            sqs, queues, lambda event: self._invoke("fan_out", event), os.environ["AWS_DEFAULT_REGION"]
+        )
         wake_on_sends(get_work_queue().client, self.queue_poller)
         self.queue_poller.start()
-
-        send = functools.partial(self._invoke, "send")
-        self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=s.lambda_port)
-        self.lambda_endpoint.start()
-        self._check_ready()
-        self._seed_demo_channel()
 
     def _inject_faults(self) -> None:
         """What INAPP_FAULTS asks for beyond the gateway's posts (see `infra.local.faults`)."""
