@@ -121,7 +121,10 @@ class RunningStack:
 
 def client_env(state_file: Path) -> dict[str, str]:
     """This environment without the variables that would point a stack or the CLI elsewhere."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("INAPP_")}
+    # Also without an outer make's variables: under `make test` a nested `make send` would print
+    # "make[1]: Entering directory …" — a newcomer's second terminal has no MAKELEVEL.
+    outer_make = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("INAPP_") and name not in outer_make}
     env["INAPP_STATE_FILE"] = str(state_file)
     return env
 
