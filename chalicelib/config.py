@@ -87,6 +87,20 @@ def _websocket_api(explicit_variable: str, scheme: str) -> str | None:
     return None
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _management_endpoint() -> str | None:
+    """Where frames are posted, signed: https, except on loopback (the local stack's gateway)."""
+    endpoint = _websocket_api("INAPP_WS_ENDPOINT", "https")
+    if endpoint is None or endpoint.startswith("https://"):
+        return endpoint
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    if endpoint.startswith("http://") and host in LOOPBACK_HOSTS:
+        return endpoint
+    raise ConfigurationError("setting INAPP_WS_ENDPOINT must be an https:// URL (signed requests carry credentials)")
+
+
 def _secret_from_parameter() -> str | None:
     """The service secret from an SSM SecureString, so it never sits in a template or config."""
     name = _optional("INAPP_SECRET_PARAMETER")
@@ -124,7 +138,7 @@ def load_settings() -> Settings:
         cursor_secret=cursor_secret,
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
-        ws_management_endpoint=_websocket_api("INAPP_WS_ENDPOINT", "https"),  # where frames are posted
+        ws_management_endpoint=_management_endpoint(),  # where frames are posted
         ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
         post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
         fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up

@@ -61,7 +61,12 @@ class FanOut:
         """Lambda's SQS batch; ``batchItemFailures`` names the messages SQS should deliver again."""
         failures = []
         for record in records:
-            step = Step.parse(record["body"])
+            try:
+                step = Step.parse(record["body"])
+            except (KeyError, TypeError, ValueError) as error:  # not ours to run: the dead-letter queue keeps it
+                logger.error("unreadable fan-out step", extra={"code": type(error).__name__})
+                failures.append({"itemIdentifier": record["messageId"]})
+                continue
             try:
                 self.run(step)
             except Exception:  # every message of the batch is tried; this one is retried by SQS

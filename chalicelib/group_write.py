@@ -102,7 +102,7 @@ class GroupWrite:
         A retried request rebuilds the very same transactions, so DynamoDB
         answers an already-committed one with success and changes nothing.
         """
-        return f"{self._send_id}{self._number:05d}{attempt}{salt}"
+        return f"{self._send_id}{self._number % 100_000:05d}{attempt}{salt}"
 
     def _message(self, user: str) -> InboxMessage:
         request = self._request

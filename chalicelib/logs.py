@@ -29,6 +29,9 @@ EXTRA_FIELDS = (
     "sequence_number",
     "connection_id",
     "reason",
+    "kind",
+    "target",
+    "send_id",
 )
 LOGGER_NAMES = ("chalicelib", "inapp")
 

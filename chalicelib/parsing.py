@@ -204,9 +204,9 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
     url = _optional_text(body, "url", prefix)
     # Always filled: a placeholder without a value is a 400 even when no `data` was sent at all.
     values = {} if body.get("data") is None else v.data(body["data"], prefix + "data")
-    title = render(title, values, prefix + "title")
-    content = render(content, values, prefix + "content")
-    url = None if url is None else render(url, values, prefix + "url", url=True)
+    title = render(title, values, prefix + "title", limit=v.MAX_MESSAGE_TITLE)
+    content = render(content, values, prefix + "content", limit=v.MAX_CONTENT_BYTES)
+    url = None if url is None else render(url, values, prefix + "url", url=True, limit=v.MAX_URL)
     duration = body.get("duration")
     return SendRequest(
         channel=channel,

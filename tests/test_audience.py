@@ -11,7 +11,7 @@ import pytest
 from chalicelib import service, storage
 from chalicelib.audience_models import SendLog
 from chalicelib.models import ChannelCounter, InboxMessage
-from tests.conftest import Api, TokenFactory, Worker, assert_error
+from tests.conftest import Api, LambdaClient, TokenFactory, Worker, assert_error
 
 USERS = [f"user-{i:03d}" for i in range(230)]  # with chunks of 100: 100 + 100 + 30, in groups of 49
 
@@ -219,3 +219,9 @@ def test_an_audience_send_to_a_channel_without_subscribers_is_done_with_none(
     assert worker.drain() == 1
     entry = _log(api, admin_token, sent["id"])
     assert (entry["status"], entry["recipients"], entry["stored"]) == ("done", 0, 0)
+
+
+def test_an_unreadable_step_is_a_batch_item_failure_not_a_crashed_batch(api: Api, lambdas: LambdaClient) -> None:
+    """Found by review: a message that is not a step raised out of the handler (five failed invocations)."""
+    event = {"Records": [{"messageId": "m-1", "body": "not json", "attributes": {"ApproximateReceiveCount": "1"}}]}
+    assert lambdas.invoke("fan_out", event).payload == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}

@@ -58,3 +58,16 @@ def test_jwks_without_issuer_or_audience_fails_loudly(monkeypatch: pytest.Monkey
     monkeypatch.delenv(missing)
     with pytest.raises(ConfigurationError, match="INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required"):
         load_settings()
+
+
+@pytest.mark.parametrize("endpoint", ["http://abc.execute-api.us-east-1.amazonaws.com/api", "ftp://127.0.0.1/api"])
+def test_a_management_endpoint_without_tls_is_refused_off_loopback(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    """Posts are signed and carry the session token: never in clear text across a network."""
+    monkeypatch.setenv("INAPP_WS_ENDPOINT", endpoint)
+    with pytest.raises(ConfigurationError, match="INAPP_WS_ENDPOINT must be an https:// URL"):
+        load_settings()
+
+
+def test_loopback_management_endpoints_may_be_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INAPP_WS_ENDPOINT", "http://127.0.0.1:8001/api/")
+    assert load_settings().ws_management_endpoint == "http://127.0.0.1:8001/api"

@@ -14,3 +14,11 @@ def test_render_is_strict_and_plain() -> None:
     assert render("{{#section}}x{{/section}}", {}, "title") == "{{#section}}x{{/section}}"
     with pytest.raises(ValidationError, match=r"data\.missing: is missing \(used in content\)"):
         render("{{missing}}", {}, "content")
+
+
+def test_filling_stops_as_soon_as_the_text_outgrows_its_limit() -> None:
+    """200,000 placeholders and a 5 KB value would build a gigabyte before the length check."""
+    template = "{{a}}" * 200_000
+    with pytest.raises(ValidationError, match=r"^content: must be at most 16384 characters once placeholders are filled$"):
+        render(template, {"a": "x" * 5000}, "content", limit=16_384)
+    assert render("{{a}}-{{a}}", {"a": "xy"}, "title", limit=5) == "xy-xy"
