@@ -43,3 +43,15 @@ def transformed() -> dict[str, Any]:
     """What CloudFormation's SAM transform makes of the template `aws cloudformation package` writes."""
     result: dict[str, Any] = json.loads(_transformed_text())
     return result
+
+
+# The table settings every function gets, and the template's logical id of each table.
+TABLE_VARIABLES = {
+    "INAPP_INBOX_TABLE": "InboxTable",
+    "INAPP_CHANNELS_TABLE": "ChannelsTable",
+    "INAPP_COUNTERS_TABLE": "CountersTable",
+    "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
+    "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
+    "INAPP_SUBSCRIBERS_TABLE": "SubscribersTable",
+    "INAPP_SENDS_TABLE": "SendsTable",
+}

@@ -28,15 +28,7 @@ from tests import packaging
 from tests.events import ws_event
 
 Grant = tuple[str, str, str | None]  # (action, table's logical id, index name)
-TABLE_VARIABLES = {
-    "INAPP_INBOX_TABLE": "InboxTable",
-    "INAPP_CHANNELS_TABLE": "ChannelsTable",
-    "INAPP_COUNTERS_TABLE": "CountersTable",
-    "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
-    "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
-    "INAPP_SUBSCRIBERS_TABLE": "SubscribersTable",
-    "INAPP_SENDS_TABLE": "SendsTable",
-}
+TABLE_VARIABLES = packaging.TABLE_VARIABLES
 QUEUE_VARIABLES = {"INAPP_FANOUT_QUEUE_URL": "FanOutQueue"}
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}  # the event source mapping's

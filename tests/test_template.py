@@ -30,15 +30,7 @@ TABLES = {
     "SubscribersTable": "subscribers",
     "SendsTable": "sends",
 }
-TABLE_ENV = {
-    "INAPP_INBOX_TABLE": "InboxTable",
-    "INAPP_CHANNELS_TABLE": "ChannelsTable",
-    "INAPP_COUNTERS_TABLE": "CountersTable",
-    "INAPP_IDEMPOTENCY_TABLE": "IdempotencyTable",
-    "INAPP_CONNECTIONS_TABLE": "ConnectionsTable",
-    "INAPP_SUBSCRIBERS_TABLE": "SubscribersTable",
-    "INAPP_SENDS_TABLE": "SendsTable",
-}
+TABLE_ENV = packaging.TABLE_VARIABLES
 FUNCTIONS = ["APIHandler", "Send", "Deliver", "FanOut", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
 
 

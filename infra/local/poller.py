@@ -23,6 +23,7 @@ from typing import Any
 
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 from chalicelib.stream_records import StreamRecord
+from infra.local.loops import WakeableLoop
 from infra.local.streams import ShardReader
 
 logger = logging.getLogger("inapp.local.poller")
@@ -31,7 +32,7 @@ Handler = Callable[[dict[str, Any]], Any]
 CHECKPOINTS_KEPT = 4
 
 
-class StreamPoller:
+class StreamPoller(WakeableLoop):
     def __init__(
         self,
         reader: ShardReader,
@@ -46,23 +47,10 @@ class StreamPoller:
         self._min = min_interval
         self._max = max_idle_interval
         self._retry_delay = retry_delay
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
+        super().__init__("stream-poller")
         self.batches = 0
         self._checkpoints: deque[str] = deque(maxlen=CHECKPOINTS_KEPT)  # first records of recent batches
         self._replay = threading.Event()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def replay_from_checkpoint(self) -> bool:
         """Restart from a batch a few back, as Lambda does after a crash: handled records run again.
@@ -79,10 +67,6 @@ class StreamPoller:
         if self._replay.is_set() and self._checkpoints:
             self._replay.clear()
             self._reader.rewind(self._checkpoints[0])
-
-    def _sleep(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
 
     def _run(self) -> None:
         interval = self._min

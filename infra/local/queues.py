@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.work_queue import MAX_RECEIVES
+from infra.local.loops import WakeableLoop
 
 logger = logging.getLogger("inapp.local.queues")
 
@@ -63,7 +63,7 @@ def to_lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> di
     }
 
 
-class QueuePoller:
+class QueuePoller(WakeableLoop):
     """Receives, invokes, deletes on success; ``poll_once`` for tests, ``start`` for the stack's thread."""
 
     def __init__(
@@ -75,9 +75,7 @@ class QueuePoller:
         self._region = region
         self._batch_size = batch_size
         self._max_idle = max_idle
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-poller", daemon=True)
+        super().__init__("queue-poller")
         self.invocations = 0
 
     def poll_once(self) -> int:
@@ -104,17 +102,6 @@ class QueuePoller:
         if done:
             self._client.delete_message_batch(QueueUrl=self._queues.url, Entries=done)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
-
-    def wake(self) -> None:
-        self._wake.set()
-
     def _run(self) -> None:
         idle = 0.01
         while not self._stop.is_set():
@@ -126,8 +113,7 @@ class QueuePoller:
             if got:
                 idle = 0.01
                 continue
-            self._wake.wait(idle)
-            self._wake.clear()
+            self._sleep(idle)
             idle = min(self._max_idle, idle * 2)
 
 
