@@ -180,9 +180,9 @@ def test_the_dashboard_shows_every_alarm_and_is_an_output(template: dict[str, An
 def test_a_wrong_dimension_is_caught() -> None:
     """The checks above can fail: one extra dimension on a custom metric, a function that does not exist."""
     template = packaging.template()
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="function"):
         check_metric(template, "${MetricsNamespace}", metrics.SENDS, [("service", "inapp"), ("function", "send")])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="Delivery"):
         check_metric(template, "AWS/Lambda", "Errors", [("FunctionName", "${Delivery}")])
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="Sent"):
         check_metric(template, "${MetricsNamespace}", "Sent", [("service", "inapp")])

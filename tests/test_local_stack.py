@@ -66,7 +66,7 @@ def test_read_on_one_device_updates_the_other(stack: RunningStack) -> None:
 
 @pytest.mark.parametrize("token", ["", "garbage", issue_token("x", "another-secret-of-enough-length-000")])
 def test_handshake_is_refused_without_a_valid_token(stack: RunningStack, token: str) -> None:
-    with pytest.raises(InvalidStatus) as caught, stack.socket(token):
+    with pytest.raises(InvalidStatus, match="HTTP 401") as caught, stack.socket(token):
         pass
     assert caught.value.response.status_code == 401
 
@@ -96,7 +96,7 @@ def test_closed_through_management_api_answers_410_and_is_forgotten(stack: Runni
         info = management.get_connection(ConnectionId=connection_id)
         assert {"ConnectedAt", "Identity", "LastActiveAt"} <= set(info)
         management.delete_connection(ConnectionId=connection_id)
-        with pytest.raises(management.exceptions.GoneException):
+        with pytest.raises(management.exceptions.GoneException, match="GoneException"):
             for _ in range(50):  # the socket closes asynchronously
                 management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
     deadline = time.monotonic() + 5
@@ -155,7 +155,7 @@ def test_lambda_errors_come_back_as_lambda_reports_them(stack: RunningStack) -> 
     payload = json.loads(response["Payload"].read())
     assert payload["errorType"] == "ValidationError"
     assert payload["errorMessage"] == "receivers: must have 1 to 1000 distinct user ids"
-    with pytest.raises(client.exceptions.ResourceNotFoundException):
+    with pytest.raises(client.exceptions.ResourceNotFoundException, match="Function not found: missing"):
         client.invoke(FunctionName="missing", Payload=b"{}")
 
 
@@ -305,7 +305,7 @@ def test_websocket_connect_disconnect_and_refusal_are_logged_with_the_user(stack
     with stack.socket(issue_token("wl1", SECRET)) as socket:
         socket.send(json.dumps({"action": "ping"}))
         frames(socket, 1)
-    with pytest.raises(InvalidStatus), stack.socket(issue_token("wl2", SECRET, lifetime_seconds=-60)):
+    with pytest.raises(InvalidStatus, match="HTTP 401"), stack.socket(issue_token("wl2", SECRET, lifetime_seconds=-60)):
         pass
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket connected \S+ user=wl1$")
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket disconnected \S+: 1000 .* user=wl1$")

@@ -170,7 +170,7 @@ def test_the_middleware_flushes_once_per_invocation_of_every_handler_kind(capsys
         client.lambda_.invoke("send", {})
         client.lambda_.invoke("send", {})
         assert len(emf_lines(capsys.readouterr().out)) == 2
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError, match="a failed batch still publishes"):
             client.lambda_.invoke("deliver", {"Records": []})
         (document,) = emf_lines(capsys.readouterr().out)
         assert document[metrics.FRAMES_POSTED] == [1.0]
