@@ -88,10 +88,10 @@ def _correct(user_id: str, channel: str, chunk: list[Expiry]) -> bool:
             reasons = storage.cancellation_codes(error)
             if len(reasons) > len(chunk) and reasons[len(chunk)] == storage.CONDITION_FAILED:
                 return True  # no counter to correct
-            done = {i for i, code in enumerate(reasons[: len(chunk)]) if code == storage.CONDITION_FAILED}
-            chunk = [e for i, e in enumerate(chunk) if i not in done]
-            if not done:
+            remaining = storage.not_refused(chunk, error)
+            if len(remaining) == len(chunk):
                 storage.pause_before_retry(attempt)
+            chunk = remaining
         except PynamoDBException as error:
             logger.warning("counter correction failed", extra={"code": getattr(error, "cause_response_code", None)})
             return False

@@ -70,9 +70,9 @@ class GroupWrite:
                 return
             except TransactWriteError as error:
                 reasons = storage.cancellation_codes(error)
-                stored = {u for u, code in zip(group, reasons, strict=False) if code == storage.CONDITION_FAILED}
-                if stored:  # an earlier attempt (or chunk) with this id already wrote them: the others only
-                    group = [u for u in group if u not in stored]
+                unstored = storage.not_refused(group, error)
+                if len(unstored) < len(group):  # an earlier attempt (or chunk) with this id already wrote some
+                    group = unstored
                     if not group:
                         return
                     salt = secrets.token_hex(2)

@@ -83,9 +83,8 @@ def _mark_chunk_read(user_id: str, chunk: list[InboxMessage], read_at: str) -> i
                     transaction.update(ChannelCounter(user_id, channel), actions=[ChannelCounter.unread.add(-count)])
             return len(chunk)
         except TransactWriteError as error:
-            reasons = storage.cancellation_codes(error)
-            already_read = {i for i, code in enumerate(reasons[: len(chunk)]) if code == storage.CONDITION_FAILED}
-            chunk = [m for i, m in enumerate(chunk) if i not in already_read]
-            if not already_read:
+            still_unread = storage.not_refused(chunk, error)  # the others were read meanwhile
+            if len(still_unread) == len(chunk):
                 storage.pause_before_retry(attempt)
+            chunk = still_unread
     raise BusyError("channel: the inbox is being changed elsewhere; try again")

@@ -72,6 +72,16 @@ def cancellation_codes(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
 
 
+def not_refused(items: list[T], error: TransactWriteError) -> list[T]:
+    """``items`` (one per leading action of a cancelled transaction) less those whose condition failed.
+
+    A retry drops what an earlier attempt, another device or a replay already
+    did, and writes the rest.
+    """
+    codes = cancellation_codes(error)
+    return [item for index, item in enumerate(items) if index >= len(codes) or codes[index] != CONDITION_FAILED]
+
+
 @contextmanager
 def refused_as(domain_error: InboxError) -> Iterator[None]:
     """Turn a single-item write refused by its condition into ``domain_error``; other errors pass."""
