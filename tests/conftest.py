@@ -20,7 +20,7 @@ from chalicelib.models import create_tables
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
 from tests.e2e import RunningStack
-from tests.events import StreamTap
+from tests.events import StreamTap, ws_event
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
 
@@ -243,6 +243,22 @@ def standin(tables: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Managemen
     service.reset()
     yield server
     server.stop()
+
+
+class ConnectFactory(Protocol):
+    def __call__(self, user: str, *connection_ids: str) -> None: ...
+
+
+@pytest.fixture
+def connect(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> ConnectFactory:
+    """Factory: open WebSocket connections for a user through ``$connect`` (asserting each is accepted)."""
+
+    def _connect(user: str, *connection_ids: str) -> None:
+        for connection_id in connection_ids:
+            answer = lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user))).payload
+            assert answer == {"statusCode": 200}
+
+    return _connect
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ import pytest
 from chalicelib import service
 from chalicelib.models import ChannelCounter, Connection, InboxMessage
 from chalicelib.socket_poster import Outcome
-from tests.conftest import Api, CallCounter, LambdaClient, SendFactory, TokenFactory
+from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory
 from tests.events import StreamTap, as_ttl_deletions, ws_event
 from tests.standin import ManagementStandIn
-
-
-@pytest.fixture
-def connect(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> Any:
-    def _connect(user: str, *connection_ids: str) -> None:
-        for connection_id in connection_ids:
-            assert lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user))).payload == {
-                "statusCode": 200
-            }
-
-    return _connect
 
 
 def _deliver(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +44,7 @@ def _stored_state() -> tuple[list[Any], list[Any]]:
 
 
 def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     connect("bob", "b1=")
@@ -74,7 +63,7 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
     api: Api,
     lambdas: LambdaClient,
     standin: ManagementStandIn,
-    connect: Any,
+    connect: ConnectFactory,
     channel: str,
     send: SendFactory,
     stream: StreamTap,
@@ -92,7 +81,7 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
 
 
 def test_no_op_modify_and_remove_send_nothing(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     sent = send(["alice"])
@@ -107,7 +96,7 @@ def test_no_op_modify_and_remove_send_nothing(
 
 
 def test_gone_connection_is_forgotten_and_others_still_get_frames(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=", "a2=")
     standin.script("a1=", [410])
@@ -132,7 +121,7 @@ def test_gone_answer_for_a_seconds_old_connection_keeps_it(
 
 
 def test_throttled_posts_are_retried_then_delivered(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [429, 503])
@@ -145,7 +134,7 @@ def test_throttled_posts_are_retried_then_delivered(
 def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
     lambdas: LambdaClient,
     standin: ManagementStandIn,
-    connect: Any,
+    connect: ConnectFactory,
     channel: str,
     send: SendFactory,
     stream: StreamTap,
@@ -174,7 +163,7 @@ def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
 
 
 def test_only_the_record_that_still_fails_is_reported(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     connect("bob", "b1=")
@@ -189,7 +178,7 @@ def test_only_the_record_that_still_fails_is_reported(
 
 
 def test_payload_too_large_is_dropped_not_retried(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     standin.script("a1=", [413])
@@ -199,7 +188,7 @@ def test_payload_too_large_is_dropped_not_retried(
 
 
 def test_a_bad_record_does_not_drop_the_others(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -211,7 +200,7 @@ def test_a_bad_record_does_not_drop_the_others(
 
 
 def test_replayed_batch_makes_no_new_inbox_items(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -227,7 +216,7 @@ def test_replayed_batch_makes_no_new_inbox_items(
 def test_fan_out_lookups_stay_within_ceil_u_over_100(
     lambdas: LambdaClient,
     standin: ManagementStandIn,
-    connect: Any,
+    connect: ConnectFactory,
     channel: str,
     send: SendFactory,
     stream: StreamTap,
@@ -246,7 +235,7 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
 
 
 def test_posts_are_sigv4_signed_for_execute_api(
-    lambdas: LambdaClient, standin: ManagementStandIn, connect: Any, channel: str, send: SendFactory, stream: StreamTap
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
@@ -269,7 +258,7 @@ def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
     api: Api,
     lambdas: LambdaClient,
     standin: ManagementStandIn,
-    connect: Any,
+    connect: ConnectFactory,
     channel: str,
     send: SendFactory,
     stream: StreamTap,

@@ -16,8 +16,8 @@ from chalice.app import Chalice, DynamoDBEvent
 from chalice.test import Client
 
 from chalicelib import metrics
-from tests.conftest import Api, LambdaClient, SendFactory, TokenFactory
-from tests.events import StreamTap, ws_event
+from tests.conftest import Api, ConnectFactory, LambdaClient, SendFactory
+from tests.events import StreamTap
 from tests.standin import ManagementStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,11 +184,11 @@ def test_the_handlers_publish_sends_recipients_frames_lag_and_gone(
     channel: str,
     send: SendFactory,
     stream: StreamTap,
-    token: TokenFactory,
+    connect: ConnectFactory,
 ) -> None:
     """What the deployed functions print: parsed as CloudWatch parses EMF."""
-    for user, connection_id in (("alice", "a1="), ("alice", "a2="), ("bob", "b1=")):
-        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user)))
+    connect("alice", "a1=", "a2=")
+    connect("bob", "b1=")
     standin.script("a2=", [410])
     capsys.readouterr()
     send(["alice", "bob", "carol"])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from chalicelib.models import ChannelCounter, Connection, InboxMessage
 from chalicelib.repair import forget_user, recount_user
-from tests.conftest import Api, LambdaClient, SendFactory, TokenFactory
-from tests.events import ws_event
-from tests.standin import ManagementStandIn
+from tests.conftest import Api, ConnectFactory, SendFactory, TokenFactory
 
 
 def _state(api: Api, token: TokenFactory, user: str) -> tuple[object, object]:
@@ -42,13 +40,12 @@ def test_recount_zeroes_a_counter_whose_messages_are_all_gone(
 
 
 def test_forget_user_erases_their_messages_counters_and_connections_only(
-    api: Api, channel: str, send: SendFactory, token: TokenFactory, lambdas: LambdaClient, standin: ManagementStandIn
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, connect: ConnectFactory
 ) -> None:
     for number in range(30):  # more than one BatchWriteItem of 25
         send(["alice", "bob"], title=f"m{number}")
-    for connection_id in ("a1=", "a2="):
-        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
-    lambdas.invoke("ws_connect", ws_event("$connect", "b1=", token=token("bob")))
+    connect("alice", "a1=", "a2=")
+    connect("bob", "b1=")
 
     assert forget_user("alice") == {"messages": 30, "counters": 1, "connections": 3}
 
