@@ -23,8 +23,8 @@ TABLE_VARIABLES = {
 }
 
 # Posts per second to @connections from one function container (its fan-out threads share them):
-# ParallelizationFactor 5 × 1,500 = 7,500/s, three quarters of the account-wide 10,000 RPS throttle
-# (docs/operations.md).
+# one batch at a time per stream shard, so five busy shards × 1,500 = 7,500/s, three quarters of the
+# account-wide 10,000 RPS throttle (docs/operations.md).
 DEFAULT_POST_RATE = 1500
 
 

@@ -216,6 +216,10 @@ def _actions(change: Change) -> list[Any]:
 
 
 def _update(change: Change, condition: Any) -> Counts:
+    """The change, on ``condition`` and on each new latest id being newer than the stored one."""
+    for channel, latest in change.latest.items():
+        stored = Path(f"l:{channel}")
+        condition &= stored.does_not_exist() | (stored < latest)
     return Counts.from_item(change.user_id, storage.update_item(UserCounts, change.user_id, _actions(change), condition))
 
 
@@ -229,7 +233,7 @@ def _first_try(change: Change) -> Outcome:
         return _update(change, seq.does_not_exist() | (seq < change.first))
     except UpdateError as error:
         if storage.condition_failed(error):
-            return REPLAYED
+            return REPLAYED  # or a latest id older than the stored one: the careful path sorts it out
         logger.warning("counts update failed", extra={"code": error.cause_response_code})
     except PynamoDBException as error:
         logger.warning("counts update failed", extra={"code": getattr(error, "cause_response_code", None)})
@@ -258,7 +262,11 @@ def apply(changes: Iterable[Change], map_: Callable[..., Iterable[Outcome]] = ma
 
 
 def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list[Change]) -> None:
-    """Records at or below ``seq`` were applied before: apply only the rest, on ``seq`` unchanged."""
+    """Records at or below ``seq`` were applied before: apply only the rest, on ``seq`` unchanged.
+
+    Also the path of a change whose latest id is older than the stored one
+    (a fan-out chunk after a newer send): it keeps the newer.
+    """
     pending = changes
     for attempt in range(storage.CONFLICT_RETRIES):
         try:
@@ -269,11 +277,14 @@ def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list
         for change in pending:
             current = stored[change.user_id]
             rest = change.after(current.sequence)
+            rest.latest = {c: i for c, i in rest.latest.items() if i > current.latest.get(c, "")}  # never backwards
             if rest.empty:
                 done[change.user_id] = current
                 continue
             try:
-                done[change.user_id] = _update(rest, Path("seq") == current.sequence)
+                seq = Path("seq")
+                unchanged = seq == current.sequence if current.sequence else seq.does_not_exist()
+                done[change.user_id] = _update(rest, unchanged)
             except UpdateError as error:
                 if storage.condition_failed(error):
                     again.append(change)  # another batch moved it meanwhile: look again

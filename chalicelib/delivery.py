@@ -137,8 +137,10 @@ class Delivery:
         parsed = self._read(records)
         changes = counts.changes_from(parsed)
         stored, failed = counts.apply(changes.values(), self._executor.map)
-        failures: dict[str, None] = {r.sequence_number: None for change in failed for r in change.records}
-        frames = self._frames(parsed, changes, stored, {change.user_id for change in failed})
+        failed_users = {change.user_id for change in failed}
+        # Every record of those users is retried, frames included (not only those that touch the counts).
+        failures = {r.sequence_number: None for r in parsed if counts.record_user(r) in failed_users}
+        frames = self._frames(parsed, changes, stored, failed_users)
         report.frames = len(frames)
         if frames:
             self._post_all(frames, report, failures)

@@ -10,10 +10,11 @@ A ``chunk`` step of send S, number k, starting after user u:
    than S but not older than its channel (one Query; others are filtered
    out: "subscribed at the moment of the send", and not left over from a
    deleted channel of the same name);
-4. stores them with the receivers path's writer (`group_write`): batch
-   writes on the message's first delivery, conditional puts of only the
-   missing items when SQS delivers it again (an earlier run may have
-   written part of the chunk);
+4. stores them with the receivers path's writer (`group_write`): the
+   chunk's first run claims it (``writing`` = k, conditional) and writes
+   blind with BatchWriteItem; any later run of chunk k (redelivered,
+   duplicated, redriven) finds the claim and writes only the missing items,
+   with conditional puts;
 5. queues step k+1 (if the page was not the last), then moves ``chunks``
    from k to k+1 and adds the page's size to ``stored`` in one conditional
    update — or, after the last page, also marks S ``done`` and sets
@@ -68,27 +69,26 @@ class FanOut:
                 logger.error("unreadable fan-out step", extra={"code": type(error).__name__})
                 failures.append({"itemIdentifier": record["messageId"]})
                 continue
-            receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
             try:
-                self.run(step, first_delivery=receives == 1)
+                self.run(step)
             except Exception:  # every message of the batch is tried; this one is retried by SQS
                 logger.exception("fan-out step failed", extra={"kind": step.kind, "target": step.target})
                 metrics.add(metrics.FANOUT_FAILURES)
+                receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
                 if step.kind == CHUNK and receives >= MAX_RECEIVES:
                     _mark_failed(step.target)  # its next stop is the dead-letter queue
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
-    def run(self, step: Step, *, first_delivery: bool = False) -> None:
-        """One step; ``first_delivery`` when SQS hands this message out for the first time."""
+    def run(self, step: Step) -> None:
         if step.kind == UNSUBSCRIBE:
             self._unsubscribe(step)
         elif step.kind == CHUNK:
-            self._chunk(step, first_delivery)
+            self._chunk(step)
         else:
             raise ValueError(f"unknown step kind {step.kind!r}")
 
-    def _chunk(self, step: Step, first_delivery: bool) -> None:
+    def _chunk(self, step: Step) -> None:
         try:
             entry = SendLog.get(step.target, consistent_read=True)
         except SendLog.DoesNotExist:
@@ -102,7 +102,7 @@ class FanOut:
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         request = _request(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        self._sender.store_chunk(request, channel, entry.id, users, fresh=first_delivery)
+        self._sender.store_chunk(request, channel, entry.id, users, fresh=_first_writer(entry.id, step.number))
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
         _advance(entry.id, step.number, len(users), last=next_user is None)
@@ -160,6 +160,25 @@ def _advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
     else:
         actions.append(SendLog.status.set(send_log.SENDING))
     _conditional(send_id, actions, SendLog.chunks == number)
+
+
+def _first_writer(send_id: str, number: int) -> bool:
+    """Claim chunk ``number``'s blind write: only its first run may write without looking.
+
+    Any later run of the chunk (SQS redelivery, a duplicate copy of the step,
+    a redrive) finds the claim and writes only the missing items, so nothing
+    the users did meanwhile is overwritten.
+    """
+    try:
+        SendLog(send_id).update(
+            actions=[SendLog.writing.set(number)],
+            condition=SendLog.writing.does_not_exist() | (SendLog.writing < number),
+        )
+    except UpdateError as error:
+        if storage.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def _mark_failed(send_id: str) -> None:

@@ -3,11 +3,13 @@
 A send's first attempt writes its items with BatchWriteItem (one write unit
 per item: no transaction, no counter — the counts follow from the stream).
 Its id is new, so nothing can be overwritten. A later attempt under the
-same id (a retried Idempotency-Key, a redelivered fan-out step) may find
+same id (a retried Idempotency-Key, a fan-out chunk run again) may find
 items the first one wrote — and the user may since have read, archived or
-deleted them — so it writes only receivers who hold none of the message's
-items (live, ``archived#`` or ``deleted#``: read in one BatchGetItem per
-100), each put conditional, ≤ 100 per transaction.
+deleted them — so it writes each receiver's item only if they hold none of
+the message's items: a put conditional on the item not existing and two
+condition checks (no ``archived#`` copy, no ``deleted#`` tombstone), 33
+receivers per transaction. Whatever happens between two attempts, a user
+never gets a message twice, a deleted one back, or a read one unread.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from chalicelib.models import ARCHIVED, DELETED, UNREAD, InboxMessage
 from chalicelib.parsing import SendRequest
 
 BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
-KEYS_PER_READ = 100 // 3  # a receiver's three possible items per BatchGetItem of ≤ 100 keys
+MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each
 
 
 def build_message(request: SendRequest, channel_title: str, send_id: str, user: str, expires_at: datetime) -> InboxMessage:
@@ -55,17 +57,15 @@ def store_messages(messages: list[InboxMessage], *, fresh: bool) -> None:
         if fresh:
             storage.write_batch(InboxMessage, messages, [])
             return
-        for start in range(0, len(messages), KEYS_PER_READ):
-            _store_missing(messages[start : start + KEYS_PER_READ])
+        for start in range(0, len(messages), MESSAGES_PER_TRANSACTION):
+            _store_missing(messages[start : start + MESSAGES_PER_TRANSACTION])
     except (PynamoDBException, BusyError) as error:
         raise BusyError(BUSY_MESSAGE) from error
 
 
 def _store_missing(messages: list[InboxMessage]) -> None:
-    """The messages whose receiver holds none of this message's items, with conditional puts."""
-    keys = [(m.user_id, prefix + m.id) for m in messages for prefix in ("", ARCHIVED, DELETED)]
-    holding = {found.user_id for found in InboxMessage.batch_get(keys, attributes_to_get=["userId", "id"])}
-    missing = [m for m in messages if m.user_id not in holding]
+    """Each message unless its receiver holds it live, archived or deleted; the refused ones are left out."""
+    missing = messages
     for attempt in range(storage.CONFLICT_RETRIES):
         if not missing:
             return
@@ -73,9 +73,13 @@ def _store_missing(messages: list[InboxMessage]) -> None:
             with storage.transaction() as transaction:
                 for message in missing:
                     transaction.save(message, condition=InboxMessage.id.does_not_exist())
+                    for prefix in (ARCHIVED, DELETED):
+                        absent = InboxMessage.id.does_not_exist()
+                        transaction.condition_check(InboxMessage, message.user_id, prefix + message.id, condition=absent)
             return
         except TransactWriteError as error:
-            left = storage.not_refused(missing, error)  # written meanwhile by a concurrent copy of this step
+            # Two condition checks per receiver, then the puts: those who hold it in any form are done.
+            left = storage.not_refused(missing, error, layout=(2, 1))
             if len(left) == len(missing):
                 storage.pause_before_retry(attempt)
             missing = left

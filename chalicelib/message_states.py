@@ -20,13 +20,15 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import storage
 from chalicelib.clock import iso, utc_now
-from chalicelib.errors import BusyError, NotFoundError
+from chalicelib.errors import BusyError
 from chalicelib.inbox import find_message, source
 from chalicelib.models import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone
 from chalicelib.parsing import ArchiveAll, MessageChange, ReadAll
 from chalicelib.views import message_json
 
-TOMBSTONE_LIFETIME = timedelta(days=1)  # longer than the stream keeps records
+# Longer than a redriven fan-out step can come back (the dead-letter queue keeps 14 days): its retry
+# path reads the tombstone to leave the deleted message deleted.
+TOMBSTONE_LIFETIME = timedelta(days=15)
 MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a put each
 BUSY = "the message is being changed elsewhere; try again"
 
@@ -65,10 +67,8 @@ def delete_message(user_id: str, message_id: str) -> None:
                 transaction.delete(message, condition=InboxMessage.id.exists())
                 transaction.save(Tombstone(user_id, DELETED + message.message_id, expires_at=TOMBSTONE_LIFETIME))
             return
-        except TransactWriteError as error:
-            if storage.cancellation_codes(error)[:1] == [storage.CONDITION_FAILED]:
-                raise NotFoundError(f"message '{message_id}' not found") from None  # moved or deleted meanwhile
-            storage.pause_before_retry(attempt)
+        except TransactWriteError:
+            storage.pause_before_retry(attempt)  # archived, restored or deleted meanwhile: look again (404 if gone)
     raise BusyError(f"id: {BUSY}")
 
 
@@ -86,7 +86,9 @@ def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
 
 
 def _move(transaction: Any, message: InboxMessage, moved: InboxMessage) -> None:
-    transaction.delete(message, condition=InboxMessage.id.exists())
+    """Delete and put in one transaction, on the state the copy was made from (else: look again)."""
+    seen = InboxMessage.seen_at.does_not_exist() if message.seen_at is None else InboxMessage.seen_at == message.seen_at
+    transaction.delete(message, condition=(InboxMessage.status == message.status) & seen)
     transaction.save(moved, condition=InboxMessage.id.does_not_exist())
 
 
@@ -136,19 +138,16 @@ def archive_all(user_id: str, scope: ArchiveAll) -> dict[str, int]:
     moves: dict[str, InboxMessage] = {}
 
     def archive(transaction: Any, message: InboxMessage) -> None:
-        moved = moves.setdefault(message.id, _moved(message, True, now))
-        condition = InboxMessage.id.exists() & (InboxMessage.status == READ if scope.only_read else InboxMessage.id.exists())
-        transaction.delete(message, condition=condition)
-        transaction.save(moved, condition=InboxMessage.id.does_not_exist())
+        _move(transaction, message, moves.setdefault(message.id, _moved(message, True, now)))
 
-    return {"updated": _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, actions_per_message=2)}
+    return {"updated": _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, layout=(1, 1))}  # deletes, puts
 
 
 Write = Callable[[Any, InboxMessage], None]
 
 
 def _each_in_transactions(
-    messages: Iterable[InboxMessage], write: Write, per_transaction: int, actions_per_message: int = 1
+    messages: Iterable[InboxMessage], write: Write, per_transaction: int, layout: tuple[int, ...] = (1,)
 ) -> int:
     """Apply ``write`` to every message, ``per_transaction`` at a time; count those really changed."""
     changed = 0
@@ -156,14 +155,14 @@ def _each_in_transactions(
     for message in messages:
         chunk.append(message)
         if len(chunk) == per_transaction:
-            changed += _chunk(chunk, write, actions_per_message)
+            changed += _chunk(chunk, write, layout)
             chunk = []
     if chunk:
-        changed += _chunk(chunk, write, actions_per_message)
+        changed += _chunk(chunk, write, layout)
     return changed
 
 
-def _chunk(chunk: list[InboxMessage], write: Write, actions_per_message: int) -> int:
+def _chunk(chunk: list[InboxMessage], write: Write, layout: tuple[int, ...]) -> int:
     """One transaction; messages whose condition failed (changed meanwhile) are left out and the rest retried."""
     for attempt in range(storage.CONFLICT_RETRIES):
         if not chunk:
@@ -174,7 +173,7 @@ def _chunk(chunk: list[InboxMessage], write: Write, actions_per_message: int) ->
                     write(transaction, message)
             return len(chunk)
         except TransactWriteError as error:
-            remaining = storage.not_refused(chunk, error, actions_per_message)
+            remaining = storage.not_refused(chunk, error, layout)
             if len(remaining) == len(chunk):
                 storage.pause_before_retry(attempt)
             chunk = remaining

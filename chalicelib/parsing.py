@@ -155,6 +155,8 @@ def message_change(body: Body) -> MessageChange:
     if "status" in body and status not in v.MESSAGE_STATUSES:
         raise ValidationError("status", "must be read or unread")
     archived = v.boolean(body["archived"], "archived") if "archived" in body else None
+    if archived and status == "unread":
+        raise ValidationError("status", "cannot be unread when archiving (archiving marks read)")
     return MessageChange(status=status, archived=archived)
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.expressions.condition import size
+
+from chalicelib.errors import ConflictError
 from chalicelib.models import PREFERENCES, Preferences
 from chalicelib.parsing import MuteChange
+from chalicelib.storage import refused_as
 from chalicelib.views import preferences_json
 
 
@@ -23,9 +27,17 @@ def get_preferences(user_id: str) -> dict[str, Any]:
     return preferences_json(muted)
 
 
+MAX_MUTED = 100  # keeps the preferences item, and the copy in the counts item, small
+
+
 def set_mute(user_id: str, change: MuteChange) -> dict[str, Any]:
     """Mute or unmute one channel (idempotent: the set already says so, and nothing changes)."""
     names = {change.channel}
-    action = Preferences.muted.add(names) if change.muted else Preferences.muted.delete(names)
-    Preferences(user_id).update(actions=[action])
-    return {"name": change.channel, "muted": change.muted}
+    if not change.muted:
+        Preferences(user_id).update(actions=[Preferences.muted.delete(names)])
+        return {"name": change.channel, "muted": False}
+    few = size(Preferences.muted) < MAX_MUTED  # type: ignore[no-untyped-call]
+    room = Preferences.muted.does_not_exist() | few | Preferences.muted.contains(change.channel)
+    with refused_as(ConflictError(f"name: at most {MAX_MUTED} channels can be muted; unmute one first")):
+        Preferences(user_id).update(actions=[Preferences.muted.add(names)], condition=room)
+    return {"name": change.channel, "muted": True}

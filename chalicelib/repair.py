@@ -88,10 +88,15 @@ def _shown(kinds: dict[str, int]) -> dict[str, int]:
 
 
 def forget_user(user_id: str) -> dict[str, int]:
-    """Delete every item that is the user's: inbox (with archive and preferences), counts, connections."""
+    """Delete every item that is the user's: inbox (with archive and preferences) and connections.
+
+    The counts item is left to the stream: the deletions' REMOVE records
+    bring every count to zero and drop the channels and mutes from it. It
+    keeps the user id with the stream's sequence guard, so a late replay of
+    those records cannot count them again (deleting it here would let the
+    REMOVEs recreate it with negative counts).
+    """
     inbox = _delete_all(InboxMessage, InboxMessage.query(user_id, attributes_to_get=["userId", "id"]))
-    had_counts = storage.read_item(UserCounts, user_id, consistent=True) is not None
-    UserCounts(user_id).delete()
     connections: list[Model] = []
     try:
         registry = Connection.get(f"user#{user_id}")
@@ -101,7 +106,7 @@ def forget_user(user_id: str) -> dict[str, int]:
         for element in registry.connections or set():
             connections.append(Connection(f"conn#{element.rpartition('|')[0]}"))
         connections.append(registry)
-    return {"messages": inbox, "counters": int(had_counts), "connections": _delete_all(Connection, connections)}
+    return {"messages": inbox, "connections": _delete_all(Connection, connections)}
 
 
 def _delete_all(model: type[Model], items: Iterable[Model]) -> int:

@@ -74,15 +74,24 @@ def cancellation_codes(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
 
 
-def not_refused(items: list[T], error: TransactWriteError, actions_per_item: int = 1) -> list[T]:
-    """``items`` (the leading actions of a cancelled transaction, ``actions_per_item`` each) less those refused.
+def not_refused(items: list[T], error: TransactWriteError, layout: tuple[int, ...] = (1,)) -> list[T]:
+    """``items`` less those with an action refused by its condition, in a cancelled transaction.
 
-    A retry drops what an earlier attempt, another device or a replay already
+    ``layout`` is how many actions each item has in each consecutive block of
+    the transaction: PynamoDB sends all condition checks, then the deletes,
+    the puts and the updates, each block in the order they were added. A
+    retry drops what an earlier attempt, another device or a replay already
     did, and writes the rest.
     """
     codes = cancellation_codes(error)
-    per = actions_per_item
-    return [item for index, item in enumerate(items) if CONDITION_FAILED not in codes[index * per : (index + 1) * per]]
+    refused: set[int] = set()
+    start = 0
+    for per in layout:
+        for index in range(len(items)):
+            if CONDITION_FAILED in codes[start + index * per : start + (index + 1) * per]:
+                refused.add(index)
+        start += per * len(items)
+    return [item for index, item in enumerate(items) if index not in refused]
 
 
 @contextmanager

@@ -142,6 +142,40 @@ def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_du
     assert_exact(sent["id"], subscribed)
 
 
+def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by review: a copy of a step (first delivery of its own) wrote blind and brought deleted messages back."""
+    from chalicelib import fanout, service
+    from chalicelib.work_queue import Step
+
+    sent = _broadcast(api, admin_token)
+    first = worker.client.receive_message(QueueUrl=worker.queues.url)["Messages"][0]
+    advance = fanout._advance
+    crashes = iter([True])
+
+    def crash_once(send_id: str, number: int, stored: int, *, last: bool) -> None:
+        if next(crashes, False):
+            raise RuntimeError("worker killed after writing chunk 0, before counting it")
+        advance(send_id, number, stored, last=last)
+
+    monkeypatch.setattr(fanout, "_advance", crash_once)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        service.get_fanout().run(Step.parse(first["Body"]))
+    archived, deleted = subscribed[0], subscribed[1]
+    api.call("PATCH", f"/me/messages/{sent['id']}", token=token(archived), json_body={"archived": True})
+    assert api.call("DELETE", f"/me/messages/{sent['id']}", token=token(deleted)).status_code == 204
+    service.get_fanout().run(Step.parse(first["Body"]))  # a copy of the step, delivered for the first time
+    worker.drain()
+    assert [m.id for m in InboxMessage.query(archived)] == [f"archived#{sent['id']}"]
+    assert [m.id for m in InboxMessage.query(deleted)] == [f"deleted#{sent['id']}"]
+    for user in subscribed[2:]:
+        assert [m.id for m in InboxMessage.query(user)] == [sent["id"]], user
+    assert_counts_exact(*subscribed)
+    entry = _log(api, admin_token, sent["id"])  # stored: every recipient's item was stored, whatever they did since
+    assert (entry["status"], entry["stored"], entry["recipients"]) == ("done", 230, 230)
+
+
 def test_the_same_step_delivered_twice_changes_nothing(api: Api, admin_token: str, subscribed: list[str], worker: Worker) -> None:
     sent = _broadcast(api, admin_token)
     first = worker.client.receive_message(QueueUrl=worker.queues.url)["Messages"][0]

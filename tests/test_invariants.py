@@ -213,7 +213,7 @@ def small_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import pynamodb.models
 
     monkeypatch.setattr(pynamodb.models, "BATCH_WRITE_PAGE_LIMIT", 2)
-    monkeypatch.setattr(group_write, "KEYS_PER_READ", 2)
+    monkeypatch.setattr(group_write, "MESSAGES_PER_TRANSACTION", 2)
     monkeypatch.setenv("INAPP_WS_ENDPOINT", "http://127.0.0.1:9/api")  # no socket is connected: nothing is posted
     yield
 

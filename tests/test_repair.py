@@ -58,9 +58,14 @@ def test_forget_user_erases_their_messages_counters_and_connections_only(
     connect("bob", "b1=")
     _state(api, token, "alice")
 
-    assert forget_user("alice") == {"messages": 30, "counters": 1, "connections": 3}
+    api.call("PUT", "/me/preferences/channels/news", token=token("alice"), json_body={"muted": True})
 
-    assert list(InboxMessage.query("alice")) == [] and storage.read_item(UserCounts, "alice") is None
+    assert forget_user("alice") == {"messages": 31, "connections": 3}  # the messages and the preferences
+
+    assert list(InboxMessage.query("alice")) == []
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "unseen": 0, "channels": {}}
+    left = storage.read_item(UserCounts, "alice", consistent=True) or {}
+    assert set(left) == {"userId", "seq", "v"}  # no channel and no mute: the stream emptied it, and keeps its guard
     assert {c.pk for c in Connection.scan()} == {"user#bob", "conn#b1="}
     assert len(list(InboxMessage.query("bob"))) == 30
     assert api.call("GET", "/me/unread-count", token=token("bob")).json_body == {

@@ -303,13 +303,19 @@ def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api
     stored = sum(len(_inbox(r)) for r in receivers)
     assert 0 < stored < len(receivers)
 
-    read = receivers[0]  # stored by the first attempt, then read before the retry: the retry leaves it read
-    api.call("PATCH", f"/me/messages/{_inbox(read)[0].id}", token=issue_token(read, SECRET), json_body={"status": "read"})
+    # Stored by the first attempt, then read, archived or deleted before the retry: the retry leaves each so.
+    read, archived, deleted = receivers[:3]
+    message_id = _inbox(read)[0].id
+    for user, change in ((read, {"status": "read"}), (archived, {"archived": True})):
+        api.call("PATCH", f"/me/messages/{message_id}", token=issue_token(user, SECRET), json_body=change)
+    assert api.call("DELETE", f"/me/messages/{message_id}", token=issue_token(deleted, SECRET)).status_code == 204
     retry = _post(api, admin_token, _body(receivers=receivers), key="atomic")
-    assert retry.status_code == 202
-    for receiver in receivers:
-        assert [m.id for m in _inbox(receiver)] == [retry.json_body["id"]]
+    assert retry.status_code == 202 and retry.json_body["id"] == message_id
+    for receiver in receivers[3:]:
+        assert [m.id for m in _inbox(receiver)] == [message_id]
     assert _inbox(read)[0].status == "read"
+    assert [m.id for m in _inbox(archived)] == [f"archived#{message_id}"]
+    assert [m.id for m in _inbox(deleted)] == [f"deleted#{message_id}"]
     assert_counts_exact(*receivers)
 
 
