@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, send_log, subscribers, views, web
+from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, preview, send_log, subscribers, views, web
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.send_event import handle_send_event
 from chalicelib.service import get_delivery, get_fanout, get_services, get_websocket_routes, get_work_queue
@@ -35,6 +35,11 @@ def health() -> dict[str, str]:
 @app.route("/")
 def inbox_page() -> Response:
     return http.missing_slash(app.current_request) or web.index_page(get_services().settings.ws_client_url)
+
+
+@app.route("/admin")
+def admin_page() -> Response:
+    return web.admin_page()
 
 
 @app.route("/static/{name}")
@@ -106,6 +111,13 @@ def send_message() -> Response:
     command = http.send_command(app.current_request)
     sent = get_services().sender.send(command, scope=f"user:{caller.user_id}", sender=caller.user_id)
     return http.respond(sent, 202)
+
+
+@app.route("/messages/preview", methods=["POST"])
+@http.handles_errors
+def preview_message() -> dict[str, Any]:
+    http.admin(app.current_request)
+    return preview.preview_send(http.body(app.current_request, parsing.send_request))
 
 
 @app.route("/messages", methods=["GET"])

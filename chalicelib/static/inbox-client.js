@@ -44,10 +44,10 @@ export class InboxClient extends EventTarget {
 
   // --- HTTP API ---------------------------------------------------------------
 
-  async api(method, path, body) {
+  async api(method, path, body, headers = {}) {
     const response = await fetch(this.apiUrl + path, {
       method,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
