@@ -10,6 +10,7 @@ export class SendLog {
     this.client = client;
     this.onError = onError;
     this.cursor = null;
+    this.seq = 0;
     this.polls = new Map(); // send id → timer
     $("log-more").addEventListener("click", () => this.load(false).catch(onError));
     $("log-refresh").addEventListener("click", () => this.load(true).catch(onError));
@@ -39,7 +40,9 @@ export class SendLog {
     const search = new URLSearchParams({ limit: String(PAGE) });
     if ($("log-channel").value) search.set("channel", $("log-channel").value);
     if (this.cursor) search.set("cursor", this.cursor);
+    const seq = ++this.seq;
     const page = await this.client.api("GET", `/messages?${search}`);
+    if (seq !== this.seq) return; // a newer load (another filter) answers instead
     const list = $("log-list");
     if (reset) list.replaceChildren();
     page.items.forEach((entry) => {

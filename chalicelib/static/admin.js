@@ -143,6 +143,7 @@ function editChannel(item, channel) {
 function confirmDelete(channel) {
   state.deleting = channel;
   $("delete-heading").textContent = `Delete the channel “${channel.name}”?`;
+  $("delete-dialog").returnValue = ""; // Escape keeps the last value: it must never be an earlier "delete"
   $("delete-dialog").showModal();
 }
 
