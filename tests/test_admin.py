@@ -276,6 +276,22 @@ def test_server_field_errors_are_shown_before_sending(open_page: Any) -> None:
     page.locator("#compose-duration").fill("4000")
     expect(page.locator("#compose-error")).to_have_text("duration: must be 0 to 3600 seconds")
     expect(page.locator("#compose-url")).not_to_have_attribute("aria-invalid", "true")
+    page.locator("#compose-duration").fill("8")
+    page.locator("#compose-receivers").fill("u1,\n" + "y" * 129)
+    expect(page.locator("#compose-error")).to_have_text(
+        f"receivers[1]: must be a user id of 1 to 128 characters (the id “{'y' * 129}”)"
+    )
+    expect(page.locator("#compose-receivers")).to_have_attribute("aria-invalid", "true")
+
+
+def test_nothing_is_refused_before_the_admin_starts_composing(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = _admin(open_page)
+    page.locator("#screens").get_by_role("button", name="Compose").click()
+    page.wait_for_timeout(600)  # longer than the preview's quiet time
+    expect(page.locator("#compose-error")).to_be_hidden()
+    assert not any("/messages/preview" in failure for failure in page.failures), page.failures
 
 
 def test_the_send_log_filters_by_channel_and_pages(open_page: Any, stack: Any) -> None:

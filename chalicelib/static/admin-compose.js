@@ -29,9 +29,14 @@ export class Compose {
     this.keyBody = null; // the body the key was first used for
     this.previewSeq = 0;
     this.timer = null;
+    this.touched = false; // no preview (and no "is required") before the first change
     const form = $("compose-form");
-    form.addEventListener("input", () => this.schedulePreview());
-    form.addEventListener("change", () => this.schedulePreview());
+    const changed = () => {
+      this.touched = true;
+      this.schedulePreview();
+    };
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -48,7 +53,7 @@ export class Compose {
     const chosen = select.value;
     select.replaceChildren(...channels.map((c) => element("option", { value: c.name, text: `${c.title} (${c.name})` })));
     if (channels.some((c) => c.name === chosen)) select.value = chosen;
-    this.schedulePreview();
+    if (this.touched) this.schedulePreview();
   }
 
   addDataRow(key, value) {
@@ -99,9 +104,10 @@ export class Compose {
 
   async preview() {
     const seq = ++this.previewSeq;
+    const body = this.body();
     $("preview-state").textContent = "(updating…)";
     try {
-      const filled = await this.client.api("POST", "/messages/preview", this.body());
+      const filled = await this.client.api("POST", "/messages/preview", body);
       if (seq !== this.previewSeq) return; // a newer preview is on its way
       this.showPreview(filled);
       this.showError(null);
@@ -109,7 +115,7 @@ export class Compose {
     } catch (error) {
       if (seq !== this.previewSeq) return;
       this.showPreview(null);
-      this.showError(error);
+      this.showError(error, body);
       $("preview-state").textContent = "(cannot be sent yet)";
     }
   }
@@ -127,12 +133,17 @@ export class Compose {
     );
   }
 
-  /** The server's message, and its field marked (`data.version: is missing …` marks the data rows). */
-  showError(error) {
+  /**
+   * The server's message, and its field marked (`data.version: is missing …` marks the data rows);
+   * `receivers[3]: …` also names that id, which the pasted text does not number.
+   */
+  showError(error, body = null) {
     document.querySelectorAll("#compose-form [aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
     $("compose-error").hidden = !error;
     $("compose-error").textContent = error ? error.message : "";
     if (!error) return;
+    const receiver = /^receivers\[(\d+)\]/.exec(error.message);
+    if (receiver && body && body.receivers) $("compose-error").textContent += ` (the id “${body.receivers[Number(receiver[1])]}”)`;
     const field = error.message.split(/[.:[ ]/, 1)[0];
     if (!FIELDS.includes(field)) return;
     const node = document.querySelector(`#compose-form [data-field="${field}"]`);
@@ -158,7 +169,7 @@ export class Compose {
       $("compose-result").hidden = false;
       this.onSent(answer);
     } catch (error) {
-      if (error.status !== 401) this.showError(error.status ? error : new Error(`${error.message} — nothing is lost: Send again retries the same send.`));
+      if (error.status !== 401) this.showError(error.status ? error : new Error(`${error.message} — nothing is lost: Send again retries the same send.`), body);
     } finally {
       button.disabled = false;
     }
