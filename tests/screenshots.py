@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from chalicelib.auth import issue_token
 from tests.e2e import RunningStack
@@ -120,7 +120,9 @@ def _admin_screens(tab: Any) -> dict[str, Any]:
 
     def log() -> None:
         tab.get_by_role("button", name="Send", exact=True).click()
-        tab.locator("#log-list .send .status", has_text="done").first.wait_for()
+        newest = tab.locator("#log-list .send").first
+        expect(newest.locator(".send-title")).to_have_text("Deployed 2.15.0")
+        expect(newest.locator(".status")).to_have_text("done", timeout=30_000)
 
     return {
         "channels": lambda: tab.locator(".channel-row").first.wait_for(),

@@ -65,7 +65,7 @@ export class SendLog {
         " · ",
         timeNode(entry.createdAt),
       ]),
-      element("span", { class: "progress", text: `${entry.stored} of ${entry.recipients} stored` }),
+      element("span", { class: "progress", text: entry.status === "queued" ? "not started yet" : `${entry.stored} of ${entry.recipients} stored` }),
     ]);
     if (RUNNING.includes(entry.status)) this.poll(entry.id);
     return item;
