@@ -39,7 +39,7 @@ def inbox_page() -> Response:
 
 @app.route("/admin")
 def admin_page() -> Response:
-    return web.admin_page()
+    return http.extra_slash(app.current_request) or web.admin_page()
 
 
 @app.route("/static/{name}")

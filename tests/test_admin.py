@@ -338,3 +338,9 @@ def test_keyboard_reaches_every_screen_and_control_with_a_name(open_page: Any) -
     page.keyboard.press("Enter")
     page.locator("#screen-compose").wait_for()
     assert page.locator("#screen-channels").is_hidden()
+
+
+def test_a_trailing_slash_is_redirected_and_the_page_still_signs_in(open_page: Any) -> None:
+    page = open_page("root", "/admin/")
+    page.locator("#screen-channels").wait_for(timeout=10_000)
+    assert page.url.endswith("/admin") and page.errors == []
