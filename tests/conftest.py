@@ -19,7 +19,7 @@ from chalicelib.config import load_settings
 from chalicelib.models import create_tables
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
-from tests.e2e import RunningStack
+from tests.e2e import CHROMIUM, FLAGS, RunningStack
 from tests.events import StreamTap, ws_event
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
@@ -288,3 +288,14 @@ def stack() -> Iterator[RunningStack]:
     assert status == 201
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()

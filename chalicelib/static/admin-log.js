@@ -1,5 +1,6 @@
 // admin-log.js — the send log, newest first; sends still queued or sending are polled until they finish.
-import { $, element, timeNode } from "./page.js";
+import { query } from "./inbox-client.js";
+import { $, PagedList, element, timeNode } from "./page.js";
 
 const PAGE = 20;
 const POLL_MS = 1000;
@@ -9,9 +10,11 @@ export class SendLog {
   constructor(client, onError) {
     this.client = client;
     this.onError = onError;
-    this.cursor = null;
-    this.seq = 0;
     this.polls = new Map(); // send id → timer
+    this.pages = new PagedList({
+      list: "log-list", more: "log-more", empty: "log-empty", row: (entry) => this.row(entry),
+      fetchPage: (cursor) => client.api("GET", `/messages?${query({ channel: $("log-channel").value, limit: PAGE, cursor })}`),
+    });
     $("log-more").addEventListener("click", () => this.load(false).catch(onError));
     $("log-refresh").addEventListener("click", () => this.load(true).catch(onError));
     $("log-channel").addEventListener("change", () => this.load(true).catch(onError));
@@ -32,25 +35,9 @@ export class SendLog {
     this.polls.clear();
   }
 
-  async load(reset) {
-    if (reset) {
-      this.cursor = null;
-      this.stop();
-    }
-    const search = new URLSearchParams({ limit: String(PAGE) });
-    if ($("log-channel").value) search.set("channel", $("log-channel").value);
-    if (this.cursor) search.set("cursor", this.cursor);
-    const seq = ++this.seq;
-    const page = await this.client.api("GET", `/messages?${search}`);
-    if (seq !== this.seq) return; // a newer load (another filter) answers instead
-    const list = $("log-list");
-    if (reset) list.replaceChildren();
-    page.items.forEach((entry) => {
-      if (!list.querySelector(`[data-id="${entry.id}"]`)) list.append(this.row(entry));
-    });
-    this.cursor = page.nextCursor;
-    $("log-more").hidden = !page.nextCursor;
-    $("log-empty").hidden = list.children.length > 0;
+  load(reset) {
+    if (reset) this.stop();
+    return this.pages.load(reset);
   }
 
   row(entry) {

@@ -3,14 +3,14 @@
 // Everything from the server is put in the page as text (textContent), never as HTML.
 import { Compose, parseIds } from "./admin-compose.js";
 import { SendLog } from "./admin-log.js";
-import { InboxClient } from "./inbox-client.js";
-import { $, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
+import { InboxClient, query } from "./inbox-client.js";
+import { $, PagedList, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
 
 const PAGE = 20;
 const IDS_PER_CALL = 1000;
 const SCREENS = ["channels", "subscribers", "compose", "log"];
 
-const state = { client: null, compose: null, log: null, channelsCursor: null, subscribersCursor: null, subscribersOf: null, deleting: null };
+const state = { client: null, compose: null, log: null, subscribersOf: null, deleting: null };
 
 // --- sign in, admin only, sign out ---------------------------------------------------
 
@@ -71,30 +71,26 @@ function showScreen(name) {
 
 // --- channels ----------------------------------------------------------------------------
 
-async function loadChannels(reset) {
-  if (reset) state.channelsCursor = null;
-  const search = new URLSearchParams({ limit: String(PAGE) });
-  if (state.channelsCursor) search.set("cursor", state.channelsCursor);
-  const page = await state.client.api("GET", `/channels?${search}`);
-  const list = $("channel-list");
-  if (reset) list.replaceChildren();
-  page.items.forEach((channel) => list.append(channelRow(channel)));
-  state.channelsCursor = page.nextCursor;
-  $("channels-more").hidden = !page.nextCursor;
-  $("channels-empty").hidden = list.children.length > 0;
+const channels = new PagedList({
+  list: "channel-list", more: "channels-more", empty: "channels-empty", row: channelRow,
+  fetchPage: (cursor) => state.client.api("GET", `/channels?${query({ limit: PAGE, cursor })}`),
+});
+
+function loadChannels(reset) {
+  return channels.load(reset);
 }
 
 /** Every channel (page by page), for the compose form's and the send log's choices. */
 async function refreshChannelChoices() {
-  const channels = [];
-  let cursor = null;
+  const all = [];
+  let cursor;
   do {
-    const page = await state.client.api("GET", `/channels?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    channels.push(...page.items);
+    const page = await state.client.api("GET", `/channels?${query({ limit: 100, cursor })}`);
+    all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  state.compose.setChannels(channels);
-  state.log.setChannels(channels);
+  state.compose.setChannels(all);
+  state.log.setChannels(all);
 }
 
 function channelRow(channel) {
@@ -186,17 +182,13 @@ function subscribersPath() {
   return `/channels/${encodeURIComponent(state.subscribersOf.name)}/subscribers`;
 }
 
-async function loadSubscribers(reset) {
-  if (reset) state.subscribersCursor = null;
-  const search = new URLSearchParams({ limit: String(PAGE) });
-  if (state.subscribersCursor) search.set("cursor", state.subscribersCursor);
-  const page = await state.client.api("GET", `${subscribersPath()}?${search}`);
-  const list = $("subscriber-list");
-  if (reset) list.replaceChildren();
-  page.items.forEach((subscriber) => list.append(subscriberRow(subscriber)));
-  state.subscribersCursor = page.nextCursor;
-  $("subscribers-more").hidden = !page.nextCursor;
-  $("subscribers-empty").hidden = list.children.length > 0;
+const subscribers = new PagedList({
+  list: "subscriber-list", more: "subscribers-more", empty: "subscribers-empty", row: subscriberRow,
+  fetchPage: (cursor) => state.client.api("GET", `${subscribersPath()}?${query({ limit: PAGE, cursor })}`),
+});
+
+function loadSubscribers(reset) {
+  return subscribers.load(reset);
 }
 
 function subscriberRow(subscriber) {

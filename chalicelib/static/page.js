@@ -60,3 +60,37 @@ export function expiredNotice(commands) {
     : ["Sign in to your app again to get a new one."];
   return ["Your token is invalid or expired. ", ...how];
 }
+
+/**
+ * A list filled a page at a time from `{items, nextCursor}`, with its "Load more" button and its
+ * "nothing here" note (element ids). `fetchPage(cursor)` asks for one page; `row(item)` builds one entry.
+ */
+export class PagedList {
+  constructor({ list, more, empty, row, fetchPage }) {
+    Object.assign(this, { list, more, empty, row, fetchPage });
+    this.cursor = null;
+    this.seq = 0;
+  }
+
+  /**
+   * The next page, or with `reset` the first one again. An answer overtaken by a newer load is dropped,
+   * and while a reset is on its way there is no next page to ask for (the old list's cursor is gone).
+   */
+  async load(reset) {
+    if (reset) {
+      this.cursor = null;
+      $(this.more).hidden = true;
+    } else if (!this.cursor) {
+      return;
+    }
+    const seq = ++this.seq;
+    const page = await this.fetchPage(this.cursor || undefined);
+    if (seq !== this.seq) return;
+    const list = $(this.list);
+    if (reset) list.replaceChildren();
+    page.items.forEach((item) => list.append(this.row(item)));
+    this.cursor = page.nextCursor;
+    $(this.more).hidden = !page.nextCursor;
+    $(this.empty).hidden = list.children.length > 0;
+  }
+}
