@@ -9,6 +9,7 @@ is sent. Nothing is written and no Idempotency-Key is claimed.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels import get_channel
@@ -20,4 +21,10 @@ if TYPE_CHECKING:
 def preview_send(request: SendRequest) -> dict[str, Any]:
     """The filled fields of ``request``; an unknown channel is the send's own 404."""
     get_channel(request.channel)
-    return {"title": request.title, "content": request.content, "url": request.url}
+    return {
+        "title": request.title,
+        "content": request.content,
+        "url": request.url,
+        "mobileUrl": request.mobile_url,
+        "actions": [asdict(action) for action in request.actions],
+    }

@@ -33,22 +33,39 @@ def test_placeholders_are_filled_as_a_send_fills_them_and_nothing_is_stored(api:
     response = _preview(api, admin_token, body, headers={"Idempotency-Key": "k-preview"})
     assert (response.status_code, response.json_body) == (
         200,
-        {"title": "Deployed 2.14.0", "content": "<b>Zoë <admin></b> & co", "url": "/releases/2.14.0?by=Zo%C3%AB%20%3Cadmin%3E"},
+        {
+            "title": "Deployed 2.14.0",
+            "content": "<b>Zoë <admin></b> & co",
+            "url": "/releases/2.14.0?by=Zo%C3%AB%20%3Cadmin%3E",
+            "mobileUrl": None,
+            "actions": [],
+        },
     )
     assert not _stored_anything()
 
 
 def test_the_preview_equals_what_the_send_stores(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
-    body = _body(title="Hi {{n}}", content="Count: {{n}}", url="https://x.example/{{n}}", data={"n": 3.5})
+    body = _body(
+        title="Hi {{n}}",
+        content="Count: {{n}}",
+        url="https://x.example/{{n}}",
+        mobileUrl="https://m.example/{{n}}",
+        actions=[{"label": "Open {{n}}", "url": "/open/{{n}}"}, {"label": "Later", "url": "/later?n={{n}}"}],
+        data={"n": 3.5},
+    )
     shown = _preview(api, admin_token, body).json_body
     sent = api.call("POST", "/messages", token=admin_token, json_body=body).json_body
     stored = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
-    assert shown == {key: stored[key] for key in ("title", "content", "url")}
+    assert shown == {key: stored[key] for key in ("title", "content", "url", "mobileUrl", "actions")}
+    assert shown["actions"] == [{"label": "Open 3.5", "url": "/open/3.5"}, {"label": "Later", "url": "/later?n=3.5"}]
 
 
 def test_an_audience_body_previews_without_subscribers(api: Api, admin_token: str, channel: str) -> None:
     response = _preview(api, admin_token, {"channel": "news", "audience": "subscribers", "title": "All"})
-    assert (response.status_code, response.json_body) == (200, {"title": "All", "content": "", "url": None})
+    assert (response.status_code, response.json_body) == (
+        200,
+        {"title": "All", "content": "", "url": None, "mobileUrl": None, "actions": []},
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,6 +78,9 @@ def test_an_audience_body_previews_without_subscribers(api: Api, admin_token: st
         ({"duration": 3601}, "duration: must be 0 to 3600 seconds"),
         ({"receivers": []}, "receivers: must have 1 to 1000 distinct user ids"),
         ({"colour": "red"}, "colour: is not a known field"),
+        ({"severity": "urgent"}, "severity: must be one of normal, high, critical"),
+        ({"actions": [{"label": "{{missing}}", "url": "/a"}]}, "data.missing: is missing (used in actions[0].label)"),
+        ({"mobileUrl": "data:text/html,x"}, "mobileUrl: must be an http(s):// URL or a path starting with /"),
     ],
 )
 def test_refusals_are_the_sends_own(api: Api, admin_token: str, channel: str, fields: dict[str, Any], message: str) -> None:

@@ -7,6 +7,7 @@
 import { $, element } from "./page.js";
 
 const PREVIEW_DELAY_MS = 300;
+const FIELD_ERRORS = [400, 404]; // the body's fault: shown at its field, like the preview's
 const FIELDS = ["channel", "receivers", "title", "content", "url", "mobileUrl", "duration", "severity", "actions", "data"];
 
 /** User ids from pasted text: split on newlines and commas, trimmed, empty ones dropped, each once. */
@@ -31,12 +32,10 @@ export class Compose {
     this.timer = null;
     this.touched = false; // no preview (and no "is required") before the first change
     const form = $("compose-form");
-    const changed = () => {
+    form.addEventListener("input", () => { // selects and radio buttons fire it too
       this.touched = true;
       this.schedulePreview();
-    };
-    form.addEventListener("input", changed);
-    form.addEventListener("change", changed);
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -150,6 +149,13 @@ export class Compose {
     if (node) node.setAttribute("aria-invalid", "true");
   }
 
+  /** How the last send went; unlike a field's error, a later preview does not clear it. */
+  showResult(text, state) {
+    $("compose-result").textContent = text;
+    $("compose-result").dataset.state = state;
+    $("compose-result").hidden = false;
+  }
+
   async send() {
     const button = $("compose-send");
     if (button.disabled) return;
@@ -165,11 +171,11 @@ export class Compose {
       this.keyBody = null;
       this.showError(null);
       const who = answer.audience ? "queued for every subscriber" : `stored for ${answer.receivers} receiver${answer.receivers === 1 ? "" : "s"}`;
-      $("compose-result").textContent = `Sent (${answer.id}): ${who}.`;
-      $("compose-result").hidden = false;
+      this.showResult(`Sent (${answer.id}): ${who}.`, "sent");
       this.onSent(answer);
     } catch (error) {
-      if (error.status !== 401) this.showError(error.status ? error : new Error(`${error.message} — nothing is lost: Send again retries the same send.`), body);
+      if (FIELD_ERRORS.includes(error.status)) this.showError(error, body);
+      else if (error.status !== 401) this.showResult(`Not sent: ${error.message}. Send again retries the very same send; it cannot store it twice.`, "failed");
     } finally {
       button.disabled = false;
     }
