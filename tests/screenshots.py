@@ -90,6 +90,8 @@ COMPOSE = {
     "#compose-title": "Deployed {{version}}",
     "#compose-content": "{{service}} {{version}} is live in eu-west-1.",
     "#compose-url": "/releases/{{version}}",
+    "#action-0-label": "Release notes",
+    "#action-0-url": "/releases/{{version}}/notes",
 }
 DATA = (("version", "2.15.0"), ("service", "Billing API"))
 
