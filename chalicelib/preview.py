@@ -9,7 +9,7 @@ is sent. Nothing is written and no Idempotency-Key is claimed.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels import get_channel
@@ -26,5 +26,5 @@ def preview_send(request: SendRequest) -> dict[str, Any]:
         "content": request.content,
         "url": request.url,
         "mobileUrl": request.mobile_url,
-        "actions": [asdict(action) for action in request.actions],
+        "actions": json.loads(request.actions_json() or "[]"),  # the very text the items store
     }
