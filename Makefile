@@ -72,7 +72,7 @@ format: install
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
 
-screenshots: install ## regenerate docs/inbox-*.png in headless Chromium
+screenshots: install ## regenerate docs/inbox-*.png and docs/admin-*.png in headless Chromium
 	$(PY) -m tests.screenshots
 
 bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's figures from bench/results/

@@ -16,6 +16,7 @@ from chalicelib import (
     metrics,
     parsing,
     preferences,
+    preview,
     send_log,
     subscribers,
     views,
@@ -48,6 +49,11 @@ def health() -> dict[str, str]:
 @app.route("/")
 def inbox_page() -> Response:
     return http.missing_slash(app.current_request) or web.index_page(get_services().settings.ws_client_url)
+
+
+@app.route("/admin")
+def admin_page() -> Response:
+    return http.extra_slash(app.current_request) or web.admin_page()
 
 
 @app.route("/static/{name}")
@@ -119,6 +125,13 @@ def send_message() -> Response:
     command = http.send_command(app.current_request)
     sent = get_services().sender.send(command, scope=f"user:{caller.user_id}", sender=caller.user_id)
     return http.respond(sent, 202)
+
+
+@app.route("/messages/preview", methods=["POST"])
+@http.handles_errors
+def preview_message() -> dict[str, Any]:
+    http.admin(app.current_request)
+    return preview.preview_send(http.body(app.current_request, parsing.send_request))
 
 
 @app.route("/messages", methods=["GET"])

@@ -112,6 +112,14 @@ def missing_slash(request: Request | None) -> chalice.Response | None:
     return chalice.Response(body="", status_code=308, headers={"Location": f"{path}/"})
 
 
+def extra_slash(request: Request | None) -> chalice.Response | None:
+    """``…/admin/`` → ``…/admin``: with the slash the page's relative URLs would resolve under ``admin/``."""
+    path = str((_present(request).context or {}).get("path") or "/")
+    if path == "/" or not path.endswith("/"):
+        return None
+    return chalice.Response(body="", status_code=308, headers={"Location": path.rstrip("/")})
+
+
 def respond(body: Any, status: int) -> chalice.Response:
     return chalice.Response(body=body, status_code=status)
 

@@ -1,6 +1,6 @@
-"""The browser inbox page and its static files, served by the app itself.
+"""The browser pages (the inbox and the admin console) and their static files, served by the app itself.
 
-The same page is served locally and from API Gateway. It learns the
+The same pages are served locally and from API Gateway. The inbox learns the
 WebSocket URL from a meta tag, and a strict Content-Security-Policy allows
 scripts and styles from this origin only.
 """
@@ -20,6 +20,11 @@ CONTENT_TYPES = {
     "inbox-client.js": "text/javascript; charset=utf-8",
     "inbox.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
+    "page.js": "text/javascript; charset=utf-8",
+    "admin.js": "text/javascript; charset=utf-8",
+    "admin-compose.js": "text/javascript; charset=utf-8",
+    "admin-log.js": "text/javascript; charset=utf-8",
+    "admin.css": "text/css; charset=utf-8",
 }
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,9 +42,17 @@ def _read(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def index_page(ws_client_url: str | None) -> Response:
-    page = _read("index.html").replace("{{WS_URL}}", html.escape(ws_client_url or "", quote=True))
+def _html(page: str) -> Response:
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS})
+
+
+def index_page(ws_client_url: str | None) -> Response:
+    return _html(_read("index.html").replace("{{WS_URL}}", html.escape(ws_client_url or "", quote=True)))
+
+
+def admin_page() -> Response:
+    """The admin console; it signs in like the inbox and needs no WebSocket URL."""
+    return _html(_read("admin.html"))
 
 
 def static_file(name: str) -> Response:

@@ -20,7 +20,7 @@ from chalicelib.models import Connection, UserCounts, create_tables
 from chalicelib.socket_poster import Outcome
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
-from tests.e2e import RunningStack
+from tests.e2e import CHROMIUM, FLAGS, RunningStack
 from tests.events import CountsKeeper, StreamTap, ws_event
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
@@ -336,3 +336,14 @@ def stack() -> Iterator[RunningStack]:
     assert status == 201
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()

@@ -18,6 +18,11 @@ from websockets.sync.client import ClientConnection, connect
 from infra.smoke import json_call
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it (it cannot download its own here)
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
 URL_LINES = {
     "http": r"HTTP API\s+(\S+)",
     "ws": r"WebSocket\s+(\S+)\?token",

@@ -1,15 +1,14 @@
-"""Regenerate docs/inbox-desktop.png and docs/inbox-phone.png (``make screenshots``)."""
+"""Regenerate docs/inbox-{desktop,phone}.png and docs/admin-*-{desktop,phone}.png (``make screenshots``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from chalicelib.auth import issue_token
-from tests.e2e import RunningStack
-from tests.test_browser import CHROMIUM, FLAGS
+from tests.e2e import CHROMIUM, FLAGS, RunningStack
 
 SECRET = "screenshots-secret-0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -86,6 +85,74 @@ def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str,
     context.close()
 
 
+SUBSCRIBERS = "alice\nbob, carol\ndave\nerin, frank\n" + "x" * 130
+COMPOSE = {
+    "#compose-title": "Deployed {{version}}",
+    "#compose-content": "{{service}} {{version}} is live in eu-west-1.",
+    "#compose-url": "/releases/{{version}}",
+    "#action-0-label": "Release notes",
+    "#action-0-url": "/releases/{{version}}/notes",
+}
+DATA = (("version", "2.15.0"), ("service", "Billing API"))
+
+
+def _admin_screens(tab: Any) -> dict[str, Any]:
+    """Each admin screen, brought on: the channels, one channel's subscribers, compose with its preview, the log."""
+
+    def subscribers() -> None:
+        tab.locator("#screens").get_by_role("button", name="Channels").click()
+        tab.get_by_role("button", name="Subscribers of deploys").click()
+        tab.locator("#paste-ids").fill(SUBSCRIBERS)
+        tab.get_by_role("button", name="Add subscribers").click()
+        tab.locator("#paste-result .refused").wait_for()
+
+    def compose() -> None:
+        tab.locator("#screens").get_by_role("button", name="Compose").click()
+        tab.locator("#compose-channel").select_option("deploys")
+        tab.get_by_label("All subscribers of the channel").check()
+        for selector, value in COMPOSE.items():
+            tab.locator(selector).fill(value)
+        for number, (key, value) in enumerate(DATA, start=1):
+            if tab.locator(".data-row").count() < number:
+                tab.get_by_role("button", name="Add a data row").click()
+            tab.get_by_label(f"Data key {number}").fill(key)
+            tab.get_by_label(f"Data value {number}").fill(value)
+        tab.locator("#preview-title", has_text="Deployed 2.15.0").wait_for()
+
+    def log() -> None:
+        tab.get_by_role("button", name="Send", exact=True).click()
+        newest = tab.locator("#log-list .send").first
+        expect(newest.locator(".send-title")).to_have_text("Deployed 2.15.0")
+        expect(newest.locator(".status")).to_have_text("done", timeout=30_000)
+
+    return {
+        "channels": lambda: tab.locator(".channel-row").first.wait_for(),
+        "subscribers": subscribers,
+        "compose": compose,
+        "log": log,
+    }
+
+
+DESCRIPTIONS = {
+    "billing": "Invoices and payments",
+    "deploys": "Every production and staging deploy",
+    "security": "Sign-ins and password changes",
+}
+
+
+def _shoot_admin(browser: Any, stack: RunningStack, admin: str, name: str, viewport: dict[str, int]) -> None:
+    for channel, description in DESCRIPTIONS.items():
+        stack.http("PATCH", f"/channels/{channel}", admin, {"description": description})
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    tab = context.new_page()
+    tab.goto(f"{stack.urls['http']}/admin#token={admin}")
+    for screen, bring_on in _admin_screens(tab).items():
+        bring_on()
+        tab.evaluate("window.scrollTo(0, 0)")  # the sticky bar at the top, not mid-page
+        tab.screenshot(path=str(DOCS / f"admin-{screen}-{name}.png"), full_page=True)
+    context.close()
+
+
 def main() -> None:
     stack = RunningStack(SECRET)
     try:
@@ -95,6 +162,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for name, viewport in VIEWPORTS:
                 _shoot(browser, stack, admin, alice, name, viewport)
+                _shoot_admin(browser, stack, admin, name, viewport)
             browser.close()
     finally:
         stack.stop()

@@ -25,6 +25,7 @@ ADMIN_ROUTES = [
     ("PATCH", "/channels/news", {"title": "T"}),
     ("DELETE", "/channels/news", None),
     ("POST", "/messages", {"channel": "news", "receivers": ["u"], "title": "t"}),
+    ("POST", "/messages/preview", {"channel": "news", "receivers": ["u"], "title": "t"}),
 ]
 USER_ROUTES = [
     ("GET", "/me/channels", None),

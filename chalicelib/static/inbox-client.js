@@ -44,10 +44,10 @@ export class InboxClient extends EventTarget {
 
   // --- HTTP API ---------------------------------------------------------------
 
-  async api(method, path, body) {
+  async api(method, path, body, headers = {}) {
     const response = await fetch(this.apiUrl + path, {
       method,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
@@ -221,7 +221,8 @@ function parseJson(text) {
   }
 }
 
-function query(params) {
+/** A query string of the params that have a value: `query({ limit: 20, cursor: undefined })` → "limit=20". */
+export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") search.set(key, String(value));

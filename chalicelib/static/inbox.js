@@ -1,12 +1,10 @@
 // The inbox page. Everything from the server is put in the page as text
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
+import { $, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
 
-const $ = (id) => document.getElementById(id);
 const PAGE = 20;
-const TOKEN_KEY = "inapp-token";
 const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet." };
-const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 const state = {
   client: null,
@@ -17,43 +15,7 @@ const state = {
   channels: new Map(),
 };
 
-function element(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-export function relativeTime(iso, now = Date.now()) {
-  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
-  if (seconds < 45) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  if (seconds < 172800) return "yesterday";
-  return new Date(iso).toLocaleDateString();
-}
-
-function timeNode(iso) {
-  return element("time", { datetime: iso, class: "time", text: relativeTime(iso) });
-}
-
 // --- sign in and out ------------------------------------------------------------
-
-function tokenFromPage() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const fromHash = hash.get("token");
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, "", location.pathname + location.search); // keep the token out of the address bar
-    return fromHash;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
 
 function start(token) {
   $("signin").hidden = true;
@@ -67,7 +29,7 @@ function start(token) {
   client.addEventListener("unread", (e) => showUnread(e.detail));
   client.addEventListener("message", (e) => onNewMessage(e.detail.message));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
-  client.addEventListener("unauthorized", () => signOut(expiredNotice()));
+  client.addEventListener("unauthorized", () => signOut(expiredNotice(["make token USER=alice", "python -m infra.local token alice"])));
   guarded(async () => {
     await loadChannels(true);
     await client.connect();
@@ -96,15 +58,6 @@ function signOut(notice) {
   $("signin-notice").hidden = !notice;
   $("signin").hidden = false;
   $("token-input").value = "";
-}
-
-/** "token invalid or expired", and where a new one comes from (locally: the stack's CLI). */
-function expiredNotice() {
-  const local = LOCAL_HOSTS.includes(location.hostname);
-  const how = local
-    ? ["Get a new one with ", element("code", { text: "make token USER=alice" }), " (or ", element("code", { text: "python -m infra.local token alice" }), ") and paste it below."]
-    : ["Sign in to your app again to get a new one."];
-  return ["Your token is invalid or expired. ", ...how];
 }
 
 /** Run an async UI action; a refused token is handled by "unauthorized", anything else shows as the connection state. */
@@ -274,12 +227,6 @@ function toast(message) {
   );
   $("toasts").append(node);
   if (message.duration > 0) setTimeout(close, message.duration * 1000);
-}
-
-function refreshTimes() {
-  document.querySelectorAll("time[datetime]").forEach((node) => {
-    node.textContent = relativeTime(node.getAttribute("datetime"));
-  });
 }
 
 // --- wiring -------------------------------------------------------------------------

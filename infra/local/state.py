@@ -82,6 +82,7 @@ def banner(state: StackState) -> str:
         "In-app messages — local stack",
         f"  HTTP API        {state.http}",
         f"  Inbox page      {state.http}/",
+        f"  Admin console   {state.http}/admin#token={state.tokens['admin']}",
         f"  WebSocket       {state.ws}?token=<JWT>",
         f"  Management API  {state.management}",
         f"  Lambda Invoke   {state.lambda_invoke}  (FunctionName 'send' or 'inapp-dev-send')",

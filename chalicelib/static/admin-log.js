@@ -1,0 +1,85 @@
+// admin-log.js — the send log, newest first; sends still queued or sending are polled until they finish.
+import { query } from "./inbox-client.js";
+import { $, PagedList, element, timeNode } from "./page.js";
+
+const PAGE = 20;
+const POLL_MS = 1000;
+const RUNNING = ["queued", "sending"];
+
+export class SendLog {
+  constructor(client, onError) {
+    this.client = client;
+    this.onError = onError;
+    this.polls = new Map(); // send id → timer
+    this.pages = new PagedList({
+      list: "log-list", more: "log-more", empty: "log-empty", row: (entry) => this.row(entry),
+      fetchPage: (cursor) => client.api("GET", `/messages?${query({ channel: $("log-channel").value, limit: PAGE, cursor })}`),
+    });
+    $("log-more").addEventListener("click", () => this.load(false).catch(onError));
+    $("log-refresh").addEventListener("click", () => this.load(true).catch(onError));
+    $("log-channel").addEventListener("change", () => this.load(true).catch(onError));
+  }
+
+  setChannels(channels) {
+    const select = $("log-channel");
+    const chosen = select.value;
+    select.replaceChildren(
+      element("option", { value: "", text: "All channels" }),
+      ...channels.map((c) => element("option", { value: c.name, text: `${c.title} (${c.name})` })),
+    );
+    if (channels.some((c) => c.name === chosen)) select.value = chosen;
+  }
+
+  stop() {
+    this.polls.forEach(clearTimeout);
+    this.polls.clear();
+  }
+
+  load(reset) {
+    if (reset) this.stop();
+    return this.pages.load(reset);
+  }
+
+  row(entry) {
+    const to = entry.audience ? "all subscribers" : `${entry.receivers} receiver${entry.receivers === 1 ? "" : "s"}`;
+    const item = element("li", { class: "row send", "data-id": entry.id, "data-status": entry.status }, [
+      element("strong", { class: "send-title", text: entry.title }),
+      element("span", { class: "status", "data-status": entry.status, text: entry.status }),
+      element("span", { class: "muted" }, [
+        element("span", { class: "send-channel", text: entry.channel }),
+        ` · to ${to} · by `,
+        element("span", { class: "send-sender", text: entry.sender }),
+        " · ",
+        timeNode(entry.createdAt),
+      ]),
+      element("span", { class: "progress", text: entry.status === "queued" ? "not started yet" : `${entry.stored} of ${entry.recipients} stored` }),
+    ]);
+    if (RUNNING.includes(entry.status)) this.poll(entry.id);
+    return item;
+  }
+
+  /** Follow a running audience send: GET /messages/{id} until it is done (or failed). */
+  poll(id) {
+    clearTimeout(this.polls.get(id));
+    this.polls.set(id, setTimeout(async () => {
+      this.polls.delete(id);
+      const shown = $("log-list").querySelector(`[data-id="${id}"]`);
+      if (!shown) return;
+      try {
+        shown.replaceWith(this.row(await this.client.api("GET", `/messages/${encodeURIComponent(id)}`)));
+      } catch (error) {
+        if (error.status !== 401) this.poll(id); // e.g. busy: try again on the next tick
+      }
+    }, POLL_MS));
+  }
+
+  /** A send just made: show it at the top (and follow it) without reloading the page of sends. */
+  async prepend(id) {
+    const entry = await this.client.api("GET", `/messages/${encodeURIComponent(id)}`);
+    const channel = $("log-channel").value;
+    if (channel && channel !== entry.channel) return;
+    $("log-list").querySelector(`[data-id="${id}"]`)?.remove();
+    $("log-list").prepend(this.row(entry));
+    $("log-empty").hidden = true;
+  }
+}
