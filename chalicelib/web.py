@@ -19,6 +19,8 @@ STATIC = Path(__file__).parent / "static"
 CONTENT_TYPES = {
     "inbox-client.js": "text/javascript; charset=utf-8",
     "inbox.js": "text/javascript; charset=utf-8",
+    "inbox-dom.js": "text/javascript; charset=utf-8",
+    "inbox-toasts.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
 }
 CSP = (

@@ -1,46 +1,31 @@
 // The inbox page. Everything from the server is put in the page as text
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
+import { $, element, refreshTimes, timeNode } from "./inbox-dom.js";
+import { messageToast, severityLabel, undoToast } from "./inbox-toasts.js";
 
-const $ = (id) => document.getElementById(id);
 const PAGE = 20;
+const UNDO_MS = 5000;
 const TOKEN_KEY = "inapp-token";
-const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet." };
+const ARCHIVE = "archived";
+const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet.", archived: "Nothing archived." };
 const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+const NARROW = window.matchMedia("(max-width: 640px)");
+const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
 
 const state = {
   client: null,
-  status: "all",
+  status: "all", // a status filter, or ARCHIVE for the Archive view
   channel: null,
   channelsCursor: null,
   messagesCursor: null,
   channels: new Map(),
+  countsKnown: false,
+  pendingDeletes: new Map(), // id → {drop(): the undo toast gone, flush(keepalive)}
+  refreshTimer: null,
 };
 
-function element(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-export function relativeTime(iso, now = Date.now()) {
-  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
-  if (seconds < 45) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  if (seconds < 172800) return "yesterday";
-  return new Date(iso).toLocaleDateString();
-}
-
-function timeNode(iso) {
-  return element("time", { datetime: iso, class: "time", text: relativeTime(iso) });
-}
+const inArchive = () => state.status === ARCHIVE;
 
 // --- sign in and out ------------------------------------------------------------
 
@@ -57,16 +42,16 @@ function tokenFromPage() {
 
 function start(token) {
   $("signin").hidden = true;
-  $("inbox").hidden = false;
-  $("mark-everything").hidden = false;
-  $("sign-out").hidden = false;
+  ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = false; });
   const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
   state.client = client;
   client.addEventListener("connection", (e) => showConnection(e.detail.state));
-  client.addEventListener("unread", (e) => showUnread(e.detail));
-  client.addEventListener("message", (e) => onNewMessage(e.detail.message));
+  client.addEventListener("counts", (e) => showCounts(e.detail));
+  client.addEventListener("preferences", () => showMutes());
+  client.addEventListener("message", (e) => onNewMessage(e.detail.message, e.detail.silent));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
+  client.addEventListener("delete", (e) => onDeletedMessage(e.detail.id));
   client.addEventListener("unauthorized", () => signOut(expiredNotice()));
   guarded(async () => {
     await loadChannels(true);
@@ -82,16 +67,17 @@ function showConnection(connection) {
 
 /** Back to the sign-in form, forgetting the token (and everything shown with it). */
 function signOut(notice) {
+  flushDeletes(false);
   if (state.client) state.client.close();
   state.client = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null });
+  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null, countsKnown: false });
   state.channels.clear();
   selectTab("all");
   ["channel-list", "message-list", "toasts"].forEach((id) => $(id).replaceChildren());
-  showUnread({ total: 0 });
+  showCounts({ total: 0, unseen: 0 });
   showConnection("offline");
-  ["inbox", "mark-everything", "sign-out"].forEach((id) => { $(id).hidden = true; });
+  ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = true; });
   $("signin-notice").replaceChildren(...(notice || []));
   $("signin-notice").hidden = !notice;
   $("signin").hidden = false;
@@ -118,25 +104,31 @@ function guarded(action) {
 
 async function loadChannels(reset) {
   if (reset) state.channelsCursor = null;
-  const page = await state.client.listChannels({ status: state.status, limit: PAGE, cursor: state.channelsCursor || undefined });
-  const list = $("channel-list");
-  if (reset) {
-    list.replaceChildren();
-    state.channels.clear();
-  }
-  page.items.forEach((channel) => {
-    state.channels.set(channel.name, channel);
-    list.append(channelItem(channel));
-  });
+  const status = inArchive() ? "all" : state.status;
+  const page = await state.client.listChannels({ status, limit: PAGE, cursor: state.channelsCursor || undefined });
+  if (reset) state.channels.clear();
+  page.items.forEach((channel) => state.channels.set(channel.name, channel));
   state.channelsCursor = page.nextCursor;
+  renderChannels();
   $("channels-more").hidden = !page.nextCursor;
-  $("channels-empty").textContent = NOTHING_TO_SHOW[state.status];
+  $("channels-empty").textContent = NOTHING_TO_SHOW[status];
   $("channels-empty").hidden = state.channels.size > 0;
+  if (inArchive()) return; // the right pane shows the archive, not a channel
   const complete = reset && !page.nextCursor;
   if (complete && state.channel && !state.channels.has(state.channel)) state.channel = null; // e.g. nothing unread left
-  if (state.channel) markCurrentChannel();
-  else if (page.items.length) await selectChannel(page.items[0].name);
-  else clearMessages();
+  if (!state.channel && page.items.length) await selectChannel(page.items[0].name);
+  else if (!state.channel) clearMessages();
+}
+
+/** After a frame: the channel list again (order, latest), at most once per burst of frames. */
+function refreshChannels() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(guarded(() => loadChannels(true)), 150);
+}
+
+function renderChannels() {
+  $("channel-list").replaceChildren(...[...state.channels.values()].map(channelItem));
+  markCurrentChannel();
 }
 
 /** No channel to show: an empty right pane, without the last channel's messages or buttons. */
@@ -144,15 +136,22 @@ function clearMessages() {
   state.messagesCursor = null;
   $("channel-title").textContent = NOTHING_TO_SHOW[state.status];
   $("message-list").replaceChildren();
-  $("mark-channel").hidden = true;
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; });
   $("messages-more").hidden = true;
   $("messages-empty").hidden = true;
 }
 
+/** Unread per channel: the latest counts frame's once one came (the list's own may lag it), else the list's. */
+function unreadOf(channel) {
+  return state.countsKnown ? state.client.counts.channels[channel.name] || 0 : channel.unread;
+}
+
 function channelItem(channel) {
-  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => selectChannel(channel.name)) }, [
-    element("span", { class: "name", text: channel.title || channel.name }),
-    channel.unread ? element("span", { class: "count", "aria-label": `${channel.unread} unread`, text: String(channel.unread) }) : element("span"),
+  const unread = unreadOf(channel);
+  const muted = state.client.isMuted(channel.name);
+  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => openChannel(channel.name)) }, [
+    element("span", { class: "name" }, [channel.title || channel.name, ...(muted ? [element("span", { class: "muted-flag", text: "muted" })] : [])]),
+    unread ? element("span", { class: "count", "aria-label": `${unread} unread`, text: String(unread) }) : element("span"),
     element("span", { class: "latest", text: channel.latest.title }),
     timeNode(channel.latest.createdAt),
   ]);
@@ -161,47 +160,98 @@ function channelItem(channel) {
 
 function markCurrentChannel() {
   document.querySelectorAll(".channel").forEach((node) => {
-    node.setAttribute("aria-current", String(node.dataset.channel === state.channel));
+    node.setAttribute("aria-current", String(!inArchive() && node.dataset.channel === state.channel));
   });
 }
 
+function showMutes() {
+  renderChannels();
+  $("mute").setAttribute("aria-pressed", String(Boolean(state.channel) && state.client.isMuted(state.channel)));
+}
+
 // --- messages ---------------------------------------------------------------------
+
+/** A channel opened by the user: its list is seen (the badge counts what was never shown in a list). */
+async function openChannel(name) {
+  if (inArchive()) {
+    selectTab("all");
+    await loadChannels(true);
+  }
+  await selectChannel(name);
+  await state.client.markAllSeen(name);
+}
 
 async function selectChannel(name) {
   state.channel = name;
   const channel = state.channels.get(name);
   $("channel-title").textContent = channel ? channel.title || name : name;
-  $("mark-channel").hidden = false;
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = false; });
+  showMutes();
+  await loadMessages(true);
+}
+
+async function showArchive() {
+  state.channel = null;
+  $("channel-title").textContent = "Archive";
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; });
   markCurrentChannel();
   await loadMessages(true);
 }
 
 async function loadMessages(reset) {
   if (reset) state.messagesCursor = null;
+  const archived = inArchive();
   const page = await state.client.listMessages({
-    channel: state.channel, status: state.status, limit: PAGE, cursor: state.messagesCursor || undefined,
+    channel: archived ? undefined : state.channel, status: state.status, archived, limit: PAGE, cursor: state.messagesCursor || undefined,
   });
   const list = $("message-list");
   if (reset) list.replaceChildren();
   page.items.forEach((message) => {
-    if (!list.querySelector(`[data-id="${message.id}"]`)) list.append(messageItem(message));
+    if (!itemOf(message.id)) list.append(messageItem(message));
   });
   state.messagesCursor = page.nextCursor;
   $("messages-more").hidden = !page.nextCursor;
-  $("messages-empty").hidden = list.children.length > 0;
+  showEmpty();
 }
+
+function showEmpty() {
+  $("messages-empty").textContent = inArchive() ? NOTHING_TO_SHOW[ARCHIVE] : "Nothing here.";
+  $("messages-empty").hidden = [...$("message-list").children].some((item) => !item.hidden);
+}
+
+const itemOf = (id) => $("message-list").querySelector(`[data-id="${CSS.escape(id)}"]`);
 
 function messageItem(message) {
   const read = message.status === "read";
-  const item = element("li", { class: `message ${read ? "read" : "unread"}`, "data-id": message.id });
-  const tag = element("button", {
-    type: "button", class: "tag", "aria-pressed": String(read),
-    "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
-    text: read ? "Read" : "Unread",
-    onclick: guarded(async () => render(item, await state.client.setStatus(message.id, read ? "unread" : "read"))),
+  const severity = message.severity || "normal";
+  const item = element("li", { class: `message ${read ? "read" : "unread"} severity-${severity}`, "data-id": message.id });
+  if (message.seen === false) item.classList.add("unseen");
+  item.hidden = state.pendingDeletes.has(message.id);
+  const act = (change) => guarded(async () => render(item, await change()));
+  const meta = element("div", { class: "meta" }, [
+    ...severityLabel(severity),
+    ...(message.seen === false ? [element("span", { class: "new", text: "New" })] : []),
+    timeNode(message.createdAt),
+  ]);
+  if (inArchive()) meta.append(element("span", { class: "in-channel", text: message.channelTitle || message.channel }));
+  else {
+    meta.append(element("button", {
+      type: "button", class: "tag", "aria-pressed": String(read),
+      "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
+      text: read ? "Read" : "Unread",
+      onclick: act(() => state.client.setStatus(message.id, read ? "unread" : "read")),
+    }));
+  }
+  const link = linkOf(message);
+  if (link) meta.append(linkControl(message, link, "View", "view"));
+  (message.actions || []).forEach((action, index) => {
+    meta.append(linkControl(message, action.url, action.label, `action ${index ? "secondary-action" : "primary-action"}`));
   });
-  const meta = element("div", { class: "meta" }, [timeNode(message.createdAt), tag]);
-  if (message.url) meta.append(viewControl(message));
+  meta.append(
+    element("button", { type: "button", class: "archive", text: message.archived ? "Unarchive" : "Archive",
+      onclick: act(() => state.client.setArchived(message.id, !message.archived)) }),
+    element("button", { type: "button", class: "delete", text: "Delete", onclick: () => deleteWithUndo(message.id) }),
+  );
   item.replaceChildren(
     element("h3", { class: "title", text: message.title }),
     ...(message.content ? [element("p", { class: "content", text: message.content })] : []),
@@ -210,76 +260,117 @@ function messageItem(message) {
   return item;
 }
 
-function render(item, message) {
-  item.replaceWith(messageItem(message));
+/** Where View leads: the phone link on a narrow screen when the message has one. */
+function linkOf(message) {
+  return (NARROW.matches && message.mobileUrl) || message.url;
 }
 
-function viewControl(message) {
-  const markRead = () => state.client.markRead(message.id);
-  if (message.url.startsWith("/")) {
+/** An item the server changed: redrawn where it belongs, or taken out of a list it no longer belongs in. */
+function render(item, message) {
+  if (belongsHere(message)) item.replaceWith(messageItem(message));
+  else item.remove();
+  showEmpty();
+}
+
+function linkControl(message, url, label, className) {
+  const markRead = () => (message.status === "read" ? Promise.resolve() : state.client.markRead(message.id));
+  if (url.startsWith("/")) {
     // In-app path: the PATCH must finish before navigating, or navigation cancels it.
-    return element("button", { type: "button", class: "view", text: "View", onclick: async () => {
+    return element("button", { type: "button", class: className, text: label, onclick: async () => {
       await markRead().catch(() => {});
-      location.assign(message.url);
+      location.assign(url);
     } });
   }
   return element("a", {
-    class: "view", href: message.url, target: "_blank", rel: "noopener noreferrer", text: "View",
+    class: className, href: url, target: "_blank", rel: "noopener noreferrer", text: label,
     onclick: () => { markRead().catch(() => {}); },
   });
 }
 
-function matchesFilter(message) {
-  return state.status === "all" || state.status === message.status;
+function belongsHere(message) {
+  if (inArchive()) return Boolean(message.archived);
+  return !message.archived && message.channel === state.channel && (state.status === "all" || state.status === message.status);
 }
 
-function onNewMessage(message) {
-  toast(message);
-  if (message.channel === state.channel && matchesFilter(message)) {
-    const list = $("message-list");
-    if (!list.querySelector(`[data-id="${message.id}"]`)) list.prepend(messageItem(message));
-    $("messages-empty").hidden = true;
-  }
-  guarded(loadChannels)(true);
+/** Newest first, by id; an item older than every shown one waits for "Load more" if there is more. */
+function insertInOrder(message) {
+  const list = $("message-list");
+  const after = [...list.children].find((node) => node.dataset.id < message.id);
+  if (after) after.before(messageItem(message));
+  else if (!state.messagesCursor) list.append(messageItem(message));
+  showEmpty();
+}
+
+function onNewMessage(message, silent) {
+  if (!silent) messageToast(message, guarded(() => openChannel(message.channel)));
+  if (belongsHere(message) && !itemOf(message.id)) insertInOrder(message);
+  refreshChannels();
 }
 
 function onUpdatedMessage(message) {
-  const item = $("message-list").querySelector(`[data-id="${message.id}"]`);
+  const item = itemOf(message.id);
+  if (item) render(item, message);
+  else if (belongsHere(message)) insertInOrder(message);
+  refreshChannels();
+}
+
+function onDeletedMessage(id) {
+  const pending = state.pendingDeletes.get(id);
+  if (pending) pending.drop(); // deleted elsewhere meanwhile: nothing left to undo
+  state.pendingDeletes.delete(id);
+  const item = itemOf(id);
+  if (item) item.remove();
+  showEmpty();
+  refreshChannels();
+}
+
+// --- delete, with undo: DELETE is permanent, so it waits UNDO_MS before it is sent -----
+
+function deleteWithUndo(id) {
+  const item = itemOf(id);
+  if (item) item.hidden = true;
+  showEmpty();
+  const flush = (keepalive) => {
+    state.pendingDeletes.delete(id);
+    state.client.deleteMessage(id, { keepalive }).then(() => onDeletedMessage(id), (error) => {
+      if (error.status === 404) onDeletedMessage(id); // already gone
+      else restore(id);
+    });
+  };
+  const drop = undoToast("Message deleted.", UNDO_MS, { onUndo: () => restore(id), onTimeout: () => flush(false) });
+  state.pendingDeletes.set(id, { drop, flush });
+}
+
+function restore(id) {
+  state.pendingDeletes.delete(id);
+  const item = itemOf(id);
   if (item) {
-    if (matchesFilter(message)) render(item, message);
-    else item.remove();
-  }
-  guarded(loadChannels)(true);
+    item.hidden = false;
+    item.querySelector(".delete").focus();
+  } else guarded(() => loadMessages(true))(); // the list was reloaded meanwhile without it
+  showEmpty();
 }
 
-function showUnread({ total }) {
-  const badge = $("badge");
-  badge.hidden = total === 0;
-  badge.textContent = total > 99 ? "99+" : String(total);
-  $("bell").setAttribute("aria-label", `Unread messages: ${total}`);
-}
-
-// --- toasts -------------------------------------------------------------------------
-
-function toast(message) {
-  const preview = message.content.length > 120 ? `${message.content.slice(0, 120)}…` : message.content;
-  const node = element("div", { class: "toast", role: "status" });
-  const close = () => node.remove();
-  node.append(
-    element("button", { type: "button", class: "open", "aria-label": `Open ${message.title}`, onclick: guarded(async () => {
-      close();
-      await selectChannel(message.channel);
-    }) }, [element("strong", { text: message.title }), element("span", { text: preview })]),
-    element("button", { type: "button", class: "close", "aria-label": "Close notification", text: "×", onclick: close }),
-  );
-  $("toasts").append(node);
-  if (message.duration > 0) setTimeout(close, message.duration * 1000);
-}
-
-function refreshTimes() {
-  document.querySelectorAll("time[datetime]").forEach((node) => {
-    node.textContent = relativeTime(node.getAttribute("datetime"));
+/** Leaving the page (or signing out) sends the deletes still waiting for their undo time. */
+function flushDeletes(keepalive) {
+  [...state.pendingDeletes.values()].forEach(({ drop, flush }) => {
+    drop();
+    flush(keepalive);
   });
+}
+
+// --- counts -------------------------------------------------------------------------
+
+/** The badge shows what was never seen in a list; channel counts show unread. Values come from frames. */
+function showCounts({ total, unseen, channels }) {
+  const badge = $("badge");
+  badge.hidden = unseen === 0;
+  badge.textContent = unseen > 99 ? "99+" : String(unseen);
+  $("bell").setAttribute("aria-label", `New messages: ${unseen} (unread: ${total})`);
+  if (channels && state.client) {
+    state.countsKnown = true;
+    renderChannels();
+  }
 }
 
 // --- wiring -------------------------------------------------------------------------
@@ -289,26 +380,32 @@ function selectTab(status) {
   document.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
 }
 
-function setStatus(status) {
+async function setStatus(status) {
   selectTab(status);
   state.channel = null;
-  return loadChannels(true);
+  await loadChannels(true);
+  if (inArchive()) await showArchive();
+}
+
+async function reloadAfter(change) {
+  await change();
+  if (state.channel || inArchive()) await loadMessages(true);
+  await loadChannels(true);
 }
 
 document.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", guarded(() => setStatus(tab.dataset.status))));
 $("channels-more").addEventListener("click", guarded(() => loadChannels(false)));
 $("messages-more").addEventListener("click", guarded(() => loadMessages(false)));
-$("mark-channel").addEventListener("click", guarded(async () => {
-  await state.client.markAllRead(state.channel);
-  await loadMessages(true);
-  await loadChannels(true);
+$("mark-channel").addEventListener("click", guarded(() => reloadAfter(() => state.client.markAllRead(state.channel))));
+$("mark-everything").addEventListener("click", guarded(() => reloadAfter(() => state.client.markAllRead())));
+$("archive-channel").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ channel: state.channel, status: "read" }))));
+$("archive-everything").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ status: "read" }))));
+$("mute").addEventListener("click", guarded(() => state.client.setMuted(state.channel, !state.client.isMuted(state.channel))));
+// The bell opens the unread list: everything in it counts as seen, and the badge clears (by frame).
+$("bell").addEventListener("click", guarded(async () => {
+  await setStatus("unread");
+  await state.client.markAllSeen();
 }));
-$("mark-everything").addEventListener("click", guarded(async () => {
-  await state.client.markAllRead();
-  if (state.channel) await loadMessages(true);
-  await loadChannels(true);
-}));
-$("bell").addEventListener("click", guarded(() => setStatus("unread")));
 $("sign-out").addEventListener("click", () => signOut(null));
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -317,6 +414,7 @@ $("signin-form").addEventListener("submit", (event) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   start(token);
 });
+window.addEventListener("pagehide", () => flushDeletes(true));
 setInterval(refreshTimes, 30_000);
 
 const token = tokenFromPage();
