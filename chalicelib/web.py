@@ -21,6 +21,8 @@ CONTENT_TYPES = {
     "inbox.js": "text/javascript; charset=utf-8",
     "inbox-dom.js": "text/javascript; charset=utf-8",
     "inbox-toasts.js": "text/javascript; charset=utf-8",
+    "inbox-message.js": "text/javascript; charset=utf-8",
+    "inbox-undo.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
 }
 CSP = (

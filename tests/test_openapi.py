@@ -37,7 +37,9 @@ def test_inbox_page_and_static_files(api: Api) -> None:
         ("inbox-client.js", "text/javascript"),
         ("inbox.js", "text/javascript"),
         ("inbox-dom.js", "text/javascript"),
+        ("inbox-message.js", "text/javascript"),
         ("inbox-toasts.js", "text/javascript"),
+        ("inbox-undo.js", "text/javascript"),
         ("inbox.css", "text/css"),
     ):
         response = api.call("GET", f"/static/{name}")

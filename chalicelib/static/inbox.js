@@ -2,7 +2,9 @@
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
 import { $, element, refreshTimes, timeNode } from "./inbox-dom.js";
-import { messageToast, severityLabel, undoToast } from "./inbox-toasts.js";
+import { messageItem } from "./inbox-message.js";
+import { messageToast } from "./inbox-toasts.js";
+import { PendingDeletes } from "./inbox-undo.js";
 
 const PAGE = 20;
 const UNDO_MS = 5000;
@@ -10,7 +12,6 @@ const TOKEN_KEY = "inapp-token";
 const ARCHIVE = "archived";
 const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet.", archived: "Nothing archived." };
 const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
-const NARROW = window.matchMedia("(max-width: 640px)");
 const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
 
 const state = {
@@ -21,7 +22,7 @@ const state = {
   messagesCursor: null,
   channels: new Map(),
   countsKnown: false,
-  pendingDeletes: new Map(), // id → {drop(): the undo toast gone, flush(keepalive)}
+  deletes: null, // PendingDeletes: hidden now, deleted after UNDO_MS unless undone
   refreshTimer: null,
 };
 
@@ -46,6 +47,7 @@ function start(token) {
   const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
   state.client = client;
+  state.deletes = new PendingDeletes(client, UNDO_MS, { hide, restore, deleted: onDeletedMessage });
   client.addEventListener("connection", (e) => showConnection(e.detail.state));
   client.addEventListener("counts", (e) => showCounts(e.detail));
   client.addEventListener("preferences", () => showMutes());
@@ -67,7 +69,7 @@ function showConnection(connection) {
 
 /** Back to the sign-in form, forgetting the token (and everything shown with it). */
 function signOut(notice) {
-  flushDeletes(false);
+  if (state.deletes) state.deletes.flush(false);
   if (state.client) state.client.close();
   state.client = null;
   sessionStorage.removeItem(TOKEN_KEY);
@@ -207,7 +209,7 @@ async function loadMessages(reset) {
   const list = $("message-list");
   if (reset) list.replaceChildren();
   page.items.forEach((message) => {
-    if (!itemOf(message.id)) list.append(messageItem(message));
+    if (!itemOf(message.id)) list.append(itemFor(message));
   });
   state.messagesCursor = page.nextCursor;
   $("messages-more").hidden = !page.nextCursor;
@@ -221,70 +223,18 @@ function showEmpty() {
 
 const itemOf = (id) => $("message-list").querySelector(`[data-id="${CSS.escape(id)}"]`);
 
-function messageItem(message) {
-  const read = message.status === "read";
-  const severity = message.severity || "normal";
-  const item = element("li", { class: `message ${read ? "read" : "unread"} severity-${severity}`, "data-id": message.id });
-  if (message.seen === false) item.classList.add("unseen");
-  item.hidden = state.pendingDeletes.has(message.id);
-  const act = (change) => guarded(async () => render(item, await change()));
-  const meta = element("div", { class: "meta" }, [
-    ...severityLabel(severity),
-    ...(message.seen === false ? [element("span", { class: "new", text: "New" })] : []),
-    timeNode(message.createdAt),
-  ]);
-  if (inArchive()) meta.append(element("span", { class: "in-channel", text: message.channelTitle || message.channel }));
-  else {
-    meta.append(element("button", {
-      type: "button", class: "tag", "aria-pressed": String(read),
-      "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
-      text: read ? "Read" : "Unread",
-      onclick: act(() => state.client.setStatus(message.id, read ? "unread" : "read")),
-    }));
-  }
-  const link = linkOf(message);
-  if (link) meta.append(linkControl(message, link, "View", "view"));
-  (message.actions || []).forEach((action, index) => {
-    meta.append(linkControl(message, action.url, action.label, `action ${index ? "secondary-action" : "primary-action"}`));
+function itemFor(message) {
+  return messageItem(message, state.client, { archive: inArchive(), hidden: state.deletes.has(message.id) }, {
+    changed: (item, change) => guarded(async () => render(item, await change))(),
+    delete: (id) => state.deletes.start(id),
   });
-  meta.append(
-    element("button", { type: "button", class: "archive", text: message.archived ? "Unarchive" : "Archive",
-      onclick: act(() => state.client.setArchived(message.id, !message.archived)) }),
-    element("button", { type: "button", class: "delete", text: "Delete", onclick: () => deleteWithUndo(message.id) }),
-  );
-  item.replaceChildren(
-    element("h3", { class: "title", text: message.title }),
-    ...(message.content ? [element("p", { class: "content", text: message.content })] : []),
-    meta,
-  );
-  return item;
-}
-
-/** Where View leads: the phone link on a narrow screen when the message has one. */
-function linkOf(message) {
-  return (NARROW.matches && message.mobileUrl) || message.url;
 }
 
 /** An item the server changed: redrawn where it belongs, or taken out of a list it no longer belongs in. */
 function render(item, message) {
-  if (belongsHere(message)) item.replaceWith(messageItem(message));
+  if (belongsHere(message)) item.replaceWith(itemFor(message));
   else item.remove();
   showEmpty();
-}
-
-function linkControl(message, url, label, className) {
-  const markRead = () => (message.status === "read" ? Promise.resolve() : state.client.markRead(message.id));
-  if (url.startsWith("/")) {
-    // In-app path: the PATCH must finish before navigating, or navigation cancels it.
-    return element("button", { type: "button", class: className, text: label, onclick: async () => {
-      await markRead().catch(() => {});
-      location.assign(url);
-    } });
-  }
-  return element("a", {
-    class: className, href: url, target: "_blank", rel: "noopener noreferrer", text: label,
-    onclick: () => { markRead().catch(() => {}); },
-  });
 }
 
 function belongsHere(message) {
@@ -296,8 +246,8 @@ function belongsHere(message) {
 function insertInOrder(message) {
   const list = $("message-list");
   const after = [...list.children].find((node) => node.dataset.id < message.id);
-  if (after) after.before(messageItem(message));
-  else if (!state.messagesCursor) list.append(messageItem(message));
+  if (after) after.before(itemFor(message));
+  else if (!state.messagesCursor) list.append(itemFor(message));
   showEmpty();
 }
 
@@ -315,48 +265,26 @@ function onUpdatedMessage(message) {
 }
 
 function onDeletedMessage(id) {
-  const pending = state.pendingDeletes.get(id);
-  if (pending) pending.drop(); // deleted elsewhere meanwhile: nothing left to undo
-  state.pendingDeletes.delete(id);
+  state.deletes.forget(id);
   const item = itemOf(id);
   if (item) item.remove();
   showEmpty();
   refreshChannels();
 }
 
-// --- delete, with undo: DELETE is permanent, so it waits UNDO_MS before it is sent -----
-
-function deleteWithUndo(id) {
+function hide(id) {
   const item = itemOf(id);
   if (item) item.hidden = true;
   showEmpty();
-  const flush = (keepalive) => {
-    state.pendingDeletes.delete(id);
-    state.client.deleteMessage(id, { keepalive }).then(() => onDeletedMessage(id), (error) => {
-      if (error.status === 404) onDeletedMessage(id); // already gone
-      else restore(id);
-    });
-  };
-  const drop = undoToast("Message deleted.", UNDO_MS, { onUndo: () => restore(id), onTimeout: () => flush(false) });
-  state.pendingDeletes.set(id, { drop, flush });
 }
 
 function restore(id) {
-  state.pendingDeletes.delete(id);
   const item = itemOf(id);
   if (item) {
     item.hidden = false;
     item.querySelector(".delete").focus();
   } else guarded(() => loadMessages(true))(); // the list was reloaded meanwhile without it
   showEmpty();
-}
-
-/** Leaving the page (or signing out) sends the deletes still waiting for their undo time. */
-function flushDeletes(keepalive) {
-  [...state.pendingDeletes.values()].forEach(({ drop, flush }) => {
-    drop();
-    flush(keepalive);
-  });
 }
 
 // --- counts -------------------------------------------------------------------------
@@ -414,7 +342,7 @@ $("signin-form").addEventListener("submit", (event) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   start(token);
 });
-window.addEventListener("pagehide", () => flushDeletes(true));
+window.addEventListener("pagehide", () => state.deletes && state.deletes.flush(true));
 setInterval(refreshTimes, 30_000);
 
 const token = tokenFromPage();
