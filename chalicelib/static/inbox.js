@@ -148,12 +148,16 @@ function unreadOf(channel) {
   return state.countsKnown ? state.client.counts.channels[channel.name] || 0 : channel.unread;
 }
 
-function channelItem(channel) {
+function countNode(channel) {
   const unread = unreadOf(channel);
+  return unread ? element("span", { class: "count", "aria-label": `${unread} unread`, text: String(unread) }) : element("span");
+}
+
+function channelItem(channel) {
   const muted = state.client.isMuted(channel.name);
   const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => openChannel(channel.name)) }, [
     element("span", { class: "name" }, [channel.title || channel.name, ...(muted ? [element("span", { class: "muted-flag", text: "muted" })] : [])]),
-    unread ? element("span", { class: "count", "aria-label": `${unread} unread`, text: String(unread) }) : element("span"),
+    countNode(channel),
     element("span", { class: "latest", text: channel.latest.title }),
     timeNode(channel.latest.createdAt),
   ]);
@@ -177,6 +181,7 @@ function showMutes() {
 async function openChannel(name) {
   if (inArchive()) {
     selectTab("all");
+    state.channel = name;
     await loadChannels(true);
   }
   await selectChannel(name);
@@ -218,7 +223,8 @@ async function loadMessages(reset) {
 
 function showEmpty() {
   $("messages-empty").textContent = inArchive() ? NOTHING_TO_SHOW[ARCHIVE] : "Nothing here.";
-  $("messages-empty").hidden = [...$("message-list").children].some((item) => !item.hidden);
+  const nothingOpen = !state.channel && !inArchive(); // the title already says so
+  $("messages-empty").hidden = nothingOpen || [...$("message-list").children].some((item) => !item.hidden);
 }
 
 const itemOf = (id) => $("message-list").querySelector(`[data-id="${CSS.escape(id)}"]`);
@@ -297,7 +303,11 @@ function showCounts({ total, unseen, channels }) {
   $("bell").setAttribute("aria-label", `New messages: ${unseen} (unread: ${total})`);
   if (channels && state.client) {
     state.countsKnown = true;
-    renderChannels();
+    // In place: redrawing the list under the pointer could swallow a click.
+    document.querySelectorAll(".channel").forEach((node) => {
+      const channel = state.channels.get(node.dataset.channel);
+      if (channel) node.children[1].replaceWith(countNode(channel));
+    });
   }
 }
 
