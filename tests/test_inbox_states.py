@@ -67,7 +67,7 @@ def test_archive_takes_a_message_out_of_both_tabs_into_the_archive_view(open_inb
     send(stack, ["st3"], "Keep me")
     for tab in (first, second):
         expect(_message(tab, "Archive me")).to_have_count(1, timeout=5000)
-    _message(first, "Archive me").get_by_role("button", name="Archive").click()
+    _message(first, "Archive me").get_by_role("button", name="Archive", exact=True).click()
     for tab in (first, second):
         expect(_message(tab, "Archive me")).to_have_count(0, timeout=5000)
         expect(_message(tab, "Keep me")).to_have_count(1)
@@ -102,10 +102,10 @@ def test_delete_hides_at_once_and_deletes_after_the_undo_time_in_both_tabs(open_
     message_id = send(stack, ["st5"], "Delete me")["id"]
     for tab in (first, second):
         expect(_message(tab, "Delete me")).to_be_visible(timeout=5000)
-    _message(first, "Delete me").get_by_role("button", name="Delete").click()
+    _message(first, "Delete me").get_by_role("button", name="Delete", exact=True).click()
     expect(_message(first, "Delete me")).to_be_hidden()
     expect(first.locator(".toast.undo")).to_have_text("Message deleted.Undo")
-    expect(first.get_by_role("button", name="Undo")).to_be_focused()
+    expect(first.get_by_role("button", name="Undo", exact=True)).to_be_focused()
     first.wait_for_timeout(1000)
     assert not any(r.startswith("DELETE") for r in first.requested)
     expect(_message(second, "Delete me")).to_be_visible()
@@ -120,11 +120,11 @@ def test_undo_brings_the_message_back_and_deletes_nothing(open_inbox: Any, stack
 
     message_id = send(stack, ["st6"], "Undo me")["id"]
     page = open_inbox("st6")
-    _message(page, "Undo me").get_by_role("button", name="Delete").click()
+    _message(page, "Undo me").get_by_role("button", name="Delete", exact=True).click()
     expect(_message(page, "Undo me")).to_be_hidden()
-    page.get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Undo", exact=True).click()
     expect(_message(page, "Undo me")).to_be_visible()
-    expect(_message(page, "Undo me").get_by_role("button", name="Delete")).to_be_focused()
+    expect(_message(page, "Undo me").get_by_role("button", name="Delete", exact=True)).to_be_focused()
     page.wait_for_timeout(5500)
     assert not any(r.startswith("DELETE") for r in page.requested)
     assert stack.http("GET", f"/me/messages/{message_id}", _as("st6"))[0] == 200
