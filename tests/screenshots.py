@@ -144,7 +144,7 @@ def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str,
     stack.http("POST", "/messages", admin, LIVE_SEND)
     tab.locator(".toast").first.wait_for()
     _, counts = stack.http("GET", "/me/unread-count", alice)
-    tab.locator("#badge", has_text=str(counts["total"])).wait_for()
+    tab.locator("#badge", has_text=str(counts["unseen"])).wait_for()
     tab.locator(".channel", has_text="Password changed").wait_for()
     tab.screenshot(path=str(DOCS / f"inbox-{name}.png"), full_page=name == "phone")
     context.close()

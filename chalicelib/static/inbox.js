@@ -24,6 +24,7 @@ const state = {
   countsKnown: false,
   deletes: null, // PendingDeletes: hidden now, deleted after UNDO_MS unless undone
   refreshTimer: null,
+  loads: { channels: 0, messages: 0 }, // bumped by every load: a slower, older answer is dropped
 };
 
 const inArchive = () => state.status === ARCHIVE;
@@ -107,7 +108,9 @@ function guarded(action) {
 async function loadChannels(reset) {
   if (reset) state.channelsCursor = null;
   const status = inArchive() ? "all" : state.status;
+  const load = ++state.loads.channels;
   const page = await state.client.listChannels({ status, limit: PAGE, cursor: state.channelsCursor || undefined });
+  if (load !== state.loads.channels) return;
   if (reset) state.channels.clear();
   page.items.forEach((channel) => state.channels.set(channel.name, channel));
   state.channelsCursor = page.nextCursor;
@@ -208,9 +211,11 @@ async function showArchive() {
 async function loadMessages(reset) {
   if (reset) state.messagesCursor = null;
   const archived = inArchive();
+  const load = ++state.loads.messages;
   const page = await state.client.listMessages({
     channel: archived ? undefined : state.channel, status: state.status, archived, limit: PAGE, cursor: state.messagesCursor || undefined,
   });
+  if (load !== state.loads.messages) return; // the view changed meanwhile (another channel, tab or reload)
   const list = $("message-list");
   if (reset) list.replaceChildren();
   page.items.forEach((message) => {
