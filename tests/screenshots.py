@@ -110,14 +110,20 @@ def _seed_states(stack: RunningStack, admin: str, carol: str) -> None:
     stack.http("PUT", "/me/preferences/channels/security", carol, {"muted": True})
 
 
-def _shoot_states(browser: Any, stack: RunningStack, admin: str, carol: str, name: str, viewport: dict[str, int]) -> None:
-    """Operations open with a live critical toast; then the Archive view with a delete waiting for its undo."""
+def _channel_open(browser: Any, stack: RunningStack, token: str, viewport: dict[str, int], title: str) -> tuple[Any, Any]:
+    """A new context (and its tab) signed in with ``token``, connected, the channel ``title`` open."""
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     tab = context.new_page()
-    tab.goto(f"{stack.urls['http']}/#token={carol}")
+    tab.goto(f"{stack.urls['http']}/#token={token}")
     tab.locator("#connection[data-state='open']").wait_for()
-    tab.locator(".channel", has_text="Operations").click()
+    tab.locator(".channel", has_text=title).click()
     tab.locator(".message").first.wait_for()
+    return context, tab
+
+
+def _shoot_states(browser: Any, stack: RunningStack, admin: str, carol: str, name: str, viewport: dict[str, int]) -> None:
+    """Operations open with a live critical toast; then the Archive view with a delete waiting for its undo."""
+    context, tab = _channel_open(browser, stack, carol, viewport, "Operations")
     _, live = stack.http("POST", "/messages", admin, LIVE_CRITICAL)
     tab.locator(".toast.severity-critical").wait_for()
     tab.locator(".message.severity-critical").wait_for()
@@ -125,22 +131,17 @@ def _shoot_states(browser: Any, stack: RunningStack, admin: str, carol: str, nam
     tab.locator(".toast.severity-critical .close").click()
     tab.get_by_role("tab", name="Archive", exact=True).click()
     tab.locator(".message").nth(1).wait_for()
-    tab.locator(".message").first.get_by_role("button", name="Delete").click()
+    tab.locator(".message").first.get_by_role("button", name="Delete", exact=True).click()
     tab.locator(".toast.undo").wait_for()
     tab.screenshot(path=str(DOCS / f"inbox-archive-{name}.png"), full_page=name == "phone")
-    tab.get_by_role("button", name="Undo").click()
+    tab.get_by_role("button", name="Undo", exact=True).click()
     context.close()
     stack.http("DELETE", f"/me/messages/{live['id']}", carol)  # the next width starts from the same inbox
 
 
 def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str, viewport: dict[str, int]) -> None:
     """One screenshot: the Deployments channel open, a live toast, the badge caught up."""
-    context = browser.new_context(viewport=viewport, device_scale_factor=1)
-    tab = context.new_page()
-    tab.goto(f"{stack.urls['http']}/#token={alice}")
-    tab.locator("#connection[data-state='open']").wait_for()
-    tab.locator(".channel", has_text="Deployments").click()
-    tab.locator(".message").first.wait_for()
+    context, tab = _channel_open(browser, stack, alice, viewport, "Deployments")
     stack.http("POST", "/messages", admin, LIVE_SEND)
     tab.locator(".toast").first.wait_for()
     _, counts = stack.http("GET", "/me/unread-count", alice)
