@@ -128,7 +128,7 @@ async function loadChannels(reset) {
 /** After a frame: the channel list again (order, latest), at most once per burst of frames. */
 function refreshChannels() {
   clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(guarded(() => loadChannels(true)), 150);
+  state.refreshTimer = setTimeout(() => state.client && guarded(() => loadChannels(true))(), 150); // none once signed out
 }
 
 function renderChannels() {
