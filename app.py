@@ -7,7 +7,20 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEvent
 
-from chalicelib import channels, http, inbox, logs, message_states, metrics, parsing, send_log, subscribers, views, web
+from chalicelib import (
+    channels,
+    http,
+    inbox,
+    logs,
+    message_states,
+    metrics,
+    parsing,
+    preferences,
+    send_log,
+    subscribers,
+    views,
+    web,
+)
 from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.send_event import handle_send_event
 from chalicelib.service import get_delivery, get_fanout, get_services, get_websocket_routes, get_work_queue
@@ -140,14 +153,21 @@ def my_messages() -> dict[str, Any]:
 @http.handles_errors
 def my_message(message_id: str) -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return views.message_json(inbox.get_message(caller.user_id, message_id))
+    return views.message_json(inbox.find_message(caller.user_id, message_id))
 
 
 @app.route("/me/messages/{message_id}", methods=["PATCH"])
 @http.handles_errors
-def set_message_status(message_id: str) -> dict[str, Any]:
+def change_message(message_id: str) -> dict[str, Any]:
     caller = http.principal(app.current_request)
-    return message_states.set_status(caller.user_id, message_id, http.body(app.current_request, parsing.status_change))
+    return message_states.change_message(caller.user_id, message_id, http.body(app.current_request, parsing.message_change))
+
+
+@app.route("/me/messages/{message_id}", methods=["DELETE"])
+@http.handles_errors
+def delete_message(message_id: str) -> Response:
+    message_states.delete_message(http.principal(app.current_request).user_id, message_id)
+    return http.no_content()
 
 
 @app.route("/me/messages/read", methods=["POST"])
@@ -155,6 +175,33 @@ def set_message_status(message_id: str) -> dict[str, Any]:
 def mark_all_read() -> dict[str, int]:
     caller = http.principal(app.current_request)
     return message_states.mark_all_read(caller.user_id, http.body(app.current_request, parsing.read_all))
+
+
+@app.route("/me/messages/seen", methods=["POST"])
+@http.handles_errors
+def mark_all_seen() -> dict[str, int]:
+    caller = http.principal(app.current_request)
+    return message_states.mark_all_seen(caller.user_id, http.body(app.current_request, parsing.read_all))
+
+
+@app.route("/me/messages/archive", methods=["POST"])
+@http.handles_errors
+def archive_all() -> dict[str, int]:
+    caller = http.principal(app.current_request)
+    return message_states.archive_all(caller.user_id, http.body(app.current_request, parsing.archive_all))
+
+
+@app.route("/me/preferences", methods=["GET"])
+@http.handles_errors
+def my_preferences() -> dict[str, Any]:
+    return preferences.get_preferences(http.principal(app.current_request).user_id)
+
+
+@app.route("/me/preferences/channels/{name}", methods=["PUT"])
+@http.handles_errors
+def mute_channel(name: str) -> dict[str, Any]:
+    caller = http.principal(app.current_request)
+    return preferences.set_mute(caller.user_id, http.body(app.current_request, lambda b: parsing.mute_change(name, b)))
 
 
 @app.route("/me/unread-count", methods=["GET"])

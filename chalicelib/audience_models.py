@@ -45,9 +45,10 @@ class ChannelLogIndex(GlobalSecondaryIndex["SendLog"]):
 class SendLog(Model):
     """One send: who sent what to whom, and how far its fan-out got.
 
-    ``stored`` only ever grows inside the transactions that create inbox
-    items, so it equals a recount; ``chunks`` is how many chunks of an
-    audience send are complete (the resume point of its queue chain).
+    ``stored`` grows by a chunk's size in the same conditional update that
+    counts the chunk complete, so it equals a recount however often a step
+    runs; ``chunks`` is how many chunks of an audience send are complete
+    (the resume point of its queue chain).
     """
 
     class Meta:
@@ -61,7 +62,10 @@ class SendLog(Model):
     title = UnicodeAttribute()
     content = UnicodeAttribute(default="")
     url = UnicodeAttribute(null=True)
+    mobile_url = UnicodeAttribute(null=True, attr_name="mobileUrl")
     duration = NumberAttribute(default=0)
+    severity = UnicodeAttribute(default="normal")
+    actions = UnicodeAttribute(null=True)  # JSON, as on the inbox items
     sender = UnicodeAttribute()
     audience = UnicodeAttribute(null=True)
     receivers = NumberAttribute(null=True)

@@ -1,8 +1,20 @@
-"""Stream fan-out: inbox stream records → frames on every connection of the receiver.
+"""Stream fan-out: inbox stream records → the user's counts, then frames on every connection of the user.
 
-INSERT → ``message.created``; MODIFY whose status really changed →
-``message.updated`` (moto even emits MODIFY for no-op writes, so images are
-compared); REMOVE → no frame (a TTL expiry corrects the counters: `expiry`).
+First the batch's effect on each user's counts is applied, once (`counts`:
+one UpdateItem per user, whose answer is the new counts — so live counts
+cost no extra call). Then the frames, from each record's kind of item:
+
+* INSERT of a live message → ``message.created`` (``silent`` when its
+  channel is muted and it is not critical), or ``message.updated`` when it
+  came back from the archive (``restoredAt``);
+* INSERT of an archived copy → ``message.updated`` (``archived: true``);
+* INSERT of a tombstone → ``message.deleted``;
+* MODIFY whose state really changed → ``message.updated`` (moto even
+  emits MODIFY for no-op writes, so images are compared);
+* the preferences item → ``preferences.updated``;
+* REMOVE → nothing: moves and deletions are announced by what they insert,
+  and a TTL expiry only changes the counts;
+* and per user whose counts changed, one ``counts.updated``.
 
 Posts run concurrently on a thread pool through `chalicelib.socket_poster`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
@@ -22,13 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import metrics
+from chalicelib import counts, metrics
 from chalicelib.connections import ConnectionRegistry, LiveConnection
-from chalicelib.expiry import Expiry, apply_expiries, expiry_from_record
-from chalicelib.models import InboxMessage
+from chalicelib.counts import Change, Counts
+from chalicelib.models import ARCHIVED, CRITICAL, DELETED, PREFERENCES, InboxMessage
 from chalicelib.socket_poster import Outcome
 from chalicelib.stream_records import StreamRecord
-from chalicelib.views import message_json
+from chalicelib.views import message_json, preferences_json
 
 logger = logging.getLogger(__name__)
 
@@ -78,20 +90,30 @@ class BatchReport:
             metrics.add(name, value)
 
 
-def frames_from_record(record: StreamRecord) -> list[Frame]:
-    """The frames one stream record asks for (none for REMOVE or no-op MODIFY)."""
+STATE_FIELDS = ("status", "seenAt", "archivedAt")
+
+
+def _payload(frame: dict[str, Any]) -> bytes:
+    return json.dumps(frame, separators=(",", ":")).encode("utf-8")
+
+
+def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The frame one stream record asks for, or None (REMOVE, a no-op MODIFY)."""
     image = record.new_image
-    if record.event_name == "INSERT" and image:
-        kind = "message.created"
-    elif record.event_name == "MODIFY" and image:
-        if record.old_string("status") == record.new_string("status"):
-            return []
-        kind = "message.updated"
-    else:
-        return []
+    if image is None or record.event_name not in ("INSERT", "MODIFY"):
+        return None
+    item_id = record.new_string("id") or ""
+    if item_id == PREFERENCES:
+        return {"type": "preferences.updated", "preferences": preferences_json(image.get("muted", {}).get("SS", []))}
+    if item_id.startswith(DELETED):
+        return {"type": "message.deleted", "id": item_id.removeprefix(DELETED)} if record.event_name == "INSERT" else None
+    if record.event_name == "MODIFY" and all(record.old_string(f) == record.new_string(f) for f in STATE_FIELDS):
+        return None
     message = InboxMessage.from_raw_data(image)
-    payload = json.dumps({"type": kind, "message": message_json(message)}, separators=(",", ":")).encode("utf-8")
-    return [Frame(record.sequence_number, message.user_id, payload, record.created_at)]
+    if record.event_name == "INSERT" and not item_id.startswith(ARCHIVED) and message.restored_at is None:
+        silent = message.channel in muted and message.severity != CRITICAL
+        return {"type": "message.created", "message": message_json(message), "silent": silent}
+    return {"type": "message.updated", "message": message_json(message)}
 
 
 class Delivery:
@@ -110,14 +132,17 @@ class Delivery:
         self._clock = clock
 
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
-        """Deliver a batch: frames to every live connection, expiries to the counters."""
+        """Deliver a batch: counts first, then frames to every live connection."""
         report = BatchReport()
-        frames, expiries = self._read(records)
+        parsed = self._read(records)
+        changes = counts.changes_from(parsed)
+        stored, failed = counts.apply(changes.values())
+        failures: dict[str, None] = {r.sequence_number: None for change in failed for r in change.records}
+        frames = self._frames(parsed, changes, stored, {change.user_id for change in failed})
         report.frames = len(frames)
-        failed: dict[str, None] = dict.fromkeys(apply_expiries(expiries)) if expiries else {}
         if frames:
-            self._post_all(frames, report, failed)
-        report.failures = list(failed)
+            self._post_all(frames, report, failures)
+        report.failures = list(failures)
         report.publish()
         logger.info(
             "batch delivered",
@@ -132,41 +157,78 @@ class Delivery:
         return report
 
     @staticmethod
-    def _read(records: Iterable[dict[str, Any]]) -> tuple[list[Frame], list[Expiry]]:
-        frames: list[Frame] = []
-        expiries: list[Expiry] = []
+    def _read(records: Iterable[dict[str, Any]]) -> list[StreamRecord]:
+        parsed: list[StreamRecord] = []
         for raw in records:
             try:
-                record = StreamRecord.parse(raw)
-                frames.extend(frames_from_record(record))
-                expiry = expiry_from_record(record)
+                parsed.append(StreamRecord.parse(raw))
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 # A record we cannot read will not get better on retry: log, skip, keep the rest.
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
+        return parsed
+
+    @staticmethod
+    def _frames(
+        records: list[StreamRecord], changes: dict[str, Change], stored: dict[str, Counts], failed: set[str]
+    ) -> list[Frame]:
+        """Every record's frame, then each user's new counts; none for users whose counts must be retried."""
+        frames: list[Frame] = []
+        for record in records:
+            user = counts.record_user(record)
+            if user in failed:
+                continue  # the whole record is retried, frames included
+            try:
+                frame = frame_from_record(record, stored[user].muted if user in stored else frozenset())
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                logger.error("unreadable stream record", extra={"code": type(error).__name__})
                 continue
-            if expiry is not None:
-                expiries.append(expiry)
-        return frames, expiries
+            if frame is not None:
+                frames.append(Frame(record.sequence_number, user, _payload(frame), record.created_at))
+        for user, current in stored.items():
+            change = changes[user]
+            if any(change.deltas.values()) or change.muted is not None:
+                payload = _payload({"type": "counts.updated", "counts": current.summary()})
+                frames.append(Frame(change.records[-1].sequence_number, user, payload))
+        return frames
 
     def _post_all(self, frames: list[Frame], report: BatchReport, failed: dict[str, None]) -> None:
+        """Connections in parallel; each connection's frames in order (a message before the counts it changed)."""
         connections = self._registry.lookup([f.user_id for f in frames])
-        jobs = [(frame, live) for frame in frames for live in connections.get(frame.user_id, [])]
-        outcomes = list(self._executor.map(lambda job: self._post(job[1].connection_id, job[0].payload), jobs))
+        by_user: dict[str, list[Frame]] = {}
+        for frame in frames:
+            by_user.setdefault(frame.user_id, []).append(frame)
+        jobs = [(live, by_user[user]) for user in by_user for live in connections.get(user, [])]
+        results = list(self._executor.map(lambda job: self._post_in_order(*job), jobs))
         now = self._clock()
-        for (frame, live), outcome in zip(jobs, outcomes, strict=True):
-            report.posts += 1
-            if outcome is Outcome.SENT:
-                report.sent += 1
-                if frame.created_at is not None:
-                    metrics.add(metrics.DELIVERY_LAG, max(0.0, now - frame.created_at) * 1000, "Milliseconds")
-            elif outcome is Outcome.GONE:
-                self._gone(live, report)
-            elif outcome is Outcome.TOO_LARGE:
-                report.dropped += 1
-                logger.error("frame too large for the socket; dropped", extra={"sequence_number": frame.sequence_number})
-            elif outcome is Outcome.FAILED:
-                report.failed_posts += 1
-                failed[frame.sequence_number] = None
+        for (live, _), posted in zip(jobs, results, strict=True):
+            for frame, outcome in posted:
+                self._count(frame, live, outcome, now, report, failed)
+
+    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[Frame, Outcome]]:
+        posted: list[tuple[Frame, Outcome]] = []
+        for frame in frames:
+            outcome = self._post(live.connection_id, frame.payload)
+            posted.append((frame, outcome))
+            if outcome is Outcome.GONE:
+                break  # nothing more reaches a closed socket
+        return posted
+
+    def _count(
+        self, frame: Frame, live: LiveConnection, outcome: Outcome, now: float, report: BatchReport, failed: dict[str, None]
+    ) -> None:
+        report.posts += 1
+        if outcome is Outcome.SENT:
+            report.sent += 1
+            if frame.created_at is not None:
+                metrics.add(metrics.DELIVERY_LAG, max(0.0, now - frame.created_at) * 1000, "Milliseconds")
+        elif outcome is Outcome.GONE:
+            self._gone(live, report)
+        elif outcome is Outcome.TOO_LARGE:
+            report.dropped += 1
+            logger.error("frame too large for the socket; dropped", extra={"sequence_number": frame.sequence_number})
+        elif outcome is Outcome.FAILED:
+            report.failed_posts += 1
+            failed[frame.sequence_number] = None
 
     def _gone(self, live: LiveConnection, report: BatchReport) -> None:
         if live.age_seconds(self._clock()) < GONE_GRACE_SECONDS:

@@ -10,23 +10,25 @@ A ``chunk`` step of send S, number k, starting after user u:
    than S but not older than its channel (one Query; others are filtered
    out: "subscribed at the moment of the send", and not left over from a
    deleted channel of the same name);
-4. stores them with the receivers path's group writer, 49 per transaction,
-   each transaction also adding its size to ``stored`` (so ``stored`` counts
-   exactly the items created, however often a step runs; receivers already
-   holding S are left out of a retried group), with ClientRequestTokens from
-   S, the group's number and the attempt;
+4. stores them with the receivers path's writer (`group_write`): batch
+   writes on the message's first delivery, conditional puts of only the
+   missing items when SQS delivers it again (an earlier run may have
+   written part of the chunk);
 5. queues step k+1 (if the page was not the last), then moves ``chunks``
-   from k to k+1 (conditional) — or, after the last page, marks S ``done``
-   and sets ``recipients`` to ``stored``.
+   from k to k+1 and adds the page's size to ``stored`` in one conditional
+   update — or, after the last page, also marks S ``done`` and sets
+   ``recipients`` to ``stored``. The condition makes ``stored`` exact
+   however often the step runs.
 
 A crash anywhere re-runs the step from 1 after SQS's visibility timeout:
-groups already written are skipped, so nothing is stored twice. A crash
+items already written are skipped, so nothing is stored twice. A crash
 between 5's two writes queues step k+1 twice; the copy finds ``chunks``
 past k+1 later, or stores nothing new — duplicates cost work, never items.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -39,8 +41,8 @@ from chalicelib.clock import iso, iso_from_ms, utc_now
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import id_time_ms
 from chalicelib.models import Channel
-from chalicelib.parsing import SendRequest
-from chalicelib.sending import TALLIED_PER_TRANSACTION, Sender
+from chalicelib.parsing import Action, SendRequest
+from chalicelib.sending import Sender
 from chalicelib.work_queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,6 @@ class FanOut:
         self._sender = sender
         self._queue = queue
         self._chunk_size = chunk_size
-        self._groups_per_chunk = -(-chunk_size // TALLIED_PER_TRANSACTION)
 
     def handle(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Lambda's SQS batch; ``batchItemFailures`` names the messages SQS should deliver again."""
@@ -67,26 +68,27 @@ class FanOut:
                 logger.error("unreadable fan-out step", extra={"code": type(error).__name__})
                 failures.append({"itemIdentifier": record["messageId"]})
                 continue
+            receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
             try:
-                self.run(step)
+                self.run(step, first_delivery=receives == 1)
             except Exception:  # every message of the batch is tried; this one is retried by SQS
                 logger.exception("fan-out step failed", extra={"kind": step.kind, "target": step.target})
                 metrics.add(metrics.FANOUT_FAILURES)
-                receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
                 if step.kind == CHUNK and receives >= MAX_RECEIVES:
                     _mark_failed(step.target)  # its next stop is the dead-letter queue
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
-    def run(self, step: Step) -> None:
+    def run(self, step: Step, *, first_delivery: bool = False) -> None:
+        """One step; ``first_delivery`` when SQS hands this message out for the first time."""
         if step.kind == UNSUBSCRIBE:
             self._unsubscribe(step)
         elif step.kind == CHUNK:
-            self._chunk(step)
+            self._chunk(step, first_delivery)
         else:
             raise ValueError(f"unknown step kind {step.kind!r}")
 
-    def _chunk(self, step: Step) -> None:
+    def _chunk(self, step: Step, first_delivery: bool) -> None:
         try:
             entry = SendLog.get(step.target, consistent_read=True)
         except SendLog.DoesNotExist:
@@ -100,10 +102,10 @@ class FanOut:
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         request = _request(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        self._sender.store_chunk(request, channel, entry.id, users, step.number * self._groups_per_chunk)
+        self._sender.store_chunk(request, channel, entry.id, users, fresh=first_delivery)
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
-        _advance(entry.id, step.number, last=next_user is None)
+        _advance(entry.id, step.number, len(users), last=next_user is None)
         metrics.add(metrics.FANOUT_CHUNKS)
         metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
 
@@ -129,6 +131,9 @@ def _request(entry: SendLog) -> SendRequest:
         url=entry.url,
         duration=int(entry.duration),
         audience=entry.audience,
+        mobile_url=entry.mobile_url,
+        severity=entry.severity,
+        actions=tuple(Action(**a) for a in json.loads(entry.actions or "[]")),
     )
 
 
@@ -143,14 +148,14 @@ def _start(entry: SendLog) -> None:
     )
 
 
-def _advance(send_id: str, number: int, *, last: bool) -> None:
-    """Step ``number`` is complete: count it (once); after the last one the send is done."""
-    actions: list[Any] = [SendLog.chunks.set(number + 1)]
+def _advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
+    """Step ``number`` stored ``stored`` items: count them and it (once); after the last one the send is done."""
+    actions: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
     if last:
         actions += [
             SendLog.status.set(send_log.DONE),
             SendLog.completed_at.set(iso(utc_now())),
-            SendLog.recipients.set(SendLog.stored),
+            SendLog.recipients.set(SendLog.stored + stored),
         ]
     else:
         actions.append(SendLog.status.set(send_log.SENDING))

@@ -43,6 +43,7 @@ class Claim:
     record_key: str
     send_ids: list[str]
     replay: Any = None
+    fresh: bool = True  # False when taken over from a failed attempt, which may have stored part of the send
 
 
 KEY_PATTERN = re.compile(f"^[ -~]{{1,{MAX_KEY_LENGTH}}}$")  # printable ASCII: what an HTTP header carries intact
@@ -106,7 +107,7 @@ def _try_claim(item_key: str, body_hash: str, fresh_ids: list[str]) -> Claim | N
             actions=[IdempotencyRecord.state.set(PENDING), IdempotencyRecord.lease_until.set(int(now) + LEASE_SECONDS)],
             condition=IdempotencyRecord.lease_until == existing.lease_until,
         )
-    return Claim(item_key, existing.send_ids.split(","))
+    return Claim(item_key, existing.send_ids.split(","), fresh=False)
 
 
 def complete(item_key: str, response: Any) -> None:

@@ -1,8 +1,11 @@
-"""A user's own inbox, read side: list messages, read one, counts, channels.
+"""A user's own inbox, read side: list messages, read one, counts, channels, preferences.
 
 The user id always comes from the verified token; another user's message id
 answers 404 exactly like a missing one, and cursors are bound to the user
 and the query. Changing a message's state lives in `message_states`.
+
+Every list is one Query: the live inbox is the range ``id < "a"`` of the
+user's partition (or of a sparse index), the archive the ``archived#`` range.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import storage
+from chalicelib import counts, storage
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import is_valid_id
-from chalicelib.models import ChannelCounter, InboxMessage
+from chalicelib.models import ARCHIVED, LIVE_END, InboxMessage
 from chalicelib.parsing import ChannelQuery, MessageQuery
-from chalicelib.views import counter_json, message_json, page_json
+from chalicelib.views import message_json, my_channel_json, page_json
+
+ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
 
 
 def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
@@ -32,58 +37,82 @@ def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
 
 
 def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> dict[str, Any]:
-    """Newest first; with ``after``, the newer messages oldest first (catch-up)."""
-    scope = json.dumps(["messages", query.channel, query.status, query.after])
-    position = query.after
+    """Newest first; with ``after``, the newer messages oldest first (catch-up); or the archive."""
+    scope = json.dumps(["messages", query.channel, query.status, query.after, query.archived])
+    position = None
     if query.page.cursor:
         position = str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
-    condition: Any = None
-    if query.after is not None:
-        condition = InboxMessage.id > position  # catch-up: newer than the last id seen
-    elif position is not None:
-        condition = InboxMessage.id < position  # the next page of older messages
     index, hash_value = source(user_id, query.channel, query.status)
-    size = query.page.limit + 1
+    prefix = ARCHIVED if query.archived else ""
+    condition: Any
+    if query.after is not None:
+        condition = InboxMessage.id.between(position or query.after, LIVE_END)  # catch-up: newer than the last id seen
+    else:
+        condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
+    size = query.page.limit + 2
     found = index.query(
         hash_value, range_key_condition=condition, scan_index_forward=query.after is not None, limit=size, page_size=size
     )
-    items, more = storage.first_page(found, query.page.limit)
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != (position or query.after) and m.id < ARCHIVE_END)
+    items, more = storage.first_page(wanted, query.page.limit)
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json([message_json(m) for m in items], cursor)
 
 
-def get_message(user_id: str, message_id: str) -> InboxMessage:
+def find_message(user_id: str, message_id: str) -> InboxMessage:
+    """The user's message, live or archived: both keys in one BatchGetItem."""
     if not is_valid_id(message_id):
         raise NotFoundError(f"message '{message_id}' not found")
-    try:
-        return InboxMessage.get(user_id, message_id)
-    except InboxMessage.DoesNotExist:
-        raise NotFoundError(f"message '{message_id}' not found") from None
+    for found in InboxMessage.batch_get([(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent_read=True):
+        return found
+    raise NotFoundError(f"message '{message_id}' not found")
 
 
 def unread_count(user_id: str) -> dict[str, Any]:
-    channels = {c.channel: int(c.unread) for c in ChannelCounter.query(user_id) if c.unread > 0}
-    return {"total": sum(channels.values()), "channels": channels}
+    """``{total, unseen, channels}`` from the user's counts item: one GetItem."""
+    return counts.read(user_id).summary()
 
 
-CHANNEL_FILTERS: dict[str, Callable[[ChannelCounter], bool]] = {
-    "all": lambda c: c.total > 0,
-    "unread": lambda c: c.unread > 0,
-    "read": lambda c: c.total > c.unread,
+CHANNEL_FILTERS: dict[str, Callable[[int, int], bool]] = {
+    "all": lambda unread, total: total > 0,
+    "unread": lambda unread, total: unread > 0,
+    "read": lambda unread, total: total > unread,
 }
 
 
 def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec) -> dict[str, Any]:
-    """The user's channels, newest latest message first, filtered by read state."""
+    """The user's channels, newest latest message first, filtered by read state.
+
+    One GetItem for the counts and one BatchGetItem for the page's latest
+    messages; a latest message that was archived or deleted meanwhile is
+    replaced by the channel's newest live one (one Query each, rare).
+    """
     scope = json.dumps(["me-channels", query.status])
-    condition = None
-    if query.page.cursor:
-        position = str(cursors.decode(query.page.cursor, user_id, scope).get("latest", ""))
-        condition = ChannelCounter.latest_id < position
+    current = counts.read(user_id)
     wanted = CHANNEL_FILTERS[query.status]
-    counters = ChannelCounter.latest_index.query(
-        user_id, range_key_condition=condition, scan_index_forward=False, page_size=query.page.limit + 1
+    ordered = sorted(
+        ((current.latest.get(c, ""), c) for c in current.channels if wanted(current.of("u", c), current.of("t", c))),
+        reverse=True,
     )
-    items, more = storage.first_page((c for c in counters if wanted(c)), query.page.limit)
-    cursor = storage.next_cursor(items, more, lambda c: cursors.encode(user_id, scope, {"latest": c.latest_id}))
-    return page_json([counter_json(c) for c in items], cursor)
+    if query.page.cursor:
+        after = cursors.decode(query.page.cursor, user_id, scope)
+        ordered = [entry for entry in ordered if entry < (str(after.get("latest", "")), str(after.get("name", "")))]
+    page, more = ordered[: query.page.limit], len(ordered) > query.page.limit
+    latest = {m.channel: m for m in InboxMessage.batch_get([(user_id, lid) for lid, _ in page if lid])}
+    items = []
+    for latest_id, channel in page:
+        message = latest.get(channel) or _newest_live(user_id, channel)
+        items.append(
+            my_channel_json(
+                channel, current.of("u", channel), current.of("t", channel), message, message.id if message else latest_id
+            )
+        )
+    cursor = storage.next_cursor(page, more, lambda e: cursors.encode(user_id, scope, {"latest": e[0], "name": e[1]}))
+    return page_json(items, cursor)
+
+
+def _newest_live(user_id: str, channel: str) -> InboxMessage | None:
+    found = InboxMessage.channel_index.query(
+        f"{user_id}#{channel}", InboxMessage.id < LIVE_END, scan_index_forward=False, limit=1, page_size=1
+    )
+    return next(iter(found), None)

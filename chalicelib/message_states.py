@@ -1,90 +1,181 @@
-"""Changing messages in a user's inbox: read/unread one, mark all read.
+"""Changing messages in a user's inbox: read/unread, seen, archive/unarchive, delete, and "all" of each.
 
-Every change moves the channel's ``unread`` counter in the same
-transaction, guarded by the message's current status, so a change applied
-twice (two devices, a retried request) counts once.
+Only the items change: the counts follow from the stream (`counts`), so a
+change applied twice or racing another device counts once — each write is
+conditioned on the state it changes from, and a refused one is simply done.
+
+Archiving moves the item to ``archived#<id>`` (delete + put in one
+transaction), so the live inbox stays one key range; restoring moves it
+back with ``restoredAt`` (not a new message). Deleting removes the item and
+leaves a tombstone that announces it to the user's other devices.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import storage
 from chalicelib.clock import iso, utc_now
-from chalicelib.errors import BusyError
-from chalicelib.inbox import get_message, source
-from chalicelib.models import READ, UNREAD, ChannelCounter, InboxMessage
-from chalicelib.parsing import ReadAll, StatusChange
+from chalicelib.errors import BusyError, NotFoundError
+from chalicelib.inbox import find_message, source
+from chalicelib.models import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone
+from chalicelib.parsing import ArchiveAll, MessageChange, ReadAll
 from chalicelib.views import message_json
 
+TOMBSTONE_LIFETIME = timedelta(days=1)  # longer than the stream keeps records
+MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a put each
+BUSY = "the message is being changed elsewhere; try again"
 
-def set_status(user_id: str, message_id: str, change: StatusChange) -> dict[str, Any]:
-    """Mark one message read or unread; the channel's unread counter moves with it."""
+
+def change_message(user_id: str, message_id: str, change: MessageChange) -> dict[str, Any]:
+    """``PATCH /me/messages/{id}``: a status, a move into or out of the archive, or both."""
     for attempt in range(storage.CONFLICT_RETRIES):
-        message = get_message(user_id, message_id)
-        if message.status == change.status:
-            return message_json(message)
-        old_status = message.status
-        message.set_status(change.status, iso(utc_now()) if change.status == READ else None)
+        message = find_message(user_id, message_id)
+        now = iso(utc_now())
         try:
+            if change.archived is not None and change.archived != message.archived:
+                moved = _moved(message, change.archived, now)
+                if change.status is not None:
+                    moved.set_status(change.status, now if change.status == READ else None)
+                with storage.transaction() as transaction:
+                    _move(transaction, message, moved)
+                return message_json(moved)
+            if change.status is None or change.status == message.status:
+                return message_json(message)
+            old_status = message.status
+            message.set_status(change.status, now if change.status == READ else None)
             with storage.transaction() as transaction:
                 transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == old_status)
-                delta = -1 if change.status == READ else 1
-                transaction.update(ChannelCounter(user_id, message.channel), actions=[ChannelCounter.unread.add(delta)])
             return message_json(message)
         except TransactWriteError:
             storage.pause_before_retry(attempt)  # changed by another device meanwhile, or a conflict: look again
-    raise BusyError("status: the message is being changed elsewhere; try again")
+    raise BusyError(f"status: {BUSY}")
+
+
+def delete_message(user_id: str, message_id: str) -> None:
+    """Remove the message (live or archived) for this user only, leaving a tombstone for the stream."""
+    for attempt in range(storage.CONFLICT_RETRIES):
+        message = find_message(user_id, message_id)
+        try:
+            with storage.transaction() as transaction:
+                transaction.delete(message, condition=InboxMessage.id.exists())
+                transaction.save(Tombstone(user_id, DELETED + message.message_id, expires_at=TOMBSTONE_LIFETIME))
+            return
+        except TransactWriteError as error:
+            if storage.cancellation_codes(error)[:1] == [storage.CONDITION_FAILED]:
+                raise NotFoundError(f"message '{message_id}' not found") from None  # moved or deleted meanwhile
+            storage.pause_before_retry(attempt)
+    raise BusyError(f"id: {BUSY}")
+
+
+def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
+    """The message's copy on the other side of the archive."""
+    copy = InboxMessage.from_raw_data(message.serialize())
+    copy.id = ARCHIVED + message.message_id if archived else message.message_id
+    copy.archived_at = now if archived else None
+    copy.restored_at = None if archived else now
+    if archived:
+        copy.set_status(READ, message.read_at or now)  # archiving marks read
+    else:
+        copy.set_status(message.status, message.read_at)
+    return copy
+
+
+def _move(transaction: Any, message: InboxMessage, moved: InboxMessage) -> None:
+    transaction.delete(message, condition=InboxMessage.id.exists())
+    transaction.save(moved, condition=InboxMessage.id.does_not_exist())
 
 
 def _status_actions(message: InboxMessage) -> list[Any]:
+    def set_or_remove(attribute: Any, value: str | None) -> Any:
+        return attribute.set(value) if value else attribute.remove()
+
     return [
         InboxMessage.status.set(message.status),
-        InboxMessage.read_at.set(message.read_at) if message.read_at else InboxMessage.read_at.remove(),
-        InboxMessage.user_status.set(message.user_status),
-        InboxMessage.user_channel_status.set(message.user_channel_status),
+        set_or_remove(InboxMessage.read_at, message.read_at),
+        set_or_remove(InboxMessage.seen_at, message.seen_at),
+        set_or_remove(InboxMessage.user_status, message.user_status),
+        set_or_remove(InboxMessage.user_channel_status, message.user_channel_status),
     ]
 
 
 def mark_all_read(user_id: str, scope: ReadAll) -> dict[str, int]:
-    """Every unread message (of one channel) becomes read, ≤100 actions per transaction."""
+    """Every unread message (of one channel) becomes read (and seen), ≤ 100 per transaction."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
-    unread = index.query(hash_value, attributes_to_get=["userId", "id", "channel"])
-    read_at = iso(utc_now())
-    updated = 0
+    now = iso(utc_now())
+
+    def read(transaction: Any, message: InboxMessage) -> None:
+        message.set_status(READ, now)
+        transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD)
+
+    return {"updated": _each_in_transactions(index.query(hash_value), read, storage.MAX_TRANSACTION_ACTIONS)}
+
+
+def mark_all_seen(user_id: str, scope: ReadAll) -> dict[str, int]:
+    """Every unseen message (of one channel) becomes seen. Unseen ones are all unread: that index is read."""
+    index, hash_value = source(user_id, scope.channel, UNREAD)
+    unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist())
+    now = iso(utc_now())
+
+    def see(transaction: Any, message: InboxMessage) -> None:
+        condition = InboxMessage.seen_at.does_not_exist() & InboxMessage.id.exists()
+        transaction.update(message, actions=[InboxMessage.seen_at.set(now)], condition=condition)
+
+    return {"updated": _each_in_transactions(unseen, see, storage.MAX_TRANSACTION_ACTIONS)}
+
+
+def archive_all(user_id: str, scope: ArchiveAll) -> dict[str, int]:
+    """Every live message, or every read one, of one channel or all, moves to the archive (50 per transaction)."""
+    index, hash_value = source(user_id, scope.channel, READ if scope.only_read else "all")
+    live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END)
+    now = iso(utc_now())
+    moves: dict[str, InboxMessage] = {}
+
+    def archive(transaction: Any, message: InboxMessage) -> None:
+        moved = moves.setdefault(message.id, _moved(message, True, now))
+        condition = InboxMessage.id.exists() & (InboxMessage.status == READ if scope.only_read else InboxMessage.id.exists())
+        transaction.delete(message, condition=condition)
+        transaction.save(moved, condition=InboxMessage.id.does_not_exist())
+
+    return {"updated": _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, actions_per_message=2)}
+
+
+Write = Callable[[Any, InboxMessage], None]
+
+
+def _each_in_transactions(
+    messages: Iterable[InboxMessage], write: Write, per_transaction: int, actions_per_message: int = 1
+) -> int:
+    """Apply ``write`` to every message, ``per_transaction`` at a time; count those really changed."""
+    changed = 0
     chunk: list[InboxMessage] = []
-    channels: set[str] = set()  # one counter update per channel in the chunk
-    for message in unread:
-        if len(chunk) + 1 + len(channels | {message.channel}) > storage.MAX_TRANSACTION_ACTIONS:
-            updated += _mark_chunk_read(user_id, chunk, read_at)
-            chunk, channels = [], set()
+    for message in messages:
         chunk.append(message)
-        channels.add(message.channel)
+        if len(chunk) == per_transaction:
+            changed += _chunk(chunk, write, actions_per_message)
+            chunk = []
     if chunk:
-        updated += _mark_chunk_read(user_id, chunk, read_at)
-    return {"updated": updated}
+        changed += _chunk(chunk, write, actions_per_message)
+    return changed
 
 
-def _mark_chunk_read(user_id: str, chunk: list[InboxMessage], read_at: str) -> int:
-    """One transaction: each still-unread message → read, each channel counter −n."""
+def _chunk(chunk: list[InboxMessage], write: Write, actions_per_message: int) -> int:
+    """One transaction; messages whose condition failed (changed meanwhile) are left out and the rest retried."""
     for attempt in range(storage.CONFLICT_RETRIES):
         if not chunk:
             return 0
-        per_channel: dict[str, int] = {}
         try:
             with storage.transaction() as transaction:
                 for message in chunk:
-                    message.set_status(READ, read_at)
-                    transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD)
-                    per_channel[message.channel] = per_channel.get(message.channel, 0) + 1
-                for channel, count in per_channel.items():
-                    transaction.update(ChannelCounter(user_id, channel), actions=[ChannelCounter.unread.add(-count)])
+                    write(transaction, message)
             return len(chunk)
         except TransactWriteError as error:
-            still_unread = storage.not_refused(chunk, error)  # the others were read meanwhile
-            if len(still_unread) == len(chunk):
+            remaining = storage.not_refused(chunk, error, actions_per_message)
+            if len(remaining) == len(chunk):
                 storage.pause_before_retry(attempt)
-            chunk = still_unread
-    raise BusyError("channel: the inbox is being changed elsewhere; try again")
+            chunk = remaining
+    raise BusyError(f"channel: {BUSY}")

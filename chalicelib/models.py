@@ -6,18 +6,23 @@ Table names, region and endpoint are bound from the settings on first use
 Access patterns (docs/design.md explains each):
 
 * ``inbox`` — one item per (receiver, message). Hash ``userId``, range ``id``
-  (time-sortable). Three GSIs with ALL projection give every inbox page in
-  one Query: ``channel-index`` (``userId#channel``), ``status-index``
-  (``userId#status``) and ``channel-status-index`` (``userId#channel#status``),
-  each ranged on ``id``. Streams NEW_AND_OLD_IMAGES feed delivery; ``expiresAt``
-  is the TTL attribute.
-* ``counters`` — one item per (user, channel) with exact ``unread``/``total``
-  counts and the latest message; updated in the same transactions that write
-  messages or change their status. ``latest-index`` orders a user's channels
-  by their latest message id.
+  (time-sortable, upper-case). An archived message moves to ``archived#<id>``
+  and a deleted one leaves a short-lived tombstone ``deleted#<id>``; the
+  user's mutes live at ``prefs``. Every such key sorts after every live id
+  (lower case), so "the live inbox" is the range ``id < "a"``. Three sparse
+  GSIs with ALL projection give every other page in one Query:
+  ``channel-index`` (``userChannel``: live and archived messages),
+  ``status-index`` (``userStatus``) and ``channel-status-index``
+  (``userChannelStatus``): live messages only, each ranged on ``id``.
+  Streams NEW_AND_OLD_IMAGES feed delivery and the counts; ``expiresAt`` is
+  the TTL attribute.
+* ``counters`` — one item per user (`counts`): per channel unread, total,
+  unseen and their critical parts, the latest id, the user's mutes, and
+  the stream sequence number last applied. Only the stream handler writes
+  it, from each record's old and new image, so a count is a pure function
+  of the items and a replayed record changes nothing.
 * ``channels`` — one item per channel name.
-* ``idempotency`` — one item per (caller, Idempotency-Key), expiring after 24 h;
-  also the stream handler's effect markers (`EffectMarker`).
+* ``idempotency`` — one item per (caller, Idempotency-Key), expiring after 24 h.
 * ``connections`` — ``conn#<id>`` items (owner, connect time) and ``user#<id>``
   items holding the set of that user's live connection ids.
 * ``subscribers`` (`audience_models`) — one item per (channel, user): hash ``channel``, range
@@ -51,6 +56,12 @@ if TYPE_CHECKING:
 RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}  # botocore's own retries, per call
 UNREAD = "unread"
 READ = "read"
+NORMAL = "normal"
+CRITICAL = "critical"
+ARCHIVED = "archived#"  # range-key prefixes of the inbox's other items: all sort after every live id
+DELETED = "deleted#"
+PREFERENCES = "prefs"
+LIVE_END = "a"  # live ids are upper-case ULIDs: every one sorts below this
 
 
 class ChannelIndex(GlobalSecondaryIndex["InboxMessage"]):
@@ -94,52 +105,74 @@ class InboxMessage(Model):
     title = UnicodeAttribute()
     content = UnicodeAttribute(default="")
     url = UnicodeAttribute(null=True)
+    mobile_url = UnicodeAttribute(null=True, attr_name="mobileUrl")
     duration = NumberAttribute(default=0)
+    severity = UnicodeAttribute(default=NORMAL)
+    actions = UnicodeAttribute(null=True)  # JSON: [{"label", "url"}], at most two
     status = UnicodeAttribute(default=UNREAD)
     created_at = UnicodeAttribute(attr_name="createdAt")
     read_at = UnicodeAttribute(null=True, attr_name="readAt")
+    seen_at = UnicodeAttribute(null=True, attr_name="seenAt")
+    archived_at = UnicodeAttribute(null=True, attr_name="archivedAt")
+    restored_at = UnicodeAttribute(null=True, attr_name="restoredAt")  # back from the archive: not a new message
     user_channel = UnicodeAttribute(attr_name="userChannel")
-    user_status = UnicodeAttribute(attr_name="userStatus")
-    user_channel_status = UnicodeAttribute(attr_name="userChannelStatus")
+    user_status = UnicodeAttribute(null=True, attr_name="userStatus")
+    user_channel_status = UnicodeAttribute(null=True, attr_name="userChannelStatus")
     expires_at = TTLAttribute(attr_name="expiresAt")
 
     channel_index = ChannelIndex()
     status_index = StatusIndex()
     channel_status_index = ChannelStatusIndex()
 
+    @property
+    def message_id(self) -> str:
+        """The send's id, whichever item (live or archived) this is."""
+        return self.id.removeprefix(ARCHIVED)
+
+    @property
+    def archived(self) -> bool:
+        return self.id.startswith(ARCHIVED)
+
     def set_status(self, status: str, read_at: str | None) -> None:
-        """Change status and keep the index keys that embed it in step."""
+        """Change status and keep the index keys that embed it in step (live messages only: sparse)."""
         self.status = status
         self.read_at = read_at
-        self.user_status = f"{self.user_id}#{status}"
-        self.user_channel_status = f"{self.user_id}#{self.channel}#{status}"
+        if status == READ and self.seen_at is None:
+            self.seen_at = read_at  # read implies seen: unseen is always a subset of unread
+        live = not self.archived
+        self.user_status = f"{self.user_id}#{status}" if live else None
+        self.user_channel_status = f"{self.user_id}#{self.channel}#{status}" if live else None
 
 
-class LatestIndex(GlobalSecondaryIndex["ChannelCounter"]):
+class Tombstone(Model):
+    """``deleted#<id>``: announces a deletion on the stream (a REMOVE alone is ambiguous), then expires."""
+
     class Meta:
-        index_name = "latest-index"
-        projection = AllProjection()
+        table_name = "unbound-inbox"
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    latest_id = UnicodeAttribute(range_key=True, attr_name="latestId")
+    id = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(attr_name="expiresAt")
 
 
-class ChannelCounter(Model):
-    """Per user and channel: exact unread/total counts and the latest message."""
+class Preferences(Model):
+    """``prefs``: the channels a user muted. In the inbox table so that changes reach the stream."""
+
+    class Meta:
+        table_name = "unbound-inbox"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    id = UnicodeAttribute(range_key=True, default=PREFERENCES)
+    muted = UnicodeSetAttribute(null=True)
+
+
+class UserCounts(Model):
+    """One user's counts (`counts` reads and writes its per-channel attributes by name)."""
 
     class Meta:
         table_name = "unbound-counters"
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    channel = UnicodeAttribute(range_key=True)
-    channel_title = UnicodeAttribute(attr_name="channelTitle", default="")
-    unread = NumberAttribute(default=0)
-    total = NumberAttribute(default=0)
-    latest_id = UnicodeAttribute(attr_name="latestId", default="")
-    latest_title = UnicodeAttribute(attr_name="latestTitle", default="")
-    latest_created_at = UnicodeAttribute(attr_name="latestCreatedAt", default="")
-
-    latest_index = LatestIndex()
 
 
 class Channel(Model):
@@ -170,20 +203,6 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
-class EffectMarker(Model):
-    """ "This stream effect was applied": makes a counter correction safe to replay.
-
-    Lives in the idempotency table (same key attribute) and expires after
-    the stream's 24 h retention, when no replay can come any more.
-    """
-
-    class Meta:
-        table_name = "unbound-idempotency"
-
-    key = UnicodeAttribute(hash_key=True)
-    expires_at = TTLAttribute(attr_name="expiresAt")
-
-
 class Connection(Model):
     """``conn#<id>`` → owner and connect time; ``user#<id>`` → live connection ids."""
 
@@ -200,7 +219,7 @@ class Connection(Model):
 MODELS: dict[str, type[Model]] = {
     "inbox": InboxMessage,
     "channels": Channel,
-    "counters": ChannelCounter,
+    "counters": UserCounts,
     "idempotency": IdempotencyRecord,
     "connections": Connection,
     "subscribers": Subscription,
@@ -208,7 +227,7 @@ MODELS: dict[str, type[Model]] = {
 }
 
 # Models that share another model's table: bound with it, never created on their own.
-SHARED_TABLES: dict[type[Model], str] = {EffectMarker: "idempotency"}
+SHARED_TABLES: dict[type[Model], str] = {Tombstone: "inbox", Preferences: "inbox"}
 
 _bound_to: tuple[Any, ...] | None = None
 

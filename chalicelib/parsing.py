@@ -47,12 +47,16 @@ class ChannelChanges:
 
 @dataclass(frozen=True)
 class MessageQuery:
-    """``GET /me/messages``: a filtered page, or with ``after`` the catch-up after an id."""
+    """``GET /me/messages``: a filtered page, or with ``after`` the catch-up after an id.
+
+    ``archived`` lists the archive (newest first, optionally of one channel) instead.
+    """
 
     channel: str | None
     status: str
     after: str | None
     page: Page
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,34 @@ class ChannelQuery:
 
 
 @dataclass(frozen=True)
-class StatusChange:
-    status: str
+class MessageChange:
+    """``PATCH /me/messages/{id}``: a new status, a move into or out of the archive, or both."""
+
+    status: str | None
+    archived: bool | None
 
 
 @dataclass(frozen=True)
 class ReadAll:
-    """``POST /me/messages/read``: every unread message, or those of one channel."""
+    """``POST /me/messages/read`` and ``/seen``: every message, or those of one channel."""
 
     channel: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveAll:
+    """``POST /me/messages/archive``: every message, or only the read ones, of one channel or all."""
+
+    channel: str | None
+    only_read: bool
+
+
+@dataclass(frozen=True)
+class MuteChange:
+    """``PUT /me/preferences/channels/{name}``."""
+
+    channel: str
+    muted: bool
 
 
 def page(params: Params) -> Page:
@@ -105,25 +128,56 @@ def message_query(params: Params) -> MessageQuery:
     after = params.get("after")
     if after is not None and not is_valid_id(after):
         raise ValidationError("after", "must be a message id")
-    return MessageQuery(channel=v.optional_channel(params), status=v.status(params), after=after, page=page(params))
+    archived = params.get("archived", "false")
+    if archived not in ("true", "false"):
+        raise ValidationError("archived", "must be true or false")
+    if archived == "true":  # the archive, newest first: status and after belong to the live inbox
+        return MessageQuery(channel=v.optional_channel(params), status="all", after=None, page=page(params), archived=True)
+    return MessageQuery(
+        channel=v.optional_channel(params),
+        status=v.status(params),
+        after=after,
+        page=page(params),
+        archived=archived == "true",
+    )
 
 
 def channel_query(params: Params) -> ChannelQuery:
     return ChannelQuery(status=v.status(params), page=page(params))
 
 
-def status_change(body: Body) -> StatusChange:
-    v.reject_unknown(body, {"status"})
-    status = v.require(body, "status")
-    if status not in v.MESSAGE_STATUSES:
+def message_change(body: Body) -> MessageChange:
+    v.reject_unknown(body, {"status", "archived"})
+    if not body:
+        raise ValidationError("status", "is required unless archived is given")
+    status = body.get("status")
+    if "status" in body and status not in v.MESSAGE_STATUSES:
         raise ValidationError("status", "must be read or unread")
-    return StatusChange(status=status)
+    archived = v.boolean(body["archived"], "archived") if "archived" in body else None
+    return MessageChange(status=status, archived=archived)
+
+
+def _scope_channel(body: Body) -> str | None:
+    channel = body.get("channel")
+    return None if channel is None else v.channel_name(channel, "channel")
 
 
 def read_all(body: Body) -> ReadAll:
     v.reject_unknown(body, {"channel"})
-    channel = body.get("channel")
-    return ReadAll(channel=None if channel is None else v.channel_name(channel, "channel"))
+    return ReadAll(channel=_scope_channel(body))
+
+
+def archive_all(body: Body) -> ArchiveAll:
+    v.reject_unknown(body, {"channel", "status"})
+    status = body.get("status")
+    if status is not None and status != "read":
+        raise ValidationError("status", 'must be "read" (or left out: archive everything)')
+    return ArchiveAll(channel=_scope_channel(body), only_read=status == "read")
+
+
+def mute_change(name: str, body: Body) -> MuteChange:
+    v.reject_unknown(body, {"muted"})
+    return MuteChange(channel=v.channel_name(name, "name"), muted=v.boolean(v.require(body, "muted"), "muted"))
 
 
 @dataclass(frozen=True)
@@ -154,7 +208,18 @@ def send_log_query(params: Params) -> SendLogQuery:
     return SendLogQuery(channel=v.optional_channel(params), page=page(params))
 
 
-SEND_FIELDS = frozenset({"channel", "receivers", "audience", "title", "content", "url", "duration", "data"})
+SEND_FIELDS = frozenset(
+    {"channel", "receivers", "audience", "title", "content", "url", "mobileUrl", "duration", "severity", "actions", "data"}
+)
+ACTION_FIELDS = {"label", "url"}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on the message: the first is the primary one."""
+
+    label: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -168,6 +233,9 @@ class SendRequest:
     url: str | None
     duration: int
     audience: str | None = None
+    mobile_url: str | None = None
+    severity: str = "normal"
+    actions: tuple[Action, ...] = ()
 
 
 def _audience(body: Body, prefix: str) -> tuple[list[str], str | None]:
@@ -201,22 +269,55 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
     if title is None:
         raise ValidationError(prefix + "title", "is required")
     content = _optional_text(body, "content", prefix) or ""
-    url = _optional_text(body, "url", prefix)
     # Always filled: a placeholder without a value is a 400 even when no `data` was sent at all.
     values = {} if body.get("data") is None else v.data(body["data"], prefix + "data")
     title = render(title, values, prefix + "title", limit=v.MAX_MESSAGE_TITLE)
     content = render(content, values, prefix + "content", limit=v.MAX_CONTENT_BYTES)
-    url = None if url is None else render(url, values, prefix + "url", url=True, limit=v.MAX_URL)
     duration = body.get("duration")
+    severity = body.get("severity")
     return SendRequest(
         channel=channel,
         receivers=receivers,
         title=v.message_title(title, prefix + "title"),
         content=v.content(content, prefix + "content"),
-        url=None if url is None else v.url(url, prefix + "url"),
+        url=_filled_url(body, "url", values, prefix),
         duration=0 if duration is None else v.duration(duration, prefix + "duration"),
         audience=audience,
+        mobile_url=_filled_url(body, "mobileUrl", values, prefix),
+        severity="normal" if severity is None else v.severity(severity, prefix + "severity"),
+        actions=_actions(body.get("actions"), values, prefix + "actions"),
     )
+
+
+def _filled_url(body: Body, field: str, values: dict[str, str], prefix: str) -> str | None:
+    raw = _optional_text(body, field, prefix)
+    if raw is None:
+        return None
+    return v.url(render(raw, values, prefix + field, url=True, limit=v.MAX_URL), prefix + field)
+
+
+def _actions(value: Any, values: dict[str, str], field: str) -> tuple[Action, ...]:
+    """Up to two ``{label, url}`` buttons, placeholders filled in both."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > v.MAX_ACTIONS:
+        raise ValidationError(field, f"must be a list of at most {v.MAX_ACTIONS} actions")
+    actions = []
+    for index, action in enumerate(value):
+        where = f"{field}[{index}]"
+        if not isinstance(action, dict):
+            raise ValidationError(where, "must be an object with label and url")
+        v.reject_unknown(action, ACTION_FIELDS, where + ".")
+        label = _optional_text(action, "label", where + ".")
+        if label is None:
+            raise ValidationError(where + ".label", "is required")
+        label = render(label, values, where + ".label", limit=v.MAX_ACTION_LABEL)
+        label = v.text(label, where + ".label", min_len=1, max_len=v.MAX_ACTION_LABEL)
+        url = _filled_url(action, "url", values, where + ".")
+        if url is None:
+            raise ValidationError(where + ".url", "is required")
+        actions.append(Action(label=label, url=url))
+    return tuple(actions)
 
 
 @dataclass(frozen=True)

@@ -1,80 +1,97 @@
-"""Repairs an operator runs for one user: recount their counters, or erase their data.
+"""Repairs an operator runs for one user: recount their counts, or erase their data.
 
 Both work from the items themselves, so they are the answer to any drift
-(a failed stream record, a bug) and to an erasure request. The deployed
-side calls them with the stack's table settings; locally,
+(a stream record that failed for good, a bug) and to an erasure request.
+The deployed side calls them with the stack's table settings; locally,
 ``python -m infra.local recount|forget-user --user U``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from chalicelib.models import UNREAD, ChannelCounter, Connection, InboxMessage
-
-COUNTED = ["userId", "id", "channel", "channelTitle", "title", "status", "createdAt"]
-
-
-@dataclass
-class Tally:
-    """What a channel's counter must say, from the items."""
-
-    unread: int = 0
-    total: int = 0
-    latest: InboxMessage | None = None
-
-    def add(self, message: InboxMessage) -> None:
-        self.total += 1
-        self.unread += message.status == UNREAD
-        if self.latest is None or message.id > self.latest.id:
-            self.latest = message
+from chalicelib import counts, storage
+from chalicelib.counts import KINDS, Counts
+from chalicelib.errors import BusyError
+from chalicelib.models import PREFERENCES, Connection, InboxMessage, UserCounts
 
 
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
-    """Rewrite every counter of the user from their items; return ``{channel: {before, after}}`` for changes.
+    """Rewrite the user's counts from their items; return ``{channel: {before, after}}`` for each change.
 
-    Run it while the user is quiet: a send or a read racing the recount can
-    be missed by it (run it again). Channels whose messages are all gone keep
-    a counter of zero, which hides them from ``/me/channels``.
+    The new counts keep the stream's ``seq`` and are written only if no
+    stream batch changed them meanwhile (``v``), else recounted again.
     """
-    tallies: dict[str, Tally] = {}
-    for message in InboxMessage.query(user_id, attributes_to_get=COUNTED):
-        tallies.setdefault(message.channel, Tally()).add(message)
-    changes: dict[str, dict[str, Any]] = {}
-    counters = {c.channel: c for c in ChannelCounter.query(user_id)}
-    for channel in sorted(set(tallies) | set(counters)):
-        tally = tallies.get(channel, Tally())
-        counter = counters.get(channel) or ChannelCounter(user_id, channel)
-        before = (int(counter.unread or 0), int(counter.total or 0))
-        if before == (tally.unread, tally.total) and channel in counters:
+    for attempt in range(storage.CONFLICT_RETRIES):
+        current = counts.read(user_id, consistent=True)
+        fixed = tally(user_id, current)
+        try:
+            _save(fixed, current)
+        except PutError as error:
+            if not storage.condition_failed(error):
+                raise
+            storage.pause_before_retry(attempt)  # the stream moved them meanwhile: count again
             continue
-        _apply(counter, tally)
-        counter.save()
-        changes[channel] = {"before": dict(zip(("unread", "total"), before, strict=True)), "after": _shown(tally)}
+        return _changes(current, fixed)
+    raise BusyError("user: their counts keep changing; run the recount again")
+
+
+def tally(user_id: str, current: Counts | None = None) -> Counts:
+    """What the user's counts must say, from their items (keeping ``current``'s version and sequence)."""
+    values: dict[tuple[str, str], int] = {}
+    latest: dict[str, str] = {}
+    muted: set[str] = set()
+    for item in InboxMessage.query(user_id, consistent_read=True):
+        image = item.serialize()
+        if item.id == PREFERENCES:
+            muted = set(image.get("muted", {}).get("SS", []))
+        share = counts.contribution(image)
+        if share is None:
+            continue
+        channel, kinds = share
+        for kind, value in kinds.items():
+            values[(kind, channel)] = values.get((kind, channel), 0) + value
+        latest[channel] = max(latest.get(channel, ""), item.id)
+    version, sequence = (current.version, current.sequence) if current else (0, "")
+    return Counts(user_id, values, latest, frozenset(muted), version, sequence)
+
+
+def _save(fixed: Counts, current: Counts) -> None:
+    attributes: dict[str, Any] = {"v": {"N": str(current.version + 1)}}
+    if fixed.sequence:
+        attributes["seq"] = {"S": fixed.sequence}
+    if fixed.muted:
+        attributes["muted"] = {"SS": sorted(fixed.muted)}
+    for (kind, channel), value in fixed.values.items():
+        attributes[f"{kind}:{channel}"] = {"N": str(value)}
+    for channel, latest in fixed.latest.items():
+        attributes[f"l:{channel}"] = {"S": latest}
+    storage.put_item(UserCounts, fixed.user_id, attributes, version=current.version)
+
+
+def _changes(before: Counts, after: Counts) -> dict[str, dict[str, Any]]:
+    changes: dict[str, dict[str, Any]] = {}
+    for channel in sorted(set(before.channels) | set(after.channels)):
+        old = {kind: before.of(kind, channel) for kind in KINDS}
+        new = {kind: after.of(kind, channel) for kind in KINDS}
+        if old != new:
+            changes[channel] = {"before": _shown(old), "after": _shown(new)}
     return changes
 
 
-def _apply(counter: ChannelCounter, tally: Tally) -> None:
-    counter.unread, counter.total = tally.unread, tally.total
-    if tally.latest is not None:
-        counter.channel_title = tally.latest.channel_title
-        counter.latest_id = tally.latest.id
-        counter.latest_title = tally.latest.title
-        counter.latest_created_at = tally.latest.created_at
-
-
-def _shown(tally: Tally) -> dict[str, Any]:
-    return {"unread": tally.unread, "total": tally.total, "latest": None if tally.latest is None else tally.latest.id}
+def _shown(kinds: dict[str, int]) -> dict[str, int]:
+    return {"unread": kinds["u"], "total": kinds["t"], "unseen": kinds["s"]}
 
 
 def forget_user(user_id: str) -> dict[str, int]:
-    """Delete every item that is the user's: inbox, counters, connections. Returns how many of each."""
+    """Delete every item that is the user's: inbox (with archive and preferences), counts, connections."""
     inbox = _delete_all(InboxMessage, InboxMessage.query(user_id, attributes_to_get=["userId", "id"]))
-    counters = _delete_all(ChannelCounter, ChannelCounter.query(user_id, attributes_to_get=["userId", "channel"]))
+    had_counts = storage.read_item(UserCounts, user_id, consistent=True) is not None
+    UserCounts(user_id).delete()
     connections: list[Model] = []
     try:
         registry = Connection.get(f"user#{user_id}")
@@ -84,7 +101,7 @@ def forget_user(user_id: str) -> dict[str, int]:
         for element in registry.connections or set():
             connections.append(Connection(f"conn#{element.rpartition('|')[0]}"))
         connections.append(registry)
-    return {"messages": inbox, "counters": counters, "connections": _delete_all(Connection, connections)}
+    return {"messages": inbox, "counters": int(had_counts), "connections": _delete_all(Connection, connections)}
 
 
 def _delete_all(model: type[Model], items: Iterable[Model]) -> int:

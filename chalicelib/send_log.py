@@ -3,8 +3,8 @@
 A receivers send is logged once its groups are stored (``done`` at once,
 ``recipients`` = ``stored`` = distinct receivers). An audience send is
 logged ``queued`` before its first chunk is queued; the worker (`fanout`)
-sets ``recipients`` when it starts (``sending``), adds to ``stored`` inside
-the transactions that write the inbox items, and marks it ``done`` after
+sets ``recipients`` when it starts (``sending``), adds each chunk's size to
+``stored`` once the chunk is written, and marks it ``done`` after
 the last chunk, when ``recipients`` becomes ``stored`` (the two differ only
 if subscribers were removed while it ran: see docs/design.md).
 """
@@ -42,7 +42,10 @@ def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> 
         title=request.title,
         content=request.content,
         url=request.url,
+        mobile_url=request.mobile_url,
         duration=request.duration,
+        severity=request.severity,
+        actions=json.dumps([{"label": a.label, "url": a.url} for a in request.actions]) if request.actions else None,
         sender=sender,
         audience=request.audience,
         created_at=iso_from_ms(id_time_ms(send_id)),
@@ -50,7 +53,7 @@ def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> 
 
 
 def done_item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
-    """A receivers send's log item, written with its last group (all of it stored once that commits)."""
+    """A receivers send's log item, written after all of its inbox items."""
     item = _item(request, channel, send_id, sender)
     count = len(request.receivers)
     item.receivers = item.recipients = item.stored = count

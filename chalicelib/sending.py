@@ -1,18 +1,14 @@
 """Storing sends: one code path for ``POST /messages`` and the ``send`` Lambda.
 
-A send to R receivers writes, per group of 50 receivers, one
-TransactWriteItems with a conditional put of each message and an ``ADD`` to
-each receiver's channel counter: ⌈R/50⌉ calls, all-or-nothing per group, and
-counters stay exact when a group is retried (receivers whose put finds the
-item there are left out and the rest written again; a group found whole is
-skipped). The last group's transaction also writes the send-log item
-(`send_log`), so a send is logged ``done`` exactly when all of it is stored
-(and costs no extra call, unless that group is full: then one PutItem after it).
+A send to R receivers writes its R inbox items (`group_write`: ⌈R/25⌉
+BatchWriteItem calls the first time, conditional transactions when a
+retry may find some already there), then its send-log item (`send_log`),
+so a send is logged ``done`` only once all of it is stored. Counters are
+not written here: the stream keeps them (`counts`).
 
 An audience send (``"audience": "subscribers"``) is logged as queued and
 handed to the work queue; `fanout` stores it chunk by chunk with the same
-group writer, which then also adds each group's size to the log's
-``stored`` inside the group's transaction (49 receivers: 98 + 1 actions).
+writer and adds each chunk's size to the log's ``stored`` exactly once.
 """
 
 from __future__ import annotations
@@ -28,16 +24,13 @@ from pynamodb.exceptions import PynamoDBException
 from chalicelib import idempotency, metrics, send_log
 from chalicelib.channels import get_channel
 from chalicelib.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
-from chalicelib.group_write import GroupWrite
+from chalicelib.group_write import build_message, store_messages
 from chalicelib.ids import id_time_ms, new_id
 from chalicelib.models import Channel
 from chalicelib.parsing import SendCommand, SendRequest
 from chalicelib.work_queue import CHUNK, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
-
-RECEIVERS_PER_TRANSACTION = 50
-TALLIED_PER_TRANSACTION = 49  # and one action adding them to the send log's `stored`
 
 
 class Sender:
@@ -83,7 +76,7 @@ class Sender:
 
     def _finish(self, request: SendRequest, claim: idempotency.Claim | None, sender: str) -> dict[str, Any]:
         if claim is None:
-            return self.store(request, new_id(), sender)
+            return self.store(request, new_id(), sender, fresh=True)
         if claim.replay is not None:
             return dict(claim.replay)
         return self.store_claimed(request, claim, sender)
@@ -91,7 +84,7 @@ class Sender:
     def store_claimed(self, request: SendRequest, claim: idempotency.Claim, sender: str) -> dict[str, Any]:
         """Store under a claimed key: complete it on success, free it on failure."""
         try:
-            response = self.store(request, claim.send_ids[0], sender)
+            response = self.store(request, claim.send_ids[0], sender, fresh=claim.fresh)
         except (BusyError, PynamoDBException):
             # Storage failed (throttled channel read, a group that could not be written): a retry
             # with the key must take over at once, not wait out the lease behind a 409.
@@ -103,28 +96,23 @@ class Sender:
         idempotency.complete(claim.record_key, response)
         return response
 
-    def store(self, request: SendRequest, send_id: str, sender: str = send_log.LAMBDA_SENDER) -> dict[str, Any]:
+    def store(
+        self, request: SendRequest, send_id: str, sender: str = send_log.LAMBDA_SENDER, *, fresh: bool = False
+    ) -> dict[str, Any]:
+        """Store under ``send_id``; ``fresh`` when no earlier attempt can have stored any of it."""
         channel = get_channel(request.channel)
         if request.audience is not None:
             return self._queue_audience(request, channel, send_id, sender)
-        log = send_log.done_item(request, channel, send_id, sender)
-        groups = _groups(request.receivers, RECEIVERS_PER_TRANSACTION)
-        room = len(groups[-1]) < RECEIVERS_PER_TRANSACTION  # the last transaction can carry the log item
-        for number, group in enumerate(groups):
-            last = number == len(groups) - 1
-            GroupWrite(self.expires_at(send_id), request, channel, send_id, number, log=log if last and room else None).write(
-                group
-            )
-        if not room:
-            log.save()  # after every group: logged done only once all of it is stored
+        self.store_chunk(request, channel, send_id, request.receivers, fresh=fresh)
+        send_log.done_item(request, channel, send_id, sender).save()  # logged done only once all of it is stored
         metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
         metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
         return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
 
-    def store_chunk(self, request: SendRequest, channel: Channel, send_id: str, users: list[str], first_group: int) -> None:
-        """An audience send's chunk: every user's message and counter, and the log's ``stored``, group by group."""
-        for offset, group in enumerate(_groups(users, TALLIED_PER_TRANSACTION)):
-            GroupWrite(self.expires_at(send_id), request, channel, send_id, first_group + offset, tally=True).write(group)
+    def store_chunk(self, request: SendRequest, channel: Channel, send_id: str, users: list[str], *, fresh: bool) -> None:
+        """Every user's message of this send (the receivers, or an audience chunk)."""
+        expires_at = self.expires_at(send_id)
+        store_messages([build_message(request, channel.title, send_id, u, expires_at) for u in users], fresh=fresh)
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
         """Log the send as queued and queue its first chunk; the worker (`fanout`) does the rest."""
@@ -140,10 +128,6 @@ class Sender:
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
-
-
-def _groups(users: list[str], size: int) -> list[list[str]]:
-    return [users[start : start + size] for start in range(0, len(users), size)]
 
 
 def _no_queue() -> WorkQueue:

@@ -14,13 +14,14 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.backoff import pause
 from chalicelib.errors import BusyError, InboxError
-from chalicelib.models import MODELS, InboxMessage
+from chalicelib.models import MODELS, SHARED_TABLES, InboxMessage
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -29,6 +30,7 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
 IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
 MAX_TRANSACTION_ACTIONS = 100
+BATCH_GET_KEYS = 100
 CONFLICT_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.02
 
@@ -40,7 +42,7 @@ def transaction(token: str | None = None) -> TransactWrite:
 
 def botocore_clients() -> list[Any]:
     """The distinct botocore clients behind the models (for call counting and write hooks)."""
-    clients = (model._get_connection().connection.client for model in MODELS.values())
+    clients = (model._get_connection().connection.client for model in [*MODELS.values(), *SHARED_TABLES])
     return list({id(client): client for client in clients}.values())
 
 
@@ -72,14 +74,15 @@ def cancellation_codes(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
 
 
-def not_refused(items: list[T], error: TransactWriteError) -> list[T]:
-    """``items`` (one per leading action of a cancelled transaction) less those whose condition failed.
+def not_refused(items: list[T], error: TransactWriteError, actions_per_item: int = 1) -> list[T]:
+    """``items`` (the leading actions of a cancelled transaction, ``actions_per_item`` each) less those refused.
 
     A retry drops what an earlier attempt, another device or a replay already
     did, and writes the rest.
     """
     codes = cancellation_codes(error)
-    return [item for index, item in enumerate(items) if index >= len(codes) or codes[index] != CONDITION_FAILED]
+    per = actions_per_item
+    return [item for index, item in enumerate(items) if CONDITION_FAILED not in codes[index * per : (index + 1) * per]]
 
 
 @contextmanager
@@ -126,3 +129,43 @@ def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Mod
                 batch.delete(item)
     except PutError as error:
         raise BusyError("storage is busy and not every change was written; retry the same request") from error
+
+
+def read_item(model: type[Model], hash_key: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    """One item's raw attributes (every attribute, also those the model does not declare), or None."""
+    found = model._get_connection().get_item(hash_key, consistent_read=consistent)
+    item: dict[str, Any] | None = found.get("Item")
+    return item
+
+
+def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[dict[str, Any]]:
+    """Consistent raw reads of many hash-only items, ≤ 100 keys per BatchGetItem, unprocessed keys retried."""
+    client = model._get_connection().connection.client
+    table = model.Meta.table_name
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(hash_keys), BATCH_GET_KEYS):
+        keys = [{key_name: {"S": key}} for key in hash_keys[start : start + BATCH_GET_KEYS]]
+        for attempt in range(CONFLICT_RETRIES + 1):
+            response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            found += response.get("Responses", {}).get(table, [])
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not keys:
+                break
+            pause_before_retry(attempt)
+        if keys:
+            raise BusyError("storage is busy; retry shortly")
+    return found
+
+
+def update_item(model: type[Model], hash_key: str, actions: list[Any], condition: Any = None) -> dict[str, Any]:
+    """UpdateItem by attribute paths (``pynamodb.expressions.operand.Path``); returns the item after it."""
+    response = model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values="ALL_NEW")
+    attributes: dict[str, Any] = response.get("Attributes", {})
+    return attributes
+
+
+def put_item(model: type[Model], hash_key: str, attributes: dict[str, Any], *, version: int) -> None:
+    """PutItem of raw attributes (any names), only if the item's ``v`` still equals ``version`` (0: no item yet)."""
+    version_path = Path("v")
+    condition = version_path.does_not_exist() if version == 0 else version_path == version
+    model._get_connection().put_item(hash_key, attributes=attributes, condition=condition)

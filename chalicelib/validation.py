@@ -34,6 +34,9 @@ MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 STATUSES = ("all", "unread", "read")
 MESSAGE_STATUSES = ("unread", "read")
+SEVERITIES = ("normal", "high", "critical")
+MAX_ACTIONS = 2
+MAX_ACTION_LABEL = 40
 
 
 MAX_JSON_DEPTH = 32
@@ -182,6 +185,18 @@ def url(value: Any, field: str = "url") -> str:
         raise ValidationError(field, "must not contain spaces, backslashes or control characters")
     if not URL_PATTERN.fullmatch(value):
         raise ValidationError(field, "must be an http(s):// URL or a path starting with /")
+    return value
+
+
+def severity(value: Any, field: str = "severity") -> str:
+    if value not in SEVERITIES:
+        raise ValidationError(field, "must be one of normal, high, critical")
+    return str(value)
+
+
+def boolean(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field, "must be true or false")
     return value
 
 

@@ -6,37 +6,55 @@ needs to serialise a message, imports no query code.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.audience_models import SendLog, Subscription
 from chalicelib.clock import iso_from_ms
 from chalicelib.ids import id_time_ms
-from chalicelib.models import Channel, ChannelCounter, InboxMessage
+from chalicelib.models import Channel, InboxMessage
 
 
 def message_json(message: InboxMessage) -> dict[str, Any]:
     return {
-        "id": message.id,
+        "id": message.message_id,
         "channel": message.channel,
         "channelTitle": message.channel_title,  # as it was when sent: a re-created channel renames nothing
         "title": message.title,
         "content": message.content,
         "url": message.url,
+        "mobileUrl": message.mobile_url,
         "duration": int(message.duration),
+        "severity": message.severity,
+        "actions": json.loads(message.actions) if message.actions else [],
         "status": message.status,
+        "seen": message.seen_at is not None,
+        "seenAt": message.seen_at,
+        "archived": message.archived,
+        "archivedAt": message.archived_at,
         "createdAt": message.created_at,
         "readAt": message.read_at,
     }
 
 
-def counter_json(counter: ChannelCounter) -> dict[str, Any]:
+def my_channel_json(name: str, unread: int, total: int, latest: InboxMessage | None, latest_id: str) -> dict[str, Any]:
+    """A ``/me/channels`` entry: its title and latest message come from that message itself."""
     return {
-        "name": counter.channel,
-        "title": counter.channel_title,
-        "unread": int(counter.unread),
-        "total": int(counter.total),
-        "latest": {"id": counter.latest_id, "title": counter.latest_title, "createdAt": counter.latest_created_at},
+        "name": name,
+        "title": latest.channel_title if latest else name,
+        "unread": unread,
+        "total": total,
+        "latest": {
+            "id": latest_id,
+            "title": latest.title if latest else None,
+            "createdAt": latest.created_at if latest else iso_from_ms(id_time_ms(latest_id)),
+        },
     }
+
+
+def preferences_json(muted: Iterable[str]) -> dict[str, Any]:
+    return {"channels": {name: {"muted": True} for name in sorted(muted)}}
 
 
 def channel_json(channel: Channel) -> dict[str, Any]:

@@ -47,7 +47,7 @@ PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil"
 # whose package imports its logger, tracer (without X-Ray's SDK) and jmespath helpers.
 UNUSED_PARTS = ("aws_lambda_powertools/utilities/", "aws_lambda_powertools/event_handler/")
 NEEDED_PARTS = ("aws_lambda_powertools/utilities/__init__.py", "aws_lambda_powertools/utilities/jmespath_utils/")
-INLINE_TEMPLATE_LIMIT = 51_200  # bytes `aws cloudformation deploy` can send without --s3-bucket
+S3_TEMPLATE_LIMIT = 1_048_576  # bytes of a template deployed through S3 (docs/deploy.md: `deploy --s3-bucket`)
 FUNCTION = "AWS::Serverless::Function"
 ANY_METHOD = "x-amazon-apigateway-any-method"
 # Chalice's outputs that ours name better (HttpApiUrl, WebSocketUrl, SendFunctionArn) or nobody reads.
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     packaged = cli_packaged_size(text)
     print(
         f"build/sam.yaml ({len(text.encode()):,} bytes; {packaged:,} as `aws cloudformation package` writes it,"
-        f" inline limit {INLINE_TEMPLATE_LIMIT:,}) and build/deployment.zip ({size / 1e6:.2f} MB, {RUNTIME} {ARCHITECTURE})"
+        f" limit through S3 {S3_TEMPLATE_LIMIT:,}) and build/deployment.zip ({size / 1e6:.2f} MB, {RUNTIME} {ARCHITECTURE})"
     )
     return 0
 

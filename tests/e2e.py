@@ -137,18 +137,25 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-def frames(socket: ClientConnection, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Exactly the next ``count`` frames (fails on a timeout)."""
+def frames(
+    socket: ClientConnection, count: int, timeout: float = 10.0, kinds: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Exactly the next ``count`` frames of ``kinds`` (default: all but ``counts.updated``; fails on a timeout)."""
     received: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while len(received) < count:
-        received.append(json.loads(socket.recv(timeout=max(0.01, deadline - time.monotonic()))))
+        frame = json.loads(socket.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if frame.get("type") in kinds if kinds is not None else frame.get("type") != "counts.updated":
+            received.append(frame)
     return received
 
 
 def no_frame(socket: ClientConnection, wait: float = 1.0) -> bool:
+    """No frame but ``counts.updated`` ones arrives within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
     try:
-        socket.recv(timeout=wait)
+        while True:
+            if json.loads(socket.recv(timeout=max(0.01, deadline - time.monotonic()))).get("type") != "counts.updated":
+                return False
     except TimeoutError:
         return True
-    return False

@@ -8,18 +8,18 @@ from typing import Any
 
 from chalicelib import storage
 
-EVENT = "before-call.dynamodb.TransactWriteItems"
+WRITES = ("TransactWriteItems", "BatchWriteItem")
 
 
-class FailTransaction:
-    """A botocore ``before-call`` hook that fails the n-th TransactWriteItems."""
+class FailWrite:
+    """A botocore ``before-call`` hook that fails the n-th multi-item write (a transaction or a batch)."""
 
     def __init__(self, fail_on: int) -> None:
         self.fail_on = fail_on
         self.seen = 0
 
     def __call__(self, model: Any, **_: Any) -> Any:
-        if model.name != "TransactWriteItems":
+        if model.name not in WRITES:
             return None
         self.seen += 1
         if self.seen != self.fail_on:
@@ -32,17 +32,19 @@ class FailTransaction:
 
 
 @contextmanager
-def failing_transaction(fail_on: int) -> Iterator[FailTransaction]:
-    """Within the block, the ``fail_on``-th TransactWriteItems answers a 500 (every client of the models)."""
-    failing = FailTransaction(fail_on)
+def failing_write(fail_on: int) -> Iterator[FailWrite]:
+    """Within the block, the ``fail_on``-th TransactWriteItems or BatchWriteItem answers a 500 (every model client)."""
+    failing = FailWrite(fail_on)
     clients = storage.botocore_clients()
     for client in clients:
-        client.meta.events.register_first(EVENT, failing)
+        for operation in WRITES:
+            client.meta.events.register_first(f"before-call.dynamodb.{operation}", failing)
     try:
         yield failing
     finally:
         for client in clients:
-            client.meta.events.unregister(EVENT, failing)
+            for operation in WRITES:
+                client.meta.events.unregister(f"before-call.dynamodb.{operation}", failing)
 
 
 class Throttle:

@@ -87,7 +87,7 @@ def test_non_admin_is_403_and_changes_nothing(
     assert response.status_code == 403
     assert response.json_body == {"Code": "ForbiddenError", "Message": "this operation needs the admin role"}
     assert api.call("GET", "/channels/news", token=admin_token).json_body["title"] == "News"
-    assert api.call("GET", "/me/unread-count", token=token("u")).json_body == {"total": 0, "channels": {}}
+    assert api.call("GET", "/me/unread-count", token=token("u")).json_body == {"total": 0, "unseen": 0, "channels": {}}
 
 
 def test_cognito_groups_claim_grants_admin(api: Api) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import service
-from chalicelib.models import ChannelCounter, Connection, InboxMessage
+from chalicelib.models import Connection, InboxMessage, UserCounts
 from chalicelib.socket_poster import Outcome
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory
 from tests.events import StreamTap, as_ttl_deletions, ws_event
@@ -38,7 +38,10 @@ def _deliver(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stored_state() -> tuple[list[Any], list[Any]]:
-    counters = sorted((c.user_id, c.channel, c.unread, c.total, c.latest_id) for c in ChannelCounter.scan())
+    import boto3
+
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=UserCounts.Meta.table_name)["Items"]
+    counters = sorted(sorted((name, str(value)) for name, value in item.items()) for item in items)
     connections = sorted((c.pk, sorted(c.connections or [])) for c in Connection.scan())
     return counters, connections
 
@@ -71,28 +74,30 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
 ) -> None:
     connect("alice", "a1=", "a2=")
     sent = send(["alice", "bob"])
-    stream.batch()  # the INSERTs, delivered elsewhere
+    lambdas.invoke("deliver", stream.batch())  # the INSERTs: every record reaches the handler, in order
     api.call("PATCH", f"/me/messages/{sent['id']}", token=token("alice"), json_body={"status": "read"})
     _deliver(lambdas, stream.batch())
     for connection_id in ("a1=", "a2="):
-        (frame,) = standin.frames(connection_id)
-        assert frame["type"] == "message.updated"
-        assert frame["message"]["status"] == "read" and frame["message"]["readAt"]
+        created, updated = standin.frames(connection_id)
+        assert (created["type"], updated["type"]) == ("message.created", "message.updated")
+        assert updated["message"]["status"] == "read" and updated["message"]["readAt"]
+        assert standin.counts(connection_id)[-1] == {"total": 0, "unseen": 0, "channels": {}}
 
 
-def test_no_op_modify_and_remove_send_nothing(
+def test_no_op_modify_sends_nothing_and_remove_sends_only_the_new_counts(
     lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
 ) -> None:
     connect("alice", "a1=")
     sent = send(["alice"])
-    stream.batch()
+    _deliver(lambdas, stream.batch())
+    before = len(standin.all_frames("a1="))
     message = InboxMessage.get("alice", sent["id"])
     message.save()  # moto emits MODIFY for a write that changes nothing
     message.delete()  # as a TTL expiry would: REMOVE
     batch = stream.batch()
     assert [r["eventName"] for r in batch["Records"]] == ["MODIFY", "REMOVE"]
     assert _deliver(lambdas, batch) == {"batchItemFailures": []}
-    assert standin.frames("a1=") == []
+    assert standin.all_frames("a1=")[before:] == [{"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}}]
 
 
 def test_gone_connection_is_forgotten_and_others_still_get_frames(
@@ -127,7 +132,7 @@ def test_throttled_posts_are_retried_then_delivered(
     standin.script("a1=", [429, 503])
     send(["alice"])
     assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
-    assert standin.calls["a1="] == 3
+    assert standin.calls["a1="] == 4  # the message: 429, 503, sent; then its counts
     assert len(standin.frames("a1=")) == 1
 
 
@@ -154,7 +159,7 @@ def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
     slowed = pacer.rate
     assert slowed < 300  # halved (then creeping back up by 40/s while the retries wait)
     assert all(len(standin.frames(f"{u}=")) == 1 for u in users)  # nothing lost
-    assert [standin.calls[f"{u}="] for u in users[:5]] == [3] * 5
+    assert [standin.calls[f"{u}="] for u in users[:5]] == [4] * 5  # 429, 429, sent; then the counts
     pacer.recovery = 100_000.0  # per second: recover within this test's few milliseconds
     send(users)
     assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
@@ -184,7 +189,7 @@ def test_payload_too_large_is_dropped_not_retried(
     standin.script("a1=", [413])
     send(["alice"])
     assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
-    assert standin.calls["a1="] == 1
+    assert standin.calls["a1="] == 2  # the message once (dropped), then its counts
 
 
 def test_a_bad_record_does_not_drop_the_others(
@@ -230,8 +235,10 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
     assert len(batch["Records"]) == 250
     dynamodb_calls.reset()
     assert lambdas.invoke("deliver", batch).payload == {"batchItemFailures": []}  # once: its calls are counted
-    assert dynamodb_calls.calls == {"BatchGetItem": math.ceil(250 / 100)}
-    assert sum(len(standin.frames(f"{u}-x=")) for u in users[:30]) == 30
+    # Connections: ⌈U/100⌉ BatchGetItem. Counts: one UpdateItem per user, whose answer feeds counts.updated.
+    assert dynamodb_calls.calls == {"BatchGetItem": math.ceil(250 / 100), "UpdateItem": 250}
+    frames = [f["type"] for u in users[:30] for f in standin.all_frames(f"{u}-x=")]
+    assert sorted(frames) == ["counts.updated"] * 30 + ["message.created"] * 30
 
 
 def test_posts_are_sigv4_signed_for_execute_api(
@@ -254,7 +261,7 @@ def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
         assert all(0 <= full_jitter(attempt, 0.05) <= ceiling for _ in range(200))
 
 
-def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
+def test_ttl_expiry_corrects_the_counters_and_sends_only_the_new_counts(
     api: Api,
     lambdas: LambdaClient,
     standin: ManagementStandIn,
@@ -267,17 +274,19 @@ def test_ttl_expiry_corrects_the_counters_and_sends_nothing(
     connect("alice", "a1=")
     first, second = send(["alice"]), send(["alice"])
     api.call("PATCH", f"/me/messages/{first['id']}", token=token("alice"), json_body={"status": "read"})
-    stream.batch()
+    lambdas.invoke("deliver", stream.batch())
+    before = len(standin.all_frames("a1="))
     for sent in (first, second):
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
     batch = as_ttl_deletions(stream.batch())
     assert _deliver(lambdas, batch) == {"batchItemFailures": []}
-    assert standin.frames("a1=") == []
-    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "channels": {}}
+    expected = {"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}}
+    assert standin.all_frames("a1=")[before:] == [expected]
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "unseen": 0, "channels": {}}
     assert api.call("GET", "/me/channels", token=token("alice")).json_body["items"] == []
 
 
-def test_a_remove_that_is_not_ttl_leaves_the_counters(
+def test_a_message_removed_any_other_way_counts_down_too(
     api: Api,
     lambdas: LambdaClient,
     standin: ManagementStandIn,
@@ -286,11 +295,17 @@ def test_a_remove_that_is_not_ttl_leaves_the_counters(
     stream: StreamTap,
     token: TokenFactory,
 ) -> None:
-    sent = send(["alice"])
-    stream.batch()
+    """Counts follow the items: whatever removes one (an operator, a bug fix script) is counted once."""
+    sent, kept = send(["alice"]), send(["alice"])
+    _deliver(lambdas, stream.batch())
     InboxMessage.get("alice", sent["id"]).delete()
     _deliver(lambdas, stream.batch())
-    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 1, "channels": {"news": 1}}
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {
+        "total": 1,
+        "unseen": 1,
+        "channels": {"news": 1},
+    }
+    assert api.call("GET", f"/me/messages/{kept['id']}", token=token("alice")).status_code == 200
 
 
 def test_a_replayed_ttl_batch_corrects_the_counters_once(
@@ -305,13 +320,16 @@ def test_a_replayed_ttl_batch_corrects_the_counters_once(
     """Lambda retries from the first failed record and re-runs the ones after it: a plain ADD -1 drifted."""
     kept, first, second = send(["alice"]), send(["alice"]), send(["alice"])
     api.call("PATCH", f"/me/messages/{first['id']}", token=token("alice"), json_body={"status": "read"})
-    stream.batch()
+    lambdas.invoke("deliver", stream.batch())
     for sent in (first, second):
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
     batch = as_ttl_deletions(stream.batch())
     for replay in (batch, batch, {"Records": batch["Records"][1:]}):  # whole batch twice, then its tail
         assert _deliver(lambdas, replay) == {"batchItemFailures": []}
-    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 1, "channels": {"news": 1}}
+    assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {
+        "total": 1,
+        "unseen": 1,
+        "channels": {"news": 1},
+    }
     (news,) = api.call("GET", "/me/channels", token=token("alice")).json_body["items"]
-    assert (news["unread"], news["total"], news["latest"]["id"]) == (1, 1, second["id"])
-    assert kept["id"] < second["id"]
+    assert (news["unread"], news["total"], news["latest"]["id"]) == (1, 1, kept["id"])  # the newest one still there

@@ -132,18 +132,22 @@ def test_mark_read_and_unread_move_the_counts(api: Api, channel: str, send: Send
     message_id = send(["u1"])["id"]
     read = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
     assert read["status"] == "read" and read["readAt"] is not None
-    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 0, "channels": {}}
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 0, "unseen": 0, "channels": {}}
     again = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"}).json_body
     assert again == read  # no change, no double count
     unread = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "unread"}).json_body
     assert (unread["status"], unread["readAt"]) == ("unread", None)
-    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {
+        "total": 1,
+        "unseen": 0,
+        "channels": {"news": 1},
+    }  # read once: it stays seen
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "status: is required"),
+        ({}, "status: is required unless archived is given"),
         ({"status": "archived"}, "status: must be read or unread"),
         ({"status": "read", "pinned": True}, "pinned: is not a known field"),
     ],
@@ -180,10 +184,10 @@ def test_mark_all_read_everything_and_per_channel(
         send(["u1"], channel="ops")
     user = token("u1")
     assert api.call("POST", "/me/messages/read", token=user, json_body={"channel": "ops"}).json_body == {"updated": 2}
-    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 3, "channels": {"news": 3}}
+    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 3, "unseen": 3, "channels": {"news": 3}}
     assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 3}
     assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 0}
-    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 0, "channels": {}}
+    assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 0, "unseen": 0, "channels": {}}
     assert all(m["status"] == "read" for m in api.call("GET", "/me/messages?limit=100", token=user).json_body["items"])
 
 
@@ -227,4 +231,4 @@ def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token:
 
 
 def test_unread_count_for_a_new_user_is_zero(api: Api, token: TokenFactory) -> None:
-    assert api.call("GET", "/me/unread-count", token=token("nobody")).json_body == {"total": 0, "channels": {}}
+    assert api.call("GET", "/me/unread-count", token=token("nobody")).json_body == {"total": 0, "unseen": 0, "channels": {}}

@@ -57,7 +57,7 @@ def test_bob_sees_only_his_own_lists(api: Api, token: TokenFactory, alice_messag
     mine = send(["bob"], title="for bob")["id"]
     bob = token("bob")
     assert [m["id"] for m in api.call("GET", "/me/messages", token=bob).json_body["items"]] == [mine]
-    assert api.call("GET", "/me/unread-count", token=bob).json_body == {"total": 1, "channels": {"news": 1}}
+    assert api.call("GET", "/me/unread-count", token=bob).json_body == {"total": 1, "unseen": 1, "channels": {"news": 1}}
     assert [c["total"] for c in api.call("GET", "/me/channels", token=bob).json_body["items"]] == [1]
     after = api.call("GET", "/me/messages?after=00000000000000000000000000", token=bob).json_body["items"]
     assert [m["id"] for m in after] == [mine]

@@ -340,4 +340,7 @@ def test_the_lambda_endpoint_refuses_requests_from_web_pages(stack: RunningStack
     with pytest.raises(urllib.error.HTTPError, match="403") as refused:
         urllib.request.urlopen(request, timeout=10)
     assert json.loads(refused.value.read())["message"].startswith("Invocations from web pages are refused")
-    assert stack.http("GET", "/me/unread-count", issue_token("victim", SECRET), None) == (200, {"total": 0, "channels": {}})
+    assert stack.http("GET", "/me/unread-count", issue_token("victim", SECRET), None) == (
+        200,
+        {"total": 0, "unseen": 0, "channels": {}},
+    )

@@ -10,7 +10,7 @@ from tests.faults import throttled
 
 @pytest.mark.parametrize(
     ("operation", "method", "path"),
-    [("Query", "GET", "/me/messages"), ("Query", "GET", "/me/unread-count"), ("GetItem", "GET", "/channels/news")],
+    [("Query", "GET", "/me/messages"), ("GetItem", "GET", "/me/unread-count"), ("GetItem", "GET", "/channels/news")],
 )
 def test_throttled_reads_answer_429(api: Api, admin_token: str, channel: str, operation: str, method: str, path: str) -> None:
     with throttled(operation) as hook:
@@ -24,12 +24,12 @@ def test_a_throttled_send_answers_429_and_its_retry_completes(
 ) -> None:
     body = {"channel": "news", "receivers": ["u1"], "title": "t"}
     headers = {"Idempotency-Key": "throttled-1"}
-    with throttled("TransactWriteItems"):
+    with throttled("BatchWriteItem"):
         first = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
     assert first.status_code == 429 and first.json_body["Code"] == "TooManyRequestsError"
     retry = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
     assert retry.status_code == 202
-    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "channels": {"news": 1}}
+    assert api.call("GET", "/me/unread-count", token=token("u1")).json_body == {"total": 1, "unseen": 1, "channels": {"news": 1}}
 
 
 def test_a_send_whose_channel_read_is_throttled_frees_its_key_at_once(api: Api, admin_token: str, channel: str) -> None:
