@@ -326,6 +326,7 @@ function selectTab(status) {
 async function setStatus(status) {
   selectTab(status);
   state.channel = null;
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; }); // until a channel is open again: they act on it
   await loadChannels(true);
   if (inArchive()) await showArchive();
 }
