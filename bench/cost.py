@@ -14,12 +14,15 @@ Usage: python -m bench.cost [--smoke] [--out DIR]
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 import sys
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import boto3
 from chalice.test import Client
 from moto import mock_aws
 
@@ -30,7 +33,12 @@ from bench.common import SECRET, local_aws_environment, results_dir, smoke, tabl
 PRICE_PER_MILLION_WRU = 0.625
 PRICE_PER_MILLION_RRU = 0.125
 PRICES_AS_OF = "2024-11-01"
-INDEXES = {"inbox": 3, "counters": 1, "channels": 0, "idempotency": 0, "connections": 0, "subscribers": 0, "sends": 2}
+# The hash key of every GSI, per table: an item is written to an index only when it has that key (sparse).
+INDEX_KEYS = {"inbox": ("userChannel", "userStatus", "userChannelStatus"), "sends": ("log", "channel")}
+LIVE_INBOX_INDEXES = 3  # a live message is in all three inbox indexes; an archived one only in channel-index
+# This bench's figures for the first layout (three ALL GSIs, counters in every transaction), at 9c6a724:
+BEFORE = {"send to 1 receivers": 11.0, "send to 25 receivers": 227.0, "send to 1000 receivers": 9002.0,
+          "mark all read of 1000": 8033.0, "per delivered message": 9.002}  # fmt: skip
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -70,11 +78,25 @@ class Meter:
     def _kb(self, kind: str, size: int | None = None) -> int:
         return max(1, math.ceil((size or self.sizes.get(kind, 200)) / 1024))
 
-    def _write(self, table: str, transactional: bool, size: int | None, index_key_change: bool) -> None:
+    def _put(self, table: str, item: dict[str, Any], transactional: bool) -> None:
         kind = self.kinds.get(table, "")
-        kb = self._kb(kind, size)
+        kb = self._kb(kind, item_size(item))
+        indexes = sum(1 for key in INDEX_KEYS.get(kind, ()) if key in item)
+        self.wru += kb * (2 if transactional else 1) + kb * indexes
+
+    def _change(self, table: str, body: dict[str, Any], transactional: bool, delete: bool) -> None:
+        """An update or delete without the item at hand: its size estimated, each index key it moves costs 2."""
+        kind = self.kinds.get(table, "")
+        kb = self._kb(kind)
         self.wru += kb * (2 if transactional else 1)
-        self.wru += INDEXES.get(kind, 0) * kb * (2 if index_key_change else 1)
+        if kind != "inbox":
+            return
+        if delete:
+            self.wru += kb * LIVE_INBOX_INDEXES
+            return
+        names = set(body.get("ExpressionAttributeNames", {}).values())
+        moved = sum(1 for key in INDEX_KEYS["inbox"] if key in names)
+        self.wru += kb * (2 * moved + (LIVE_INBOX_INDEXES - moved))  # moved keys: delete + put; the rest rewritten
 
     def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         name = model.name
@@ -83,24 +105,28 @@ class Meter:
             for action in params["TransactItems"]:
                 ((op, body),) = action.items()
                 if op == "Put":
-                    self._write(body["TableName"], True, item_size(body["Item"]), False)
+                    self._put(body["TableName"], body["Item"], True)
                 elif op in ("Update", "Delete"):
-                    changes_key = "userStatus" in json.dumps(
-                        body.get("ExpressionAttributeNames", {})
-                    ) or "latestId" in json.dumps(body.get("ExpressionAttributeNames", {}))
-                    self._write(body["TableName"], True, None, changes_key)
+                    self._change(body["TableName"], body, True, op == "Delete")
         elif name == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 for request in requests:
-                    item = request.get("PutRequest", {}).get("Item")
-                    self._write(table, False, item_size(item) if item else None, False)
-        elif name in ("PutItem", "UpdateItem", "DeleteItem"):
-            item = params.get("Item")
-            self._write(params["TableName"], False, item_size(item) if item else None, False)
+                    if "PutRequest" in request:
+                        self._put(table, request["PutRequest"]["Item"], False)
+                    else:
+                        self._change(table, {}, False, True)
+        elif name == "PutItem":
+            self._put(params["TableName"], params["Item"], False)
+        elif name == "DeleteItem":
+            self._change(params["TableName"], params, False, True)
+        elif name == "UpdateItem" and params.get("ReturnValues") != "ALL_NEW":
+            self._change(params["TableName"], params, False, False)
 
     def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         name = model.name
-        if name in ("Query", "Scan"):
+        if name == "UpdateItem" and "Attributes" in parsed:  # the counts: the item after the update sets the size
+            self.wru += max(1, math.ceil(item_size(parsed["Attributes"]) / 1024))
+        elif name in ("Query", "Scan"):
             size = sum(item_size(i) for i in parsed.get("Items", []))
             self.rru += max(1, math.ceil(size / 4096)) * 0.5
         elif name == "GetItem":
@@ -117,58 +143,77 @@ def main(argv: list[str]) -> int:
     big = 50 if quick else 1000
     many_unread = 200 if quick else 10_000
     local_aws_environment()
+    os.environ["INAPP_WS_ENDPOINT"] = "http://127.0.0.1:9/api"  # no socket is open: delivery posts nothing
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    logging.getLogger("chalicelib").setLevel(logging.WARNING)
     from infra.local import moto_patches
 
     moto_patches.apply()
     rows: list[dict[str, Any]] = []
     with mock_aws():
         from app import app
+        from chalicelib import storage
         from chalicelib.auth import issue_token
         from chalicelib.config import load_settings
-        from chalicelib.models import MODELS, UNREAD, ChannelCounter, InboxMessage, create_tables
+        from chalicelib.models import UNREAD, InboxMessage, create_tables
+        from infra.local.streams import ShardReader
 
         settings = load_settings()
         create_tables(settings)
         kinds = {name: kind for kind, name in settings.tables.items()}
         meter = Meter(kinds, {})
-        for model in MODELS.values():
-            botocore_client = model._get_connection().connection.client
+        for botocore_client in storage.botocore_clients():
             botocore_client.meta.events.register("provide-client-params.dynamodb", meter.before)
             botocore_client.meta.events.register("after-call.dynamodb", meter.after)
         admin = {
             "Authorization": f"Bearer {issue_token('admin', SECRET, admin=True)}",
             "Content-Type": "application/json",
         }
+        arn = InboxMessage.describe_table()["LatestStreamArn"]
+        stream = ShardReader(boto3.client("dynamodbstreams", region_name="us-east-1"), arn, "us-east-1")
 
         with Client(app, stage_name="dev") as client:
+
+            def drain_stream() -> None:
+                """What the stream handler then does (the counts; no socket is open, so nothing is posted)."""
+                while records := stream.read(1000):
+                    stream.commit()
+                    for start in range(0, len(records), 100):
+                        client.lambda_.invoke("deliver", {"Records": records[start : start + 100]})
+
             client.http.post("/channels", headers=admin, body=json.dumps({"name": "news", "title": "News"}))
 
             def measure(operation: str, floor: str, action: Any, messages: int = 0) -> None:
+                drain_stream()
                 meter.reset()
                 action()
+                drain_stream()  # a write's cost includes the counts the stream keeps for it
                 rows.append({"operation": operation, "calls": sum(meter.calls.values()), "by_call": dict(meter.calls),
-                             "floor": floor, "wru": meter.wru, "rru": meter.rru, "messages": messages})  # fmt: skip
+                             "floor": floor, "wru": meter.wru, "rru": meter.rru, "messages": messages,
+                             "before": BEFORE.get(operation)})  # fmt: skip
 
             def send(receivers: int, key: str) -> Any:
                 body = {"channel": "news", "receivers": [f"u{i:04d}" for i in range(receivers)], "title": "Your order shipped",
                         "content": "Order 1042 left the warehouse and arrives Thursday.", "url": "/orders/1042"}  # fmt: skip
                 response = client.http.post("/messages", headers={**admin, "Idempotency-Key": key}, body=json.dumps(body))
                 assert response.status_code == 202, response.body
+                return response.json_body
 
             send(1, "warm")
-            meter.sizes = {
-                "inbox": item_size(json.loads(json.dumps(InboxMessage.query("u0000").next().serialize()))),
-                "counters": item_size(ChannelCounter.get("u0000", "news").serialize()),
-                "idempotency": 250,
-                "connections": 120,
-                "channels": 150,
-            }
+            meter.sizes = {"inbox": item_size(InboxMessage.query("u0000").next().serialize()), "counters": 150,
+                           "idempotency": 250, "connections": 120, "channels": 150}  # fmt: skip
             for receivers in (1, 25, big):
-                floor = f"⌈R/25⌉+3 = {math.ceil(receivers / 25) + 3}"
+                floor = f"⌈R/25⌉+4 = {math.ceil(receivers / 25) + 4}, + the stream's counts"
                 measure(f"send to {receivers} receivers", floor, lambda r=receivers: send(r, f"k{r}"), receivers)
 
-            user = {"Authorization": f"Bearer {issue_token('u0000', SECRET)}"}
+            user = {"Authorization": f"Bearer {issue_token('u0000', SECRET)}", "Content-Type": "application/json"}
             measure("one inbox page (20)", "1", lambda: client.http.get("/me/messages", headers=user))
+            one = send(1, "one")["id"]
+            measure("read one", "2", lambda: client.http.request("PATCH", f"/me/messages/{one}", headers=user,
+                                                                 body=json.dumps({"status": "read"}).encode()))  # fmt: skip
+            measure("archive one", "2", lambda: client.http.request("PATCH", f"/me/messages/{one}", headers=user,
+                                                                    body=json.dumps({"archived": True}).encode()))  # fmt: skip
+            measure("delete one", "2", lambda: client.http.request("DELETE", f"/me/messages/{one}", headers=user))
 
             def bulk_unread(owner: str, count: int) -> None:
                 with InboxMessage.batch_write() as batch:
@@ -178,24 +223,20 @@ def main(argv: list[str]) -> int:
                                                expires_at=timedelta(days=1))  # fmt: skip
                         message.set_status(UNREAD, None)
                         batch.save(message)
-                ChannelCounter(
-                    owner, "news", channel_title="News", unread=count, total=count, latest_id=f"01M8{count:022d}"
-                ).save()
+                drain_stream()
 
             for count in (10, many_unread):
                 owner = f"reader{count}"
                 bulk_unread(owner, count)
                 headers = {"Authorization": f"Bearer {issue_token(owner, SECRET)}"}
-                measure(
-                    f"unread count at {count} unread",
-                    "≤ 2",
-                    lambda h=headers: client.http.get("/me/unread-count", headers=h),
-                )
-            owner = "marker"
-            bulk_unread(owner, big)
-            headers = {"Authorization": f"Bearer {issue_token(owner, SECRET)}", "Content-Type": "application/json"}
-            measure(f"mark all read of {big}", f"⌈N/25⌉ = {math.ceil(big / 25)} writes + queries",
-                    lambda: client.http.post("/me/messages/read", headers=headers, body="{}"))  # fmt: skip
+                measure(f"unread count at {count} unread", "≤ 2",
+                        lambda h=headers: client.http.get("/me/unread-count", headers=h))  # fmt: skip
+            for route, per_call in (("read", 100), ("seen", 100), ("archive", 50)):
+                owner = f"marker-{route}"
+                bulk_unread(owner, big)
+                headers = {"Authorization": f"Bearer {issue_token(owner, SECRET)}", "Content-Type": "application/json"}
+                measure(f"mark all {route} of {big}", f"⌈N/{per_call}⌉ = {math.ceil(big / per_call)} writes + queries",
+                        lambda h=headers, r=route: client.http.post(f"/me/messages/{r}", headers=h, body="{}"))  # fmt: skip
 
             from chalicelib.connections import ConnectionRegistry
 
@@ -207,15 +248,17 @@ def main(argv: list[str]) -> int:
     wru_per_message = per_message["wru"] / big
     usd = wru_per_message * PRICE_PER_MILLION_WRU
     print(table(
-        ["operation", "calls", "floor / budget", "est. WRU", "est. RRU"],
-        [[r["operation"], r["calls"], r["floor"], f"{r['wru']:.0f}", f"{r['rru']:.1f}"] for r in rows],
+        ["operation", "calls", "floor / budget", "est. WRU", "WRU before", "est. RRU"],
+        [[r["operation"], r["calls"], r["floor"], f"{r['wru']:.0f}", "" if r["before"] is None else f"{r['before']:.0f}",
+          f"{r['rru']:.1f}"] for r in rows],
     ))  # fmt: skip
     prices = f"${PRICE_PER_MILLION_WRU}/M WRU, ${PRICE_PER_MILLION_RRU}/M RRU, on-demand us-east-1 as of {PRICES_AS_OF}"
-    print(f"≈ {wru_per_message:.1f} WRU per delivered message → ${usd:.2f} per million messages written ({prices})")
+    before = BEFORE["per delivered message"]
+    print(f"≈ {wru_per_message:.2f} WRU per delivered message (before: {before:.2f}) → ${usd:.2f} per million ({prices})")
     write(
         "cost",
         {"parameters": {"big": big, "many_unread": many_unread}, "repeats": 1, "operations": rows,
-         "per_message": {"wru": wru_per_message, "usd_per_million": usd},
+         "per_message": {"wru": wru_per_message, "usd_per_million": usd, "wru_before": before},
          "prices": {"wru_per_million": PRICE_PER_MILLION_WRU, "rru_per_million": PRICE_PER_MILLION_RRU, "as_of": PRICES_AS_OF,
                     "region": "us-east-1"}},
         results_dir(argv),

@@ -58,16 +58,18 @@ def render(directory: Path = RESULTS) -> str:
             f"(on-demand us-east-1 prices as of {cost['prices']['as_of']}: ${cost['prices']['wru_per_million']}/M WRU, "
             f"${cost['prices']['rru_per_million']}/M RRU).",
             "",
-            "| operation | calls | floor / budget | est. WRU | est. RRU |",
-            "|---|---|---|---|---|",
+            "| operation | calls | floor / budget | est. WRU | WRU before | est. RRU |",
+            "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {o['operation']} | {o['calls']} | {o['floor']} | {o['wru']:.0f} | {o['rru']:.1f} |" for o in cost["operations"]
+            f"| {o['operation']} | {o['calls']} | {o['floor']} | {o['wru']:.0f} | {_before(o)} | {o['rru']:.1f} |"
+            for o in cost["operations"]
         ]
         per = cost["per_message"]
         lines += [
             "",
-            f"≈ {per['wru']:.1f} WRU per delivered message → **${per['usd_per_million']:.2f} per million messages** written.",
+            f"≈ **{per['wru']:.2f} WRU per delivered message** (the first layout: {per.get('wru_before', 0):.2f}) → "
+            f"**${per['usd_per_million']:.2f} per million messages** written, the stream's counts included.",
             "",
         ]
     if e2e:
@@ -99,6 +101,11 @@ def render(directory: Path = RESULTS) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _before(operation: dict[str, Any]) -> str:
+    before = operation.get("before")
+    return "" if before is None else f"{before:.0f}"
 
 
 def _throughput(t: dict[str, Any]) -> list[str]:

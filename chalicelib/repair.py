@@ -17,7 +17,7 @@ from pynamodb.models import Model
 from chalicelib import counts, storage
 from chalicelib.counts import KINDS, Counts
 from chalicelib.errors import BusyError
-from chalicelib.models import PREFERENCES, Connection, InboxMessage, UserCounts
+from chalicelib.models import LIVE_END, PREFERENCES, Connection, InboxMessage, Preferences, UserCounts
 
 
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
@@ -44,18 +44,18 @@ def tally(user_id: str, current: Counts | None = None) -> Counts:
     """What the user's counts must say, from their items (keeping ``current``'s version and sequence)."""
     values: dict[tuple[str, str], int] = {}
     latest: dict[str, str] = {}
-    muted: set[str] = set()
-    for item in InboxMessage.query(user_id, consistent_read=True):
-        image = item.serialize()
-        if item.id == PREFERENCES:
-            muted = set(image.get("muted", {}).get("SS", []))
-        share = counts.contribution(image)
+    for item in InboxMessage.query(user_id, InboxMessage.id < LIVE_END, consistent_read=True):
+        share = counts.contribution(item.serialize())
         if share is None:
             continue
         channel, kinds = share
         for kind, value in kinds.items():
             values[(kind, channel)] = values.get((kind, channel), 0) + value
         latest[channel] = max(latest.get(channel, ""), item.id)
+    try:
+        muted = Preferences.get(user_id, PREFERENCES, consistent_read=True).muted or set()
+    except Preferences.DoesNotExist:
+        muted = set()
     version, sequence = (current.version, current.sequence) if current else (0, "")
     return Counts(user_id, values, latest, frozenset(muted), version, sequence)
 

@@ -17,7 +17,8 @@ from moto import mock_aws
 from chalicelib import service, storage
 from chalicelib.auth import issue_token
 from chalicelib.config import load_settings
-from chalicelib.models import create_tables
+from chalicelib.models import Connection, UserCounts, create_tables
+from chalicelib.socket_poster import Outcome
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
 from tests.browser import CHROMIUM, FLAGS
@@ -133,6 +134,36 @@ def api(tables: None, openapi: OpenApiChecker) -> Iterator[Api]:
 @pytest.fixture
 def admin_token() -> str:
     return issue_token("admin-1", SECRET, admin=True)
+
+
+def deliver_and_replay(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
+    """Deliver a batch, then replay it as Lambda may — its tail, then all of it — and check nothing moved.
+
+    Lambda retries from the first failed record and re-runs the ones after it, so every effect of
+    the handler on storage must be safe to repeat. Replayed posts are answered "sent" without
+    reaching the stand-in, so the frames a test counts are those of the first delivery.
+    """
+    result: dict[str, Any] = lambdas.invoke("deliver", batch).payload
+    before = _stored_state()
+    handler = service.get_delivery()
+    real_post = handler._post
+    handler._post = lambda connection_id, payload: Outcome.SENT
+    try:
+        for replay in ({"Records": batch["Records"][len(batch["Records"]) // 2 :]}, batch):
+            lambdas.invoke("deliver", replay)
+    finally:
+        handler._post = real_post
+    assert _stored_state() == before, "a replayed batch changed counters or connections"
+    return result
+
+
+def _stored_state() -> tuple[list[Any], list[Any]]:
+    import boto3
+
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=UserCounts.Meta.table_name)["Items"]
+    counters = sorted(sorted((name, str(value)) for name, value in item.items()) for item in items)
+    connections = sorted((c.pk, sorted(c.connections or [])) for c in Connection.scan())
+    return counters, connections
 
 
 def assert_counts_exact(*users: str) -> None:

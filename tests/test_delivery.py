@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import pytest
 
 from chalicelib import service
-from chalicelib.models import Connection, InboxMessage, UserCounts
-from chalicelib.socket_poster import Outcome
-from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory
+from chalicelib.models import Connection, InboxMessage
+from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory, deliver_and_replay
 from tests.events import StreamTap, as_ttl_deletions, ws_event
 from tests.standin import ManagementStandIn
-
-
-def _deliver(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str, Any]:
-    """Deliver a batch, then replay it as Lambda may — its tail, then all of it — and check nothing moved.
-
-    Lambda retries from the first failed record and re-runs the ones after it, so every effect of
-    the handler on storage must be safe to repeat. Replayed posts are answered "sent" without
-    reaching the stand-in, so the frames a test counts are those of the first delivery.
-    """
-    result: dict[str, Any] = lambdas.invoke("deliver", batch).payload
-    before = _stored_state()
-    handler = service.get_delivery()
-    real_post = handler._post
-    handler._post = lambda connection_id, payload: Outcome.SENT
-    try:
-        for replay in ({"Records": batch["Records"][len(batch["Records"]) // 2 :]}, batch):
-            lambdas.invoke("deliver", replay)
-    finally:
-        handler._post = real_post
-    assert _stored_state() == before, "a replayed batch changed counters or connections"
-    return result
-
-
-def _stored_state() -> tuple[list[Any], list[Any]]:
-    import boto3
-
-    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=UserCounts.Meta.table_name)["Items"]
-    counters = sorted(sorted((name, str(value)) for name, value in item.items()) for item in items)
-    connections = sorted((c.pk, sorted(c.connections or [])) for c in Connection.scan())
-    return counters, connections
 
 
 def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else(
@@ -53,7 +21,7 @@ def test_created_frames_reach_every_connection_of_every_receiver_and_no_one_else
     connect("bob", "b1=")
     connect("carol", "c1=")
     sent = send(["alice", "bob"], title="Hello", content="Body")
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     for connection_id in ("a1=", "a2=", "b1="):
         (frame,) = standin.frames(connection_id)
         assert frame["type"] == "message.created"
@@ -76,7 +44,7 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
     sent = send(["alice", "bob"])
     lambdas.invoke("deliver", stream.batch())  # the INSERTs: every record reaches the handler, in order
     api.call("PATCH", f"/me/messages/{sent['id']}", token=token("alice"), json_body={"status": "read"})
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     for connection_id in ("a1=", "a2="):
         created, updated = standin.frames(connection_id)
         assert (created["type"], updated["type"]) == ("message.created", "message.updated")
@@ -89,14 +57,14 @@ def test_no_op_modify_sends_nothing_and_remove_sends_only_the_new_counts(
 ) -> None:
     connect("alice", "a1=")
     sent = send(["alice"])
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     before = len(standin.all_frames("a1="))
     message = InboxMessage.get("alice", sent["id"])
     message.save()  # moto emits MODIFY for a write that changes nothing
     message.delete()  # as a TTL expiry would: REMOVE
     batch = stream.batch()
     assert [r["eventName"] for r in batch["Records"]] == ["MODIFY", "REMOVE"]
-    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, batch) == {"batchItemFailures": []}
     assert standin.all_frames("a1=")[before:] == [{"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}}]
 
 
@@ -106,7 +74,7 @@ def test_gone_connection_is_forgotten_and_others_still_get_frames(
     connect("alice", "a1=", "a2=")
     standin.script("a1=", [410])
     send(["alice"])
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     assert len(standin.frames("a2=")) == 1
     assert [e.split("|")[0] for e in Connection.get("user#alice").connections] == ["a2="]
     with pytest.raises(Connection.DoesNotExist, match="does not exist"):
@@ -121,7 +89,7 @@ def test_gone_answer_for_a_seconds_old_connection_keeps_it(
     lambdas.invoke("ws_connect", event)
     standin.script("new=", [410])
     send(["alice"])
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     assert Connection.get("conn#new=").user_id == "alice"
 
 
@@ -131,7 +99,7 @@ def test_throttled_posts_are_retried_then_delivered(
     connect("alice", "a1=")
     standin.script("a1=", [429, 503])
     send(["alice"])
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     assert standin.calls["a1="] == 4  # the message: 429, 503, sent; then its counts
     assert len(standin.frames("a1=")) == 1
 
@@ -155,14 +123,14 @@ def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
     pacer = service.get_socket_poster().pacer
     assert pacer is not None and pacer.rate == 400
     send(users)
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     slowed = pacer.rate
     assert slowed < 300  # halved (then creeping back up by 40/s while the retries wait)
     assert all(len(standin.frames(f"{u}=")) == 1 for u in users)  # nothing lost
     assert [standin.calls[f"{u}="] for u in users[:5]] == [4] * 5  # 429, 429, sent; then the counts
     pacer.recovery = 100_000.0  # per second: recover within this test's few milliseconds
     send(users)
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     assert pacer.rate == 400  # additive increase, back to the configured rate
     assert all(len(standin.frames(f"{u}=")) == 2 for u in users)
 
@@ -177,7 +145,7 @@ def test_only_the_record_that_still_fails_is_reported(
     send(["bob"], title="second")
     batch = stream.batch()
     alice_record = next(r for r in batch["Records"] if r["dynamodb"]["Keys"]["userId"]["S"] == "alice")
-    result = _deliver(lambdas, batch)
+    result = deliver_and_replay(lambdas, batch)
     assert result == {"batchItemFailures": [{"itemIdentifier": alice_record["dynamodb"]["SequenceNumber"]}]}
     assert len(standin.frames("b1=")) == 1
 
@@ -188,7 +156,7 @@ def test_payload_too_large_is_dropped_not_retried(
     connect("alice", "a1=")
     standin.script("a1=", [413])
     send(["alice"])
-    assert _deliver(lambdas, stream.batch()) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     assert standin.calls["a1="] == 2  # the message once (dropped), then its counts
 
 
@@ -200,7 +168,7 @@ def test_a_bad_record_does_not_drop_the_others(
     batch = stream.batch()
     broken = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": {"userId": {"BAD": 1}}}}
     batch["Records"].insert(0, broken)
-    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, batch) == {"batchItemFailures": []}
     assert len(standin.frames("a1=")) == 1
 
 
@@ -210,8 +178,8 @@ def test_replayed_batch_makes_no_new_inbox_items(
     connect("alice", "a1=")
     send(["alice"])
     batch = stream.batch()
-    _deliver(lambdas, batch)
-    _deliver(lambdas, batch)  # Lambda retries are at-least-once; clients de-duplicate by id
+    deliver_and_replay(lambdas, batch)
+    deliver_and_replay(lambdas, batch)  # Lambda retries are at-least-once; clients de-duplicate by id
     assert len(list(InboxMessage.query("alice"))) == 1
     assert stream.batch()["Records"] == []
     frames = standin.frames("a1=")
@@ -246,7 +214,7 @@ def test_posts_are_sigv4_signed_for_execute_api(
 ) -> None:
     connect("alice", "a1=")
     send(["alice"])
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     authorization = standin.headers["a1="]["Authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=")
     assert "/us-east-1/execute-api/aws4_request" in authorization
@@ -279,7 +247,7 @@ def test_ttl_expiry_corrects_the_counters_and_sends_only_the_new_counts(
     for sent in (first, second):
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
     batch = as_ttl_deletions(stream.batch())
-    assert _deliver(lambdas, batch) == {"batchItemFailures": []}
+    assert deliver_and_replay(lambdas, batch) == {"batchItemFailures": []}
     expected = {"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}}
     assert standin.all_frames("a1=")[before:] == [expected]
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "unseen": 0, "channels": {}}
@@ -297,9 +265,9 @@ def test_a_message_removed_any_other_way_counts_down_too(
 ) -> None:
     """Counts follow the items: whatever removes one (an operator, a bug fix script) is counted once."""
     sent, kept = send(["alice"]), send(["alice"])
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     InboxMessage.get("alice", sent["id"]).delete()
-    _deliver(lambdas, stream.batch())
+    deliver_and_replay(lambdas, stream.batch())
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {
         "total": 1,
         "unseen": 1,
@@ -325,7 +293,7 @@ def test_a_replayed_ttl_batch_corrects_the_counters_once(
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
     batch = as_ttl_deletions(stream.batch())
     for replay in (batch, batch, {"Records": batch["Records"][1:]}):  # whole batch twice, then its tail
-        assert _deliver(lambdas, replay) == {"batchItemFailures": []}
+        assert deliver_and_replay(lambdas, replay) == {"batchItemFailures": []}
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {
         "total": 1,
         "unseen": 1,

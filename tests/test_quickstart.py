@@ -115,9 +115,9 @@ def test_curl_with_the_pasted_exports_answers_alices_counts(stack: RunningStack,
     assert _run(SEND, terminal_2).returncode == 0
     result = _run(f"{exports}\n{CURL}", terminal_2)
     counts = json.loads(result.stdout)
-    assert set(counts) == {"total", "channels"} and counts["channels"]["deploys"] >= 1
-    assert re.fullmatch(r'\{"total":\d+,"channels":\{"deploys":\d+\}\}', result.stdout)
-    assert _blocks("text")[2] == '{"total":1,"channels":{"deploys":1}}\n'
+    assert set(counts) == {"total", "unseen", "channels"} and counts["channels"]["deploys"] >= 1
+    assert re.fullmatch(r'\{"total":\d+,"unseen":\d+,"channels":\{"deploys":\d+\}\}', result.stdout)
+    assert _blocks("text")[2] == '{"total":1,"unseen":1,"channels":{"deploys":1}}\n'
 
 
 def test_commands_say_in_one_line_when_the_stack_is_not_running(tmp_path: Path) -> None:
