@@ -6,6 +6,7 @@ Every change made in one tab must reach a second tab (another context: another d
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,33 @@ def test_a_critical_message_on_a_muted_channel_still_toasts_and_counts(open_inbo
     send(stack, ["st14"], "Muted but critical", severity="critical")
     expect(page.locator(".toast", has_text="Muted but critical")).to_be_visible(timeout=5000)
     expect(page.locator("#badge")).to_have_text("1")
+
+
+def test_a_muted_channels_message_caught_up_after_connecting_shows_no_toast(page: Any, stack: Any) -> None:
+    """Sent while the socket connects, it arrives by catch-up (no frame, no ``silent``): the client's mutes decide."""
+    from playwright.sync_api import expect
+
+    stack.http("PUT", "/me/preferences/channels/general", _as("st15"), {"muted": True})
+
+    def send_then_connect(socket: Any) -> None:
+        send(stack, ["st15"], "Caught up quietly")
+        socket.connect_to_server()
+
+    page.route_web_socket(re.compile(r"^ws://"), send_then_connect)
+    page.goto(f"{stack.urls['http']}/#token={_as('st15')}")
+    expect(_message(page, "Caught up quietly")).to_have_count(1, timeout=10_000)
+    expect(page.locator(".toast")).to_have_count(0)
+
+
+def test_leaving_the_page_sends_a_delete_still_waiting_for_its_undo(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    message_id = send(stack, ["st16"], "Gone when I leave")["id"]
+    page = open_inbox("st16")
+    _message(page, "Gone when I leave").get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator(".toast.undo")).to_be_visible()
+    page.goto(f"{stack.urls['http']}/health")
+    deadline = time.monotonic() + 5
+    while stack.http("GET", f"/me/messages/{message_id}", _as("st16"))[0] != 404 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stack.http("GET", f"/me/messages/{message_id}", _as("st16"))[0] == 404
