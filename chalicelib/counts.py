@@ -27,7 +27,7 @@ that `repair` checks).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,20 +219,37 @@ def _update(change: Change, condition: Any) -> Counts:
     return Counts.from_item(change.user_id, storage.update_item(UserCounts, change.user_id, _actions(change), condition))
 
 
-def apply(changes: Iterable[Change]) -> tuple[dict[str, Counts], list[Change]]:
-    """Apply every user's change once; return the counts now stored and the changes that failed (to retry)."""
+Outcome = Counts | str  # the counts after the update, or why it did not happen
+REPLAYED, FAILED = "replayed", "failed"
+
+
+def _first_try(change: Change) -> Outcome:
+    seq = Path("seq")
+    try:
+        return _update(change, seq.does_not_exist() | (seq < change.first))
+    except UpdateError as error:
+        if storage.condition_failed(error):
+            return REPLAYED
+        logger.warning("counts update failed", extra={"code": error.cause_response_code})
+    except PynamoDBException as error:
+        logger.warning("counts update failed", extra={"code": getattr(error, "cause_response_code", None)})
+    return FAILED
+
+
+def apply(changes: Iterable[Change], map_: Callable[..., Iterable[Outcome]] = map) -> tuple[dict[str, Counts], list[Change]]:
+    """Apply every user's change once; return the counts now stored and the changes that failed (to retry).
+
+    ``map_`` runs the users' updates (one each): the delivery's thread pool runs them side by side.
+    """
+    pending = list(changes)
     done: dict[str, Counts] = {}
     replayed: list[Change] = []
     failed: list[Change] = []
-    for change in changes:
-        seq = Path("seq")
-        try:
-            done[change.user_id] = _update(change, seq.does_not_exist() | (seq < change.first))
-        except UpdateError as error:
-            (replayed if storage.condition_failed(error) else failed).append(change)
-        except PynamoDBException as error:
-            logger.warning("counts update failed", extra={"code": getattr(error, "cause_response_code", None)})
-            failed.append(change)
+    for change, outcome in zip(pending, map_(_first_try, pending), strict=True):
+        if isinstance(outcome, Counts):
+            done[change.user_id] = outcome
+        else:
+            (replayed if outcome == REPLAYED else failed).append(change)
     if replayed:
         _apply_replayed(replayed, done, failed)
     for counts in done.values():

@@ -136,7 +136,7 @@ class Delivery:
         report = BatchReport()
         parsed = self._read(records)
         changes = counts.changes_from(parsed)
-        stored, failed = counts.apply(changes.values())
+        stored, failed = counts.apply(changes.values(), self._executor.map)
         failures: dict[str, None] = {r.sequence_number: None for change in failed for r in change.records}
         frames = self._frames(parsed, changes, stored, {change.user_id for change in failed})
         report.frames = len(frames)

@@ -12,7 +12,6 @@ items (live, ``archived#`` or ``deleted#``: read in one BatchGetItem per
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -30,7 +29,6 @@ KEYS_PER_READ = 100 // 3  # a receiver's three possible items per BatchGetItem o
 
 def build_message(request: SendRequest, channel_title: str, send_id: str, user: str, expires_at: datetime) -> InboxMessage:
     """One receiver's item; every parameter comes from the send, so a retry builds the very same item."""
-    actions = [{"label": a.label, "url": a.url} for a in request.actions]
     message = InboxMessage(
         user,
         send_id,
@@ -42,7 +40,7 @@ def build_message(request: SendRequest, channel_title: str, send_id: str, user: 
         mobile_url=request.mobile_url,
         duration=request.duration,
         severity=request.severity,
-        actions=json.dumps(actions, separators=(",", ":")) if actions else None,
+        actions=request.actions_json(),
         created_at=iso_from_ms(id_time_ms(send_id)),
         user_channel=f"{user}#{request.channel}",
         expires_at=expires_at,

@@ -8,6 +8,7 @@ input is refused before anything changes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -236,6 +237,12 @@ class SendRequest:
     mobile_url: str | None = None
     severity: str = "normal"
     actions: tuple[Action, ...] = ()
+
+    def actions_json(self) -> str | None:
+        """The actions as stored on the inbox and send-log items (None when there are none)."""
+        if not self.actions:
+            return None
+        return json.dumps([{"label": a.label, "url": a.url} for a in self.actions], separators=(",", ":"))
 
 
 def _audience(body: Body, prefix: str) -> tuple[list[str], str | None]:

@@ -45,7 +45,7 @@ def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> 
         mobile_url=request.mobile_url,
         duration=request.duration,
         severity=request.severity,
-        actions=json.dumps([{"label": a.label, "url": a.url} for a in request.actions]) if request.actions else None,
+        actions=request.actions_json(),
         sender=sender,
         audience=request.audience,
         created_at=iso_from_ms(id_time_ms(send_id)),

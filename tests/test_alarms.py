@@ -27,6 +27,7 @@ ALARMS = {
     "RestApi5xxAlarm",
     "WebSocketConnectErrorsAlarm",
     "FanOutFailuresAlarm",
+    "FanOutDeadLetterAlarm",
 }
 # (namespace, metric) → the dimension sets AWS publishes it with.
 AWS_METRICS: dict[tuple[str, str], set[tuple[str, ...]]] = {

@@ -100,6 +100,19 @@ def test_an_audience_send_answers_202_queued_and_the_worker_stores_every_subscri
     assert (message["title"], message["channel"]) == ("To everyone", "news")
 
 
+def test_an_audience_send_carries_severity_actions_and_mobile_url_to_every_subscriber(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, token: TokenFactory
+) -> None:
+    actions = [{"label": "Open {{n}}", "url": "/leads/{{n}}"}, {"label": "Later", "url": "/later"}]
+    fields = {"severity": "critical", "mobileUrl": "/m/leads/{{n}}", "actions": actions, "data": {"n": "7"}}
+    sent = _broadcast(api, admin_token, **fields)
+    worker.drain()
+    for user in ("user-000", "user-229"):
+        message = api.call("GET", f"/me/messages/{sent['id']}", token=token(user)).json_body
+        assert (message["severity"], message["mobileUrl"]) == ("critical", "/m/leads/7")
+        assert message["actions"] == [{"label": "Open 7", "url": "/leads/7"}, {"label": "Later", "url": "/later"}]
+
+
 def test_a_worker_killed_mid_chunk_and_redelivered_stores_each_recipient_once(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, killer: Killer
 ) -> None:
