@@ -19,11 +19,11 @@ STATIC = Path(__file__).parent / "static"
 CONTENT_TYPES = {
     "inbox-client.js": "text/javascript; charset=utf-8",
     "inbox.js": "text/javascript; charset=utf-8",
-    "inbox-dom.js": "text/javascript; charset=utf-8",
     "inbox-toasts.js": "text/javascript; charset=utf-8",
     "inbox-message.js": "text/javascript; charset=utf-8",
     "inbox-undo.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
+    "page.js": "text/javascript; charset=utf-8",
 }
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

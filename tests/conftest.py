@@ -21,8 +21,7 @@ from chalicelib.models import Connection, UserCounts, create_tables
 from chalicelib.socket_poster import Outcome
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
-from tests.browser import CHROMIUM, FLAGS
-from tests.e2e import RunningStack
+from tests.e2e import CHROMIUM, FLAGS, RunningStack
 from tests.events import CountsKeeper, StreamTap, ws_event
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
@@ -345,6 +344,7 @@ def stack() -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), one per test module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

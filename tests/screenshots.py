@@ -12,8 +12,7 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from chalicelib.auth import issue_token
-from tests.e2e import RunningStack
-from tests.test_browser import CHROMIUM, FLAGS
+from tests.e2e import CHROMIUM, FLAGS, RunningStack
 
 SECRET = "screenshots-secret-0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"

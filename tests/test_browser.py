@@ -13,10 +13,8 @@ import boto3
 import pytest
 
 from chalicelib.auth import issue_token
-from tests.browser import CHROMIUM, send
-from tests.browser import FLAGS as FLAGS  # re-exported: tests.screenshots imports it from here
 from tests.conftest import SECRET
-from tests.e2e import ROOT, client_env
+from tests.e2e import CHROMIUM, ROOT, client_env, send
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 

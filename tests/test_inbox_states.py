@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from chalicelib.auth import issue_token
-from tests.browser import CHROMIUM, send
 from tests.conftest import SECRET
+from tests.e2e import CHROMIUM, send
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 

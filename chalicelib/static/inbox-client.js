@@ -52,11 +52,11 @@ export class InboxClient extends EventTarget {
 
   // --- HTTP API ---------------------------------------------------------------
 
-  async api(method, path, body, { keepalive = false } = {}) {
+  async api(method, path, body, headers = {}, { keepalive = false } = {}) {
     const response = await fetch(this.apiUrl + path, {
       method,
       keepalive,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
@@ -100,7 +100,7 @@ export class InboxClient extends EventTarget {
 
   /** Permanent. `keepalive` lets the request outlive the page (a pending delete flushed on pagehide). */
   deleteMessage(id, { keepalive = false } = {}) {
-    return this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, { keepalive });
+    return this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, {}, { keepalive });
   }
 
   markAllRead(channel) {

@@ -1,5 +1,5 @@
 // One message of the inbox page's list, as text: title, content, severity, its links and its buttons.
-import { element, timeNode } from "./inbox-dom.js";
+import { element, timeNode } from "./page.js";
 import { severityLabel } from "./inbox-toasts.js";
 
 const NARROW = window.matchMedia("(max-width: 640px)");

@@ -1,5 +1,5 @@
 // Toasts: one per new message (unless its channel is muted), and the "Undo" toast of a delete.
-import { $, element } from "./inbox-dom.js";
+import { $, element } from "./page.js";
 
 const SEVERITY_LABELS = { high: "High", critical: "Critical" };
 

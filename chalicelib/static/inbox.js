@@ -1,17 +1,15 @@
 // The inbox page. Everything from the server is put in the page as text
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
-import { $, element, refreshTimes, timeNode } from "./inbox-dom.js";
+import { $, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
 import { messageItem } from "./inbox-message.js";
 import { messageToast } from "./inbox-toasts.js";
 import { PendingDeletes } from "./inbox-undo.js";
 
 const PAGE = 20;
 const UNDO_MS = 5000;
-const TOKEN_KEY = "inapp-token";
 const ARCHIVE = "archived";
 const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet.", archived: "Nothing archived." };
-const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
 
 const state = {
@@ -31,17 +29,6 @@ const inArchive = () => state.status === ARCHIVE;
 
 // --- sign in and out ------------------------------------------------------------
 
-function tokenFromPage() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const fromHash = hash.get("token");
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, "", location.pathname + location.search); // keep the token out of the address bar
-    return fromHash;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
 function start(token) {
   $("signin").hidden = true;
   ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = false; });
@@ -55,7 +42,7 @@ function start(token) {
   client.addEventListener("message", (e) => onNewMessage(e.detail.message, e.detail.silent));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
   client.addEventListener("delete", (e) => onDeletedMessage(e.detail.id));
-  client.addEventListener("unauthorized", () => signOut(expiredNotice()));
+  client.addEventListener("unauthorized", () => signOut(expiredNotice(["make token USER=alice", "python -m infra.local token alice"])));
   guarded(async () => {
     await loadChannels(true);
     await client.connect();
@@ -85,15 +72,6 @@ function signOut(notice) {
   $("signin-notice").hidden = !notice;
   $("signin").hidden = false;
   $("token-input").value = "";
-}
-
-/** "token invalid or expired", and where a new one comes from (locally: the stack's CLI). */
-function expiredNotice() {
-  const local = LOCAL_HOSTS.includes(location.hostname);
-  const how = local
-    ? ["Get a new one with ", element("code", { text: "make token USER=alice" }), " (or ", element("code", { text: "python -m infra.local token alice" }), ") and paste it below."]
-    : ["Sign in to your app again to get a new one."];
-  return ["Your token is invalid or expired. ", ...how];
 }
 
 /** Run an async UI action; a refused token is handled by "unauthorized", anything else shows as the connection state. */

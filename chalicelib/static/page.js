@@ -1,0 +1,96 @@
+// page.js — what the inbox page and the admin console share: text-only DOM building and sign-in.
+// Everything from the server goes into the page as text (textContent), never as HTML.
+
+export const TOKEN_KEY = "inapp-token";
+const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
+export const $ = (id) => document.getElementById(id);
+
+/** A new element: `text` sets textContent, `class` the class, `on…` a listener, anything else an attribute. */
+export function element(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+export function relativeTime(iso, now = Date.now()) {
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  if (seconds < 172800) return "yesterday";
+  return new Date(iso).toLocaleDateString();
+}
+
+export function timeNode(iso) {
+  return element("time", { datetime: iso, class: "time", title: iso, text: relativeTime(iso) });
+}
+
+/** Keep every relative time on the page current (call every half minute). */
+export function refreshTimes() {
+  document.querySelectorAll("time[datetime]").forEach((node) => {
+    node.textContent = relativeTime(node.getAttribute("datetime"));
+  });
+}
+
+/** The token from `#token=…` (then kept out of the address bar) or from this tab's session. */
+export function tokenFromPage() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const fromHash = hash.get("token");
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    history.replaceState(null, "", location.pathname + location.search);
+    return fromHash;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** "token invalid or expired", and where a new one comes from (locally: the stack's CLI, `commands`). */
+export function expiredNotice(commands) {
+  const local = LOCAL_HOSTS.includes(location.hostname);
+  const [first, ...others] = commands.map((command) => element("code", { text: command }));
+  const how = local
+    ? ["Get a new one with ", first, ...others.flatMap((code) => [" (or ", code, ")"]), " and paste it below."]
+    : ["Sign in to your app again to get a new one."];
+  return ["Your token is invalid or expired. ", ...how];
+}
+
+/**
+ * A list filled a page at a time from `{items, nextCursor}`, with its "Load more" button and its
+ * "nothing here" note (element ids). `fetchPage(cursor)` asks for one page; `row(item)` builds one entry.
+ */
+export class PagedList {
+  constructor({ list, more, empty, row, fetchPage }) {
+    Object.assign(this, { list, more, empty, row, fetchPage });
+    this.cursor = null;
+    this.seq = 0;
+  }
+
+  /**
+   * The next page, or with `reset` the first one again. An answer overtaken by a newer load is dropped,
+   * and while a reset is on its way there is no next page to ask for (the old list's cursor is gone).
+   */
+  async load(reset) {
+    if (reset) {
+      this.cursor = null;
+      $(this.more).hidden = true;
+    } else if (!this.cursor) {
+      return;
+    }
+    const seq = ++this.seq;
+    const page = await this.fetchPage(this.cursor || undefined);
+    if (seq !== this.seq) return;
+    const list = $(this.list);
+    if (reset) list.replaceChildren();
+    page.items.forEach((item) => list.append(this.row(item)));
+    this.cursor = page.nextCursor;
+    $(this.more).hidden = !page.nextCursor;
+    $(this.empty).hidden = list.children.length > 0;
+  }
+}
