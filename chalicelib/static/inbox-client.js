@@ -283,7 +283,8 @@ function parseJson(text) {
   }
 }
 
-function query(params) {
+/** A query string of the params that have a value: `query({ limit: 20, cursor: undefined })` → "limit=20". */
+export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
