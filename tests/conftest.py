@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import pytest
 from chalice.test import Client, HTTPResponse
@@ -338,6 +339,9 @@ def stack() -> Iterator[RunningStack]:
     running.stop()
 
 
+# --- the inbox page in headless Chromium -----------------------------------------------
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium (Debian's), one per test module."""
@@ -347,3 +351,38 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def open_inbox(browser: Any, stack: RunningStack) -> Iterator[Any]:
+    """Factory: a signed-in, connected inbox page for a user (each call a new context: another device).
+
+    ``page.requested`` lists the page's API calls as ``"GET /me/unread-count"``, from the first.
+    """
+    contexts = []
+
+    def _open(user: str, width: int = 1280, height: int = 800) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.requested = []
+        page.on("request", lambda r: page.requested.append(f"{r.method} {urlsplit(r.url).path}"))
+        page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
+        page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    opened.errors, opened.failures = [], []
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.on("response", lambda r: opened.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    yield opened
+    context.close()

@@ -15,6 +15,7 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from chalicelib.auth import issue_token
 from infra.smoke import json_call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,3 +165,13 @@ def no_frame(socket: ClientConnection, wait: float = 1.0) -> bool:
                 return False
     except TimeoutError:
         return True
+
+
+def send(stack: RunningStack, receivers: list[str], title: str, **fields: Any) -> dict[str, Any]:
+    """``POST /messages`` as an admin, on ``general`` unless ``channel=`` says otherwise; the 202 body."""
+    admin = issue_token("admin", stack.secret, admin=True)
+    status, body = stack.http(
+        "POST", "/messages", admin, {"channel": "general", "receivers": receivers, "title": title, **fields}
+    )
+    assert status == 202, body
+    return body  # type: ignore[no-any-return]

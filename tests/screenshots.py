@@ -1,4 +1,9 @@
-"""Regenerate docs/inbox-{desktop,phone}.png and docs/admin-*-{desktop,phone}.png (``make screenshots``)."""
+"""Regenerate the docs' screenshots (``make screenshots``).
+
+docs/inbox-{desktop,phone}.png from alice's inbox; docs/inbox-states-*.png (severity, actions, a
+critical toast, a muted channel) and docs/inbox-archive-*.png (the Archive view, a delete waiting
+for its undo) from carol's; docs/admin-*-{desktop,phone}.png, the admin console's screens.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +58,34 @@ LIVE_SEND = {
     "duration": 0,
 }
 VIEWPORTS = (("desktop", {"width": 1100, "height": 640}), ("phone", {"width": 360, "height": 740}))
+STATE_SENDS = [
+    {"channel": "billing", "title": "Invoice #1041 is ready", "content": "Your October invoice: 148.00 EUR."},
+    {"channel": "deploys", "title": "Deploy to staging finished", "content": "Version 2.14.0-rc.2 is live."},
+    {"channel": "billing", "title": "Card expires soon", "content": "The card ending 4242 expires in December."},
+    {"channel": "security", "title": "New sign-in from Safari on iOS", "content": "If this was not you, reset your password."},
+    {
+        "channel": "ops",
+        "title": "Disk 85% full on worker-3",
+        "content": "It fills about 2% a day.",
+        "severity": "high",
+        "url": "https://metrics.example.com/d/disk",
+        "mobileUrl": "/m/metrics/disk",
+        "actions": [{"label": "Open dashboard", "url": "https://metrics.example.com/d/disk"}],
+    },
+    {"channel": "ops", "title": "Nightly backup completed", "content": "412 GB in 38 min."},
+]
+LIVE_CRITICAL = {
+    "channel": "ops",
+    "receivers": ["carol"],
+    "title": "Database primary is failing over",
+    "content": "eu-west-1 primary unhealthy; the replica takes over in about 30 s.",
+    "severity": "critical",
+    "duration": 5,
+    "actions": [
+        {"label": "Acknowledge", "url": "/incidents/88/acknowledge"},
+        {"label": "Runbook", "url": "https://runbooks.example.com/db-failover"},
+    ],
+}
 
 
 def _seed(stack: RunningStack, admin: str, alice: str) -> None:
@@ -68,18 +101,51 @@ def _seed(stack: RunningStack, admin: str, alice: str) -> None:
     stack.http("PATCH", f"/me/messages/{page['items'][-1]['id']}", alice, {"status": "read"})
 
 
-def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str, viewport: dict[str, int]) -> None:
-    """One screenshot: the Deployments channel open, a live toast, the badge caught up."""
+def _seed_states(stack: RunningStack, admin: str, carol: str) -> None:
+    """Carol's inbox for the new states: an Operations channel, Security muted, two messages archived."""
+    stack.http("POST", "/channels", admin, {"name": "ops", "title": "Operations"})
+    sent = [stack.http("POST", "/messages", admin, {**body, "receivers": ["carol"]})[1]["id"] for body in STATE_SENDS]
+    for message_id in sent[:2]:
+        stack.http("PATCH", f"/me/messages/{message_id}", carol, {"archived": True})
+    stack.http("PUT", "/me/preferences/channels/security", carol, {"muted": True})
+
+
+def _channel_open(browser: Any, stack: RunningStack, token: str, viewport: dict[str, int], title: str) -> tuple[Any, Any]:
+    """A new context (and its tab) signed in with ``token``, connected, the channel ``title`` open."""
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     tab = context.new_page()
-    tab.goto(f"{stack.urls['http']}/#token={alice}")
+    tab.goto(f"{stack.urls['http']}/#token={token}")
     tab.locator("#connection[data-state='open']").wait_for()
-    tab.locator(".channel", has_text="Deployments").click()
+    tab.locator(".channel", has_text=title).click()
     tab.locator(".message").first.wait_for()
+    return context, tab
+
+
+def _shoot_states(browser: Any, stack: RunningStack, admin: str, carol: str, name: str, viewport: dict[str, int]) -> None:
+    """Operations open with a live critical toast; then the Archive view with a delete waiting for its undo."""
+    context, tab = _channel_open(browser, stack, carol, viewport, "Operations")
+    _, live = stack.http("POST", "/messages", admin, LIVE_CRITICAL)
+    tab.locator(".toast.severity-critical").wait_for()
+    tab.locator(".message.severity-critical").wait_for()
+    tab.screenshot(path=str(DOCS / f"inbox-states-{name}.png"), full_page=name == "phone")
+    tab.locator(".toast.severity-critical .close").click()
+    tab.get_by_role("tab", name="Archive", exact=True).click()
+    tab.locator(".message").nth(1).wait_for()
+    tab.locator(".message").first.get_by_role("button", name="Delete", exact=True).click()
+    tab.locator(".toast.undo").wait_for()
+    tab.screenshot(path=str(DOCS / f"inbox-archive-{name}.png"), full_page=name == "phone")
+    tab.get_by_role("button", name="Undo", exact=True).click()
+    context.close()
+    stack.http("DELETE", f"/me/messages/{live['id']}", carol)  # the next width starts from the same inbox
+
+
+def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str, viewport: dict[str, int]) -> None:
+    """One screenshot: the Deployments channel open, a live toast, the badge caught up."""
+    context, tab = _channel_open(browser, stack, alice, viewport, "Deployments")
     stack.http("POST", "/messages", admin, LIVE_SEND)
     tab.locator(".toast").first.wait_for()
     _, counts = stack.http("GET", "/me/unread-count", alice)
-    tab.locator("#badge", has_text=str(counts["total"])).wait_for()
+    tab.locator("#badge", has_text=str(counts["unseen"])).wait_for()
     tab.locator(".channel", has_text="Password changed").wait_for()
     tab.screenshot(path=str(DOCS / f"inbox-{name}.png"), full_page=name == "phone")
     context.close()
@@ -157,9 +223,13 @@ def main() -> None:
     stack = RunningStack(SECRET)
     try:
         admin, alice = issue_token("admin", SECRET, admin=True), issue_token("alice", SECRET)
+        carol = issue_token("carol", SECRET)
         _seed(stack, admin, alice)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            _seed_states(stack, admin, carol)
+            for name, viewport in VIEWPORTS:
+                _shoot_states(browser, stack, admin, carol, name, viewport)
             for name, viewport in VIEWPORTS:
                 _shoot(browser, stack, admin, alice, name, viewport)
                 _shoot_admin(browser, stack, admin, name, viewport)

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,52 +14,13 @@ import pytest
 
 from chalicelib.auth import issue_token
 from tests.conftest import SECRET
-from tests.e2e import CHROMIUM, ROOT, client_env
+from tests.e2e import CHROMIUM, ROOT, client_env, send
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
 
-@pytest.fixture
-def open_inbox(browser: Any, stack: Any) -> Iterator[Any]:
-    """Factory: a signed-in, connected inbox page for a user."""
-    contexts = []
-
-    def _open(user: str, width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
-        page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page that records its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    opened.errors, opened.failures = [], []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("response", lambda r: opened.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    yield opened
-    context.close()
-
-
 def _stored_token(page: Any) -> Any:
     return page.evaluate("sessionStorage.getItem('inapp-token')")
-
-
-def _send(stack: Any, receivers: list[str], title: str, **fields: Any) -> dict[str, Any]:
-    admin = issue_token("admin", SECRET, admin=True)
-    status, body = stack.http(
-        "POST", "/messages", admin, {"channel": "general", "receivers": receivers, "title": title, **fields}
-    )
-    assert status == 202, body
-    return body  # type: ignore[no-any-return]
 
 
 def test_token_leaves_the_address_bar(open_inbox: Any) -> None:
@@ -73,7 +33,7 @@ def test_new_message_toasts_counts_and_lists_then_the_toast_closes(open_inbox: A
     from playwright.sync_api import expect
 
     page = open_inbox("w1")
-    _send(stack, ["w1"], "Build finished", content="All 42 checks passed.", duration=2)
+    send(stack, ["w1"], "Build finished", content="All 42 checks passed.", duration=2)
     toast = page.locator(".toast", has_text="Build finished")
     expect(toast).to_be_visible(timeout=5000)
     expect(toast).to_contain_text("All 42 checks passed.")
@@ -87,7 +47,7 @@ def test_sticky_toast_stays_until_closed_and_opens_its_channel(open_inbox: Any, 
     from playwright.sync_api import expect
 
     page = open_inbox("w1b")
-    _send(stack, ["w1b"], "Stays", duration=0)
+    send(stack, ["w1b"], "Stays", duration=0)
     toast = page.locator(".toast", has_text="Stays")
     expect(toast).to_be_visible(timeout=5000)
     page.wait_for_timeout(1500)
@@ -101,7 +61,7 @@ def test_view_marks_read_navigates_and_the_other_tab_syncs_live(open_inbox: Any,
     from playwright.sync_api import expect
 
     first, second = open_inbox("w2"), open_inbox("w2")
-    _send(stack, ["w2"], "Open the health page", url="/health")
+    send(stack, ["w2"], "Open the health page", url="/health")
     for page in (first, second):
         expect(page.locator(".message", has_text="Open the health page").locator(".tag")).to_have_text("Unread", timeout=5000)
     first.locator(".message", has_text="Open the health page").get_by_role("button", name="View").click()
@@ -113,7 +73,7 @@ def test_view_marks_read_navigates_and_the_other_tab_syncs_live(open_inbox: Any,
 def test_tabs_mark_all_and_load_more(open_inbox: Any, stack: Any) -> None:
     from playwright.sync_api import expect
 
-    sent = [_send(stack, ["w3"], f"Message {i:02d}")["id"] for i in range(45)]
+    sent = [send(stack, ["w3"], f"Message {i:02d}")["id"] for i in range(45)]
     user = issue_token("w3", SECRET)
     stack.http("PATCH", f"/me/messages/{sent[0]}", user, {"status": "read"})
     page = open_inbox("w3")
@@ -145,9 +105,10 @@ def test_markup_in_messages_renders_as_text_and_runs_nothing(open_inbox: Any, st
 
     page = open_inbox("w4")
     attack = '<img src=x onerror="window.__xss=1">'
-    _send(stack, ["w4"], f"Hi {attack}", content=f"Body {attack}")
+    send(stack, ["w4"], f"Hi {attack}", content=f"Body {attack}", actions=[{"label": attack, "url": "/a"}])
     expect(page.locator(".message .title")).to_have_text(f"Hi {attack}", timeout=5000)
     expect(page.locator(".message .content")).to_have_text(f"Body {attack}")
+    expect(page.locator(".message .action")).to_have_text(attack)
     expect(page.locator(".toast strong")).to_have_text(f"Hi {attack}")
     assert page.locator("img").count() == 0
     assert page.evaluate("window.__xss") is None
@@ -162,7 +123,7 @@ def test_server_side_close_reconnects_and_catches_up(open_inbox: Any, stack: Any
     (element,) = item["connections"]["SS"]
     management = boto3.client("apigatewaymanagementapi", endpoint_url=stack.urls["management"], region_name="us-east-1")
     management.delete_connection(ConnectionId=element.split("|")[0])
-    away = [_send(stack, ["w5"], f"While away {i}")["id"] for i in range(3)]
+    away = [send(stack, ["w5"], f"While away {i}")["id"] for i in range(3)]
     expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
     for message_id in away:
         expect(page.locator(f".message[data-id='{message_id}']")).to_have_count(1, timeout=10_000)
@@ -172,12 +133,15 @@ def test_server_side_close_reconnects_and_catches_up(open_inbox: Any, stack: Any
 def test_phone_width_has_no_horizontal_scroll(open_inbox: Any, stack: Any) -> None:
     from playwright.sync_api import expect
 
-    _send(
+    send(
         stack,
         ["w6"],
         "A rather long title " * 8,
         content="word " * 200 + "x" * 300,
         url="https://example.com/" + "p" * 300,
+        mobileUrl="/m/" + "p" * 300,
+        severity="critical",
+        actions=[{"label": "A" * 40, "url": "/a"}, {"label": "B" * 40, "url": "https://example.com/b"}],
     )
     page = open_inbox("w6", width=360, height=740)
     expect(page.locator(".message")).to_have_count(1)
@@ -186,17 +150,19 @@ def test_phone_width_has_no_horizontal_scroll(open_inbox: Any, stack: Any) -> No
 
 
 def test_keyboard_reaches_every_control_with_a_name(open_inbox: Any, stack: Any) -> None:
-    _send(stack, ["w7"], "Keyboard", url="/health")
+    actions = [{"label": "Approve", "url": "/approve"}, {"label": "Details", "url": "https://example.com/d"}]
+    send(stack, ["w7"], "Keyboard", url="/health", actions=actions)
     page = open_inbox("w7")
     page.locator(".message").first.wait_for()
     names = []
-    for _ in range(12):
+    for _ in range(24):
         page.keyboard.press("Tab")
         names.append(
             page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()")
         )
     assert all(names), names
-    assert {"All", "Unread", "Read", "View"} <= set(names)
+    assert {"All", "Unread", "Read", "Archive", "View", "Approve", "Details", "Delete"} <= set(names)
+    assert {"Mute this channel", "Archive this channel's read", "Archive every read message"} <= set(names)
 
 
 def test_quick_start_alice_sees_make_sends_toast_and_view_opens_the_app_page(page: Any, stack: Any) -> None:
@@ -254,7 +220,7 @@ def test_sign_out_returns_to_sign_in_and_forgets_the_token(open_inbox: Any) -> N
 def test_unread_tab_with_nothing_unread_empties_the_right_pane(open_inbox: Any, stack: Any) -> None:
     from playwright.sync_api import expect
 
-    sent = _send(stack, ["ur1"], "Already read", url="/health")
+    sent = send(stack, ["ur1"], "Already read", url="/health")
     stack.http("PATCH", f"/me/messages/{sent['id']}", issue_token("ur1", SECRET), {"status": "read"})
     page = open_inbox("ur1")
     expect(page.locator(".message")).to_have_count(1)
@@ -281,7 +247,7 @@ def test_a_message_sent_while_the_first_socket_connects_is_shown_at_once(page: A
     from playwright.sync_api import expect
 
     def send_then_connect(socket: Any) -> None:
-        _send(stack, ["latecomer"], "Sent while connecting")
+        send(stack, ["latecomer"], "Sent while connecting")
         socket.connect_to_server()
 
     page.route_web_socket(re.compile(r"^ws://"), send_then_connect)
@@ -293,7 +259,7 @@ def test_each_mark_all_read_button_names_its_scope(open_inbox: Any, stack: Any) 
     """Two buttons both said "Mark all as read": one for every channel, one for the open channel."""
     from playwright.sync_api import expect
 
-    _send(stack, ["scoped"], "One")
+    send(stack, ["scoped"], "One")
     page = open_inbox("scoped")
     page.locator(".channel", has_text="General").click()
     expect(page.get_by_role("button", name="Mark every channel read")).to_be_visible()

@@ -36,7 +36,11 @@ def test_inbox_page_and_static_files(api: Api) -> None:
     for name, kind in (
         ("inbox-client.js", "text/javascript"),
         ("inbox.js", "text/javascript"),
+        ("inbox-message.js", "text/javascript"),
+        ("inbox-toasts.js", "text/javascript"),
+        ("inbox-undo.js", "text/javascript"),
         ("inbox.css", "text/css"),
+        ("page.js", "text/javascript"),
     ):
         response = api.call("GET", f"/static/{name}")
         assert response.status_code == 200 and response.headers["Content-Type"].startswith(kind)

@@ -6,16 +6,21 @@
 //   client.connect();
 //
 // Events (CustomEvent, payload in `detail`):
-//   message    {message}          a new message (live or caught up), each id once
-//   update     {message}          a message's status changed (from any device)
-//   unread     {total, channels}  unread counts after any change
-//   connection {state, attempt}   "connecting" | "open" | "reconnecting" | "closed"
-//   unauthorized {message}        the API refused the token (invalid or expired); the client has closed
+//   message     {message, silent}        a new message (live or caught up), each id once; silent: its
+//                                        channel is muted and it is not critical (show no toast)
+//   update      {message}                its status, seen or archived state changed (from any device)
+//   delete      {id}                     it was deleted (from any device)
+//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect, then
+//                                        only from the server's counts frames, never re-fetched
+//   preferences {channels}               mutes: {name: {muted}}, after any change on any device
+//   connection  {state, attempt}         "connecting" | "open" | "reconnecting" | "closed"
+//   unauthorized {message}               the API refused the token (invalid or expired); the client has closed
 //
 // The socket pings every `pingIntervalMs` (API Gateway drops sockets idle for
 // 10 minutes, and every socket after 2 hours), reconnects with exponential
 // backoff and full jitter, and after every (re)connect catches up with
-// GET /me/messages?after=<last id seen>, so nothing sent while away is lost.
+// GET /me/messages?after=<last id seen> and the counts, so nothing sent while
+// away is lost.
 
 const LOWEST_ID = "0".repeat(26);
 
@@ -40,13 +45,17 @@ export class InboxClient extends EventTarget {
     this._attempt = 0;
     this._timers = {};
     this._stopped = true;
+    this._countsFrames = 0;
+    this.counts = { total: 0, unseen: 0, channels: {} };
+    this.preferences = { channels: {} };
   }
 
   // --- HTTP API ---------------------------------------------------------------
 
-  async api(method, path, body, headers = {}) {
+  async api(method, path, body, headers = {}, { keepalive = false } = {}) {
     const response = await fetch(this.apiUrl + path, {
       method,
+      keepalive,
       headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -69,42 +78,82 @@ export class InboxClient extends EventTarget {
     return this.api("GET", `/me/channels?${query({ status, limit, cursor })}`);
   }
 
-  listMessages({ channel, status = "all", limit = 20, cursor } = {}) {
-    return this.api("GET", `/me/messages?${query({ channel, status, limit, cursor })}`);
+  /** Non-archived messages (newest first), or with `archived: true` the archive. */
+  listMessages({ channel, status = "all", archived = false, limit = 20, cursor } = {}) {
+    const filter = archived ? { archived: "true" } : { status };
+    return this.api("GET", `/me/messages?${query({ channel, ...filter, limit, cursor })}`);
   }
 
-  async setStatus(id, status) {
-    const message = await this.api("PATCH", `/me/messages/${encodeURIComponent(id)}`, { status });
-    this._refreshUnread();
-    return message;
+  /** Every change below answers at once; the counts follow in a counts frame (never re-fetched). */
+  setStatus(id, status) {
+    return this._patch(id, { status });
   }
 
   markRead(id) {
     return this.setStatus(id, "read");
   }
 
-  async markAllRead(channel) {
-    const result = await this.api("POST", "/me/messages/read", channel ? { channel } : {});
-    this._refreshUnread();
-    return result;
+  /** Archiving also marks read; `archived: false` brings it back to the inbox. */
+  setArchived(id, archived) {
+    return this._patch(id, { archived });
+  }
+
+  /** Permanent. `keepalive` lets the request outlive the page (a pending delete flushed on pagehide). */
+  deleteMessage(id, { keepalive = false } = {}) {
+    return this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, {}, { keepalive });
+  }
+
+  markAllRead(channel) {
+    return this.api("POST", "/me/messages/read", channel ? { channel } : {});
+  }
+
+  /** "The user has seen them in a list": clears the unseen badge (of one channel, or everywhere). */
+  markAllSeen(channel) {
+    return this.api("POST", "/me/messages/seen", channel ? { channel } : {});
+  }
+
+  /** Archive every message (`status: "read"`: every read one) of a channel, or everywhere. */
+  archiveAll({ channel, status } = {}) {
+    return this.api("POST", "/me/messages/archive", { ...(channel ? { channel } : {}), ...(status ? { status } : {}) });
   }
 
   unreadCount() {
     return this.api("GET", "/me/unread-count");
   }
 
+  async loadPreferences() {
+    this._setPreferences(await this.api("GET", "/me/preferences"));
+    return this.preferences;
+  }
+
+  async setMuted(channel, muted) {
+    const result = await this.api("PUT", `/me/preferences/channels/${encodeURIComponent(channel)}`, { muted });
+    this._setPreferences({ channels: { ...this.preferences.channels, [channel]: { muted: result.muted } } });
+    return result;
+  }
+
+  isMuted(channel) {
+    return Boolean(this.preferences.channels[channel] && this.preferences.channels[channel].muted);
+  }
+
+  _patch(id, body) {
+    return this.api("PATCH", `/me/messages/${encodeURIComponent(id)}`, body);
+  }
+
   // --- the socket -------------------------------------------------------------
 
   async connect() {
     this._stopped = false;
+    // The mutes first: what catch-up delivers is silent or not by them.
+    const preferences = this.loadPreferences().catch(() => this.preferences); // no mutes known: nothing silenced by us
     if (this.lastSeenId === null) {
       const newest = await this.api("GET", "/me/messages?limit=1");
       // An empty inbox: everything that arrives later is newer than the lowest id.
       this.lastSeenId = newest.items.length ? newest.items[0].id : LOWEST_ID;
       newest.items.forEach((message) => this._seen.add(message.id));
     }
+    await preferences;
     this._open();
-    this._refreshUnread();
   }
 
   close() {
@@ -126,7 +175,9 @@ export class InboxClient extends EventTarget {
       this._schedulePing();
       // Also on the first open: what was sent between the first list fetch and the end of
       // $connect reached no socket of ours, and would otherwise wait for the next reconnect.
+      // The counts too: frames sent while away are lost; from now on frames bring them.
       this.catchUp().catch(() => {});
+      this._fetchCounts();
     });
     socket.addEventListener("message", (event) => this._onFrame(event.data));
     socket.addEventListener("close", () => {
@@ -160,11 +211,13 @@ export class InboxClient extends EventTarget {
     } catch {
       return;
     }
-    if (frame.type === "message.created") this._deliver(frame.message);
-    else if (frame.type === "message.updated") {
-      this._emit("update", { message: frame.message });
-      this._refreshUnread();
-    }
+    if (frame.type === "message.created") this._deliver(frame.message, frame.silent);
+    else if (frame.type === "message.updated") this._emit("update", { message: frame.message });
+    else if (frame.type === "message.deleted") this._emit("delete", { id: frame.id });
+    else if (frame.type === "counts.updated") {
+      this._countsFrames += 1;
+      this._setCounts(frame.counts);
+    } else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
   }
 
   /** Fetch everything newer than the last id seen (oldest first) and emit it. */
@@ -174,16 +227,15 @@ export class InboxClient extends EventTarget {
     let cursor;
     do {
       const page = await this.api("GET", `/me/messages?${query({ after, limit: 100, cursor })}`);
-      page.items.forEach((message) => this._deliver(message));
+      page.items.forEach((message) => this._deliver(message, this.isMuted(message.channel) && message.severity !== "critical"));
       cursor = page.nextCursor;
     } while (cursor);
   }
 
-  _deliver(message) {
+  _deliver(message, silent) {
     if (this._seen.has(message.id)) return; // at-least-once delivery: de-duplicate by id
     this._remember(message.id);
-    this._emit("message", { message });
-    this._refreshUnread();
+    this._emit("message", { message, silent: Boolean(silent) });
   }
 
   _remember(id) {
@@ -192,15 +244,25 @@ export class InboxClient extends EventTarget {
     if (this.lastSeenId === null || id > this.lastSeenId) this.lastSeenId = id;
   }
 
-  _refreshUnread() {
-    clearTimeout(this._timers.unread);
-    this._timers.unread = setTimeout(async () => {
-      try {
-        this._emit("unread", await this.unreadCount());
-      } catch {
-        /* the next change retries */
-      }
-    }, 100);
+  /** Once per open. A counts frame that arrives while it runs is newer than its answer (counts lag the stream). */
+  async _fetchCounts() {
+    const framesBefore = this._countsFrames;
+    try {
+      const counts = await this.unreadCount();
+      if (this._countsFrames === framesBefore) this._setCounts(counts);
+    } catch {
+      /* the next (re)connect fetches them again; frames keep them current meanwhile */
+    }
+  }
+
+  _setCounts(counts) {
+    this.counts = { total: counts.total || 0, unseen: counts.unseen || 0, channels: counts.channels || {} };
+    this._emit("counts", this.counts);
+  }
+
+  _setPreferences(preferences) {
+    this.preferences = { channels: { ...((preferences && preferences.channels) || {}) } };
+    this._emit("preferences", this.preferences);
   }
 
   _setState(state) {

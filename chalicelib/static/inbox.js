@@ -2,33 +2,46 @@
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
 import { $, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
+import { messageItem } from "./inbox-message.js";
+import { messageToast } from "./inbox-toasts.js";
+import { PendingDeletes } from "./inbox-undo.js";
 
 const PAGE = 20;
-const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet." };
+const UNDO_MS = 5000;
+const ARCHIVE = "archived";
+const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet.", archived: "Nothing archived." };
+const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
 
 const state = {
   client: null,
-  status: "all",
+  status: "all", // a status filter, or ARCHIVE for the Archive view
   channel: null,
   channelsCursor: null,
   messagesCursor: null,
   channels: new Map(),
+  countsKnown: false,
+  deletes: null, // PendingDeletes: hidden now, deleted after UNDO_MS unless undone
+  refreshTimer: null,
+  loads: { channels: 0, messages: 0 }, // bumped by every load: a slower, older answer is dropped
 };
+
+const inArchive = () => state.status === ARCHIVE;
 
 // --- sign in and out ------------------------------------------------------------
 
 function start(token) {
   $("signin").hidden = true;
-  $("inbox").hidden = false;
-  $("mark-everything").hidden = false;
-  $("sign-out").hidden = false;
+  ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = false; });
   const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
   state.client = client;
+  state.deletes = new PendingDeletes(client, UNDO_MS, { hide, restore, deleted: onDeletedMessage });
   client.addEventListener("connection", (e) => showConnection(e.detail.state));
-  client.addEventListener("unread", (e) => showUnread(e.detail));
-  client.addEventListener("message", (e) => onNewMessage(e.detail.message));
+  client.addEventListener("counts", (e) => showCounts(e.detail));
+  client.addEventListener("preferences", () => showMutes());
+  client.addEventListener("message", (e) => onNewMessage(e.detail.message, e.detail.silent));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
+  client.addEventListener("delete", (e) => onDeletedMessage(e.detail.id));
   client.addEventListener("unauthorized", () => signOut(expiredNotice(["make token USER=alice", "python -m infra.local token alice"])));
   guarded(async () => {
     await loadChannels(true);
@@ -44,16 +57,17 @@ function showConnection(connection) {
 
 /** Back to the sign-in form, forgetting the token (and everything shown with it). */
 function signOut(notice) {
+  if (state.deletes) state.deletes.flush(false);
   if (state.client) state.client.close();
   state.client = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null });
+  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null, countsKnown: false });
   state.channels.clear();
   selectTab("all");
   ["channel-list", "message-list", "toasts"].forEach((id) => $(id).replaceChildren());
-  showUnread({ total: 0 });
+  showCounts({ total: 0, unseen: 0 });
   showConnection("offline");
-  ["inbox", "mark-everything", "sign-out"].forEach((id) => { $(id).hidden = true; });
+  ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = true; });
   $("signin-notice").replaceChildren(...(notice || []));
   $("signin-notice").hidden = !notice;
   $("signin").hidden = false;
@@ -71,25 +85,33 @@ function guarded(action) {
 
 async function loadChannels(reset) {
   if (reset) state.channelsCursor = null;
-  const page = await state.client.listChannels({ status: state.status, limit: PAGE, cursor: state.channelsCursor || undefined });
-  const list = $("channel-list");
-  if (reset) {
-    list.replaceChildren();
-    state.channels.clear();
-  }
-  page.items.forEach((channel) => {
-    state.channels.set(channel.name, channel);
-    list.append(channelItem(channel));
-  });
+  const status = inArchive() ? "all" : state.status;
+  const load = ++state.loads.channels;
+  const page = await state.client.listChannels({ status, limit: PAGE, cursor: state.channelsCursor || undefined });
+  if (load !== state.loads.channels) return;
+  if (reset) state.channels.clear();
+  page.items.forEach((channel) => state.channels.set(channel.name, channel));
   state.channelsCursor = page.nextCursor;
+  renderChannels();
   $("channels-more").hidden = !page.nextCursor;
-  $("channels-empty").textContent = NOTHING_TO_SHOW[state.status];
+  $("channels-empty").textContent = NOTHING_TO_SHOW[status];
   $("channels-empty").hidden = state.channels.size > 0;
+  if (inArchive()) return; // the right pane shows the archive, not a channel
   const complete = reset && !page.nextCursor;
   if (complete && state.channel && !state.channels.has(state.channel)) state.channel = null; // e.g. nothing unread left
-  if (state.channel) markCurrentChannel();
-  else if (page.items.length) await selectChannel(page.items[0].name);
-  else clearMessages();
+  if (!state.channel && page.items.length) await selectChannel(page.items[0].name);
+  else if (!state.channel) clearMessages();
+}
+
+/** After a frame: the channel list again (order, latest), at most once per burst of frames. */
+function refreshChannels() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => state.client && guarded(() => loadChannels(true))(), 150); // none once signed out
+}
+
+function renderChannels() {
+  $("channel-list").replaceChildren(...[...state.channels.values()].map(channelItem));
+  markCurrentChannel();
 }
 
 /** No channel to show: an empty right pane, without the last channel's messages or buttons. */
@@ -97,15 +119,26 @@ function clearMessages() {
   state.messagesCursor = null;
   $("channel-title").textContent = NOTHING_TO_SHOW[state.status];
   $("message-list").replaceChildren();
-  $("mark-channel").hidden = true;
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; });
   $("messages-more").hidden = true;
   $("messages-empty").hidden = true;
 }
 
+/** Unread per channel: the latest counts frame's once one came (the list's own may lag it), else the list's. */
+function unreadOf(channel) {
+  return state.countsKnown ? state.client.counts.channels[channel.name] || 0 : channel.unread;
+}
+
+function countNode(channel) {
+  const unread = unreadOf(channel);
+  return unread ? element("span", { class: "count", "aria-label": `${unread} unread`, text: String(unread) }) : element("span");
+}
+
 function channelItem(channel) {
-  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => selectChannel(channel.name)) }, [
-    element("span", { class: "name", text: channel.title || channel.name }),
-    channel.unread ? element("span", { class: "count", "aria-label": `${channel.unread} unread`, text: String(channel.unread) }) : element("span"),
+  const muted = state.client.isMuted(channel.name);
+  const button = element("button", { type: "button", class: "channel", "data-channel": channel.name, onclick: guarded(() => openChannel(channel.name)) }, [
+    element("span", { class: "name" }, [channel.title || channel.name, ...(muted ? [element("span", { class: "muted-flag", text: "muted" })] : [])]),
+    countNode(channel),
     element("span", { class: "latest", text: channel.latest.title }),
     timeNode(channel.latest.createdAt),
   ]);
@@ -114,119 +147,151 @@ function channelItem(channel) {
 
 function markCurrentChannel() {
   document.querySelectorAll(".channel").forEach((node) => {
-    node.setAttribute("aria-current", String(node.dataset.channel === state.channel));
+    node.setAttribute("aria-current", String(!inArchive() && node.dataset.channel === state.channel));
   });
 }
 
+function showMutes() {
+  renderChannels();
+  $("mute").setAttribute("aria-pressed", String(Boolean(state.channel) && state.client.isMuted(state.channel)));
+}
+
 // --- messages ---------------------------------------------------------------------
+
+/** A channel opened by the user: its list is seen (the badge counts what was never shown in a list). */
+async function openChannel(name) {
+  if (inArchive()) {
+    selectTab("all");
+    state.channel = name;
+    await loadChannels(true);
+  }
+  await selectChannel(name);
+  await state.client.markAllSeen(name);
+}
 
 async function selectChannel(name) {
   state.channel = name;
   const channel = state.channels.get(name);
   $("channel-title").textContent = channel ? channel.title || name : name;
-  $("mark-channel").hidden = false;
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = false; });
+  showMutes();
+  await loadMessages(true);
+}
+
+async function showArchive() {
+  state.channel = null;
+  $("channel-title").textContent = "Archive";
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; });
   markCurrentChannel();
   await loadMessages(true);
 }
 
 async function loadMessages(reset) {
   if (reset) state.messagesCursor = null;
+  const archived = inArchive();
+  const load = ++state.loads.messages;
   const page = await state.client.listMessages({
-    channel: state.channel, status: state.status, limit: PAGE, cursor: state.messagesCursor || undefined,
+    channel: archived ? undefined : state.channel, status: state.status, archived, limit: PAGE, cursor: state.messagesCursor || undefined,
   });
+  if (load !== state.loads.messages) return; // the view changed meanwhile (another channel, tab or reload)
   const list = $("message-list");
   if (reset) list.replaceChildren();
   page.items.forEach((message) => {
-    if (!list.querySelector(`[data-id="${message.id}"]`)) list.append(messageItem(message));
+    if (!itemOf(message.id)) list.append(itemFor(message));
   });
   state.messagesCursor = page.nextCursor;
   $("messages-more").hidden = !page.nextCursor;
-  $("messages-empty").hidden = list.children.length > 0;
+  showEmpty();
 }
 
-function messageItem(message) {
-  const read = message.status === "read";
-  const item = element("li", { class: `message ${read ? "read" : "unread"}`, "data-id": message.id });
-  const tag = element("button", {
-    type: "button", class: "tag", "aria-pressed": String(read),
-    "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
-    text: read ? "Read" : "Unread",
-    onclick: guarded(async () => render(item, await state.client.setStatus(message.id, read ? "unread" : "read"))),
+function showEmpty() {
+  $("messages-empty").textContent = inArchive() ? NOTHING_TO_SHOW[ARCHIVE] : "Nothing here.";
+  const nothingOpen = !state.channel && !inArchive(); // the title already says so
+  $("messages-empty").hidden = nothingOpen || [...$("message-list").children].some((item) => !item.hidden);
+}
+
+const itemOf = (id) => $("message-list").querySelector(`[data-id="${CSS.escape(id)}"]`);
+
+function itemFor(message) {
+  return messageItem(message, state.client, { archive: inArchive(), hidden: state.deletes.has(message.id) }, {
+    changed: (item, change) => guarded(async () => render(item, await change))(),
+    delete: (id) => state.deletes.start(id),
   });
-  const meta = element("div", { class: "meta" }, [timeNode(message.createdAt), tag]);
-  if (message.url) meta.append(viewControl(message));
-  item.replaceChildren(
-    element("h3", { class: "title", text: message.title }),
-    ...(message.content ? [element("p", { class: "content", text: message.content })] : []),
-    meta,
-  );
-  return item;
 }
 
+/** An item the server changed: redrawn where it belongs, or taken out of a list it no longer belongs in. */
 function render(item, message) {
-  item.replaceWith(messageItem(message));
+  if (belongsHere(message)) item.replaceWith(itemFor(message));
+  else item.remove();
+  showEmpty();
 }
 
-function viewControl(message) {
-  const markRead = () => state.client.markRead(message.id);
-  if (message.url.startsWith("/")) {
-    // In-app path: the PATCH must finish before navigating, or navigation cancels it.
-    return element("button", { type: "button", class: "view", text: "View", onclick: async () => {
-      await markRead().catch(() => {});
-      location.assign(message.url);
-    } });
-  }
-  return element("a", {
-    class: "view", href: message.url, target: "_blank", rel: "noopener noreferrer", text: "View",
-    onclick: () => { markRead().catch(() => {}); },
-  });
+function belongsHere(message) {
+  if (inArchive()) return Boolean(message.archived);
+  return !message.archived && message.channel === state.channel && (state.status === "all" || state.status === message.status);
 }
 
-function matchesFilter(message) {
-  return state.status === "all" || state.status === message.status;
+/** Newest first, by id; an item older than every shown one waits for "Load more" if there is more. */
+function insertInOrder(message) {
+  const list = $("message-list");
+  const after = [...list.children].find((node) => node.dataset.id < message.id);
+  if (after) after.before(itemFor(message));
+  else if (!state.messagesCursor) list.append(itemFor(message));
+  showEmpty();
 }
 
-function onNewMessage(message) {
-  toast(message);
-  if (message.channel === state.channel && matchesFilter(message)) {
-    const list = $("message-list");
-    if (!list.querySelector(`[data-id="${message.id}"]`)) list.prepend(messageItem(message));
-    $("messages-empty").hidden = true;
-  }
-  guarded(loadChannels)(true);
+function onNewMessage(message, silent) {
+  if (!silent) messageToast(message, guarded(() => openChannel(message.channel)));
+  if (belongsHere(message) && !itemOf(message.id)) insertInOrder(message);
+  refreshChannels();
 }
 
 function onUpdatedMessage(message) {
-  const item = $("message-list").querySelector(`[data-id="${message.id}"]`);
+  const item = itemOf(message.id);
+  if (item) render(item, message);
+  else if (belongsHere(message)) insertInOrder(message);
+  refreshChannels();
+}
+
+function onDeletedMessage(id) {
+  state.deletes.forget(id);
+  const item = itemOf(id);
+  if (item) item.remove();
+  showEmpty();
+  refreshChannels();
+}
+
+function hide(id) {
+  const item = itemOf(id);
+  if (item) item.hidden = true;
+  showEmpty();
+}
+
+function restore(id) {
+  const item = itemOf(id);
   if (item) {
-    if (matchesFilter(message)) render(item, message);
-    else item.remove();
-  }
-  guarded(loadChannels)(true);
+    item.hidden = false;
+    item.querySelector(".delete").focus();
+  } else guarded(() => loadMessages(true))(); // the list was reloaded meanwhile without it
+  showEmpty();
 }
 
-function showUnread({ total }) {
+// --- counts -------------------------------------------------------------------------
+
+/** The badge shows what was never seen in a list; channel counts show unread. Values come from frames. */
+function showCounts({ total, unseen, channels }) {
   const badge = $("badge");
-  badge.hidden = total === 0;
-  badge.textContent = total > 99 ? "99+" : String(total);
-  $("bell").setAttribute("aria-label", `Unread messages: ${total}`);
-}
-
-// --- toasts -------------------------------------------------------------------------
-
-function toast(message) {
-  const preview = message.content.length > 120 ? `${message.content.slice(0, 120)}…` : message.content;
-  const node = element("div", { class: "toast", role: "status" });
-  const close = () => node.remove();
-  node.append(
-    element("button", { type: "button", class: "open", "aria-label": `Open ${message.title}`, onclick: guarded(async () => {
-      close();
-      await selectChannel(message.channel);
-    }) }, [element("strong", { text: message.title }), element("span", { text: preview })]),
-    element("button", { type: "button", class: "close", "aria-label": "Close notification", text: "×", onclick: close }),
-  );
-  $("toasts").append(node);
-  if (message.duration > 0) setTimeout(close, message.duration * 1000);
+  badge.hidden = unseen === 0;
+  badge.textContent = unseen > 99 ? "99+" : String(unseen);
+  $("bell").setAttribute("aria-label", `New messages: ${unseen} (unread: ${total})`);
+  if (channels && state.client) {
+    state.countsKnown = true;
+    // In place: redrawing the list under the pointer could swallow a click.
+    document.querySelectorAll(".channel").forEach((node) => {
+      const channel = state.channels.get(node.dataset.channel);
+      if (channel) node.children[1].replaceWith(countNode(channel));
+    });
+  }
 }
 
 // --- wiring -------------------------------------------------------------------------
@@ -236,26 +301,33 @@ function selectTab(status) {
   document.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
 }
 
-function setStatus(status) {
+async function setStatus(status) {
   selectTab(status);
   state.channel = null;
-  return loadChannels(true);
+  CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; }); // until a channel is open again: they act on it
+  await loadChannels(true);
+  if (inArchive()) await showArchive();
+}
+
+async function reloadAfter(change) {
+  await change();
+  if (state.channel || inArchive()) await loadMessages(true);
+  await loadChannels(true);
 }
 
 document.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", guarded(() => setStatus(tab.dataset.status))));
 $("channels-more").addEventListener("click", guarded(() => loadChannels(false)));
 $("messages-more").addEventListener("click", guarded(() => loadMessages(false)));
-$("mark-channel").addEventListener("click", guarded(async () => {
-  await state.client.markAllRead(state.channel);
-  await loadMessages(true);
-  await loadChannels(true);
+$("mark-channel").addEventListener("click", guarded(() => reloadAfter(() => state.client.markAllRead(state.channel))));
+$("mark-everything").addEventListener("click", guarded(() => reloadAfter(() => state.client.markAllRead())));
+$("archive-channel").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ channel: state.channel, status: "read" }))));
+$("archive-everything").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ status: "read" }))));
+$("mute").addEventListener("click", guarded(() => state.client.setMuted(state.channel, !state.client.isMuted(state.channel))));
+// The bell opens the unread list: everything in it counts as seen, and the badge clears (by frame).
+$("bell").addEventListener("click", guarded(async () => {
+  await setStatus("unread");
+  await state.client.markAllSeen();
 }));
-$("mark-everything").addEventListener("click", guarded(async () => {
-  await state.client.markAllRead();
-  if (state.channel) await loadMessages(true);
-  await loadChannels(true);
-}));
-$("bell").addEventListener("click", guarded(() => setStatus("unread")));
 $("sign-out").addEventListener("click", () => signOut(null));
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -264,6 +336,7 @@ $("signin-form").addEventListener("submit", (event) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   start(token);
 });
+window.addEventListener("pagehide", () => state.deletes && state.deletes.flush(true));
 setInterval(refreshTimes, 30_000);
 
 const token = tokenFromPage();
