@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 MAX_LIFETIME = timedelta(hours=2)
 TTL_MARGIN = timedelta(minutes=10)
-BATCH_GET_KEYS = 100
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ class ConnectionRegistry:
         found: dict[str, list[LiveConnection]] = {}
         oldest_ms = (self._now() - (MAX_LIFETIME + TTL_MARGIN).total_seconds()) * 1000
         keys = [_user_key(u) for u in dict.fromkeys(user_ids)]
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            for item in Connection.batch_get(keys[start : start + BATCH_GET_KEYS]):
+        for start in range(0, len(keys), storage.BATCH_GET_KEYS):
+            for item in Connection.batch_get(keys[start : start + storage.BATCH_GET_KEYS]):
                 user_id = item.pk.removeprefix("user#")
                 for element in item.connections or set():
                     live = _parse(user_id, element)

@@ -37,13 +37,12 @@ from pynamodb.expressions.operand import Path
 from chalicelib import storage
 from chalicelib.errors import BusyError
 from chalicelib.models import CRITICAL, LIVE_END, PREFERENCES, UNREAD, UserCounts
-from chalicelib.stream_records import Image, StreamRecord
+from chalicelib.stream_records import Image, StreamRecord, image_string
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("u", "t", "s", "cu", "cs")  # unread, total, unseen, critical unread, critical unseen
 SEQUENCE_WIDTH = 40  # DynamoDB's sequence numbers are 21 to 40 digits: padded, they compare as strings
-BATCH_GET_KEYS = 100
 
 
 def is_live(message_id: str) -> bool:
@@ -52,18 +51,24 @@ def is_live(message_id: str) -> bool:
 
 def contribution(image: Image | None) -> tuple[str, dict[str, int]] | None:
     """A stored item's share of its user's counts: its channel and 0/1 per kind; None if it counts nothing."""
-    if not image or not is_live(_s(image, "id") or LIVE_END):
+    if not image or not is_live(image_string(image, "id") or LIVE_END):
         return None
-    unread = _s(image, "status") == UNREAD
+    unread = image_string(image, "status") == UNREAD
     unseen = "seenAt" not in image or "NULL" in image["seenAt"]
-    critical = _s(image, "severity") == CRITICAL
+    critical = image_string(image, "severity") == CRITICAL
     share = {"u": int(unread), "t": 1, "s": int(unseen), "cu": int(critical and unread), "cs": int(critical and unseen)}
-    return str(_s(image, "channel")), share
+    return str(image_string(image, "channel")), share
 
 
-def _s(image: Image, name: str) -> str | None:
-    value = image.get(name)
-    return None if value is None else value.get("S")
+def add_contribution(totals: dict[tuple[str, str], int], image: Image | None, sign: int = 1) -> None:
+    """Add (or with ``sign`` -1 take away) an item's contribution to per (kind, channel) totals."""
+    share = contribution(image)
+    if share is None:
+        return
+    channel, kinds = share
+    for kind, value in kinds.items():
+        if value:
+            totals[(kind, channel)] = totals.get((kind, channel), 0) + sign * value
 
 
 @dataclass
@@ -83,14 +88,8 @@ class Change:
         self.first = min(self.first or sequence, sequence)
         self.last = max(self.last, sequence)
         self.records.append(record)
-        for image, sign in ((record.new_image, 1), (record.old_image, -1)):
-            share = contribution(image)
-            if share is None:
-                continue
-            channel, kinds = share
-            for kind, value in kinds.items():
-                if value:
-                    self.deltas[(kind, channel)] = self.deltas.get((kind, channel), 0) + sign * value
+        add_contribution(self.deltas, record.new_image)
+        add_contribution(self.deltas, record.old_image, -1)
         new_id = record.new_string("id") or ""
         if record.event_name == "INSERT" and is_live(new_id) and record.new_image and "restoredAt" not in record.new_image:
             channel = str(record.new_string("channel"))

@@ -100,13 +100,18 @@ def header(request: Request | None, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _path(request: Request | None) -> str:
+    """The path as the client sent it (API Gateway's request context; locally always ``/``)."""
+    return str((_present(request).context or {}).get("path") or "/")
+
+
 def missing_slash(request: Request | None) -> chalice.Response | None:
     """``…/api`` → ``…/api/``: without the slash the page's relative URLs resolve to the host root.
 
     API Gateway routes ``/api`` and ``/api/`` to the same resource; only the
     request context's ``path`` tells them apart (locally it is always ``/``).
     """
-    path = str((_present(request).context or {}).get("path") or "/")
+    path = _path(request)
     if path.endswith("/"):
         return None
     return chalice.Response(body="", status_code=308, headers={"Location": f"{path}/"})
@@ -114,7 +119,7 @@ def missing_slash(request: Request | None) -> chalice.Response | None:
 
 def extra_slash(request: Request | None) -> chalice.Response | None:
     """``…/admin/`` → ``…/admin``: with the slash the page's relative URLs would resolve under ``admin/``."""
-    path = str((_present(request).context or {}).get("path") or "/")
+    path = _path(request)
     if path == "/" or not path.endswith("/"):
         return None
     return chalice.Response(body="", status_code=308, headers={"Location": path.rstrip("/")})

@@ -53,7 +53,7 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     found = index.query(
         hash_value, range_key_condition=condition, scan_index_forward=query.after is not None, limit=size, page_size=size
     )
-    wanted = (m for m in found if m.id.startswith(prefix) and m.id != (position or query.after) and m.id < ARCHIVE_END)
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != (position or query.after))
     items, more = storage.first_page(wanted, query.page.limit)
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json([message_json(m) for m in items], cursor)

@@ -19,12 +19,15 @@ from chalicelib.storage import refused_as
 from chalicelib.views import preferences_json
 
 
-def get_preferences(user_id: str) -> dict[str, Any]:
+def muted_channels(user_id: str) -> set[str]:
     try:
-        muted = Preferences.get(user_id, PREFERENCES, consistent_read=True).muted or set()
+        return Preferences.get(user_id, PREFERENCES, consistent_read=True).muted or set()
     except Preferences.DoesNotExist:
-        muted = set()
-    return preferences_json(muted)
+        return set()
+
+
+def get_preferences(user_id: str) -> dict[str, Any]:
+    return preferences_json(muted_channels(user_id))
 
 
 MAX_MUTED = 100  # keeps the preferences item, and the copy in the counts item, small

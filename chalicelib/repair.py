@@ -17,7 +17,8 @@ from pynamodb.models import Model
 from chalicelib import counts, storage
 from chalicelib.counts import KINDS, Counts
 from chalicelib.errors import BusyError
-from chalicelib.models import LIVE_END, PREFERENCES, Connection, InboxMessage, Preferences, UserCounts
+from chalicelib.models import LIVE_END, Connection, InboxMessage, UserCounts
+from chalicelib.preferences import muted_channels
 
 
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
@@ -45,19 +46,10 @@ def tally(user_id: str, current: Counts | None = None) -> Counts:
     values: dict[tuple[str, str], int] = {}
     latest: dict[str, str] = {}
     for item in InboxMessage.query(user_id, InboxMessage.id < LIVE_END, consistent_read=True):
-        share = counts.contribution(item.serialize())
-        if share is None:
-            continue
-        channel, kinds = share
-        for kind, value in kinds.items():
-            values[(kind, channel)] = values.get((kind, channel), 0) + value
-        latest[channel] = max(latest.get(channel, ""), item.id)
-    try:
-        muted = Preferences.get(user_id, PREFERENCES, consistent_read=True).muted or set()
-    except Preferences.DoesNotExist:
-        muted = set()
+        counts.add_contribution(values, item.serialize())
+        latest[item.channel] = max(latest.get(item.channel, ""), item.id)
     version, sequence = (current.version, current.sequence) if current else (0, "")
-    return Counts(user_id, values, latest, frozenset(muted), version, sequence)
+    return Counts(user_id, values, latest, frozenset(muted_channels(user_id)), version, sequence)
 
 
 def _save(fixed: Counts, current: Counts) -> None:

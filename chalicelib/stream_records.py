@@ -42,12 +42,13 @@ class StreamRecord:
         )
 
     def old_string(self, name: str) -> str | None:
-        return _string(self.old_image, name)
+        return image_string(self.old_image, name)
 
     def new_string(self, name: str) -> str | None:
-        return _string(self.new_image, name)
+        return image_string(self.new_image, name)
 
 
-def _string(image: Image | None, name: str) -> str | None:
+def image_string(image: Image | None, name: str) -> str | None:
+    """A string attribute of an item image (a record's or a serialised model's), or None."""
     value = (image or {}).get(name)
     return None if value is None else value.get("S")
