@@ -98,7 +98,7 @@ class Meter:
         moved = sum(1 for key in INDEX_KEYS["inbox"] if key in names)
         self.wru += kb * (2 * moved + (LIVE_INBOX_INDEXES - moved))  # moved keys: delete + put; the rest rewritten
 
-    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         name = model.name
         self.calls[name] += 1
         if name == "TransactWriteItems":
@@ -119,12 +119,14 @@ class Meter:
             self._put(params["TableName"], params["Item"], False)
         elif name == "DeleteItem":
             self._change(params["TableName"], params, False, True)
-        elif name == "UpdateItem" and params.get("ReturnValues") != "ALL_NEW":
+        elif name == "UpdateItem" and self.kinds.get(params["TableName"]) == "counters":
+            context["counts_update"] = True  # sized by the item it answers (`after`)
+        elif name == "UpdateItem":
             self._change(params["TableName"], params, False, False)
 
-    def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         name = model.name
-        if name == "UpdateItem" and "Attributes" in parsed:  # the counts: the item after the update sets the size
+        if context.get("counts_update") and "Attributes" in parsed:  # the item after the update sets the size
             self.wru += max(1, math.ceil(item_size(parsed["Attributes"]) / 1024))
         elif name in ("Query", "Scan"):
             size = sum(item_size(i) for i in parsed.get("Items", []))
