@@ -240,6 +240,19 @@ class SendRequest:
     severity: str = "normal"
     actions: tuple[Action, ...] = ()
 
+    def stored_fields(self) -> dict[str, Any]:
+        """What the inbox items and the send-log item both store of the send, by model attribute name."""
+        return {
+            "channel": self.channel,
+            "title": self.title,
+            "content": self.content,
+            "url": self.url,
+            "mobile_url": self.mobile_url,
+            "duration": self.duration,
+            "severity": self.severity,
+            "actions": self.actions_json(),
+        }
+
     def actions_json(self) -> str | None:
         """The actions as stored on the inbox and send-log items (None when there are none)."""
         if not self.actions:

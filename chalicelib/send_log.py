@@ -36,16 +36,9 @@ CURSOR_SCOPE = "sends"
 def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
     return SendLog(
         send_id,
-        channel=request.channel,
+        **request.stored_fields(),
         channel_title=channel.title,
         channel_since=first_id_at(channel.created_at),
-        title=request.title,
-        content=request.content,
-        url=request.url,
-        mobile_url=request.mobile_url,
-        duration=request.duration,
-        severity=request.severity,
-        actions=request.actions_json(),
         sender=sender,
         audience=request.audience,
         created_at=iso_from_ms(id_time_ms(send_id)),
