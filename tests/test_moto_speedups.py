@@ -132,3 +132,109 @@ def test_get_records_answers_exactly_as_stock_moto() -> None:
     assert fast == stock
     assert [r["eventName"] for r in stock[1]["Records"]] == ["INSERT", "MODIFY", "REMOVE"]
     assert stock[1]["Records"][0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xff"}
+
+
+ITEM = {"pk": {"S": "k1"}, "sk": {"S": "a"}, "n": {"N": "1.5"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01", b"\x02"]},
+        "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2"]}, "ok": {"BOOL": False}, "none": {"NULL": True},
+        "m": {"M": {"l": {"L": [{"S": "deep"}, {"N": "7"}]}}}}  # fmt: skip
+
+
+def _data_plane_answers() -> list[Any]:
+    """Every data-plane operation the app uses, and their errors, as a client sees them."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="d",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        key = {"pk": {"S": "k1"}, "sk": {"S": "a"}}
+        other = {"pk": {"S": "k1"}, "sk": {"S": "s1"}}
+        puts = [{"PutRequest": {"Item": {**ITEM, "sk": {"S": f"s{i}"}}}} for i in range(5)]
+        new = {"TableName": "d", "Item": {**ITEM, "sk": {"S": "t"}}, "ConditionExpression": "attribute_not_exists(pk)"}
+        k1 = {":p": {"S": "k1"}}
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("put_item", {"TableName": "d", "Item": ITEM}),
+            ("put_item", {"TableName": "d", "Item": {**ITEM, "n": {"N": "2"}}, "ReturnValues": "ALL_OLD"}),
+            ("get_item", {"TableName": "d", "Key": key}),
+            ("get_item", {"TableName": "d", "Key": {"pk": {"S": "none"}, "sk": {"S": "a"}}}),
+            ("get_item", {"TableName": "d", "Key": key, "ProjectionExpression": "b, m.l[0]"}),
+            ("update_item", {"TableName": "d", "Key": key, "UpdateExpression": "ADD n :one SET #s = :s",
+                             "ExpressionAttributeNames": {"#s": "status"},
+                             "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": {"S": "read"}}, "ReturnValues": "ALL_NEW"}),
+            ("update_item", {"TableName": "d", "Key": key, "UpdateExpression": "REMOVE ss", "ReturnValues": "UPDATED_OLD"}),
+            ("update_item", {"TableName": "d", "Key": key, "UpdateExpression": "SET n = :n", "ConditionExpression": "n < :n",
+                             "ExpressionAttributeValues": {":n": {"N": "0"}}}),
+            ("update_item", {"TableName": "d", "Key": key, "UpdateExpression": "SET n = :n", "ConditionExpression": "n < :n",
+                             "ExpressionAttributeValues": {":n": {"N": "0"}, ":extra": {"N": "1"}}}),
+            ("batch_write_item", {"RequestItems": {"d": puts}}),
+            ("batch_get_item", {"RequestItems": {"d": {"Keys": [key, other], "ConsistentRead": True}}}),
+            ("query", {"TableName": "d", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": k1, "Limit": 2}),
+            ("query", {"TableName": "d", "KeyConditionExpression": "pk = :p AND sk > :s", "Select": "COUNT",
+                       "ExpressionAttributeValues": {":p": {"S": "k1"}, ":s": {"S": "s2"}}}),
+            ("scan", {"TableName": "d", "Limit": 3}),
+            ("transact_write_items", {"TransactItems": [
+                {"Put": new},
+                {"ConditionCheck": {"TableName": "d", "Key": key, "ConditionExpression": "attribute_exists(pk)"}}]}),
+            ("transact_write_items", {"TransactItems": [
+                {"Put": new}]}),
+            ("transact_get_items", {"TransactItems": [{"Get": {"TableName": "d", "Key": key}}]}),
+            ("delete_item", {"TableName": "d", "Key": key, "ReturnValues": "ALL_OLD"}),
+            ("delete_item", {"TableName": "d", "Key": key, "ConditionExpression": "attribute_exists(pk)"}),
+        ]  # fmt: skip
+        answers: list[Any] = []
+        for name, parameters in calls:
+            try:
+                answer = getattr(client, name)(**parameters)
+                headers = answer.pop("ResponseMetadata")["HTTPHeaders"]
+                answers.append((name, answer, headers.get("content-type")))
+            except ClientError as error:
+                answers.append((name, error.response["Error"]))
+        return answers
+
+
+def test_data_plane_answers_exactly_as_stock_moto() -> None:
+    moto_speedups.remove()
+    stock = _data_plane_answers()
+    moto_speedups.apply()
+    try:
+        parses = moto_speedups._condition.cache_info().hits
+        fast = _data_plane_answers()
+        assert moto_speedups._output_members.cache_info().currsize >= 8  # answered by the fast path
+        assert moto_speedups._condition.cache_info().hits > parses  # the second parse of a request was not redone
+    finally:
+        moto_speedups.remove()
+    assert fast == stock
+    answers = dict((a[0], a[1]) for a in stock if len(a) == 3)
+    assert answers["get_item"]["Item"]["b"] == {"B": b"\x00\xff"} and answers["scan"]["LastEvaluatedKey"]
+    errors = [a[1]["Code"] for a in stock if len(a) == 2]
+    assert errors == ["ConditionalCheckFailedException", "ValidationException", "TransactionCanceledException",
+                      "ConditionalCheckFailedException"]  # fmt: skip
+
+
+def test_a_repeated_update_expression_is_still_refused_every_time() -> None:
+    """The shape checks are skipped only for expressions that passed them: a bad one fails again and again."""
+    moto_speedups.apply()
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            good = {"UpdateExpression": "SET #a = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}}
+            for name, refused in (("a", False), ("pk", True), ("a", False), ("pk", True)):
+                try:
+                    client.update_item(TableName="t", Key={"pk": {"S": "k"}}, ExpressionAttributeNames={"#a": name}, **good)
+                    assert not refused
+                except ClientError as error:
+                    assert refused and error.response["Error"]["Code"] == "ValidationException"
+            for _ in range(2):
+                with pytest.raises(ClientError, match="Two document paths overlap"):
+                    client.update_item(TableName="t", Key={"pk": {"S": "k"}}, UpdateExpression="SET a = :v, a = :v",
+                                       ExpressionAttributeValues={":v": {"S": "x"}})  # fmt: skip
+    finally:
+        moto_speedups.remove()

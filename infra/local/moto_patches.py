@@ -108,7 +108,7 @@ class TokenLedger:
 
     @staticmethod
     def fingerprint(transact_items: Any) -> str:
-        return hashlib.sha256(json.dumps(transact_items, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(transact_items, sort_keys=True, default=repr).encode()).hexdigest()  # B values: bytes
 
     def replayed(self, token: str, fingerprint: str) -> bool:
         """True when this exact call already succeeded (answer success, change nothing); raises on a mismatch."""
