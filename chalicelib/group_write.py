@@ -48,7 +48,7 @@ def store_messages(messages: list[InboxMessage], *, fresh: bool) -> None:
     """Store every message; ``fresh`` when no earlier attempt can have written any of them."""
     try:
         if fresh:
-            storage.write_batch(InboxMessage, messages, [])
+            storage.write_batches(InboxMessage, messages)
             return
         for start in range(0, len(messages), MESSAGES_PER_TRANSACTION):
             _store_missing(messages[start : start + MESSAGES_PER_TRANSACTION])

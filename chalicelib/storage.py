@@ -8,7 +8,8 @@ service (100 actions per transaction, cancellation reasons in action order,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
@@ -31,6 +32,8 @@ TRANSACTION_CONFLICT = "TransactionConflict"
 IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
 MAX_TRANSACTION_ACTIONS = 100
 BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+BATCH_WRITES_IN_FLIGHT = 4
 CONFLICT_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.02
 
@@ -138,6 +141,25 @@ def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Mod
                 batch.delete(item)
     except PutError as error:
         raise BusyError("storage is busy and not every change was written; retry the same request") from error
+
+
+_batch_writers = ThreadPoolExecutor(max_workers=BATCH_WRITES_IN_FLIGHT, thread_name_prefix="batch-write")
+
+
+def write_batches(model: type[Model], puts: Sequence[Model]) -> None:
+    """Puts in BatchWriteItems of 25, four in flight: a 1,000-receiver send waits for 10 round trips, not 40.
+
+    Every batch runs to its end; the first failure is raised after all of
+    them (what did get written is then known only to a retry, as before).
+    """
+    batches = [puts[start : start + BATCH_WRITE_ITEMS] for start in range(0, len(puts), BATCH_WRITE_ITEMS)]
+    if len(batches) <= 1:
+        write_batch(model, puts, [])
+        return
+    futures = [_batch_writers.submit(write_batch, model, batch, []) for batch in batches]
+    errors = [error for error in (future.exception() for future in futures) if error is not None]
+    if errors:
+        raise errors[0]
 
 
 def read_item(model: type[Model], hash_key: str, *, consistent: bool = False) -> dict[str, Any] | None:
