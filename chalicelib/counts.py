@@ -226,38 +226,50 @@ Outcome = Counts | str  # the counts after the update, or why it did not happen
 REPLAYED, FAILED = "replayed", "failed"
 
 
-def _first_try(change: Change) -> Outcome:
+def first_try(change: Change) -> Outcome:
+    """One user's change, on ``seq`` below its first record; REPLAYED when refused (`settle_replayed` sorts it out)."""
     seq = Path("seq")
     try:
-        return _update(change, seq.does_not_exist() | (seq < change.first))
+        counts = _update(change, seq.does_not_exist() | (seq < change.first))
     except UpdateError as error:
         if storage.condition_failed(error):
             return REPLAYED  # or a latest id older than the stored one: the careful path sorts it out
         logger.warning("counts update failed", extra={"code": error.cause_response_code})
+        return FAILED
     except PynamoDBException as error:
         logger.warning("counts update failed", extra={"code": getattr(error, "cause_response_code", None)})
-    return FAILED
+        return FAILED
+    drop_empty_channels(counts)
+    return counts
+
+
+def settle_replayed(changes: list[Change]) -> tuple[dict[str, Counts], list[Change]]:
+    """The changes `first_try` found replayed: their counts now, and those that failed (to retry)."""
+    done: dict[str, Counts] = {}
+    failed: list[Change] = []
+    if changes:
+        _apply_replayed(changes, done, failed)
+        for counts in done.values():
+            drop_empty_channels(counts)
+    return done, failed
 
 
 def apply(changes: Iterable[Change], map_: Callable[..., Iterable[Outcome]] = map) -> tuple[dict[str, Counts], list[Change]]:
     """Apply every user's change once; return the counts now stored and the changes that failed (to retry).
 
-    ``map_`` runs the users' updates (one each): the delivery's thread pool runs them side by side.
+    ``map_`` runs the users' updates (one each), e.g. a thread pool's map.
     """
     pending = list(changes)
     done: dict[str, Counts] = {}
     replayed: list[Change] = []
     failed: list[Change] = []
-    for change, outcome in zip(pending, map_(_first_try, pending), strict=True):
+    for change, outcome in zip(pending, map_(first_try, pending), strict=True):
         if isinstance(outcome, Counts):
             done[change.user_id] = outcome
         else:
             (replayed if outcome == REPLAYED else failed).append(change)
-    if replayed:
-        _apply_replayed(replayed, done, failed)
-    for counts in done.values():
-        _drop_empty_channels(counts)
-    return done, failed
+    settled, failed_again = settle_replayed(replayed)
+    return {**done, **settled}, failed + failed_again
 
 
 def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list[Change]) -> None:
@@ -296,7 +308,7 @@ def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list
     failed.extend(pending)
 
 
-def _drop_empty_channels(counts: Counts) -> None:
+def drop_empty_channels(counts: Counts) -> None:
     """A channel whose last message went: remove its attributes so the item stays small (a rare extra call)."""
     empty = [c for (kind, c), n in counts.values.items() if kind == "t" and n == 0]
     if not empty:

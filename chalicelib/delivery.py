@@ -1,8 +1,12 @@
 """Stream fan-out: inbox stream records → the user's counts, then frames on every connection of the user.
 
-First the batch's effect on each user's counts is applied, once (`counts`:
-one UpdateItem per user, whose answer is the new counts — so live counts
-cost no extra call). Then the frames, from each record's kind of item:
+Per user of the batch, side by side on a thread pool: first the batch's
+effect on their counts is applied, once (`counts`: one UpdateItem, whose
+answer is the new counts — so live counts cost no extra call), then their
+frames go to each of their connections, in order. One user's frames thus
+leave while another's counts are still being written. The receivers'
+connections are looked up before, ⌈U/100⌉ BatchGetItem. The frames, from
+each record's kind of item:
 
 * INSERT of a live message → ``message.created`` (``silent`` when its
   channel is muted and it is not critical), or ``message.updated`` when it
@@ -91,6 +95,7 @@ class BatchReport:
 
 
 STATE_FIELDS = ("status", "seenAt", "archivedAt")
+Posted = tuple[int, list[tuple[LiveConnection, "Frame", Outcome]]]  # one user's frames, and each post's outcome
 
 
 def _payload(frame: dict[str, Any]) -> bytes:
@@ -132,18 +137,44 @@ class Delivery:
         self._clock = clock
 
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
-        """Deliver a batch: counts first, then frames to every live connection."""
+        """Deliver a batch: per user, their counts first, then their frames on every live connection.
+
+        Users run side by side on the pool, so one user's frames go out while
+        another's counts are still being written.
+        """
         report = BatchReport()
         parsed = self._read(records)
         changes = counts.changes_from(parsed)
-        stored, failed = counts.apply(changes.values(), self._executor.map)
+        by_user: dict[str, list[StreamRecord]] = {}
+        for record in parsed:
+            by_user.setdefault(counts.record_user(record), []).append(record)
+        connections = self._registry.lookup(list(by_user)) if by_user else {}
+
+        def deliver(user: str, stored: Counts | None) -> Posted:
+            frames = self._frames(by_user[user], changes.get(user), stored)
+            posts = [post for live in connections.get(user, []) for post in self._post_in_order(live, frames)]
+            return len(frames), posts
+
+        def first(user: str) -> tuple[counts.Outcome | None, Posted]:
+            change = changes.get(user)
+            outcome = counts.first_try(change) if change is not None else None
+            if isinstance(outcome, str):
+                return outcome, (0, [])  # replayed (settled below) or failed (retried with its frames)
+            return outcome, deliver(user, outcome)
+
+        outcomes = dict(zip(by_user, self._executor.map(first, by_user), strict=True))
+        replayed = [changes[user] for user, (outcome, _) in outcomes.items() if outcome == counts.REPLAYED]
+        settled, failed = counts.settle_replayed(replayed)
         failed_users = {change.user_id for change in failed}
-        # Every record of those users is retried, frames included (not only those that touch the counts).
-        failures = {r.sequence_number: None for r in parsed if counts.record_user(r) in failed_users}
-        frames = self._frames(parsed, changes, stored, failed_users)
-        report.frames = len(frames)
-        if frames:
-            self._post_all(frames, report, failures)
+        failed_users |= {user for user, (outcome, _) in outcomes.items() if outcome == counts.FAILED}
+        results = [result for _, result in outcomes.values()]
+        results += self._executor.map(lambda user: deliver(user, settled[user]), list(settled))
+        # Every record of a user whose counts failed is retried, frames included.
+        failures = {r.sequence_number: None for user in failed_users for r in by_user[user]}
+        now = self._clock()
+        report.frames = sum(frames for frames, _ in results)
+        for live, frame, outcome in (post for _, posts in results for post in posts):
+            self._count(frame, live, outcome, now, report, failures)
         report.failures = list(failures)
         report.publish()
         logger.info(
@@ -170,47 +201,28 @@ class Delivery:
         return parsed
 
     @staticmethod
-    def _frames(
-        records: list[StreamRecord], changes: dict[str, Change], stored: dict[str, Counts], failed: set[str]
-    ) -> list[Frame]:
-        """Every record's frame, then each user's new counts; none for users whose counts must be retried."""
+    def _frames(records: list[StreamRecord], change: Change | None, stored: Counts | None) -> list[Frame]:
+        """One user's frames: every record's, then their new counts when the batch changed them."""
         frames: list[Frame] = []
         for record in records:
-            user = counts.record_user(record)
-            if user in failed:
-                continue  # the whole record is retried, frames included
             try:
-                frame = frame_from_record(record, stored[user].muted if user in stored else frozenset())
+                frame = frame_from_record(record, stored.muted if stored is not None else frozenset())
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
                 continue
             if frame is not None:
-                frames.append(Frame(record.sequence_number, user, _payload(frame), record.created_at))
-        for user, current in stored.items():
-            change = changes[user]
-            if any(change.deltas.values()) or change.muted is not None:
-                payload = _payload({"type": "counts.updated", "counts": current.summary()})
-                frames.append(Frame(change.records[-1].sequence_number, user, payload))
+                frames.append(Frame(record.sequence_number, counts.record_user(record), _payload(frame), record.created_at))
+        if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
+            payload = _payload({"type": "counts.updated", "counts": stored.summary()})
+            frames.append(Frame(change.records[-1].sequence_number, change.user_id, payload))
         return frames
 
-    def _post_all(self, frames: list[Frame], report: BatchReport, failed: dict[str, None]) -> None:
-        """Connections in parallel; each connection's frames in order (a message before the counts it changed)."""
-        connections = self._registry.lookup([f.user_id for f in frames])
-        by_user: dict[str, list[Frame]] = {}
-        for frame in frames:
-            by_user.setdefault(frame.user_id, []).append(frame)
-        jobs = [(live, by_user[user]) for user in by_user for live in connections.get(user, [])]
-        results = list(self._executor.map(lambda job: self._post_in_order(*job), jobs))
-        now = self._clock()
-        for (live, _), posted in zip(jobs, results, strict=True):
-            for frame, outcome in posted:
-                self._count(frame, live, outcome, now, report, failed)
-
-    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[Frame, Outcome]]:
-        posted: list[tuple[Frame, Outcome]] = []
+    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
+        """One connection's frames in order (a message before the counts it changed); stops at a closed socket."""
+        posted: list[tuple[LiveConnection, Frame, Outcome]] = []
         for frame in frames:
             outcome = self._post(live.connection_id, frame.payload)
-            posted.append((frame, outcome))
+            posted.append((live, frame, outcome))
             if outcome is Outcome.GONE:
                 break  # nothing more reaches a closed socket
         return posted

@@ -323,7 +323,7 @@ def test_a_user_whose_counts_fail_has_every_record_retried_not_only_those_that_c
     _patch(api, token("alice"), sent, {"archived": True})
     assert api.call("DELETE", f"/me/messages/{sent}", token=token("alice")).status_code == 204
     batch = stream.batch()
-    monkeypatch.setattr(counts, "_first_try", lambda change: counts.FAILED)
+    monkeypatch.setattr(counts, "first_try", lambda change: counts.FAILED)
     answer = lambdas.invoke("deliver", batch).payload
     every = [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in batch["Records"]]
     assert len(every) == 4 and answer == {"batchItemFailures": every}
