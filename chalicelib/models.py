@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}  # botocore's own retries, per call
+# Keep-alive connections per table client: delivery's 64 threads (FAN_OUT_WORKERS) each write counts.
+# botocore keeps 10 by default, and every call past them opened (and TLS-negotiated) a connection of its own.
+MAX_POOL_CONNECTIONS = 68
 UNREAD = "unread"
 READ = "read"
 NORMAL = "normal"
@@ -243,6 +246,7 @@ def bind_models(settings: Settings) -> None:
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
         model.Meta.retry_configuration = RETRY_CONFIGURATION  # type: ignore[attr-defined]
+        model.Meta.max_pool_connections = MAX_POOL_CONNECTIONS
         model._connection = None
     _bound_to = signature
 

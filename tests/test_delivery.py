@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from chalicelib import service
+from chalicelib import service, storage
+from chalicelib.delivery import FAN_OUT_WORKERS
 from chalicelib.models import Connection, InboxMessage
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory, deliver_and_replay
 from tests.events import StreamTap, as_ttl_deletions, ws_event
@@ -301,3 +302,10 @@ def test_a_replayed_ttl_batch_corrects_the_counters_once(
     }
     (news,) = api.call("GET", "/me/channels", token=token("alice")).json_body["items"]
     assert (news["unread"], news["total"], news["latest"]["id"]) == (1, 1, kept["id"])  # the newest one still there
+
+
+def test_every_table_client_keeps_a_connection_per_fan_out_thread(tables: None) -> None:
+    """botocore keeps 10 connections by default; the other 54 threads would each open (and TLS-negotiate) their own."""
+    clients = storage.botocore_clients()
+    assert len(clients) >= 8
+    assert all(client.meta.config.max_pool_connections >= FAN_OUT_WORKERS for client in clients)
