@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import counts, metrics
+from chalicelib import counts, metrics, storage
 from chalicelib.connections import ConnectionRegistry, LiveConnection
 from chalicelib.counts import Change, Counts
 from chalicelib.models import ARCHIVED, CRITICAL, DELETED, PREFERENCES, InboxMessage
@@ -55,6 +55,9 @@ STREAM_MAX_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE_SECONDS = 3600
 FAN_OUT_WORKERS = 64
 GONE_GRACE_SECONDS = 10.0
+# A user's counts update tried this often in one invocation before their records go back to Lambda:
+# each retry of a partly failed batch counts toward the mapping's retry limit, after which it is given up.
+COUNTS_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -162,15 +165,21 @@ class Delivery:
                 return outcome, (0, [])  # replayed (settled below) or failed (retried with its frames)
             return outcome, deliver(user, outcome)
 
-        outcomes = dict(zip(by_user, self._executor.map(first, by_user), strict=True))
-        replayed = [changes[user] for user, (outcome, _) in outcomes.items() if outcome == counts.REPLAYED]
-        settled, failed = counts.settle_replayed(replayed)
-        failed_users = {change.user_id for change in failed}
-        failed_users |= {user for user, (outcome, _) in outcomes.items() if outcome == counts.FAILED}
-        results = [result for _, result in outcomes.values()]
-        results += self._executor.map(lambda user: deliver(user, settled[user]), list(settled))
-        # Every record of a user whose counts failed is retried, frames included.
-        failures = {r.sequence_number: None for user in failed_users for r in by_user[user]}
+        results: list[Posted] = []
+        pending = list(by_user)
+        for attempt in range(COUNTS_ATTEMPTS):
+            outcomes = dict(zip(pending, self._executor.map(first, pending), strict=True))
+            results += [result for _, result in outcomes.values()]
+            replayed = [changes[user] for user, (outcome, _) in outcomes.items() if outcome == counts.REPLAYED]
+            settled, failed = counts.settle_replayed(replayed)
+            results += self._executor.map(deliver, list(settled), list(settled.values()))
+            pending = [change.user_id for change in failed]
+            pending += [user for user, (outcome, _) in outcomes.items() if outcome == counts.FAILED]
+            if not pending or attempt == COUNTS_ATTEMPTS - 1:
+                break
+            storage.pause_before_retry(attempt)  # a throttled update: again, within this invocation
+        # Every record of a user whose counts still failed is retried by Lambda, frames included.
+        failures = {r.sequence_number: None for user in pending for r in by_user[user]}
         now = self._clock()
         report.frames = sum(frames for frames, _ in results)
         for live, frame, outcome in (post for _, posts in results for post in posts):

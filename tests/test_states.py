@@ -327,3 +327,32 @@ def test_a_user_whose_counts_fail_has_every_record_retried_not_only_those_that_c
     answer = lambdas.invoke("deliver", batch).payload
     every = [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in batch["Records"]]
     assert len(every) == 4 and answer == {"batchItemFailures": every}
+
+
+def test_a_throttled_counts_update_is_tried_again_in_the_same_invocation(
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the chaos run: every retry of a partly failed batch counts toward Lambda's limit, then it is given up."""
+    from chalicelib import counts
+
+    connect("alice", "a1=")
+    sent = send(["alice", "bob"])["id"]
+    real, calls = counts.first_try, []
+
+    def flaky(change: counts.Change) -> counts.Outcome:
+        calls.append(change.user_id)
+        return counts.FAILED if calls.count(change.user_id) <= 2 else real(change)  # throttled twice, then fine
+
+    monkeypatch.setattr(counts, "first_try", flaky)
+    answer = lambdas.invoke("deliver", stream.batch()).payload
+    assert answer == {"batchItemFailures": []}
+    assert sorted(calls) == ["alice"] * 3 + ["bob"] * 3
+    assert [f["message"]["id"] for f in standin.frames("a1=")] == [sent]
+    assert standin.counts("a1=")[-1]["total"] == 1
+    assert_counts_exact("alice", "bob")
