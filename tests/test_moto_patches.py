@@ -95,3 +95,40 @@ def test_tokens_are_forgotten_after_ten_minutes() -> None:
         ledger.replayed("t", "two")
     now[0] = moto_patches.TOKEN_LIFETIME_SECONDS
     assert ledger.replayed("t", "two") is False
+
+
+def test_the_emulator_serves_dynamodb_requests_one_at_a_time_but_not_sqs_long_polls() -> None:
+    """moto's backends take no locks: a transaction rolled back meanwhile could undo, or expose, another call's writes."""
+    import threading
+    import time
+
+    from infra.local.dynamodb import one_at_a_time
+
+    inside: list[int] = []
+    peak = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:
+            peak["now"] += 1
+            peak["max"] = max(peak["max"], peak["now"])
+        time.sleep(0.02)
+        with lock:
+            peak["now"] -= 1
+        inside.append(1)
+        return [b"{}"]
+
+    def run(target: str) -> int:
+        peak.update(now=0, max=0)
+        wrapped = one_at_a_time(app)
+        threads = [threading.Thread(target=wrapped, args=({"HTTP_X_AMZ_TARGET": target}, None)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return peak["max"]
+
+    assert run("DynamoDB_20120810.TransactWriteItems") == 1
+    assert run("DynamoDBStreams_20120810.GetRecords") == 1
+    assert run("AmazonSQS.ReceiveMessage") > 1
+    assert len(inside) == 18

@@ -103,6 +103,27 @@ class EmbeddedDynamoDB:
             self._process.wait()
 
 
+def one_at_a_time(app: Any) -> Any:
+    """The WSGI app, with DynamoDB and DynamoDB Streams requests served one at a time.
+
+    moto's backends take no locks. A transaction applies its actions one by
+    one and, when one is refused, puts items and the stream back; a request
+    served meanwhile on another thread could read those records, or have its
+    own undone with them. DynamoDB makes each call atomic; one lock does here
+    (the emulator is bound by one interpreter lock anyway). SQS is left out:
+    a long poll waits inside its request.
+    """
+    lock = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
+            return app(environ, start_response)
+        with lock:
+            return list(app(environ, start_response))
+
+    return serve
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -120,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" warnings are normal under load
     server = waitress.create_server(
-        DomainDispatcherApplication(create_backend_app),
+        one_at_a_time(DomainDispatcherApplication(create_backend_app)),
         host="127.0.0.1",
         port=args.port,
         threads=SERVER_THREADS,
