@@ -240,13 +240,36 @@ def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sen
 COUNTS_SETTLE_SECONDS = 30.0
 
 
-def counters_match(target: Target, tally: Tally, client: Client, expected: set[str]) -> bool:
-    """The user's counts from the API equal a count of their items (all of them sent, minus those read)."""
+def counter_gap(target: Target, tally: Tally, client: Client, expected: set[str]) -> str | None:
+    """None when the user's counts from the API equal a count of their items (all sent, minus those read); else both."""
     _, counts = call(target, tally, "GET", "/me/unread-count", client.token)
     _, channels = call(target, tally, "GET", "/me/channels", client.token)
     total = sum(c["total"] for c in (channels or {}).get("items", []))
     unread = len(expected - client.read_ids)
-    return counts is not None and (counts["total"], counts["unseen"], total) == (unread, unread, len(expected))
+    shown = None if counts is None else (counts["total"], counts["unseen"], total)
+    if shown == (unread, unread, len(expected)):
+        return None
+    return f"{client.user}: total/unseen/channel totals {shown}, recount {(unread, unread, len(expected))}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the clients and the counts ended with: messages lost (and where), counter gaps."""
+
+    lost: int
+    lost_audience: int  # of them, audience messages
+    lost_behind: int  # of them, older than the client's last id seen: out of reach of its ?after= catch-up
+    gaps: list[str]
+
+
+def find_lost(clients: dict[str, Client], expected: dict[str, set[str]], audience: list[str]) -> tuple[int, int, int]:
+    """Messages a client does not hold: all of them, the audience ones, and those behind its last id seen."""
+    missing = [(user, message_id) for user in clients for message_id in expected[user] - clients[user].seen]
+    return (
+        len(missing),
+        sum(message_id in audience for _, message_id in missing),
+        sum(message_id < clients[user].last for user, message_id in missing),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -271,18 +294,18 @@ def run(args: argparse.Namespace) -> int:
         for client in clients.values():
             client.join(timeout=5)
         expected = sent.expected
-        lost = sum(len(expected[u] - clients[u].seen) for u in users)
+        lost = find_lost(clients, expected, sent.audience)
         log = [log_entry(target, tally, send_id) for send_id in sent.audience]
         # Counts follow the stream: the last reads reach them within the stream's delay (faults included).
         deadline = time.monotonic() + COUNTS_SETTLE_SECONDS
-        unsettled = set(users)
-        while unsettled and time.monotonic() < deadline:
-            unsettled = {u for u in unsettled if not counters_match(target, tally, clients[u], expected[u])}
-            if unsettled:
+        gaps = {user: "" for user in users}
+        while gaps and time.monotonic() < deadline:
+            gaps = {u: gap for u in gaps if (gap := counter_gap(target, tally, clients[u], expected[u])) is not None}
+            if gaps:
                 time.sleep(0.5)
-        mismatches = len(unsettled)
+    findings = Findings(*lost, sorted(gaps.values()))
     audience = Audience(subscribers, listed, log)
-    return report(args, tally, expected, audience, lost, mismatches, output, time.monotonic() - started)
+    return report(args, tally, expected, audience, findings, output, time.monotonic() - started)
 
 
 def report(
@@ -290,8 +313,7 @@ def report(
     tally: Tally,
     expected: dict[str, set[str]],
     audience: Audience,
-    lost: int,
-    mismatches: int,
+    findings: Findings,
     output: list[str],
     seconds: float,
 ) -> int:
@@ -319,12 +341,16 @@ def report(
     print(f"  audience not done      {len(audience.incomplete)}")
     for entry in audience.incomplete:
         print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
-    print(f"  lost                   {lost}")
-    print(f"  counter mismatches     {mismatches}")
+    print(f"  lost                   {findings.lost}")
+    if findings.lost:
+        print(f"    {findings.lost_audience} audience messages; {findings.lost_behind} older than the client's last id seen")
+    print(f"  counter mismatches     {len(findings.gaps)}")
+    for gap in findings.gaps[:3]:
+        print(f"    {gap}")
     print(f"  HTTP 5xx               {server_errors}")
     ok = (
-        lost == 0
-        and mismatches == 0
+        findings.lost == 0
+        and not findings.gaps
         and server_errors == 0
         and deliveries >= args.sends
         and audience.listed == audience.subscribers
