@@ -89,6 +89,7 @@ async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> di
     entry = await asyncio.to_thread(_http, base, "GET", f"/messages/{sent['id']}", admin)
     await asyncio.sleep(1.0)  # the stream handler's last batches: calls made after the last frame count too
     memory = memory_kib(os.getpid())
+    calls, wru, rru = dict(sorted(meter.calls.items())), meter.wru, meter.rru  # before the sockets' $disconnect calls
     for task in listeners:
         task.cancel()
     for socket in sockets:
@@ -101,10 +102,10 @@ async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> di
         "frames_received": len(arrived),
         "lost": online - len(arrived),
         "log": entry,
-        "dynamodb_calls": dict(sorted(meter.calls.items())),
-        "dynamodb_calls_per_recipient": sum(meter.calls.values()) / subscribers,
-        "estimated_wru_per_recipient": meter.wru / subscribers,
-        "estimated_rru_per_recipient": meter.rru / subscribers,
+        "dynamodb_calls": calls,
+        "dynamodb_calls_per_recipient": sum(calls.values()) / subscribers,
+        "estimated_wru_per_recipient": wru / subscribers,
+        "estimated_rru_per_recipient": rru / subscribers,
         "sqs_calls": dict(sorted(meter.queue_calls.items())),
         "memory_kib": memory,
     }
