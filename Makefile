@@ -59,7 +59,7 @@ package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/dep
 smoke: install ## black-box check: send, frame, read, counts; the local stack, or a deployed one (INAPP_HTTP_URL…)
 	$(PY) -m infra.smoke
 
-chaos: install ## ≥ 10,000 deliveries through the local stack while it injects faults; 0 lost, exact counters, 0 5xx
+chaos: install ## ≥ 10,000 deliveries (receivers and audience sends) through the local stack while it injects faults; 0 lost, exact counters, 0 5xx
 	$(PY) -m infra.chaos
 
 fuzz: install ## schemathesis from the OpenAPI document against the local stack (≈ 2 min), every check

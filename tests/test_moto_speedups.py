@@ -37,15 +37,21 @@ UPDATES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+def _table(client: Any, name: str, *, sort_key: bool = False, stream: bool = False) -> None:
+    keys = ["pk", "sk"] if sort_key else ["pk"]
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": kind} for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
+        BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}),
+    )
+
+
 def _run_all() -> list[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _table(client, "t")
         outcomes: list[Any] = []
         for update in UPDATES:
             try:
@@ -91,13 +97,7 @@ def test_the_module_list_is_read_once_and_equals_motos_own() -> None:
 def _stream_answers() -> list[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="s",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        _table(client, "s", stream=True)
         item = {"pk": {"S": "k"}, "n": {"N": "1.5"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]},
                 "m": {"M": {"l": {"L": [{"BOOL": True}, {"NULL": True}, {"NS": ["1", "2"]}]}}}}  # fmt: skip
         client.put_item(TableName="s", Item=item)
@@ -143,12 +143,7 @@ def _data_plane_answers() -> list[Any]:
     """Every data-plane operation the app uses, and their errors, as a client sees them."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="d",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _table(client, "d", sort_key=True)
         key = {"pk": {"S": "k1"}, "sk": {"S": "a"}}
         other = {"pk": {"S": "k1"}, "sk": {"S": "s1"}}
         puts = [{"PutRequest": {"Item": {**ITEM, "sk": {"S": f"s{i}"}}}} for i in range(5)]
@@ -219,12 +214,7 @@ def test_a_repeated_update_expression_is_still_refused_every_time() -> None:
     try:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(
-                TableName="t",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            _table(client, "t")
             good = {"UpdateExpression": "SET #a = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}}
             for name, refused in (("a", False), ("pk", True), ("a", False), ("pk", True)):
                 try:
