@@ -132,11 +132,12 @@ def message_query(params: Params) -> MessageQuery:
     archived = params.get("archived", "false")
     if archived not in ("true", "false"):
         raise ValidationError("archived", "must be true or false")
+    status = v.status(params)  # checked either way: a bad value is refused, not ignored
     if archived == "true":  # the archive, newest first: status and after belong to the live inbox
         return MessageQuery(channel=v.optional_channel(params), status="all", after=None, page=page(params), archived=True)
     return MessageQuery(
         channel=v.optional_channel(params),
-        status=v.status(params),
+        status=status,
         after=after,
         page=page(params),
         archived=archived == "true",

@@ -213,6 +213,7 @@ BAD = [
     ("PUT", "/me/preferences/channels/news", {}, "muted: is required"),
     ("PUT", "/me/preferences/channels/NEWS", {"muted": True}, "name: must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
     ("GET", "/me/messages?archived=maybe", None, "archived: must be true or false"),
+    ("GET", "/me/messages?archived=true&status=0", None, "status: must be one of all, unread, read"),  # found by fuzzing
 ]
 
 
