@@ -34,7 +34,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,17 +133,22 @@ class Delivery:
         post: Callable[[str, bytes], Outcome],
         executor: ThreadPoolExecutor,
         clock: Callable[[], float] = time.time,
+        counts_executor: ThreadPoolExecutor | None = None,
     ) -> None:
         self._registry = registry
         self._post = post
         self._executor = executor
         self._clock = clock
+        # Counts get a pool of their own, so slow posts never hold back a user's counts update.
+        self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="counts")
 
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
         """Deliver a batch: per user, their counts first, then their frames on every live connection.
 
-        Users run side by side on the pool, so one user's frames go out while
-        another's counts are still being written.
+        Every user's counts update starts at once on the counts pool; each
+        user's posts start on the posting pool as soon as their own update
+        is back. So one user's frames go out while another's counts are still
+        being written, and slow posts never delay a counts update.
         """
         report = BatchReport()
         parsed = self._read(records)
@@ -158,9 +163,12 @@ class Delivery:
             posts = [post for live in connections.get(user, []) for post in self._post_in_order(live, frames)]
             return len(frames), posts
 
-        def first(user: str) -> tuple[counts.Outcome | None, Posted]:
+        def update(user: str) -> counts.Outcome | None:
             change = changes.get(user)
-            outcome = counts.first_try(change) if change is not None else None
+            return counts.first_try(change) if change is not None else None
+
+        def first(user: str, written: Future[counts.Outcome | None]) -> tuple[counts.Outcome | None, Posted]:
+            outcome = written.result()
             if isinstance(outcome, str):
                 return outcome, (0, [])  # replayed (settled below) or failed (retried with its frames)
             return outcome, deliver(user, outcome)
@@ -168,7 +176,8 @@ class Delivery:
         results: list[Posted] = []
         pending = list(by_user)
         for attempt in range(COUNTS_ATTEMPTS):
-            outcomes = dict(zip(pending, self._executor.map(first, pending), strict=True))
+            written = [self._counts_executor.submit(update, user) for user in pending]
+            outcomes = dict(zip(pending, self._executor.map(first, pending, written), strict=True))
             results += [result for _, result in outcomes.values()]
             replayed = [changes[user] for user, (outcome, _) in outcomes.items() if outcome == counts.REPLAYED]
             settled, failed = counts.settle_replayed(replayed)
@@ -227,13 +236,17 @@ class Delivery:
         return frames
 
     def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
-        """One connection's frames in order (a message before the counts it changed); stops at a closed socket."""
+        """One connection's frames in order (a message before the counts it changed).
+
+        Stops at a closed socket, and at a failed post: its record goes back to
+        Lambda, whose retry re-sends it and every later frame, still in order.
+        """
         posted: list[tuple[LiveConnection, Frame, Outcome]] = []
         for frame in frames:
             outcome = self._post(live.connection_id, frame.payload)
             posted.append((live, frame, outcome))
-            if outcome is Outcome.GONE:
-                break  # nothing more reaches a closed socket
+            if outcome in (Outcome.GONE, Outcome.FAILED):
+                break
         return posted
 
     def _count(

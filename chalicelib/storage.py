@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
@@ -177,7 +178,10 @@ def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[
     for start in range(0, len(hash_keys), BATCH_GET_KEYS):
         keys = [{key_name: {"S": key}} for key in hash_keys[start : start + BATCH_GET_KEYS]]
         for attempt in range(CONFLICT_RETRIES + 1):
-            response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            try:
+                response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            except ClientError as error:  # throttled past botocore's retries: the callers' busy path
+                raise BusyError("storage is busy; retry shortly") from error
             found += response.get("Responses", {}).get(table, [])
             keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
             if not keys:

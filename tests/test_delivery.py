@@ -149,6 +149,8 @@ def test_only_the_record_that_still_fails_is_reported(
     result = deliver_and_replay(lambdas, batch)
     assert result == {"batchItemFailures": [{"itemIdentifier": alice_record["dynamodb"]["SequenceNumber"]}]}
     assert len(standin.frames("b1=")) == 1
+    # Nothing after the failed frame reached alice: her counts never overtake the message they count (review).
+    assert standin.all_frames("a1=") == []
 
 
 def test_payload_too_large_is_dropped_not_retried(

@@ -51,3 +51,12 @@ def test_a_throttled_completion_is_retried_so_the_key_replays_at_once(api: Api, 
     assert (first.status_code, hook.calls) == (202, 2)
     again = api.call("POST", "/messages", token=admin_token, json_body=body, headers=headers)
     assert (again.status_code, again.json_body) == (202, first.json_body)
+
+
+def test_a_throttled_batch_read_is_the_busy_path_not_an_escaping_error(tables: None) -> None:
+    """Found by review: a raw client's ClientError escaped the stream handler's replay path (Lambda then re-ran it all)."""
+    from chalicelib import counts
+    from chalicelib.errors import BusyError
+
+    with throttled("BatchGetItem"), pytest.raises(BusyError):
+        counts.read_many(["alice", "bob"])
