@@ -27,7 +27,7 @@ that `repair` checks).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,16 +254,17 @@ def settle_replayed(changes: list[Change]) -> tuple[dict[str, Counts], list[Chan
     return done, failed
 
 
-def apply(changes: Iterable[Change], map_: Callable[..., Iterable[Outcome]] = map) -> tuple[dict[str, Counts], list[Change]]:
+def apply(changes: Iterable[Change]) -> tuple[dict[str, Counts], list[Change]]:
     """Apply every user's change once; return the counts now stored and the changes that failed (to retry).
 
-    ``map_`` runs the users' updates (one each), e.g. a thread pool's map.
+    Delivery runs the same two steps, `first_try` per user and then
+    `settle_replayed`, interleaved with its posts.
     """
     pending = list(changes)
     done: dict[str, Counts] = {}
     replayed: list[Change] = []
     failed: list[Change] = []
-    for change, outcome in zip(pending, map_(first_try, pending), strict=True):
+    for change, outcome in zip(pending, map(first_try, pending), strict=True):
         if isinstance(outcome, Counts):
             done[change.user_id] = outcome
         else:

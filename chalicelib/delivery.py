@@ -1,12 +1,13 @@
 """Stream fan-out: inbox stream records → the user's counts, then frames on every connection of the user.
 
-Per user of the batch, side by side on a thread pool: first the batch's
-effect on their counts is applied, once (`counts`: one UpdateItem, whose
-answer is the new counts — so live counts cost no extra call), then their
-frames go to each of their connections, in order. One user's frames thus
-leave while another's counts are still being written. The receivers'
-connections are looked up before, ⌈U/100⌉ BatchGetItem. The frames, from
-each record's kind of item:
+Per user of the batch: first the batch's effect on their counts is
+applied, once (`counts`: one UpdateItem, whose answer is the new counts —
+so live counts cost no extra call), then their frames go to each of their
+connections, in order. Every user's update starts at once on a counts
+pool, and each user's posts start on the posting pool as soon as their own
+update is back: one user's frames leave while another's counts are still
+being written. The receivers' connections are looked up before, ⌈U/100⌉
+BatchGetItem. The frames, from each record's kind of item:
 
 * INSERT of a live message → ``message.created`` (``silent`` when its
   channel is muted and it is not critical), or ``message.updated`` when it
@@ -65,7 +66,6 @@ class Frame:
     """One frame for one user, from one stream record."""
 
     sequence_number: str
-    user_id: str
     payload: bytes
     created_at: float | None = None  # the stream record's creation, epoch seconds: delivery lag is measured from it
 
@@ -229,10 +229,10 @@ class Delivery:
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
                 continue
             if frame is not None:
-                frames.append(Frame(record.sequence_number, counts.record_user(record), _payload(frame), record.created_at))
+                frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
         if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
             payload = _payload({"type": "counts.updated", "counts": stored.summary()})
-            frames.append(Frame(change.records[-1].sequence_number, change.user_id, payload))
+            frames.append(Frame(change.records[-1].sequence_number, payload))
         return frames
 
     def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
