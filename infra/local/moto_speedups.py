@@ -195,11 +195,9 @@ def _frozen(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr)
 
 
-@functools.lru_cache(maxsize=256)
-def _condition(expression: str, names: str, values: str) -> tuple[Any, list[str], list[str]]:
-    parser = comparisons.ConditionExpressionParser(expression, json.loads(names), json.loads(values))
-    op = _ORIGINALS["parse"](parser)
-    return op, parser.expr_attr_names_found, parser.expr_attr_values_found
+CONDITIONS_KEPT = 256
+_conditions: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}  # oldest first
+reused = {"conditions": 0}  # how often a kept parse was handed out again (tests read it)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -215,11 +213,16 @@ def _lex(self: Any) -> Any:
 def _parse_condition(self: Any) -> Any:
     if not self.condition_expression:
         return _ORIGINALS["parse"](self)
-    try:
-        key = (self.condition_expression, _frozen(self.expression_attribute_names), _frozen(self.expression_attribute_values))
-    except (TypeError, ValueError):
-        return _ORIGINALS["parse"](self)
-    op, names, values = _condition(*key)
+    key = (self.condition_expression, _frozen(self.expression_attribute_names), _frozen(self.expression_attribute_values))
+    kept = _conditions.get(key)
+    if kept is None:  # parsed from this parser's own names and values (binary ones stay bytes)
+        op = _ORIGINALS["parse"](self)
+        if len(_conditions) >= CONDITIONS_KEPT:
+            _conditions.pop(next(iter(_conditions)))
+        _conditions[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+        return op
+    op, names, values = kept
+    reused["conditions"] += 1
     self.expr_attr_names_found.extend(names)
     self.expr_attr_values_found.extend(values)
     return op
@@ -273,6 +276,7 @@ def remove() -> None:
     dynamodb_responses.DynamoHandler.serialized = _ORIGINALS["serialized"]
     comparisons.ConditionExpressionParser.parse = _ORIGINALS["parse"]
     validators.Validator.validate = _ORIGINALS["validate"]
+    _conditions.clear()
     core_responses.method_names_from_class = _ORIGINALS["method_names"]
     comparisons.ConditionExpressionParser._lex_condition_expression = _ORIGINALS["lex"]
     _shapes_passed.clear()
