@@ -180,7 +180,9 @@ def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-            except ClientError as error:  # throttled past botocore's retries: the callers' busy path
+            except ClientError as error:  # throttled past botocore's retries: the callers' busy path, as `is_busy`
+                if error.response.get("Error", {}).get("Code") not in BUSY_CODES:
+                    raise
                 raise BusyError("storage is busy; retry shortly") from error
             found += response.get("Responses", {}).get(table, [])
             keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
