@@ -102,7 +102,8 @@ class FanOut:
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         request = _request(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        self._sender.store_chunk(request, channel, entry.id, users, fresh=_first_writer(entry.id, step.number))
+        fresh = _first_writer(entry.id, step.number)
+        self._sender.store_chunk(request, channel, entry.id, users, fresh=fresh, late=True)
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
         _advance(entry.id, step.number, len(users), last=next_user is None)

@@ -29,8 +29,15 @@ BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retr
 MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each
 
 
-def build_message(request: SendRequest, channel_title: str, send_id: str, user: str, expires_at: datetime) -> InboxMessage:
-    """One receiver's item; every parameter comes from the send, so a retry builds the very same item."""
+def build_message(
+    request: SendRequest, channel_title: str, send_id: str, user: str, expires_at: datetime, stored_id: str | None = None
+) -> InboxMessage:
+    """One receiver's item; every parameter but ``stored_id`` comes from the send, so a retry builds the same item.
+
+    ``stored_id`` (minted just before a late store: an audience chunk, a
+    retry) puts it in ``stored-index``, where the catch-up finds it behind
+    the newer ids a client saw meanwhile.
+    """
     message = InboxMessage(
         user,
         send_id,
@@ -39,6 +46,7 @@ def build_message(request: SendRequest, channel_title: str, send_id: str, user: 
         created_at=iso_from_ms(id_time_ms(send_id)),
         user_channel=f"{user}#{request.channel}",
         expires_at=expires_at,
+        stored_id=stored_id,
     )
     message.set_status(UNREAD, None)
     return message

@@ -72,9 +72,14 @@ def id_time_ms(value: str) -> int:
     return result
 
 
+def first_id_at_ms(ms: int) -> str:
+    """The smallest id of millisecond ``ms``: a lower bound for ids minted since."""
+    return _encode(max(ms, 0), 10) + "0" * 16
+
+
 def first_id_at(iso_time: str) -> str:
     """The smallest id of the millisecond ``iso_time`` (``2026-11-25T14:00:00.000Z``): a lower bound for ids made since."""
     from datetime import datetime
 
     moment = datetime.strptime(iso_time, "%Y-%m-%dT%H:%M:%S.%f%z")
-    return _encode(int(moment.timestamp() * 1000), 10) + "0" * 16
+    return first_id_at_ms(int(moment.timestamp() * 1000))

@@ -17,12 +17,15 @@ from typing import Any
 from chalicelib import counts, storage
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFoundError
-from chalicelib.ids import is_valid_id
+from chalicelib.ids import first_id_at_ms, id_time_ms, is_valid_id
 from chalicelib.models import ARCHIVED, LIVE_END, InboxMessage
 from chalicelib.parsing import ChannelQuery, MessageQuery
 from chalicelib.views import message_json, my_channel_json, page_json
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
+# A late store's writes all land within one invocation of the function that minted its storedId, so within
+# that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
+LATE_STORE_WINDOW_MS = 120_000
 
 
 def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
@@ -37,26 +40,69 @@ def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
 
 
 def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> dict[str, Any]:
-    """Newest first; with ``after``, the newer messages oldest first (catch-up); or the archive."""
+    """Newest first; with ``after``, the catch-up (`catch_up`); or the archive."""
+    if query.after is not None:
+        return catch_up(user_id, query, query.after, cursors)
     scope = json.dumps(["messages", query.channel, query.status, query.after, query.archived])
     position = None
     if query.page.cursor:
         position = str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
     index, hash_value = source(user_id, query.channel, query.status)
     prefix = ARCHIVED if query.archived else ""
-    condition: Any
-    if query.after is not None:
-        condition = InboxMessage.id.between(position or query.after, LIVE_END)  # catch-up: newer than the last id seen
-    else:
-        condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
+    condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
     size = query.page.limit + 2
-    found = index.query(
-        hash_value, range_key_condition=condition, scan_index_forward=query.after is not None, limit=size, page_size=size
-    )
-    wanted = (m for m in found if m.id.startswith(prefix) and m.id != (position or query.after))
+    found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position)
     items, more = storage.first_page(wanted, query.page.limit)
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json([message_json(m) for m in items], cursor)
+
+
+def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec) -> dict[str, Any]:
+    """``?after=<last id seen>``, oldest first: what was stored since, behind that id or after it.
+
+    Most messages are stored the moment their id is minted, so "newer than
+    ``after``" is the id range above it (one Query). A message stored late
+    (an audience send's chunk, a retried send) carries an older id than
+    messages the client may have seen before it arrived; `stored-index`
+    finds those stored since ``after`` was minted, less `LATE_STORE_WINDOW_MS`
+    (one Query, and a BatchGetItem when there are any). They come first;
+    ones the client already holds may come again: clients de-duplicate by id.
+    """
+    scope = json.dumps(["messages", query.channel, query.status, after, False])
+    mark = cursors.decode(query.page.cursor, user_id, scope) if query.page.cursor else {}
+    limit = query.page.limit
+    items: list[InboxMessage] = []
+    if "id" not in mark:
+        floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
+        items, last = _stored_late(user_id, query, after, floor)
+        if last is not None:  # a full page of them, and more
+            return page_json([message_json(m) for m in items], cursors.encode(user_id, scope, {"late": last}))
+    position = str(mark.get("id") or after)
+    index, hash_value = source(user_id, query.channel, query.status)
+    size = limit - len(items) + 2
+    found = index.query(
+        hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
+    )
+    newer, more = storage.first_page((m for m in found if m.id != position), limit - len(items))
+    items += newer
+    cursor = cursors.encode(user_id, scope, {"id": newer[-1].id if newer else position}) if more else None
+    return page_json([message_json(m) for m in items], cursor)
+
+
+def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> tuple[list[InboxMessage], str | None]:
+    """Up to a page of live messages with ids up to ``after`` stored since ``floor``; the last storedId if more follow."""
+    behind = InboxMessage.id <= after  # live ids only: every other key sorts above any id
+    if query.channel:
+        behind &= InboxMessage.channel == query.channel
+    size = query.page.limit + 1
+    found = InboxMessage.stored_index.query(user_id, InboxMessage.stored_id > floor, filter_condition=behind, page_size=size)
+    keys, more = storage.first_page(found, query.page.limit)
+    if not keys:
+        return [], None
+    stored = InboxMessage.batch_get([(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
+    wanted = sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: m.id)
+    return wanted, keys[-1].stored_id if more else None
 
 
 def find_message(user_id: str, message_id: str) -> InboxMessage:

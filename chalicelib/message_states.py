@@ -78,6 +78,7 @@ def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
     copy.id = ARCHIVED + message.message_id if archived else message.message_id
     copy.archived_at = now if archived else None
     copy.restored_at = None if archived else now
+    copy.stored_id = None  # the catch-up's concern was its arrival: a moved copy is no late arrival
     if archived:
         copy.set_status(READ, message.read_at or now)  # archiving marks read
     else:

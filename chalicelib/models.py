@@ -14,6 +14,10 @@ Access patterns (docs/design.md explains each):
   ``channel-index`` (``userChannel``: live and archived messages),
   ``status-index`` (``userStatus``) and ``channel-status-index``
   (``userChannelStatus``): live messages only, each ranged on ``id``.
+  A message stored after its id was minted (an audience send's chunk, a
+  retried Idempotency-Key) also carries ``storedId``, an id minted when it
+  was stored: the sparse ``stored-index`` (``userId``, ``storedId``; keys and
+  ``channel``) lets the catch-up find it behind newer ids.
   Streams NEW_AND_OLD_IMAGES feed delivery and the counts; ``expiresAt`` is
   the TTL attribute.
 * ``counters`` — one item per user (`counts`): per channel unread, total,
@@ -45,7 +49,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.audience_models import SendLog, Subscription
@@ -94,6 +98,17 @@ class ChannelStatusIndex(GlobalSecondaryIndex["InboxMessage"]):
     id = UnicodeAttribute(range_key=True)
 
 
+class StoredIndex(GlobalSecondaryIndex["InboxMessage"]):
+    """Messages stored late, by when they were stored: keys and channel only, so reads and updates never write it."""
+
+    class Meta:
+        index_name = "stored-index"
+        projection = IncludeProjection(["channel"])
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    stored_id = UnicodeAttribute(range_key=True, attr_name="storedId")
+
+
 class InboxMessage(Model):
     """One message in one user's inbox."""
 
@@ -122,10 +137,12 @@ class InboxMessage(Model):
     user_status = UnicodeAttribute(null=True, attr_name="userStatus")
     user_channel_status = UnicodeAttribute(null=True, attr_name="userChannelStatus")
     expires_at = TTLAttribute(attr_name="expiresAt")
+    stored_id = UnicodeAttribute(null=True, attr_name="storedId")  # minted at a late store (see stored-index)
 
     channel_index = ChannelIndex()
     status_index = StatusIndex()
     channel_status_index = ChannelStatusIndex()
+    stored_index = StoredIndex()
 
     @property
     def message_id(self) -> str:

@@ -103,16 +103,25 @@ class Sender:
         channel = get_channel(request.channel)
         if request.audience is not None:
             return self._queue_audience(request, channel, send_id, sender)
-        self.store_chunk(request, channel, send_id, request.receivers, fresh=fresh)
+        self.store_chunk(request, channel, send_id, request.receivers, fresh=fresh, late=not fresh)
         send_log.done_item(request, channel, send_id, sender).save()  # logged done only once all of it is stored
         metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
         metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
         return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
 
-    def store_chunk(self, request: SendRequest, channel: Channel, send_id: str, users: list[str], *, fresh: bool) -> None:
-        """Every user's message of this send (the receivers, or an audience chunk)."""
+    def store_chunk(
+        self, request: SendRequest, channel: Channel, send_id: str, users: list[str], *, fresh: bool, late: bool
+    ) -> None:
+        """Every user's message of this send (the receivers, or an audience chunk).
+
+        ``late`` when the items may land well after their id was minted (an
+        audience chunk, any retry): they are then marked with a store-time id
+        for the catch-up (`inbox.catch_up`).
+        """
         expires_at = self.expires_at(send_id)
-        store_messages([build_message(request, channel.title, send_id, u, expires_at) for u in users], fresh=fresh)
+        stored_id = new_id() if late else None
+        messages = [build_message(request, channel.title, send_id, u, expires_at, stored_id) for u in users]
+        store_messages(messages, fresh=fresh)
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
         """Log the send as queued and queue its first chunk; the worker (`fanout`) does the rest."""

@@ -274,3 +274,80 @@ def test_an_unreadable_step_is_a_batch_item_failure_not_a_crashed_batch(api: Api
     """Found by review: a message that is not a step raised out of the handler (five failed invocations)."""
     event = {"Records": [{"messageId": "m-1", "body": "not json", "attributes": {"ApproximateReceiveCount": "1"}}]}
     assert lambdas.invoke("fan_out", event).payload == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+
+
+# --- catch-up: an audience message is stored after newer ones ------------------------------------
+
+
+def _catch_up(api: Api, user_token: str, after: str, query: str = "") -> list[list[str]]:
+    """Every page of ``?after=`` (ids), the way a reconnecting client asks for them."""
+    pages, cursor = [], None
+    while True:
+        path = f"/me/messages?after={after}{query}" + (f"&cursor={cursor}" if cursor else "")
+        response = api.call("GET", path, token=user_token)
+        assert response.status_code == 200, response.json_body
+        pages.append([m["id"] for m in response.json_body["items"]])
+        cursor = response.json_body["nextCursor"]
+        if cursor is None:
+            return pages
+
+
+def test_the_catch_up_after_a_newer_message_returns_audience_messages_stored_behind_it(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker, send: Any, token: TokenFactory
+) -> None:
+    """Found by `make chaos`: a client saw a newer message, lost its socket, and ``?after=`` never asked for these."""
+    audience = [_broadcast(api, admin_token, title=f"To everyone {i}")["id"] for i in range(5)]
+    seen = send(["user-007"], title="Newer, stored at once")["id"]  # the client's last id seen
+    assert all(a < seen for a in audience)
+    worker.drain()  # the chunks land now, behind `seen`
+    newest = send(["user-007"], title="Newest")["id"]
+    user = token("user-007")
+    assert _catch_up(api, user, seen) == [[*audience, newest]]
+    assert _catch_up(api, user, seen, "&limit=2") == [audience[:2], audience[2:4], [audience[4], newest]]
+    assert _catch_up(api, user, seen, "&limit=5") == [audience, [newest]]
+    assert _catch_up(api, user, seen, "&channel=ops") == [[]]
+    assert _catch_up(api, user, seen, "&status=read") == [[]]
+    assert _catch_up(api, user, newest) == [audience]  # stored after `newest` was minted: sent again, de-duplicated by id
+
+    for change in ({"status": "read"}, {"archived": True}):
+        api.call("PATCH", f"/me/messages/{audience[0]}", token=user, json_body=change)
+    assert api.call("DELETE", f"/me/messages/{audience[1]}", token=user).status_code == 204
+    assert _catch_up(api, user, seen, "&status=unread") == [[*audience[2:], newest]]
+    assert _catch_up(api, user, seen) == [[*audience[2:], newest]]  # the archived and the deleted one are gone
+
+
+def test_the_catch_up_skips_messages_stored_well_before_the_last_id_seen(
+    api: Api,
+    admin_token: str,
+    subscribed: list[str],
+    worker: Worker,
+    send: Any,
+    token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A late message stored more than the window before ``after`` was minted reached the socket before it did."""
+    from chalicelib import ids, inbox
+
+    late = _broadcast(api, admin_token)["id"]
+    worker.drain()
+    later = ids.id_time_ms(late) + inbox.LATE_STORE_WINDOW_MS + 1000
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: later))
+    seen = send(["user-007"], title="Minted after the window")["id"]
+    assert _catch_up(api, token("user-007"), seen) == [[]]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: later - 2000))
+    inside = send(["user-007"], title="Minted inside the window")["id"]
+    assert _catch_up(api, token("user-007"), inside) == [[late, seen]]
+
+
+def test_the_window_covers_every_late_writers_timeout() -> None:
+    """Each late store's writes land within one invocation of its function: the window must outlast the longest."""
+    from pathlib import Path
+
+    from chalicelib import inbox
+
+    config = json.loads((Path(__file__).parent.parent / ".chalice" / "config.json").read_text())
+    timeouts = [config.get("lambda_timeout", 60)]
+    for stage in config["stages"].values():
+        timeouts.append(stage.get("lambda_timeout", 60))
+        timeouts += [function.get("lambda_timeout", 60) for function in stage.get("lambda_functions", {}).values()]
+    assert max(timeouts) * 1000 <= inbox.LATE_STORE_WINDOW_MS

@@ -319,6 +319,23 @@ def test_failure_midway_answers_429_and_a_retry_completes_without_duplicates(api
     assert_counts_exact(*receivers)
 
 
+def test_a_retry_stores_late_and_the_catch_up_after_a_newer_message_returns_it(
+    api: Api, admin_token: str, channel: str, token: TokenFactory
+) -> None:
+    """The retry stores the send's id after newer messages: a client that saw one must still get it."""
+    receivers = [f"r{i:03d}" for i in range(60)]
+    with failing_write(2):
+        assert _post(api, admin_token, _body(receivers=receivers), key="late").status_code == 429
+    missing = next(r for r in receivers if not _inbox(r))
+    newer = _post(api, admin_token, _body(receivers=[missing], title="Newer")).json_body["id"]
+    retry = _post(api, admin_token, _body(receivers=receivers), key="late").json_body["id"]
+    assert retry < newer
+    page = api.call("GET", f"/me/messages?after={newer}", token=token(missing)).json_body
+    assert ([m["id"] for m in page["items"]], page["nextCursor"]) == ([retry], None)
+    stored_once = next(r for r in receivers if r != missing and _inbox(r)[0].stored_id is None)
+    assert [m.id for m in _inbox(stored_once)] == [retry]  # stored by the first attempt, at once: no late mark
+
+
 def test_a_retry_after_the_channel_was_renamed_still_completes(api: Api, admin_token: str, channel: str) -> None:
     """The retry's items differ (the channel title is in them): only the receivers still missing it are written."""
     receivers = [f"r{i:03d}" for i in range(60)]
