@@ -147,3 +147,42 @@ def test_poller_resumes_after_its_iterator_is_pruned(table: Any) -> None:
     finally:
         poller.stop()
     assert [key for batch in handler.batches for key in batch] == ["k0", "k9"]
+
+
+def test_the_json_get_records_reads_what_botocore_reads_from_the_emulator() -> None:
+    """The local stack's GetRecords without botocore's parser: the same Lambda-shaped records, and errors raise."""
+    from infra.local.dynamodb import EmbeddedDynamoDB
+    from infra.local.streams import JsonGetRecords
+
+    emulator = EmbeddedDynamoDB()
+    emulator.start()
+    try:
+        options = {"endpoint_url": emulator.endpoint, "region_name": "us-east-1"}
+        client = boto3.client("dynamodb", **options)
+        arn = client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+        for n in range(3):
+            item = {"pk": {"S": f"k{n}"}, "n": {"N": str(n)}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]}}
+            client.put_item(TableName="t", Item=item)
+        client.update_item(TableName="t", Key={"pk": {"S": "k0"}}, UpdateExpression="REMOVE ss")
+        client.delete_item(TableName="t", Key={"pk": {"S": "k1"}})
+        streams = boto3.client("dynamodbstreams", **options)
+        fetch = JsonGetRecords(emulator.endpoint, "us-east-1", boto3.Session().get_credentials())
+        by_botocore, by_json = ShardReader(streams, arn, "us-east-1"), ShardReader(streams, arn, "us-east-1", get_records=fetch)
+        botocore_records, json_records = by_botocore.read(1000), by_json.read(1000)
+        assert [r["eventName"] for r in json_records] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+        for record in botocore_records:  # botocore decodes binary values; the wire (and Lambda's event) keeps base64
+            for image in ("Keys", "NewImage", "OldImage"):
+                if "b" in record["dynamodb"].get(image, {}):
+                    record["dynamodb"][image]["b"] = {"B": "AP8="}
+        assert json_records == botocore_records
+        with pytest.raises(RuntimeError, match="GetRecords answered 500"):  # moto's answer to an unknown iterator
+            fetch(ShardIterator="not-an-iterator", Limit=10)
+        assert fetch(ShardIterator=by_json.next_iterator or "", Limit=10)["Records"] == []  # the connection still serves
+    finally:
+        emulator.stop()

@@ -33,7 +33,7 @@ from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
 from infra.local.poller import StreamPoller, wake_on_writes
 from infra.local.queues import QueuePoller, create_queues, wake_on_sends
 from infra.local.state import DEMO_CHANNEL, DEMO_CHANNEL_TITLE, ROOT, StackState
-from infra.local.streams import ShardReader
+from infra.local.streams import JsonGetRecords, ShardReader
 
 STAGE = "dev"
 WS_STAGE = "api"
@@ -199,7 +199,9 @@ class LocalStack:
             region_name=region,
             config=BotoConfig(retries={"mode": "standard", "total_max_attempts": 3}),
         )
-        reader = ShardReader(streams, InboxMessage.describe_table()["LatestStreamArn"], region, start="LATEST")
+        arn = InboxMessage.describe_table()["LatestStreamArn"]
+        fetch = JsonGetRecords(os.environ["INAPP_DYNAMODB_ENDPOINT"], region, boto3.Session().get_credentials())
+        reader = ShardReader(streams, arn, region, start="LATEST", get_records=fetch)
         self.poller = StreamPoller(reader, lambda batch: self._invoke("deliver", batch))
         wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
