@@ -19,15 +19,20 @@ from infra.local.streams import ShardReader
 def table() -> Iterator[tuple[Any, ShardReader]]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        description = client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]
         streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        yield client, ShardReader(streams, description["LatestStreamArn"], "us-east-1", start="LATEST")
+        yield client, ShardReader(streams, _stream_table(client), "us-east-1", start="LATEST")
+
+
+def _stream_table(client: Any) -> str:
+    """Table ``t`` (hash key ``pk``) with a NEW_AND_OLD_IMAGES stream; its stream's ARN."""
+    description = client.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    return str(description["LatestStreamArn"])
 
 
 class Handler:
@@ -159,13 +164,7 @@ def test_the_json_get_records_reads_what_botocore_reads_from_the_emulator() -> N
     try:
         options = {"endpoint_url": emulator.endpoint, "region_name": "us-east-1"}
         client = boto3.client("dynamodb", **options)
-        arn = client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]["LatestStreamArn"]
+        arn = _stream_table(client)
         for n in range(3):
             item = {"pk": {"S": f"k{n}"}, "n": {"N": str(n)}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]}}
             client.put_item(TableName="t", Item=item)
