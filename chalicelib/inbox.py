@@ -25,7 +25,8 @@ from chalicelib.views import message_json, my_channel_json, page_json
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
 # A late store's writes all land within one invocation of the function that minted its storedId, so within
 # that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
-LATE_STORE_WINDOW_MS = 120_000
+LATE_STORE_WINDOW_MS = 125_000  # 5 s more, for clocks and a write still in flight as the timeout strikes
+LATE_PAGE = 100  # index entries one catch-up request looks at, at most
 
 
 def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
@@ -76,7 +77,7 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     if "id" not in mark:
         floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
         items, last = _stored_late(user_id, query, after, floor)
-        if last is not None:  # a full page of them, and more
+        if last is not None:  # more of them may follow
             return page_json([message_json(m) for m in items], cursors.encode(user_id, scope, {"late": last}))
     position = str(mark.get("id") or after)
     index, hash_value = source(user_id, query.channel, query.status)
@@ -91,18 +92,29 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
 
 
 def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> tuple[list[InboxMessage], str | None]:
-    """Up to a page of live messages with ids up to ``after`` stored since ``floor``; the last storedId if more follow."""
+    """Live messages with ids up to ``after`` stored since ``floor``: one Query, and a BatchGetItem if any.
+
+    Returns them and where to go on (the last ``storedId`` looked at) when
+    more may follow. Late messages with newer ids than ``after`` are in the
+    index too but filtered out (the id range returns them): the Query looks
+    at ``LATE_PAGE`` entries at most, so a page may be short, even empty,
+    with a cursor — never an unbounded scan.
+    """
     behind = InboxMessage.id <= after  # live ids only: every other key sorts above any id
     if query.channel:
         behind &= InboxMessage.channel == query.channel
-    size = query.page.limit + 1
-    found = InboxMessage.stored_index.query(user_id, InboxMessage.stored_id > floor, filter_condition=behind, page_size=size)
-    keys, more = storage.first_page(found, query.page.limit)
+    found = InboxMessage.stored_index.query(
+        user_id, InboxMessage.stored_id > floor, filter_condition=behind, page_size=max(LATE_PAGE, query.page.limit)
+    )
+    keys, last_evaluated = storage.one_page(InboxMessage, found)
+    last = str(last_evaluated["storedId"]["S"]) if last_evaluated else None
+    if len(keys) > query.page.limit:
+        keys = keys[: query.page.limit]
+        last = keys[-1].stored_id
     if not keys:
-        return [], None
+        return [], last
     stored = InboxMessage.batch_get([(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
-    wanted = sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: m.id)
-    return wanted, keys[-1].stored_id if more else None
+    return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: m.id), last
 
 
 def find_message(user_id: str, message_id: str) -> InboxMessage:

@@ -21,6 +21,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import storage
 from chalicelib.clock import iso, utc_now
 from chalicelib.errors import BusyError
+from chalicelib.ids import new_id
 from chalicelib.inbox import find_message, source
 from chalicelib.models import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone
 from chalicelib.parsing import ArchiveAll, MessageChange, ReadAll
@@ -78,7 +79,8 @@ def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
     copy.id = ARCHIVED + message.message_id if archived else message.message_id
     copy.archived_at = now if archived else None
     copy.restored_at = None if archived else now
-    copy.stored_id = None  # the catch-up's concern was its arrival: a moved copy is no late arrival
+    # An archived copy leaves the catch-up; a restored one comes back behind newer ids, so it is marked as stored now.
+    copy.stored_id = None if archived else new_id()
     if archived:
         copy.set_status(READ, message.read_at or now)  # archiving marks read
     else:

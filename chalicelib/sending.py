@@ -32,6 +32,8 @@ from chalicelib.work_queue import CHUNK, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
+FRESH_START_MS = 1000  # a first attempt starting later than this after its id is marked as a late store
+
 
 class Sender:
     """Stores sends; ``retention`` sets each message's TTL, ``queue`` (built on first use) takes audience sends."""
@@ -116,10 +118,14 @@ class Sender:
 
         ``late`` when the items may land well after their id was minted (an
         audience chunk, any retry): they are then marked with a store-time id
-        for the catch-up (`inbox.catch_up`).
+        for the catch-up (`inbox.catch_up`). So is a first attempt that only
+        starts more than ``FRESH_START_MS`` after its id (a ``send`` Lambda
+        batch mints every id first, then stores its sends one by one).
         """
         expires_at = self.expires_at(send_id)
-        stored_id = new_id() if late else None
+        now = new_id()
+        # Stored the moment its id was minted: the id range finds it, no mark needed.
+        stored_id = now if late or id_time_ms(now) - id_time_ms(send_id) > FRESH_START_MS else None
         messages = [build_message(request, channel.title, send_id, u, expires_at, stored_id) for u in users]
         store_messages(messages, fresh=fresh)
 

@@ -144,7 +144,7 @@ def test_phone_width_has_no_horizontal_scroll(open_inbox: Any, stack: Any) -> No
         actions=[{"label": "A" * 40, "url": "/a"}, {"label": "B" * 40, "url": "https://example.com/b"}],
     )
     page = open_inbox("w6", width=360, height=740)
-    expect(page.locator(".message")).to_have_count(1)
+    expect(page.locator(".message")).to_have_count(1, timeout=10_000)  # 5 s was too short on a busy CI machine
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1]
 

@@ -140,3 +140,21 @@ def test_a_key_used_twice_in_one_batch_is_refused(api: Api, channel: str) -> Non
     with pytest.raises(ValidationError, match=re.escape("messages[1].idempotencyKey: is used twice in this batch")):
         send({"messages": [one, dict(one)]}, None)
     assert list(InboxMessage.scan()) == []
+
+
+def test_a_batch_send_stored_well_after_its_id_was_minted_is_marked_for_the_catch_up(
+    api: Api, channel: str, lambdas: LambdaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by review: a batch mints every keyed send's id first, then stores them one by one, behind newer messages."""
+    from chalicelib import ids, sending
+
+    lambdas.invoke("send", {"messages": [{"channel": "news", "receivers": ["c"], "title": "at once"}]})
+    assert [m.stored_id for m in InboxMessage.query("c")] == [None]  # stored the moment its id was minted
+    step = sending.FRESH_START_MS + 500  # every id (a claim's, a store's) minted 1.5 s after the one before
+    ticks = iter(range(1_790_000_000_000, 1_790_000_000_000 + 10**9, step))
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: next(ticks)))
+    keyed = [{"channel": "news", "receivers": [user], "title": user, "idempotencyKey": user} for user in ("a", "b")]
+    lambdas.invoke("send", {"messages": keyed})
+    for user in ("a", "b"):
+        (message,) = InboxMessage.query(user)
+        assert message.stored_id is not None and message.stored_id > message.id, user

@@ -242,7 +242,12 @@ def test_deployment_zip_recipe_imports_the_app_and_publishes_a_metric(packaged: 
 
 
 def _index_shape(index: dict[str, Any]) -> dict[str, Any]:
-    return {"name": index["IndexName"], "keys": index["KeySchema"], "projection": index["Projection"]["ProjectionType"]}
+    projection = index["Projection"]
+    return {
+        "name": index["IndexName"],
+        "keys": index["KeySchema"],
+        "projection": (projection["ProjectionType"], sorted(projection.get("NonKeyAttributes", []))),
+    }
 
 
 def _table_shape(description: dict[str, Any]) -> dict[str, Any]:
