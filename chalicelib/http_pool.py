@@ -44,11 +44,13 @@ class ConnectionPool:
             return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._context)
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
-    def _exchange(self, connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]) -> int:
+    def _exchange(
+        self, connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         try:
             connection.request("POST", path, body, headers)
             response = connection.getresponse()
-            response.read()
+            answer = response.read()
         except BaseException:
             connection.close()
             raise
@@ -56,10 +58,10 @@ class ConnectionPool:
             connection.close()
         else:
             self._idle.put(connection)
-        return response.status
+        return response.status, answer
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        """The answer's status; raises ``OSError`` or ``http.client.HTTPException`` when there is none."""
+    def exchange(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """The answer's status and body; raises ``OSError`` or ``http.client.HTTPException`` when there is none."""
         with self._slots:
             try:
                 connection = self._idle.get_nowait()
@@ -69,6 +71,10 @@ class ConnectionPool:
                 return self._exchange(connection, path, body, headers)
             except STALE:  # the server closed it while it sat idle: once more on a new one
                 return self._exchange(self._new(), path, body, headers)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        """The answer's status (its body is read and dropped); raises like `exchange`."""
+        return self.exchange(path, body, headers)[0]
 
     def close(self) -> None:
         while True:

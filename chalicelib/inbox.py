@@ -44,7 +44,7 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     """Newest first; with ``after``, the catch-up (`catch_up`); or the archive."""
     if query.after is not None:
         return catch_up(user_id, query, query.after, cursors)
-    scope = json.dumps(["messages", query.channel, query.status, query.after, query.archived])
+    scope = _scope(query)
     position = None
     if query.page.cursor:
         position = str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
@@ -59,6 +59,11 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     return page_json([message_json(m) for m in items], cursor)
 
 
+def _scope(query: MessageQuery) -> str:
+    """What a ``/me/messages`` cursor is bound to: the filters, ``after`` and the archive switch."""
+    return json.dumps(["messages", query.channel, query.status, query.after, query.archived])
+
+
 def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec) -> dict[str, Any]:
     """``?after=<last id seen>``, oldest first: what was stored since, behind that id or after it.
 
@@ -70,7 +75,7 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     (one Query, and a BatchGetItem when there are any). They come first;
     ones the client already holds may come again: clients de-duplicate by id.
     """
-    scope = json.dumps(["messages", query.channel, query.status, after, False])
+    scope = _scope(query)
     mark = cursors.decode(query.page.cursor, user_id, scope) if query.page.cursor else {}
     limit = query.page.limit
     items: list[InboxMessage] = []

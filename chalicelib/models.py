@@ -14,10 +14,11 @@ Access patterns (docs/design.md explains each):
   ``channel-index`` (``userChannel``: live and archived messages),
   ``status-index`` (``userStatus``) and ``channel-status-index``
   (``userChannelStatus``): live messages only, each ranged on ``id``.
-  A message stored after its id was minted (an audience send's chunk, a
-  retried Idempotency-Key) also carries ``storedId``, an id minted when it
-  was stored: the sparse ``stored-index`` (``userId``, ``storedId``; keys and
-  ``channel``) lets the catch-up find it behind newer ids.
+  A message stored well after its id was minted (an audience send's chunk,
+  a retry, a first attempt that started late, a restore) also carries
+  ``storedId``, an id minted when it was stored: the sparse
+  ``stored-index`` (``userId``, ``storedId``; keys and ``channel``) lets the
+  catch-up find it behind newer ids.
   Streams NEW_AND_OLD_IMAGES feed delivery and the counts; ``expiresAt`` is
   the TTL attribute.
 * ``counters`` — one item per user (`counts`): per channel unread, total,

@@ -36,8 +36,9 @@ its tree, gets a fresh copy unpickled from the kept bytes (several times
 faster than ``deepcopy`` for these trees, and no ``pickle.dumps`` per
 call). Each walker finds its processor for a node class once (a dict
 lookup after that). A tree moto rewrites is always a copy of its own, so
-nothing done to one can leak into another call. ``tests/test_moto_speedups.py`` runs update
-expressions with and without them and compares every answer.
+nothing done to one can leak into another call.
+``tests/test_moto_speedups.py`` runs update expressions with and without
+them and compares every answer.
 
 **Condition expressions.** An UpdateItem (or PutItem, DeleteItem) with a
 condition has it parsed twice, by the response layer and by the backend,

@@ -10,12 +10,11 @@ table) and only moves it when told, so a failed batch is read again.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
+from chalicelib.http_pool import ConnectionPool
 from chalicelib.sigv4 import PostSigner
 
 GET_RECORDS_TARGET = "DynamoDBStreams_20120810.GetRecords"
@@ -44,36 +43,24 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> di
 
 
 class JsonGetRecords:
-    """``GetRecords`` on one keep-alive connection to the emulator, its JSON answer taken as it is.
+    """``GetRecords`` on a keep-alive connection to the emulator, its JSON answer taken as it is.
 
     The answer is already in the shape Lambda hands a function (bar the
     two fields `to_lambda_record` fixes), so botocore's model-driven parser
     (about a third of the poller's CPU under load) has nothing to add. The
-    poller is one thread: one connection, opened again after any error.
+    poller is one thread: a pool of one connection (`chalicelib.http_pool`).
     """
 
     def __init__(self, endpoint: str, region: str, credentials: Any, timeout: float = 10.0) -> None:
-        parts = urlsplit(endpoint)
-        self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._signer = PostSigner(endpoint, region, credentials, service="dynamodb")
-        self._timeout = timeout
-        self._connection: http.client.HTTPConnection | None = None
+        self._pool = ConnectionPool(endpoint, size=1, timeout=timeout)
 
     def __call__(self, *, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803 (botocore's names)
         body = json.dumps({"ShardIterator": ShardIterator, "Limit": Limit}).encode()
         headers = {**self._signer.headers("/", body), "X-Amz-Target": GET_RECORDS_TARGET}
-        if self._connection is None:
-            self._connection = http.client.HTTPConnection(*self._address, timeout=self._timeout)
-        try:
-            self._connection.request("POST", "/", body, headers)
-            response = self._connection.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException):
-            self._connection.close()
-            self._connection = None
-            raise
-        if response.status != 200:  # an expired or unknown iterator: the poller resumes from its last record
-            raise RuntimeError(f"GetRecords answered {response.status}: {raw[:200]!r}")
+        status, raw = self._pool.exchange("/", body, headers)
+        if status != 200:  # an expired or unknown iterator: the poller resumes from its last record
+            raise RuntimeError(f"GetRecords answered {status}: {raw[:200]!r}")
         return dict(json.loads(raw))
 
 
