@@ -34,9 +34,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_seconds() -> dict[str, float]:
+    """CPU seconds so far, all cores (/proc/stat): busy (user, nice, system, irq, softirq) and stolen by the host."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in Path("/proc/stat").read_text().split()[1:9])
+    return {"machine": (user + nice + system + irq + softirq) / TICKS, "stolen": steal / TICKS}
+
+
 def _processes(stack: RunningStack) -> dict[str, int]:
     children = stack.children()
-    return {"stack": stack.process.pid, **({"emulator": children[0]} if children else {})}
+    emulator = {"emulator": children[0]} if children else {}
+    return {"stack": stack.process.pid, **emulator, "clients": os.getpid()}  # clients: this process, 300 sockets
 
 
 async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: int, tag: str) -> dict[str, Any]:
@@ -47,6 +54,7 @@ async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: i
     admin = issue_token("admin", SECRET, admin=True)
     processes = _processes(stack)
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    machine_before = machine_seconds()
     ids: list[str] = []
     in_flight = asyncio.Semaphore(concurrency)
 
@@ -67,6 +75,7 @@ async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: i
     got = expected & received.keys()
     finished = max((received[k] for k in got), default=sends_done)
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+    cpu.update({name: value - machine_before[name] for name, value in machine_seconds().items()})
     await listeners.close()
     elapsed = finished - started
     return {

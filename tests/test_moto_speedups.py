@@ -8,9 +8,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import backends, mock_aws
 
-from infra.local import moto_speedups
+from infra.local import moto_speedups, moto_updates
 
 UPDATES: list[dict[str, Any]] = [
     {"UpdateExpression": "SET title = :t, #s = :s", "ExpressionAttributeNames": {"#s": "status"},
@@ -230,3 +232,113 @@ def test_a_repeated_update_expression_is_still_refused_every_time() -> None:
                                        ExpressionAttributeValues={":v": {"S": "x"}})  # fmt: skip
     finally:
         moto_speedups.remove()
+
+
+# Plain SET/ADD updates (infra.local.moto_updates): random sequences, with and without the fast path.
+NAMES = ("a", "b", "n", "c", "d", "pk", "g")  # pk: the table's key; g: an index's key
+VALUES = ({"N": "1"}, {"N": "-2"}, {"N": "1.50"}, {"N": "7"}, {"S": "x"}, {"S": "y"}, {"SS": ["p"]}, {"NS": ["3"]},
+          {"BOOL": True}, {"L": [{"S": "l"}]})  # fmt: skip
+CONDITIONS = (None, "attribute_not_exists(#n0)", "attribute_exists(#n0)", "#n0 < :v0", "#n0 = :v0 OR attribute_not_exists(#n0)")
+RETURNS = ("NONE", "ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD")
+clause_items = st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(VALUES)), min_size=1, max_size=2)
+one_update = st.fixed_dictionaries({
+    "key": st.sampled_from(("k1", "k2")),
+    "set": st.one_of(st.none(), clause_items),
+    "add": st.one_of(st.none(), clause_items),
+    "add_first": st.booleans(),
+    "condition": st.sampled_from(CONDITIONS),
+    "returns": st.sampled_from(RETURNS),
+    "old_on_failure": st.booleans(),
+}).filter(lambda u: u["set"] or u["add"])  # fmt: skip
+
+
+def _request(update: dict[str, Any]) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = {}
+    for verb in ("set", "add"):
+        parts = []
+        for name, value in update[verb] or []:
+            n, v = f"#n{len(names)}", f":v{len(values)}"
+            names[n], values[v] = name, value
+            parts.append(f"{n} = {v}" if verb == "set" else f"{n} {v}")
+        if parts:
+            clauses[verb] = f"{verb.upper()} {', '.join(parts)}"
+    order = ("add", "set") if update["add_first"] else ("set", "add")
+    request: dict[str, Any] = {
+        "UpdateExpression": " ".join(clauses[v] for v in order if v in clauses),
+        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values, "ReturnValues": update["returns"],
+    }  # fmt: skip
+    if update["condition"]:
+        request["ConditionExpression"] = update["condition"]
+    if update["old_on_failure"]:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return request
+
+
+def _replay(updates: list[dict[str, Any]]) -> tuple[list[Any], list[Any], list[Any]]:
+    """Each update's answer or error, then the table's items and its stream's records (ids and times left out)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="u", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[{"IndexName": "g-index", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "ALL"}}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )  # fmt: skip
+        client.put_item(TableName="u", Item={"pk": {"S": "k1"}, "n": {"N": "5"}, "b": {"S": "text"}})
+        answers: list[Any] = []
+        for update in updates:
+            try:
+                answer = client.update_item(TableName="u", Key={"pk": {"S": update["key"]}}, **_request(update))
+                answer.pop("ResponseMetadata")
+                answers.append(answer)
+            except ClientError as error:
+                answers.append((error.response["Error"], error.response.get("Item")))
+            except TypeError as error:  # moto's own crash comparing a string with a number (`n < :v`)
+                answers.append(("raised", str(error)))
+        items = sorted(client.scan(TableName="u")["Items"], key=lambda i: i["pk"]["S"])
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = client.describe_table(TableName="u")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        kept = [(r["eventName"], r["dynamodb"].get("Keys"), r["dynamodb"].get("OldImage"), r["dynamodb"].get("NewImage"))
+                for r in records]  # fmt: skip
+        return answers, items, kept
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(one_update, min_size=1, max_size=6))
+def test_plain_updates_answer_store_and_stream_exactly_as_stock_moto(updates: list[dict[str, Any]]) -> None:
+    moto_speedups.remove()
+    try:
+        stock = _replay(updates)
+        moto_speedups.apply()
+        fast = _replay(updates)
+    finally:
+        moto_speedups.remove()
+    assert fast == stock
+
+
+def test_plain_updates_take_the_fast_path_and_count_exactly() -> None:
+    """The counts updates' shape is applied without moto's walks, and a condition still refuses."""
+    plain = {"key": "k1", "set": None, "add_first": False, "condition": None, "returns": "ALL_NEW", "old_on_failure": False}
+    updates = [
+        {**plain, "add": [("b", {"N": "1"})]},  # ADD onto a string: moto's own error
+        {**plain, "set": [("a", {"S": "x"})], "add": [("n", {"N": "2"})]},
+        {**plain, "add": [("n", {"N": "1.50"})], "condition": "#n0 < :v0", "returns": "UPDATED_OLD", "old_on_failure": True},
+    ]
+    moto_speedups.apply()
+    try:
+        before = moto_updates.taken["fast"]
+        answers, items, records = _replay(updates)
+        assert moto_updates.taken["fast"] - before == 2  # the first update fails over to moto: ADD onto a string
+    finally:
+        moto_speedups.remove()
+    assert answers[0][0]["Code"] == "ValidationException"
+    assert answers[1]["Attributes"] == {"pk": {"S": "k1"}, "n": {"N": "7"}, "b": {"S": "text"}, "a": {"S": "x"}}
+    assert answers[2][0]["Code"] == "ConditionalCheckFailedException" and answers[2][1]["n"] == {"N": "7"}
+    assert [r[0] for r in records] == ["INSERT", "MODIFY"] and items[0]["n"] == {"N": "7"}

@@ -54,6 +54,10 @@ through the same model-driven serializer: for an UpdateItem returning the
 new item, a tenth of its CPU. They are answered with ``json.dumps`` of the
 output's members, as GetRecords is. Errors and every other operation keep
 moto's own path.
+
+**Plain updates.** ``SET #a = :a`` / ``ADD #n :n`` on an existing item (the
+stream handler's counts updates) skip moto's validation walks altogether:
+`infra.local.moto_updates`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ from collections import deque
 from copy import deepcopy
 from datetime import datetime
 from typing import Any
+
+from infra.local import moto_updates
 
 # moto's parsing modules carry no types: held as Any, patched by attribute.
 backends: Any = importlib.import_module("moto.backends")
@@ -281,6 +287,7 @@ def apply() -> None:
     validators.Validator.validate = _validate
     core_responses.method_names_from_class = functools.cache(_ORIGINALS["method_names"])
     comparisons.ConditionExpressionParser._lex_condition_expression = _lex
+    moto_updates.apply()
     setattr(expressions.UpdateExpressionParser, _MARK, True)
 
 
@@ -299,4 +306,5 @@ def remove() -> None:
     core_responses.method_names_from_class = _ORIGINALS["method_names"]
     comparisons.ConditionExpressionParser._lex_condition_expression = _ORIGINALS["lex"]
     _shapes_passed.clear()
+    moto_updates.remove()
     setattr(expressions.UpdateExpressionParser, _MARK, False)
