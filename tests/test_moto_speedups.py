@@ -342,3 +342,53 @@ def test_plain_updates_take_the_fast_path_and_count_exactly() -> None:
     assert answers[1]["Attributes"] == {"pk": {"S": "k1"}, "n": {"N": "7"}, "b": {"S": "text"}, "a": {"S": "x"}}
     assert answers[2][0]["Code"] == "ConditionalCheckFailedException" and answers[2][1]["n"] == {"N": "7"}
     assert [r[0] for r in records] == ["INSERT", "MODIFY"] and items[0]["n"] == {"N": "7"}
+
+
+def _size_answers() -> list[Any]:
+    """Items and updates around the 400 KB limit: what is refused, what is stored, what the stream says."""
+    big = "x" * 200_000
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _table(client, "z", stream=True)
+        answers: list[Any] = []
+        calls = [
+            ("put_item", {"Item": {"pk": {"S": "a"}, "b1": {"S": big}, "b2": {"S": big}, "n": {"N": "1"}}}),
+            ("put_item", {"Item": {"pk": {"S": "b"}, "b1": {"S": big}, "b2": {"S": big + "y" * 6_000}}}),
+            ("update_item", {"Key": {"pk": {"S": "a"}}, "UpdateExpression": "ADD #n :one SET #c = :c",
+                             "ExpressionAttributeNames": {"#n": "n", "#c": "c"},
+                             "ExpressionAttributeValues": {":one": {"N": "1"}, ":c": {"S": "y" * 4_000}}}),
+            ("update_item", {"Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET #c = :c ADD #n :one",
+                             "ExpressionAttributeNames": {"#n": "n", "#c": "c"},
+                             "ExpressionAttributeValues": {":one": {"N": "1"}, ":c": {"S": "y" * 5_000}}}),
+            ("update_item", {"Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET #b = :b",
+                             "ExpressionAttributeNames": {"#b": "b1"}, "ExpressionAttributeValues": {":b": {"S": "small"}}}),
+        ]  # fmt: skip
+        for name, arguments in calls:
+            try:
+                getattr(client, name)(TableName="z", **arguments)
+                answers.append(
+                    client.get_item(TableName="z", Key={"pk": arguments.get("Key", arguments.get("Item", {}))["pk"]})["Item"]
+                )
+            except ClientError as error:
+                answers.append(error.response["Error"])
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = client.describe_table(TableName="z")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        answers.append([(r["eventName"], sorted(r["dynamodb"].get("NewImage", {}))) for r in records])
+        return answers
+
+
+def test_the_size_limit_refuses_the_same_writes_as_stock_moto() -> None:
+    moto_speedups.remove()
+    stock = _size_answers()
+    moto_speedups.apply()
+    try:
+        fast = _size_answers()
+    finally:
+        moto_speedups.remove()
+    assert fast == stock
+    refused = [a.get("Code") for a in stock[:-1] if "Code" in a]
+    assert refused == ["ValidationException", "ValidationException"], stock  # the second put, the 5 KB update
+    assert stock[2]["n"] == {"N": "2"} and stock[4]["b1"] == {"S": "small"}

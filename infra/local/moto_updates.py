@@ -29,6 +29,7 @@ import re
 from typing import Any
 
 backend_models: Any = importlib.import_module("moto.dynamodb.models")
+utilities: Any = importlib.import_module("moto.dynamodb.models.utilities")
 dynamo_type: Any = importlib.import_module("moto.dynamodb.models.dynamo_type")
 comparisons: Any = importlib.import_module("moto.dynamodb.comparisons")
 exceptions: Any = importlib.import_module("moto.dynamodb.exceptions")
@@ -91,6 +92,44 @@ def _new_values(
     return out
 
 
+ITEM_SIZE_LIMIT = 405_000  # moto's (`LimitedSizeDict`): between DynamoDB's documented 400 KB and its real ~409 KB
+
+
+def _size(key: str, value: Any) -> int:
+    return int(utilities.bytesize(key)) + (value.size() if type(value) is dynamo_type.DynamoType else len(str(value).encode()))
+
+
+def _sizes_after(attrs: dict[str, Any], new: dict[str, Any]) -> int | None:
+    """The item's size after writing ``new`` one by one, each write checked as moto's `LimitedSizeDict` checks it.
+
+    moto sums the whole item before every single write (so a 20-attribute
+    item costs 400 size computations); the running total here gives the
+    same verdicts: the item as it is, plus the written attribute, the
+    old value still counted. None when a write would be refused.
+    """
+    total = sum(_size(key, value) for key, value in attrs.items())
+    for name, value in new.items():
+        added = _size(name, value)
+        if total + added > ITEM_SIZE_LIMIT:
+            return None
+        total += added - (_size(name, attrs[name]) if name in attrs else 0)
+    return total
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's `Item.__init__`, its size check a running total (same verdict, same order) instead of a sum per attribute."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    typed: dict[str, Any] = {}
+    total = 0
+    for key, value in attrs.items():
+        typed[key] = dynamo_type.DynamoType(value)
+        total += _size(key, typed[key])
+        if total > ITEM_SIZE_LIMIT:
+            raise exceptions.ItemSizeTooLarge
+    self.attrs = dynamo_type.LimitedSizeDict(typed)  # its constructor's update() checks nothing
+
+
 def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, names: dict[str, str],
           values: dict[str, Any], condition: str | None, on_failure: str | None) -> Any:  # fmt: skip
     """The updated item, or None when moto must do it (nothing has been changed then)."""
@@ -109,22 +148,23 @@ def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, name
     if new is None:
         return None
     taken["fast"] += 1
+    sizes = _sizes_after(item.attrs, new)
+    if sizes is None:
+        return None  # over the size limit on the way: moto's own error (and its half-applied update)
     original = backend_models.copy.deepcopy(item)
     if not comparisons.create_condition_expression_parser(condition, names, values).parse().expr(item):
         if on_failure == "ALL_OLD":
             raise exceptions.ConditionalCheckFailed(item=item.to_json()["Attributes"])
         raise exceptions.ConditionalCheckFailed
-    try:
-        for name, value in new.items():
-            item.attrs[name] = value
-    except exceptions.ItemSizeTooLarge:
-        raise exceptions.ItemSizeToUpdateTooLarge() from None
+    for name, value in new.items():
+        dict.__setitem__(item.attrs, name, value)  # each write's size check was made by `_sizes_after`
     if table.stream_shard is not None:
         table.stream_shard.add(original, item)
     return item
 
 
 _ORIGINAL = backend_models.DynamoDBBackend.update_item
+_ORIGINAL_ITEM_INIT = dynamo_type.Item.__init__
 
 
 @functools.wraps(_ORIGINAL)
@@ -155,7 +195,9 @@ def update_item(
 
 def apply() -> None:
     backend_models.DynamoDBBackend.update_item = update_item
+    dynamo_type.Item.__init__ = _item_init
 
 
 def remove() -> None:
     backend_models.DynamoDBBackend.update_item = _ORIGINAL
+    dynamo_type.Item.__init__ = _ORIGINAL_ITEM_INIT
