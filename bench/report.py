@@ -116,13 +116,17 @@ def _throughput(t: dict[str, Any]) -> list[str]:
         f"**{rate['median']:.0f} deliveries/s** (min {rate['min']:.0f}, max {rate['max']:.0f}; target ≥ 500), "
         f"frames lost: **{t['lost']}**.",
         "",
-        "| run | deliveries/s | seconds | sends took | " + " | ".join(f"CPU {n}" for n in t["cpu_share_of_a_core"]) + " |",
-        "|---|---|---|---|" + "---|" * len(t["cpu_share_of_a_core"]),
+        "| run | deliveries/s | seconds | sends took | "
+        + " | ".join(f"CPU {n}" for n in t["cpu_share_of_a_core"])
+        + " | stack / emulator CPU ms per delivery | reference ms |",
+        "|---|---|---|---|" + "---|" * len(t["cpu_share_of_a_core"]) + "---|---|",
     ]
     for i, r in enumerate(t["runs"]):
         shares = " | ".join(f"{r['cpu_share_of_a_core'][n]:.0%}" for n in t["cpu_share_of_a_core"])
+        per = r["cpu_ms_per_delivery"]
         lines.append(
-            f"| {i + 1} | {r['deliveries_per_second']:.0f} | {r['seconds']:.2f} s | {r['sends_seconds']:.2f} s | {shares} |"
+            f"| {i + 1} | {r['deliveries_per_second']:.0f} | {r['seconds']:.2f} s | {r['sends_seconds']:.2f} s | {shares} | "
+            f"{per['stack']:.2f} / {per.get('emulator', 0):.2f} | {r.get('reference_ms', 0):.0f} |"
         )
     return [*lines, ""]
 

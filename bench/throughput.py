@@ -14,6 +14,7 @@ Usage: python -m bench.throughput [--smoke] [--out DIR] [--repeats N]
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -40,6 +41,24 @@ def machine_seconds() -> dict[str, float]:
     return {"machine": (user + nice + system + irq + softirq) / TICKS, "stolen": steal / TICKS}
 
 
+REFERENCE_FRAME = {"type": "message.created", "silent": False, "message": {
+    "id": "01JD8Z6Q9X3V7T2K5M4N8P1R0S", "channel": "bench", "title": "throughput 0", "content": "load",
+    "status": "unread", "createdAt": "2026-11-25T00:00:00.000Z", "url": None, "severity": "info"}}  # fmt: skip
+
+
+def reference_ms() -> float:
+    """CPU ms of a fixed piece of Python work (10,000 frames to JSON and back), measured before each run.
+
+    This shared machine runs some hours a quarter slower than others; the
+    figure says which kind of hour a run met, so runs of different days
+    compare.
+    """
+    started = time.process_time()
+    for _ in range(10_000):
+        json.loads(json.dumps(REFERENCE_FRAME, separators=(",", ":")))
+    return (time.process_time() - started) * 1000
+
+
 def _processes(stack: RunningStack) -> dict[str, int]:
     children = stack.children()
     emulator = {"emulator": children[0]} if children else {}
@@ -53,6 +72,7 @@ async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: i
     await asyncio.sleep(0.5)  # every $connect stored before the first send
     admin = issue_token("admin", SECRET, admin=True)
     processes = _processes(stack)
+    reference = reference_ms()
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     machine_before = machine_seconds()
     ids: list[str] = []
@@ -88,6 +108,7 @@ async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: i
         "cpu_seconds": cpu,
         "cpu_share_of_a_core": {name: value / elapsed for name, value in cpu.items()},
         "cpu_ms_per_delivery": {name: value * 1000 / max(1, len(got)) for name, value in cpu.items()},
+        "reference_ms": reference,
     }
 
 
@@ -111,10 +132,10 @@ def main(argv: list[str]) -> int:
     lost = sum(r["lost"] for r in runs)
     print(table(
         ["run", "deliveries/s", "seconds", "sends took", "lost", *(f"CPU {n}" for n in shares),
-         *(f"{n} CPU ms/delivery" for n in shares)],
+         *(f"{n} CPU ms/delivery" for n in shares), "reference ms"],
         [[i + 1, f"{r['deliveries_per_second']:.0f}", f"{r['seconds']:.2f}", f"{r['sends_seconds']:.2f}", r["lost"],
           *(f"{r['cpu_share_of_a_core'][n]:.0%}" for n in shares),
-          *(f"{r['cpu_ms_per_delivery'][n]:.2f}" for n in shares)] for i, r in enumerate(runs)],
+          *(f"{r['cpu_ms_per_delivery'][n]:.2f}" for n in shares), f"{r['reference_ms']:.0f}"] for i, r in enumerate(runs)],
     ))  # fmt: skip
     print(f"median {rates['median']:.0f} deliveries/s (min {rates['min']:.0f}, max {rates['max']:.0f}), lost {lost}")
     write(
