@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from moto import backends, mock_aws
 
 from infra.local import moto_speedups, moto_updates
+
+T = TypeVar("T")
 
 UPDATES: list[dict[str, Any]] = [
     {"UpdateExpression": "SET title = :t, #s = :s", "ExpressionAttributeNames": {"#s": "status"},
@@ -50,6 +52,26 @@ def _table(client: Any, name: str, *, sort_key: bool = False, stream: bool = Fal
     )
 
 
+def _stock_then_fast(run: Callable[[], T]) -> tuple[T, T]:
+    """What ``run`` gives on stock moto, then with the speed-ups (removed again after)."""
+    moto_speedups.remove()
+    stock = run()
+    moto_speedups.apply()
+    try:
+        return stock, run()
+    finally:
+        moto_speedups.remove()
+
+
+def _shard_iterator(client: Any, table: str) -> tuple[Any, str]:
+    """A streams client and an iterator at the start of the table's (only) shard."""
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return streams, iterator["ShardIterator"]
+
+
 def _run_all() -> list[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -65,14 +87,8 @@ def _run_all() -> list[Any]:
 
 
 @pytest.fixture
-def stock_and_fast() -> Iterator[tuple[list[Any], list[Any]]]:
-    moto_speedups.remove()
-    stock = _run_all()
-    moto_speedups.apply()
-    try:
-        yield stock, _run_all()
-    finally:
-        moto_speedups.remove()
+def stock_and_fast() -> tuple[list[Any], list[Any]]:
+    return _stock_then_fast(_run_all)
 
 
 def test_update_expressions_answer_exactly_as_stock_moto(stock_and_fast: tuple[list[Any], list[Any]]) -> None:
@@ -105,26 +121,17 @@ def _stream_answers() -> list[Any]:
         client.put_item(TableName="s", Item=item)
         client.update_item(TableName="s", Key={"pk": {"S": "k"}}, UpdateExpression="REMOVE ss")
         client.delete_item(TableName="s", Key={"pk": {"S": "k"}})
-        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        arn = client.describe_table(TableName="s")["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        streams, iterator = _shard_iterator(client, "s")
         answers = []
         for limit in (2, 1000):
-            answer = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=limit)
+            answer = streams.get_records(ShardIterator=iterator, Limit=limit)
             answer.pop("ResponseMetadata")
             answers.append(answer)
         return answers
 
 
 def test_get_records_answers_exactly_as_stock_moto() -> None:
-    moto_speedups.remove()
-    stock = _stream_answers()
-    moto_speedups.apply()
-    try:
-        fast = _stream_answers()
-    finally:
-        moto_speedups.remove()
+    stock, fast = _stock_then_fast(_stream_answers)
     for answer in (*stock, *fast):  # ids, times and moto's size estimate (it counts the time's text) vary per run
         answer.pop("NextShardIterator")
         for record in answer["Records"]:
@@ -300,11 +307,8 @@ def _replay(updates: list[dict[str, Any]]) -> tuple[list[Any], list[Any], list[A
             except TypeError as error:  # moto's own crash comparing a string with a number (`n < :v`)
                 answers.append(("raised", str(error)))
         items = sorted(client.scan(TableName="u")["Items"], key=lambda i: i["pk"]["S"])
-        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        arn = client.describe_table(TableName="u")["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        streams, iterator = _shard_iterator(client, "u")
+        records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
         kept = [(r["eventName"], r["dynamodb"].get("Keys"), r["dynamodb"].get("OldImage"), r["dynamodb"].get("NewImage"))
                 for r in records]  # fmt: skip
         return answers, items, kept
@@ -313,13 +317,7 @@ def _replay(updates: list[dict[str, Any]]) -> tuple[list[Any], list[Any], list[A
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(one_update, min_size=1, max_size=6))
 def test_plain_updates_answer_store_and_stream_exactly_as_stock_moto(updates: list[dict[str, Any]]) -> None:
-    moto_speedups.remove()
-    try:
-        stock = _replay(updates)
-        moto_speedups.apply()
-        fast = _replay(updates)
-    finally:
-        moto_speedups.remove()
+    stock, fast = _stock_then_fast(lambda: _replay(updates))
     assert fast == stock
 
 
@@ -351,7 +349,7 @@ def _size_answers() -> list[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         _table(client, "z", stream=True)
         answers: list[Any] = []
-        calls = [
+        calls: list[tuple[str, dict[str, Any]]] = [
             ("put_item", {"Item": {"pk": {"S": "a"}, "b1": {"S": big}, "b2": {"S": big}, "n": {"N": "1"}}}),
             ("put_item", {"Item": {"pk": {"S": "b"}, "b1": {"S": big}, "b2": {"S": big + "y" * 6_000}}}),
             ("update_item", {"Key": {"pk": {"S": "a"}}, "UpdateExpression": "ADD #n :one SET #c = :c",
@@ -371,23 +369,14 @@ def _size_answers() -> list[Any]:
                 )
             except ClientError as error:
                 answers.append(error.response["Error"])
-        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        arn = client.describe_table(TableName="z")["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        streams, iterator = _shard_iterator(client, "z")
+        records = streams.get_records(ShardIterator=iterator)["Records"]
         answers.append([(r["eventName"], sorted(r["dynamodb"].get("NewImage", {}))) for r in records])
         return answers
 
 
 def test_the_size_limit_refuses_the_same_writes_as_stock_moto() -> None:
-    moto_speedups.remove()
-    stock = _size_answers()
-    moto_speedups.apply()
-    try:
-        fast = _size_answers()
-    finally:
-        moto_speedups.remove()
+    stock, fast = _stock_then_fast(_size_answers)
     assert fast == stock
     refused = [a.get("Code") for a in stock[:-1] if "Code" in a]
     assert refused == ["ValidationException", "ValidationException"], stock  # the second put, the 5 KB update
