@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -381,3 +382,27 @@ def test_the_size_limit_refuses_the_same_writes_as_stock_moto() -> None:
     refused = [a.get("Code") for a in stock[:-1] if "Code" in a]
     assert refused == ["ValidationException", "ValidationException"], stock  # the second put, the 5 KB update
     assert stock[2]["n"] == {"N": "2"} and stock[4]["b1"] == {"S": "small"}
+
+
+def _odd_value_answers() -> list[Any]:
+    """A value of the wrong JSON type (only a client without parameter validation sends one), then a plain update."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1", config=Config(parameter_validation=False))
+        _table(client, "o")
+        client.put_item(TableName="o", Item={"pk": {"S": "k"}, "n": {"N": "1"}})
+        answers: list[Any] = []
+        for value, condition in (({"S": 5}, "attribute_not_exists(#c)"), ({"S": "ok"}, "attribute_exists(#c)")):
+            try:
+                client.update_item(TableName="o", Key={"pk": {"S": "k"}}, UpdateExpression="SET #a = :a",
+                                   ConditionExpression=condition, ExpressionAttributeNames={"#a": "a", "#c": "n"},
+                                   ExpressionAttributeValues={":a": value})  # fmt: skip
+                answers.append(client.get_item(TableName="o", Key={"pk": {"S": "k"}})["Item"])
+            except ClientError as error:
+                answers.append(error.response["Error"]["Code"])
+        return answers
+
+
+def test_a_value_of_the_wrong_type_gets_motos_own_answer() -> None:
+    stock, fast = _stock_then_fast(_odd_value_answers)
+    assert fast == stock
+    assert stock == ["ConditionalCheckFailedException", {"pk": {"S": "k"}, "n": {"N": "1"}, "a": {"S": "ok"}}]

@@ -8,7 +8,7 @@ times to validate it, then walks it again to execute it: about a quarter of
 the request's CPU in the emulator, to do what a few dictionary writes do.
 
 `update_item` takes moto's backend call and, when the expression is no more
-than that — ``SET`` and ``ADD`` clauses (each once, upper case) of
+than that — ``SET`` and ``ADD`` clauses (each once, upper case, spaces between) of
 ``#placeholder`` names and ``:placeholder`` values, every name a distinct
 top-level attribute that is not a key of the table or of an index, every
 ``ADD`` a number onto a missing or numeric attribute, on an item that
@@ -34,10 +34,10 @@ dynamo_type: Any = importlib.import_module("moto.dynamodb.models.dynamo_type")
 comparisons: Any = importlib.import_module("moto.dynamodb.comparisons")
 exceptions: Any = importlib.import_module("moto.dynamodb.exceptions")
 
-_CLAUSE = re.compile(r"(?<![#:\w])(SET|ADD)(?!\w)", re.ASCII)
+_CLAUSE = re.compile(r"(?<![#:\w])(SET|ADD)(?= )", re.ASCII)  # spaces only: moto's tokenizer refuses some other blanks
 _ITEM = {
-    "SET": re.compile(r"\s*(#\w+)\s*=\s*(:\w+)\s*", re.ASCII),
-    "ADD": re.compile(r"\s*(#\w+)\s+(:\w+)\s*", re.ASCII),
+    "SET": re.compile(r" *(#\w+) *= *(:\w+) *", re.ASCII),
+    "ADD": re.compile(r" *(#\w+) +(:\w+) *", re.ASCII),
 }
 Action = tuple[str, str, str]  # verb, name placeholder, value placeholder
 taken = {"fast": 0}  # how many updates were answered here rather than by moto (tests read it)
@@ -130,13 +130,10 @@ def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) 
     self.attrs = dynamo_type.LimitedSizeDict(typed)  # its constructor's update() checks nothing
 
 
-def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, names: dict[str, str],
-          values: dict[str, Any], condition: str | None, on_failure: str | None) -> Any:  # fmt: skip
-    """The updated item, or None when moto must do it (nothing has been changed then)."""
-    actions = simple_actions(expression)
-    if actions is None:
-        return None
-    table = self.get_table(table_name)
+def _plan(
+    table: Any, key: dict[str, Any], actions: tuple[Action, ...], names: dict[str, str], values: dict[str, Any]
+) -> tuple[Any, dict[str, Any]] | None:
+    """The stored item and its attributes' new values, when every check moto would make passes; else None."""
     if set(key) != set(table.table_key_attrs):
         return None
     hash_value = dynamo_type.DynamoType(key[table.hash_key_attr])
@@ -145,12 +142,26 @@ def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, name
     if item is None:
         return None  # moto creates the item (and its stream record) its own way
     new = _new_values(table, item, actions, names, values)
-    if new is None:
-        return None
-    taken["fast"] += 1
-    sizes = _sizes_after(item.attrs, new)
-    if sizes is None:
+    if new is None or _sizes_after(item.attrs, new) is None:
         return None  # over the size limit on the way: moto's own error (and its half-applied update)
+    return item, new
+
+
+def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, names: dict[str, str],
+          values: dict[str, Any], condition: str | None, on_failure: str | None) -> Any:  # fmt: skip
+    """The updated item, or None when moto must do it (nothing has been changed then)."""
+    actions = simple_actions(expression)
+    if actions is None:
+        return None
+    table = self.get_table(table_name)
+    try:  # anything odd in the request (a value of the wrong JSON type, say): moto's own answer
+        planned = _plan(table, key, actions, names, values)
+    except Exception:
+        return None
+    if planned is None:
+        return None
+    item, new = planned
+    taken["fast"] += 1
     original = backend_models.copy.deepcopy(item)
     if not comparisons.create_condition_expression_parser(condition, names, values).parse().expr(item):
         if on_failure == "ALL_OLD":
