@@ -99,21 +99,21 @@ def _size(key: str, value: Any) -> int:
     return int(utilities.bytesize(key)) + (value.size() if type(value) is dynamo_type.DynamoType else len(str(value).encode()))
 
 
-def _sizes_after(attrs: dict[str, Any], new: dict[str, Any]) -> int | None:
-    """The item's size after writing ``new`` one by one, each write checked as moto's `LimitedSizeDict` checks it.
+def _fits(attrs: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether writing ``new`` one by one passes each write's check as moto's `LimitedSizeDict` makes it.
 
     moto sums the whole item before every single write (so a 20-attribute
     item costs 400 size computations); the running total here gives the
     same verdicts: the item as it is, plus the written attribute, the
-    old value still counted. None when a write would be refused.
+    old value still counted.
     """
     total = sum(_size(key, value) for key, value in attrs.items())
     for name, value in new.items():
         added = _size(name, value)
         if total + added > ITEM_SIZE_LIMIT:
-            return None
+            return False
         total += added - (_size(name, attrs[name]) if name in attrs else 0)
-    return total
+    return True
 
 
 def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
@@ -142,7 +142,7 @@ def _plan(
     if item is None:
         return None  # moto creates the item (and its stream record) its own way
     new = _new_values(table, item, actions, names, values)
-    if new is None or _sizes_after(item.attrs, new) is None:
+    if new is None or not _fits(item.attrs, new):
         return None  # over the size limit on the way: moto's own error (and its half-applied update)
     return item, new
 
@@ -168,7 +168,7 @@ def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, name
             raise exceptions.ConditionalCheckFailed(item=item.to_json()["Attributes"])
         raise exceptions.ConditionalCheckFailed
     for name, value in new.items():
-        dict.__setitem__(item.attrs, name, value)  # each write's size check was made by `_sizes_after`
+        dict.__setitem__(item.attrs, name, value)  # each write's size check was made by `_fits`
     if table.stream_shard is not None:
         table.stream_shard.add(original, item)
     return item
