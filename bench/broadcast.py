@@ -6,9 +6,10 @@ One ``POST /messages`` with ``"audience": "subscribers"``; measured from its
 the time until the last of the 1,000 frames arrived, frames lost (must be
 0), the DynamoDB calls the app made for the send (the worker's chunks and
 the stream handler's delivery) with estimated write units per recipient
-(bench/cost.py's model), and peak memory of the stack's process and of the
-emulator. The stack runs in this process (its DynamoDB/SQS emulator in its
-own), so the app's botocore clients can be counted.
+(bench/cost.py's model), and peak memory of the stack's process, its Lambda
+runtime and the emulator. The stack runs in this process (the emulator and
+the stream function's runtime in their own), so the app's botocore clients
+can be counted: here, and in the runtime through `Runtime.call`.
 
 Usage: python -m bench.broadcast [--smoke] [--out DIR]
 """
@@ -89,7 +90,8 @@ async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> di
     entry = await asyncio.to_thread(_http, base, "GET", f"/messages/{sent['id']}", admin)
     await asyncio.sleep(1.0)  # the stream handler's last batches: calls made after the last frame count too
     memory = memory_kib(os.getpid())
-    calls, wru, rru = dict(sorted(meter.calls.items())), meter.wru, meter.rru  # before the sockets' $disconnect calls
+    reading = meter.read()  # before the sockets' $disconnect calls
+    calls, wru, rru = dict(sorted(reading["calls"].items())), reading["wru"], reading["rru"]
     for task in listeners:
         task.cancel()
     for socket in sockets:
@@ -106,9 +108,58 @@ async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> di
         "dynamodb_calls_per_recipient": sum(calls.values()) / subscribers,
         "estimated_wru_per_recipient": wru / subscribers,
         "estimated_rru_per_recipient": rru / subscribers,
-        "sqs_calls": dict(sorted(meter.queue_calls.items())),
+        "sqs_calls": dict(sorted(reading["queue_calls"].items())),
         "memory_kib": memory,
     }
+
+
+_METER: dict[str, Any] = {}  # this process's meter: the stack's, and one in the Lambda runtime (see `main`)
+
+
+def install_meter(table_kinds: dict[str, str]) -> None:
+    """Count this process's DynamoDB calls (the app's clients) and SQS calls; run in the stack and in its runtime."""
+    from bench.cost import Meter
+    from chalicelib import storage
+    from chalicelib.service import get_work_queue
+
+    meter = _METER["meter"] = Meter(table_kinds, {})
+    for client in storage.botocore_clients():
+        client.meta.events.register("provide-client-params.dynamodb", meter.before)
+        client.meta.events.register("after-call.dynamodb", meter.after)
+    get_work_queue().client.meta.events.register("before-call.sqs", QueueCounter(meter))
+
+
+def reset_meter() -> None:
+    _METER["meter"].reset()
+    _METER["meter"].queue_calls.clear()
+
+
+def read_meter() -> dict[str, Any]:
+    meter = _METER["meter"]
+    return {"calls": dict(meter.calls), "wru": meter.wru, "rru": meter.rru, "queue_calls": dict(meter.queue_calls)}
+
+
+class Meters:
+    """The stack's meter and its runtime's, read as one."""
+
+    def __init__(self, stack: Any, table_kinds: dict[str, str]) -> None:
+        self._runtime = stack.runtime
+        install_meter(table_kinds)
+        self._runtime.call("bench.broadcast:install_meter", table_kinds)
+
+    def reset(self) -> None:
+        reset_meter()
+        self._runtime.call("bench.broadcast:reset_meter")
+
+    def read(self) -> dict[str, Any]:
+        readings = [read_meter(), self._runtime.call("bench.broadcast:read_meter")]
+        total: dict[str, Any] = {"calls": Counter(), "wru": 0.0, "rru": 0.0, "queue_calls": Counter()}
+        for reading in readings:
+            total["calls"].update(reading["calls"])
+            total["queue_calls"].update(reading["queue_calls"])
+            total["wru"] += reading["wru"]
+            total["rru"] += reading["rru"]
+        return total
 
 
 class QueueCounter:
@@ -133,9 +184,6 @@ def main(argv: list[str]) -> int:
     for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_SQS_ENDPOINT"):
         os.environ.pop(name, None)
     os.chdir(ROOT)
-    from bench.cost import Meter
-    from chalicelib import storage
-    from chalicelib.service import get_work_queue
     from infra.local.stack import LocalStack, StackSettings
 
     stack = LocalStack(StackSettings.from_env())
@@ -143,11 +191,7 @@ def main(argv: list[str]) -> int:
     try:
         from chalicelib.config import get_settings
 
-        meter = Meter({name: kind for kind, name in get_settings().tables.items()}, {})
-        for client in storage.botocore_clients():
-            client.meta.events.register("provide-client-params.dynamodb", meter.before)
-            client.meta.events.register("after-call.dynamodb", meter.after)
-        get_work_queue().client.meta.events.register("before-call.sqs", QueueCounter(meter))
+        meter = Meters(stack, {name: kind for kind, name in get_settings().tables.items()})
         log(f"broadcast to {subscribers} subscribers, {online} online")
         result = asyncio.run(broadcast(stack, meter, subscribers, online))
     finally:
@@ -160,8 +204,8 @@ def main(argv: list[str]) -> int:
          ["frames lost", f"{result['lost']} of {online}"],
          ["DynamoDB calls / recipient", f"{result['dynamodb_calls_per_recipient']:.3f}"],
          ["est. WRU / recipient", f"{result['estimated_wru_per_recipient']:.2f}"],
-         ["peak RSS stack / emulator (MiB)",
-          f"{result['memory_kib']['VmHWM'] / 1024:.0f} / {result['memory_kib']['emulator_VmHWM'] / 1024:.0f}"]],
+         ["peak RSS stack / runtime / emulator (MiB)",
+          " / ".join(f"{result['memory_kib'][f'{n}VmHWM'] / 1024:.0f}" for n in ("", "runtime_", "emulator_"))]],
     ))  # fmt: skip
     write(
         "broadcast",

@@ -28,15 +28,26 @@ from chalicelib.auth import issue_token
 from tests.e2e import RunningStack
 
 
+def stack_children(pid: int) -> dict[str, int]:
+    """The stack's busy child processes by role: the DynamoDB emulator and the Lambda runtime (stream function)."""
+    named = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        command = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"infra.local.dynamodb" in command:
+            named["emulator"] = int(child)
+        elif b"infra.local.runtime" in command:
+            named["runtime"] = int(child)
+    return named
+
+
 def memory_kib(pid: int) -> dict[str, int]:
-    """Peak and current RSS of the stack's process and of its children (the DynamoDB emulator)."""
-    fields = {"VmHWM": 0, "VmRSS": 0, "emulator_VmHWM": 0}
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for process, prefix in [(str(pid), "")] + [(child, "emulator_") for child in children]:
+    """Peak and current RSS of the stack's process, and the peak of its emulator and runtime."""
+    fields = {"VmHWM": 0, "VmRSS": 0, "emulator_VmHWM": 0, "runtime_VmHWM": 0}
+    for process, prefix in [(pid, ""), *((child, f"{role}_") for role, child in stack_children(pid).items())]:
         for line in Path(f"/proc/{process}/status").read_text().splitlines():
             name, _, value = line.partition(":")
             if name in ("VmHWM", "VmRSS") and f"{prefix}{name}" in fields:
-                fields[f"{prefix}{name}"] += int(value.split()[0])
+                fields[f"{prefix}{name}"] = int(value.split()[0])
     return fields
 
 
@@ -121,7 +132,8 @@ def main(argv: list[str]) -> int:
     ))  # fmt: skip
     print(f"frames {result['frames_received']}/{result['frames_expected']}, lost {result['lost']}; "
           f"stack peak RSS {result['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB "
-          f"(+ emulator {result['stack_memory_kib']['emulator_VmHWM'] / 1024:.0f} MiB)")  # fmt: skip
+          f"(+ runtime {result['stack_memory_kib']['runtime_VmHWM'] / 1024:.0f} MiB, "
+          f"emulator {result['stack_memory_kib']['emulator_VmHWM'] / 1024:.0f} MiB)")  # fmt: skip
     write(
         "e2e",
         {"parameters": {"clients": clients, "sends": sends, "receivers_per_send": per_send, "sends_per_second": rate},

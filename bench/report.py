@@ -79,6 +79,7 @@ def render(directory: Path = RESULTS) -> str:
             f"{p['sends']} sends × {p['receivers_per_send']} receivers at {p['sends_per_second']:.0f}/s; "
             f"frames lost: **{e2e['lost']}** of {e2e['frames_expected']}; "
             f"peak RSS: stack {e2e['stack_memory_kib']['VmHWM'] / 1024:.0f} MiB, "
+            f"Lambda runtime {e2e['stack_memory_kib'].get('runtime_VmHWM', 0) / 1024:.0f} MiB, "
             f"DynamoDB emulator {e2e['stack_memory_kib'].get('emulator_VmHWM', 0) / 1024:.0f} MiB.",
             "",
             "| latency | p50 | p95 | p99 | max |",
@@ -118,7 +119,7 @@ def _throughput(t: dict[str, Any]) -> list[str]:
         "",
         "| run | deliveries/s | seconds | sends took | "
         + " | ".join(f"CPU {n}" for n in t["cpu_share_of_a_core"])
-        + " | stack / emulator CPU ms per delivery | reference ms |",
+        + " | stack / runtime / emulator CPU ms per delivery | reference ms |",
         "|---|---|---|---|" + "---|" * len(t["cpu_share_of_a_core"]) + "---|---|",
     ]
     for i, r in enumerate(t["runs"]):
@@ -126,7 +127,7 @@ def _throughput(t: dict[str, Any]) -> list[str]:
         per = r["cpu_ms_per_delivery"]
         lines.append(
             f"| {i + 1} | {r['deliveries_per_second']:.0f} | {r['seconds']:.2f} s | {r['sends_seconds']:.2f} s | {shares} | "
-            f"{per['stack']:.2f} / {per.get('emulator', 0):.2f} | {r.get('reference_ms', 0):.0f} |"
+            f"{per['stack']:.2f} / {per.get('runtime', 0):.2f} / {per.get('emulator', 0):.2f} | {r.get('reference_ms', 0):.0f} |"
         )
     return [*lines, ""]
 
@@ -140,6 +141,7 @@ def _broadcast(result: dict[str, Any] | None) -> list[str]:
         f"**Broadcast** (`bench/broadcast.py`, {result['written']}): local stack, an audience send to "
         f"{p['subscribers']:,} subscribers of whom {p['online']:,} have an open socket; frames lost: "
         f"**{result['lost']}** of {result['frames_expected']}; peak RSS: stack {result['memory_kib']['VmHWM'] / 1024:.0f} MiB, "
+        f"Lambda runtime {result['memory_kib'].get('runtime_VmHWM', 0) / 1024:.0f} MiB, "
         f"emulator {result['memory_kib']['emulator_VmHWM'] / 1024:.0f} MiB.",
         "",
         "| 202 → log done | 202 → last frame | DynamoDB calls / recipient | est. WRU / recipient |",

@@ -5,8 +5,9 @@ back to back, each to all 300 users: 3,000 frames. Reports deliveries per
 second (frames received ÷ time from the first send's request to the last
 frame), frames lost (must be 0), the time the sends themselves took (the
 write path, which delivery overlaps), and the CPU seconds each process
-spent meanwhile — the stack (app, gateway, poller, stream handler) and the
-DynamoDB emulator — which says what bounds the figure.
+spent meanwhile — the stack (HTTP routes, gateway, pollers), the Lambda
+runtime (the stream function), the DynamoDB emulator and these clients —
+which says what bounds the figure.
 
 Usage: python -m bench.throughput [--smoke] [--out DIR] [--repeats N]
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import SECRET, log, results_dir, smoke, summary, table, write
-from bench.e2e import Listeners
+from bench.e2e import Listeners, stack_children
 from chalicelib.auth import issue_token
 from tests.e2e import RunningStack
 
@@ -60,9 +61,7 @@ def reference_ms() -> float:
 
 
 def _processes(stack: RunningStack) -> dict[str, int]:
-    children = stack.children()
-    emulator = {"emulator": children[0]} if children else {}
-    return {"stack": stack.process.pid, **emulator, "clients": os.getpid()}  # clients: this process, 300 sockets
+    return {"stack": stack.process.pid, **stack_children(stack.process.pid), "clients": os.getpid()}  # clients: 300 sockets
 
 
 async def run_once(stack: RunningStack, clients: int, sends: int, concurrency: int, tag: str) -> dict[str, Any]:

@@ -99,7 +99,7 @@ class RunningStack:
         return time.monotonic() - started
 
     def children(self) -> list[int]:
-        """The ids of the stack's child processes (the DynamoDB emulator), from /proc."""
+        """The ids of the stack's child processes (the DynamoDB emulator, the Lambda runtime), from /proc."""
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:

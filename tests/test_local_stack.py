@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -187,7 +190,7 @@ def test_sigterm_stops_within_a_second_and_removes_its_state_file() -> None:
 def test_ctrl_c_to_the_process_group_stops_everything_within_a_second_without_a_traceback() -> None:
     running = RunningStack(SECRET, own_group=True)
     children = running.children()
-    assert children, "the DynamoDB emulator runs in a child process"
+    assert len(children) >= 2, "the DynamoDB emulator and the Lambda runtime run in child processes"
     with running.socket(issue_token("cc1", SECRET)) as socket:  # a socket to close and a $disconnect to run
         status, _ = running.http("POST", "/messages", _admin(), {"channel": "deploys", "receivers": ["cc1"], "title": "t"})
         assert status == 202
@@ -199,6 +202,30 @@ def test_ctrl_c_to_the_process_group_stops_everything_within_a_second_without_a_
     assert "Traceback" not in output and " ERROR " not in output, output
     assert not [pid for pid in children if process_exists(pid)]
     assert not running.state_file.exists()
+
+
+def test_a_stream_function_runtime_that_dies_during_a_batch_is_started_again_and_the_batch_delivered_once() -> None:
+    """As on Lambda: the invocation fails with its sandbox, the batch is retried, and a new runtime (a cold start) runs it."""
+    running = RunningStack(SECRET)
+    try:
+        (runtime,) = [pid for pid in running.children() if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        token = issue_token("rt1", SECRET)
+        with running.socket(token) as socket:
+            os.kill(runtime, signal.SIGSTOP)  # it takes the next batch over the pipe, and never answers
+            status, _ = running.http("POST", "/messages", _admin(), {"channel": "deploys", "receivers": ["rt1"], "title": "t"})
+            assert status == 202
+            time.sleep(1.0)
+            os.kill(runtime, signal.SIGKILL)
+            (frame,) = frames(socket, 1)
+            assert (frame["type"], frame["message"]["title"]) == ("message.created", "t")
+            assert no_frame(socket, wait=1.0)  # delivered once
+        status, counts = running.http("GET", "/me/unread-count", token)
+        assert status == 200 and counts["total"] == 1, counts
+        assert "starting a new runtime (a cold start)" in running.output()
+        (restarted,) = [pid for pid in running.children() if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert restarted != runtime
+    finally:
+        running.stop()
 
 
 # --- what a newcomer meets: the banner, errors for unknown routes, the demo channel -----------

@@ -101,6 +101,18 @@ class FaultPlan:
         thread.start()
         return thread
 
+    def take_counts(self) -> dict[str, int]:
+        """What was injected since the last call (a Lambda runtime hands it to the stack with each answer)."""
+        with self._lock:
+            taken = dict(self.counts)
+            self.counts.clear()
+        return taken
+
+    def add_counts(self, injected: dict[str, int]) -> None:
+        """What a Lambda runtime's own plan injected, counted with the stack's."""
+        with self._lock:
+            self.counts.update(injected)
+
     def summary(self) -> str:
         return "faults injected: " + (", ".join(f"{name}={count}" for name, count in sorted(self.counts.items())) or "none")
 

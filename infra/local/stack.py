@@ -32,6 +32,7 @@ from infra.local.http_api import local_api_server
 from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
 from infra.local.poller import StreamPoller, wake_on_writes
 from infra.local.queues import QueuePoller, create_queues, wake_on_sends
+from infra.local.runtime import LambdaContext, Runtime
 from infra.local.state import DEMO_CHANNEL, DEMO_CHANNEL_TITLE, ROOT, StackState
 from infra.local.streams import JsonGetRecords, ShardReader
 
@@ -80,24 +81,13 @@ def _stage_environment() -> dict[str, str]:
     return dict(config["stages"][STAGE].get("environment_variables", {}))
 
 
-class _Context:
-    """The few LambdaContext fields handlers may read."""
-
-    def __init__(self, name: str) -> None:
-        self.function_name = f"{APP_NAME}-{STAGE}-{name}"
-        self.aws_request_id = os.urandom(8).hex()
-        self.memory_limit_in_mb = 512
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 class LocalStack:
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.dynamodb: EmbeddedDynamoDB | None = None
         self.gateway: WebSocketGateway | None = None
         self.poller: StreamPoller | None = None
+        self.runtime: Runtime | None = None
         self._stopping = threading.Event()
         self.queue_poller: QueuePoller | None = None
         self.lambda_endpoint: LambdaEndpoint | None = None
@@ -172,6 +162,8 @@ class LocalStack:
         self.gateway.start()
         env["INAPP_WS_ENDPOINT"] = self.gateway.management_endpoint
         env["INAPP_WS_URL"] = self.gateway.url
+        self.runtime = Runtime(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts)
+        self.runtime.start()  # it loads the app while this process creates the tables
         reset()
         create_tables(load_settings())
         get_services()
@@ -202,7 +194,9 @@ class LocalStack:
         arn = InboxMessage.describe_table()["LatestStreamArn"]
         fetch = JsonGetRecords(os.environ["INAPP_DYNAMODB_ENDPOINT"], region, boto3.Session().get_credentials())
         reader = ShardReader(streams, arn, region, start="LATEST", get_records=fetch)
-        self.poller = StreamPoller(reader, lambda batch: self._invoke("deliver", batch))
+        runtime = self.runtime
+        assert runtime is not None
+        self.poller = StreamPoller(reader, lambda batch: runtime.invoke("deliver", batch))
         wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
 
@@ -230,9 +224,10 @@ class LocalStack:
             faults.replay_stream(self.poller.replay_from_checkpoint, self._stopping)
 
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
-        return self.app.handler_map[name](event, _Context(name))
+        return self.app.handler_map[name](event, LambdaContext(f"{APP_NAME}-{STAGE}-{name}"))
 
     def _check_ready(self) -> None:
+        self.runtime.wait_ready()  # type: ignore[union-attr]
         with urllib.request.urlopen(f"{self.http_url}/health", timeout=5) as response:
             assert json.load(response) == {"status": "ok"}
         probe = urllib.request.Request(f"{self.gateway.management_endpoint}/@connections/probe", method="GET")  # type: ignore[union-attr]
@@ -274,6 +269,7 @@ class LocalStack:
             self.gateway.stop if self.gateway else None,
             self.queue_poller.stop if self.queue_poller else None,
             self.poller.stop if self.poller else None,
+            self.runtime.stop if self.runtime else None,
             self.dynamodb.stop if self.dynamodb else None,
         ):
             if stop is None:
