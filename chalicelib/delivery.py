@@ -50,7 +50,8 @@ from chalicelib.views import message_json, preferences_json
 logger = logging.getLogger(__name__)
 
 # The deployed event source mapping and the local poller both read these.
-STREAM_BATCH_SIZE = 1000  # up to 6 MB; under load one batch holds several messages per user: one counts update for them all
+# Lambda takes up to 10,000 (and 6 MB); under load one batch holds several messages per user: one counts update for them all.
+STREAM_BATCH_SIZE = 3000
 STREAM_BATCH_WINDOW_SECONDS = 0
 STREAM_MAX_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE_SECONDS = 3600

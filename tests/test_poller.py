@@ -185,3 +185,28 @@ def test_the_json_get_records_reads_what_botocore_reads_from_the_emulator() -> N
         assert fetch(ShardIterator=by_json.next_iterator or "", Limit=10)["Records"] == []  # the connection still serves
     finally:
         emulator.stop()
+
+
+def test_a_batch_beyond_a_thousand_records_is_read_in_pages_in_order() -> None:
+    """DynamoDB Streams answers at most 1,000 records a call and Lambda's batches go to 10,000: the reader chains pages."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = _stream_table(client)
+        limits: list[int] = []
+
+        def get_records(**kwargs: Any) -> dict[str, Any]:
+            limits.append(kwargs["Limit"])
+            return dict(streams.get_records(**kwargs))
+
+        reader = ShardReader(streams, arn, "us-east-1", get_records=get_records)
+        for n in range(2100):
+            client.put_item(TableName="t", Item={"pk": {"S": f"k{n:04d}"}})
+        batch = reader.read(2500)
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in batch] == [f"k{n:04d}" for n in range(2100)]
+        assert limits == [1000, 1000, 500]  # the third page came back short: nothing more for now
+        reader.commit()
+        limits.clear()
+        client.put_item(TableName="t", Item={"pk": {"S": "next"}})
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in reader.read(2500)] == ["next"]
+        assert limits == [1000]

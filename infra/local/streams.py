@@ -18,6 +18,7 @@ from chalicelib.http_pool import ConnectionPool
 from chalicelib.sigv4 import PostSigner
 
 GET_RECORDS_TARGET = "DynamoDBStreams_20120810.GetRecords"
+GET_RECORDS_LIMIT = 1000  # DynamoDB Streams' most records per GetRecords
 
 
 def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -97,10 +98,17 @@ class ShardReader:
         return str(response["ShardIterator"])
 
     def read(self, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` records from the current position, Lambda-shaped."""
-        response = self._get_records(ShardIterator=self.iterator, Limit=limit)
-        self.next_iterator = response.get("NextShardIterator")
-        records = response["Records"]
+        """Up to ``limit`` records from the current position, Lambda-shaped, from as many pages as that takes."""
+        records: list[dict[str, Any]] = []
+        iterator: str | None = self.iterator
+        while iterator and len(records) < limit:  # pages of at most 1,000, as DynamoDB Streams answers
+            asked = min(GET_RECORDS_LIMIT, limit - len(records))
+            response = self._get_records(ShardIterator=iterator, Limit=asked)
+            page = response["Records"]
+            records += page
+            self.next_iterator = iterator = response.get("NextShardIterator")
+            if len(page) < asked:  # the shard has nothing more for now: hand over what there is
+                break
         self._pending = str(records[-1]["dynamodb"]["SequenceNumber"]) if records else None
         return [to_lambda_record(r, self.stream_arn, self._region) for r in records]
 
