@@ -228,6 +228,23 @@ def test_a_stream_function_runtime_that_dies_during_a_batch_is_started_again_and
         running.stop()
 
 
+def test_sigterm_during_a_batch_stops_within_a_second_without_an_error() -> None:
+    """The runtime's batch is ended, not waited for (it is not checkpointed, as on Lambda), and nothing is left running."""
+    running = RunningStack(SECRET)
+    children = running.children()
+    (runtime,) = [pid for pid in children if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(runtime, signal.SIGSTOP)  # the next batch stays in flight
+    status, _ = running.http("POST", "/messages", _admin(), {"channel": "deploys", "receivers": ["rt2"], "title": "t"})
+    assert status == 202
+    time.sleep(0.5)
+    took = running.stop()
+    output = running.output()
+    assert took < 1.0, output
+    assert running.process.returncode == 0
+    assert "Traceback" not in output and " ERROR " not in output, output
+    assert not [pid for pid in children if process_exists(pid)]
+
+
 # --- what a newcomer meets: the banner, errors for unknown routes, the demo channel -----------
 
 

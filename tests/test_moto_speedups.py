@@ -230,6 +230,26 @@ def test_data_plane_answers_exactly_as_stock_moto(item: dict[str, Any]) -> None:
                       "ConditionalCheckFailedException"]  # fmt: skip
 
 
+def _numbers_as_strings() -> list[Any]:
+    """A client without parameter validation can send ``Limit``/``Segment`` as strings; moto's parse makes numbers."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1", config=Config(parameter_validation=False))
+        _table(client, "d", sort_key=True)
+        for i in range(5):
+            client.put_item(TableName="d", Item={"pk": {"S": "k"}, "sk": {"S": f"s{i}"}})
+        query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "k"}}}
+        return [
+            len(client.query(TableName="d", Limit="2", **query)["Items"]),
+            len(client.scan(TableName="d", Limit="3")["Items"]),
+            len(client.scan(TableName="d", Segment="0", TotalSegments="1")["Items"]),
+        ]
+
+
+def test_numbers_sent_as_strings_get_motos_own_parse() -> None:
+    stock, fast = _stock_then_fast(_numbers_as_strings)
+    assert fast == stock == [2, 3, 5]
+
+
 def test_a_repeated_update_expression_is_still_refused_every_time() -> None:
     """The shape checks are skipped only for expressions that passed them: a bad one fails again and again."""
     moto_speedups.apply()

@@ -20,9 +20,13 @@ class WakeableLoop:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Tell the loop to stop after what it is doing (`stop` also waits for it)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self) -> None:
+        self.halt()
         self._thread.join(timeout=5)
 
     def wake(self) -> None:

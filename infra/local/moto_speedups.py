@@ -60,7 +60,9 @@ parser too, which walks the input shape member by member (a tenth of the
 emulator's CPU under the throughput benchmark) and for these operations
 changes nothing but binary values (base64 to bytes). A body without a
 binary value (``"B"`` or ``"BS"`` anywhere) whose top-level keys are all
-members of the operation's input is taken as ``json.loads`` reads it; any
+members of the operation's input, and whose ``Limit``/``Segment``/
+``TotalSegments`` (the only numbers moto's parse converts) are numbers,
+is taken as ``json.loads`` reads it; any
 other keeps moto's parse. Over the in-process suites' ~18,000 DynamoDB
 requests both gave the same parameters for every such body.
 
@@ -224,6 +226,14 @@ def _input_members(action: str) -> frozenset[str]:
 _BINARY_VALUE = re.compile(rb'"BS?"\s*:')
 
 
+INTEGER_MEMBERS = ("Limit", "Segment", "TotalSegments")  # the data-plane inputs' only non-string scalars moto's parse converts
+
+
+def _integers_as_integers(params: dict[str, Any]) -> bool:
+    """A client without parameter validation may send ``"Limit": "2"``: moto's parse makes it a number."""
+    return all(type(params[name]) is int for name in INTEGER_MEMBERS if name in params)
+
+
 def _parse_parameters(self: Any, request: Any) -> None:
     """A data-plane request's JSON as it is; moto's model-driven parse for binary values and everything else."""
     action = self._get_action()
@@ -233,7 +243,7 @@ def _parse_parameters(self: Any, request: Any) -> None:
             params = json.loads(body)
         except ValueError:
             params = None
-        if isinstance(params, dict) and params.keys() <= _input_members(action):
+        if isinstance(params, dict) and params.keys() <= _input_members(action) and _integers_as_integers(params):
             self.params = params
             return
     _ORIGINALS["parse_parameters"](self, request)

@@ -119,7 +119,10 @@ class StreamPoller(WakeableLoop):
         try:
             response = self._handler({"Records": records})
         except Exception:
-            logger.exception("stream handler failed")
+            if self._stop.is_set():  # the stack stopped during the batch; it was not checkpointed
+                logger.info("stream handler stopped with the stack")
+            else:
+                logger.exception("stream handler failed")
             return ""
         failures = (response or {}).get("batchItemFailures") or []
         if not failures:

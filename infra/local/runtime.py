@@ -70,7 +70,10 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
     clients = storage.botocore_clients()
     if faults.shares.get("dynamodb"):
         faults.throttle_dynamodb(clients)
-    conn.send(("ready", None, {}))
+    try:
+        conn.send(("ready", None, {}))
+    except OSError:  # the stack stopped while this runtime loaded the app
+        return
     while True:
         try:
             kind, name, payload = conn.recv()
@@ -86,7 +89,10 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
         except Exception as error:
             logger.exception("function failed", extra={"function": name})
             answer = ("error", f"{type(error).__name__}: {error}")
-        conn.send((*answer, faults.take_counts()))
+        try:
+            conn.send((*answer, faults.take_counts()))
+        except OSError:  # the stack stopped during the invocation
+            return
 
 
 class Runtime:
@@ -116,14 +122,23 @@ class Runtime:
         if self._conn is not None:
             self._conn.close()  # a runtime that died: its pipe goes with it
         ours, theirs = socket.socketpair()
-        self._process = subprocess.Popen(  # a fresh interpreter: no fork of a process with threads running
-            [sys.executable, "-m", "infra.local.runtime", str(theirs.fileno()), self._prefix, self._log_format],
-            pass_fds=[theirs.fileno()],
-            cwd=ROOT,
-            start_new_session=True,  # out of the terminal's process group: Ctrl-C reaches the stack, which stops it
-        )
-        theirs.close()
+        try:
+            self._process = subprocess.Popen(  # a fresh interpreter: no fork of a process with threads running
+                [sys.executable, "-m", "infra.local.runtime", str(theirs.fileno()), self._prefix, self._log_format],
+                pass_fds=[theirs.fileno()],
+                cwd=ROOT,
+                start_new_session=True,  # out of the terminal's process group: Ctrl-C reaches the stack, which stops it
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         self._conn = Connection(ours.detach())
+        if self._stopped:  # `stop` ran meanwhile and will not see this one
+            self._process.kill()
+            self._process.wait()
+            raise FunctionError("the stack is stopping")
         self._loading = True
         self.starts += 1
 
@@ -157,8 +172,13 @@ class Runtime:
             try:
                 self._conn.send((kind, name, payload))
                 return self._receive()
+            except FunctionError:
+                raise
             except (EOFError, OSError) as error:
                 raise FunctionError("the runtime died during the invocation") from error
+            except BaseException:  # e.g. Ctrl-C while waiting: its answer would meet the next invocation
+                self._process.kill()
+                raise
 
     def _receive(self) -> Any:
         outcome, result, injected = self._conn.recv()
@@ -169,22 +189,29 @@ class Runtime:
         return result
 
     def stop(self) -> None:
-        """Close the pipe (an idle runtime returns at once); one still running an invocation is ended."""
-        self._stopped = True
-        process = self._process
-        if process is None:
-            return
-        if self._lock.acquire(timeout=0.5):  # idle: no invocation holds the pipe, and closing it ends the runtime
+        """Close the pipe (an idle runtime returns at once); one still loading or running an invocation is ended.
+
+        An invocation it ends is not checkpointed: Lambda would run that batch again too.
+        """
+        self._stopped = True  # no new runtime from here on
+        if self._lock.acquire(timeout=0.05):  # idle: nothing holds the pipe
             try:
-                self._conn.close()
+                process = self._process
+                if process is not None and not self._loading:
+                    self._conn.close()  # the runtime's recv ends: it exits
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(1)
             finally:
                 self._lock.release()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(2)
-        if process.poll() is None:  # still running a batch, which is not checkpointed: Lambda runs it again too
+        process = self._process
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+        if self._conn is not None:
+            self._conn.close()
 
 
 if __name__ == "__main__":
     _serve(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3])
+    logging.shutdown()  # every log line out, then no half-second interpreter teardown
+    os._exit(0)

@@ -100,9 +100,9 @@ class LocalStack:
     def start(self) -> None:
         try:
             self._start()
-        except OSError as error:
+        except Exception as error:  # stop what already runs
             self.stop()
-            if error.errno == errno.EADDRINUSE:
+            if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
                 raise PortInUseError(str(error)) from None
             raise
 
@@ -268,8 +268,7 @@ class LocalStack:
             self._stop_http,
             self.gateway.stop if self.gateway else None,
             self.queue_poller.stop if self.queue_poller else None,
-            self.poller.stop if self.poller else None,
-            self.runtime.stop if self.runtime else None,
+            self._stop_delivery,
             self.dynamodb.stop if self.dynamodb else None,
         ):
             if stop is None:
@@ -278,6 +277,15 @@ class LocalStack:
                 stop()
             except Exception:  # keep stopping the rest
                 logger.exception("stopping a part failed")
+
+    def _stop_delivery(self) -> None:
+        """The stream poller told to stop, its runtime stopped (ending a batch still running), the poller joined."""
+        if self.poller is not None:
+            self.poller.halt()
+        if self.runtime is not None:
+            self.runtime.stop()
+        if self.poller is not None:
+            self.poller.stop()
 
     def _stop_http(self) -> None:
         if self._http_thread is not None and self._http_thread.is_alive():  # shutdown() waits for serve_forever
