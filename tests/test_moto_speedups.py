@@ -359,18 +359,21 @@ def test_plain_updates_take_the_fast_path_and_count_exactly() -> None:
         {**plain, "add": [("b", {"N": "1"})]},  # ADD onto a string: moto's own error
         {**plain, "set": [("a", {"S": "x"})], "add": [("n", {"N": "2"})]},
         {**plain, "add": [("n", {"N": "1.50"})], "condition": "#n0 < :v0", "returns": "UPDATED_OLD", "old_on_failure": True},
+        {**plain, "key": "k2", "add": [("n", {"N": "3"})], "condition": "attribute_not_exists(#n0)"},  # creates k2
     ]
     moto_speedups.apply()
     try:
         before = moto_updates.taken["fast"]
         answers, items, records = _replay(updates)
-        assert moto_updates.taken["fast"] - before == 2  # the first update fails over to moto: ADD onto a string
+        assert moto_updates.taken["fast"] - before == 3  # the first update fails over to moto: ADD onto a string
     finally:
         moto_speedups.remove()
     assert answers[0][0]["Code"] == "ValidationException"
     assert answers[1]["Attributes"] == {"pk": {"S": "k1"}, "n": {"N": "7"}, "b": {"S": "text"}, "a": {"S": "x"}}
     assert answers[2][0]["Code"] == "ConditionalCheckFailedException" and answers[2][1]["n"] == {"N": "7"}
-    assert [r[0] for r in records] == ["INSERT", "MODIFY"] and items[0]["n"] == {"N": "7"}
+    assert answers[3]["Attributes"] == {"pk": {"S": "k2"}, "n": {"N": "3"}}
+    assert [r[0] for r in records] == ["INSERT", "MODIFY", "INSERT", "INSERT"]  # moto puts a created item's key first
+    assert items[0]["n"] == {"N": "7"} and items[1] == {"pk": {"S": "k2"}, "n": {"N": "3"}}
 
 
 def _size_answers() -> list[Any]:

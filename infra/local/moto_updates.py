@@ -11,8 +11,9 @@ the request's CPU in the emulator, to do what a few dictionary writes do.
 than that — ``SET`` and ``ADD`` clauses (each once, upper case, spaces between) of
 ``#placeholder`` names and ``:placeholder`` values, every name a distinct
 top-level attribute that is not a key of the table or of an index, every
-``ADD`` a number onto a missing or numeric attribute, on an item that
-exists — applies it directly: the same condition check, the same number
+``ADD`` a number onto a missing or numeric attribute — applies it
+directly (an item the update creates is first put from its key alone, as
+moto does, with that put's own stream record): the same condition check, the same number
 arithmetic (``DynamoType.__add__``), the same size limit, the same stream
 record. Anything else, and every error, goes to moto's own code, which
 starts over from the untouched item: nothing is written before the last
@@ -26,6 +27,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 backend_models: Any = importlib.import_module("moto.dynamodb.models")
@@ -68,7 +70,7 @@ def _key_attributes(table: Any) -> set[str]:
 
 
 def _new_values(
-    table: Any, item: Any, actions: tuple[Action, ...], names: dict[str, str], values: dict[str, Any]
+    table: Any, attrs: dict[str, Any], actions: tuple[Action, ...], names: dict[str, str], values: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Each attribute's value after the update, or None where moto's own checks must answer."""
     keys = _key_attributes(table)
@@ -82,7 +84,7 @@ def _new_values(
             continue
         if "N" not in value:
             return None  # ADD of a set, or of a wrong type: moto's errors and set semantics
-        current = item.attrs.get(name, dynamo_type.DynamoType({"N": "0"}))
+        current = attrs.get(name, dynamo_type.DynamoType({"N": "0"}))
         if current.type != "N":
             return None
         try:
@@ -130,21 +132,40 @@ def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) 
     self.attrs = dynamo_type.LimitedSizeDict(typed)  # its constructor's update() checks nothing
 
 
+@dataclass(frozen=True)
+class _Plan:
+    item: Any  # the stored item, or None: the update creates it (from its key, as moto does)
+    new: dict[str, Any]  # each attribute's value after the update
+    hash_value: Any
+    range_value: Any
+
+
 def _plan(
     table: Any, key: dict[str, Any], actions: tuple[Action, ...], names: dict[str, str], values: dict[str, Any]
-) -> tuple[Any, dict[str, Any]] | None:
+) -> _Plan | None:
     """The stored item and its attributes' new values, when every check moto would make passes; else None."""
     if set(key) != set(table.table_key_attrs):
         return None
     hash_value = dynamo_type.DynamoType(key[table.hash_key_attr])
     range_value = dynamo_type.DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
     item = table.get_item(hash_value, range_value)
-    if item is None:
-        return None  # moto creates the item (and its stream record) its own way
-    new = _new_values(table, item, actions, names, values)
-    if new is None or not _fits(item.attrs, new):
+    attrs = item.attrs if item is not None else _key_attrs(table, hash_value, range_value)
+    new = _new_values(table, attrs, actions, names, values)
+    if new is None or not _fits(attrs, new):
         return None  # over the size limit on the way: moto's own error (and its half-applied update)
-    return item, new
+    return _Plan(item, new, hash_value, range_value)
+
+
+def _key_data(table: Any, hash_value: Any, range_value: Any) -> dict[str, Any]:
+    """The item moto puts first when an update creates one: its key alone (moto's own test of the range key)."""
+    data: dict[str, Any] = {table.hash_key_attr: {hash_value.type: hash_value.value}}
+    if range_value:
+        data[table.range_key_attr] = {range_value.type: range_value.value}
+    return data
+
+
+def _key_attrs(table: Any, hash_value: Any, range_value: Any) -> dict[str, Any]:
+    return {name: dynamo_type.DynamoType(value) for name, value in _key_data(table, hash_value, range_value).items()}
 
 
 def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, names: dict[str, str],
@@ -160,14 +181,17 @@ def _fast(self: Any, table_name: str, key: dict[str, Any], expression: str, name
         return None
     if planned is None:
         return None
-    item, new = planned
+    item = planned.item
     taken["fast"] += 1
     original = backend_models.copy.deepcopy(item)
     if not comparisons.create_condition_expression_parser(condition, names, values).parse().expr(item):
-        if on_failure == "ALL_OLD":
+        if on_failure == "ALL_OLD" and item is not None:
             raise exceptions.ConditionalCheckFailed(item=item.to_json()["Attributes"])
         raise exceptions.ConditionalCheckFailed
-    for name, value in new.items():
+    if item is None:  # as moto creates it: the key put first (its own stream record), then the update
+        table.put_item(_key_data(table, planned.hash_value, planned.range_value))
+        item = table.get_item(planned.hash_value, planned.range_value)
+    for name, value in planned.new.items():
         dict.__setitem__(item.attrs, name, value)  # each write's size check was made by `_fits`
     if table.stream_shard is not None:
         table.stream_shard.add(original, item)
