@@ -66,7 +66,7 @@ is taken as ``json.loads`` reads it; any
 other keeps moto's parse. Over the in-process suites' ~18,000 DynamoDB
 requests both gave the same parameters for every such body.
 
-**Plain updates.** ``SET #a = :a`` / ``ADD #n :n`` on an existing item (the
+**Plain updates.** ``SET #a = :a`` / ``ADD #n :n``, on an item or creating it (the
 stream handler's counts updates) skip moto's validation walks altogether:
 `infra.local.moto_updates`.
 """
