@@ -187,6 +187,21 @@ def test_sigterm_stops_within_a_second_and_removes_its_state_file() -> None:
     assert not running.state_file.exists()
 
 
+def _runtime(running: RunningStack) -> int:
+    """The process id of the stack's Lambda runtime (the stream function's)."""
+    (pid,) = [pid for pid in running.children() if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return pid
+
+
+def _assert_stopped_cleanly(running: RunningStack, took: float, children: list[int]) -> None:
+    """Within a second, exit code 0, no traceback or error line, no child process left."""
+    output = running.output()
+    assert took < 1.0, output
+    assert running.process.returncode == 0
+    assert "Traceback" not in output and " ERROR " not in output, output
+    assert not [pid for pid in children if process_exists(pid)]
+
+
 def test_ctrl_c_to_the_process_group_stops_everything_within_a_second_without_a_traceback() -> None:
     running = RunningStack(SECRET, own_group=True)
     children = running.children()
@@ -196,11 +211,7 @@ def test_ctrl_c_to_the_process_group_stops_everything_within_a_second_without_a_
         assert status == 202
         frames(socket, 1)
         took = running.interrupt()
-    output = running.output()
-    assert took < 1.0, output
-    assert running.process.returncode == 0
-    assert "Traceback" not in output and " ERROR " not in output, output
-    assert not [pid for pid in children if process_exists(pid)]
+    _assert_stopped_cleanly(running, took, children)
     assert not running.state_file.exists()
 
 
@@ -208,7 +219,7 @@ def test_a_stream_function_runtime_that_dies_during_a_batch_is_started_again_and
     """As on Lambda: the invocation fails with its sandbox, the batch is retried, and a new runtime (a cold start) runs it."""
     running = RunningStack(SECRET)
     try:
-        (runtime,) = [pid for pid in running.children() if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        runtime = _runtime(running)
         token = issue_token("rt1", SECRET)
         with running.socket(token) as socket:
             os.kill(runtime, signal.SIGSTOP)  # it takes the next batch over the pipe, and never answers
@@ -222,8 +233,7 @@ def test_a_stream_function_runtime_that_dies_during_a_batch_is_started_again_and
         status, counts = running.http("GET", "/me/unread-count", token)
         assert status == 200 and counts["total"] == 1, counts
         assert "starting a new runtime (a cold start)" in running.output()
-        (restarted,) = [pid for pid in running.children() if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert restarted != runtime
+        assert _runtime(running) != runtime
     finally:
         running.stop()
 
@@ -232,17 +242,11 @@ def test_sigterm_during_a_batch_stops_within_a_second_without_an_error() -> None
     """The runtime's batch is ended, not waited for (it is not checkpointed, as on Lambda), and nothing is left running."""
     running = RunningStack(SECRET)
     children = running.children()
-    (runtime,) = [pid for pid in children if b"infra.local.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    os.kill(runtime, signal.SIGSTOP)  # the next batch stays in flight
+    os.kill(_runtime(running), signal.SIGSTOP)  # the next batch stays in flight
     status, _ = running.http("POST", "/messages", _admin(), {"channel": "deploys", "receivers": ["rt2"], "title": "t"})
     assert status == 202
     time.sleep(0.5)
-    took = running.stop()
-    output = running.output()
-    assert took < 1.0, output
-    assert running.process.returncode == 0
-    assert "Traceback" not in output and " ERROR " not in output, output
-    assert not [pid for pid in children if process_exists(pid)]
+    _assert_stopped_cleanly(running, running.stop(), children)
 
 
 # --- what a newcomer meets: the banner, errors for unknown routes, the demo channel -----------
