@@ -107,7 +107,6 @@ class Runtime:
         self._process: Any = None
         self._loading = False
         self._stopped = False
-        self.starts = 0
 
     def start(self) -> None:
         """Start the process; it loads the app meanwhile, and `wait_ready` or the first `invoke` waits for it."""
@@ -140,7 +139,6 @@ class Runtime:
             self._process.wait()
             raise FunctionError("the stack is stopping")
         self._loading = True
-        self.starts += 1
 
     def _await_ready(self) -> None:
         if not self._loading:
