@@ -7,24 +7,20 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEvent
 
-from chalicelib import (
-    channels,
-    http,
-    inbox,
-    logs,
-    message_states,
-    metrics,
-    parsing,
-    preferences,
-    preview,
-    send_log,
-    subscribers,
-    views,
-    web,
-)
-from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
-from chalicelib.send_event import handle_send_event
+from chalicelib.api import edge as http
+from chalicelib.api import pages as web
+from chalicelib.api import parsing
+from chalicelib.api.lambda_event import handle_send_event
+from chalicelib.audience import subscribers
+from chalicelib.channels import registry as channels
+from chalicelib.core import logs, metrics
+from chalicelib.inbox import preferences
+from chalicelib.inbox import queries as inbox
+from chalicelib.inbox import states as message_states
+from chalicelib.realtime.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
+from chalicelib.sending import preview, send_log
 from chalicelib.service import get_delivery, get_fanout, get_services, get_websocket_routes, get_work_queue
+from chalicelib.storage import shapes as views
 
 # `chalice package` needs an ARN here; the merged template replaces it with
 # Fn::GetAtt [InboxTable, StreamArn] (infra/), the local stack calls the handler directly.

@@ -45,7 +45,7 @@ class LogReader:
     def __init__(self) -> None:
         import boto3
 
-        from chalicelib.config import get_settings
+        from chalicelib.core.config import get_settings
 
         settings = get_settings()
         self._table = settings.tables["sends"]
@@ -57,7 +57,7 @@ class LogReader:
 
 
 async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> dict[str, Any]:
-    from chalicelib.auth import issue_token
+    from chalicelib.core.auth import issue_token
 
     admin = issue_token("admin", SECRET, admin=True)
     base = stack.http_url
@@ -119,8 +119,8 @@ _METER: dict[str, Any] = {}  # this process's meter: the stack's, and one in the
 def install_meter(table_kinds: dict[str, str]) -> None:
     """Count this process's DynamoDB calls (the app's clients) and SQS calls; run in the stack and in its runtime."""
     from bench.cost import Meter
-    from chalicelib import storage
     from chalicelib.service import get_work_queue
+    from chalicelib.storage import dynamo as storage
 
     meter = _METER["meter"] = Meter(table_kinds, {})
     for client in storage.botocore_clients():
@@ -189,7 +189,7 @@ def main(argv: list[str]) -> int:
     stack = LocalStack(StackSettings.from_env())
     stack.start()
     try:
-        from chalicelib.config import get_settings
+        from chalicelib.core.config import get_settings
 
         meter = Meters(stack, {name: kind for kind, name in get_settings().tables.items()})
         log(f"broadcast to {subscribers} subscribers, {online} online")

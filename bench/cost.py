@@ -155,10 +155,10 @@ def main(argv: list[str]) -> int:
     rows: list[dict[str, Any]] = []
     with mock_aws():
         from app import app
-        from chalicelib import storage
-        from chalicelib.auth import issue_token
-        from chalicelib.config import load_settings
-        from chalicelib.models import UNREAD, InboxMessage, create_tables
+        from chalicelib.core.auth import issue_token
+        from chalicelib.core.config import load_settings
+        from chalicelib.storage import dynamo as storage
+        from chalicelib.storage.tables import UNREAD, InboxMessage, create_tables
         from infra.local.streams import ShardReader
 
         settings = load_settings()
@@ -241,7 +241,7 @@ def main(argv: list[str]) -> int:
                 measure(f"mark all {route} of {big}", f"⌈N/{per_call}⌉ = {math.ceil(big / per_call)} writes + queries",
                         lambda h=headers, r=route: client.http.post(f"/me/messages/{r}", headers=h, body="{}"))  # fmt: skip
 
-            from chalicelib.connections import ConnectionRegistry
+            from chalicelib.realtime.connections import ConnectionRegistry
 
             registry = ConnectionRegistry()
             users = [f"fan{i:04d}" for i in range(big)]

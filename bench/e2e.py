@@ -24,7 +24,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from bench.common import SECRET, results_dir, smoke, summary, table, write
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.e2e import RunningStack
 
 

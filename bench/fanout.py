@@ -26,12 +26,12 @@ from urllib.parse import quote
 import boto3
 
 from bench.common import local_aws_environment, log, results_dir, smoke, summary, table, write
-from chalicelib.connections import ConnectionRegistry
-from chalicelib.delivery import FAN_OUT_WORKERS, STREAM_BATCH_SIZE, Delivery
-from chalicelib.models import InboxMessage
-from chalicelib.parsing import NewChannel, SendCommand, SendRequest
-from chalicelib.sending import Sender
-from chalicelib.socket_poster import SocketPoster
+from chalicelib.api.parsing import NewChannel, SendCommand, SendRequest
+from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.delivery import FAN_OUT_WORKERS, STREAM_BATCH_SIZE, Delivery
+from chalicelib.realtime.poster import SocketPoster
+from chalicelib.sending.sender import Sender
+from chalicelib.storage.tables import InboxMessage
 from infra.local.dynamodb import EmbeddedDynamoDB
 from infra.local.streams import ShardReader
 
@@ -80,9 +80,9 @@ def world(users: int, per_user: int) -> Iterator[list[dict[str, Any]]]:
     dynamodb_server.start()
     os.environ["INAPP_DYNAMODB_ENDPOINT"] = dynamodb_server.endpoint
     try:
-        from chalicelib.channels import create_channel
-        from chalicelib.config import load_settings
-        from chalicelib.models import create_tables
+        from chalicelib.channels.registry import create_channel
+        from chalicelib.core.config import load_settings
+        from chalicelib.storage.tables import create_tables
 
         create_tables(load_settings())
         dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_server.endpoint)

@@ -12,18 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.config import Settings, get_settings
-from chalicelib.connections import ConnectionRegistry
-from chalicelib.cursors import CursorCodec
-from chalicelib.delivery import FAN_OUT_WORKERS, Delivery
-from chalicelib.errors import ConfigurationError
-from chalicelib.fanout import FanOut
-from chalicelib.models import bind_models
-from chalicelib.pacing import Pacer
-from chalicelib.realtime import WebSocketRoutes
-from chalicelib.sending import Sender
-from chalicelib.socket_poster import SocketPoster
-from chalicelib.work_queue import WorkQueue
+from chalicelib.audience.worker import FanOut
+from chalicelib.core.config import Settings, get_settings
+from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.errors import ConfigurationError
+from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.delivery import FAN_OUT_WORKERS, Delivery
+from chalicelib.realtime.pacing import Pacer
+from chalicelib.realtime.poster import SocketPoster
+from chalicelib.realtime.routes import WebSocketRoutes
+from chalicelib.sending.sender import Sender
+from chalicelib.storage.queue import WorkQueue
+from chalicelib.storage.tables import bind_models
 
 
 @dataclass(frozen=True)

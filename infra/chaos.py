@@ -34,7 +34,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra.smoke import Target, json_call, local_stack
 
 SECRET = "chaos-secret-0123456789abcdef-0123456789"

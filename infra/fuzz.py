@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra.smoke import local_stack
 
 SECRET = "fuzz-secret-0123456789abcdef-0123456789"

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-# Powertools is a family of utilities; the handlers import only its metrics (chalicelib/metrics.py),
+# Powertools is a family of utilities; the handlers import only its metrics (chalicelib/core/metrics.py),
 # whose package imports its logger, tracer (without X-Ray's SDK) and jmespath helpers.
 UNUSED_PARTS = ("aws_lambda_powertools/utilities/", "aws_lambda_powertools/event_handler/")
 NEEDED_PARTS = ("aws_lambda_powertools/utilities/__init__.py", "aws_lambda_powertools/utilities/jmespath_utils/")

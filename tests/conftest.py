@@ -14,11 +14,12 @@ from chalice.test import Client, HTTPResponse
 from chalice.test import TestLambdaClient as LambdaClient  # renamed: pytest would try to collect Test*
 from moto import mock_aws
 
-from chalicelib import service, storage
-from chalicelib.auth import issue_token
-from chalicelib.config import load_settings
-from chalicelib.models import Connection, UserCounts, create_tables
-from chalicelib.socket_poster import Outcome
+from chalicelib import service
+from chalicelib.core.auth import issue_token
+from chalicelib.core.config import load_settings
+from chalicelib.realtime.poster import Outcome
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import Connection, UserCounts, create_tables
 from infra.local import moto_patches
 from infra.local.queues import QueuePoller, Queues, create_queues
 from tests.e2e import CHROMIUM, FLAGS, RunningStack
@@ -167,8 +168,8 @@ def _stored_state() -> tuple[list[Any], list[Any]]:
 
 def assert_counts_exact(*users: str) -> None:
     """Once the stream has caught up, every user's counts equal a recount of their items."""
-    from chalicelib import counts
-    from chalicelib.repair import tally
+    from chalicelib.counts import stream as counts
+    from chalicelib.inbox.repair import tally
 
     CountsKeeper().catch_up()
     for user in users:

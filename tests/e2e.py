@@ -15,7 +15,7 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra.smoke import json_call
 
 ROOT = Path(__file__).resolve().parent.parent

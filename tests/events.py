@@ -43,7 +43,7 @@ class StreamTap:
     def __init__(self) -> None:
         import boto3
 
-        from chalicelib.models import InboxMessage
+        from chalicelib.storage.tables import InboxMessage
         from infra.local.streams import ShardReader
 
         arn = InboxMessage.describe_table()["LatestStreamArn"]
@@ -68,8 +68,8 @@ class CountsKeeper:
         self._tap: StreamTap | None = None
 
     def catch_up(self) -> None:
-        from chalicelib import counts
-        from chalicelib.stream_records import StreamRecord
+        from chalicelib.counts import stream as counts
+        from chalicelib.storage.stream_records import StreamRecord
 
         self._tap = self._tap or StreamTap()
         records = [StreamRecord.parse(r) for r in self._tap.batch(100_000)["Records"]]

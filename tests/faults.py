@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chalicelib import storage
+from chalicelib.storage import dynamo as storage
 
 WRITES = ("TransactWriteItems", "BatchWriteItem")
 

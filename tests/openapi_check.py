@@ -1,4 +1,4 @@
-"""Validates every API response the tests see against ``chalicelib/openapi.yaml``."""
+"""Validates every API response the tests see against ``chalicelib/api/openapi.yaml``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
-from chalicelib.http import openapi_document
+from chalicelib.api.edge import openapi_document
 
 
 class OpenApiChecker:

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect, sync_playwright
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.e2e import CHROMIUM, FLAGS, RunningStack
 
 SECRET = "screenshots-secret-0123456789abcdef"

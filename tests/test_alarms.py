@@ -4,7 +4,7 @@ CloudWatch accepts an alarm on any namespace, name and dimensions, and a
 typo (or one dimension too many) leaves it in INSUFFICIENT_DATA forever.
 So: AWS/* metrics must carry the dimension set AWS publishes them with,
 each value pointing at a real resource of the right kind; our own metrics
-must be named in chalicelib.metrics and carry exactly its dimensions, in
+must be named in chalicelib.core.metrics and carry exactly its dimensions, in
 the namespace the functions are configured with.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import metrics
+from chalicelib.core import metrics
 from tests import packaging
 
 ALARMS = {

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import service, storage
-from chalicelib.audience_models import SendLog
-from chalicelib.models import InboxMessage
+from chalicelib import service
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.audience_tables import SendLog
+from chalicelib.storage.tables import InboxMessage
 from tests.conftest import Api, LambdaClient, TokenFactory, Worker, assert_counts_exact, assert_error
 
 USERS = [f"user-{i:03d}" for i in range(230)]  # with chunks of 100: 100 + 100 + 30, in groups of 49
@@ -126,7 +127,7 @@ def test_a_worker_killed_mid_chunk_and_redelivered_stores_each_recipient_once(
 def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_duplicates(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import fanout
+    from chalicelib.audience import worker as fanout
 
     advance = fanout._advance
     crashes = iter([True])
@@ -146,8 +147,9 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Found by review: a copy of a step (first delivery of its own) wrote blind and brought deleted messages back."""
-    from chalicelib import fanout, service
-    from chalicelib.work_queue import Step
+    from chalicelib import service
+    from chalicelib.audience import worker as fanout
+    from chalicelib.storage.queue import Step
 
     sent = _broadcast(api, admin_token)
     first = worker.client.receive_message(QueueUrl=worker.queues.url)["Messages"][0]
@@ -327,7 +329,8 @@ def test_the_catch_up_skips_messages_stored_well_before_the_last_id_seen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A late message stored more than the window before ``after`` was minted reached the socket before it did."""
-    from chalicelib import ids, inbox
+    from chalicelib.core import ids
+    from chalicelib.inbox import queries as inbox
 
     late = _broadcast(api, admin_token)["id"]
     worker.drain()
@@ -344,7 +347,7 @@ def test_the_window_covers_every_late_writers_timeout() -> None:
     """Each late store's writes land within one invocation of its function: the window must outlast the longest."""
     from pathlib import Path
 
-    from chalicelib import inbox
+    from chalicelib.inbox import queries as inbox
 
     config = json.loads((Path(__file__).parent.parent / ".chalice" / "config.json").read_text())
     timeouts = [config.get("lambda_timeout", 60)]
@@ -360,8 +363,9 @@ def test_a_catch_up_request_looks_at_a_bounded_part_of_the_late_messages(
     """Found by review: late messages newer than ``after`` were filtered out one page after another, in one request."""
     from datetime import UTC, datetime, timedelta
 
-    from chalicelib import ids, inbox
-    from chalicelib.models import UNREAD
+    from chalicelib.core import ids
+    from chalicelib.inbox import queries as inbox
+    from chalicelib.storage.tables import UNREAD
 
     behind = ids.new_id()  # minted before the last id seen, stored after every other late message
     seen = send(["u1"], title="Seen")["id"]

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import service
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET, Api, TokenFactory, assert_error
 
 ADMIN_ROUTES = [

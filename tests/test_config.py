@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import load_settings
-from chalicelib.errors import ConfigurationError
+from chalicelib.core.config import load_settings
+from chalicelib.core.errors import ConfigurationError
 
 
 def test_missing_table_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.http import allowed_origin
+from chalicelib.api.edge import allowed_origin
 from tests.conftest import Api, TokenFactory
 
 ALLOWED = "http://localhost:3000"  # the dev stage's INAPP_CORS_ORIGINS

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.models import ARCHIVED, READ, UNREAD, InboxMessage
+from chalicelib.storage.tables import ARCHIVED, READ, UNREAD, InboxMessage
 from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
 
 

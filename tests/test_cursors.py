@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.cursors import CursorCodec
-from chalicelib.errors import ValidationError
+from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.errors import ValidationError
 
 
 def test_cursor_round_trip_and_binding() -> None:

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from chalicelib import service, storage
-from chalicelib.delivery import FAN_OUT_WORKERS
-from chalicelib.models import Connection, InboxMessage
+from chalicelib import service
+from chalicelib.realtime.delivery import FAN_OUT_WORKERS
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import Connection, InboxMessage
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory, deliver_and_replay
 from tests.events import StreamTap, as_ttl_deletions, ws_event
 from tests.standin import ManagementStandIn
@@ -225,7 +226,7 @@ def test_posts_are_sigv4_signed_for_execute_api(
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
-    from chalicelib.backoff import full_jitter
+    from chalicelib.core.backoff import full_jitter
 
     for attempt in range(8):
         ceiling = min(2.0, 0.05 * 2**attempt)

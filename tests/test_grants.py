@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import service, storage
-from chalicelib.models import InboxMessage
+from chalicelib import service
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import InboxMessage
 from tests import packaging
 from tests.events import ws_event
 from tests.faults import failing_write

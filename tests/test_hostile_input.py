@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.models import Channel, InboxMessage
+from chalicelib.storage.tables import Channel, InboxMessage
 from tests.conftest import Api, TokenFactory, assert_error
 
 DEEP = "[" * 5000 + "]" * 5000  # Python's json raises RecursionError, not ValueError
@@ -57,7 +57,7 @@ def test_lone_surrogates_in_a_channel_are_400(api: Api, admin_token: str, channe
 
 def test_the_send_lambda_refuses_lone_surrogates_too(api: Api, channel: str) -> None:
     from app import send
-    from chalicelib.errors import ValidationError
+    from chalicelib.core.errors import ValidationError
 
     with pytest.raises(ValidationError, match=r"^title: must be valid Unicode"):
         send({"channel": "news", "receivers": ["a"], "title": "\ud800"}, None)
@@ -71,8 +71,8 @@ def test_a_trailing_newline_is_not_part_of_a_name(api: Api, admin_token: str) ->
 
 
 def test_url_rule_and_openapi_pattern_are_one() -> None:
-    from chalicelib.http import openapi_document
-    from chalicelib.validation import URL_PATTERN
+    from chalicelib.api.edge import openapi_document
+    from chalicelib.api.validation import URL_PATTERN
 
     schema = openapi_document()["components"]["schemas"]["SendRequest"]["properties"]["url"]
     assert schema["pattern"] == URL_PATTERN.pattern

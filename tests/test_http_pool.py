@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.http_pool import ConnectionPool
+from chalicelib.realtime.http_pool import ConnectionPool
 from tests.standin import ManagementStandIn
 
 

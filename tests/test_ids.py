@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.ids import IdGenerator, id_time_ms, is_valid_id
+from chalicelib.core.ids import IdGenerator, id_time_ms, is_valid_id
 
 
 def test_ids_in_one_millisecond_are_strictly_increasing() -> None:

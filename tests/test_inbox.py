@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import ids
+from chalicelib.core import ids
 from tests.conftest import Api, SendFactory, TokenFactory, assert_error
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET
 from tests.e2e import CHROMIUM, send
 

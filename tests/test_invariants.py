@@ -29,11 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from moto import mock_aws
 
-from chalicelib import counts, group_write, service
-from chalicelib.auth import issue_token
-from chalicelib.config import load_settings
-from chalicelib.models import ARCHIVED, DELETED, PREFERENCES, InboxMessage, create_tables
-from chalicelib.repair import tally
+from chalicelib import service
+from chalicelib.core.auth import issue_token
+from chalicelib.core.config import load_settings
+from chalicelib.counts import stream as counts
+from chalicelib.inbox.repair import tally
+from chalicelib.sending import group_write
+from chalicelib.storage.tables import ARCHIVED, DELETED, PREFERENCES, InboxMessage, create_tables
 from tests.conftest import SECRET
 from tests.events import CountsKeeper, StreamTap, as_ttl_deletions
 from tests.faults import failing_write

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET
 from tests.e2e import RunningStack, frames
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra.local.dynamodb import free_port
 from infra.local.state import StackState
 from tests.e2e import ROOT, RunningStack, client_env

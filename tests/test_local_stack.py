@@ -17,7 +17,7 @@ import boto3
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET
 from tests.e2e import RunningStack, frames, no_frame, process_exists
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import logs
+from chalicelib.core import logs
 from tests.conftest import Api, LambdaClient, TokenFactory
 from tests.events import ws_event
 from tests.standin import ManagementStandIn

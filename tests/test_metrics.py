@@ -1,4 +1,4 @@
-"""chalicelib.metrics: the EMF lines it prints are what CloudWatch will read."""
+"""chalicelib.core.metrics: the EMF lines it prints are what CloudWatch will read."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from chalice.app import Chalice, DynamoDBEvent
 from chalice.test import Client
 
-from chalicelib import metrics
+from chalicelib.core import metrics
 from tests.conftest import Api, ConnectFactory, LambdaClient, SendFactory
 from tests.events import StreamTap
 from tests.standin import ManagementStandIn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.pacing import Pacer
+from chalicelib.realtime.pacing import Pacer
 
 
 class FakeTime:

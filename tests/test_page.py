@@ -22,7 +22,7 @@ def _request(resource: str, path: str) -> Request:
 
 def test_the_page_without_its_trailing_slash_redirects_to_it() -> None:
     """Deployed, ``…/api`` and ``…/api/`` reach the same route; relative URLs only work from the second."""
-    from chalicelib.http import missing_slash
+    from chalicelib.api.edge import missing_slash
 
     redirect = missing_slash(_request("/", "/api"))
     assert redirect is not None and (redirect.status_code, redirect.headers["Location"]) == (308, "/api/")
@@ -31,7 +31,7 @@ def test_the_page_without_its_trailing_slash_redirects_to_it() -> None:
 
 def test_the_admin_page_with_a_trailing_slash_redirects_without_it() -> None:
     """``…/api/admin/`` would load ``…/api/admin/static/admin.js``, which does not exist."""
-    from chalicelib.http import extra_slash
+    from chalicelib.api.edge import extra_slash
 
     redirect = extra_slash(_request("/admin", "/api/admin/"))
     assert redirect is not None and (redirect.status_code, redirect.headers["Location"]) == (308, "/api/admin")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.audience_models import SendLog
-from chalicelib.models import IdempotencyRecord, InboxMessage
+from chalicelib.storage.audience_tables import SendLog
+from chalicelib.storage.tables import IdempotencyRecord, InboxMessage
 from tests.conftest import Api, TokenFactory, assert_error
 
 

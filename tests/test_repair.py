@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pynamodb.expressions.operand import Path
 
-from chalicelib import storage
-from chalicelib.models import Connection, InboxMessage, UserCounts
-from chalicelib.repair import forget_user, recount_user
+from chalicelib.inbox.repair import forget_user, recount_user
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import Connection, InboxMessage, UserCounts
 from tests.conftest import Api, ConnectFactory, SendFactory, TokenFactory
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import idempotency
-from chalicelib.auth import issue_token
-from chalicelib.idempotency import body_hash
-from chalicelib.ids import new_id
-from chalicelib.models import IdempotencyRecord, InboxMessage
+from chalicelib.core.auth import issue_token
+from chalicelib.core.ids import new_id
+from chalicelib.sending import idempotency
+from chalicelib.sending.idempotency import body_hash
+from chalicelib.storage.tables import IdempotencyRecord, InboxMessage
 from tests.conftest import SECRET, Api, TokenFactory, assert_counts_exact, assert_error
 from tests.faults import failing_write
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.models import InboxMessage
+from chalicelib.storage.tables import InboxMessage
 from tests.conftest import Api, LambdaClient
 
 
@@ -86,7 +86,7 @@ def test_invalid_events_raise_naming_the_field_and_write_nothing(
     api: Api, channel: str, lambdas: LambdaClient, event: Any, message: str
 ) -> None:
     from app import send
-    from chalicelib.errors import ValidationError
+    from chalicelib.core.errors import ValidationError
 
     with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         send(event, None)
@@ -97,7 +97,7 @@ def test_invalid_events_raise_naming_the_field_and_write_nothing(
 def test_a_batch_with_an_unknown_channel_writes_nothing_and_names_it(api: Api, channel: str, lambdas: LambdaClient) -> None:
     """The channel of messages[1] is checked before messages[0] is stored (it once was stored first)."""
     from app import send
-    from chalicelib.errors import NotFoundError
+    from chalicelib.core.errors import NotFoundError
 
     batch = {
         "messages": [
@@ -114,7 +114,7 @@ def test_a_batch_with_a_key_conflict_writes_nothing_and_a_retry_does_not_duplica
     api: Api, channel: str, lambdas: LambdaClient
 ) -> None:
     from app import send
-    from chalicelib.errors import ConflictError
+    from chalicelib.core.errors import ConflictError
 
     lambdas.invoke("send", {"channel": "news", "receivers": ["a"], "title": "first use", "idempotencyKey": "k2"})
     batch = {
@@ -134,7 +134,7 @@ def test_a_batch_with_a_key_conflict_writes_nothing_and_a_retry_does_not_duplica
 
 def test_a_key_used_twice_in_one_batch_is_refused(api: Api, channel: str) -> None:
     from app import send
-    from chalicelib.errors import ValidationError
+    from chalicelib.core.errors import ValidationError
 
     one = {"channel": "news", "receivers": ["a"], "title": "t", "idempotencyKey": "same"}
     with pytest.raises(ValidationError, match=re.escape("messages[1].idempotencyKey: is used twice in this batch")):
@@ -146,7 +146,8 @@ def test_a_batch_send_stored_well_after_its_id_was_minted_is_marked_for_the_catc
     api: Api, channel: str, lambdas: LambdaClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Found by review: a batch mints every keyed send's id first, then stores them one by one, behind newer messages."""
-    from chalicelib import ids, sending
+    from chalicelib.core import ids
+    from chalicelib.sending import sender as sending
 
     lambdas.invoke("send", {"messages": [{"channel": "news", "receivers": ["c"], "title": "at once"}]})
     assert [m.stored_id for m in InboxMessage.query("c")] == [None]  # stored the moment its id was minted

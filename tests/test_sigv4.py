@@ -10,7 +10,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from chalicelib.sigv4 import PostSigner, host_header
+from chalicelib.realtime.sigv4 import PostSigner, host_header
 
 MOMENT = dt.datetime(2026, 11, 25, 23, 59, 58, tzinfo=dt.UTC)
 BODY = b'{"type":"message.created","message":{"id":"01J","title":"h\\u00e9llo"}}'

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra import smoke
 from tests.conftest import SECRET
 

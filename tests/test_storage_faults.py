@@ -55,8 +55,8 @@ def test_a_throttled_completion_is_retried_so_the_key_replays_at_once(api: Api, 
 
 def test_a_throttled_batch_read_is_the_busy_path_not_an_escaping_error(tables: None) -> None:
     """Found by review: a raw client's ClientError escaped the stream handler's replay path (Lambda then re-ran it all)."""
-    from chalicelib import counts
-    from chalicelib.errors import BusyError
+    from chalicelib.core.errors import BusyError
+    from chalicelib.counts import stream as counts
 
     with throttled("BatchGetItem"), pytest.raises(BusyError):
         counts.read_many(["alice", "bob"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.audience_models import Subscription
+from chalicelib.storage.audience_tables import Subscription
 from tests.conftest import Api, CallCounter, TokenFactory, Worker, assert_error
 
 
@@ -88,7 +88,7 @@ def test_only_admins_and_only_existing_channels(api: Api, admin_token: str, chan
 def test_deleting_a_channel_removes_its_subscriptions_not_a_recreated_ones(
     api: Api, admin_token: str, channel: str, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chalicelib.fanout.UNSUBSCRIBE_PAGE", 7)  # several pages: the chain continues itself
+    monkeypatch.setattr("chalicelib.audience.worker.UNSUBSCRIBE_PAGE", 7)  # several pages: the chain continues itself
     _change(api, admin_token, {"add": [f"old-{i:02d}" for i in range(20)]})
     assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
     api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News again"})

@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import delivery
-from chalicelib.config import load_settings
-from chalicelib.models import MODELS, create_tables
+from chalicelib.core.config import load_settings
+from chalicelib.realtime import delivery
+from chalicelib.storage.tables import MODELS, create_tables
 from infra import package
 from infra.cfn_yaml import load
 from tests import packaging
@@ -146,7 +146,7 @@ def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> 
 def test_the_fan_out_queue_redrives_to_a_dlq_after_the_workers_receives_and_outlives_its_timeout(
     template: dict[str, Any],
 ) -> None:
-    from chalicelib.work_queue import MAX_RECEIVES
+    from chalicelib.storage.queue import MAX_RECEIVES
 
     resources = template["Resources"]
     queue = resources["FanOutQueue"]["Properties"]

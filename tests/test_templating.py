@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import ValidationError
-from chalicelib.templating import render
+from chalicelib.core.errors import ValidationError
+from chalicelib.core.templating import render
 
 
 def test_render_is_strict_and_plain() -> None:

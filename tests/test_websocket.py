@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import issue_token
-from chalicelib.models import Connection
+from chalicelib.core.auth import issue_token
+from chalicelib.storage.tables import Connection
 from tests.conftest import SECRET, LambdaClient, TokenFactory
 from tests.events import ws_event
 from tests.standin import ManagementStandIn
@@ -83,6 +83,6 @@ def test_disconnect_forgets_only_that_connection(lambdas: LambdaClient, standin:
 
 
 def test_frames_are_compact_json(standin: ManagementStandIn) -> None:
-    from chalicelib.realtime import _frame
+    from chalicelib.realtime.routes import _frame
 
     assert json.loads(_frame({"type": "pong"})) == {"type": "pong"}

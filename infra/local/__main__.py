@@ -24,7 +24,7 @@ EPILOG = """examples:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, wait for Ctrl-C or SIGTERM, stop it (≤ 1 s, no traceback)."""
-    from chalicelib.auth import issue_token
+    from chalicelib.core.auth import issue_token
     from infra.local.stack import LocalStack, PortInUseError, StackSettings
 
     if args.faults is not None:

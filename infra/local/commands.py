@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from chalicelib.auth import issue_token
+from chalicelib.core.auth import issue_token
 from infra.local import DEV_SECRET
 from infra.local.state import banner, read_state, state_file
 

@@ -1,6 +1,6 @@
 """Log lines for a person at a terminal, chosen by the local stack only.
 
-In Lambda the service logs one JSON object per line (`chalicelib.logs`), which
+In Lambda the service logs one JSON object per line (`chalicelib.core.logs`), which
 CloudWatch Logs Insights can query. On a terminal that is hard to read, so the
 local stack swaps the formatter on the service's handlers for `TextFormatter`:
 one short line per event, same fields. ``INAPP_LOG_FORMAT=json`` keeps JSON
@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from chalicelib.logs import LOGGER_NAMES, JsonFormatter
+from chalicelib.core.logs import LOGGER_NAMES, JsonFormatter
 
 FORMATS = ("text", "json")
 _SHOWN_FIRST = ("time", "level", "logger", "message", "request_id", "user_id", "error")
@@ -61,7 +61,7 @@ def log_format() -> str:
 def install(chosen: str) -> None:
     """One handler per service logger, on stderr, in the chosen format.
 
-    Replaces whatever is attached: `chalicelib.logs.configure` adds its JSON
+    Replaces whatever is attached: `chalicelib.core.logs.configure` adds its JSON
     handler next to the one Chalice itself gives the app's logger (``inapp``),
     which would print every line twice. ``websockets`` and ``asyncio`` (their
     warnings and errors only) get the same one-line format.

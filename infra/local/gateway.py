@@ -41,7 +41,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from chalicelib import logs
+from chalicelib.core import logs
 from infra.local.faults import FaultPlan
 
 logger = logging.getLogger("inapp.local.gateway")

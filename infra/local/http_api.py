@@ -121,7 +121,7 @@ class LocalApiHandler(ChaliceRequestHandler):
         logger.info("request", extra={"method": self.command, "path": path, "status": status, "duration_ms": duration})
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Silent: the app logs one line per request (`chalicelib.http`), and `_log` the rest."""
+        """Silent: the app logs one line per request (`chalicelib.api.edge`), and `_log` the rest."""
 
 
 def local_api_server(app: Any, config: Config, port: int) -> LocalDevServer:

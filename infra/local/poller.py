@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
-from chalicelib.stream_records import StreamRecord
+from chalicelib.realtime.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+from chalicelib.storage.stream_records import StreamRecord
 from infra.local.loops import WakeableLoop
 from infra.local.streams import ShardReader
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.work_queue import MAX_RECEIVES
+from chalicelib.storage.queue import MAX_RECEIVES
 from infra.local.loops import WakeableLoop
 
 logger = logging.getLogger("inapp.local.queues")

@@ -1,4 +1,4 @@
-"""``recount`` and ``forget-user``: `chalicelib.repair` run against a stack's tables.
+"""``recount`` and ``forget-user``: `chalicelib.inbox.repair` run against a stack's tables.
 
 Which tables: when ``INAPP_INBOX_TABLE`` (and the other table variables) are
 set, the environment decides — a deployed stack's tables with AWS
@@ -21,8 +21,8 @@ ROOT_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", ".chalice", "c
 
 def _bind() -> None:
     """Point the models at the chosen tables (see the module's docstring)."""
-    from chalicelib.config import TABLE_VARIABLES, load_settings
-    from chalicelib.models import bind_models
+    from chalicelib.core.config import TABLE_VARIABLES, load_settings
+    from chalicelib.storage.tables import bind_models
 
     if not os.environ.get(TABLE_VARIABLES["inbox"]):
         state = read_state()
@@ -45,7 +45,7 @@ def _bind() -> None:
 
 def recount(args: argparse.Namespace) -> int:
     """Print each counter that changed, before → after; nothing when all were right."""
-    from chalicelib.repair import recount_user
+    from chalicelib.inbox.repair import recount_user
 
     _bind()
     changes = recount_user(args.user)
@@ -56,7 +56,7 @@ def recount(args: argparse.Namespace) -> int:
 
 
 def forget_user(args: argparse.Namespace) -> int:
-    from chalicelib.repair import forget_user as forget
+    from chalicelib.inbox.repair import forget_user as forget
 
     _bind()
     deleted = forget(args.user)

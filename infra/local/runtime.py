@@ -56,8 +56,8 @@ class LambdaContext:
 def _serve(conn: Any, prefix: str, log_format: str) -> None:
     """The runtime's process: load the app, then answer invocations until the stack closes the pipe."""
     from app import app
-    from chalicelib import storage
     from chalicelib.service import get_delivery, get_services
+    from chalicelib.storage import dynamo as storage
     from infra.local import console_logs
     from infra.local.faults import FaultPlan
 

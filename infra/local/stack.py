@@ -144,9 +144,9 @@ class LocalStack:
     def _start_app(self) -> None:
         """Import the app, start the WebSocket gateway it posts to, create the tables, warm the clients."""
         from app import app
-        from chalicelib.config import load_settings
-        from chalicelib.models import create_tables
+        from chalicelib.core.config import load_settings
         from chalicelib.service import get_delivery, get_services, reset
+        from chalicelib.storage.tables import create_tables
 
         s, env = self.settings, os.environ
         self.app = app
@@ -181,8 +181,8 @@ class LocalStack:
 
     def _start_stream_poller(self) -> None:
         """Lambda's DynamoDB event source mapping: the inbox stream into ``deliver``, woken by the app's writes."""
-        from chalicelib import storage
-        from chalicelib.models import InboxMessage
+        from chalicelib.storage import dynamo as storage
+        from chalicelib.storage.tables import InboxMessage
 
         region = os.environ["AWS_DEFAULT_REGION"]
         streams = boto3.client(
@@ -212,7 +212,7 @@ class LocalStack:
 
     def _inject_faults(self) -> None:
         """What INAPP_FAULTS asks for beyond the gateway's posts (see `infra.local.faults`)."""
-        from chalicelib import storage
+        from chalicelib.storage import dynamo as storage
 
         faults = self.settings.faults
         if not faults.active:
@@ -246,7 +246,7 @@ class LocalStack:
 
     def _seed_demo_channel(self) -> None:
         """The channel the quick start sends to, created through the API as any admin would (kept if it exists)."""
-        from chalicelib.auth import issue_token
+        from chalicelib.core.auth import issue_token
 
         body = json.dumps({"name": DEMO_CHANNEL, "title": DEMO_CHANNEL_TITLE}).encode()
         admin = issue_token("admin", self.settings.jwt_secret, admin=True)

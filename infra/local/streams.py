@@ -14,8 +14,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.http_pool import ConnectionPool
-from chalicelib.sigv4 import PostSigner
+from chalicelib.realtime.http_pool import ConnectionPool
+from chalicelib.realtime.sigv4 import PostSigner
 
 GET_RECORDS_TARGET = "DynamoDBStreams_20120810.GetRecords"
 GET_RECORDS_LIMIT = 1000  # DynamoDB Streams' most records per GetRecords
@@ -49,7 +49,7 @@ class JsonGetRecords:
     The answer is already in the shape Lambda hands a function (bar the
     two fields `to_lambda_record` fixes), so botocore's model-driven parser
     (about a third of the poller's CPU under load) has nothing to add. The
-    poller is one thread: a pool of one connection (`chalicelib.http_pool`).
+    poller is one thread: a pool of one connection (`chalicelib.realtime.http_pool`).
     """
 
     def __init__(self, endpoint: str, region: str, credentials: Any, timeout: float = 10.0) -> None:

@@ -1,0 +1,198 @@
+"""The HTTP edge: auth, bodies, CORS, request logs, and the one place where
+domain errors become Chalice's HTTP errors."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from chalice import app as chalice
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.api import parsing
+from chalicelib.api.validation import parse_json_object
+from chalicelib.core import errors, logs
+from chalicelib.core.auth import Principal, bearer_token, verify_token
+from chalicelib.service import get_services
+from chalicelib.storage import dynamo as storage
+
+Request = chalice.Request
+
+logger = logging.getLogger("chalicelib.api.edge")
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
+    errors.ValidationError: chalice.BadRequestError,
+    errors.UnauthorizedError: chalice.UnauthorizedError,
+    errors.ForbiddenError: chalice.ForbiddenError,
+    errors.NotFoundError: chalice.NotFoundError,
+    errors.ConflictError: chalice.ConflictError,
+    errors.BusyError: chalice.TooManyRequestsError,
+}
+ALLOWED_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
+ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
+PREFLIGHT_MAX_AGE = "600"
+STATIC = Path(__file__).parent / "static"
+
+
+def _present(request: Request | None) -> Request:
+    if request is None:  # Chalice sets it for every HTTP call; None means a wiring bug
+        raise RuntimeError("no current request")
+    return request
+
+
+def handles_errors(view: F) -> F:
+    """Turn domain errors raised by ``view`` into Chalice's error responses."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.InboxError as error:
+            raise HTTP_ERRORS[type(error)](str(error)) from None
+        except PynamoDBException as error:
+            if not storage.is_busy(error):
+                raise  # a bug, not the weather: let it be a 500 and show in the logs
+            logger.warning("storage busy", extra={"code": error.cause_response_code})
+            raise chalice.TooManyRequestsError("storage: busy; retry shortly") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def principal(request: Request | None) -> Principal:
+    """The verified caller; binds its id to the logs."""
+    caller = verify_token(bearer_token(_present(request).headers), get_services().settings)
+    logs.bind(user_id=caller.user_id)
+    return caller
+
+
+def admin(request: Request | None) -> Principal:
+    caller = principal(request)
+    caller.require_admin()
+    return caller
+
+
+def json_body(request: Request | None) -> dict[str, Any]:
+    return parse_json_object(_present(request).raw_body)
+
+
+def body(request: Request | None, parse: Callable[[dict[str, Any]], T]) -> T:
+    """The request's JSON body, parsed into the route's typed input."""
+    return parse(json_body(request))
+
+
+def params(request: Request | None, parse: Callable[[Mapping[str, str]], T]) -> T:
+    """The request's query string, parsed into the route's typed input."""
+    return parse(dict(_present(request).query_params or {}))
+
+
+def send_command(request: Request | None) -> parsing.SendCommand:
+    """``POST /messages``: the body and its ``Idempotency-Key`` header."""
+    return parsing.send_command(json_body(request), header(request, "Idempotency-Key"))
+
+
+def header(request: Request | None, name: str) -> str | None:
+    value = _present(request).headers.get(name.lower())
+    return None if value is None else str(value)
+
+
+def _path(request: Request | None) -> str:
+    """The path as the client sent it (API Gateway's request context; locally always ``/``)."""
+    return str((_present(request).context or {}).get("path") or "/")
+
+
+def missing_slash(request: Request | None) -> chalice.Response | None:
+    """``…/api`` → ``…/api/``: without the slash the page's relative URLs resolve to the host root.
+
+    API Gateway routes ``/api`` and ``/api/`` to the same resource; only the
+    request context's ``path`` tells them apart (locally it is always ``/``).
+    """
+    path = _path(request)
+    if path.endswith("/"):
+        return None
+    return chalice.Response(body="", status_code=308, headers={"Location": f"{path}/"})
+
+
+def extra_slash(request: Request | None) -> chalice.Response | None:
+    """``…/admin/`` → ``…/admin``: with the slash the page's relative URLs would resolve under ``admin/``."""
+    path = _path(request)
+    if path == "/" or not path.endswith("/"):
+        return None
+    return chalice.Response(body="", status_code=308, headers={"Location": path.rstrip("/")})
+
+
+def respond(body: Any, status: int) -> chalice.Response:
+    return chalice.Response(body=body, status_code=status)
+
+
+def no_content() -> chalice.Response:
+    return chalice.Response(body="", status_code=204)
+
+
+def allowed_origin(origin: str | None, allowed: tuple[str, ...]) -> str | None:
+    """The Access-Control-Allow-Origin value for ``origin``, or None to send none.
+
+    ``*`` is only ever answered as ``*``: no credentials are allowed with it.
+    """
+    if "*" in allowed:
+        return "*"
+    return origin if origin and origin in allowed else None
+
+
+def _cors_origin(request: Request) -> str | None:
+    return allowed_origin(request.headers.get("origin"), get_services().settings.cors_origins)
+
+
+def cors_preflight(request: Request | None) -> chalice.Response:
+    """Answer a browser's preflight for any configured origin."""
+    headers: dict[str, str | list[str]] = {"Vary": "Origin"}
+    origin = _cors_origin(_present(request))
+    if origin:
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+            }
+        )
+    return chalice.Response(body="", status_code=204, headers=headers)
+
+
+def http_middleware(event: Request, get_response: Callable[[Request], chalice.Response]) -> chalice.Response:
+    """Per request: bind ids to the logs, add CORS headers, log one summary line."""
+    context = event.context or {}
+    logs.clear()
+    logs.bind(request_id=str(context.get("requestId") or uuid.uuid4()))
+    started = time.perf_counter()
+    response = get_response(event)
+    origin = _cors_origin(event)
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    logger.info(
+        "request",
+        extra={
+            "method": event.method,
+            "path": context.get("resourcePath"),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 description of this API (``chalicelib/api/openapi.yaml``)."""
+    import yaml
+
+    with open(Path(__file__).parent / "openapi.yaml", encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document

@@ -1,0 +1,198 @@
+"""The fan-out worker (``@app.on_sqs_message``): audience sends chunk by chunk, and channel clean-up.
+
+A ``chunk`` step of send S, number k, starting after user u:
+
+1. reads S's log item (consistent); a send already ``done``, or whose
+   ``chunks`` counter is past k, has had this step: nothing to do (a
+   redelivered or duplicated message);
+2. step 0 counts the snapshot (``recipients``) and marks S ``sending``;
+3. reads one page of ≤ ``chunk_size`` subscriptions after u that are older
+   than S but not older than its channel (one Query; others are filtered
+   out: "subscribed at the moment of the send", and not left over from a
+   deleted channel of the same name);
+4. stores them with the receivers path's writer (`group_write`): the
+   chunk's first run claims it (``writing`` = k, conditional) and writes
+   blind with BatchWriteItem; any later run of chunk k (redelivered,
+   duplicated, redriven) finds the claim and writes only the missing items,
+   with conditional puts;
+5. queues step k+1 (if the page was not the last), then moves ``chunks``
+   from k to k+1 and adds the page's size to ``stored`` in one conditional
+   update — or, after the last page, also marks S ``done`` and sets
+   ``recipients`` to ``stored``. The condition makes ``stored`` exact
+   however often the step runs.
+
+A crash anywhere re-runs the step from 1 after SQS's visibility timeout:
+items already written are skipped, so nothing is stored twice. A crash
+between 5's two writes queues step k+1 twice; the copy finds ``chunks``
+past k+1 later, or stores nothing new — duplicates cost work, never items.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.api.parsing import Action, SendRequest
+from chalicelib.audience import subscribers
+from chalicelib.channels.registry import get_channel
+from chalicelib.core import metrics
+from chalicelib.core.clock import iso, iso_from_ms, utc_now
+from chalicelib.core.errors import NotFoundError
+from chalicelib.core.ids import id_time_ms
+from chalicelib.sending import send_log
+from chalicelib.sending.sender import Sender
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.audience_tables import SendLog, Subscription
+from chalicelib.storage.queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue
+from chalicelib.storage.tables import Channel
+
+logger = logging.getLogger(__name__)
+
+UNSUBSCRIBE_PAGE = 1000
+
+
+class FanOut:
+    """Runs the work queue's steps; ``handle`` takes an SQS batch and reports the failed messages."""
+
+    def __init__(self, sender: Sender, queue: WorkQueue, chunk_size: int) -> None:
+        self._sender = sender
+        self._queue = queue
+        self._chunk_size = chunk_size
+
+    def handle(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Lambda's SQS batch; ``batchItemFailures`` names the messages SQS should deliver again."""
+        failures = []
+        for record in records:
+            try:
+                step = Step.parse(record["body"])
+            except (KeyError, TypeError, ValueError) as error:  # not ours to run: the dead-letter queue keeps it
+                logger.error("unreadable fan-out step", extra={"code": type(error).__name__})
+                failures.append({"itemIdentifier": record["messageId"]})
+                continue
+            try:
+                self.run(step)
+            except Exception:  # every message of the batch is tried; this one is retried by SQS
+                logger.exception("fan-out step failed", extra={"kind": step.kind, "target": step.target})
+                metrics.add(metrics.FANOUT_FAILURES)
+                receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+                if step.kind == CHUNK and receives >= MAX_RECEIVES:
+                    _mark_failed(step.target)  # its next stop is the dead-letter queue
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    def run(self, step: Step) -> None:
+        if step.kind == UNSUBSCRIBE:
+            self._unsubscribe(step)
+        elif step.kind == CHUNK:
+            self._chunk(step)
+        else:
+            raise ValueError(f"unknown step kind {step.kind!r}")
+
+    def _chunk(self, step: Step) -> None:
+        try:
+            entry = SendLog.get(step.target, consistent_read=True)
+        except SendLog.DoesNotExist:
+            logger.error("audience send not in the log", extra={"send_id": step.target})
+            return
+        if entry.status == send_log.DONE or int(entry.chunks) > step.number:
+            return  # this step already ran to its end
+        if step.number == 0 and entry.status != send_log.SENDING:
+            _start(entry)
+        window = (entry.channel, entry.channel_since, entry.id)
+        users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
+        request = _request(entry)
+        channel = Channel(entry.channel, title=entry.channel_title)
+        fresh = _first_writer(entry.id, step.number)
+        self._sender.store_chunk(request, channel, entry.id, users, fresh=fresh, late=True)
+        if next_user is not None:
+            self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
+        _advance(entry.id, step.number, len(users), last=next_user is None)
+        metrics.add(metrics.FANOUT_CHUNKS)
+        metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
+
+    def _unsubscribe(self, step: Step) -> None:
+        """One page of a deleted channel's subscriptions; skipped while the channel still stands (its delete failed)."""
+        before = str(step.before)
+        try:
+            if get_channel(step.target).created_at <= iso_from_ms(id_time_ms(before)):
+                return
+        except NotFoundError:
+            pass
+        next_user = subscribers.remove_page(step.target, before, step.cursor, UNSUBSCRIBE_PAGE)
+        if next_user is not None:
+            self._queue.put(Step(UNSUBSCRIBE, step.target, next_user, step.number + 1, before))
+
+
+def _request(entry: SendLog) -> SendRequest:
+    return SendRequest(
+        channel=entry.channel,
+        receivers=[],
+        title=entry.title,
+        content=entry.content,
+        url=entry.url,
+        duration=int(entry.duration),
+        audience=entry.audience,
+        mobile_url=entry.mobile_url,
+        severity=entry.severity,
+        actions=tuple(Action(**a) for a in json.loads(entry.actions or "[]")),
+    )
+
+
+def _start(entry: SendLog) -> None:
+    """Count the snapshot (recipients) and mark the send ``sending``, once."""
+    window = (Subscription.since >= entry.channel_since) & (Subscription.since < entry.id)
+    count = Subscription.count(entry.channel, filter_condition=window)
+    _conditional(
+        entry.id,
+        [SendLog.recipients.set(count), SendLog.status.set(send_log.SENDING)],
+        (SendLog.chunks == 0) & SendLog.status.is_in(send_log.QUEUED, send_log.FAILED),
+    )
+
+
+def _advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
+    """Step ``number`` stored ``stored`` items: count them and it (once); after the last one the send is done."""
+    actions: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
+    if last:
+        actions += [
+            SendLog.status.set(send_log.DONE),
+            SendLog.completed_at.set(iso(utc_now())),
+            SendLog.recipients.set(SendLog.stored + stored),
+        ]
+    else:
+        actions.append(SendLog.status.set(send_log.SENDING))
+    _conditional(send_id, actions, SendLog.chunks == number)
+
+
+def _first_writer(send_id: str, number: int) -> bool:
+    """Claim chunk ``number``'s blind write: only its first run may write without looking.
+
+    Any later run of the chunk (SQS redelivery, a duplicate copy of the step,
+    a redrive) finds the claim and writes only the missing items, so nothing
+    the users did meanwhile is overwritten.
+    """
+    try:
+        SendLog(send_id).update(
+            actions=[SendLog.writing.set(number)],
+            condition=SendLog.writing.does_not_exist() | (SendLog.writing < number),
+        )
+    except UpdateError as error:
+        if storage.condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _mark_failed(send_id: str) -> None:
+    _conditional(send_id, [SendLog.status.set(send_log.FAILED)], SendLog.status != send_log.DONE)
+
+
+def _conditional(send_id: str, actions: list[Any], condition: Any) -> None:
+    """An update that a repeated step finds already made (its condition fails): then nothing happens."""
+    try:
+        SendLog(send_id).update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if not storage.condition_failed(error):
+            raise

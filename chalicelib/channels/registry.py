@@ -1,0 +1,78 @@
+"""Channels (admin only): create, list, read, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.parsing import ChannelChanges, NewChannel, Page
+from chalicelib.api.validation import CHANNEL_NAME
+from chalicelib.core.clock import iso, utc_now
+from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.errors import BusyError, ConflictError, NotFoundError
+from chalicelib.core.ids import new_id
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.queue import UNSUBSCRIBE, Step, WorkQueue
+from chalicelib.storage.shapes import channel_json, page_json
+from chalicelib.storage.tables import Channel
+
+CURSOR_SCOPE = "channels"
+
+
+def _not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"channel '{name}' not found")
+
+
+def create_channel(new: NewChannel) -> dict[str, Any]:
+    now = iso(utc_now())
+    channel = Channel(new.name, title=new.title, description=new.description, created_at=now, updated_at=now)
+    with storage.refused_as(ConflictError(f"name: channel '{new.name}' already exists")):
+        channel.save(condition=Channel.name.does_not_exist())
+    return channel_json(channel)
+
+
+def get_channel(name: str) -> Channel:
+    """The channel called ``name``, or NotFoundError (also for malformed names)."""
+    if not CHANNEL_NAME.fullmatch(name):
+        raise _not_found(name)
+    try:
+        return Channel.get(name)
+    except Channel.DoesNotExist:
+        raise _not_found(name) from None
+
+
+def update_channel(name: str, changes: ChannelChanges) -> dict[str, Any]:
+    actions: list[Any] = []
+    if changes.title is not None:
+        actions.append(Channel.title.set(changes.title))
+    if changes.description is not None:
+        actions.append(Channel.description.set(changes.description))
+    channel = get_channel(name)
+    if not actions:
+        return channel_json(channel)
+    actions.append(Channel.updated_at.set(iso(utc_now())))
+    with storage.refused_as(_not_found(name)):
+        channel.update(actions=actions, condition=Channel.name.exists())
+    return channel_json(channel)
+
+
+def delete_channel(name: str, queue: WorkQueue) -> None:
+    """Delete the channel; its subscriptions go asynchronously (queued first, so none can be left behind)."""
+    channel = get_channel(name)
+    try:
+        queue.put(Step(UNSUBSCRIBE, name, before=new_id()))
+    except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
+        raise BusyError("name: the channel's subscriptions could not be queued for removal; retry") from error
+    with storage.refused_as(_not_found(name)):
+        channel.delete(condition=Channel.name.exists())
+
+
+def list_channels(user_id: str, page: Page, cursors: CursorCodec) -> dict[str, Any]:
+    """A page of channels in table order; the cursor holds the last name."""
+    start = None
+    if page.cursor:
+        position = cursors.decode(page.cursor, user_id, CURSOR_SCOPE)
+        start = {"name": {"S": str(position.get("name", ""))}}
+    found = Channel.scan(limit=page.limit + 1, page_size=page.limit + 1, last_evaluated_key=start)
+    items, more = storage.first_page(found, page.limit)
+    cursor = storage.next_cursor(items, more, lambda c: cursors.encode(user_id, CURSOR_SCOPE, {"name": c.name}))
+    return page_json([channel_json(c) for c in items], cursor)

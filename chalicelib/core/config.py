@@ -1,0 +1,153 @@
+"""Settings read once from the environment into one frozen object.
+
+Table names have no defaults: a missing one fails loudly with its name, so a
+misconfigured stage never writes into a table it guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from chalicelib.core.errors import ConfigurationError
+
+TABLE_VARIABLES = {
+    "inbox": "INAPP_INBOX_TABLE",
+    "channels": "INAPP_CHANNELS_TABLE",
+    "counters": "INAPP_COUNTERS_TABLE",
+    "idempotency": "INAPP_IDEMPOTENCY_TABLE",
+    "connections": "INAPP_CONNECTIONS_TABLE",
+    "subscribers": "INAPP_SUBSCRIBERS_TABLE",
+    "sends": "INAPP_SENDS_TABLE",
+}
+
+# Posts per second to @connections from one function container (its fan-out threads share them):
+# one batch at a time per stream shard, so five busy shards × 1,500 = 7,500/s, three quarters of the
+# account-wide 10,000 RPS throttle (docs/operations.md).
+DEFAULT_POST_RATE = 1500
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration (docs/configuration.md lists every variable)."""
+
+    tables: dict[str, str]
+    region: str
+    dynamodb_endpoint: str | None
+    jwt_secret: str | None
+    jwks_url: str | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    roles_claim: str
+    cursor_secret: str
+    retention_days: int
+    cors_origins: tuple[str, ...]
+    ws_management_endpoint: str | None
+    ws_client_url: str | None
+    fanout_queue_url: str | None
+    sqs_endpoint: str | None
+    fanout_chunk_size: int
+    post_rate: int = DEFAULT_POST_RATE
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"setting {name} is required but not set")
+    return value
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"setting {name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"setting {name} must be positive, got {value}")
+    return value
+
+
+def _websocket_api(explicit_variable: str, scheme: str) -> str | None:
+    """An address of the WebSocket API: set explicitly, or built from its id, stage and region."""
+    explicit = _optional(explicit_variable)
+    if explicit:
+        return explicit.rstrip("/")
+    api_id = _optional("INAPP_WS_API_ID")
+    stage = _optional("INAPP_WS_STAGE")
+    region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
+    if api_id and stage and region:
+        return f"{scheme}://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+    return None
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _management_endpoint() -> str | None:
+    """Where frames are posted, signed: https, except on loopback (the local stack's gateway)."""
+    endpoint = _websocket_api("INAPP_WS_ENDPOINT", "https")
+    if endpoint is None or endpoint.startswith("https://"):
+        return endpoint
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    if endpoint.startswith("http://") and host in LOOPBACK_HOSTS:
+        return endpoint
+    raise ConfigurationError("setting INAPP_WS_ENDPOINT must be an https:// URL (signed requests carry credentials)")
+
+
+def _secret_from_parameter() -> str | None:
+    """The service secret from an SSM SecureString, so it never sits in a template or config."""
+    name = _optional("INAPP_SECRET_PARAMETER")
+    if not name:
+        return None
+    import boto3
+
+    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
+def load_settings() -> Settings:
+    """Read every setting from the environment, failing on the first missing one."""
+    jwks_url = _optional("INAPP_JWKS_URL")
+    stored_secret = _secret_from_parameter()
+    jwt_secret = _optional("INAPP_JWT_SECRET") or (None if jwks_url else stored_secret)
+    if not jwt_secret and not jwks_url:
+        raise ConfigurationError("setting INAPP_JWT_SECRET or INAPP_JWKS_URL is required but not set")
+    if jwks_url and not (_optional("INAPP_JWT_ISSUER") and _optional("INAPP_JWT_AUDIENCE")):
+        # Any key of a shared JWKS (a Cognito region, an OIDC provider) would otherwise sign our admins.
+        raise ConfigurationError("settings INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required with INAPP_JWKS_URL")
+    cursor_secret = _optional("INAPP_CURSOR_SECRET") or stored_secret or jwt_secret
+    if not cursor_secret:
+        raise ConfigurationError("setting INAPP_CURSOR_SECRET is required when INAPP_JWKS_URL is used")
+    origins = tuple(o.strip() for o in os.environ.get("INAPP_CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        tables={kind: _required(var) for kind, var in TABLE_VARIABLES.items()},
+        region=_optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=_optional("INAPP_DYNAMODB_ENDPOINT"),
+        jwt_secret=jwt_secret,
+        jwks_url=jwks_url,
+        jwt_issuer=_optional("INAPP_JWT_ISSUER"),
+        jwt_audience=_optional("INAPP_JWT_AUDIENCE"),
+        roles_claim=_optional("INAPP_ROLES_CLAIM") or "roles",
+        cursor_secret=cursor_secret,
+        retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
+        cors_origins=origins,
+        ws_management_endpoint=_management_endpoint(),  # where frames are posted
+        ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
+        post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
+        fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
+        sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
+        fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return load_settings()

@@ -1,0 +1,182 @@
+"""A user's own inbox, read side: list messages, read one, counts, channels, preferences.
+
+The user id always comes from the verified token; another user's message id
+answers 404 exactly like a missing one, and cursors are bound to the user
+and the query. Changing a message's state lives in `message_states`.
+
+Every list is one Query: the live inbox is the range ``id < "a"`` of the
+user's partition (or of a sparse index), the archive the ``archived#`` range.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.api.parsing import ChannelQuery, MessageQuery
+from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.errors import NotFoundError
+from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
+from chalicelib.counts import stream as counts
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.shapes import message_json, my_channel_json, page_json
+from chalicelib.storage.tables import ARCHIVED, LIVE_END, InboxMessage
+
+ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
+# A late store's writes all land within one invocation of the function that minted its storedId, so within
+# that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
+LATE_STORE_WINDOW_MS = 125_000  # 5 s more, for clocks and a write still in flight as the timeout strikes
+LATE_PAGE = 100  # index entries one catch-up request looks at, at most
+
+
+def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:
+    """The table or index, and its hash key value, that answers this filter in one Query."""
+    if channel and status != "all":
+        return InboxMessage.channel_status_index, f"{user_id}#{channel}#{status}"
+    if channel:
+        return InboxMessage.channel_index, f"{user_id}#{channel}"
+    if status != "all":
+        return InboxMessage.status_index, f"{user_id}#{status}"
+    return InboxMessage, user_id
+
+
+def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> dict[str, Any]:
+    """Newest first; with ``after``, the catch-up (`catch_up`); or the archive."""
+    if query.after is not None:
+        return catch_up(user_id, query, query.after, cursors)
+    scope = _scope(query)
+    position = None
+    if query.page.cursor:
+        position = str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
+    index, hash_value = source(user_id, query.channel, query.status)
+    prefix = ARCHIVED if query.archived else ""
+    condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
+    size = query.page.limit + 2
+    found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position)
+    items, more = storage.first_page(wanted, query.page.limit)
+    cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
+    return page_json([message_json(m) for m in items], cursor)
+
+
+def _scope(query: MessageQuery) -> str:
+    """What a ``/me/messages`` cursor is bound to: the filters, ``after`` and the archive switch."""
+    return json.dumps(["messages", query.channel, query.status, query.after, query.archived])
+
+
+def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec) -> dict[str, Any]:
+    """``?after=<last id seen>``, oldest first: what was stored since, behind that id or after it.
+
+    Most messages are stored the moment their id is minted, so "newer than
+    ``after``" is the id range above it (one Query). A message stored late
+    (an audience send's chunk, a retried send) carries an older id than
+    messages the client may have seen before it arrived; `stored-index`
+    finds those stored since ``after`` was minted, less `LATE_STORE_WINDOW_MS`
+    (one Query, and a BatchGetItem when there are any). They come first;
+    ones the client already holds may come again: clients de-duplicate by id.
+    """
+    scope = _scope(query)
+    mark = cursors.decode(query.page.cursor, user_id, scope) if query.page.cursor else {}
+    limit = query.page.limit
+    items: list[InboxMessage] = []
+    if "id" not in mark:
+        floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
+        items, last = _stored_late(user_id, query, after, floor)
+        if last is not None:  # more of them may follow
+            return page_json([message_json(m) for m in items], cursors.encode(user_id, scope, {"late": last}))
+    position = str(mark.get("id") or after)
+    index, hash_value = source(user_id, query.channel, query.status)
+    size = limit - len(items) + 2
+    found = index.query(
+        hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
+    )
+    newer, more = storage.first_page((m for m in found if m.id != position), limit - len(items))
+    items += newer
+    cursor = cursors.encode(user_id, scope, {"id": newer[-1].id if newer else position}) if more else None
+    return page_json([message_json(m) for m in items], cursor)
+
+
+def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> tuple[list[InboxMessage], str | None]:
+    """Live messages with ids up to ``after`` stored since ``floor``: one Query, and a BatchGetItem if any.
+
+    Returns them and where to go on (the last ``storedId`` looked at) when
+    more may follow. Late messages with newer ids than ``after`` are in the
+    index too but filtered out (the id range returns them): the Query looks
+    at ``LATE_PAGE`` entries at most, so a page may be short, even empty,
+    with a cursor — never an unbounded scan.
+    """
+    behind = InboxMessage.id <= after  # live ids only: every other key sorts above any id
+    if query.channel:
+        behind &= InboxMessage.channel == query.channel
+    found = InboxMessage.stored_index.query(
+        user_id, InboxMessage.stored_id > floor, filter_condition=behind, page_size=max(LATE_PAGE, query.page.limit)
+    )
+    keys, last_evaluated = storage.one_page(InboxMessage, found)
+    last = str(last_evaluated["storedId"]["S"]) if last_evaluated else None
+    if len(keys) > query.page.limit:
+        keys = keys[: query.page.limit]
+        last = keys[-1].stored_id
+    if not keys:
+        return [], last
+    stored = InboxMessage.batch_get([(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
+    return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: m.id), last
+
+
+def find_message(user_id: str, message_id: str) -> InboxMessage:
+    """The user's message, live or archived: both keys in one BatchGetItem."""
+    if not is_valid_id(message_id):
+        raise NotFoundError(f"message '{message_id}' not found")
+    for found in InboxMessage.batch_get([(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent_read=True):
+        return found
+    raise NotFoundError(f"message '{message_id}' not found")
+
+
+def unread_count(user_id: str) -> dict[str, Any]:
+    """``{total, unseen, channels}`` from the user's counts item: one GetItem."""
+    return counts.read(user_id).summary()
+
+
+CHANNEL_FILTERS: dict[str, Callable[[int, int], bool]] = {
+    "all": lambda unread, total: total > 0,
+    "unread": lambda unread, total: unread > 0,
+    "read": lambda unread, total: total > unread,
+}
+
+
+def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec) -> dict[str, Any]:
+    """The user's channels, newest latest message first, filtered by read state.
+
+    One GetItem for the counts and one BatchGetItem for the page's latest
+    messages; a latest message that was archived or deleted meanwhile is
+    replaced by the channel's newest live one (one Query each, rare).
+    """
+    scope = json.dumps(["me-channels", query.status])
+    current = counts.read(user_id)
+    wanted = CHANNEL_FILTERS[query.status]
+    ordered = sorted(
+        ((current.latest.get(c, ""), c) for c in current.channels if wanted(current.of("u", c), current.of("t", c))),
+        reverse=True,
+    )
+    if query.page.cursor:
+        after = cursors.decode(query.page.cursor, user_id, scope)
+        ordered = [entry for entry in ordered if entry < (str(after.get("latest", "")), str(after.get("name", "")))]
+    page, more = ordered[: query.page.limit], len(ordered) > query.page.limit
+    latest = {m.channel: m for m in InboxMessage.batch_get([(user_id, lid) for lid, _ in page if lid])}
+    items = []
+    for latest_id, channel in page:
+        message = latest.get(channel) or _newest_live(user_id, channel)
+        items.append(
+            my_channel_json(
+                channel, current.of("u", channel), current.of("t", channel), message, message.id if message else latest_id
+            )
+        )
+    cursor = storage.next_cursor(page, more, lambda e: cursors.encode(user_id, scope, {"latest": e[0], "name": e[1]}))
+    return page_json(items, cursor)
+
+
+def _newest_live(user_id: str, channel: str) -> InboxMessage | None:
+    found = InboxMessage.channel_index.query(
+        f"{user_id}#{channel}", InboxMessage.id < LIVE_END, scan_index_forward=False, limit=1, page_size=1
+    )
+    return next(iter(found), None)

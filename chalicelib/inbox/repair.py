@@ -1,0 +1,112 @@
+"""Repairs an operator runs for one user: recount their counts, or erase their data.
+
+Both work from the items themselves, so they are the answer to any drift
+(a stream record that failed for good, a bug) and to an erasure request.
+The deployed side calls them with the stack's table settings; locally,
+``python -m infra.local recount|forget-user --user U``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.exceptions import PutError
+from pynamodb.models import Model
+
+from chalicelib.core.errors import BusyError
+from chalicelib.counts import stream as counts
+from chalicelib.counts.stream import KINDS, Counts
+from chalicelib.inbox.preferences import muted_channels
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import LIVE_END, Connection, InboxMessage, UserCounts
+
+
+def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
+    """Rewrite the user's counts from their items; return ``{channel: {before, after}}`` for each change.
+
+    The new counts keep the stream's ``seq`` and are written only if no
+    stream batch changed them meanwhile (``v``), else recounted again.
+    """
+    for attempt in range(storage.CONFLICT_RETRIES):
+        current = counts.read(user_id, consistent=True)
+        fixed = tally(user_id, current)
+        try:
+            _save(fixed, current)
+        except PutError as error:
+            if not storage.condition_failed(error):
+                raise
+            storage.pause_before_retry(attempt)  # the stream moved them meanwhile: count again
+            continue
+        return _changes(current, fixed)
+    raise BusyError("user: their counts keep changing; run the recount again")
+
+
+def tally(user_id: str, current: Counts | None = None) -> Counts:
+    """What the user's counts must say, from their items (keeping ``current``'s version and sequence)."""
+    values: dict[tuple[str, str], int] = {}
+    latest: dict[str, str] = {}
+    for item in InboxMessage.query(user_id, InboxMessage.id < LIVE_END, consistent_read=True):
+        counts.add_contribution(values, item.serialize())
+        latest[item.channel] = max(latest.get(item.channel, ""), item.id)
+    version, sequence = (current.version, current.sequence) if current else (0, "")
+    return Counts(user_id, values, latest, frozenset(muted_channels(user_id)), version, sequence)
+
+
+def _save(fixed: Counts, current: Counts) -> None:
+    attributes: dict[str, Any] = {"v": {"N": str(current.version + 1)}}
+    if fixed.sequence:
+        attributes["seq"] = {"S": fixed.sequence}
+    if fixed.muted:
+        attributes["muted"] = {"SS": sorted(fixed.muted)}
+    for (kind, channel), value in fixed.values.items():
+        attributes[f"{kind}:{channel}"] = {"N": str(value)}
+    for channel, latest in fixed.latest.items():
+        attributes[f"l:{channel}"] = {"S": latest}
+    storage.put_item(UserCounts, fixed.user_id, attributes, version=current.version)
+
+
+def _changes(before: Counts, after: Counts) -> dict[str, dict[str, Any]]:
+    changes: dict[str, dict[str, Any]] = {}
+    for channel in sorted(set(before.channels) | set(after.channels)):
+        old = {kind: before.of(kind, channel) for kind in KINDS}
+        new = {kind: after.of(kind, channel) for kind in KINDS}
+        if old != new:
+            changes[channel] = {"before": _shown(old), "after": _shown(new)}
+    return changes
+
+
+def _shown(kinds: dict[str, int]) -> dict[str, int]:
+    return {"unread": kinds["u"], "total": kinds["t"], "unseen": kinds["s"]}
+
+
+def forget_user(user_id: str) -> dict[str, int]:
+    """Delete every item that is the user's: inbox (with archive and preferences) and connections.
+
+    The counts item is left to the stream: the deletions' REMOVE records
+    bring every count to zero and drop the channels and mutes from it. It
+    keeps the user id with the stream's sequence guard, so a late replay of
+    those records cannot count them again (deleting it here would let the
+    REMOVEs recreate it with negative counts).
+    """
+    inbox = _delete_all(InboxMessage, InboxMessage.query(user_id, attributes_to_get=["userId", "id"]))
+    connections: list[Model] = []
+    try:
+        registry = Connection.get(f"user#{user_id}")
+    except Connection.DoesNotExist:
+        registry = None
+    if registry is not None:
+        for element in registry.connections or set():
+            connections.append(Connection(f"conn#{element.rpartition('|')[0]}"))
+        connections.append(registry)
+    return {"messages": inbox, "connections": _delete_all(Connection, connections)}
+
+
+def _delete_all(model: type[Model], items: Iterable[Model]) -> int:
+    """BatchWriteItem in 25s; PynamoDB's batch retries unprocessed items with backoff."""
+    deleted = 0
+    with model.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+            deleted += 1
+    return deleted

@@ -1,0 +1,79 @@
+"""The WebSocket routes: ``$connect`` (token check), ``$default`` (ping), ``$disconnect``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.api.validation import loads
+from chalicelib.core import logs
+from chalicelib.core.auth import verify_token
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import UnauthorizedError, ValidationError
+from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.poster import Outcome
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_CHARS = 4096
+ERROR_HINT = 'send {"action":"ping"}'
+
+
+def _frame(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+class WebSocketRoutes:
+    """What the three WebSocket routes do; ``post`` answers on the same socket."""
+
+    def __init__(self, settings: Settings, registry: ConnectionRegistry, post: Callable[[str, bytes], Outcome]) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._post = post
+
+    def connect(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Verify ``?token=``; refuse the handshake (401) without storing anything."""
+        context = event.get("requestContext") or {}
+        logs.clear()
+        logs.bind(request_id=context.get("requestId"))
+        token = (event.get("queryStringParameters") or {}).get("token")
+        try:
+            principal = verify_token(token, self._settings)
+        except UnauthorizedError as error:
+            logger.info("connect refused", extra={"reason": str(error)})  # why, never the token
+            return {"statusCode": 401, "body": str(error)}
+        logs.bind(user_id=principal.user_id)
+        connected_at = int(context.get("connectedAt") or time.time() * 1000)
+        self._registry.connect(context["connectionId"], principal.user_id, connected_at)
+        logger.info("connected", extra={"connection_id": context["connectionId"]})
+        return {"statusCode": 200}
+
+    def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
+        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame."""
+        reply = self._answer(body)
+        self._post(connection_id, _frame(reply))
+        return {"statusCode": 200}
+
+    @staticmethod
+    def _answer(body: str | None) -> dict[str, Any]:
+        if body is None or len(body) > MAX_FRAME_CHARS:
+            return {"type": "error", "message": f"frame: too large or empty; {ERROR_HINT}"}
+        try:
+            frame = loads(body, "frame")
+        except ValidationError as error:
+            return {"type": "error", "message": f"{error}; {ERROR_HINT}"}
+        if not isinstance(frame, dict):
+            return {"type": "error", "message": f"frame: must be a JSON object; {ERROR_HINT}"}
+        if frame.get("action") == "ping":
+            return {"type": "pong"}
+        return {"type": "error", "message": f"action: unknown action {str(frame.get('action'))[:64]!r}; {ERROR_HINT}"}
+
+    def disconnect(self, connection_id: str) -> dict[str, Any]:
+        logs.clear()
+        user_id = self._registry.disconnect(connection_id)
+        logs.bind(user_id=user_id)
+        logger.info("disconnected", extra={"connection_id": connection_id})
+        return {"statusCode": 200}

@@ -1,0 +1,87 @@
+"""Writing one send's inbox items: blind batch writes the first time, conditional ones on a retry.
+
+A send's first attempt writes its items with BatchWriteItem (one write unit
+per item: no transaction, no counter — the counts follow from the stream).
+Its id is new, so nothing can be overwritten. A later attempt under the
+same id (a retried Idempotency-Key, a fan-out chunk run again) may find
+items the first one wrote — and the user may since have read, archived or
+deleted them — so it writes each receiver's item only if they hold none of
+the message's items: a put conditional on the item not existing and two
+condition checks (no ``archived#`` copy, no ``deleted#`` tombstone), 33
+receivers per transaction. Whatever happens between two attempts, a user
+never gets a message twice, a deleted one back, or a read one unread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+
+from chalicelib.api.parsing import SendRequest
+from chalicelib.core.clock import iso_from_ms
+from chalicelib.core.errors import BusyError
+from chalicelib.core.ids import id_time_ms
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.tables import ARCHIVED, DELETED, UNREAD, InboxMessage
+
+BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
+MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each
+
+
+def build_message(
+    request: SendRequest, channel_title: str, send_id: str, user: str, expires_at: datetime, stored_id: str | None = None
+) -> InboxMessage:
+    """One receiver's item; every parameter but ``stored_id`` comes from the send, so a retry builds the same item.
+
+    ``stored_id`` (minted just before a late store: an audience chunk, a
+    retry) puts it in ``stored-index``, where the catch-up finds it behind
+    the newer ids a client saw meanwhile.
+    """
+    message = InboxMessage(
+        user,
+        send_id,
+        **request.stored_fields(),
+        channel_title=channel_title,
+        created_at=iso_from_ms(id_time_ms(send_id)),
+        user_channel=f"{user}#{request.channel}",
+        expires_at=expires_at,
+        stored_id=stored_id,
+    )
+    message.set_status(UNREAD, None)
+    return message
+
+
+def store_messages(messages: list[InboxMessage], *, fresh: bool) -> None:
+    """Store every message; ``fresh`` when no earlier attempt can have written any of them."""
+    try:
+        if fresh:
+            storage.write_batches(InboxMessage, messages)
+            return
+        for start in range(0, len(messages), MESSAGES_PER_TRANSACTION):
+            _store_missing(messages[start : start + MESSAGES_PER_TRANSACTION])
+    except (PynamoDBException, BusyError) as error:
+        raise BusyError(BUSY_MESSAGE) from error
+
+
+def _store_missing(messages: list[InboxMessage]) -> None:
+    """Each message unless its receiver holds it live, archived or deleted; the refused ones are left out."""
+    missing = messages
+    for attempt in range(storage.CONFLICT_RETRIES):
+        if not missing:
+            return
+        try:
+            with storage.transaction() as transaction:
+                for message in missing:
+                    transaction.save(message, condition=InboxMessage.id.does_not_exist())
+                    for prefix in (ARCHIVED, DELETED):
+                        absent = InboxMessage.id.does_not_exist()
+                        transaction.condition_check(InboxMessage, message.user_id, prefix + message.id, condition=absent)
+            return
+        except TransactWriteError as error:
+            # Two condition checks per receiver, then the puts: those who hold it in any form are done.
+            left = storage.not_refused(missing, error, layout=(2, 1))
+            if len(left) == len(missing):
+                storage.pause_before_retry(attempt)
+            missing = left
+    raise BusyError(BUSY_MESSAGE)

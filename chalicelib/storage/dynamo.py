@@ -1,0 +1,208 @@
+"""DynamoDB plumbing, written once: transactions, refused conditions, pages, retries.
+
+Every module that writes more than one item at a time, reads why a write
+was refused, or cuts a page from a query comes here, so the rules of the
+service (100 actions per transaction, cancellation reasons in action order,
+"condition failed" meaning a domain outcome) live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
+from pynamodb.models import Model
+from pynamodb.pagination import ResultIterator
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core.backoff import pause
+from chalicelib.core.errors import BusyError, InboxError
+from chalicelib.storage.tables import MODELS, SHARED_TABLES, InboxMessage
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
+IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
+MAX_TRANSACTION_ACTIONS = 100
+BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+BATCH_WRITES_IN_FLIGHT = 8
+CONFLICT_RETRIES = 5
+BACKOFF_BASE_SECONDS = 0.02
+
+
+def transaction(token: str | None = None) -> TransactWrite:
+    """A TransactWriteItems on the service's connection; ``token`` makes it idempotent for 10 minutes."""
+    return TransactWrite(connection=InboxMessage._get_connection().connection, client_request_token=token)
+
+
+def botocore_clients() -> list[Any]:
+    """The distinct botocore clients behind the models (for call counting and write hooks)."""
+    clients = (model._get_connection().connection.client for model in [*MODELS.values(), *SHARED_TABLES])
+    return list({id(client): client for client in clients}.values())
+
+
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_busy(error: PynamoDBException) -> bool:
+    """Throttling or a service-side failure that outlived botocore's retries: worth a retry later, not a 500."""
+    return error.cause_response_code in BUSY_CODES
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """A single-item write refused by its condition expression."""
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    """Why each action of a cancelled transaction failed (None where it did not), in action order."""
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+def not_refused(items: list[T], error: TransactWriteError, layout: tuple[int, ...] = (1,)) -> list[T]:
+    """``items`` less those with an action refused by its condition, in a cancelled transaction.
+
+    ``layout`` is how many actions each item has in each consecutive block of
+    the transaction: PynamoDB sends all condition checks, then the deletes,
+    the puts and the updates, each block in the order they were added. A
+    retry drops what an earlier attempt, another device or a replay already
+    did, and writes the rest.
+    """
+    codes = cancellation_codes(error)
+    refused: set[int] = set()
+    start = 0
+    for per in layout:
+        for index in range(len(items)):
+            if CONDITION_FAILED in codes[start + index * per : start + (index + 1) * per]:
+                refused.add(index)
+        start += per * len(items)
+    return [item for index, item in enumerate(items) if index not in refused]
+
+
+@contextmanager
+def refused_as(domain_error: InboxError) -> Iterator[None]:
+    """Turn a single-item write refused by its condition into ``domain_error``; other errors pass."""
+    try:
+        yield
+    except (PutError, UpdateError, DeleteError) as error:
+        if condition_failed(error):
+            raise domain_error from None
+        raise
+
+
+def pause_before_retry(attempt: int) -> None:
+    """Back off after a transaction conflict, before looking at the items again."""
+    pause(attempt, BACKOFF_BASE_SECONDS)
+
+
+def first_page(results: Iterable[T], limit: int) -> tuple[list[T], bool]:
+    """The first ``limit`` results and whether more follow (reads at most one extra)."""
+    found = list(islice(results, limit + 1))
+    return found[:limit], len(found) > limit
+
+
+def next_cursor(items: list[T], more: bool, position: Callable[[T], str]) -> str | None:
+    """The cursor that continues after the last item, or None on the last page."""
+    return position(items[-1]) if more and items else None
+
+
+def one_page(model: type[M], results: ResultIterator[M]) -> tuple[list[M], dict[str, Any] | None]:
+    """Exactly one Query/Scan call's items (``page_size`` bounds what it evaluates) and its LastEvaluatedKey."""
+    page = next(results.page_iter)
+    items = [model.from_raw_data(raw) for raw in page.get("Items", [])]
+    return items, results.page_iter.last_evaluated_key
+
+
+def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Model]) -> None:
+    """BatchWriteItem in 25s; PynamoDB retries unprocessed items with backoff, then gives up (BusyError)."""
+    try:
+        with model.batch_write() as batch:
+            for item in puts:
+                batch.save(item)
+            for item in deletes:
+                batch.delete(item)
+    except PutError as error:
+        raise BusyError("storage is busy and not every change was written; retry the same request") from error
+
+
+_batch_writers = ThreadPoolExecutor(max_workers=BATCH_WRITES_IN_FLIGHT, thread_name_prefix="batch-write")
+
+
+def write_batches(model: type[Model], puts: Sequence[Model]) -> None:
+    """Puts in BatchWriteItems of 25, eight in flight: a 1,000-receiver send waits for 5 round trips, not 40.
+
+    Every batch runs to its end; the first failure is raised after all of
+    them (what did get written is then known only to a retry, as before).
+    """
+    batches = [puts[start : start + BATCH_WRITE_ITEMS] for start in range(0, len(puts), BATCH_WRITE_ITEMS)]
+    if len(batches) <= 1:
+        write_batch(model, puts, [])
+        return
+    futures = [_batch_writers.submit(write_batch, model, batch, []) for batch in batches]
+    errors = [error for error in (future.exception() for future in futures) if error is not None]
+    if errors:
+        raise errors[0]
+
+
+def read_item(model: type[Model], hash_key: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    """One item's raw attributes (every attribute, also those the model does not declare), or None."""
+    found = model._get_connection().get_item(hash_key, consistent_read=consistent)
+    item: dict[str, Any] | None = found.get("Item")
+    return item
+
+
+def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[dict[str, Any]]:
+    """Consistent raw reads of many hash-only items, ≤ 100 keys per BatchGetItem, unprocessed keys retried."""
+    client = model._get_connection().connection.client
+    table = model.Meta.table_name
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(hash_keys), BATCH_GET_KEYS):
+        keys = [{key_name: {"S": key}} for key in hash_keys[start : start + BATCH_GET_KEYS]]
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            except ClientError as error:  # throttled past botocore's retries: the callers' busy path, as `is_busy`
+                if error.response.get("Error", {}).get("Code") not in BUSY_CODES:
+                    raise
+                raise BusyError("storage is busy; retry shortly") from error
+            found += response.get("Responses", {}).get(table, [])
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not keys:
+                break
+            pause_before_retry(attempt)
+        if keys:
+            raise BusyError("storage is busy; retry shortly")
+    return found
+
+
+def update_item(model: type[Model], hash_key: str, actions: list[Any], condition: Any = None) -> dict[str, Any]:
+    """UpdateItem by attribute paths (``pynamodb.expressions.operand.Path``); returns the item after it."""
+    response = model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values="ALL_NEW")
+    attributes: dict[str, Any] = response.get("Attributes", {})
+    return attributes
+
+
+def put_item(model: type[Model], hash_key: str, attributes: dict[str, Any], *, version: int) -> None:
+    """PutItem of raw attributes (any names), only if the item's ``v`` still equals ``version`` (0: no item yet)."""
+    version_path = Path("v")
+    condition = version_path.does_not_exist() if version == 0 else version_path == version
+    model._get_connection().put_item(hash_key, attributes=attributes, condition=condition)

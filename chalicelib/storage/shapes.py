@@ -1,0 +1,97 @@
+"""The JSON shapes of stored items, shared by HTTP answers and WebSocket frames.
+
+Kept apart from the read side (`inbox`) so that the stream path, which only
+needs to serialise a message, imports no query code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.core.clock import iso_from_ms
+from chalicelib.core.ids import id_time_ms
+from chalicelib.storage.audience_tables import SendLog, Subscription
+from chalicelib.storage.tables import Channel, InboxMessage
+
+
+def message_json(message: InboxMessage) -> dict[str, Any]:
+    return {
+        "id": message.message_id,
+        "channel": message.channel,
+        "channelTitle": message.channel_title,  # as it was when sent: a re-created channel renames nothing
+        "title": message.title,
+        "content": message.content,
+        "url": message.url,
+        "mobileUrl": message.mobile_url,
+        "duration": int(message.duration),
+        "severity": message.severity,
+        "actions": json.loads(message.actions) if message.actions else [],
+        "status": message.status,
+        "seen": message.seen_at is not None,
+        "seenAt": message.seen_at,
+        "archived": message.archived,
+        "archivedAt": message.archived_at,
+        "createdAt": message.created_at,
+        "readAt": message.read_at,
+    }
+
+
+def my_channel_json(name: str, unread: int, total: int, latest: InboxMessage | None, latest_id: str) -> dict[str, Any]:
+    """A ``/me/channels`` entry: its title and latest message come from that message itself."""
+    return {
+        "name": name,
+        "title": latest.channel_title if latest else name,
+        "unread": unread,
+        "total": total,
+        "latest": {
+            "id": latest_id,
+            "title": latest.title if latest else None,
+            "createdAt": latest.created_at if latest else iso_from_ms(id_time_ms(latest_id)),
+        },
+    }
+
+
+def preferences_json(muted: Iterable[str]) -> dict[str, Any]:
+    return {"channels": {name: {"muted": True} for name in sorted(muted)}}
+
+
+def channel_json(channel: Channel) -> dict[str, Any]:
+    return {
+        "name": channel.name,
+        "title": channel.title,
+        "description": channel.description,
+        "createdAt": channel.created_at,
+        "updatedAt": channel.updated_at,
+    }
+
+
+def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "nextCursor": next_cursor}
+
+
+def send_log_json(entry: SendLog) -> dict[str, Any]:
+    """A send as the log shows it: ``audience`` for an audience send, ``receivers`` (a count) otherwise."""
+    shape: dict[str, Any] = {
+        "id": entry.id,
+        "channel": entry.channel,
+        "title": entry.title,
+        "sender": entry.sender,
+    }
+    if entry.audience is not None:
+        shape["audience"] = entry.audience
+    else:
+        shape["receivers"] = int(entry.receivers or 0)
+    return {
+        **shape,
+        "recipients": int(entry.recipients),
+        "stored": int(entry.stored),
+        "status": entry.status,
+        "createdAt": entry.created_at,
+        "completedAt": entry.completed_at,
+    }
+
+
+def subscriber_json(subscription: Subscription) -> dict[str, Any]:
+    return {"userId": subscription.user_id, "subscribedAt": iso_from_ms(id_time_ms(subscription.since))}
