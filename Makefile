@@ -50,20 +50,20 @@ lint: install package ## ruff, mypy, the SAM transform run offline, and cfn-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py chalicelib infra bench
-	$(PY) -m infra.transform build/sam.yaml --out build/transformed.json
+	$(PY) -m infra.deploy.transform build/sam.yaml --out build/transformed.json
 	$(VENV)/bin/cfn-lint build/sam.yaml build/transformed.json
 
-package: install ## build/sam.yaml (Chalice + infra/template.yaml) and build/deployment.zip (docs/deploy.md)
-	$(PY) -m infra.package --out build
+package: install ## build/sam.yaml (Chalice + infra/deploy/template.yaml) and build/deployment.zip (docs/deploy.md)
+	$(PY) -m infra.deploy.package --out build
 
 smoke: install ## black-box check: send, frame, read, counts; the local stack, or a deployed one (INAPP_HTTP_URL…)
-	$(PY) -m infra.smoke
+	$(PY) -m infra.checks.smoke
 
 chaos: install ## ≥ 10,000 deliveries (receivers and audience sends) through the local stack while it injects faults; 0 lost, exact counters, 0 5xx
-	$(PY) -m infra.chaos
+	$(PY) -m infra.checks.chaos
 
 fuzz: install ## schemathesis from the OpenAPI document against the local stack (≈ 2 min), every check
-	$(PY) -m infra.fuzz --max-time 120
+	$(PY) -m infra.checks.fuzz --max-time 120
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -76,7 +76,7 @@ screenshots: install ## regenerate docs/inbox-*.png and docs/admin-*.png in head
 	$(PY) -m tests.screenshots
 
 bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's figures from bench/results/
-	$(PY) -m bench.fanout
+	$(PY) -m bench.posts
 	$(PY) -m bench.cost
 	$(PY) -m bench.e2e
 	$(PY) -m bench.throughput
@@ -86,7 +86,7 @@ bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's
 
 bench-smoke: install ## every benchmark with tiny parameters (< 60 s), results in a scratch folder; judges no speed
 	rm -rf build/bench-smoke
-	$(PY) -m bench.fanout --smoke --out build/bench-smoke
+	$(PY) -m bench.posts --smoke --out build/bench-smoke
 	$(PY) -m bench.cost --smoke --out build/bench-smoke
 	$(PY) -m bench.e2e --smoke --out build/bench-smoke
 	$(PY) -m bench.throughput --smoke --out build/bench-smoke

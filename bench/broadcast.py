@@ -118,7 +118,7 @@ _METER: dict[str, Any] = {}  # this process's meter: the stack's, and one in the
 
 def install_meter(table_kinds: dict[str, str]) -> None:
     """Count this process's DynamoDB calls (the app's clients) and SQS calls; run in the stack and in its runtime."""
-    from bench.cost import Meter
+    from bench.meter import Meter
     from chalicelib.service import get_work_queue
     from chalicelib.storage import dynamo as storage
 
@@ -177,14 +177,15 @@ def main(argv: list[str]) -> int:
     subscribers, online = (500, 50) if smoke(argv) else (10_000, 1_000)
     local_aws_environment()
     from bench.common import ROOT
-    from infra.local.dynamodb import free_port
+    from infra.local.moto.server import free_port
 
     for name in ("INAPP_HTTP_PORT", "INAPP_WS_PORT", "INAPP_LAMBDA_PORT"):
         os.environ[name] = str(free_port())
     for name in ("INAPP_DYNAMODB_ENDPOINT", "INAPP_SQS_ENDPOINT"):
         os.environ.pop(name, None)
     os.chdir(ROOT)
-    from infra.local.stack import LocalStack, StackSettings
+    from infra.local.settings import StackSettings
+    from infra.local.stack import LocalStack
 
     stack = LocalStack(StackSettings.from_env())
     stack.start()

@@ -20,7 +20,7 @@ import time
 
 from bench.common import ROOT, results_dir, smoke, summary, table, write
 
-FIRST_FLUSH = "import app; from chalicelib import metrics; metrics.add(metrics.SENDS); metrics.flush()"
+FIRST_FLUSH = "import app; from chalicelib.core import metrics; metrics.add(metrics.SENDS); metrics.flush()"
 SUBJECTS = {
     "import app": "import app",
     "import app + first metrics flush": FIRST_FLUSH,

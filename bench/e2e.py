@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 
 from bench.common import SECRET, results_dir, smoke, summary, table, write
 from chalicelib.core.auth import issue_token
-from tests.e2e import RunningStack
+from infra.local.running import RunningStack
 
 
 def stack_children(pid: int) -> dict[str, int]:
@@ -33,9 +33,9 @@ def stack_children(pid: int) -> dict[str, int]:
     named = {}
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         command = Path(f"/proc/{child}/cmdline").read_bytes()
-        if b"infra.local.dynamodb" in command:
+        if b"infra.local.moto.server" in command:
             named["emulator"] = int(child)
-        elif b"infra.local.runtime" in command:
+        elif b"infra.local.lambdas.runtime" in command:
             named["runtime"] = int(child)
     return named
 

@@ -24,12 +24,12 @@ def _load(name: str, directory: Path) -> dict[str, Any] | None:
 
 def render(directory: Path = RESULTS) -> str:
     lines: list[str] = []
-    fanout, cost, e2e, cold = (_load(n, directory) for n in ("fanout", "cost", "e2e", "coldstart"))
+    posts, cost, e2e, cold = (_load(n, directory) for n in ("posts", "cost", "e2e", "coldstart"))
     throughput = _load("throughput", directory)
-    if fanout and "cpu" in fanout:
-        c = fanout["cpu"]
+    if posts and "cpu" in posts:
+        c = posts["cpu"]
         lines += [
-            f"**CPU per post** (`bench/fanout.py`, {fanout['written']}): one thread, {c['posts']} posts per way, "
+            f"**CPU per post** (`bench/posts.py`, {posts['written']}): one thread, {c['posts']} posts per way, "
             f"ways interleaved, median of {c['repeats']} (target ≤ 0.2 ms for ours).",
             "",
             "| way | CPU ms per post (median) | min | max |",
@@ -39,18 +39,18 @@ def render(directory: Path = RESULTS) -> str:
             f"| {name} | **{v['median']:.3f}** | {v['min']:.3f} | {v['max']:.3f} |" for name, v in c["cpu_ms_per_post"].items()
         ]
         lines += ["", f"botocore's client costs **{c['ratio']:.1f}×** ours per post.", ""]
-    if fanout:
-        r = fanout["result"]
+    if posts:
+        r = posts["result"]
         lines += [
-            f"**Fan-out** (`bench/fanout.py`, {fanout['written']}, {fanout['machine']['cores']} cores): "
-            f"{r['posts']} posts, stand-in answering in {r['delay_ms']:.0f} ms, median of {fanout['repeats']}.",
+            f"**Posting frames** (`bench/posts.py`, {posts['written']}, {posts['machine']['cores']} cores): "
+            f"{r['posts']} posts, stand-in answering in {r['delay_ms']:.0f} ms, median of {posts['repeats']}.",
             "",
             "| post delay | ours (median) | baseline | speed-up |",
             "|---|---|---|---|",
         ]
-        lines += [f"| {d['delay']} | {d['ours']} | {d['baseline']} | **{d['ratio']}** |" for d in fanout["delays"]]
+        lines += [f"| {d['delay']} | {d['ours']} | {d['baseline']} | **{d['ratio']}** |" for d in posts["delays"]]
         lines += ["", "| delay | workers | seconds |", "|---|---|---|"]
-        lines += [f"| {s['delay_ms']:.0f} ms | {s['workers']} | {s['seconds']:.3f} |" for s in fanout["sweep"]]
+        lines += [f"| {s['delay_ms']:.0f} ms | {s['workers']} | {s['seconds']:.3f} |" for s in posts["sweep"]]
         lines.append("")
     if cost:
         lines += [

@@ -25,7 +25,7 @@ from typing import Any
 from bench.common import SECRET, log, results_dir, smoke, summary, table, write
 from bench.e2e import Listeners, stack_children
 from chalicelib.core.auth import issue_token
-from tests.e2e import RunningStack
+from infra.local.running import RunningStack
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

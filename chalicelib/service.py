@@ -12,18 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.audience.worker import FanOut
+from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
-from chalicelib.realtime.connections import ConnectionRegistry
-from chalicelib.realtime.delivery import FAN_OUT_WORKERS, Delivery
-from chalicelib.realtime.pacing import Pacer
-from chalicelib.realtime.poster import SocketPoster
-from chalicelib.realtime.routes import WebSocketRoutes
-from chalicelib.sending.sender import Sender
-from chalicelib.storage.queue import WorkQueue
-from chalicelib.storage.tables import bind_models
+from chalicelib.realtime import POST_WORKERS, ConnectionRegistry, Delivery, Pacer, SocketPoster, WebSocketRoutes
+from chalicelib.sending import Sender
+from chalicelib.storage import WorkQueue, bind_models
 
 
 @dataclass(frozen=True)
@@ -60,9 +55,9 @@ def get_work_queue() -> WorkQueue:
 
 
 @functools.lru_cache(maxsize=1)
-def get_fanout() -> FanOut:
+def get_audience_worker() -> AudienceWorker:
     services = get_services()
-    return FanOut(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
+    return AudienceWorker(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,7 +73,7 @@ def get_socket_poster() -> SocketPoster:
         settings.ws_management_endpoint,
         settings.region,
         credentials,
-        pool_size=FAN_OUT_WORKERS + 4,
+        pool_size=POST_WORKERS + 4,
         pacer=Pacer(settings.post_rate),
     )
 
@@ -86,7 +81,7 @@ def get_socket_poster() -> SocketPoster:
 @functools.lru_cache(maxsize=1)
 def get_delivery() -> Delivery:
     services = get_services()
-    executor = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="fanout")
+    executor = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="posts")
     return Delivery(services.registry, get_socket_poster().post, executor)
 
 
@@ -98,6 +93,14 @@ def get_websocket_routes() -> WebSocketRoutes:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it)."""
-    getters = (get_fanout, get_work_queue, get_websocket_routes, get_delivery, get_socket_poster, get_services, get_settings)
+    getters = (
+        get_audience_worker,
+        get_work_queue,
+        get_websocket_routes,
+        get_delivery,
+        get_socket_poster,
+        get_services,
+        get_settings,
+    )
     for getter in getters:
         getter.cache_clear()

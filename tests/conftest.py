@@ -19,15 +19,17 @@ from chalicelib.core.auth import issue_token
 from chalicelib.core.config import load_settings
 from chalicelib.realtime.poster import Outcome
 from chalicelib.storage import dynamo as storage
-from chalicelib.storage.tables import Connection, UserCounts, create_tables
-from infra.local import moto_patches
-from infra.local.queues import QueuePoller, Queues, create_queues
-from tests.e2e import CHROMIUM, FLAGS, RunningStack
+from chalicelib.storage.inbox_tables import InboxMessage, UserCounts
+from chalicelib.storage.tables import Connection, create_tables
+from infra.local import moto as emulator
+from infra.local.lambdas.queue_poller import QueuePoller, Queues, create_queues
+from infra.local.running import RunningStack
+from tests.e2e import CHROMIUM, FLAGS
 from tests.events import CountsKeeper, StreamTap, ws_event
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
 
-moto_patches.apply()
+emulator.apply()  # the same patched moto as `make run`'s emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -122,6 +124,19 @@ class Api:
             self._checker.check(method, path, response.status_code, response.json_body)
         return response
 
+    def send_message(self, token: str, body: Any, key: str | None = None) -> HTTPResponse:
+        """``POST /messages``, with an Idempotency-Key when given."""
+        return self.call("POST", "/messages", token=token, json_body=body, headers={"Idempotency-Key": key} if key else None)
+
+    def unread_count(self, token: str) -> Any:
+        return self.call("GET", "/me/unread-count", token=token).json_body
+
+    def change_message(self, token: str, message_id: str, body: dict[str, Any]) -> Any:
+        """``PATCH /me/messages/{id}``, which must answer 200."""
+        response = self.call("PATCH", f"/me/messages/{message_id}", token=token, json_body=body)
+        assert response.status_code == 200, response.json_body
+        return response.json_body
+
 
 @pytest.fixture
 def api(tables: None, openapi: OpenApiChecker) -> Iterator[Api]:
@@ -168,7 +183,7 @@ def _stored_state() -> tuple[list[Any], list[Any]]:
 
 def assert_counts_exact(*users: str) -> None:
     """Once the stream has caught up, every user's counts equal a recount of their items."""
-    from chalicelib.counts import stream as counts
+    from chalicelib import counts
     from chalicelib.inbox.repair import tally
 
     CountsKeeper().catch_up()
@@ -185,6 +200,11 @@ ERROR_CODES = {
     409: "ConflictError",
     429: "TooManyRequestsError",
 }
+
+
+def inbox_items(user: str) -> list[InboxMessage]:
+    """Every item of the user's inbox partition, straight from the table."""
+    return list(InboxMessage.query(user))
 
 
 def assert_error(response: HTTPResponse, status: int, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -43,8 +44,8 @@ class StreamTap:
     def __init__(self) -> None:
         import boto3
 
-        from chalicelib.storage.tables import InboxMessage
-        from infra.local.streams import ShardReader
+        from chalicelib.storage.inbox_tables import InboxMessage
+        from infra.local.lambdas.streams import ShardReader
 
         arn = InboxMessage.describe_table()["LatestStreamArn"]
         self.reader = ShardReader(boto3.client("dynamodbstreams", region_name="us-east-1"), arn, "us-east-1")
@@ -68,12 +69,14 @@ class CountsKeeper:
         self._tap: StreamTap | None = None
 
     def catch_up(self) -> None:
-        from chalicelib.counts import stream as counts
+        from chalicelib import counts
         from chalicelib.storage.stream_records import StreamRecord
 
         self._tap = self._tap or StreamTap()
         records = [StreamRecord.parse(r) for r in self._tap.batch(100_000)["Records"]]
-        _, failed = counts.apply(counts.changes_from(records).values())
+        changes = counts.changes_from(records)
+        with ThreadPoolExecutor(max_workers=8) as pool:  # the path `deliver` runs, with no frames to post
+            _, failed = counts.apply(changes, list(changes), lambda user, stored: None, counts_pool=pool, then_pool=pool)
         assert not failed, "counts could not be applied"
 
 
@@ -83,3 +86,8 @@ def as_ttl_deletions(batch: dict[str, Any]) -> dict[str, Any]:
         if record["eventName"] == "REMOVE":
             record["userIdentity"] = dict(TTL_IDENTITY)
     return batch
+
+
+def send_body(**fields: Any) -> dict[str, Any]:
+    """A ``POST /messages`` body on the ``news`` channel (the `channel` fixture's) to ``u1``, with ``fields`` over it."""
+    return {"channel": "news", "receivers": ["u1"], "title": "Hello", **fields}

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra import package
-from infra.cfn_yaml import load
-from infra.transform import transform
+from infra.deploy import package
+from infra.deploy.cfn_yaml import load
+from infra.deploy.transform import transform
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def packaged() -> Path:
     out = Path(tempfile.mkdtemp(prefix="inapp-package-"))
     atexit.register(shutil.rmtree, out, True)
-    subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "infra.deploy.package", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     return out
 
 

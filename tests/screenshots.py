@@ -13,7 +13,8 @@ from typing import Any
 from playwright.sync_api import expect, sync_playwright
 
 from chalicelib.core.auth import issue_token
-from tests.e2e import CHROMIUM, FLAGS, RunningStack
+from infra.local.running import RunningStack
+from tests.e2e import CHROMIUM, FLAGS
 
 SECRET = "screenshots-secret-0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"

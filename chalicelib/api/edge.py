@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 from chalice import app as chalice
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.api import parsing
-from chalicelib.api.validation import parse_json_object
+from chalicelib import storage
+from chalicelib.api import send_body
 from chalicelib.core import errors, logs
 from chalicelib.core.auth import Principal, bearer_token, verify_token
-from chalicelib.service import get_services
-from chalicelib.storage import dynamo as storage
+from chalicelib.core.config import Settings, get_settings
+from chalicelib.core.json_text import parse_json_object
+from chalicelib.sending import SendCommand
 
 Request = chalice.Request
 
@@ -38,7 +39,15 @@ HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
 ALLOWED_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
 ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 PREFLIGHT_MAX_AGE = "600"
-STATIC = Path(__file__).parent / "static"
+# Where the edge reads the settings: the composition root (app.py) points it at the
+# per-container services, so that the first authenticated request also binds the models.
+_settings: Callable[[], Settings] = get_settings
+
+
+def use_settings(provider: Callable[[], Settings]) -> None:
+    """Wire the edge to the container's settings (called once, by app.py)."""
+    global _settings
+    _settings = provider
 
 
 def _present(request: Request | None) -> Request:
@@ -67,7 +76,7 @@ def handles_errors(view: F) -> F:
 
 def principal(request: Request | None) -> Principal:
     """The verified caller; binds its id to the logs."""
-    caller = verify_token(bearer_token(_present(request).headers), get_services().settings)
+    caller = verify_token(bearer_token(_present(request).headers), _settings())
     logs.bind(user_id=caller.user_id)
     return caller
 
@@ -92,9 +101,10 @@ def params(request: Request | None, parse: Callable[[Mapping[str, str]], T]) -> 
     return parse(dict(_present(request).query_params or {}))
 
 
-def send_command(request: Request | None) -> parsing.SendCommand:
+def send_command(request: Request | None) -> SendCommand:
     """``POST /messages``: the body and its ``Idempotency-Key`` header."""
-    return parsing.send_command(json_body(request), header(request, "Idempotency-Key"))
+    body, key = json_body(request), header(request, "Idempotency-Key")
+    return send_body.send_command(body, key)
 
 
 def header(request: Request | None, name: str) -> str | None:
@@ -146,7 +156,7 @@ def allowed_origin(origin: str | None, allowed: tuple[str, ...]) -> str | None:
 
 
 def _cors_origin(request: Request) -> str | None:
-    return allowed_origin(request.headers.get("origin"), get_services().settings.cors_origins)
+    return allowed_origin(request.headers.get("origin"), _settings().cors_origins)
 
 
 def cors_preflight(request: Request | None) -> chalice.Response:

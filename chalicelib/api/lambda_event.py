@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.api.parsing import SendCommand, send_command
-from chalicelib.api.validation import check_encodable
+from chalicelib.api.send_body import send_command
 from chalicelib.core.errors import ValidationError
-from chalicelib.sending.send_log import LAMBDA_SENDER
+from chalicelib.core.json_text import check_encodable
+from chalicelib.sending import LAMBDA_SENDER, SendCommand
 
 if TYPE_CHECKING:
-    from chalicelib.sending.sender import Sender
+    from chalicelib.sending import Sender
 
 LAMBDA_SCOPE = "lambda:send"
 MAX_SENDER = 256  # EventBridge's limit on `source`

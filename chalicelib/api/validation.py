@@ -6,14 +6,13 @@ touches storage, so bad input changes nothing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.channels import CHANNEL_NAME
 from chalicelib.core.errors import ValidationError
 
-CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Spaces (as both Python and JavaScript regexes know them), controls and backslashes: a browser
 # reads "\\" as "/", so "/\\evil.example" would leave the site. openapi.yaml states the same pattern.
 _URL_NOT = r"\x00-\x20\x7f-\x9f\\\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -37,65 +36,6 @@ MESSAGE_STATUSES = ("unread", "read")
 SEVERITIES = ("normal", "high", "critical")
 MAX_ACTIONS = 2
 MAX_ACTION_LABEL = 40
-
-
-MAX_JSON_DEPTH = 32
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
-
-
-def loads(raw: bytes | str, field: str = "body") -> Any:
-    """Strict JSON: no NaN/Infinity, nesting ≤ 32, every string encodable as UTF-8.
-
-    Python's parser raises RecursionError (not ValueError) on deep nesting and
-    decodes ``"\\ud800"`` to a lone surrogate that cannot be stored: both are
-    bad input, refused here as a 400 instead of failing later as a 500.
-    """
-    try:
-        value = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationError(field, "is not valid JSON") from None
-    check_encodable(value, field)
-    return value
-
-
-def check_encodable(value: Any, root: str, path: str = "", depth: int = 0) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and strings with lone surrogates, naming where.
-
-    ``path`` is the field inside the document (``title``, ``receivers[2]``); ``root`` names the
-    document itself when the problem is at its top.
-    """
-    where = path or root
-    if depth > MAX_JSON_DEPTH:
-        raise ValidationError(where, f"is nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, str):
-        _encodable(value, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _encodable(key, where)
-            check_encodable(item, root, f"{path}.{key}" if path else key, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_encodable(item, root, f"{where}[{index}]", depth + 1)
-
-
-def _encodable(text: str, field: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "must be valid Unicode (no lone surrogates)") from None
-
-
-def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
-    """A request body as a JSON object; an empty body is ``{}``."""
-    if raw is None or (isinstance(raw, (bytes, str)) and not raw.strip()):
-        return {}
-    value = loads(raw)
-    if not isinstance(value, dict):
-        raise ValidationError("body", "must be a JSON object")
-    return value
 
 
 def reject_unknown(body: Mapping[str, Any], allowed: set[str], prefix: str = "") -> None:
@@ -136,22 +76,6 @@ def description(value: Any, field: str = "description") -> str:
     return text(value, field, min_len=0, max_len=MAX_DESCRIPTION)
 
 
-def receivers(value: Any, field: str = "receivers") -> list[str]:
-    """Distinct user ids in first-seen order."""
-    if not isinstance(value, list):
-        raise ValidationError(field, "must be a list of user ids")
-    if len(value) > MAX_RECEIVER_ENTRIES:
-        raise ValidationError(field, f"must have at most {MAX_RECEIVERS} distinct user ids")
-    distinct: dict[str, None] = {}
-    for index, user in enumerate(value):
-        if not isinstance(user, str) or not 1 <= len(user) <= MAX_USER_ID:
-            raise ValidationError(f"{field}[{index}]", "must be a user id of 1 to 128 characters")
-        distinct[user] = None
-    if not 1 <= len(distinct) <= MAX_RECEIVERS:
-        raise ValidationError(field, f"must have 1 to {MAX_RECEIVERS} distinct user ids")
-    return list(distinct)
-
-
 def user_ids(value: Any, field: str) -> list[str]:
     """A list of at most MAX_SUBSCRIBER_IDS user ids (duplicates allowed, kept once, in first-seen order)."""
     if not isinstance(value, list):
@@ -164,63 +88,10 @@ def user_ids(value: Any, field: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def message_title(value: Any, field: str = "title") -> str:
-    return text(value, field, min_len=1, max_len=MAX_MESSAGE_TITLE)
-
-
-def content(value: Any, field: str = "content") -> str:
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be a string")
-    if len(value.encode("utf-8", "surrogatepass")) > MAX_CONTENT_BYTES:
-        raise ValidationError(field, f"must be at most {MAX_CONTENT_BYTES} bytes of UTF-8")
-    return value
-
-
-def url(value: Any, field: str = "url") -> str:
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be a string")
-    if not 1 <= len(value) <= MAX_URL:
-        raise ValidationError(field, f"must be 1 to {MAX_URL} characters")
-    if URL_FORBIDDEN.search(value):
-        raise ValidationError(field, "must not contain spaces, backslashes or control characters")
-    if not URL_PATTERN.fullmatch(value):
-        raise ValidationError(field, "must be an http(s):// URL or a path starting with /")
-    return value
-
-
-def severity(value: Any, field: str = "severity") -> str:
-    if value not in SEVERITIES:
-        raise ValidationError(field, "must be one of normal, high, critical")
-    return str(value)
-
-
 def boolean(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(field, "must be true or false")
     return value
-
-
-def duration(value: Any, field: str = "duration") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, "must be an integer number of seconds")
-    if not 0 <= value <= MAX_DURATION:
-        raise ValidationError(field, f"must be 0 to {MAX_DURATION} seconds")
-    return value
-
-
-def data(value: Any, field: str = "data") -> dict[str, str]:
-    """Template values: an object of strings, numbers or booleans."""
-    if not isinstance(value, dict):
-        raise ValidationError(field, "must be an object")
-    result: dict[str, str] = {}
-    for key, item in value.items():
-        if isinstance(item, bool):
-            result[key] = "true" if item else "false"
-        elif isinstance(item, (str, int, float)):
-            result[key] = str(item)
-        else:
-            raise ValidationError(f"{field}.{key}", "must be a string, number or boolean")
-    return result
 
 
 def limit(params: Mapping[str, str]) -> int:

@@ -11,20 +11,26 @@ items retried). A subscription keeps the id minted when it was added
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from chalicelib.api.parsing import Page, SubscriberChanges
-from chalicelib.channels.registry import get_channel
-from chalicelib.core.cursors import CursorCodec
+from chalicelib import storage
+from chalicelib.channels import get_channel
+from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.ids import first_id_at, new_id
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.audience_tables import Subscription
-from chalicelib.storage.shapes import page_json, subscriber_json
-from chalicelib.storage.tables import Channel
+from chalicelib.storage import Channel, Subscription, page_json, subscriber_json
 
 KEYS_PER_BATCH_GET = 100
 CURSOR_SCOPE = "subscribers"
+
+
+@dataclass(frozen=True)
+class SubscriberChanges:
+    """``POST /channels/{name}/subscribers``: the final state is "remove, then add" (an id in both stays)."""
+
+    add: list[str]
+    remove: list[str]
 
 
 def _subscribed(channel: Channel, users: list[str]) -> set[str]:
@@ -42,7 +48,7 @@ def _subscribed(channel: Channel, users: list[str]) -> set[str]:
     return found
 
 
-def change(name: str, changes: SubscriberChanges) -> dict[str, int]:
+def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
     """Apply ``remove`` then ``add``; answer how many subscriptions really appeared and went."""
     present = _subscribed(get_channel(name), changes.add + changes.remove)
     since = new_id()

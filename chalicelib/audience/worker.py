@@ -35,26 +35,22 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.api.parsing import Action, SendRequest
+from chalicelib import sending, storage
 from chalicelib.audience import subscribers
-from chalicelib.channels.registry import get_channel
+from chalicelib.channels import get_channel
 from chalicelib.core import metrics
 from chalicelib.core.clock import iso, iso_from_ms, utc_now
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import id_time_ms
-from chalicelib.sending import send_log
-from chalicelib.sending.sender import Sender
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.audience_tables import SendLog, Subscription
-from chalicelib.storage.queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue
-from chalicelib.storage.tables import Channel
+from chalicelib.sending import Action, Sender, SendRequest
+from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, Subscription, WorkQueue
 
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_PAGE = 1000
 
 
-class FanOut:
+class AudienceWorker:
     """Runs the work queue's steps; ``handle`` takes an SQS batch and reports the failed messages."""
 
     def __init__(self, sender: Sender, queue: WorkQueue, chunk_size: int) -> None:
@@ -97,9 +93,9 @@ class FanOut:
         except SendLog.DoesNotExist:
             logger.error("audience send not in the log", extra={"send_id": step.target})
             return
-        if entry.status == send_log.DONE or int(entry.chunks) > step.number:
+        if entry.status == sending.DONE or int(entry.chunks) > step.number:
             return  # this step already ran to its end
-        if step.number == 0 and entry.status != send_log.SENDING:
+        if step.number == 0 and entry.status != sending.SENDING:
             _start(entry)
         window = (entry.channel, entry.channel_since, entry.id)
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
@@ -147,8 +143,8 @@ def _start(entry: SendLog) -> None:
     count = Subscription.count(entry.channel, filter_condition=window)
     _conditional(
         entry.id,
-        [SendLog.recipients.set(count), SendLog.status.set(send_log.SENDING)],
-        (SendLog.chunks == 0) & SendLog.status.is_in(send_log.QUEUED, send_log.FAILED),
+        [SendLog.recipients.set(count), SendLog.status.set(sending.SENDING)],
+        (SendLog.chunks == 0) & SendLog.status.is_in(sending.QUEUED, sending.FAILED),
     )
 
 
@@ -157,12 +153,12 @@ def _advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
     actions: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
     if last:
         actions += [
-            SendLog.status.set(send_log.DONE),
+            SendLog.status.set(sending.DONE),
             SendLog.completed_at.set(iso(utc_now())),
             SendLog.recipients.set(SendLog.stored + stored),
         ]
     else:
-        actions.append(SendLog.status.set(send_log.SENDING))
+        actions.append(SendLog.status.set(sending.SENDING))
     _conditional(send_id, actions, SendLog.chunks == number)
 
 
@@ -186,7 +182,7 @@ def _first_writer(send_id: str, number: int) -> bool:
 
 
 def _mark_failed(send_id: str) -> None:
-    _conditional(send_id, [SendLog.status.set(send_log.FAILED)], SendLog.status != send_log.DONE)
+    _conditional(send_id, [SendLog.status.set(sending.FAILED)], SendLog.status != sending.DONE)
 
 
 def _conditional(send_id: str, actions: list[Any], condition: Any) -> None:

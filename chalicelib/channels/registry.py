@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.api.parsing import ChannelChanges, NewChannel, Page
-from chalicelib.api.validation import CHANNEL_NAME
+from chalicelib import storage
 from chalicelib.core.clock import iso, utc_now
-from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import BusyError, ConflictError, NotFoundError
 from chalicelib.core.ids import new_id
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.queue import UNSUBSCRIBE, Step, WorkQueue
-from chalicelib.storage.shapes import channel_json, page_json
-from chalicelib.storage.tables import Channel
+from chalicelib.storage import UNSUBSCRIBE, Channel, Step, WorkQueue, channel_json, page_json
 
 CURSOR_SCOPE = "channels"
+
+
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # what `validation` checks and `get_channel` expects
+
+
+@dataclass(frozen=True)
+class NewChannel:
+    name: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ChannelChanges:
+    """A PATCH: None means "leave as it is"."""
+
+    title: str | None
+    description: str | None
 
 
 def _not_found(name: str) -> NotFoundError:

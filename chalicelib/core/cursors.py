@@ -11,9 +11,18 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Page:
+    """``?limit&cursor``: the cursor is still opaque; the domain checks it against the caller."""
+
+    limit: int
+    cursor: str | None
 
 
 def _b64(data: bytes) -> str:

@@ -17,189 +17,33 @@ parents before children, so a replayed record is always at or below
 ``seq``: its update is refused, the item is read, and only the records
 above ``seq`` are applied (optimistically, on ``seq`` unchanged).
 
-Attributes, per channel ``c``: ``u:c`` unread, ``t:c`` total, ``s:c``
-unseen, ``cu:c``/``cs:c`` the critical part of those two (mutes never
-hide critical messages), ``l:c`` the latest message id; per user:
-``muted`` (a copy of the preferences item), ``seq`` and ``v`` (a version
-that `repair` checks).
+`apply` is the one path: `deliver` runs it with its posts as the step
+that follows each user's counts, the tests' catch-up with none. The
+attributes are described in `chalicelib.counts.model`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.expressions.operand import Path
 
+from chalicelib import storage
 from chalicelib.core.errors import BusyError
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.stream_records import Image, StreamRecord, image_string
-from chalicelib.storage.tables import CRITICAL, LIVE_END, PREFERENCES, UNREAD, UserCounts
+from chalicelib.counts.changes import Change
+from chalicelib.counts.model import KINDS, Counts, read_many
+from chalicelib.storage import UserCounts
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("u", "t", "s", "cu", "cs")  # unread, total, unseen, critical unread, critical unseen
-SEQUENCE_WIDTH = 40  # DynamoDB's sequence numbers are 21 to 40 digits: padded, they compare as strings
-
-
-def is_live(message_id: str) -> bool:
-    return message_id < LIVE_END
-
-
-def contribution(image: Image | None) -> tuple[str, dict[str, int]] | None:
-    """A stored item's share of its user's counts: its channel and 0/1 per kind; None if it counts nothing."""
-    if not image or not is_live(image_string(image, "id") or LIVE_END):
-        return None
-    unread = image_string(image, "status") == UNREAD
-    unseen = "seenAt" not in image or "NULL" in image["seenAt"]
-    critical = image_string(image, "severity") == CRITICAL
-    share = {"u": int(unread), "t": 1, "s": int(unseen), "cu": int(critical and unread), "cs": int(critical and unseen)}
-    return str(image_string(image, "channel")), share
-
-
-def add_contribution(totals: dict[tuple[str, str], int], image: Image | None, sign: int = 1) -> None:
-    """Add (or with ``sign`` -1 take away) an item's contribution to per (kind, channel) totals."""
-    share = contribution(image)
-    if share is None:
-        return
-    channel, kinds = share
-    for kind, value in kinds.items():
-        if value:
-            totals[(kind, channel)] = totals.get((kind, channel), 0) + sign * value
-
-
-@dataclass
-class Change:
-    """What one user's records of a batch do to their counts."""
-
-    user_id: str
-    first: str = ""
-    last: str = ""
-    deltas: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, channel) → delta
-    latest: dict[str, str] = field(default_factory=dict)  # channel → newest new message id
-    muted: set[str] | None = None  # the preferences item's new mutes, when it changed
-    records: list[StreamRecord] = field(default_factory=list)
-
-    def add(self, record: StreamRecord) -> None:
-        sequence = record.sequence_number.zfill(SEQUENCE_WIDTH)
-        self.first = min(self.first or sequence, sequence)
-        self.last = max(self.last, sequence)
-        self.records.append(record)
-        add_contribution(self.deltas, record.new_image)
-        add_contribution(self.deltas, record.old_image, -1)
-        new_id = record.new_string("id") or ""
-        if record.event_name == "INSERT" and is_live(new_id) and record.new_image and "restoredAt" not in record.new_image:
-            channel = str(record.new_string("channel"))
-            self.latest[channel] = max(self.latest.get(channel, ""), new_id)
-        if new_id == PREFERENCES or record.old_string("id") == PREFERENCES:
-            muted = (record.new_image or {}).get("muted", {}).get("SS", [])
-            self.muted = set(muted)
-
-    def after(self, applied: str) -> Change:
-        """The same user's change from only the records above ``applied`` (a partly replayed batch)."""
-        rest = Change(self.user_id)
-        for record in self.records:
-            if record.sequence_number.zfill(SEQUENCE_WIDTH) > applied:
-                rest.add(record)
-        return rest
-
-    @property
-    def empty(self) -> bool:
-        return not self.records
-
-
-def touches_counts(record: StreamRecord) -> bool:
-    ids = (record.new_string("id"), record.old_string("id"))
-    return any(i is not None and (is_live(i) or i == PREFERENCES) for i in ids)
-
-
-def record_user(record: StreamRecord) -> str:
-    return str(record.new_string("userId") or record.old_string("userId"))
-
-
-def changes_from(records: Iterable[StreamRecord]) -> dict[str, Change]:
-    """Each user's change from a batch's records (those that touch no count are left out)."""
-    changes: dict[str, Change] = {}
-    for record in records:
-        if touches_counts(record):
-            user = record_user(record)
-            changes.setdefault(user, Change(user)).add(record)
-    return changes
-
-
-@dataclass(frozen=True)
-class Counts:
-    """A user's counts as stored: what the badge, ``/me/unread-count`` and ``/me/channels`` show."""
-
-    user_id: str
-    values: dict[tuple[str, str], int]
-    latest: dict[str, str]
-    muted: frozenset[str]
-    version: int = 0
-    sequence: str = ""
-
-    @classmethod
-    def from_item(cls, user_id: str, item: dict[str, Any] | None) -> Counts:
-        item = item or {}
-        values: dict[tuple[str, str], int] = {}
-        latest: dict[str, str] = {}
-        for name, value in item.items():
-            kind, colon, channel = name.partition(":")
-            if not colon:
-                continue
-            if kind == "l":
-                latest[channel] = value["S"]
-            elif kind in KINDS:
-                values[(kind, channel)] = int(value["N"])
-        return cls(
-            user_id=user_id,
-            values=values,
-            latest=latest,
-            muted=frozenset(item.get("muted", {}).get("SS", [])),
-            version=int(item.get("v", {}).get("N", "0")),
-            sequence=item.get("seq", {}).get("S", ""),
-        )
-
-    def of(self, kind: str, channel: str) -> int:
-        return self.values.get((kind, channel), 0)
-
-    @property
-    def channels(self) -> list[str]:
-        """Channels that hold live messages for the user."""
-        return sorted(c for (kind, c), n in self.values.items() if kind == "t" and n > 0)
-
-    def badge(self) -> dict[str, int]:
-        """``total`` and ``unseen``: muted channels left out, except their critical messages."""
-        total = unseen = 0
-        for channel in self.channels:
-            muted = channel in self.muted
-            total += self.of("cu" if muted else "u", channel)
-            unseen += self.of("cs" if muted else "s", channel)
-        return {"total": total, "unseen": unseen}
-
-    def unread_by_channel(self) -> dict[str, int]:
-        return {c: self.of("u", c) for c in self.channels if self.of("u", c) > 0}
-
-    def numbers(self) -> dict[tuple[str, str], int]:
-        """The non-zero counts, to compare with a recount."""
-        return {key: n for key, n in self.values.items() if n}
-
-    def summary(self) -> dict[str, Any]:
-        """``GET /me/unread-count`` and the ``counts.updated`` frame."""
-        return {**self.badge(), "channels": self.unread_by_channel()}
-
-
-def read(user_id: str, *, consistent: bool = False) -> Counts:
-    return Counts.from_item(user_id, storage.read_item(UserCounts, user_id, consistent=consistent))
-
-
-def read_many(user_ids: list[str]) -> dict[str, Counts]:
-    """Consistent reads of many users' counts: ⌈U/100⌉ calls."""
-    found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", user_ids)}
-    return {user: Counts.from_item(user, found.get(user)) for user in user_ids}
+# A user's counts update tried this often in one invocation before their records go back to Lambda:
+# each retry of a partly failed batch counts toward the mapping's retry limit, after which it is given up.
+COUNTS_ATTEMPTS = 4
+T = TypeVar("T")
 
 
 def _actions(change: Change) -> list[Any]:
@@ -254,23 +98,48 @@ def settle_replayed(changes: list[Change]) -> tuple[dict[str, Counts], list[Chan
     return done, failed
 
 
-def apply(changes: Iterable[Change]) -> tuple[dict[str, Counts], list[Change]]:
-    """Apply every user's change once; return the counts now stored and the changes that failed (to retry).
+def apply(
+    changes: dict[str, Change],
+    users: Iterable[str],
+    then: Callable[[str, Counts | None], T],
+    *,
+    counts_pool: Executor,
+    then_pool: Executor,
+) -> tuple[list[T], list[str]]:
+    """Apply every user's change once; ``then(user, counts)`` as soon as that user's counts are stored.
 
-    Delivery runs the same two steps, `first_try` per user and then
-    `settle_replayed`, interleaved with its posts.
+    Every user's update starts at once on ``counts_pool``; each user's
+    ``then`` runs on ``then_pool`` as soon as their own update is back (a user
+    without a change gets ``then(user, None)`` at once). So one user's frames
+    go out while another's counts are still being written, and slow posts
+    never delay a counts update. A replayed change is settled (`settle_replayed`),
+    a failed one tried again, up to COUNTS_ATTEMPTS times in this call.
+    Returns what each ``then`` gave, and the users whose counts still failed.
     """
-    pending = list(changes)
-    done: dict[str, Counts] = {}
-    replayed: list[Change] = []
-    failed: list[Change] = []
-    for change, outcome in zip(pending, map(first_try, pending), strict=True):
-        if isinstance(outcome, Counts):
-            done[change.user_id] = outcome
-        else:
-            (replayed if outcome == REPLAYED else failed).append(change)
-    settled, failed_again = settle_replayed(replayed)
-    return {**done, **settled}, failed + failed_again
+
+    def update(user: str) -> Outcome | None:
+        change = changes.get(user)
+        return first_try(change) if change is not None else None
+
+    def first(user: str, written: Future[Outcome | None]) -> tuple[Outcome | None, list[T]]:
+        outcome = written.result()
+        if isinstance(outcome, str):
+            return outcome, []  # replayed (settled below) or failed (tried again)
+        return outcome, [then(user, outcome)]
+
+    results: list[T] = []
+    pending = list(users)
+    for attempt in range(COUNTS_ATTEMPTS):
+        written = [counts_pool.submit(update, user) for user in pending]
+        outcomes = dict(zip(pending, then_pool.map(first, pending, written), strict=True))
+        results += [result for _, done in outcomes.values() for result in done]
+        settled, failed = settle_replayed([changes[user] for user, (outcome, _) in outcomes.items() if outcome == REPLAYED])
+        results += then_pool.map(then, list(settled), list(settled.values()))
+        pending = [change.user_id for change in failed] + [u for u, (outcome, _) in outcomes.items() if outcome == FAILED]
+        if not pending or attempt == COUNTS_ATTEMPTS - 1:
+            break
+        storage.pause_before_retry(attempt)  # a throttled update: again, within this invocation
+    return results, pending
 
 
 def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list[Change]) -> None:

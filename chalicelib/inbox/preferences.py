@@ -8,15 +8,21 @@ open tab (``preferences.updated``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.expressions.condition import size
 
-from chalicelib.api.parsing import MuteChange
 from chalicelib.core.errors import ConflictError
-from chalicelib.storage.dynamo import refused_as
-from chalicelib.storage.shapes import preferences_json
-from chalicelib.storage.tables import PREFERENCES, Preferences
+from chalicelib.storage import PREFERENCES, Preferences, preferences_json, refused_as
+
+
+@dataclass(frozen=True)
+class MuteChange:
+    """``PUT /me/preferences/channels/{name}``."""
+
+    channel: str
+    muted: bool
 
 
 def muted_channels(user_id: str) -> set[str]:

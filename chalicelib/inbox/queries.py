@@ -2,7 +2,7 @@
 
 The user id always comes from the verified token; another user's message id
 answers 404 exactly like a missing one, and cursors are bound to the user
-and the query. Changing a message's state lives in `message_states`.
+and the query. Changing a message's state lives in `states`.
 
 Every list is one Query: the live inbox is the range ``id < "a"`` of the
 user's partition (or of a sparse index), the archive the ``archived#`` range.
@@ -12,22 +12,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.api.parsing import ChannelQuery, MessageQuery
-from chalicelib.core.cursors import CursorCodec
+from chalicelib import counts, storage
+from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
-from chalicelib.counts import stream as counts
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.shapes import message_json, my_channel_json, page_json
-from chalicelib.storage.tables import ARCHIVED, LIVE_END, InboxMessage
+from chalicelib.storage import ARCHIVED, LIVE_END, InboxMessage, message_json, my_channel_json, page_json
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
 # A late store's writes all land within one invocation of the function that minted its storedId, so within
 # that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
 LATE_STORE_WINDOW_MS = 125_000  # 5 s more, for clocks and a write still in flight as the timeout strikes
 LATE_PAGE = 100  # index entries one catch-up request looks at, at most
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """``GET /me/messages``: a filtered page, or with ``after`` the catch-up after an id.
+
+    ``archived`` lists the archive (newest first, optionally of one channel) instead.
+    """
+
+    channel: str | None
+    status: str
+    after: str | None
+    page: Page
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelQuery:
+    """``GET /me/channels``."""
+
+    status: str
+    page: Page
 
 
 def source(user_id: str, channel: str | None, status: str) -> tuple[Any, str]:

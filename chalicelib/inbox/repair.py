@@ -14,12 +14,11 @@ from typing import Any
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
+from chalicelib import counts, storage
 from chalicelib.core.errors import BusyError
-from chalicelib.counts import stream as counts
-from chalicelib.counts.stream import KINDS, Counts
+from chalicelib.counts import KINDS, Counts
 from chalicelib.inbox.preferences import muted_channels
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.tables import LIVE_END, Connection, InboxMessage, UserCounts
+from chalicelib.storage import LIVE_END, Connection, InboxMessage, UserCounts
 
 
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:

@@ -13,25 +13,47 @@ leaves a tombstone that announces it to the user's other devices.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from chalicelib.api.parsing import ArchiveAll, MessageChange, ReadAll
+from chalicelib import storage
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import new_id
 from chalicelib.inbox.queries import find_message, source
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.shapes import message_json
-from chalicelib.storage.tables import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone
+from chalicelib.storage import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone, message_json
 
 # Longer than a redriven fan-out step can come back (the dead-letter queue keeps 14 days): its retry
 # path reads the tombstone to leave the deleted message deleted.
 TOMBSTONE_LIFETIME = timedelta(days=15)
 MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a put each
 BUSY = "the message is being changed elsewhere; try again"
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """``PATCH /me/messages/{id}``: a new status, a move into or out of the archive, or both."""
+
+    status: str | None
+    archived: bool | None
+
+
+@dataclass(frozen=True)
+class ReadAll:
+    """``POST /me/messages/read`` and ``/seen``: every message, or those of one channel."""
+
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveAll:
+    """``POST /me/messages/archive``: every message, or only the read ones, of one channel or all."""
+
+    channel: str | None
+    only_read: bool
 
 
 def change_message(user_id: str, message_id: str, change: MessageChange) -> dict[str, Any]:

@@ -1,1 +1,25 @@
-"""realtime"""
+"""Real time: stream records in, WebSocket frames out.
+
+`delivery` turns a stream batch into each user's counts and frames,
+`frames` says which frame a record asks for, `connections` keeps each
+user's live connections, `routes` answers ``$connect``/``$default``/
+``$disconnect``, and `poster` posts through the management API (`sigv4`
+signs, `http_pool` sends, `pacing` paces).
+"""
+
+from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.delivery import POST_WORKERS, STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, Delivery
+from chalicelib.realtime.pacing import Pacer
+from chalicelib.realtime.poster import SocketPoster
+from chalicelib.realtime.routes import WebSocketRoutes
+
+__all__ = [
+    "POST_WORKERS",
+    "STREAM_BATCH_SIZE",
+    "STREAM_BATCH_WINDOW_SECONDS",
+    "ConnectionRegistry",
+    "Delivery",
+    "Pacer",
+    "SocketPoster",
+    "WebSocketRoutes",
+]

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.tables import Connection
+from chalicelib import storage
+from chalicelib.storage import Connection
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Stream fan-out: inbox stream records → the user's counts, then frames on every connection of the user.
+"""Delivery: inbox stream records → the user's counts, then frames on every connection of the user.
 
 Per user of the batch: first the batch's effect on their counts is
 applied, once (`counts`: one UpdateItem, whose answer is the new counts —
@@ -31,23 +31,22 @@ sequence number goes to ``batchItemFailures`` so Lambda retries from it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import counts
 from chalicelib.core import metrics
-from chalicelib.counts import stream as counts
-from chalicelib.counts.stream import Change, Counts
+from chalicelib.counts import Counts
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
+from chalicelib.realtime.frames import Frame, user_frames
 from chalicelib.realtime.poster import Outcome
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.shapes import message_json, preferences_json
-from chalicelib.storage.stream_records import StreamRecord
-from chalicelib.storage.tables import ARCHIVED, CRITICAL, DELETED, PREFERENCES, InboxMessage
+from chalicelib.storage import (
+    StreamRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +56,8 @@ STREAM_BATCH_SIZE = 3000
 STREAM_BATCH_WINDOW_SECONDS = 0
 STREAM_MAX_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE_SECONDS = 3600
-FAN_OUT_WORKERS = 64
+POST_WORKERS = 64
 GONE_GRACE_SECONDS = 10.0
-# A user's counts update tried this often in one invocation before their records go back to Lambda:
-# each retry of a partly failed batch counts toward the mapping's retry limit, after which it is given up.
-COUNTS_ATTEMPTS = 4
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One frame for one user, from one stream record."""
-
-    sequence_number: str
-    payload: bytes
-    created_at: float | None = None  # the stream record's creation, epoch seconds: delivery lag is measured from it
 
 
 @dataclass
@@ -100,31 +87,7 @@ class BatchReport:
             metrics.add(name, value)
 
 
-STATE_FIELDS = ("status", "seenAt", "archivedAt")
 Posted = tuple[int, list[tuple[LiveConnection, "Frame", Outcome]]]  # one user's frames, and each post's outcome
-
-
-def _payload(frame: dict[str, Any]) -> bytes:
-    return json.dumps(frame, separators=(",", ":")).encode("utf-8")
-
-
-def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset()) -> dict[str, Any] | None:
-    """The frame one stream record asks for, or None (REMOVE, a no-op MODIFY)."""
-    image = record.new_image
-    if image is None or record.event_name not in ("INSERT", "MODIFY"):
-        return None
-    item_id = record.new_string("id") or ""
-    if item_id == PREFERENCES:
-        return {"type": "preferences.updated", "preferences": preferences_json(image.get("muted", {}).get("SS", []))}
-    if item_id.startswith(DELETED):
-        return {"type": "message.deleted", "id": item_id.removeprefix(DELETED)} if record.event_name == "INSERT" else None
-    if record.event_name == "MODIFY" and all(record.old_string(f) == record.new_string(f) for f in STATE_FIELDS):
-        return None
-    message = InboxMessage.from_raw_data(image)
-    if record.event_name == "INSERT" and not item_id.startswith(ARCHIVED) and message.restored_at is None:
-        silent = message.channel in muted and message.severity != CRITICAL
-        return {"type": "message.created", "message": message_json(message), "silent": silent}
-    return {"type": "message.updated", "message": message_json(message)}
 
 
 class Delivery:
@@ -143,7 +106,7 @@ class Delivery:
         self._executor = executor
         self._clock = clock
         # Counts get a pool of their own, so slow posts never hold back a user's counts update.
-        self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="counts")
+        self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="counts")
 
     def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
         """Deliver a batch: per user, their counts first, then their frames on every live connection.
@@ -162,34 +125,11 @@ class Delivery:
         connections = self._registry.lookup(list(by_user)) if by_user else {}
 
         def deliver(user: str, stored: Counts | None) -> Posted:
-            frames = self._frames(by_user[user], changes.get(user), stored)
+            frames = user_frames(by_user[user], changes.get(user), stored)
             posts = [post for live in connections.get(user, []) for post in self._post_in_order(live, frames)]
             return len(frames), posts
 
-        def update(user: str) -> counts.Outcome | None:
-            change = changes.get(user)
-            return counts.first_try(change) if change is not None else None
-
-        def first(user: str, written: Future[counts.Outcome | None]) -> tuple[counts.Outcome | None, Posted]:
-            outcome = written.result()
-            if isinstance(outcome, str):
-                return outcome, (0, [])  # replayed (settled below) or failed (retried with its frames)
-            return outcome, deliver(user, outcome)
-
-        results: list[Posted] = []
-        pending = list(by_user)
-        for attempt in range(COUNTS_ATTEMPTS):
-            written = [self._counts_executor.submit(update, user) for user in pending]
-            outcomes = dict(zip(pending, self._executor.map(first, pending, written), strict=True))
-            results += [result for _, result in outcomes.values()]
-            replayed = [changes[user] for user, (outcome, _) in outcomes.items() if outcome == counts.REPLAYED]
-            settled, failed = counts.settle_replayed(replayed)
-            results += self._executor.map(deliver, list(settled), list(settled.values()))
-            pending = [change.user_id for change in failed]
-            pending += [user for user, (outcome, _) in outcomes.items() if outcome == counts.FAILED]
-            if not pending or attempt == COUNTS_ATTEMPTS - 1:
-                break
-            storage.pause_before_retry(attempt)  # a throttled update: again, within this invocation
+        results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
         # Every record of a user whose counts still failed is retried by Lambda, frames included.
         failures = {r.sequence_number: None for user in pending for r in by_user[user]}
         now = self._clock()
@@ -220,23 +160,6 @@ class Delivery:
                 # A record we cannot read will not get better on retry: log, skip, keep the rest.
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
         return parsed
-
-    @staticmethod
-    def _frames(records: list[StreamRecord], change: Change | None, stored: Counts | None) -> list[Frame]:
-        """One user's frames: every record's, then their new counts when the batch changed them."""
-        frames: list[Frame] = []
-        for record in records:
-            try:
-                frame = frame_from_record(record, stored.muted if stored is not None else frozenset())
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                logger.error("unreadable stream record", extra={"code": type(error).__name__})
-                continue
-            if frame is not None:
-                frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
-        if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
-            payload = _payload({"type": "counts.updated", "counts": stored.summary()})
-            frames.append(Frame(change.records[-1].sequence_number, payload))
-        return frames
 
     def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
         """One connection's frames in order (a message before the counts it changed).

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.api.validation import loads
 from chalicelib.core import logs
 from chalicelib.core.auth import verify_token
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import UnauthorizedError, ValidationError
+from chalicelib.core.json_text import loads
 from chalicelib.realtime.connections import ConnectionRegistry
 from chalicelib.realtime.poster import Outcome
 

@@ -10,7 +10,7 @@ the service — and reuses the constant header parts; per post it is two
 SHA-256 hashes and one HMAC.
 
 What it produces is byte-for-byte what ``SigV4Auth.add_auth`` produces for
-the same request, credentials and time (``tests/test_sigv4.py`` checks it,
+the same request, credentials and time (``tests/unit/realtime/test_sigv4.py`` checks it,
 with and without a session token). Credentials stay botocore's: each call
 takes ``get_frozen_credentials()``, so a refreshed role session is used as
 soon as botocore has it, and a changed secret derives a new key.

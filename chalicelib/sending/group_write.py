@@ -18,12 +18,12 @@ from datetime import datetime
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.api.parsing import SendRequest
+from chalicelib import storage
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import id_time_ms
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.tables import ARCHIVED, DELETED, UNREAD, InboxMessage
+from chalicelib.sending.commands import SendRequest
+from chalicelib.storage import ARCHIVED, DELETED, UNREAD, InboxMessage
 
 BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
 MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each

@@ -9,10 +9,8 @@ after the first failed (or its Lambda died) takes the claim over.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,17 +18,15 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib import storage
 from chalicelib.core.clock import utc_now
-from chalicelib.core.errors import BusyError, ConflictError, ValidationError
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.dynamo import condition_failed, refused_as
-from chalicelib.storage.tables import IdempotencyRecord
+from chalicelib.core.errors import BusyError, ConflictError
+from chalicelib.storage import IdempotencyRecord, condition_failed, refused_as
 
 logger = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(hours=24)
 LEASE_SECONDS = 60
-MAX_KEY_LENGTH = 255
 PENDING, DONE, FAILED = "pending", "done", "failed"
 CLAIM_ATTEMPTS = 3
 STILL_RUNNING = "Idempotency-Key: a request with this key is still running"
@@ -44,21 +40,6 @@ class Claim:
     send_ids: list[str]
     replay: Any = None
     fresh: bool = True  # False when taken over from a failed attempt, which may have stored part of the send
-
-
-KEY_PATTERN = re.compile(f"^[ -~]{{1,{MAX_KEY_LENGTH}}}$")  # printable ASCII: what an HTTP header carries intact
-
-
-def check_key(key: Any, field: str = "Idempotency-Key") -> str:
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-        raise ValidationError(field, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
-    return key
-
-
-def body_hash(body: dict[str, Any]) -> str:
-    """What "the same body" means: the canonical JSON of the request, hashed."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def key_of(scope: str, key: str) -> str:

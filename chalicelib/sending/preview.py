@@ -1,7 +1,7 @@
 """The compose form's live preview: a send parsed, checked and filled, but not stored.
 
 `POST /messages/preview` takes the very body `POST /messages` takes and runs
-the same parsing (`parsing.send_request`, hence the same placeholder rules
+the same parsing (`send_body.send_request`, hence the same placeholder rules
 and limits) and the same channel check, so the admin console shows exactly
 what a send would store, or the very error it would answer, before anything
 is sent. Nothing is written and no Idempotency-Key is claimed.
@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels.registry import get_channel
+from chalicelib.channels import get_channel
 
 if TYPE_CHECKING:
-    from chalicelib.api.parsing import SendRequest
+    from chalicelib.sending.commands import SendRequest
 
 
 def preview_send(request: SendRequest) -> dict[str, Any]:

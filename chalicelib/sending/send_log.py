@@ -2,7 +2,7 @@
 
 A receivers send is logged once its groups are stored (``done`` at once,
 ``recipients`` = ``stored`` = distinct receivers). An audience send is
-logged ``queued`` before its first chunk is queued; the worker (`fanout`)
+logged ``queued`` before its first chunk is queued; the worker (`chalicelib.audience.worker`)
 sets ``recipients`` when it starts (``sending``), adds each chunk's size to
 ``stored`` once the chunk is written, and marks it ``done`` after
 the last chunk, when ``recipients`` becomes ``stored`` (the two differ only
@@ -12,25 +12,33 @@ if subscribers were removed while it ran: see docs/design.md).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PutError
 
+from chalicelib import storage
 from chalicelib.core.clock import iso_from_ms
-from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at, id_time_ms, is_valid_id
-from chalicelib.storage import dynamo as storage
-from chalicelib.storage.audience_tables import LOG, SendLog
-from chalicelib.storage.shapes import page_json, send_log_json
+from chalicelib.storage import LOG, SendLog, page_json, send_log_json
 
 if TYPE_CHECKING:
-    from chalicelib.api.parsing import SendLogQuery, SendRequest
-    from chalicelib.storage.tables import Channel
+    from chalicelib.sending.commands import SendRequest
+    from chalicelib.storage import Channel
 
 QUEUED, SENDING, DONE, FAILED = "queued", "sending", "done", "failed"
 LAMBDA_SENDER = "lambda"
 CURSOR_SCOPE = "sends"
+
+
+@dataclass(frozen=True)
+class SendLogQuery:
+    """``GET /messages``: the send log, of one channel or all."""
+
+    channel: str | None
+    page: Page
 
 
 def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:

@@ -7,7 +7,7 @@ so a send is logged ``done`` only once all of it is stored. Counters are
 not written here: the stream keeps them (`counts`).
 
 An audience send (``"audience": "subscribers"``) is logged as queued and
-handed to the work queue; `fanout` stores it chunk by chunk with the same
+handed to the work queue; `chalicelib.audience.worker` stores it chunk by chunk with the same
 writer and adds each chunk's size to the log's ``stored`` exactly once.
 """
 
@@ -21,15 +21,14 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.api.parsing import SendCommand, SendRequest
-from chalicelib.channels.registry import get_channel
+from chalicelib.channels import get_channel
 from chalicelib.core import metrics
 from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending import idempotency, send_log
+from chalicelib.sending.commands import SendCommand, SendRequest
 from chalicelib.sending.group_write import build_message, store_messages
-from chalicelib.storage.queue import CHUNK, Step, WorkQueue
-from chalicelib.storage.tables import Channel
+from chalicelib.storage import CHUNK, Channel, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class Sender:
         store_messages(messages, fresh=fresh)
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
-        """Log the send as queued and queue its first chunk; the worker (`fanout`) does the rest."""
+        """Log the send as queued and queue its first chunk; the worker (`chalicelib.audience.worker`) does the rest."""
         send_log.record_queued(request, channel, send_id, sender)
         try:
             self._queue().put(Step(CHUNK, send_id))

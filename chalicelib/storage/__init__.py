@@ -1,1 +1,109 @@
-"""storage"""
+"""Storage: the tables and every piece of DynamoDB plumbing.
+
+`tables`, `inbox_tables` and `audience_tables` are the PynamoDB models;
+`dynamo` owns transactions, conditions, batches, pages and retries (nothing
+else reaches into a model's connection); `shapes` are the JSON the API
+shows of each item; `stream_records` parses a stream record once; `queue`
+is the work queue's step.
+"""
+
+from chalicelib.storage.audience_tables import LOG, SendLog, Subscription
+from chalicelib.storage.dynamo import (
+    BATCH_GET_KEYS,
+    CONFLICT_RETRIES,
+    MAX_TRANSACTION_ACTIONS,
+    condition_failed,
+    first_page,
+    is_busy,
+    next_cursor,
+    not_refused,
+    one_page,
+    pause_before_retry,
+    put_item,
+    read_item,
+    read_items,
+    refused_as,
+    transaction,
+    update_item,
+    write_batch,
+    write_batches,
+)
+from chalicelib.storage.inbox_tables import (
+    ARCHIVED,
+    CRITICAL,
+    DELETED,
+    LIVE_END,
+    PREFERENCES,
+    READ,
+    UNREAD,
+    InboxMessage,
+    Preferences,
+    Tombstone,
+    UserCounts,
+)
+from chalicelib.storage.queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue
+from chalicelib.storage.shapes import (
+    channel_json,
+    message_json,
+    my_channel_json,
+    page_json,
+    preferences_json,
+    send_log_json,
+    subscriber_json,
+)
+from chalicelib.storage.stream_records import Image, StreamRecord, image_string
+from chalicelib.storage.tables import Channel, Connection, IdempotencyRecord, bind_models
+
+__all__ = [
+    "ARCHIVED",
+    "BATCH_GET_KEYS",
+    "CHUNK",
+    "CONFLICT_RETRIES",
+    "CRITICAL",
+    "DELETED",
+    "LIVE_END",
+    "LOG",
+    "MAX_RECEIVES",
+    "MAX_TRANSACTION_ACTIONS",
+    "PREFERENCES",
+    "READ",
+    "UNREAD",
+    "UNSUBSCRIBE",
+    "Channel",
+    "Connection",
+    "IdempotencyRecord",
+    "Image",
+    "InboxMessage",
+    "Preferences",
+    "SendLog",
+    "Step",
+    "StreamRecord",
+    "Subscription",
+    "Tombstone",
+    "UserCounts",
+    "WorkQueue",
+    "bind_models",
+    "channel_json",
+    "condition_failed",
+    "first_page",
+    "image_string",
+    "is_busy",
+    "message_json",
+    "my_channel_json",
+    "next_cursor",
+    "not_refused",
+    "one_page",
+    "page_json",
+    "pause_before_retry",
+    "preferences_json",
+    "put_item",
+    "read_item",
+    "read_items",
+    "refused_as",
+    "send_log_json",
+    "subscriber_json",
+    "transaction",
+    "update_item",
+    "write_batch",
+    "write_batches",
+]

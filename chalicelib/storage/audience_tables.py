@@ -72,7 +72,7 @@ class SendLog(Model):
     recipients = NumberAttribute(default=0)
     stored = NumberAttribute(default=0)
     chunks = NumberAttribute(default=0)
-    writing = NumberAttribute(null=True)  # the last chunk whose blind write was claimed (`fanout`)
+    writing = NumberAttribute(null=True)  # the last chunk whose blind write was claimed (the audience worker)
     status = UnicodeAttribute()
     created_at = UnicodeAttribute(attr_name="createdAt")
     completed_at = UnicodeAttribute(null=True, attr_name="completedAt")

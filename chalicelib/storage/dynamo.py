@@ -23,7 +23,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.backoff import pause
 from chalicelib.core.errors import BusyError, InboxError
-from chalicelib.storage.tables import MODELS, SHARED_TABLES, InboxMessage
+from chalicelib.storage.inbox_tables import InboxMessage
+from chalicelib.storage.tables import MODELS, SHARED_TABLES
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)

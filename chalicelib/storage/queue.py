@@ -5,7 +5,7 @@ send, then queue the next) and ``unsubscribe`` (remove one page of a deleted
 channel's subscriptions, then queue the next). Every step is safe to run
 twice: SQS delivers at least once, and Lambda runs a message again after a
 crash or a timeout. ``MAX_RECEIVES`` matches the queue's redrive policy
-(infra/template.yaml): after that many failed receives SQS moves the
+(infra/deploy/template.yaml): after that many failed receives SQS moves the
 message to the dead-letter queue.
 """
 

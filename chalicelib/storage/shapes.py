@@ -13,7 +13,8 @@ from typing import Any
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.ids import id_time_ms
 from chalicelib.storage.audience_tables import SendLog, Subscription
-from chalicelib.storage.tables import Channel, InboxMessage
+from chalicelib.storage.inbox_tables import InboxMessage
+from chalicelib.storage.tables import Channel
 
 
 def message_json(message: InboxMessage) -> dict[str, Any]:

@@ -30,7 +30,7 @@ Access patterns (docs/design.md explains each):
 * ``idempotency`` — one item per (caller, Idempotency-Key), expiring after 24 h.
 * ``connections`` — ``conn#<id>`` items (owner, connect time) and ``user#<id>``
   items holding the set of that user's live connection ids.
-* ``subscribers`` (`audience_models`) — one item per (channel, user): hash ``channel``, range
+* ``subscribers`` (`audience_tables`) — one item per (channel, user): hash ``channel``, range
   ``userId``, so an audience send pages a channel's subscribers with Query.
   ``since`` is an id minted when the user subscribed: a send reaches those
   with ``since`` < its own id ("subscribed at the moment of the send").
@@ -50,150 +50,18 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.storage.audience_tables import SendLog, Subscription
+from chalicelib.storage.inbox_tables import InboxMessage, Preferences, Tombstone, UserCounts
 
 if TYPE_CHECKING:
     from chalicelib.core.config import Settings
 
 RETRY_CONFIGURATION = {"mode": "standard", "total_max_attempts": 4}  # botocore's own retries, per call
-# Keep-alive connections per table client: delivery's 64 threads (FAN_OUT_WORKERS) each write counts.
+# Keep-alive connections per table client: delivery's 64 threads (POST_WORKERS) each write counts.
 # botocore keeps 10 by default, and every call past them opened (and TLS-negotiated) a connection of its own.
 MAX_POOL_CONNECTIONS = 68
-UNREAD = "unread"
-READ = "read"
-NORMAL = "normal"
-CRITICAL = "critical"
-ARCHIVED = "archived#"  # range-key prefixes of the inbox's other items: all sort after every live id
-DELETED = "deleted#"
-PREFERENCES = "prefs"
-LIVE_END = "a"  # live ids are upper-case ULIDs: every one sorts below this
-
-
-class ChannelIndex(GlobalSecondaryIndex["InboxMessage"]):
-    class Meta:
-        index_name = "channel-index"
-        projection = AllProjection()
-
-    user_channel = UnicodeAttribute(hash_key=True, attr_name="userChannel")
-    id = UnicodeAttribute(range_key=True)
-
-
-class StatusIndex(GlobalSecondaryIndex["InboxMessage"]):
-    class Meta:
-        index_name = "status-index"
-        projection = AllProjection()
-
-    user_status = UnicodeAttribute(hash_key=True, attr_name="userStatus")
-    id = UnicodeAttribute(range_key=True)
-
-
-class ChannelStatusIndex(GlobalSecondaryIndex["InboxMessage"]):
-    class Meta:
-        index_name = "channel-status-index"
-        projection = AllProjection()
-
-    user_channel_status = UnicodeAttribute(hash_key=True, attr_name="userChannelStatus")
-    id = UnicodeAttribute(range_key=True)
-
-
-class StoredIndex(GlobalSecondaryIndex["InboxMessage"]):
-    """Messages stored late, by when they were stored: keys and channel only, so reads and updates never write it."""
-
-    class Meta:
-        index_name = "stored-index"
-        projection = IncludeProjection(["channel"])
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    stored_id = UnicodeAttribute(range_key=True, attr_name="storedId")
-
-
-class InboxMessage(Model):
-    """One message in one user's inbox."""
-
-    class Meta:
-        table_name = "unbound-inbox"
-        stream_view_type = "NEW_AND_OLD_IMAGES"
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    id = UnicodeAttribute(range_key=True)
-    channel = UnicodeAttribute()
-    channel_title = UnicodeAttribute(attr_name="channelTitle")
-    title = UnicodeAttribute()
-    content = UnicodeAttribute(default="")
-    url = UnicodeAttribute(null=True)
-    mobile_url = UnicodeAttribute(null=True, attr_name="mobileUrl")
-    duration = NumberAttribute(default=0)
-    severity = UnicodeAttribute(default=NORMAL)
-    actions = UnicodeAttribute(null=True)  # JSON: [{"label", "url"}], at most two
-    status = UnicodeAttribute(default=UNREAD)
-    created_at = UnicodeAttribute(attr_name="createdAt")
-    read_at = UnicodeAttribute(null=True, attr_name="readAt")
-    seen_at = UnicodeAttribute(null=True, attr_name="seenAt")
-    archived_at = UnicodeAttribute(null=True, attr_name="archivedAt")
-    restored_at = UnicodeAttribute(null=True, attr_name="restoredAt")  # back from the archive: not a new message
-    user_channel = UnicodeAttribute(attr_name="userChannel")
-    user_status = UnicodeAttribute(null=True, attr_name="userStatus")
-    user_channel_status = UnicodeAttribute(null=True, attr_name="userChannelStatus")
-    expires_at = TTLAttribute(attr_name="expiresAt")
-    stored_id = UnicodeAttribute(null=True, attr_name="storedId")  # minted at a late store (see stored-index)
-
-    channel_index = ChannelIndex()
-    status_index = StatusIndex()
-    channel_status_index = ChannelStatusIndex()
-    stored_index = StoredIndex()
-
-    @property
-    def message_id(self) -> str:
-        """The send's id, whichever item (live or archived) this is."""
-        return self.id.removeprefix(ARCHIVED)
-
-    @property
-    def archived(self) -> bool:
-        return self.id.startswith(ARCHIVED)
-
-    def set_status(self, status: str, read_at: str | None) -> None:
-        """Change status and keep the index keys that embed it in step (live messages only: sparse)."""
-        self.status = status
-        self.read_at = read_at
-        if status == READ and self.seen_at is None:
-            self.seen_at = read_at  # read implies seen: unseen is always a subset of unread
-        live = not self.archived
-        self.user_status = f"{self.user_id}#{status}" if live else None
-        self.user_channel_status = f"{self.user_id}#{self.channel}#{status}" if live else None
-
-
-class Tombstone(Model):
-    """``deleted#<id>``: announces a deletion on the stream (a REMOVE alone is ambiguous), then expires."""
-
-    class Meta:
-        table_name = "unbound-inbox"
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    id = UnicodeAttribute(range_key=True)
-    expires_at = TTLAttribute(attr_name="expiresAt")
-
-
-class Preferences(Model):
-    """``prefs``: the channels a user muted. In the inbox table so that changes reach the stream."""
-
-    class Meta:
-        table_name = "unbound-inbox"
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    id = UnicodeAttribute(range_key=True, default=PREFERENCES)
-    muted = UnicodeSetAttribute(null=True)
-
-
-class UserCounts(Model):
-    """One user's counts (`counts` reads and writes its per-channel attributes by name)."""
-
-    class Meta:
-        table_name = "unbound-counters"
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
 
 
 class Channel(Model):

@@ -25,7 +25,8 @@ EPILOG = """examples:
 def serve(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, wait for Ctrl-C or SIGTERM, stop it (≤ 1 s, no traceback)."""
     from chalicelib.core.auth import issue_token
-    from infra.local.stack import LocalStack, PortInUseError, StackSettings
+    from infra.local.settings import PortInUseError, StackSettings
+    from infra.local.stack import LocalStack
 
     if args.faults is not None:
         os.environ["INAPP_FAULTS"] = args.faults

@@ -16,69 +16,25 @@ import json
 import logging
 import os
 import threading
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 
-from infra.local import DEV_SECRET, console_logs
-from infra.local.dynamodb import EmbeddedDynamoDB
-from infra.local.faults import FaultPlan
-from infra.local.gateway import WebSocketGateway
-from infra.local.http_api import local_api_server
-from infra.local.lambda_endpoint import POLL_SECONDS, LambdaEndpoint
-from infra.local.poller import StreamPoller, wake_on_writes
-from infra.local.queues import QueuePoller, create_queues, wake_on_sends
-from infra.local.runtime import LambdaContext, Runtime
-from infra.local.state import DEMO_CHANNEL, DEMO_CHANNEL_TITLE, ROOT, StackState
-from infra.local.streams import JsonGetRecords, ShardReader
+from infra.local import console_logs
+from infra.local.apigateway.http import local_api_server
+from infra.local.apigateway.websocket import WebSocketGateway
+from infra.local.lambdas.endpoint import POLL_SECONDS, LambdaEndpoint
+from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
+from infra.local.lambdas.runtime import LambdaContext, Runtime
+from infra.local.lambdas.stream_poller import StreamPoller, wake_on_writes
+from infra.local.lambdas.streams import JsonGetRecords, ShardReader
+from infra.local.moto.server import EmbeddedDynamoDB
+from infra.local.readiness import check_ready, seed_demo_channel
+from infra.local.settings import APP_NAME, STAGE, WS_STAGE, PortInUseError, StackSettings, stage_environment
+from infra.local.state import ROOT, StackState
 
-STAGE = "dev"
-WS_STAGE = "api"
-APP_NAME = "inapp"
 logger = logging.getLogger("inapp.local")
-
-
-class PortInUseError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    http_port: int
-    ws_port: int
-    lambda_port: int
-    dynamodb_endpoint: str | None
-    sqs_endpoint: str | None
-    jwt_secret: str
-    ws_idle_seconds: float
-    ws_max_seconds: float
-    log_format: str
-    faults: FaultPlan = field(default_factory=FaultPlan)
-
-    @classmethod
-    def from_env(cls) -> StackSettings:
-        env = os.environ
-        return cls(
-            http_port=int(env.get("INAPP_HTTP_PORT", "8000")),
-            ws_port=int(env.get("INAPP_WS_PORT", "8001")),
-            lambda_port=int(env.get("INAPP_LAMBDA_PORT", "8002")),
-            dynamodb_endpoint=env.get("INAPP_DYNAMODB_ENDPOINT") or None,
-            sqs_endpoint=env.get("INAPP_SQS_ENDPOINT") or None,
-            jwt_secret=env.get("INAPP_JWT_SECRET") or DEV_SECRET,
-            ws_idle_seconds=float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
-            ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
-            log_format=console_logs.log_format(),
-            faults=FaultPlan.parse(env.get("INAPP_FAULTS", "")),
-        )
-
-
-def _stage_environment() -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][STAGE].get("environment_variables", {}))
 
 
 class LocalStack:
@@ -123,7 +79,7 @@ class LocalStack:
     def _start_emulator(self) -> tuple[Any, Any]:
         """The environment the app reads, moto's server (DynamoDB, its streams, SQS) unless told otherwise, the queues."""
         s, env = self.settings, os.environ
-        for name, value in _stage_environment().items():
+        for name, value in stage_environment().items():
             env.setdefault(name, value)
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
@@ -182,7 +138,7 @@ class LocalStack:
     def _start_stream_poller(self) -> None:
         """Lambda's DynamoDB event source mapping: the inbox stream into ``deliver``, woken by the app's writes."""
         from chalicelib.storage import dynamo as storage
-        from chalicelib.storage.tables import InboxMessage
+        from chalicelib.storage.inbox_tables import InboxMessage
 
         region = os.environ["AWS_DEFAULT_REGION"]
         streams = boto3.client(
@@ -228,35 +184,10 @@ class LocalStack:
 
     def _check_ready(self) -> None:
         self.runtime.wait_ready()  # type: ignore[union-attr]
-        with urllib.request.urlopen(f"{self.http_url}/health", timeout=5) as response:
-            assert json.load(response) == {"status": "ok"}
-        probe = urllib.request.Request(f"{self.gateway.management_endpoint}/@connections/probe", method="GET")  # type: ignore[union-attr]
-        try:
-            urllib.request.urlopen(probe, timeout=5)
-        except urllib.error.HTTPError as error:
-            assert error.code == 410
-        dry_run = urllib.request.Request(
-            f"{self.lambda_url}/2015-03-31/functions/send/invocations",
-            data=b"{}",
-            method="POST",
-            headers={"X-Amz-Invocation-Type": "DryRun"},
-        )
-        with urllib.request.urlopen(dry_run, timeout=5) as response:
-            assert response.status == 204
+        check_ready(self.http_url, self.gateway.management_endpoint, self.lambda_url)  # type: ignore[union-attr]
 
     def _seed_demo_channel(self) -> None:
-        """The channel the quick start sends to, created through the API as any admin would (kept if it exists)."""
-        from chalicelib.core.auth import issue_token
-
-        body = json.dumps({"name": DEMO_CHANNEL, "title": DEMO_CHANNEL_TITLE}).encode()
-        admin = issue_token("admin", self.settings.jwt_secret, admin=True)
-        headers = {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"}
-        request = urllib.request.Request(f"{self.http_url}/channels", data=body, method="POST", headers=headers)
-        try:
-            urllib.request.urlopen(request, timeout=5).close()
-        except urllib.error.HTTPError as error:
-            if error.code != 409:  # 409: a persistent INAPP_DYNAMODB_ENDPOINT kept it from an earlier run
-                raise
+        seed_demo_channel(self.http_url, self.settings.jwt_secret)
 
     def stop(self) -> None:
         """Stop every part, newest first; DynamoDB last, once nothing writes to it any more."""

@@ -1,0 +1,76 @@
+"""A batch of inbox stream records, read as each user's `Change` to their counts.
+
+A stream record carries the item before and after the change, so its
+effect is ``contribution(new) - contribution(old)`` (`chalicelib.counts.model`);
+a user's records of one batch add up to one `Change`, applied once by
+`chalicelib.counts.stream`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from chalicelib.counts.model import add_contribution, is_live
+from chalicelib.storage import PREFERENCES, StreamRecord
+
+SEQUENCE_WIDTH = 40  # DynamoDB's sequence numbers are 21 to 40 digits: padded, they compare as strings
+
+
+@dataclass
+class Change:
+    """What one user's records of a batch do to their counts."""
+
+    user_id: str
+    first: str = ""
+    last: str = ""
+    deltas: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, channel) → delta
+    latest: dict[str, str] = field(default_factory=dict)  # channel → newest new message id
+    muted: set[str] | None = None  # the preferences item's new mutes, when it changed
+    records: list[StreamRecord] = field(default_factory=list)
+
+    def add(self, record: StreamRecord) -> None:
+        sequence = record.sequence_number.zfill(SEQUENCE_WIDTH)
+        self.first = min(self.first or sequence, sequence)
+        self.last = max(self.last, sequence)
+        self.records.append(record)
+        add_contribution(self.deltas, record.new_image)
+        add_contribution(self.deltas, record.old_image, -1)
+        new_id = record.new_string("id") or ""
+        if record.event_name == "INSERT" and is_live(new_id) and record.new_image and "restoredAt" not in record.new_image:
+            channel = str(record.new_string("channel"))
+            self.latest[channel] = max(self.latest.get(channel, ""), new_id)
+        if new_id == PREFERENCES or record.old_string("id") == PREFERENCES:
+            muted = (record.new_image or {}).get("muted", {}).get("SS", [])
+            self.muted = set(muted)
+
+    def after(self, applied: str) -> Change:
+        """The same user's change from only the records above ``applied`` (a partly replayed batch)."""
+        rest = Change(self.user_id)
+        for record in self.records:
+            if record.sequence_number.zfill(SEQUENCE_WIDTH) > applied:
+                rest.add(record)
+        return rest
+
+    @property
+    def empty(self) -> bool:
+        return not self.records
+
+
+def touches_counts(record: StreamRecord) -> bool:
+    ids = (record.new_string("id"), record.old_string("id"))
+    return any(i is not None and (is_live(i) or i == PREFERENCES) for i in ids)
+
+
+def record_user(record: StreamRecord) -> str:
+    return str(record.new_string("userId") or record.old_string("userId"))
+
+
+def changes_from(records: Iterable[StreamRecord]) -> dict[str, Change]:
+    """Each user's change from a batch's records (those that touch no count are left out)."""
+    changes: dict[str, Change] = {}
+    for record in records:
+        if touches_counts(record):
+            user = record_user(record)
+            changes.setdefault(user, Change(user)).add(record)
+    return changes

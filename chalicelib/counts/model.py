@@ -1,0 +1,121 @@
+"""Each user's counts as stored, and what one inbox item adds to them: the read side of the counts.
+
+The badge, ``GET /me/unread-count`` and ``GET /me/channels`` read a
+user's counts item through `read`; `chalicelib.counts.stream` keeps it,
+and the repair recounts it from the items with `add_contribution`, the
+same rule the stream applies.
+
+Attributes, per channel ``c``: ``u:c`` unread, ``t:c`` total, ``s:c``
+unseen, ``cu:c``/``cs:c`` the critical part of those two (mutes never
+hide critical messages), ``l:c`` the latest message id; per user:
+``muted`` (a copy of the preferences item), ``seq`` and ``v`` (a version
+that `chalicelib.inbox.repair` checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import storage
+from chalicelib.storage import CRITICAL, LIVE_END, UNREAD, Image, UserCounts, image_string
+
+KINDS = ("u", "t", "s", "cu", "cs")  # unread, total, unseen, critical unread, critical unseen
+
+
+def is_live(message_id: str) -> bool:
+    return message_id < LIVE_END
+
+
+def contribution(image: Image | None) -> tuple[str, dict[str, int]] | None:
+    """A stored item's share of its user's counts: its channel and 0/1 per kind; None if it counts nothing."""
+    if not image or not is_live(image_string(image, "id") or LIVE_END):
+        return None
+    unread = image_string(image, "status") == UNREAD
+    unseen = "seenAt" not in image or "NULL" in image["seenAt"]
+    critical = image_string(image, "severity") == CRITICAL
+    share = {"u": int(unread), "t": 1, "s": int(unseen), "cu": int(critical and unread), "cs": int(critical and unseen)}
+    return str(image_string(image, "channel")), share
+
+
+def add_contribution(totals: dict[tuple[str, str], int], image: Image | None, sign: int = 1) -> None:
+    """Add (or with ``sign`` -1 take away) an item's contribution to per (kind, channel) totals."""
+    share = contribution(image)
+    if share is None:
+        return
+    channel, kinds = share
+    for kind, value in kinds.items():
+        if value:
+            totals[(kind, channel)] = totals.get((kind, channel), 0) + sign * value
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A user's counts as stored: what the badge, ``/me/unread-count`` and ``/me/channels`` show."""
+
+    user_id: str
+    values: dict[tuple[str, str], int]
+    latest: dict[str, str]
+    muted: frozenset[str]
+    version: int = 0
+    sequence: str = ""
+
+    @classmethod
+    def from_item(cls, user_id: str, item: dict[str, Any] | None) -> Counts:
+        item = item or {}
+        values: dict[tuple[str, str], int] = {}
+        latest: dict[str, str] = {}
+        for name, value in item.items():
+            kind, colon, channel = name.partition(":")
+            if not colon:
+                continue
+            if kind == "l":
+                latest[channel] = value["S"]
+            elif kind in KINDS:
+                values[(kind, channel)] = int(value["N"])
+        return cls(
+            user_id=user_id,
+            values=values,
+            latest=latest,
+            muted=frozenset(item.get("muted", {}).get("SS", [])),
+            version=int(item.get("v", {}).get("N", "0")),
+            sequence=item.get("seq", {}).get("S", ""),
+        )
+
+    def of(self, kind: str, channel: str) -> int:
+        return self.values.get((kind, channel), 0)
+
+    @property
+    def channels(self) -> list[str]:
+        """Channels that hold live messages for the user."""
+        return sorted(c for (kind, c), n in self.values.items() if kind == "t" and n > 0)
+
+    def badge(self) -> dict[str, int]:
+        """``total`` and ``unseen``: muted channels left out, except their critical messages."""
+        total = unseen = 0
+        for channel in self.channels:
+            muted = channel in self.muted
+            total += self.of("cu" if muted else "u", channel)
+            unseen += self.of("cs" if muted else "s", channel)
+        return {"total": total, "unseen": unseen}
+
+    def unread_by_channel(self) -> dict[str, int]:
+        return {c: self.of("u", c) for c in self.channels if self.of("u", c) > 0}
+
+    def numbers(self) -> dict[tuple[str, str], int]:
+        """The non-zero counts, to compare with a recount."""
+        return {key: n for key, n in self.values.items() if n}
+
+    def summary(self) -> dict[str, Any]:
+        """``GET /me/unread-count`` and the ``counts.updated`` frame."""
+        return {**self.badge(), "channels": self.unread_by_channel()}
+
+
+def read(user_id: str, *, consistent: bool = False) -> Counts:
+    return Counts.from_item(user_id, storage.read_item(UserCounts, user_id, consistent=consistent))
+
+
+def read_many(user_ids: list[str]) -> dict[str, Counts]:
+    """Consistent reads of many users' counts: ⌈U/100⌉ calls."""
+    found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", user_ids)}
+    return {user: Counts.from_item(user, found.get(user)) for user in user_ids}

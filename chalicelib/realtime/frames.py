@@ -1,0 +1,87 @@
+"""The frames a stream record asks for, by the kind of item it wrote:
+
+* INSERT of a live message → ``message.created`` (``silent`` when its
+  channel is muted and it is not critical), or ``message.updated`` when it
+  came back from the archive (``restoredAt``);
+* INSERT of an archived copy → ``message.updated`` (``archived: true``);
+* INSERT of a tombstone → ``message.deleted``;
+* MODIFY whose state really changed → ``message.updated`` (moto even
+  emits MODIFY for no-op writes, so images are compared);
+* the preferences item → ``preferences.updated``;
+* REMOVE → nothing: moves and deletions are announced by what they insert,
+  and a TTL expiry only changes the counts;
+* and per user whose counts changed, one ``counts.updated``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.counts import Change, Counts
+from chalicelib.storage import (
+    ARCHIVED,
+    CRITICAL,
+    DELETED,
+    PREFERENCES,
+    InboxMessage,
+    StreamRecord,
+    message_json,
+    preferences_json,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame for one user, from one stream record."""
+
+    sequence_number: str
+    payload: bytes
+    created_at: float | None = None  # the stream record's creation, epoch seconds: delivery lag is measured from it
+
+
+STATE_FIELDS = ("status", "seenAt", "archivedAt")
+
+
+def _payload(frame: dict[str, Any]) -> bytes:
+    return json.dumps(frame, separators=(",", ":")).encode("utf-8")
+
+
+def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The frame one stream record asks for, or None (REMOVE, a no-op MODIFY)."""
+    image = record.new_image
+    if image is None or record.event_name not in ("INSERT", "MODIFY"):
+        return None
+    item_id = record.new_string("id") or ""
+    if item_id == PREFERENCES:
+        return {"type": "preferences.updated", "preferences": preferences_json(image.get("muted", {}).get("SS", []))}
+    if item_id.startswith(DELETED):
+        return {"type": "message.deleted", "id": item_id.removeprefix(DELETED)} if record.event_name == "INSERT" else None
+    if record.event_name == "MODIFY" and all(record.old_string(f) == record.new_string(f) for f in STATE_FIELDS):
+        return None
+    message = InboxMessage.from_raw_data(image)
+    if record.event_name == "INSERT" and not item_id.startswith(ARCHIVED) and message.restored_at is None:
+        silent = message.channel in muted and message.severity != CRITICAL
+        return {"type": "message.created", "message": message_json(message), "silent": silent}
+    return {"type": "message.updated", "message": message_json(message)}
+
+
+def user_frames(records: list[StreamRecord], change: Change | None, stored: Counts | None) -> list[Frame]:
+    """One user's frames: every record's, then their new counts when the batch changed them."""
+    frames: list[Frame] = []
+    for record in records:
+        try:
+            frame = frame_from_record(record, stored.muted if stored is not None else frozenset())
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            logger.error("unreadable stream record", extra={"code": type(error).__name__})
+            continue
+        if frame is not None:
+            frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
+    if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
+        payload = _payload({"type": "counts.updated", "counts": stored.summary()})
+        frames.append(Frame(change.records[-1].sequence_number, payload))
+    return frames

@@ -1,0 +1,202 @@
+"""``make chaos``: thousands of deliveries through the local stack while it injects faults.
+
+The stack runs with ``INAPP_FAULTS`` (posts answered 410/429/500 or delayed,
+DynamoDB calls throttled, the stream poller restarting from an older
+checkpoint so handled records run again). Clients hold WebSockets, drop them
+now and then, reconnect with backoff and catch up with ``?after=``, and mark
+some messages read; an admin subscribes some of the users to the channel,
+then sends with Idempotency-Keys and retries what answers 429: most sends
+to a list of receivers, some to ``"audience": "subscribers"``, which the
+SQS-driven fan-out worker stores chunk by chunk (its DynamoDB calls are
+throttled too, so failed steps come back from the queue). At the end every
+client must hold every message sent to it, audience sends included
+(lost = 0), every audience send's log must be ``done`` with stored =
+recipients = the subscribers, every user's counters must equal a count of
+their items, and no HTTP answer may be a 5xx. Prints the figures; exits 1
+when one is off.
+
+    python -m infra.checks.chaos                      # ≥ 10,000 deliveries (make chaos)
+    python -m infra.checks.chaos --sends 30 --users 20  # a short run (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from chalicelib.core.auth import issue_token
+from infra.checks.chaos_traffic import (
+    CHANNEL,
+    FINISHED,
+    SECRET,
+    Audience,
+    Client,
+    Sent,
+    Tally,
+    call,
+    log_entry,
+    send_all,
+    subscribe,
+)
+from infra.checks.target import Target, local_stack
+
+DEFAULT_FAULTS = "gone=0.02,throttle=0.03,error=0.01,delay=0.02,delay_ms=100,dynamodb=0.02,replay=3"
+
+
+def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sent, settle: float) -> None:
+    """Wait until every client holds what it must and every audience send has finished, or ``settle`` seconds."""
+    deadline = time.monotonic() + settle
+    running = set(sent.audience)
+    while time.monotonic() < deadline:
+        running = {i for i in running if log_entry(target, tally, i).status not in FINISHED}
+        if not running and not any(sent.expected[u] - clients[u].seen for u in clients):
+            return
+        time.sleep(0.5)
+
+
+COUNTS_SETTLE_SECONDS = 30.0
+
+
+def counter_gap(target: Target, tally: Tally, client: Client, expected: set[str]) -> str | None:
+    """None when the user's counts from the API equal a count of their items (all sent, minus those read); else both."""
+    _, counts = call(target, tally, "GET", "/me/unread-count", client.token)
+    _, channels = call(target, tally, "GET", "/me/channels", client.token)
+    total = sum(c["total"] for c in (channels or {}).get("items", []))
+    unread = len(expected - client.read_ids)
+    shown = None if counts is None else (counts["total"], counts["unseen"], total)
+    if shown == (unread, unread, len(expected)):
+        return None
+    return f"{client.user}: total/unseen/channel totals {shown}, recount {(unread, unread, len(expected))}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the clients and the counts ended with: messages lost (and where), counter gaps."""
+
+    lost: int
+    lost_audience: int  # of them, audience messages
+    lost_behind: int  # of them, older than the client's last id seen: out of reach of its ?after= catch-up
+    gaps: list[str]
+
+
+def find_lost(clients: dict[str, Client], expected: dict[str, set[str]], audience: list[str]) -> tuple[int, int, int]:
+    """Messages a client does not hold: all of them, the audience ones, and those behind its last id seen."""
+    missing = [(user, message_id) for user in clients for message_id in expected[user] - clients[user].seen]
+    return (
+        len(missing),
+        sum(message_id in audience for _, message_id in missing),
+        sum(message_id < clients[user].last for user, message_id in missing),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    random.seed(args.seed)
+    output: list[str] = []
+    faults = f"{args.faults},seed={args.seed}" if args.faults else ""
+    environment = {"INAPP_JWT_SECRET": SECRET, "INAPP_FAULTS": faults, "INAPP_FANOUT_CHUNK_SIZE": str(args.chunk_size)}
+    started = time.monotonic()
+    with local_stack(environment, output) as target:
+        tally = Tally()
+        call(target, tally, "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": CHANNEL, "title": "Chaos"})
+        stop = threading.Event()
+        users = [f"user{n:03d}" for n in range(args.users)]
+        subscribers, listed = subscribe(target, tally, users, args.subscribers)
+        clients = {user: Client(user, target, tally, stop, args.drop, args.read) for user in users}
+        for client in clients.values():
+            client.start()
+        time.sleep(1.0)
+        sent = send_all(target, tally, users, subscribers, args)
+        converge(target, tally, clients, sent, args.settle)
+        stop.set()
+        for client in clients.values():
+            client.join(timeout=5)
+        expected = sent.expected
+        lost = find_lost(clients, expected, sent.audience)
+        log = [log_entry(target, tally, send_id) for send_id in sent.audience]
+        # Counts follow the stream: the last reads reach them within the stream's delay (faults included).
+        deadline = time.monotonic() + COUNTS_SETTLE_SECONDS
+        gaps = {user: "" for user in users}
+        while gaps and time.monotonic() < deadline:
+            gaps = {u: gap for u in gaps if (gap := counter_gap(target, tally, clients[u], expected[u])) is not None}
+            if gaps:
+                time.sleep(0.5)
+    findings = Findings(*lost, sorted(gaps.values()))
+    audience = Audience(subscribers, listed, log)
+    return report(args, tally, expected, audience, findings, output, time.monotonic() - started)
+
+
+def report(
+    args: argparse.Namespace,
+    tally: Tally,
+    expected: dict[str, set[str]],
+    audience: Audience,
+    findings: Findings,
+    output: list[str],
+    seconds: float,
+) -> int:
+    deliveries = sum(len(ids) for ids in expected.values())
+    server_errors = sum(count for status, count in tally.statuses.items() if status >= 500)
+    injected = next(
+        (line.split("faults injected: ", 1)[1] for line in "".join(output).splitlines() if "faults injected:" in line), "?"
+    )
+    failed_steps = "".join(output).count("fan-out step failed")
+    print(
+        f"chaos run: {args.users} users, {args.sends} sends × {args.receivers} receivers"
+        f" + {args.audience_sends} audience sends (chunks of {args.chunk_size}), {seconds:.0f} s"
+    )
+    print(f"  deliveries expected    {deliveries}")
+    print(f"  faults injected        {injected}")
+    print(f"  fan-out steps failed   {failed_steps}")
+    print(f"  client events          {dict(sorted(tally.events.items()))}")
+    print(f"  HTTP statuses          {dict(sorted(tally.statuses.items()))}")
+    for refusal, count in sorted(tally.refusals.items()):
+        print(f"    {count} × {refusal}")
+    print(f"  subscribers            {len(audience.subscribers)} ({len(audience.listed)} listed)")
+    print(f"  audience sends         {len(audience.log)}")
+    print(f"  audience recipients    {sum(max(0, entry.recipients) for entry in audience.log)}")
+    print(f"  audience done          {len(audience.log) - len(audience.incomplete)}")
+    print(f"  audience not done      {len(audience.incomplete)}")
+    for entry in audience.incomplete:
+        print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
+    print(f"  lost                   {findings.lost}")
+    if findings.lost:
+        print(f"    {findings.lost_audience} audience messages; {findings.lost_behind} older than the client's last id seen")
+    print(f"  counter mismatches     {len(findings.gaps)}")
+    for gap in findings.gaps[:3]:
+        print(f"    {gap}")
+    print(f"  HTTP 5xx               {server_errors}")
+    ok = (
+        findings.lost == 0
+        and not findings.gaps
+        and server_errors == 0
+        and deliveries >= args.sends
+        and audience.listed == audience.subscribers
+        and len(audience.log) == args.audience_sends
+        and not audience.incomplete
+    )
+    print("chaos: OK" if ok else "chaos: FAILED")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.checks.chaos", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--sends", type=int, default=200)
+    parser.add_argument("--receivers", type=int, default=50, help="receivers per send")
+    parser.add_argument("--subscribers", type=int, default=40, help="users subscribed to the channel")
+    parser.add_argument("--audience-sends", type=int, default=20, help="sends to the subscribers, besides --sends")
+    parser.add_argument("--chunk-size", type=int, default=16, help="subscribers per fan-out step (INAPP_FANOUT_CHUNK_SIZE)")
+    parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"INAPP_FAULTS for the stack (default {DEFAULT_FAULTS})")
+    parser.add_argument("--drop", type=float, default=0.01, help="share of frames after which a client drops its socket")
+    parser.add_argument("--read", type=float, default=0.1, help="share of messages a client marks read")
+    parser.add_argument("--settle", type=float, default=120, help="seconds to wait for every client to converge")
+    parser.add_argument("--seed", type=int, default=7)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

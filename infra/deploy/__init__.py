@@ -1,0 +1,1 @@
+"""Deploying to AWS: the merged template (`make package`), its offline SAM transform, CloudFormation YAML."""

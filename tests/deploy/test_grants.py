@@ -1,0 +1,253 @@
+"""Each role grants exactly the DynamoDB and SQS actions its function's code calls, on exactly those resources.
+
+moto checks no IAM, so a missing grant would only show in AWS and an unused
+one never. Here every DynamoDB request the models' botocore clients make
+(and every SQS request the work queue's client makes) is recorded while one
+function's handlers run through all their paths, and turned into the IAM
+actions AWS authorizes it with (a transaction's items are authorized one by
+one: PutItem, UpdateItem, DeleteItem); that set must equal what the
+function's role grants in the packaged template. What an event source
+mapping calls with the role (stream reads, the on-failure queue, receiving
+and deleting queue messages) is checked apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from chalicelib import service
+from chalicelib.storage import dynamo as storage
+from chalicelib.storage.inbox_tables import InboxMessage
+from tests import packaging
+from tests.events import ws_event
+from tests.faults import failing_write
+
+Grant = tuple[str, str, str | None]  # (action, table's logical id, index name)
+TABLE_VARIABLES = packaging.TABLE_VARIABLES
+QUEUE_VARIABLES = {"INAPP_FANOUT_QUEUE_URL": "FanOutQueue"}
+TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}  # the event source mapping's
+MAPPING_QUEUE_GRANTS = {  # what the event source mappings call with the function's role, not the code
+    ("sqs:SendMessage", "DeliveryFailureQueue"),
+    ("sqs:ReceiveMessage", "FanOutQueue"),
+    ("sqs:DeleteMessage", "FanOutQueue"),
+    ("sqs:GetQueueAttributes", "FanOutQueue"),
+}
+
+
+def authorized_as(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, str | None]]:
+    """The (action, table name, index) pairs IAM checks for one DynamoDB request."""
+    if operation == "TransactWriteItems":
+        for item in params["TransactItems"]:
+            ((kind, action),) = item.items()
+            yield TRANSACT_ACTIONS[kind], action["TableName"], None
+    elif operation in ("BatchGetItem", "BatchWriteItem"):
+        for table in params["RequestItems"]:
+            yield operation, table, None
+    else:
+        yield operation, params["TableName"], params.get("IndexName")
+
+
+class Recorder:
+    """Collects grants while ``recording``; a botocore hook on every model's client."""
+
+    def __init__(self) -> None:
+        self.used: set[Grant] = set()
+        self._on = False
+        self._tables = {os.environ[variable]: logical for variable, logical in TABLE_VARIABLES.items()}
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self._on:
+            for action, table, index in authorized_as(model.name, params):
+                self.used.add((f"dynamodb:{action}", self._tables[table], index))
+
+    def queue_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self._on:
+            queues = {os.environ[variable]: logical for variable, logical in QUEUE_VARIABLES.items()}
+            self.used.add((f"sqs:{model.name}", queues[params["QueueUrl"]], None))
+
+    @contextmanager
+    def recording(self) -> Iterator[set[Grant]]:
+        self.used = set()  # a new set per recording: an earlier one stays as it was
+        self._on = True
+        try:
+            yield self.used
+        finally:
+            self._on = False
+
+
+@pytest.fixture
+def recorder(api: Any) -> Recorder:
+    recorder = Recorder()
+    for client in storage.botocore_clients():
+        client.meta.events.register("provide-client-params.dynamodb", recorder)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    return recorder
+
+
+def _resource(value: Any) -> tuple[str, str | None]:
+    if "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0], None
+    table, index = re.fullmatch(r"\$\{(\w+)\.Arn\}(?:/index/([\w-]+))?", value["Fn::Sub"]).groups()  # type: ignore[union-attr]
+    return table, index
+
+
+def granted(role: str) -> tuple[set[Grant], set[str]]:
+    """The role's DynamoDB item and index grants, and its other actions."""
+    statements = packaging.template()["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    grants: set[Grant] = set()
+    others: set[str] = set()
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in statement["Action"]:
+            if not action.startswith(("dynamodb:", "sqs:")) or action.removeprefix("dynamodb:") in STREAM_ACTIONS:
+                others.add(action)
+                continue
+            found = {(action, *_resource(resource)) for resource in resources}
+            if {grant[:2] for grant in found} <= MAPPING_QUEUE_GRANTS:
+                others.add(action)
+                continue
+            grants |= found
+    return grants, others
+
+
+def _call(api: Any, method: str, path: str, token: str, body: Any = None, status: int = 200, **headers: str) -> Any:
+    response = api.call(method, path, token=token, json_body=body, headers=headers)
+    assert response.status_code == status, (method, path, response.json_body)
+    return response.json_body
+
+
+def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recorder, admin_token: str, token: Any) -> None:
+    alice = token("alice")
+    message = {"channel": "news", "receivers": ["alice", "bob"], "title": "Hi"}
+    api.settle_counts = False  # the counts the stream keeps are the deliver role's
+    with recorder.recording() as used:
+        _call(api, "POST", "/channels", admin_token, {"name": "news", "title": "News"}, 201)
+        _call(api, "POST", "/channels", admin_token, {"name": "news", "title": "News"}, 409)
+        _call(api, "POST", "/channels", admin_token, {"name": "other", "title": "Other"}, 201)
+        page = _call(api, "GET", "/channels?limit=1", admin_token)
+        _call(api, "GET", f"/channels?limit=1&cursor={page['nextCursor']}", admin_token)
+        _call(api, "GET", "/channels/news", admin_token)
+        _call(api, "PATCH", "/channels/news", admin_token, {"title": "All the news"})
+        sent = _call(api, "POST", "/messages", admin_token, message, 202, **{"Idempotency-Key": "k1"})
+        _call(api, "POST", "/messages", admin_token, message, 202, **{"Idempotency-Key": "k1"})  # replay
+        _call(api, "POST", "/messages", admin_token, {**message, "title": "x"}, 409, **{"Idempotency-Key": "k1"})
+        _call(api, "POST", "/messages", admin_token, {**message, "channel": "gone"}, 404, **{"Idempotency-Key": "k2"})
+        _call(api, "POST", "/messages", admin_token, {**message, "channel": "other"}, 202)
+        with failing_write(1):
+            _call(api, "POST", "/messages", admin_token, message, 429, **{"Idempotency-Key": "k3"})
+        _call(api, "POST", "/messages", admin_token, message, 202, **{"Idempotency-Key": "k3"})  # the retry path
+        queries = ("", "?channel=news", "?status=unread", "?channel=news&status=unread", f"?after={sent['id']}", "?archived=true")
+        for query in queries:
+            _call(api, "GET", f"/me/messages{query}", alice)
+        _call(api, "GET", "/me/channels?limit=1&status=unread", alice)
+        _call(api, "GET", f"/me/messages/{sent['id']}", alice)
+        _call(api, "PATCH", f"/me/messages/{sent['id']}", alice, {"status": "read"})
+        _call(api, "PATCH", f"/me/messages/{sent['id']}", alice, {"status": "unread"})
+        _call(api, "POST", "/me/messages/read", alice, {"channel": "news"})
+        _call(api, "POST", "/me/messages/read", alice, {})
+        _call(api, "POST", "/me/messages/seen", alice, {})
+        _call(api, "PATCH", f"/me/messages/{sent['id']}", alice, {"archived": True})
+        _call(api, "DELETE", f"/me/messages/{sent['id']}", alice, status=204)
+        _call(api, "POST", "/me/messages/archive", alice, {"status": "read"})
+        _call(api, "PUT", "/me/preferences/channels/news", alice, {"muted": True})
+        _call(api, "GET", "/me/preferences", alice)
+        _call(api, "GET", "/me/unread-count", alice)
+        _call(api, "POST", "/channels/news/subscribers", admin_token, {"add": ["alice", "bob"], "remove": ["carol"]})
+        _call(api, "GET", "/channels/news/subscribers?limit=1", admin_token)
+        broadcast = {"channel": "news", "audience": "subscribers", "title": "All"}
+        queued = _call(api, "POST", "/messages", admin_token, broadcast, 202)
+        _call(api, "GET", f"/messages/{queued['id']}", admin_token)
+        for query in ("?limit=1", "?channel=news"):
+            _call(api, "GET", f"/messages{query}", admin_token)
+        _call(api, "DELETE", "/channels/news", admin_token, status=204)
+    grants, _ = granted("ApiHandlerRole")
+    assert used == grants
+
+
+def test_the_send_role_grants_what_the_send_lambda_calls(api: Any, lambdas: Any, recorder: Recorder, channel: str) -> None:
+    message = {"channel": channel, "receivers": ["alice"], "title": "Hi"}
+    with recorder.recording() as used:
+        lambdas.invoke("send", {**message, "idempotencyKey": "k1"})
+        lambdas.invoke("send", {**message, "idempotencyKey": "k1"})  # replay
+        with failing_write(1), pytest.raises(Exception, match="retry with the same"):
+            lambdas.invoke("send", {**message, "idempotencyKey": "k3"})
+        lambdas.invoke("send", {**message, "idempotencyKey": "k3"})  # the retry path
+        lambdas.invoke("send", {"messages": [message, message]})
+        with pytest.raises(Exception, match="not found"):
+            lambdas.invoke("send", {**message, "channel": "gone", "idempotencyKey": "k2"})
+        lambdas.invoke("send", {"channel": channel, "audience": "subscribers", "title": "All"})
+    grants, _ = granted("SendRole")
+    assert used == grants
+
+
+def test_the_fan_out_role_grants_what_the_worker_calls(
+    api: Any, admin_token: str, recorder: Recorder, channel: str, worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INAPP_FANOUT_CHUNK_SIZE", "60")  # two chunks: the worker queues the second itself
+    service.reset()
+    recorder = _rehooked(recorder)
+    _call(api, "POST", f"/channels/{channel}/subscribers", admin_token, {"add": [f"u{i:03d}" for i in range(100)]})
+    _call(api, "POST", "/messages", admin_token, {"channel": channel, "audience": "subscribers", "title": "All"}, 202)
+    _call(api, "DELETE", f"/channels/{channel}", admin_token, status=204)
+    with recorder.recording() as used, failing_write(1):
+        assert worker.drain() == 4  # two chunks (the first twice: its write failed), one page of clean-up
+    grants, others = granted("FanOutRole")
+    assert used == grants
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= others
+
+
+def _rehooked(recorder: Recorder) -> Recorder:
+    """The recorder on the clients built after a settings change."""
+    for client in storage.botocore_clients():
+        client.meta.events.register("provide-client-params.dynamodb", recorder)
+    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    return recorder
+
+
+def test_the_deliver_role_grants_what_delivery_calls(
+    api: Any, lambdas: Any, recorder: Recorder, standin: Any, stream: Any, channel: str, send: Any, token: Any
+) -> None:
+    for user, connection_id in (("alice", "a1="), ("bob", "b1=")):
+        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token(user)))
+    standin.script("b1=", [410])
+    first = send(["alice", "bob"])
+    inserts = stream.batch()
+    InboxMessage.get("alice", first["id"]).delete()  # as DynamoDB's TTL would
+    expiries = stream.batch()
+    for record in expiries["Records"]:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    with recorder.recording() as used:
+        assert lambdas.invoke("deliver", inserts).payload == {"batchItemFailures": []}
+        assert lambdas.invoke("deliver", inserts).payload == {"batchItemFailures": []}  # a replay reads the counts
+        assert lambdas.invoke("deliver", expiries).payload == {"batchItemFailures": []}
+    grants, others = granted("DeliverRole")
+    assert used == grants
+    assert standin.frames("a1=") and "execute-api:ManageConnections" in others
+    assert {"dynamodb:GetRecords", "sqs:SendMessage"} <= others  # what the event source mapping does with this role
+
+
+def test_the_websocket_roles_grant_what_each_route_calls(
+    api: Any, lambdas: Any, recorder: Recorder, standin: Any, token: Any
+) -> None:
+    with recorder.recording() as connect_used:
+        lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+    with recorder.recording() as message_used:
+        lambdas.invoke("ws_message", ws_event("$default", "c1=", body=json.dumps({"action": "ping"})))
+    assert standin.frames("c1=") == [{"type": "pong"}]
+    with recorder.recording() as disconnect_used:
+        lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
+        lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown="))
+    assert connect_used == granted("WebsocketConnectRole")[0]
+    assert message_used == granted("WebsocketMessageRole")[0] == set()
+    assert "execute-api:ManageConnections" in granted("WebsocketMessageRole")[1]
+    assert disconnect_used == granted("WebsocketDisconnectRole")[0]
+    for role in ("ApiHandlerRole", "SendRole", "WebsocketConnectRole", "WebsocketDisconnectRole"):
+        assert "execute-api:ManageConnections" not in granted(role)[1], role  # they never post

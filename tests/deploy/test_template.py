@@ -1,0 +1,289 @@
+"""The packaged CloudFormation template (``make package``) and deployment.zip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.core.config import load_settings
+from chalicelib.realtime import delivery
+from chalicelib.storage.tables import MODELS, create_tables
+from infra.deploy import bundle
+from infra.deploy.cfn_yaml import load
+from tests import packaging
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {
+    "InboxTable": "inbox",
+    "ChannelsTable": "channels",
+    "CountersTable": "counters",
+    "IdempotencyTable": "idempotency",
+    "ConnectionsTable": "connections",
+    "SubscribersTable": "subscribers",
+    "SendsTable": "sends",
+}
+TABLE_ENV = packaging.TABLE_VARIABLES
+FUNCTIONS = ["APIHandler", "Send", "Deliver", "FanOut", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return load(path.read_text())
+
+
+@pytest.fixture
+def packaged() -> Path:
+    return packaging.packaged()
+
+
+@pytest.fixture
+def template() -> dict[str, Any]:
+    return packaging.template()
+
+
+@pytest.fixture
+def transformed() -> dict[str, Any]:
+    return packaging.transformed()
+
+
+@pytest.mark.parametrize("name", ["sam.yaml", "transformed.json"])
+def test_cfn_lint_passes(packaged: Path, transformed: dict[str, Any], name: str) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(packaged / name)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_gets_its_configuration_by_ref(transformed: dict[str, Any], function: str) -> None:
+    variables = transformed["Resources"][function]["Properties"]["Environment"]["Variables"]
+    for name, table in TABLE_ENV.items():
+        assert variables[name] == {"Ref": table}
+    assert variables["INAPP_WS_API_ID"] == {"Ref": "WebsocketAPI"}
+    assert variables["INAPP_WS_STAGE"] == "api"
+    assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
+    assert variables["INAPP_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+    assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
+
+
+def test_configuration_has_one_source_the_templates_globals(template: dict[str, Any]) -> None:
+    """A stage's local table names (.chalice/config.json) must never override the Refs."""
+    for function in FUNCTIONS:
+        assert "Environment" not in template["Resources"][function]["Properties"], function
+
+
+def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: dict[str, Any]) -> None:
+    events = template["Resources"]["Deliver"]["Properties"]["Events"]
+    (mapping,) = [e["Properties"] for e in events.values() if e["Type"] == "DynamoDB"]
+    assert mapping["Stream"] == {"Fn::GetAtt": ["InboxTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 24 * 3600
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeliveryFailureQueue", "Arn"]}
+    assert template["Resources"]["DeliveryFailureQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str, Any]) -> None:
+    (mapping,) = [e["Properties"] for e in template["Resources"]["Deliver"]["Properties"]["Events"].values()]
+    assert mapping["BatchSize"] == delivery.STREAM_BATCH_SIZE
+    assert mapping["MaximumBatchingWindowInSeconds"] == delivery.STREAM_BATCH_WINDOW_SECONDS
+    assert mapping["MaximumRetryAttempts"] == delivery.STREAM_MAX_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] == delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    # Lambda keeps a shard's records in order only with one batch at a time per shard: with more, only
+    # each item's records stay in order, and the counts' sequence guard needs a whole user's (counts.py).
+    assert mapping["ParallelizationFactor"] == 1
+    assert "StreamParallelization" not in template["Parameters"]
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
+    roles = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {f"{f}Role" if f != "APIHandler" else "ApiHandlerRole" for f in FUNCTIONS}
+    for role, statement in _statements(template):
+        actions = _as_list(statement["Action"])
+        assert statement["Effect"] == "Allow", role
+        assert not any(a in ("*", "dynamodb:*", "execute-api:*", "sqs:*", "ssm:*") for a in actions), (role, actions)
+        for resource in _as_list(statement["Resource"]):
+            assert resource != "*", (role, statement)
+            text = json.dumps(resource)
+            if any(a.startswith("dynamodb:") for a in actions):
+                assert any(table in text for table in TABLES), (role, resource)
+            if "execute-api:ManageConnections" in actions:
+                assert "${WebsocketAPI}/api/POST/@connections/*" in text
+                assert actions == ["execute-api:ManageConnections"]
+
+
+def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> None:
+    def actions(role: str) -> set[str]:
+        return {a for r, s in _statements(template) if r == role for a in _as_list(s["Action"])}
+
+    assert "execute-api:ManageConnections" not in actions("ApiHandlerRole") | actions("SendRole")
+    assert not any(a.startswith("dynamodb:") for a in actions("WebsocketMessageRole"))
+    assert "dynamodb:GetRecords" in actions("DeliverRole") and "dynamodb:GetRecords" not in actions("ApiHandlerRole")
+    assert "dynamodb:Scan" not in actions("SendRole") | actions("DeliverRole")
+
+
+def test_the_fan_out_queue_redrives_to_a_dlq_after_the_workers_receives_and_outlives_its_timeout(
+    template: dict[str, Any],
+) -> None:
+    from chalicelib.storage.queue import MAX_RECEIVES
+
+    resources = template["Resources"]
+    queue = resources["FanOutQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FanOutDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    assert queue["VisibilityTimeout"] >= 6 * resources["FanOut"]["Properties"]["Timeout"]  # AWS's advice for Lambda
+    (mapping,) = resources["FanOut"]["Properties"]["Events"].values()
+    assert mapping["Type"] == "SQS" and mapping["Properties"]["Queue"] == {"Fn::GetAtt": ["FanOutQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_websocket_routes_rest_api_and_throttling_exist(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    (throttle,) = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] and throttle["ThrottlingBurstLimit"]
+    assert resources["WebsocketAPIStage"]["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert {"/messages", "/me/messages", "/me/unread-count", "/"} <= set(paths)
+
+
+def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> None:
+    archive = packaged / "deployment.zip"
+    assert archive.stat().st_size <= 5 * 1024 * 1024
+    names = zipfile.ZipFile(archive).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {"app.py", "chalicelib", "chalice", "jwt", "pynamodb", "cryptography", "aws_lambda_powertools"} <= tops
+    for forbidden in ("moto", "pytest", "infra", "tests", "bench", "botocore", "urllib3", "playwright", "websockets", "cfnlint"):
+        assert forbidden not in tops, forbidden
+
+
+ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
+
+
+def test_deployment_zip_wheels_match_the_runtime_and_architecture(packaged: Path) -> None:
+    """Native code for the template's Runtime on arm64, never the build machine's Python or CPU."""
+    target = bundle.Platform.lambda_target()
+    abi = "cp" + str(target.python).replace(".", "")
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        natives = [n for n in archive.namelist() if n.endswith(".so")]
+        assert natives
+        for name in natives:
+            assert name.endswith(".abi3.so") or f".cpython-{abi[2:]}-{target.machine}-linux-gnu.so" in name, name
+            header = archive.read(name)[:20]
+            assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == ELF_MACHINE[str(target.machine)], name
+        for name in (n for n in archive.namelist() if n.endswith(".dist-info/WHEEL")):
+            tags = [line.split(": ", 1)[1] for line in archive.read(name).decode().splitlines() if line.startswith("Tag: ")]
+            assert any(t.endswith("-any") or str(target.machine) in t for t in tags), (name, tags)
+
+
+def test_deployment_zip_recipe_imports_the_app_and_publishes_a_metric(packaged: Path, tmp_path: Path) -> None:
+    """The same recipe built for this machine (the arm64 zip cannot load here): app, RS256 and Powertools import from it."""
+    local_zip = tmp_path / "local.zip"
+    chalice_zip = tmp_path / "chalice.zip"
+    with zipfile.ZipFile(packaged / "deployment.zip") as source, zipfile.ZipFile(chalice_zip, "w") as target:
+        for name in source.namelist():
+            if name == "app.py" or name.startswith(("chalicelib/", "chalice/")):
+                target.writestr(name, source.read(name))
+    bundle.build_zip(chalice_zip, bundle.LOCAL, local_zip)
+    site = tmp_path / "site"
+    zipfile.ZipFile(local_zip).extractall(site)
+    script = (
+        "import jwt, app\n"
+        "from chalicelib.core import metrics\n"
+        "from cryptography.hazmat.primitives.asymmetric import rsa\n"
+        "key = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n"
+        "token = jwt.encode({'sub': 'u'}, key, algorithm='RS256')\n"
+        "assert jwt.decode(token, key.public_key(), algorithms=['RS256']) == {'sub': 'u'}\n"
+        f"assert jwt.__file__.startswith({str(site)!r})\n"
+        "metrics.add(metrics.SENDS); metrics.flush()\n"
+        "import aws_lambda_powertools\n"
+        f"assert aws_lambda_powertools.__file__.startswith({str(site)!r})\n"
+    )
+    # The Lambda runtime provides boto3/botocore/urllib3; here they come from the venv, everything else from the zip.
+    venv_site = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "botocore").is_dir())
+    shadow = tmp_path / "runtime"
+    shadow.mkdir()
+    for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        (shadow / provided).symlink_to(venv_site / provided)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{site}:{shadow}", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"Sends":[1.0]' in result.stdout
+
+
+def _index_shape(index: dict[str, Any]) -> dict[str, Any]:
+    projection = index["Projection"]
+    return {
+        "name": index["IndexName"],
+        "keys": index["KeySchema"],
+        "projection": (projection["ProjectionType"], sorted(projection.get("NonKeyAttributes", []))),
+    }
+
+
+def _table_shape(description: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "keys": description["KeySchema"],
+        "attributes": sorted(description["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+        "indexes": sorted((_index_shape(i) for i in description.get("GlobalSecondaryIndexes", [])), key=lambda i: i["name"]),
+        "stream": (description.get("StreamSpecification") or {}).get("StreamViewType"),
+        "billing": (description.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
+    }
+
+
+def test_template_tables_match_the_models(aws: None) -> None:
+    source = _load(ROOT / "infra" / "deploy" / "template.yaml")
+    tables_only = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"Stage": source["Parameters"]["Stage"]},
+        "Conditions": {"IsProd": source["Conditions"]["IsProd"]},
+        "Resources": {name: source["Resources"][name] for name in TABLES},
+        "Outputs": {name: {"Value": {"Ref": name}} for name in TABLES},
+    }
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    cloudformation.create_stack(
+        StackName="tables",
+        TemplateBody=json.dumps(tables_only),
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": "dev"}],
+    )
+    outputs = {
+        o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName="tables")["Stacks"][0]["Outputs"]
+    }
+    create_tables(load_settings())
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for logical, kind in TABLES.items():
+        from_template = dynamodb.describe_table(TableName=outputs[logical])["Table"]
+        from_models = dynamodb.describe_table(TableName=MODELS[kind].Meta.table_name)["Table"]
+        assert _table_shape(from_template) == _table_shape(from_models), logical
+        ttl_attribute = MODELS[kind]._ttl_attribute()
+        spec = source["Resources"][logical]["Properties"].get("TimeToLiveSpecification")
+        assert (spec["AttributeName"] if spec else None) == (ttl_attribute.attr_name if ttl_attribute else None), logical

@@ -1,0 +1,26 @@
+"""infra.local.moto refuses to patch a moto it was not compared against."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+from infra.local import moto as emulator
+
+
+def test_the_installed_moto_is_the_tested_one() -> None:
+    assert version("moto") == emulator.TESTED_MOTO
+    emulator.check_version()
+
+
+@pytest.mark.parametrize("other", ["5.2.4", "5.3.0", "6.0.0"])
+def test_any_other_moto_is_refused_naming_both_versions(other: str) -> None:
+    with pytest.raises(emulator.UntestedMotoError, match=f"moto {other} is installed.*moto {emulator.TESTED_MOTO} only"):
+        emulator.check_version(other)
+
+
+def test_the_pin_and_the_guard_agree() -> None:
+    requirements = emulator.__file__.rsplit("infra", 1)[0] + "requirements-dev.txt"
+    with open(requirements, encoding="utf-8") as handle:
+        assert f"=={emulator.TESTED_MOTO}" in next(line for line in handle if line.startswith("moto["))

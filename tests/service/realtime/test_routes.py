@@ -1,0 +1,61 @@
+"""WebSocket routes: handshake auth, ping/pong, error frames, disconnect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.core.auth import issue_token
+from chalicelib.storage.tables import Connection
+from tests.conftest import SECRET, LambdaClient, TokenFactory
+from tests.events import ws_event
+from tests.standin import ManagementStandIn
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, "", "garbage", issue_token("u", "wrong-secret-0123456789abcdef-0123456"), issue_token("u", SECRET, now=0)],
+    ids=["missing", "empty", "garbage", "wrong-key", "expired"],
+)
+def test_connect_without_a_valid_token_is_refused_and_stores_nothing(
+    lambdas: LambdaClient, standin: ManagementStandIn, bad: Any
+) -> None:
+    response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=bad)).payload
+    assert response["statusCode"] == 401
+    assert list(Connection.scan()) == []
+
+
+def test_ping_answers_pong_on_the_same_socket(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
+    lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+    lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
+    assert standin.frames("c1=") == [{"type": "pong"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "start"),
+    [
+        ("not json", "frame: is not valid JSON"),
+        ("[" * 2000 + "]" * 2000, "frame: is not valid JSON"),  # RecursionError in Python's parser
+        ('{"action":"\\ud800"}', "action: must be valid Unicode"),
+        ("[1,2]", "frame: must be a JSON object"),
+        ('{"action":"subscribe"}', "action: unknown action 'subscribe'"),
+        ("{}", "action: unknown action 'None'"),
+        ("x" * 5000, "frame: too large or empty"),
+    ],
+)
+def test_bad_frames_get_an_error_frame(
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory, body: str, start: str
+) -> None:
+    lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+    response = lambdas.invoke("ws_message", ws_event("$default", "c1=", body=body)).payload
+    assert response == {"statusCode": 200}
+    (frame,) = standin.frames("c1=")
+    assert frame["type"] == "error" and frame["message"].startswith(start)
+
+
+def test_frames_are_compact_json(standin: ManagementStandIn) -> None:
+    from chalicelib.realtime.routes import _frame
+
+    assert json.loads(_frame({"type": "pong"})) == {"type": "pong"}

@@ -1,0 +1,113 @@
+"""DynamoDB call budgets, counted with a botocore ``before-call`` hook."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.storage.inbox_tables import ARCHIVED, READ, UNREAD, InboxMessage
+from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
+
+
+@pytest.mark.parametrize("receivers", [1, 25, 51, 1000])
+def test_send_costs_ceil_r_over_25_batch_writes_plus_4(
+    api: Api, admin_token: str, channel: str, dynamodb_calls: CallCounter, receivers: int
+) -> None:
+    """Channel read, key claim, the items in 25s (no transaction, no counter), the log item, the key's answer."""
+    body = {"channel": "news", "receivers": [f"u{i}" for i in range(receivers)], "title": "t"}
+    dynamodb_calls.reset()
+    response = api.call("POST", "/messages", token=admin_token, json_body=body, headers={"Idempotency-Key": "k"})
+    assert response.status_code == 202
+    assert dynamodb_calls.calls["BatchWriteItem"] == math.ceil(receivers / 25)
+    assert dynamodb_calls.total == math.ceil(receivers / 25) + 4
+    assert "TransactWriteItems" not in dynamodb_calls.calls
+    stored = sum(1 for _ in InboxMessage.scan())
+    assert stored == receivers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?status=unread",
+        "?status=read",
+        "?channel=news",
+        "?channel=news&status=unread",
+        "?after=00000000000000000000000000",
+        "?archived=true",
+        "?archived=true&channel=news",
+    ],
+)
+def test_an_inbox_page_is_one_call(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter, query: str
+) -> None:
+    for _ in range(30):
+        send(["u1"])
+    if "archived" in query:
+        assert api.call("POST", "/me/messages/archive", token=token("u1")).json_body == {"updated": 30}
+    dynamodb_calls.reset()
+    page = api.call("GET", "/me/messages" + query, token=token("u1")).json_body
+    # The catch-up also asks stored-index for messages stored late behind `after` (none here: no BatchGetItem).
+    assert dynamodb_calls.calls == {"Query": 2 if "after" in query else 1}
+    if "read" not in query.replace("unread", ""):
+        assert len(page["items"]) == 20 and page["nextCursor"]
+
+
+def _bulk_unread(user: str, count: int) -> None:
+    """10,000 unread messages written straight to the tables (the send path is tested elsewhere)."""
+    with InboxMessage.batch_write() as batch:
+        for i in range(count):
+            message = InboxMessage(
+                user,
+                f"01M8{i:022d}",
+                channel="news",
+                channel_title="News",
+                title="t",
+                created_at="2026-11-24T00:00:00.000Z",
+                user_channel=f"{user}#news",
+                expires_at=timedelta(days=1),
+            )
+            message.set_status(UNREAD, None)
+            batch.save(message)
+
+
+def test_unread_count_with_10000_unread_is_one_call(api: Api, token: TokenFactory, dynamodb_calls: CallCounter) -> None:
+    _bulk_unread("heavy", 10_000)
+    api.counts.catch_up()  # the stream counts them (one UpdateItem for the user's 10,000 records)
+    dynamodb_calls.reset()
+    body = api.call("GET", "/me/unread-count", token=token("heavy")).json_body
+    assert body == {"total": 10_000, "unseen": 10_000, "channels": {"news": 10_000}}
+    assert dynamodb_calls.calls == {"GetItem": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "per_transaction", "after"),
+    [("/me/messages/read", 100, {READ}), ("/me/messages/seen", 100, {UNREAD}), ("/me/messages/archive", 50, {READ})],
+)
+def test_every_mark_all_of_n_costs_at_most_n_over_25_writes(
+    api: Api, token: TokenFactory, dynamodb_calls: CallCounter, path: str, per_transaction: int, after: set[str]
+) -> None:
+    _bulk_unread("many", 1000)
+    dynamodb_calls.reset()
+    assert api.call("POST", path, token=token("many")).json_body == {"updated": 1000}
+    assert dynamodb_calls.calls["TransactWriteItems"] == math.ceil(1000 / per_transaction) <= math.ceil(1000 / 25)
+    assert set(dynamodb_calls.calls) == {"Query", "TransactWriteItems"}
+    assert {m.status for m in InboxMessage.query("many")} == after
+    counts = api.call("GET", "/me/unread-count", token=token("many")).json_body
+    unread = 0 if after == {READ} else 1000
+    assert (counts["total"], counts["unseen"]) == (unread, 0)
+    if path.endswith("archive"):
+        assert all(m.id.startswith(ARCHIVED) for m in InboxMessage.query("many"))
+
+
+def test_my_channels_page_is_two_calls_and_a_single_message_one(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter
+) -> None:
+    message_id = send(["u1"])["id"]
+    api.counts.catch_up()
+    for path, calls in (("/me/channels", {"GetItem": 1, "BatchGetItem": 1}), (f"/me/messages/{message_id}", {"BatchGetItem": 1})):
+        dynamodb_calls.reset()
+        assert api.call("GET", path, token=token("u1")).status_code == 200
+        assert dynamodb_calls.calls == calls, path

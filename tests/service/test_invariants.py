@@ -1,0 +1,232 @@
+"""Property-based state machine over the real code on moto: counts stay exact, nothing sent is lost.
+
+Random sequences of sends (duplicates, retries with the same Idempotency-Key,
+a write failing midway), read/unread, seen, archive/restore, delete,
+mark-all-read, mark-all-seen, archive-all, mutes, TTL expiries, and stream
+batches delivered, failed midway and replayed. After every step, once the
+stream has caught up:
+
+* every user's counts (unread, total, unseen and their critical parts, per
+  channel, and the mutes) equal a recount from the items;
+* every send that answered 202 is stored for every receiver exactly once
+  (less what the user deleted or TTL expired), live or archived.
+
+Batch writes carry 2 items (instead of 25) so that small sends span several
+calls and a failure can fall between them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from moto import mock_aws
+
+from chalicelib import counts, service
+from chalicelib.core.auth import issue_token
+from chalicelib.core.config import load_settings
+from chalicelib.inbox.repair import tally
+from chalicelib.sending import group_write
+from chalicelib.storage.inbox_tables import ARCHIVED, DELETED, PREFERENCES, InboxMessage
+from chalicelib.storage.tables import create_tables
+from tests.conftest import SECRET
+from tests.events import CountsKeeper, StreamTap, as_ttl_deletions
+from tests.faults import failing_write
+
+USERS = ("ann", "ben", "cat", "dan", "eve")
+CHANNELS = ("ops", "news")
+KEYS = ("k1", "k2", "k3")
+ADMIN = issue_token("admin", SECRET, admin=True)
+TOKENS = {user: issue_token(user, SECRET) for user in USERS}
+
+
+class InboxMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mock = mock_aws()
+        self.mock.start()
+        service.reset()
+        create_tables(load_settings())
+        from app import app
+
+        self.client = Client(app, stage_name="dev").__enter__()
+        self.stream = StreamTap()
+        self.keeper = CountsKeeper()  # "once the stream has caught up", for the invariants
+        self.expected: dict[str, set[str]] = {user: set() for user in USERS}  # ids each user must hold
+        self.gone: dict[str, set[str]] = {user: set() for user in USERS}  # expired or deleted
+        self.answered: dict[str, tuple[str, str]] = {}  # key → (body, id) of a 202
+        for channel in CHANNELS:
+            self._http("POST", "/channels", ADMIN, {"name": channel, "title": channel.title()})
+
+    def teardown(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.mock.stop()
+
+    def _http(self, method: str, path: str, token: str, body: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        return self.client.http.request(method, path, headers=headers, body=json.dumps(body).encode())
+
+    # --- sends -----------------------------------------------------------------------------
+
+    @rule(
+        receivers=st.lists(st.sampled_from(USERS), min_size=1, max_size=5),
+        channel=st.sampled_from(CHANNELS),
+        title=st.sampled_from(("a", "b")),
+        key=st.none() | st.sampled_from(KEYS),
+        fail_on=st.none() | st.integers(min_value=1, max_value=3),
+    )
+    def send(self, receivers: list[str], channel: str, title: str, key: str | None, fail_on: int | None) -> None:
+        severity = "critical" if title == "b" else "normal"
+        body = {"channel": channel, "receivers": receivers, "title": title, "severity": severity}
+        raw = json.dumps(body, sort_keys=True)
+        if fail_on is None:
+            response = self._post(raw, key)
+        else:
+            with failing_write(fail_on):
+                response = self._post(raw, key)
+        if key is not None and key in self.answered and self.answered[key][0] != raw:
+            assert response.status_code == 409, response.json_body  # the key belongs to another body
+            return
+        if response.status_code == 429 and key is not None:
+            response = self._post(raw, key)  # as the 429 says: the same key completes the send
+        if response.status_code == 429:
+            self._adopt_partial(receivers)  # without a key, a failed send may have reached some receivers
+            return
+        assert response.status_code == 202, response.json_body
+        send_id = response.json_body["id"]
+        if key is not None:
+            assert self.answered.get(key, (raw, send_id)) == (raw, send_id)  # a replay answers the first id
+            self.answered[key] = (raw, send_id)
+        for user in set(receivers):
+            self.expected[user].add(send_id)
+
+    def _post(self, raw: str, key: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.client.http.request("POST", "/messages", headers=headers, body=raw.encode())
+
+    def _adopt_partial(self, receivers: list[str]) -> None:
+        """The groups that committed before the failure are real messages: expect them from now on."""
+        for user in set(receivers):
+            self.expected[user] |= self._held(user) - self.expected[user] - self.gone[user]
+
+    @staticmethod
+    def _held(user: str) -> set[str]:
+        """The message ids the user holds, live or archived."""
+        return {m.message_id for m in InboxMessage.query(user) if not m.id.startswith((DELETED, PREFERENCES))}
+
+    # --- the user's changes --------------------------------------------------------------------
+
+    @precondition(lambda self: any(self.expected.values()))
+    @rule(data=st.data(), status=st.sampled_from(("read", "unread")))
+    def set_status(self, data: st.DataObject, status: str) -> None:
+        user = data.draw(st.sampled_from([u for u in USERS if self.expected[u]]))
+        message_id = data.draw(st.sampled_from(sorted(self.expected[user])))
+        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"status": status})
+        assert response.status_code == 200, response.json_body
+
+    @precondition(lambda self: any(self.expected.values()))
+    @rule(data=st.data(), archived=st.booleans())
+    def archive_or_restore(self, data: st.DataObject, archived: bool) -> None:
+        user = data.draw(st.sampled_from([u for u in USERS if self.expected[u]]))
+        message_id = data.draw(st.sampled_from(sorted(self.expected[user])))
+        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"archived": archived})
+        assert response.status_code == 200, response.json_body
+        assert response.json_body["archived"] is archived
+
+    @precondition(lambda self: any(self.expected.values()))
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        user = data.draw(st.sampled_from([u for u in USERS if self.expected[u]]))
+        message_id = data.draw(st.sampled_from(sorted(self.expected[user])))
+        assert self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code == 204
+        assert self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code == 404
+        self.expected[user].discard(message_id)
+        self.gone[user].add(message_id)
+
+    @rule(
+        user=st.sampled_from(USERS),
+        channel=st.none() | st.sampled_from(CHANNELS),
+        action=st.sampled_from(("read", "seen", "archive")),
+    )
+    def mark_all(self, user: str, channel: str | None, action: str) -> None:
+        body: dict[str, Any] = {} if channel is None else {"channel": channel}
+        if action == "archive":
+            body["status"] = "read"
+        response = self._http("POST", f"/me/messages/{action}", TOKENS[user], body)
+        assert response.status_code == 200, response.json_body
+
+    @rule(user=st.sampled_from(USERS), channel=st.sampled_from(CHANNELS), muted=st.booleans())
+    def mute(self, user: str, channel: str, muted: bool) -> None:
+        response = self._http("PUT", f"/me/preferences/channels/{channel}", TOKENS[user], {"muted": muted})
+        assert response.status_code == 200, response.json_body
+
+    # --- the stream: TTL expiries, batches failing midway and replayed ----------------------------
+
+    @precondition(lambda self: any(self.expected.values()))
+    @rule(data=st.data())
+    def ttl_expires_the_oldest(self, data: st.DataObject) -> None:
+        """TTL deletes in creation order (one retention for all), so a user's oldest message goes first."""
+        user = data.draw(st.sampled_from([u for u in USERS if self.expected[u]]))
+        oldest = min(self.expected[user])
+        for message in InboxMessage.batch_get([(user, oldest), (user, ARCHIVED + oldest)]):
+            message.delete()
+        self.expected[user].discard(oldest)
+        self.gone[user].add(oldest)
+
+    @rule(split=st.integers(min_value=0, max_value=10), replay=st.booleans())
+    def deliver(self, split: int, replay: bool) -> None:
+        """A batch whose first part succeeds, then (as Lambda retries from the failed record) all of it, maybe twice."""
+        batch = as_ttl_deletions(self.stream.batch())
+        records = batch["Records"]
+        head = {"Records": records[: min(split, len(records))]}
+        for attempt in (head, batch, batch) if replay else (head, batch):
+            answer = self.client.lambda_.invoke("deliver", attempt).payload
+            assert answer == {"batchItemFailures": []}
+
+    # --- invariants ------------------------------------------------------------------------------
+
+    @invariant()
+    def counts_equal_a_recount_once_the_stream_caught_up(self) -> None:
+        self.keeper.catch_up()
+        for user in USERS:
+            stored, expected = counts.read(user, consistent=True), tally(user)
+            assert (stored.numbers(), stored.muted) == (expected.numbers(), expected.muted), user
+            assert stored.summary() == expected.summary(), user
+
+    @invariant()
+    def every_accepted_send_is_stored_once_per_receiver(self) -> None:
+        for user in USERS:
+            stored = [m.message_id for m in InboxMessage.query(user) if not m.id.startswith((DELETED, PREFERENCES))]
+            assert len(stored) == len(set(stored)), user  # never both live and archived
+            assert set(stored) == self.expected[user], user
+
+
+@pytest.fixture
+def small_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import pynamodb.models
+
+    monkeypatch.setattr(pynamodb.models, "BATCH_WRITE_PAGE_LIMIT", 2)
+    monkeypatch.setattr(group_write, "MESSAGES_PER_TRANSACTION", 2)
+    monkeypatch.setenv("INAPP_WS_ENDPOINT", "http://127.0.0.1:9/api")  # no socket is connected: nothing is posted
+    yield
+
+
+def test_counts_stay_exact_and_nothing_is_lost(small_groups: None) -> None:
+    run_state_machine_as_test(
+        InboxMachine,
+        settings=settings(
+            max_examples=int(os.environ.get("INAPP_INVARIANT_EXAMPLES", "25")),
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -1,0 +1,153 @@
+"""The local WebSocket gateway's own contract, with a recording fake app."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from infra.local.apigateway.websocket import WebSocketGateway
+
+CONTEXT_FIELDS = {
+    "routeKey", "eventType", "connectionId", "connectedAt", "requestTimeEpoch", "requestTime",
+    "requestId", "extendedRequestId", "messageDirection", "stage", "domainName", "apiId", "identity",
+}  # fmt: skip
+
+
+class FakeApp:
+    """Records route events; refuses tokens other than "good"; can hold $connect."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.release_connect = threading.Event()
+        self.release_connect.set()
+
+    def __call__(self, name: str, event: dict[str, Any]) -> Any:
+        self.events.append((name, event))
+        if name == "ws_connect":
+            self.release_connect.wait(10)
+            token = (event.get("queryStringParameters") or {}).get("token")
+            return {"statusCode": 200} if token == "good" else {"statusCode": 401, "body": "bad token"}
+        return {"statusCode": 200}
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        return [e for n, e in self.events if n == name]
+
+
+@pytest.fixture
+def app() -> FakeApp:
+    return FakeApp()
+
+
+@pytest.fixture
+def gateway(app: FakeApp) -> Iterator[WebSocketGateway]:
+    running = WebSocketGateway(app, port=0, stage="api", idle_timeout=600, max_lifetime=7200)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def management(gateway: WebSocketGateway) -> Any:
+    return boto3.client(
+        "apigatewaymanagementapi", endpoint_url=gateway.management_endpoint, region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x",
+    )  # fmt: skip
+
+
+def _wait(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_events_have_api_gateways_shape(gateway: WebSocketGateway, app: FakeApp) -> None:
+    with connect(f"{gateway.url}?token=good&lang=en") as socket:
+        socket.send('{"action":"ping"}')
+        _wait(lambda: app.of("ws_message"))
+    _wait(lambda: app.of("ws_disconnect"))
+    (connect_event,) = app.of("ws_connect")
+    assert set(connect_event["requestContext"]) >= CONTEXT_FIELDS
+    assert connect_event["requestContext"]["routeKey"] == "$connect"
+    assert connect_event["requestContext"]["eventType"] == "CONNECT"
+    assert connect_event["queryStringParameters"] == {"token": "good", "lang": "en"}
+    assert "headers" in connect_event and connect_event["isBase64Encoded"] is False
+    (message,) = app.of("ws_message")
+    assert message["requestContext"]["routeKey"] == "$default" and message["requestContext"]["messageId"]
+    assert message["body"] == '{"action":"ping"}'
+    (disconnect,) = app.of("ws_disconnect")
+    assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
+    assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
+    ids = {e["requestContext"]["connectionId"] for _, e in app.events}
+    assert len(ids) == 1 and ids.pop().endswith("=")
+
+
+def test_refused_connect_fails_the_handshake(gateway: WebSocketGateway, app: FakeApp) -> None:
+    with pytest.raises(InvalidStatus, match="HTTP 401") as caught, connect(f"{gateway.url}?token=bad"):
+        pass
+    assert caught.value.response.status_code == 401
+    assert gateway.sockets == {}
+    assert app.of("ws_disconnect") == []
+
+
+def test_post_get_delete_and_410_after(gateway: WebSocketGateway, management: Any) -> None:
+    with connect(f"{gateway.url}?token=good") as socket:
+        _wait(lambda: gateway.sockets)
+        (connection_id,) = gateway.sockets
+        management.post_to_connection(ConnectionId=connection_id, Data=b'{"n":1}')
+        assert json.loads(socket.recv(timeout=5)) == {"n": 1}
+        info = management.get_connection(ConnectionId=connection_id)
+        assert info["Identity"]["SourceIp"] == "127.0.0.1"
+        management.delete_connection(ConnectionId=connection_id)
+        with pytest.raises(ConnectionClosed, match=r"1000|1001|1006|no close frame"):
+            socket.recv(timeout=5)
+    _wait(lambda: not gateway.sockets)
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
+        management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
+
+
+def test_unknown_id_is_410_and_large_payload_is_413(gateway: WebSocketGateway, management: Any) -> None:
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
+        management.post_to_connection(ConnectionId="nope=", Data=b"{}")
+    with connect(f"{gateway.url}?token=good"):
+        _wait(lambda: gateway.sockets)
+        (connection_id,) = gateway.sockets
+        management.post_to_connection(ConnectionId=connection_id, Data=b"x" * (128 * 1024))
+        with pytest.raises(management.exceptions.PayloadTooLargeException, match="PayloadTooLarge"):
+            management.post_to_connection(ConnectionId=connection_id, Data=b"x" * (128 * 1024 + 1))
+
+
+def test_post_while_connect_is_running_is_410(gateway: WebSocketGateway, app: FakeApp, management: Any) -> None:
+    app.release_connect.clear()
+
+    def open_and_close() -> None:
+        with connect(f"{gateway.url}?token=good"):
+            pass
+
+    opener = threading.Thread(target=open_and_close)
+    opener.start()
+    _wait(lambda: app.of("ws_connect"))
+    connection_id = app.of("ws_connect")[0]["requestContext"]["connectionId"]
+    with pytest.raises(management.exceptions.GoneException, match="GoneException"):
+        management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
+    app.release_connect.set()
+    opener.join(5)
+
+
+def test_idle_and_lifetime_limits_close_sockets(app: FakeApp) -> None:
+    gateway = WebSocketGateway(app, port=0, idle_timeout=0.5, max_lifetime=60)
+    gateway.start()
+    try:
+        with connect(f"{gateway.url}?token=good") as socket, pytest.raises(ConnectionClosed, match="1001") as closed:
+            socket.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    finally:
+        gateway.stop()
