@@ -29,20 +29,17 @@ past k+1 later, or stores nothing new — duplicates cost work, never items.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
-from chalicelib import sending, storage
+from chalicelib import sending
 from chalicelib.audience import subscribers
 from chalicelib.channels import get_channel
 from chalicelib.core import metrics
-from chalicelib.core.clock import iso, iso_from_ms, utc_now
+from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import id_time_ms
-from chalicelib.sending import Action, Sender, SendRequest
+from chalicelib.sending import Sender
 from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, Subscription, WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -75,7 +72,7 @@ class AudienceWorker:
                 metrics.add(metrics.FANOUT_FAILURES)
                 receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
                 if step.kind == CHUNK and receives >= MAX_RECEIVES:
-                    _mark_failed(step.target)  # its next stop is the dead-letter queue
+                    sending.mark_failed(step.target)  # its next stop is the dead-letter queue
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
@@ -99,13 +96,13 @@ class AudienceWorker:
             _start(entry)
         window = (entry.channel, entry.channel_since, entry.id)
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
-        request = _request(entry)
+        request = sending.request_of(entry)
         channel = Channel(entry.channel, title=entry.channel_title)
-        fresh = _first_writer(entry.id, step.number)
+        fresh = sending.claim_blind_write(entry.id, step.number)
         self._sender.store_chunk(request, channel, entry.id, users, fresh=fresh, late=True)
         if next_user is not None:
             self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
-        _advance(entry.id, step.number, len(users), last=next_user is None)
+        sending.advance(entry.id, step.number, len(users), last=next_user is None)
         metrics.add(metrics.FANOUT_CHUNKS)
         metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
 
@@ -122,73 +119,7 @@ class AudienceWorker:
             self._queue.put(Step(UNSUBSCRIBE, step.target, next_user, step.number + 1, before))
 
 
-def _request(entry: SendLog) -> SendRequest:
-    return SendRequest(
-        channel=entry.channel,
-        receivers=[],
-        title=entry.title,
-        content=entry.content,
-        url=entry.url,
-        duration=int(entry.duration),
-        audience=entry.audience,
-        mobile_url=entry.mobile_url,
-        severity=entry.severity,
-        actions=tuple(Action(**a) for a in json.loads(entry.actions or "[]")),
-    )
-
-
 def _start(entry: SendLog) -> None:
     """Count the snapshot (recipients) and mark the send ``sending``, once."""
     window = (Subscription.since >= entry.channel_since) & (Subscription.since < entry.id)
-    count = Subscription.count(entry.channel, filter_condition=window)
-    _conditional(
-        entry.id,
-        [SendLog.recipients.set(count), SendLog.status.set(sending.SENDING)],
-        (SendLog.chunks == 0) & SendLog.status.is_in(sending.QUEUED, sending.FAILED),
-    )
-
-
-def _advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
-    """Step ``number`` stored ``stored`` items: count them and it (once); after the last one the send is done."""
-    actions: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
-    if last:
-        actions += [
-            SendLog.status.set(sending.DONE),
-            SendLog.completed_at.set(iso(utc_now())),
-            SendLog.recipients.set(SendLog.stored + stored),
-        ]
-    else:
-        actions.append(SendLog.status.set(sending.SENDING))
-    _conditional(send_id, actions, SendLog.chunks == number)
-
-
-def _first_writer(send_id: str, number: int) -> bool:
-    """Claim chunk ``number``'s blind write: only its first run may write without looking.
-
-    Any later run of the chunk (SQS redelivery, a duplicate copy of the step,
-    a redrive) finds the claim and writes only the missing items, so nothing
-    the users did meanwhile is overwritten.
-    """
-    try:
-        SendLog(send_id).update(
-            actions=[SendLog.writing.set(number)],
-            condition=SendLog.writing.does_not_exist() | (SendLog.writing < number),
-        )
-    except UpdateError as error:
-        if storage.condition_failed(error):
-            return False
-        raise
-    return True
-
-
-def _mark_failed(send_id: str) -> None:
-    _conditional(send_id, [SendLog.status.set(sending.FAILED)], SendLog.status != sending.DONE)
-
-
-def _conditional(send_id: str, actions: list[Any], condition: Any) -> None:
-    """An update that a repeated step finds already made (its condition fails): then nothing happens."""
-    try:
-        SendLog(send_id).update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if not storage.condition_failed(error):
-            raise
+    sending.mark_sending(entry.id, Subscription.count(entry.channel, filter_condition=window))

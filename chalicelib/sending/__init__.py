@@ -8,6 +8,7 @@ records every send, `preview` fills a send without storing it.
 
 from chalicelib.sending.commands import Action, SendCommand, SendRequest
 from chalicelib.sending.preview import preview_send
+from chalicelib.sending.progress import advance, claim_blind_write, mark_failed, mark_sending, request_of
 from chalicelib.sending.send_log import DONE, FAILED, LAMBDA_SENDER, QUEUED, SENDING, SendLogQuery, get_send, list_sends
 from chalicelib.sending.sender import Sender
 
@@ -22,7 +23,12 @@ __all__ = [
     "SendLogQuery",
     "SendRequest",
     "Sender",
+    "advance",
+    "claim_blind_write",
     "get_send",
     "list_sends",
+    "mark_failed",
+    "mark_sending",
     "preview_send",
+    "request_of",
 ]

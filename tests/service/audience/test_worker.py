@@ -127,9 +127,9 @@ def test_a_worker_killed_mid_chunk_and_redelivered_stores_each_recipient_once(
 def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_duplicates(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.audience import worker as fanout
+    from chalicelib import sending
 
-    advance = fanout._advance
+    advance = sending.advance
     crashes = iter([True])
 
     def crash_once(send_id: str, number: int, stored: int, *, last: bool) -> None:
@@ -137,7 +137,7 @@ def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_du
             raise RuntimeError("worker killed between queueing chunk 2 and counting chunk 1")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(fanout, "_advance", crash_once)
+    monkeypatch.setattr(sending, "advance", crash_once)  # the worker calls it through the face
     sent = _broadcast(api, admin_token)
     assert worker.drain() == 5  # 0, 1 (dies), 1 again, 2, and 2's duplicate (finds it done)
     assert_exact(sent["id"], subscribed)
@@ -147,13 +147,12 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Found by review: a copy of a step (first delivery of its own) wrote blind and brought deleted messages back."""
-    from chalicelib import service
-    from chalicelib.audience import worker as fanout
+    from chalicelib import sending, service
     from chalicelib.storage.queue import Step
 
     sent = _broadcast(api, admin_token)
     first = worker.client.receive_message(QueueUrl=worker.queues.url)["Messages"][0]
-    advance = fanout._advance
+    advance = sending.advance
     crashes = iter([True])
 
     def crash_once(send_id: str, number: int, stored: int, *, last: bool) -> None:
@@ -161,7 +160,7 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
             raise RuntimeError("worker killed after writing chunk 0, before counting it")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(fanout, "_advance", crash_once)
+    monkeypatch.setattr(sending, "advance", crash_once)  # the worker calls it through the face
     with pytest.raises(RuntimeError, match="worker killed"):
         service.get_audience_worker().run(Step.parse(first["Body"]))
     archived, deleted = subscribed[0], subscribed[1]
