@@ -105,6 +105,7 @@ def apply(
     *,
     counts_pool: Executor,
     then_pool: Executor,
+    attempts: int = COUNTS_ATTEMPTS,
 ) -> tuple[list[T], list[str]]:
     """Apply every user's change once; ``then(user, counts)`` as soon as that user's counts are stored.
 
@@ -113,7 +114,7 @@ def apply(
     without a change gets ``then(user, None)`` at once). So one user's frames
     go out while another's counts are still being written, and slow posts
     never delay a counts update. A replayed change is settled (`settle_replayed`),
-    a failed one tried again, up to COUNTS_ATTEMPTS times in this call.
+    a failed one tried again, up to ``attempts`` times in this call.
     Returns what each ``then`` gave, and the users whose counts still failed.
     """
 
@@ -129,14 +130,14 @@ def apply(
 
     results: list[T] = []
     pending = list(users)
-    for attempt in range(COUNTS_ATTEMPTS):
+    for attempt in range(attempts):
         written = [counts_pool.submit(update, user) for user in pending]
         outcomes = dict(zip(pending, then_pool.map(first, pending, written), strict=True))
         results += [result for _, done in outcomes.values() for result in done]
         settled, failed = settle_replayed([changes[user] for user, (outcome, _) in outcomes.items() if outcome == REPLAYED])
         results += then_pool.map(then, list(settled), list(settled.values()))
         pending = [change.user_id for change in failed] + [u for u, (outcome, _) in outcomes.items() if outcome == FAILED]
-        if not pending or attempt == COUNTS_ATTEMPTS - 1:
+        if not pending or attempt == attempts - 1:
             break
         storage.pause_before_retry(attempt)  # a throttled update: again, within this invocation
     return results, pending
