@@ -74,6 +74,16 @@ def list_subscribers(user_id: str, name: str, page: Page, cursors: CursorCodec) 
     return page_json([subscriber_json(s) for s in items], cursor)
 
 
+def _window(since: str, before: str) -> Any:
+    """Subscribed from id ``since`` to before id ``before``: the moment of a send, within its channel's life."""
+    return (Subscription.since >= since) & (Subscription.since < before)
+
+
+def count_between(channel: str, since: str, before: str) -> int:
+    """How many users ``page_between`` would page through from the start (one Query, counted)."""
+    return int(Subscription.count(channel, filter_condition=_window(since, before)))
+
+
 def page_between(channel: str, since: str, before: str, after_user: str | None, size: int) -> tuple[list[str], str | None]:
     """One Query call: users subscribed from id ``since`` to before id ``before``, after ``after_user``;
     and where the next call starts (None: the end).
@@ -82,8 +92,7 @@ def page_between(channel: str, since: str, before: str, after_user: str | None, 
     costs at most ``size`` × ~0.1 KB of read.
     """
     condition = None if after_user is None else Subscription.user_id > after_user
-    window = (Subscription.since >= since) & (Subscription.since < before)
-    results = Subscription.query(channel, range_key_condition=condition, filter_condition=window, page_size=size)
+    results = Subscription.query(channel, range_key_condition=condition, filter_condition=_window(since, before), page_size=size)
     items, last_key = storage.one_page(Subscription, results)
     return [item.user_id for item in items], None if last_key is None else str(last_key["userId"]["S"])
 

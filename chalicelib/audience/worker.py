@@ -40,7 +40,7 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import id_time_ms
 from chalicelib.sending import Sender
-from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, Subscription, WorkQueue
+from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -121,5 +121,4 @@ class AudienceWorker:
 
 def _start(entry: SendLog) -> None:
     """Count the snapshot (recipients) and mark the send ``sending``, once."""
-    window = (Subscription.since >= entry.channel_since) & (Subscription.since < entry.id)
-    sending.mark_sending(entry.id, Subscription.count(entry.channel, filter_condition=window))
+    sending.mark_sending(entry.id, subscribers.count_between(entry.channel, entry.channel_since, entry.id))

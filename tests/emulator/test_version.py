@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
 from infra.local import moto as emulator
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_installed_moto_is_the_tested_one() -> None:
@@ -21,6 +24,5 @@ def test_any_other_moto_is_refused_naming_both_versions(other: str) -> None:
 
 
 def test_the_pin_and_the_guard_agree() -> None:
-    requirements = emulator.__file__.rsplit("infra", 1)[0] + "requirements-dev.txt"
-    with open(requirements, encoding="utf-8") as handle:
+    with open(ROOT / "requirements-dev.txt", encoding="utf-8") as handle:
         assert f"=={emulator.TESTED_MOTO}" in next(line for line in handle if line.startswith("moto["))

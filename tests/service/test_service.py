@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib import service
 from chalicelib.core.errors import ConfigurationError
+from infra.local.lambdas.queue_poller import Queues
 from tests.standin import ManagementStandIn
 
 
@@ -23,7 +24,7 @@ def test_the_work_queue_names_its_missing_setting(aws: None, monkeypatch: pytest
         service.get_work_queue()
 
 
-def test_the_audience_worker_uses_the_configured_queue(queues: object) -> None:
+def test_the_audience_worker_uses_the_configured_queue(queues: Queues) -> None:
     worker = service.get_audience_worker()
-    assert service.get_work_queue().url == queues.url  # type: ignore[attr-defined]
+    assert service.get_work_queue().url == queues.url
     assert worker is service.get_audience_worker()
