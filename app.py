@@ -10,7 +10,7 @@ from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEve
 from chalicelib import api, audience, channels, inbox, sending, storage
 from chalicelib.core import logs, metrics
 from chalicelib.realtime import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
-from chalicelib.service import get_audience_worker, get_delivery, get_services, get_websocket_routes, get_work_queue
+from chalicelib.service import get_audience_worker, get_cursors, get_delivery, get_services, get_websocket_routes, get_work_queue
 
 # `chalice package` needs an ARN here; the merged template replaces it with
 # Fn::GetAtt [InboxTable, StreamArn] (infra/), the local stack calls the handler directly.
@@ -65,7 +65,7 @@ def create_channel() -> Response:
 @api.handles_errors
 def list_channels() -> dict[str, Any]:
     caller = api.admin(app.current_request)
-    return channels.list_channels(caller.user_id, api.params(app.current_request, api.page), get_services().cursors)
+    return channels.list_channels(caller.user_id, api.params(app.current_request, api.page), get_cursors())
 
 
 @app.route("/channels/{name}", methods=["GET"])
@@ -102,7 +102,7 @@ def change_subscribers(name: str) -> dict[str, int]:
 def list_subscribers(name: str) -> dict[str, Any]:
     caller = api.admin(app.current_request)
     page = api.params(app.current_request, api.page)
-    return audience.list_subscribers(caller.user_id, name, page, get_services().cursors)
+    return audience.list_subscribers(caller.user_id, name, page, get_cursors())
 
 
 @app.route("/messages", methods=["POST"])
@@ -125,7 +125,7 @@ def preview_message() -> dict[str, Any]:
 @api.handles_errors
 def send_log_page() -> dict[str, Any]:
     caller = api.admin(app.current_request)
-    return sending.list_sends(caller.user_id, api.params(app.current_request, api.send_log_query), get_services().cursors)
+    return sending.list_sends(caller.user_id, api.params(app.current_request, api.send_log_query), get_cursors())
 
 
 @app.route("/messages/{send_id}", methods=["GET"])
@@ -139,14 +139,14 @@ def send_log_entry(send_id: str) -> dict[str, Any]:
 @api.handles_errors
 def my_channels() -> dict[str, Any]:
     caller = api.principal(app.current_request)
-    return inbox.list_my_channels(caller.user_id, api.params(app.current_request, api.channel_query), get_services().cursors)
+    return inbox.list_my_channels(caller.user_id, api.params(app.current_request, api.channel_query), get_cursors())
 
 
 @app.route("/me/messages", methods=["GET"])
 @api.handles_errors
 def my_messages() -> dict[str, Any]:
     caller = api.principal(app.current_request)
-    return inbox.list_messages(caller.user_id, api.params(app.current_request, api.message_query), get_services().cursors)
+    return inbox.list_messages(caller.user_id, api.params(app.current_request, api.message_query), get_cursors())
 
 
 @app.route("/me/messages/{message_id}", methods=["GET"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib.audience import AudienceWorker
-from chalicelib.core.config import Settings, get_settings
+from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.realtime import POST_WORKERS, ConnectionRegistry, Delivery, Pacer, SocketPoster, WebSocketRoutes
@@ -24,7 +24,6 @@ from chalicelib.storage import WorkQueue, bind_models
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    cursors: CursorCodec
     sender: Sender
     registry: ConnectionRegistry
 
@@ -36,10 +35,15 @@ def get_services() -> Services:
     bind_models(settings)
     return Services(
         settings=settings,
-        cursors=CursorCodec(settings.cursor_secret),
         sender=Sender(timedelta(days=settings.retention_days), get_work_queue),
         registry=ConnectionRegistry(),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def get_cursors() -> CursorCodec:
+    """Cursors sealed with the auth settings' key: read by the HTTP routes only."""
+    return CursorCodec(get_auth_settings().cursor_secret)
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,7 +92,7 @@ def get_delivery() -> Delivery:
 @functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
     services = get_services()
-    return WebSocketRoutes(services.settings, services.registry, get_socket_poster().post)
+    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post)
 
 
 def reset() -> None:
@@ -99,8 +103,10 @@ def reset() -> None:
         get_websocket_routes,
         get_delivery,
         get_socket_poster,
+        get_cursors,
         get_services,
         get_settings,
+        get_auth_settings,
     )
     for getter in getters:
         getter.cache_clear()

@@ -18,7 +18,7 @@ from chalicelib import storage
 from chalicelib.api import send_body
 from chalicelib.core import errors, logs
 from chalicelib.core.auth import Principal, bearer_token, verify_token
-from chalicelib.core.config import Settings, get_settings
+from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.json_text import parse_json_object
 from chalicelib.sending import SendCommand
 
@@ -65,6 +65,10 @@ def handles_errors(view: F) -> F:
             return view(*args, **kwargs)
         except errors.InboxError as error:
             raise HTTP_ERRORS[type(error)](str(error)) from None
+        except errors.ConfigurationError as error:
+            # The deployment is broken, not the request: a 500 that names the setting (and an alarm).
+            logger.error("configuration", extra={"reason": str(error)})
+            raise chalice.ChaliceViewError(str(error)) from None
         except PynamoDBException as error:
             if not storage.is_busy(error):
                 raise  # a bug, not the weather: let it be a 500 and show in the logs
@@ -76,7 +80,8 @@ def handles_errors(view: F) -> F:
 
 def principal(request: Request | None) -> Principal:
     """The verified caller; binds its id to the logs."""
-    caller = verify_token(bearer_token(_present(request).headers), _settings())
+    _settings()  # binds the models before the first authenticated call
+    caller = verify_token(bearer_token(_present(request).headers), get_auth_settings())
     logs.bind(user_id=caller.user_id)
     return caller
 

@@ -1,8 +1,11 @@
 """Token verification, in one place for HTTP routes and the WebSocket.
 
 HS256 with ``INAPP_JWT_SECRET`` (local/dev), or RS256/ES256 keys from
-``INAPP_JWKS_URL`` (Cognito or any OIDC provider) with issuer and audience
-checks. ``exp`` and ``sub`` are required; ``alg: none`` is never accepted.
+``INAPP_JWKS_URL`` (Cognito or any OIDC provider) with the issuer checked
+always and the audience when configured: an ID token's ``aud``, or a Cognito
+access token's ``client_id`` (access tokens, what single-page apps send,
+carry no ``aud``). ``exp`` and ``sub`` are required; ``alg: none`` is never
+accepted. Admin comes from the configured roles claim only.
 """
 
 from __future__ import annotations
@@ -17,14 +20,13 @@ from chalicelib.core.errors import ForbiddenError, UnauthorizedError
 if TYPE_CHECKING:
     import jwt
 
-    from chalicelib.core.config import Settings
+    from chalicelib.core.config import AuthSettings
 
 # PyJWT is imported where tokens are handled, not at module import: with
 # cryptography installed it costs ~110 ms, and the send and stream functions
 # never verify a token.
 
 ADMIN_ROLE = "admin"
-COGNITO_GROUPS_CLAIM = "cognito:groups"
 JWKS_ALGORITHMS = ["RS256", "ES256"]
 MAX_USER_ID = 128
 
@@ -50,43 +52,46 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 
 
 def _roles(claims: dict[str, Any], roles_claim: str) -> set[str]:
-    roles: set[str] = set()
-    for claim in (roles_claim, COGNITO_GROUPS_CLAIM):
-        value = claims.get(claim)
-        if isinstance(value, str):
-            roles.update(value.replace(",", " ").split())
-        elif isinstance(value, list):
-            roles.update(v for v in value if isinstance(v, str))
-    return roles
+    """The roles of the one configured claim: a JSON array of strings, or one string as one role."""
+    value = claims.get(roles_claim)
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {v for v in value if isinstance(v, str)}
+    return set()
 
 
-def _decode(token: str, settings: Settings) -> dict[str, Any]:
+def _audience_matches(claims: dict[str, Any], audience: str) -> bool:
+    """An ID token names its client in ``aud``; a Cognito access token in ``client_id``."""
+    if claims.get("token_use") == "access" and "aud" not in claims:
+        return claims.get("client_id") == audience
+    aud = claims.get("aud")
+    return aud == audience or (isinstance(aud, list) and audience in aud)
+
+
+def _decode(token: str, auth: AuthSettings) -> dict[str, Any]:
     import jwt
 
+    if auth.jwks_url:  # load_auth_settings guarantees an issuer with a JWKS
+        key = _jwks_client(auth.jwks_url).get_signing_key_from_jwt(token).key
+        jwks_options: Any = {"require": ["exp", "sub", "iss"], "verify_aud": False}
+        claims: dict[str, Any] = jwt.decode(token, key, algorithms=JWKS_ALGORITHMS, issuer=auth.jwt_issuer, options=jwks_options)
+        if auth.jwt_audience is not None and not _audience_matches(claims, auth.jwt_audience):
+            raise jwt.InvalidAudienceError("the token is for another client")
+        return claims
+    assert auth.jwt_secret is not None  # load_auth_settings guarantees one of the two
     options: Any = {"require": ["exp", "sub"]}
-    if settings.jwks_url:  # load_settings guarantees an issuer and an audience with a JWKS
-        key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
-        jwks_options: Any = {"require": ["exp", "sub", "iss", "aud"]}
-        return jwt.decode(
-            token,
-            key,
-            algorithms=JWKS_ALGORITHMS,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            options=jwks_options,
-        )
-    assert settings.jwt_secret is not None  # load_settings guarantees one of the two
-    return jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options=options)
+    return jwt.decode(token, auth.jwt_secret, algorithms=["HS256"], options=options)
 
 
-def verify_token(token: str | None, settings: Settings) -> Principal:
+def verify_token(token: str | None, auth: AuthSettings) -> Principal:
     """Check a raw JWT and return its principal, or raise UnauthorizedError."""
     if not token:
         raise UnauthorizedError("a bearer token is required")
     import jwt
 
     try:
-        claims = _decode(token, settings)
+        claims = _decode(token, auth)
     except jwt.ExpiredSignatureError:
         raise UnauthorizedError("the token has expired") from None
     except (jwt.PyJWTError, ValueError):
@@ -94,7 +99,7 @@ def verify_token(token: str | None, settings: Settings) -> Principal:
     user_id = claims.get("sub")
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID:
         raise UnauthorizedError("the token's sub must be a user id of 1 to 128 characters")
-    return Principal(user_id=user_id, is_admin=ADMIN_ROLE in _roles(claims, settings.roles_claim))
+    return Principal(user_id=user_id, is_admin=ADMIN_ROLE in _roles(claims, auth.roles_claim))
 
 
 def bearer_token(headers: dict[str, str] | Any) -> str | None:

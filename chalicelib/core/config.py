@@ -26,6 +26,24 @@ TABLE_VARIABLES = {
 # one batch at a time per stream shard, so five busy shards × 1,500 = 7,500/s, three quarters of the
 # account-wide 10,000 RPS throttle (docs/operations.md).
 DEFAULT_POST_RATE = 1500
+SSM_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How tokens are checked and cursors sealed: read only by the functions that need it.
+
+    Apart from the rest so that a wrong auth setting fails the first request
+    with the setting's name and never the stream, queue or ``send`` functions,
+    which verify no token; and so that only they read the SSM parameter.
+    """
+
+    jwt_secret: str | None
+    jwks_url: str | None
+    jwt_issuer: str | None
+    jwt_audience: str | None  # checked when set: an ID token's `aud`, a Cognito access token's `client_id`
+    roles_claim: str
+    cursor_secret: str
 
 
 @dataclass(frozen=True)
@@ -35,12 +53,6 @@ class Settings:
     tables: dict[str, str]
     region: str
     dynamodb_endpoint: str | None
-    jwt_secret: str | None
-    jwks_url: str | None
-    jwt_issuer: str | None
-    jwt_audience: str | None
-    roles_claim: str
-    cursor_secret: str
     retention_days: int
     cors_origins: tuple[str, ...]
     ws_management_endpoint: str | None
@@ -102,40 +114,53 @@ def _management_endpoint() -> str | None:
 
 
 def _secret_from_parameter() -> str | None:
-    """The service secret from an SSM SecureString, so it never sits in a template or config."""
+    """The service secret from an SSM SecureString, so it never sits in a template or config.
+
+    Read once per container by the functions that check tokens; retried with
+    backoff when throttled (GetParameter allows 40 TPS per account by default,
+    and a burst of cold starts can pass it).
+    """
     name = _optional("INAPP_SECRET_PARAMETER")
     if not name:
         return None
     import boto3
+    from botocore.config import Config
 
-    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    client = boto3.client("ssm", config=Config(retries={"mode": "standard", "max_attempts": SSM_ATTEMPTS}))
+    response = client.get_parameter(Name=name, WithDecryption=True)
     return str(response["Parameter"]["Value"])
 
 
-def load_settings() -> Settings:
-    """Read every setting from the environment, failing on the first missing one."""
+def load_auth_settings() -> AuthSettings:
+    """The token and cursor settings, failing with the missing setting's name."""
     jwks_url = _optional("INAPP_JWKS_URL")
     stored_secret = _secret_from_parameter()
     jwt_secret = _optional("INAPP_JWT_SECRET") or (None if jwks_url else stored_secret)
     if not jwt_secret and not jwks_url:
         raise ConfigurationError("setting INAPP_JWT_SECRET or INAPP_JWKS_URL is required but not set")
-    if jwks_url and not (_optional("INAPP_JWT_ISSUER") and _optional("INAPP_JWT_AUDIENCE")):
-        # Any key of a shared JWKS (a Cognito region, an OIDC provider) would otherwise sign our admins.
-        raise ConfigurationError("settings INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required with INAPP_JWKS_URL")
+    if jwks_url and not _optional("INAPP_JWT_ISSUER"):
+        # A shared JWKS (a Cognito region's, an OIDC provider's) signs for others too: the issuer says whose.
+        raise ConfigurationError("setting INAPP_JWT_ISSUER is required with INAPP_JWKS_URL")
     cursor_secret = _optional("INAPP_CURSOR_SECRET") or stored_secret or jwt_secret
     if not cursor_secret:
         raise ConfigurationError("setting INAPP_CURSOR_SECRET is required when INAPP_JWKS_URL is used")
-    origins = tuple(o.strip() for o in os.environ.get("INAPP_CORS_ORIGINS", "").split(",") if o.strip())
-    return Settings(
-        tables={kind: _required(var) for kind, var in TABLE_VARIABLES.items()},
-        region=_optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION") or "us-east-1",
-        dynamodb_endpoint=_optional("INAPP_DYNAMODB_ENDPOINT"),
+    return AuthSettings(
         jwt_secret=jwt_secret,
         jwks_url=jwks_url,
         jwt_issuer=_optional("INAPP_JWT_ISSUER"),
         jwt_audience=_optional("INAPP_JWT_AUDIENCE"),
         roles_claim=_optional("INAPP_ROLES_CLAIM") or "roles",
         cursor_secret=cursor_secret,
+    )
+
+
+def load_settings() -> Settings:
+    """Read every setting but the auth ones from the environment, failing on the first missing one."""
+    origins = tuple(o.strip() for o in os.environ.get("INAPP_CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        tables={kind: _required(var) for kind, var in TABLE_VARIABLES.items()},
+        region=_optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=_optional("INAPP_DYNAMODB_ENDPOINT"),
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
         ws_management_endpoint=_management_endpoint(),  # where frames are posted
@@ -151,3 +176,9 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read on first use (never at import time)."""
     return load_settings()
+
+
+@functools.lru_cache(maxsize=1)
+def get_auth_settings() -> AuthSettings:
+    """The process-wide auth settings, read on the first token check (never by stream or queue functions)."""
+    return load_auth_settings()

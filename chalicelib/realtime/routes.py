@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.core import logs
 from chalicelib.core.auth import verify_token
-from chalicelib.core.config import Settings
+from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
 from chalicelib.realtime.connections import ConnectionRegistry
@@ -29,8 +29,10 @@ def _frame(body: dict[str, Any]) -> bytes:
 class WebSocketRoutes:
     """What the three WebSocket routes do; ``post`` answers on the same socket."""
 
-    def __init__(self, settings: Settings, registry: ConnectionRegistry, post: Callable[[str, bytes], Outcome]) -> None:
-        self._settings = settings
+    def __init__(
+        self, auth: Callable[[], AuthSettings], registry: ConnectionRegistry, post: Callable[[str, bytes], Outcome]
+    ) -> None:
+        self._auth = auth  # read at the first $connect: $default and $disconnect check no token
         self._registry = registry
         self._post = post
 
@@ -41,7 +43,7 @@ class WebSocketRoutes:
         logs.bind(request_id=context.get("requestId"))
         token = (event.get("queryStringParameters") or {}).get("token")
         try:
-            principal = verify_token(token, self._settings)
+            principal = verify_token(token, self._auth())
         except UnauthorizedError as error:
             logger.info("connect refused", extra={"reason": str(error)})  # why, never the token
             return {"statusCode": 401, "body": str(error)}

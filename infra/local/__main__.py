@@ -25,6 +25,7 @@ EPILOG = """examples:
 def serve(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, wait for Ctrl-C or SIGTERM, stop it (≤ 1 s, no traceback)."""
     from chalicelib.core.auth import issue_token
+    from chalicelib.core.errors import ConfigurationError
     from infra.local.settings import PortInUseError, StackSettings
     from infra.local.stack import LocalStack
 
@@ -41,6 +42,9 @@ def serve(args: argparse.Namespace) -> int:
     except PortInUseError as error:
         print(f"error: a port is already in use ({error}); set INAPP_HTTP_PORT/INAPP_WS_PORT/INAPP_LAMBDA_PORT", file=sys.stderr)
         return 1
+    except ConfigurationError as error:  # e.g. INAPP_JWKS_URL without INAPP_JWT_ISSUER
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C while starting: stop what already runs
         stack.stop()
         return 130
@@ -48,7 +52,7 @@ def serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     secret = stack.settings.jwt_secret
-    users = {"admin": True, "alice": False, "bob": False}
+    users = {} if stack.settings.jwks_url else {"admin": True, "alice": False, "bob": False}  # JWKS: none to mint
     state = stack.state({user: issue_token(user, secret, admin=admin) for user, admin in users.items()})
     try:
         state.write()

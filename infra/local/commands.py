@@ -30,6 +30,10 @@ class CommandError(Exception):
 
 
 def secret() -> str:
+    """The stack's HS256 secret, to mint tokens with; in JWKS mode there is none to mint with."""
+    state = read_state()
+    if os.environ.get("INAPP_JWKS_URL") or (state is not None and state.answers() and not state.tokens):
+        raise CommandError("the stack checks your identity provider's tokens (INAPP_JWKS_URL): this command mints none")
     return os.environ.get("INAPP_JWT_SECRET") or DEV_SECRET
 
 

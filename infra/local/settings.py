@@ -31,6 +31,7 @@ class StackSettings:
     dynamodb_endpoint: str | None
     sqs_endpoint: str | None
     jwt_secret: str
+    jwks_url: str | None  # your identity provider's keys: the stack then mints no tokens
     ws_idle_seconds: float
     ws_max_seconds: float
     log_format: str
@@ -46,6 +47,7 @@ class StackSettings:
             dynamodb_endpoint=env.get("INAPP_DYNAMODB_ENDPOINT") or None,
             sqs_endpoint=env.get("INAPP_SQS_ENDPOINT") or None,
             jwt_secret=env.get("INAPP_JWT_SECRET") or DEV_SECRET,
+            jwks_url=env.get("INAPP_JWKS_URL") or None,
             ws_idle_seconds=float(env.get("INAPP_WS_IDLE_SECONDS", "600")),
             ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
             log_format=console_logs.log_format(),

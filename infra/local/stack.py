@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+from chalicelib.core.config import load_auth_settings
 from infra.local import console_logs
 from infra.local.apigateway.http import local_api_server
 from infra.local.apigateway.websocket import WebSocketGateway
@@ -83,7 +84,11 @@ class LocalStack:
             env.setdefault(name, value)
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-        env["INAPP_JWT_SECRET"] = s.jwt_secret
+        if s.jwks_url is None:
+            env["INAPP_JWT_SECRET"] = s.jwt_secret
+        else:  # the app checks your provider's tokens; cursors still need a key of the stack's
+            env.setdefault("INAPP_CURSOR_SECRET", s.jwt_secret)
+        load_auth_settings()  # a missing INAPP_JWT_ISSUER stops the start, named, not every request
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
         if not (s.dynamodb_endpoint and s.sqs_endpoint):
             env.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -187,6 +192,8 @@ class LocalStack:
         check_ready(self.http_url, self.gateway.management_endpoint, self.lambda_url)  # type: ignore[union-attr]
 
     def _seed_demo_channel(self) -> None:
+        if self.settings.jwks_url is not None:
+            return  # the stack cannot sign for an admin of your provider; the banner says so
         seed_demo_channel(self.http_url, self.settings.jwt_secret)
 
     def stop(self) -> None:

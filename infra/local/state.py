@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = ROOT / ".inapp-local.json"
 DEMO_CHANNEL = "deploys"
 DEMO_CHANNEL_TITLE = "Deployments"
+JWKS_NOTE = (
+    "JWKS mode (INAPP_JWKS_URL): tokens come from your identity provider, so this stack minted none\n"
+    "and did not seed the demo channel; sign in on the pages with a token of yours (#token=…)."
+)
 
 
 def state_file() -> Path:
@@ -76,26 +80,38 @@ def remove_state(pid: int) -> None:
 
 def banner(state: StackState) -> str:
     """What ``serve`` prints once ready, and ``status`` prints again."""
-    dynamodb = f"{state.dynamodb} (embedded moto: in memory, gone when the stack stops)" if state.in_memory else state.dynamodb
+    if not state.tokens:  # JWKS mode
+        return "\n".join([*_endpoints(state, f"{state.http}/admin"), JWKS_NOTE, _status_hint()])
     users = [name for name in state.tokens if name != "admin"]
     lines = [
-        "In-app messages — local stack",
-        f"  HTTP API        {state.http}",
-        f"  Inbox page      {state.http}/",
-        f"  Admin console   {state.http}/admin#token={state.tokens['admin']}",
-        f"  WebSocket       {state.ws}?token=<JWT>",
-        f"  Management API  {state.management}",
-        f"  Lambda Invoke   {state.lambda_invoke}  (FunctionName 'send' or 'inapp-dev-send')",
-        f"  DynamoDB        {dynamodb}",
+        *_endpoints(state, f"{state.http}/admin#token={state.tokens['admin']}"),
         f"Demo channel '{DEMO_CHANNEL}' ({DEMO_CHANNEL_TITLE}) is ready: `make send` sends to it.",
         f"Inbox links (open {users[0]}'s, then `make send` in a second terminal):",
         *[f"  {name:<6} {state.http}/#token={state.tokens[name]}" for name in users],
         "For curl, paste into a second terminal (tokens valid 24 h):",
         f"  export API={state.http}",
         *[f"  export {name.upper()}={token}" for name, token in state.tokens.items()],
-        f"`make status` prints this again (from {_shown(state_file())}).",
+        _status_hint(),
     ]
     return "\n".join(lines)
+
+
+def _endpoints(state: StackState, admin_console: str) -> list[str]:
+    dynamodb = f"{state.dynamodb} (embedded moto: in memory, gone when the stack stops)" if state.in_memory else state.dynamodb
+    return [
+        "In-app messages — local stack",
+        f"  HTTP API        {state.http}",
+        f"  Inbox page      {state.http}/",
+        f"  Admin console   {admin_console}",
+        f"  WebSocket       {state.ws}?token=<JWT>",
+        f"  Management API  {state.management}",
+        f"  Lambda Invoke   {state.lambda_invoke}  (FunctionName 'send' or 'inapp-dev-send')",
+        f"  DynamoDB        {dynamodb}",
+    ]
+
+
+def _status_hint() -> str:
+    return f"`make status` prints this again (from {_shown(state_file())})."
 
 
 def _shown(path: Path) -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -16,7 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import service
 from chalicelib.core.auth import issue_token
-from tests.conftest import SECRET, Api, TokenFactory, assert_error
+from tests.conftest import SECRET, Api, ConnectFactory, LambdaClient, SendFactory, TokenFactory, assert_error
+from tests.events import StreamTap
+from tests.jwks import CLIENT_ID, ISSUER, JwksServer, access_token, id_token
+from tests.standin import ManagementStandIn
 
 ADMIN_ROUTES = [
     ("POST", "/channels", {"name": "x", "title": "X"}),
@@ -91,10 +92,29 @@ def test_non_admin_is_403_and_changes_nothing(
     assert api.call("GET", "/me/unread-count", token=token("u")).json_body == {"total": 0, "unseen": 0, "channels": {}}
 
 
-def test_cognito_groups_claim_grants_admin(api: Api) -> None:
-    claims = {"sub": "ops", "exp": int(time.time()) + 600, "cognito:groups": ["admin", "ops"]}
-    response = api.call("GET", "/channels", token=jwt.encode(claims, SECRET, algorithm="HS256"))
-    assert response.status_code == 200
+def _hs256(**claims: Any) -> str:
+    return jwt.encode({"sub": "ops", "exp": int(time.time()) + 600, **claims}, SECRET, algorithm="HS256")
+
+
+def test_admin_comes_from_the_configured_roles_claim_only(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cognito:groups` grants admin only when it is the configured claim, whatever `roles` says."""
+    groups = _hs256(**{"cognito:groups": ["admin", "ops"]})
+    assert_error(api.call("GET", "/channels", token=groups), 403, "this operation needs the admin role")
+    monkeypatch.setenv("INAPP_ROLES_CLAIM", "cognito:groups")
+    service.reset()
+    assert api.call("GET", "/channels", token=groups).status_code == 200
+    roles_only = _hs256(roles=["admin"], **{"cognito:groups": ["ops"]})
+    assert_error(api.call("GET", "/channels", token=roles_only), 403, "this operation needs the admin role")
+
+
+@pytest.mark.parametrize("value", ["admin ops", "ops,admin", "ops, admin", ["ops admin"], ["ops,admin"]])
+def test_a_role_string_is_one_role_never_split(api: Api, value: Any) -> None:
+    assert_error(api.call("GET", "/channels", token=_hs256(roles=value)), 403, "this operation needs the admin role")
+
+
+@pytest.mark.parametrize("value", ["admin", ["ops", "admin"]])
+def test_a_role_is_a_string_or_an_array_of_strings(api: Api, value: Any) -> None:
+    assert api.call("GET", "/channels", token=_hs256(roles=value)).status_code == 200
 
 
 def test_roles_claim_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,61 +134,24 @@ def test_health_needs_no_token(api: Api) -> None:
 # --- JWKS (Cognito / OIDC) -------------------------------------------------
 
 
-class _JwksHandler(BaseHTTPRequestHandler):
-    document: bytes = b"{}"
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(self.document)
-
-    def log_message(self, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def jwks_server(rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A JWKS endpoint on loopback, and the service pointed at it."""
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
-    _JwksHandler.document = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-    _JwksHandler.hits = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JwksHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    monkeypatch.setenv("INAPP_JWKS_URL", url)
-    monkeypatch.setenv("INAPP_JWT_ISSUER", "https://issuer.example")
-    monkeypatch.setenv("INAPP_JWT_AUDIENCE", "inbox-client")
+def idp(monkeypatch: pytest.MonkeyPatch) -> Iterator[JwksServer]:
+    """A JWKS endpoint on loopback, and the service pointed at it as at a Cognito user pool."""
+    server = JwksServer()
+    monkeypatch.setenv("INAPP_JWKS_URL", server.url)
+    monkeypatch.setenv("INAPP_JWT_ISSUER", ISSUER)
+    monkeypatch.setenv("INAPP_JWT_AUDIENCE", CLIENT_ID)
+    monkeypatch.setenv("INAPP_ROLES_CLAIM", "cognito:groups")
     monkeypatch.setenv("INAPP_CURSOR_SECRET", "cursor-secret-for-jwks-tests")
     service.reset()
-    yield url
-    server.shutdown()
+    yield server
+    server.stop()
 
 
-def _rs256(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
-    claims = {
-        "sub": "oidc-user",
-        "exp": int(time.time()) + 600,
-        "iss": "https://issuer.example",
-        "aud": "inbox-client",
-        "cognito:groups": ["admin"],
-        **overrides,
-    }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
-
-
-def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, jwks_server: str, rsa_key: Any) -> None:
+def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, idp: JwksServer) -> None:
     for _ in range(3):
-        assert api.call("GET", "/channels", token=_rs256(rsa_key)).status_code == 200
-    assert _JwksHandler.hits == 1
+        assert api.call("GET", "/channels", token=id_token(idp.key)).status_code == 200
+    assert idp.hits == 1
 
 
 @pytest.mark.parametrize(
@@ -176,13 +159,55 @@ def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, jwks_server: str, 
     [{"iss": "https://evil.example"}, {"aud": "someone-else"}, {"exp": int(time.time()) - 10}],
     ids=["issuer", "audience", "expired"],
 )
-def test_jwks_token_with_wrong_claims_is_401(api: Api, jwks_server: str, rsa_key: Any, overrides: Any) -> None:
-    response = api.call("GET", "/channels", token=_rs256(rsa_key, **overrides))
+def test_jwks_token_with_wrong_claims_is_401(api: Api, idp: JwksServer, overrides: Any) -> None:
+    response = api.call("GET", "/channels", token=id_token(idp.key, **overrides))
     expected = "the token has expired" if "exp" in overrides else "the token is invalid"
     assert_error(response, 401, expected)
 
 
-def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Api, jwks_server: str) -> None:
+def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Api, idp: JwksServer) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    assert api.call("GET", "/channels", token=_rs256(other)).status_code == 401
+    assert api.call("GET", "/channels", token=id_token(other)).status_code == 401
     assert api.call("GET", "/channels", token=issue_token("u", SECRET, admin=True)).status_code == 401
+
+
+def test_a_cognito_access_token_is_checked_by_its_client_id(api: Api, idp: JwksServer) -> None:
+    assert api.call("GET", "/me/unread-count", token=access_token(idp.key)).status_code == 200
+    other_client = access_token(idp.key, client_id="another-app")
+    assert_error(api.call("GET", "/me/unread-count", token=other_client), 401, "the token is invalid")
+    id_token_without_aud = id_token(idp.key, aud=None)
+    assert_error(api.call("GET", "/me/unread-count", token=id_token_without_aud), 401, "the token is invalid")
+
+
+def test_without_an_audience_setting_any_client_of_the_issuer_is_accepted(
+    api: Api, idp: JwksServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INAPP_JWT_AUDIENCE")
+    service.reset()
+    assert api.call("GET", "/me/unread-count", token=access_token(idp.key, client_id="any")).status_code == 200
+    assert api.call("GET", "/me/unread-count", token=id_token(idp.key, aud="any")).status_code == 200
+    foreign_issuer = access_token(idp.key, iss="https://cognito-idp.example/other-pool")
+    assert_error(api.call("GET", "/me/unread-count", token=foreign_issuer), 401, "the token is invalid")
+
+
+def test_a_missing_auth_setting_fails_requests_with_its_name_and_never_delivery(
+    api: Api,
+    token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    lambdas: LambdaClient,
+    stream: StreamTap,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    send: SendFactory,
+    channel: str,
+) -> None:
+    """A JWKS without its issuer fails the first request, naming the setting; `deliver` verifies no token."""
+    connect("u1", "c1=")
+    send(["u1"])
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    service.reset()
+    response = api.call("GET", "/me/unread-count", token=token("u1"), documented=False)
+    assert response.status_code == 500
+    assert response.json_body["Message"] == "setting INAPP_JWT_ISSUER is required with INAPP_JWKS_URL"
+    assert lambdas.invoke("deliver", stream.batch()).payload == {"batchItemFailures": []}
+    assert [frame["type"] for frame in standin.frames("c1=")] == ["message.created"]

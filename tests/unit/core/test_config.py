@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core.config import load_settings
+from chalicelib.core.config import load_auth_settings, load_settings
 from chalicelib.core.errors import ConfigurationError
 
 
@@ -17,7 +17,14 @@ def test_missing_table_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> 
 def test_missing_secret_and_jwks_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INAPP_JWT_SECRET")
     with pytest.raises(ConfigurationError, match="INAPP_JWT_SECRET or INAPP_JWKS_URL"):
-        load_settings()
+        load_auth_settings()
+
+
+def test_the_auth_settings_are_not_the_stream_and_queue_functions_concern(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong auth setting fails the first token check, never `deliver`, `fan_out` or `send` (which check none)."""
+    monkeypatch.delenv("INAPP_JWT_SECRET")
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    assert load_settings().tables["inbox"]
 
 
 def test_bad_retention_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,24 +47,27 @@ def test_secret_can_come_from_an_ssm_secure_string(monkeypatch: pytest.MonkeyPat
     )
     monkeypatch.delenv("INAPP_JWT_SECRET")
     monkeypatch.setenv("INAPP_SECRET_PARAMETER", "/inapp/test/secret")
-    settings = load_settings()
+    settings = load_auth_settings()
     assert settings.jwt_secret == settings.cursor_secret == "from-ssm-0123456789abcdef"
     monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
     monkeypatch.setenv("INAPP_JWT_ISSUER", "https://issuer.example")
     monkeypatch.setenv("INAPP_JWT_AUDIENCE", "inbox")
-    with_jwks = load_settings()
+    with_jwks = load_auth_settings()
     assert with_jwks.jwt_secret is None and with_jwks.cursor_secret == "from-ssm-0123456789abcdef"
 
 
-@pytest.mark.parametrize("missing", ["INAPP_JWT_ISSUER", "INAPP_JWT_AUDIENCE"])
-def test_jwks_without_issuer_or_audience_fails_loudly(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
-    """Without both, any token signed by any key of a shared JWKS would be accepted — admins included."""
+def test_jwks_without_an_issuer_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without it, any token signed by any key of a shared JWKS would be accepted — admins included."""
+    monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
+    with pytest.raises(ConfigurationError, match="setting INAPP_JWT_ISSUER is required with INAPP_JWKS_URL"):
+        load_auth_settings()
+
+
+def test_jwks_without_an_audience_is_a_working_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audience is checked when configured (Cognito access tokens have none to check)."""
     monkeypatch.setenv("INAPP_JWKS_URL", "https://issuer.example/.well-known/jwks.json")
     monkeypatch.setenv("INAPP_JWT_ISSUER", "https://issuer.example")
-    monkeypatch.setenv("INAPP_JWT_AUDIENCE", "inbox")
-    monkeypatch.delenv(missing)
-    with pytest.raises(ConfigurationError, match="INAPP_JWT_ISSUER and INAPP_JWT_AUDIENCE are required"):
-        load_settings()
+    assert load_auth_settings().jwt_audience is None
 
 
 @pytest.mark.parametrize("endpoint", ["http://abc.execute-api.us-east-1.amazonaws.com/api", "ftp://127.0.0.1/api"])
