@@ -213,7 +213,7 @@ def unread_count() -> dict[str, Any]:
 
 @app.lambda_function(name="send")
 def send(event: Any, context: Any) -> Any:
-    return api.handle_send_event(get_services().sender, event)
+    return api.handle_send_event(get_services().sender, event, getattr(context, "aws_request_id", None))
 
 
 @app.on_ws_connect()

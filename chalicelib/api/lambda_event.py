@@ -4,6 +4,13 @@ Accepted events: one send body (plus ``idempotencyKey``), ``{"messages":
 […]}`` with up to 100 of them, or either inside an EventBridge envelope's
 ``detail``. Everything is parsed before anything is stored, so invalid
 input writes nothing; errors name the field (``messages[3].channel``).
+
+A send without an ``idempotencyKey`` gets one: the EventBridge event's
+``id`` (a retried or duplicated event stores one message), or else the
+invocation's request id, which Lambda keeps when it retries an asynchronous
+invocation. A batch's sends get the same with ``#<index>``. The sender the
+send log names is ``events:<source>`` for an EventBridge event, ``lambda``
+otherwise: never a bare string that could equal a user id.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ if TYPE_CHECKING:
     from chalicelib.sending import Sender
 
 LAMBDA_SCOPE = "lambda:send"
-MAX_SENDER = 256  # EventBridge's limit on `source`
+MAX_SOURCE = 256  # EventBridge's limit on `source`
 MAX_BATCH = 100
+EVENTS_SENDER = "events:"
+MAX_DERIVED_BASE = 200  # room for `event:` and `#99` within a key's 255 characters
 
 
 @dataclass(frozen=True)
@@ -31,36 +40,42 @@ class SendEvent:
     sender: str = LAMBDA_SENDER
 
 
-def _unwrap(event: Any) -> tuple[Any, str]:
-    """The sends inside ``event``, and who the send log names as their sender."""
+def _printable(value: Any, limit: int) -> str | None:
+    return value if isinstance(value, str) and value.isascii() and value.isprintable() and 1 <= len(value) <= limit else None
+
+
+def _unwrap(event: Any, request_id: str | None) -> tuple[Any, str, str | None]:
+    """The sends inside ``event``, who the send log names as their sender, and the base of derived keys."""
+    invocation = _printable(request_id, MAX_DERIVED_BASE)
+    derived = None if invocation is None else f"invocation:{invocation}"
     if isinstance(event, dict) and "detail" in event and "detail-type" in event:  # an EventBridge envelope
-        source = event.get("source")
-        named = isinstance(source, str) and source.isascii() and source.isprintable() and 1 <= len(source) <= MAX_SENDER
-        sender = str(source) if named else LAMBDA_SENDER
-        return event["detail"], sender
-    return event, LAMBDA_SENDER
+        source = _printable(event.get("source"), MAX_SOURCE)
+        sender = LAMBDA_SENDER if source is None else EVENTS_SENDER + source
+        event_id = _printable(event.get("id"), MAX_DERIVED_BASE)
+        return event["detail"], sender, derived if event_id is None else f"event:{event_id}"
+    return event, LAMBDA_SENDER, derived
 
 
-def _one(body: Any, prefix: str) -> SendCommand:
+def _one(body: Any, prefix: str, derived_key: str | None) -> SendCommand:
     if not isinstance(body, dict):
         raise ValidationError(prefix.rstrip(".") or "event", "must be a JSON object")
     fields = dict(body)
     key = fields.pop("idempotencyKey", None)
-    return send_command(fields, key, prefix=prefix, key_field=prefix + "idempotencyKey")
+    return send_command(fields, derived_key if key is None else key, prefix=prefix, key_field=prefix + "idempotencyKey")
 
 
-def parse_event(event: Any) -> SendEvent:
+def parse_event(event: Any, request_id: str | None = None) -> SendEvent:
     """Every send of ``event``, validated; raises ValidationError naming the first bad field."""
-    event, sender = _unwrap(event)
+    event, sender, derived = _unwrap(event, request_id)
     check_encodable(event, "event")
     if not (isinstance(event, dict) and "messages" in event):
-        return SendEvent([_one(event, "")], is_batch=False, sender=sender)
+        return SendEvent([_one(event, "", derived)], is_batch=False, sender=sender)
     if set(event) != {"messages"}:
         raise ValidationError(sorted(set(event) - {"messages"})[0], "is not a known field")
     batch = event["messages"]
     if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_BATCH:
         raise ValidationError("messages", f"must be a list of 1 to {MAX_BATCH} messages")
-    sends = [_one(item, f"messages[{index}].") for index, item in enumerate(batch)]
+    sends = [_one(item, f"messages[{index}].", derived and f"{derived}#{index}") for index, item in enumerate(batch)]
     seen: set[str] = set()
     for send in sends:
         if send.key is None:
@@ -71,9 +86,9 @@ def parse_event(event: Any) -> SendEvent:
     return SendEvent(sends, is_batch=True, sender=sender)
 
 
-def handle_send_event(sender: Sender, event: Any) -> dict[str, Any] | list[dict[str, Any]]:
+def handle_send_event(sender: Sender, event: Any, request_id: str | None = None) -> dict[str, Any] | list[dict[str, Any]]:
     """The ``send`` Lambda: one answer, or a list of answers for a batch."""
-    parsed = parse_event(event)
+    parsed = parse_event(event, request_id)
     if parsed.is_batch:
         return sender.send_all(parsed.sends, scope=LAMBDA_SCOPE, sender=parsed.sender)
     return sender.send(parsed.sends[0], scope=LAMBDA_SCOPE, sender=parsed.sender)

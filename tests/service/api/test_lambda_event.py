@@ -159,3 +159,44 @@ def test_a_batch_send_stored_well_after_its_id_was_minted_is_marked_for_the_catc
     for user in ("a", "b"):
         (message,) = InboxMessage.query(user)
         assert message.stored_id is not None and message.stored_id > message.id, user
+
+
+def _shipped(event_id: str, source: str = "shop", **detail: Any) -> dict[str, Any]:
+    body = {"channel": "news", "receivers": ["a"], "title": "shipped", **detail}
+    return {"version": "0", "id": event_id, "detail-type": "Order shipped", "source": source, "detail": body}
+
+
+def test_a_duplicated_eventbridge_event_stores_one_message(api: Api, channel: str, lambdas: LambdaClient) -> None:
+    """EventBridge delivers at least once: the event's id is the default Idempotency-Key."""
+    event = _shipped("6a7e8feb-b491-4cf7-a9f1-bf3703467718")
+    first = lambdas.invoke("send", event).payload  # each invoke is a new request id, as a second delivery is
+    assert lambdas.invoke("send", event).payload == first
+    assert lambdas.invoke("send", _shipped("another-event")).payload["id"] != first["id"]
+    assert [m.title for m in InboxMessage.query("a")] == ["shipped", "shipped"]
+    batch = {**event, "id": "batch-event", "detail": {"messages": [event["detail"], {**event["detail"], "receivers": ["b"]}]}}
+    assert lambdas.invoke("send", batch).payload == lambdas.invoke("send", batch).payload
+    assert len(list(InboxMessage.query("b"))) == 1
+
+
+def test_an_asynchronous_retry_of_one_invocation_stores_one_message(api: Api, channel: str) -> None:
+    """Lambda retries a failed asynchronous invocation with the same request id: it keys the send."""
+    from app import send
+
+    class Retried:
+        aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+
+    event = {"channel": "news", "receivers": ["a"], "title": "once"}
+    assert send(event, Retried()) == send(event, Retried())
+    assert len(list(InboxMessage.query("a"))) == 1
+    send(event, None)  # a synchronous caller without a request id (as tests call it): a new message
+    assert len(list(InboxMessage.query("a"))) == 2
+
+
+@pytest.mark.parametrize(("source", "sender"), [("shop", "events:shop"), ("admin", "events:admin"), ("\n", "lambda")])
+def test_the_sender_of_a_lambda_send_is_never_a_bare_name(
+    api: Api, channel: str, lambdas: LambdaClient, admin_token: str, source: str, sender: str
+) -> None:
+    """A bare `source` could read as a user id (`admin`): the send log names EventBridge sends `events:<source>`."""
+    sent = lambdas.invoke("send", _shipped("e-1", source=source, receivers=["a", "b"])).payload
+    entry = api.call("GET", f"/messages/{sent['id']}", token=admin_token).json_body
+    assert entry["sender"] == sender
