@@ -19,7 +19,7 @@ from chalicelib import counts, storage
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
-from chalicelib.storage import ARCHIVED, LIVE_END, InboxMessage, message_json, my_channel_json, page_json
+from chalicelib.storage import ARCHIVED, LIVE_END, InboxMessage, fitting, message_json, my_channel_json, page_json
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
 # A late store's writes all land within one invocation of the function that minted its storedId, so within
@@ -76,8 +76,11 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
     wanted = (m for m in found if m.id.startswith(prefix) and m.id != position)
     items, more = storage.first_page(wanted, query.page.limit)
+    shown = [message_json(m) for m in items]
+    if (kept := fitting(shown)) < len(items):  # cut short by size: Lambda answers at most 6 MB
+        items, shown, more = items[:kept], shown[:kept], True
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
-    return page_json([message_json(m) for m in items], cursor)
+    return page_json(shown, cursor)
 
 
 def _scope(query: MessageQuery) -> str:
@@ -103,8 +106,11 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     if "id" not in mark:
         floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
         items, last = _stored_late(user_id, query, after, floor)
+        shown = [message_json(m) for m in items]
+        if (kept := fitting(shown)) < len(items):  # cut short by size: go on after the last one shown
+            return page_json(shown[:kept], cursors.encode(user_id, scope, {"late": items[kept - 1].stored_id}))
         if last is not None:  # more of them may follow
-            return page_json([message_json(m) for m in items], cursors.encode(user_id, scope, {"late": last}))
+            return page_json(shown, cursors.encode(user_id, scope, {"late": last}))
     position = str(mark.get("id") or after)
     index, hash_value = source(user_id, query.channel, query.status)
     size = limit - len(items) + 2
@@ -112,9 +118,11 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
         hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
     )
     newer, more = storage.first_page((m for m in found if m.id != position), limit - len(items))
-    items += newer
+    shown = [message_json(m) for m in items + newer]
+    if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)
+        newer, more = newer[: kept - len(items)], True
     cursor = cursors.encode(user_id, scope, {"id": newer[-1].id if newer else position}) if more else None
-    return page_json([message_json(m) for m in items], cursor)
+    return page_json(shown[: len(items) + len(newer)], cursor)
 
 
 def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> tuple[list[InboxMessage], str | None]:
@@ -140,7 +148,8 @@ def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> t
     if not keys:
         return [], last
     stored = InboxMessage.batch_get([(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
-    return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: m.id), last
+    # In stored order, as the Query found them: a page cut short by size goes on after the last one shown.
+    return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: (m.stored_id, m.id)), last
 
 
 def find_message(user_id: str, message_id: str) -> InboxMessage:

@@ -43,7 +43,10 @@ from chalicelib.storage.inbox_tables import (
 )
 from chalicelib.storage.queue import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Step, WorkQueue
 from chalicelib.storage.shapes import (
+    PAGE_BYTES,
+    answer_bytes,
     channel_json,
+    fitting,
     message_json,
     my_channel_json,
     page_json,
@@ -65,6 +68,7 @@ __all__ = [
     "LOG",
     "MAX_RECEIVES",
     "MAX_TRANSACTION_ACTIONS",
+    "PAGE_BYTES",
     "PREFERENCES",
     "READ",
     "UNREAD",
@@ -82,10 +86,12 @@ __all__ = [
     "Tombstone",
     "UserCounts",
     "WorkQueue",
+    "answer_bytes",
     "bind_models",
     "channel_json",
     "condition_failed",
     "first_page",
+    "fitting",
     "image_string",
     "is_busy",
     "message_json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -232,3 +233,31 @@ def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token:
 
 def test_unread_count_for_a_new_user_is_zero(api: Api, token: TokenFactory) -> None:
     assert api.call("GET", "/me/unread-count", token=token("nobody")).json_body == {"total": 0, "unseen": 0, "channels": {}}
+
+
+LAMBDA_ANSWER_LIMIT = 6_291_456  # bytes: what a Lambda function may answer
+
+
+def _leaving_lambda(response: Any) -> int:
+    """The bytes of the proxy answer's body field: the JSON body carried as a JSON string."""
+    return len(json.dumps(response.body.decode("ascii")))
+
+
+@pytest.mark.parametrize("content", ["😀" * 4096, "\\\\" * 8192], ids=["emoji", "backslashes"])
+def test_a_page_of_the_largest_messages_is_cut_short_by_size_and_continues(
+    api: Api, admin_token: str, channel: str, token: TokenFactory, content: str
+) -> None:
+    """100 messages at the content limit would answer 6–12 MB: the page stops under Lambda's 6 MB, nothing lost."""
+    body = {"channel": "news", "receivers": ["big"], "title": "😀" * 200, "content": content}
+    sent = [api.send_message(admin_token, body).json_body["id"] for _ in range(100)]
+    for path in ("/me/messages?limit=100", f"/me/messages?limit=100&after={ids.first_id_at_ms(0)}"):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            response = api.call("GET", path + (f"&cursor={cursor}" if cursor else ""), token=token("big"))
+            assert _leaving_lambda(response) < LAMBDA_ANSWER_LIMIT - 10_000  # room for the status and headers
+            seen += [item["id"] for item in response.json_body["items"]]
+            cursor = response.json_body["nextCursor"]
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(sent), path  # each once, none lost across the cuts
