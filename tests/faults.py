@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.storage import dynamo as storage
+from infra.local.dynamodb_faults import DynamoFaults
 
 WRITES = ("TransactWriteItems", "BatchWriteItem")
 
@@ -77,3 +80,30 @@ def throttled(operation: str, times: int | None = None) -> Iterator[Throttle]:
     finally:
         for client in clients:
             client.meta.events.unregister(f"before-call.dynamodb.{operation}", hook)
+
+
+@contextmanager
+def dynamodb_faults(shares: dict[str, float], hot_key_units: float = 0.0, seed: int = 7) -> Iterator[Counter[str]]:
+    """Within the block, the local stack's DynamoDB faults (partial batches, conflicts, hot keys) on every model client.
+
+    Yields what was injected, by kind.
+    """
+    draw = random.Random(seed)
+    injected: Counter[str] = Counter()
+
+    def hit(name: str) -> bool:
+        if draw.random() < shares.get(name, 0.0):
+            injected[name] += 1
+            return True
+        return False
+
+    def count(name: str) -> None:
+        injected[name] += 1
+
+    faults = DynamoFaults(hit, count, hot_key_units)
+    clients = storage.botocore_clients()
+    faults.install(clients)
+    try:
+        yield injected
+    finally:
+        faults.uninstall(clients)

@@ -44,7 +44,7 @@ def _subscribed(channel: Channel, users: list[str]) -> set[str]:
     it = iter(users)
     while batch := list(islice(it, KEYS_PER_BATCH_GET)):
         keys = [(channel.name, user) for user in batch]
-        found |= {item.user_id for item in Subscription.batch_get(keys) if item.since >= floor}
+        found |= {item.user_id for item in storage.read_batch(Subscription, keys) if item.since >= floor}
     return found
 
 

@@ -147,7 +147,7 @@ def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> t
         last = keys[-1].stored_id
     if not keys:
         return [], last
-    stored = InboxMessage.batch_get([(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
+    stored = storage.read_batch(InboxMessage, [(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
     # In stored order, as the Query found them: a page cut short by size goes on after the last one shown.
     return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: (m.stored_id, m.id)), last
 
@@ -156,7 +156,7 @@ def find_message(user_id: str, message_id: str) -> InboxMessage:
     """The user's message, live or archived: both keys in one BatchGetItem."""
     if not is_valid_id(message_id):
         raise NotFoundError(f"message '{message_id}' not found")
-    for found in InboxMessage.batch_get([(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent_read=True):
+    for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
         return found
     raise NotFoundError(f"message '{message_id}' not found")
 
@@ -191,7 +191,7 @@ def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec) ->
         after = cursors.decode(query.page.cursor, user_id, scope)
         ordered = [entry for entry in ordered if entry < (str(after.get("latest", "")), str(after.get("name", "")))]
     page, more = ordered[: query.page.limit], len(ordered) > query.page.limit
-    latest = {m.channel: m for m in InboxMessage.batch_get([(user_id, lid) for lid, _ in page if lid])}
+    latest = {m.channel: m for m in storage.read_batch(InboxMessage, [(user_id, lid) for lid, _ in page if lid])}
     items = []
     for latest_id, channel in page:
         message = latest.get(channel) or _newest_live(user_id, channel)

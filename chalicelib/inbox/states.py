@@ -20,6 +20,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import storage
+from chalicelib.core.backoff import Pace
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import new_id
@@ -30,6 +31,9 @@ from chalicelib.storage import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxM
 # path reads the tombstone to leave the deleted message deleted.
 TOMBSTONE_LIFETIME = timedelta(days=15)
 MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a put each
+# Write units a second one user's bulk change may spend: half of what a partition takes (1,000), so the
+# user's key is never throttled and their sends and counts updates keep the other half.
+BULK_UNITS_PER_SECOND = 500
 BUSY = "the message is being changed elsewhere; try again"
 
 
@@ -174,24 +178,26 @@ Write = Callable[[Any, InboxMessage], None]
 def _each_in_transactions(
     messages: Iterable[InboxMessage], write: Write, per_transaction: int, layout: tuple[int, ...] = (1,)
 ) -> int:
-    """Apply ``write`` to every message, ``per_transaction`` at a time; count those really changed."""
+    """Apply ``write`` to every message, ``per_transaction`` at a time, paced; count those really changed."""
     changed = 0
+    pace = Pace(BULK_UNITS_PER_SECOND)
     chunk: list[InboxMessage] = []
     for message in messages:
         chunk.append(message)
         if len(chunk) == per_transaction:
-            changed += _chunk(chunk, write, layout)
+            changed += _chunk(chunk, write, layout, pace)
             chunk = []
     if chunk:
-        changed += _chunk(chunk, write, layout)
+        changed += _chunk(chunk, write, layout, pace)
     return changed
 
 
-def _chunk(chunk: list[InboxMessage], write: Write, layout: tuple[int, ...]) -> int:
+def _chunk(chunk: list[InboxMessage], write: Write, layout: tuple[int, ...], pace: Pace) -> int:
     """One transaction; messages whose condition failed (changed meanwhile) are left out and the rest retried."""
     for attempt in range(storage.CONFLICT_RETRIES):
         if not chunk:
             return 0
+        pace.spend(storage.transaction_units(chunk, sum(layout)))
         try:
             with storage.transaction() as transaction:
                 for message in chunk:

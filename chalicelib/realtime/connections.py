@@ -71,14 +71,18 @@ class ConnectionRegistry:
         """Register a connection: both items in one transaction."""
         live = LiveConnection(connection_id, user_id, connected_at_ms)
         expires = datetime.now(UTC) + MAX_LIFETIME + TTL_MARGIN
-        with storage.transaction() as transaction:
-            transaction.save(
-                Connection(_conn_key(connection_id), user_id=user_id, connected_at=connected_at_ms, expires_at=expires)
-            )
-            transaction.update(
-                Connection(_user_key(user_id)),
-                actions=[Connection.connections.add({live.element}), Connection.expires_at.set(expires)],
-            )
+
+        def register() -> None:  # the user's item is shared by their tabs: two connecting at once conflict
+            with storage.transaction() as transaction:
+                transaction.save(
+                    Connection(_conn_key(connection_id), user_id=user_id, connected_at=connected_at_ms, expires_at=expires)
+                )
+                transaction.update(
+                    Connection(_user_key(user_id)),
+                    actions=[Connection.connections.add({live.element}), Connection.expires_at.set(expires)],
+                )
+
+        storage.retrying_conflicts(register)
 
     def disconnect(self, connection_id: str) -> str | None:
         """Forget a connection on ``$disconnect``; its user's id, or None for an unknown id."""
@@ -92,20 +96,23 @@ class ConnectionRegistry:
 
     def forget(self, live: LiveConnection) -> None:
         """Remove a gone connection from its user's set and drop its item."""
-        with storage.transaction() as transaction:
-            transaction.delete(Connection(_conn_key(live.connection_id)))
-            transaction.update(Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})])
+
+        def unregister() -> None:
+            with storage.transaction() as transaction:
+                transaction.delete(Connection(_conn_key(live.connection_id)))
+                transaction.update(Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})])
+
+        storage.retrying_conflicts(unregister)
 
     def lookup(self, user_ids: list[str]) -> dict[str, list[LiveConnection]]:
         """Every live connection of these users: ⌈U/100⌉ BatchGetItem calls."""
         found: dict[str, list[LiveConnection]] = {}
         oldest_ms = (self._now() - (MAX_LIFETIME + TTL_MARGIN).total_seconds()) * 1000
         keys = [_user_key(u) for u in dict.fromkeys(user_ids)]
-        for start in range(0, len(keys), storage.BATCH_GET_KEYS):
-            for item in Connection.batch_get(keys[start : start + storage.BATCH_GET_KEYS]):
-                user_id = item.pk.removeprefix("user#")
-                for element in item.connections or set():
-                    live = _parse(user_id, element)
-                    if live is not None and live.connected_at_ms >= oldest_ms:
-                        found.setdefault(user_id, []).append(live)
+        for item in storage.read_batch(Connection, keys):
+            user_id = item.pk.removeprefix("user#")
+            for element in item.connections or set():
+                live = _parse(user_id, element)
+                if live is not None and live.connected_at_ms >= oldest_ms:
+                    found.setdefault(user_id, []).append(live)
         return found

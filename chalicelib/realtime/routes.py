@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.core import logs
 from chalicelib.core.auth import verify_token
 from chalicelib.core.config import AuthSettings
-from chalicelib.core.errors import UnauthorizedError, ValidationError
+from chalicelib.core.errors import BusyError, UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
 from chalicelib.realtime.connections import ConnectionRegistry
 from chalicelib.realtime.poster import Outcome
@@ -49,7 +49,11 @@ class WebSocketRoutes:
             return {"statusCode": 401, "body": str(error)}
         logs.bind(user_id=principal.user_id)
         connected_at = int(context.get("connectedAt") or time.time() * 1000)
-        self._registry.connect(context["connectionId"], principal.user_id, connected_at)
+        try:
+            self._registry.connect(context["connectionId"], principal.user_id, connected_at)
+        except BusyError:  # still conflicting or throttled after the retries: the client reconnects later
+            logger.warning("connect busy")
+            return {"statusCode": 429, "body": "busy; reconnect shortly"}
         logger.info("connected", extra={"connection_id": context["connectionId"]})
         return {"statusCode": 200}
 

@@ -1,15 +1,16 @@
 """Storage: the tables and every piece of DynamoDB plumbing.
 
 `tables`, `inbox_tables` and `audience_tables` are the PynamoDB models;
-`dynamo` owns transactions, conditions, batches, pages and retries (nothing
-else reaches into a model's connection); `shapes` are the JSON the API
+`dynamo` owns transactions, conditions, pages and retries, `batches` the
+batch reads and writes with their unprocessed items (nothing else reaches
+into a model's connection); `shapes` are the JSON the API
 shows of each item; `stream_records` parses a stream record once; `queue`
 is the work queue's step.
 """
 
 from chalicelib.storage.audience_tables import LOG, SendLog, Subscription
+from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, write_batch, write_batches
 from chalicelib.storage.dynamo import (
-    BATCH_GET_KEYS,
     CONFLICT_RETRIES,
     MAX_TRANSACTION_ACTIONS,
     condition_failed,
@@ -21,12 +22,11 @@ from chalicelib.storage.dynamo import (
     pause_before_retry,
     put_item,
     read_item,
-    read_items,
     refused_as,
+    retrying_conflicts,
     transaction,
+    transaction_units,
     update_item,
-    write_batch,
-    write_batches,
 )
 from chalicelib.storage.inbox_tables import (
     ARCHIVED,
@@ -103,12 +103,15 @@ __all__ = [
     "pause_before_retry",
     "preferences_json",
     "put_item",
+    "read_batch",
     "read_item",
     "read_items",
     "refused_as",
+    "retrying_conflicts",
     "send_log_json",
     "subscriber_json",
     "transaction",
+    "transaction_units",
     "update_item",
     "write_batch",
     "write_batches",

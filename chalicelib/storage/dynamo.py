@@ -8,13 +8,12 @@ service (100 actions per transaction, cancellation reasons in action order,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
@@ -33,9 +32,6 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
 IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
 MAX_TRANSACTION_ACTIONS = 100
-BATCH_GET_KEYS = 100
-BATCH_WRITE_ITEMS = 25
-BATCH_WRITES_IN_FLIGHT = 8
 CONFLICT_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.02
 
@@ -43,6 +39,11 @@ BACKOFF_BASE_SECONDS = 0.02
 def transaction(token: str | None = None) -> TransactWrite:
     """A TransactWriteItems on the service's connection; ``token`` makes it idempotent for 10 minutes."""
     return TransactWrite(connection=InboxMessage._get_connection().connection, client_request_token=token)
+
+
+def transaction_units(items: Sequence[Model], actions_per_item: int = 1) -> int:
+    """The write units a transaction of these items' writes spends: twice a started KB per write."""
+    return sum(2 * actions_per_item * (len(json.dumps(item.serialize())) // 1024 + 1) for item in items)
 
 
 def botocore_clients() -> list[Any]:
@@ -65,8 +66,29 @@ BUSY_CODES = frozenset(
 
 
 def is_busy(error: PynamoDBException) -> bool:
-    """Throttling or a service-side failure that outlived botocore's retries: worth a retry later, not a 500."""
-    return error.cause_response_code in BUSY_CODES
+    """Throttling, a conflict or a service-side failure that outlived the retries: worth a retry later, not a 500.
+
+    A transaction cancelled only because another one was writing the same
+    item (`TransactionConflict`, which botocore does not retry) is the weather
+    too; one cancelled by a condition is a domain outcome, for its caller.
+    """
+    if error.cause_response_code in BUSY_CODES:
+        return True
+    codes = cancellation_codes(error) if isinstance(error, TransactWriteError) else []
+    return TRANSACTION_CONFLICT in codes and CONDITION_FAILED not in codes
+
+
+def retrying_conflicts(write: Callable[[], T]) -> T:
+    """``write`` (a transaction), again after a backoff while it meets a conflict or throttling; then BusyError."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return write()
+        except TransactWriteError as error:
+            if not is_busy(error):
+                raise
+            if attempt + 1 < CONFLICT_RETRIES:
+                pause_before_retry(attempt)
+    raise BusyError("storage is busy; retry shortly")
 
 
 def condition_failed(error: PynamoDBException) -> bool:
@@ -133,66 +155,11 @@ def one_page(model: type[M], results: ResultIterator[M]) -> tuple[list[M], dict[
     return items, results.page_iter.last_evaluated_key
 
 
-def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Model]) -> None:
-    """BatchWriteItem in 25s; PynamoDB retries unprocessed items with backoff, then gives up (BusyError)."""
-    try:
-        with model.batch_write() as batch:
-            for item in puts:
-                batch.save(item)
-            for item in deletes:
-                batch.delete(item)
-    except PutError as error:
-        raise BusyError("storage is busy and not every change was written; retry the same request") from error
-
-
-_batch_writers = ThreadPoolExecutor(max_workers=BATCH_WRITES_IN_FLIGHT, thread_name_prefix="batch-write")
-
-
-def write_batches(model: type[Model], puts: Sequence[Model]) -> None:
-    """Puts in BatchWriteItems of 25, eight in flight: a 1,000-receiver send waits for 5 round trips, not 40.
-
-    Every batch runs to its end; the first failure is raised after all of
-    them (what did get written is then known only to a retry, as before).
-    """
-    batches = [puts[start : start + BATCH_WRITE_ITEMS] for start in range(0, len(puts), BATCH_WRITE_ITEMS)]
-    if len(batches) <= 1:
-        write_batch(model, puts, [])
-        return
-    futures = [_batch_writers.submit(write_batch, model, batch, []) for batch in batches]
-    errors = [error for error in (future.exception() for future in futures) if error is not None]
-    if errors:
-        raise errors[0]
-
-
 def read_item(model: type[Model], hash_key: str, *, consistent: bool = False) -> dict[str, Any] | None:
     """One item's raw attributes (every attribute, also those the model does not declare), or None."""
     found = model._get_connection().get_item(hash_key, consistent_read=consistent)
     item: dict[str, Any] | None = found.get("Item")
     return item
-
-
-def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[dict[str, Any]]:
-    """Consistent raw reads of many hash-only items, ≤ 100 keys per BatchGetItem, unprocessed keys retried."""
-    client = model._get_connection().connection.client
-    table = model.Meta.table_name
-    found: list[dict[str, Any]] = []
-    for start in range(0, len(hash_keys), BATCH_GET_KEYS):
-        keys = [{key_name: {"S": key}} for key in hash_keys[start : start + BATCH_GET_KEYS]]
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                response = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-            except ClientError as error:  # throttled past botocore's retries: the callers' busy path, as `is_busy`
-                if error.response.get("Error", {}).get("Code") not in BUSY_CODES:
-                    raise
-                raise BusyError("storage is busy; retry shortly") from error
-            found += response.get("Responses", {}).get(table, [])
-            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not keys:
-                break
-            pause_before_retry(attempt)
-        if keys:
-            raise BusyError("storage is busy; retry shortly")
-    return found
 
 
 def update_item(model: type[Model], hash_key: str, actions: list[Any], condition: Any = None) -> dict[str, Any]:

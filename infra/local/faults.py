@@ -9,6 +9,9 @@
 * ``delay=0.05``    — a share delayed by ``delay_ms`` (default 200 ms): a slow API Gateway;
 * ``dynamodb=0.02`` — a share of the app's DynamoDB calls answered ``ProvisionedThroughputExceededException``
                       (botocore retries some; the rest reach the code);
+* ``unprocessed=0.05``, ``conflict=0.05``, ``hotkey=1000`` — DynamoDB's partial batch answers,
+                      transaction conflicts and per-partition-key throttling
+                      (`infra.local.dynamodb_faults`);
 * ``replay=5``      — every 5 seconds the stream poller restarts from a checkpoint a few batches back, as
                       Lambda does after a crash or a partial batch failure: records that already
                       succeeded run again;
@@ -27,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 POST_FAULTS = ("gone", "throttle", "error", "delay")
-KNOWN = {*POST_FAULTS, "dynamodb", "replay", "seed", "delay_ms"}
+DYNAMODB_SHARES = ("dynamodb", "unprocessed", "conflict")
+KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "hotkey", "replay", "seed", "delay_ms"}
 THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected by the local stack"}}
 
 
@@ -36,6 +40,7 @@ class FaultPlan:
     shares: dict[str, float] = field(default_factory=dict)
     delay_ms: float = 200.0
     replay_seconds: float = 0.0
+    hot_key_units: float = 0.0  # write units per second and partition key; 0: unlimited, as moto
     counts: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,6 +60,8 @@ class FaultPlan:
                 plan.delay_ms = value
             elif name == "replay":
                 plan.replay_seconds = value
+            elif name == "hotkey":
+                plan.hot_key_units = value
             elif not 0 <= value <= 1:
                 raise ValueError(f"INAPP_FAULTS: {name} must be a share from 0 to 1")
             else:
@@ -63,7 +70,11 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return bool(self.shares) or self.replay_seconds > 0
+        return bool(self.shares) or self.replay_seconds > 0 or self.hot_key_units > 0
+
+    @property
+    def touches_dynamodb(self) -> bool:
+        return any(self.shares.get(name) for name in DYNAMODB_SHARES) or self.hot_key_units > 0
 
     def _hit(self, name: str) -> bool:
         share = self.shares.get(name, 0.0)
@@ -77,8 +88,9 @@ class FaultPlan:
         """Which fault (if any) this @connections post meets."""
         return next((name for name in POST_FAULTS if self._hit(name)), None)
 
-    def throttle_dynamodb(self, clients: list[Any]) -> None:
-        """A ``before-call`` hook on the app's DynamoDB clients answering a share with throttling."""
+    def on_dynamodb(self, clients: list[Any]) -> None:
+        """Hooks on the app's DynamoDB clients: throttling, partial batches, conflicts, hot keys."""
+        from infra.local.dynamodb_faults import DynamoFaults
 
         def before_call(model: Any, **_: Any) -> Any:
             if not self._hit("dynamodb"):
@@ -87,6 +99,11 @@ class FaultPlan:
 
         for client in clients:
             client.meta.events.register_first("before-call.dynamodb", before_call)
+        DynamoFaults(self._hit, self._count, self.hot_key_units).install(clients)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
 
     def replay_stream(self, replay: Callable[[], bool], stopping: threading.Event) -> threading.Thread:
         """Every ``replay_seconds``, ask the poller to restart from an older checkpoint."""

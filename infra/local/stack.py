@@ -179,8 +179,8 @@ class LocalStack:
         if not faults.active:
             return
         logger.warning("fault injection on: %s", os.environ.get("INAPP_FAULTS"))
-        if faults.shares.get("dynamodb"):
-            faults.throttle_dynamodb(storage.botocore_clients())
+        if faults.touches_dynamodb:
+            faults.on_dynamodb(storage.botocore_clients())
         if faults.replay_seconds and self.poller is not None:
             faults.replay_stream(self.poller.replay_from_checkpoint, self._stopping)
 

@@ -213,9 +213,9 @@ class InboxMachine(RuleBasedStateMachine):
 
 @pytest.fixture
 def small_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import pynamodb.models
+    from chalicelib.storage import batches
 
-    monkeypatch.setattr(pynamodb.models, "BATCH_WRITE_PAGE_LIMIT", 2)
+    monkeypatch.setattr(batches, "BATCH_WRITE_ITEMS", 2)
     monkeypatch.setattr(group_write, "MESSAGES_PER_TRANSACTION", 2)
     monkeypatch.setenv("INAPP_WS_ENDPOINT", "http://127.0.0.1:9/api")  # no socket is connected: nothing is posted
     yield

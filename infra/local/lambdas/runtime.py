@@ -68,8 +68,8 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
     # Every model's client, built here once: PynamoDB builds one on first use, and the first batch's
     # 64 counts threads would each build their own at once (~10 s of CPU reading botocore's endpoints).
     clients = storage.botocore_clients()
-    if faults.shares.get("dynamodb"):
-        faults.throttle_dynamodb(clients)
+    if faults.touches_dynamodb:
+        faults.on_dynamodb(clients)
     try:
         conn.send(("ready", None, {}))
     except OSError:  # the stack stopped while this runtime loaded the app

@@ -11,6 +11,7 @@ import pytest
 from chalicelib import service
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.audience_tables import SendLog
+from chalicelib.storage.batches import write_batches
 from chalicelib.storage.inbox_tables import InboxMessage
 from tests.conftest import Api, LambdaClient, TokenFactory, Worker, assert_counts_exact, assert_error
 
@@ -238,7 +239,7 @@ def test_the_send_lambda_takes_audience_sends_and_names_its_sender(
     assert direct["status"] == bridged["status"] == "queued"
     worker.drain()
     assert _log(api, admin_token, direct["id"])["sender"] == "lambda"
-    assert _log(api, admin_token, bridged["id"])["sender"] == "ci.deploys"
+    assert _log(api, admin_token, bridged["id"])["sender"] == "events:ci.deploys"
     assert_exact(bridged["id"], subscribed)
 
 
@@ -376,7 +377,7 @@ def test_a_catch_up_request_looks_at_a_bounded_part_of_the_late_messages(
         item.created_at, item.expires_at, item.stored_id = "2026-11-25T00:00:00.000Z", expires, ids.new_id()
         item.set_status(UNREAD, None)
         late.append(item)
-    storage.write_batches(InboxMessage, late)
+    write_batches(InboxMessage, late)
     pages, cursor, calls = [], None, []
     while True:
         dynamodb_calls.reset()

@@ -17,6 +17,7 @@ from tests.conftest import (
     deliver_and_replay,
 )
 from tests.events import StreamTap
+from tests.faults import dynamodb_faults
 from tests.standin import ManagementStandIn
 
 
@@ -222,3 +223,23 @@ def test_every_state_change_reaches_every_device_with_its_counts_and_replays_cha
             none,  # muted: told again (nothing unread to hide)
         ]
     assert_counts_exact("alice")
+
+
+@pytest.mark.parametrize("path", ["/me/messages/read", "/me/messages/archive"])
+def test_a_hot_users_bulk_change_is_paced_below_a_partitions_write_units(
+    api: Api, admin_token: str, channel: str, token: TokenFactory, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One partition key takes so many write units a second (1,000 on AWS): a bulk change stays at half of it.
+
+    Scaled down to run fast: the partition at 300 units a second, the pace at 150; unpaced, the first
+    two transactions alone (400 units) overrun the partition.
+    """
+    from chalicelib.inbox import states
+
+    monkeypatch.setattr(states, "BULK_UNITS_PER_SECOND", 150)
+    for index in range(200):
+        api.send_message(admin_token, {"channel": "news", "receivers": ["hot"], "title": f"m{index}"})
+    with dynamodb_faults({}, hot_key_units=300) as injected:
+        answer = api.call("POST", path, token=token("hot"), json_body={"channel": "news"}).json_body
+    assert answer == {"updated": 200}
+    assert injected["hotkey"] == 0

@@ -11,6 +11,7 @@ from chalicelib.core.auth import issue_token
 from chalicelib.storage.tables import Connection
 from tests.conftest import SECRET, LambdaClient, TokenFactory
 from tests.events import ws_event
+from tests.faults import dynamodb_faults
 from tests.standin import ManagementStandIn
 
 
@@ -59,3 +60,20 @@ def test_frames_are_compact_json(standin: ManagementStandIn) -> None:
     from chalicelib.realtime.routes import _frame
 
     assert json.loads(_frame({"type": "pong"})) == {"type": "pong"}
+
+
+def test_connects_meeting_transaction_conflicts_are_retried_and_a_lasting_conflict_is_429(
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory
+) -> None:
+    """Two tabs connecting at once conflict on the user's item; botocore does not retry that: never a 500."""
+    with dynamodb_faults({"conflict": 0.5}, seed=3) as injected:
+        for tab in range(6):
+            answer = lambdas.invoke("ws_connect", ws_event("$connect", f"t{tab}=", token=token("u1"))).payload
+            assert answer == {"statusCode": 200}
+    assert injected["conflict"] >= 2
+    (registry,) = Connection.query("user#u1")
+    assert len(registry.connections) == 6
+    with dynamodb_faults({"conflict": 1.0}):
+        answer = lambdas.invoke("ws_connect", ws_event("$connect", "late=", token=token("u1"))).payload
+    assert answer["statusCode"] == 429
+    assert Connection.count("conn#late=") == 0
