@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import storage
+from chalicelib.core.errors import BusyError
 from chalicelib.storage import Connection
 
 logger = logging.getLogger(__name__)
@@ -104,15 +105,26 @@ class ConnectionRegistry:
 
         storage.retrying_conflicts(unregister)
 
-    def lookup(self, user_ids: list[str]) -> dict[str, list[LiveConnection]]:
-        """Every live connection of these users: ⌈U/100⌉ BatchGetItem calls."""
+    def lookup(self, user_ids: list[str]) -> tuple[dict[str, list[LiveConnection]], set[str]]:
+        """Every live connection of these users (⌈U/100⌉ BatchGetItem), and the users whose read still failed.
+
+        One user's trouble stays theirs: a throttled hundred is reported, the others are found.
+        """
         found: dict[str, list[LiveConnection]] = {}
+        unread: set[str] = set()
         oldest_ms = (self._now() - (MAX_LIFETIME + TTL_MARGIN).total_seconds()) * 1000
-        keys = [_user_key(u) for u in dict.fromkeys(user_ids)]
-        for item in storage.read_batch(Connection, keys):
-            user_id = item.pk.removeprefix("user#")
-            for element in item.connections or set():
-                live = _parse(user_id, element)
-                if live is not None and live.connected_at_ms >= oldest_ms:
-                    found.setdefault(user_id, []).append(live)
-        return found
+        users = list(dict.fromkeys(user_ids))
+        for start in range(0, len(users), storage.BATCH_GET_KEYS):
+            hundred = users[start : start + storage.BATCH_GET_KEYS]
+            try:
+                items = storage.read_batch(Connection, [_user_key(u) for u in hundred])
+            except BusyError:
+                unread.update(hundred)
+                continue
+            for item in items:
+                user_id = item.pk.removeprefix("user#")
+                for element in item.connections or set():
+                    live = _parse(user_id, element)
+                    if live is not None and live.connected_at_ms >= oldest_ms:
+                        found.setdefault(user_id, []).append(live)
+        return found, unread

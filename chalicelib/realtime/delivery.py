@@ -38,8 +38,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from chalicelib import counts
 from chalicelib.core import metrics
+from chalicelib.core.errors import BusyError
 from chalicelib.counts import Counts
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.frames import Frame, user_frames
@@ -122,7 +125,7 @@ class Delivery:
         by_user: dict[str, list[StreamRecord]] = {}
         for record in parsed:
             by_user.setdefault(counts.record_user(record), []).append(record)
-        connections = self._registry.lookup(list(by_user)) if by_user else {}
+        connections, unread = self._registry.lookup(list(by_user)) if by_user else ({}, set())
 
         def deliver(user: str, stored: Counts | None) -> Posted:
             frames = user_frames(by_user[user], changes.get(user), stored)
@@ -130,8 +133,8 @@ class Delivery:
             return len(frames), posts
 
         results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
-        # Every record of a user whose counts still failed is retried by Lambda, frames included.
-        failures = {r.sequence_number: None for user in pending for r in by_user[user]}
+        # Every record of a user whose counts or connections could not be read is retried by Lambda, frames included.
+        failures = {r.sequence_number: None for user in [*pending, *unread] for r in by_user[user]}
         now = self._clock()
         report.frames = sum(frames for frames, _ in results)
         for live, frame, outcome in (post for _, posts in results for post in posts):
@@ -183,8 +186,8 @@ class Delivery:
             report.sent += 1
             if frame.created_at is not None:
                 metrics.add(metrics.DELIVERY_LAG, max(0.0, now - frame.created_at) * 1000, "Milliseconds")
-        elif outcome is Outcome.GONE:
-            self._gone(live, report)
+        elif outcome is Outcome.GONE and not self._gone(live, report):
+            failed[frame.sequence_number] = None  # its clean-up failed: the retry posts again and forgets it then
         elif outcome is Outcome.TOO_LARGE:
             report.dropped += 1
             logger.error("frame too large for the socket; dropped", extra={"sequence_number": frame.sequence_number})
@@ -192,8 +195,14 @@ class Delivery:
             report.failed_posts += 1
             failed[frame.sequence_number] = None
 
-    def _gone(self, live: LiveConnection, report: BatchReport) -> None:
+    def _gone(self, live: LiveConnection, report: BatchReport) -> bool:
+        """Forget a closed connection; False when storage would not (conflicting, throttled)."""
         if live.age_seconds(self._clock()) < GONE_GRACE_SECONDS:
-            return  # $connect may still be running; a later post decides
+            return True  # $connect may still be running; a later post decides
         report.gone += 1
-        self._registry.forget(live)
+        try:
+            self._registry.forget(live)
+        except (BusyError, PynamoDBException):
+            logger.warning("forgetting a gone connection failed", extra={"connection_id": live.connection_id})
+            return False
+        return True

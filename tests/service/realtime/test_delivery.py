@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from chalicelib.storage.inbox_tables import InboxMessage
 from chalicelib.storage.tables import Connection
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory, deliver_and_replay
 from tests.events import StreamTap, ws_event
+from tests.faults import dynamodb_faults
 from tests.standin import ManagementStandIn
 
 
@@ -157,3 +159,70 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
     assert dynamodb_calls.calls == {"BatchGetItem": math.ceil(250 / 100), "UpdateItem": 250}
     frames = [f["type"] for u in users[:30] for f in standin.all_frames(f"{u}-x=")]
     assert sorted(frames) == ["counts.updated"] * 30 + ["message.created"] * 30
+
+
+class _ThrottleLookupOf:
+    """A ``before-call`` hook throttling every BatchGetItem that asks for one user's connections."""
+
+    def __init__(self, user: str) -> None:
+        self.key = f'"user#{user}"'.encode()
+        self.calls = 0
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        if model.name != "BatchGetItem" or self.key not in params["body"]:
+            return None
+        self.calls += 1
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "hot"}, "ResponseMetadata": {}}
+        return (type("Http", (), {"status_code": 400})(), error)
+
+
+def test_a_throttled_connection_lookup_fails_only_that_users_records(
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.realtime import connections
+    from chalicelib.storage import batches
+    from chalicelib.storage import dynamo as storage
+
+    monkeypatch.setattr(connections.storage, "BATCH_GET_KEYS", 1)  # one user a BatchGetItem: bob's is his own
+    monkeypatch.setattr(batches, "pause", lambda attempt, base: None)
+    connect("alice", "a1=")
+    connect("bob", "b1=")
+    send(["alice", "bob"])
+    batch = stream.batch()
+    hook = _ThrottleLookupOf("bob")
+    for client in storage.botocore_clients():
+        client.meta.events.register_first("before-call.dynamodb", hook)
+    try:
+        answer = lambdas.invoke("deliver", batch).payload
+    finally:
+        for client in storage.botocore_clients():
+            client.meta.events.unregister("before-call.dynamodb", hook)
+    bobs = [r["dynamodb"]["SequenceNumber"] for r in batch["Records"] if r["dynamodb"]["Keys"]["userId"]["S"] == "bob"]
+    assert hook.calls > 0
+    assert answer == {"batchItemFailures": [{"itemIdentifier": seq} for seq in bobs]}
+    assert [f["type"] for f in standin.frames("a1=")] == ["message.created"]
+    assert standin.frames("b1=") == []
+
+
+def test_a_gone_connection_whose_clean_up_conflicts_fails_only_its_record(
+    lambdas: LambdaClient, standin: ManagementStandIn, connect: ConnectFactory, channel: str, send: SendFactory, stream: StreamTap
+) -> None:
+    connect("alice", "a1=")
+    connect("bob", "b1=")
+    standin.script("a1=", [410])
+    send(["alice"])
+    send(["bob"])
+    batch = stream.batch()
+    with dynamodb_faults({"conflict": 1.0}) as injected:
+        answer = lambdas.invoke("deliver", batch).payload
+    assert injected["conflict"] >= 1
+    alices = [r["dynamodb"]["SequenceNumber"] for r in batch["Records"] if r["dynamodb"]["Keys"]["userId"]["S"] == "alice"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": alices[0]}]}
+    assert [f["type"] for f in standin.frames("b1=")] == ["message.created"]
+    assert Connection.get("conn#a1=").user_id == "alice"  # not forgotten yet: the retry will
