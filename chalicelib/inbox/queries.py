@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib import counts, storage
+from chalicelib.core.clock import utc_now
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
@@ -74,13 +76,19 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
     size = query.page.limit + 2
     found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
-    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position)
+    now = utc_now()
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position and not _expired(m, now))
     items, more = storage.first_page(wanted, query.page.limit)
     shown = [message_json(m) for m in items]
     if (kept := fitting(shown)) < len(items):  # cut short by size: Lambda answers at most 6 MB
         items, shown, more = items[:kept], shown[:kept], True
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json(shown, cursor)
+
+
+def _expired(message: InboxMessage, now: datetime) -> bool:
+    """Past its retention but not yet deleted: TTL deletes within days, not at once; it is gone already."""
+    return message.expires_at is not None and message.expires_at <= now
 
 
 def _scope(query: MessageQuery) -> str:
@@ -117,7 +125,8 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     found = index.query(
         hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
     )
-    newer, more = storage.first_page((m for m in found if m.id != position), limit - len(items))
+    now = utc_now()
+    newer, more = storage.first_page((m for m in found if m.id != position and not _expired(m, now)), limit - len(items))
     shown = [message_json(m) for m in items + newer]
     if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)
         newer, more = newer[: kept - len(items)], True
@@ -149,15 +158,19 @@ def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> t
         return [], last
     stored = storage.read_batch(InboxMessage, [(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
     # In stored order, as the Query found them: a page cut short by size goes on after the last one shown.
-    return sorted((m for m in stored if query.status in ("all", m.status)), key=lambda m: (m.stored_id, m.id)), last
+    now = utc_now()
+    shown = (m for m in stored if query.status in ("all", m.status) and not _expired(m, now))
+    return sorted(shown, key=lambda m: (m.stored_id, m.id)), last
 
 
 def find_message(user_id: str, message_id: str) -> InboxMessage:
     """The user's message, live or archived: both keys in one BatchGetItem."""
     if not is_valid_id(message_id):
         raise NotFoundError(f"message '{message_id}' not found")
+    now = utc_now()
     for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
-        return found
+        if not _expired(found, now):
+            return found
     raise NotFoundError(f"message '{message_id}' not found")
 
 

@@ -261,3 +261,21 @@ def test_a_page_of_the_largest_messages_is_cut_short_by_size_and_continues(
             if cursor is None:
                 break
         assert sorted(seen) == sorted(sent), path  # each once, none lost across the cuts
+
+
+def test_a_message_past_its_retention_is_never_listed_before_ttl_deletes_it(
+    api: Api, admin_token: str, channel: str, token: TokenFactory, send: SendFactory
+) -> None:
+    """DynamoDB's TTL deletes expired items within days, not at once: until then they are gone for the reader."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.storage.inbox_tables import InboxMessage
+
+    floor = ids.first_id_at_ms(0)
+    old, kept = send(["u1"], title="old")["id"], send(["u1"], title="kept")["id"]
+    (expired,) = [m for m in InboxMessage.query("u1") if m.message_id == old]
+    expired.update(actions=[InboxMessage.expires_at.set(datetime.now(UTC) - timedelta(minutes=1))])
+    for path in ("/me/messages", "/me/messages?status=unread", "/me/messages?channel=news", f"/me/messages?after={floor}"):
+        items = api.call("GET", path, token=token("u1")).json_body["items"]
+        assert [m["id"] for m in items] == [kept], path
+    assert_error(api.call("GET", f"/me/messages/{old}", token=token("u1")), 404, f"message '{old}' not found")
