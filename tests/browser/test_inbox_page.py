@@ -256,6 +256,30 @@ def test_a_message_sent_while_the_first_socket_connects_is_shown_at_once(page: A
     expect(page.locator(".toast", has_text="Sent while connecting")).to_be_visible(timeout=10_000)
 
 
+def test_a_catch_up_refused_with_429_is_retried_until_it_shows_what_arrived(page: Any, stack: Any) -> None:
+    """The client had swallowed a failed catch-up: a 429 on reconnect hid what arrived while away until the next one."""
+    from playwright.sync_api import expect
+
+    refused: list[str] = []
+
+    def busy_twice(route: Any) -> None:
+        if "after=" in route.request.url and len(refused) < 2:
+            refused.append(route.request.url)
+            route.fulfill(status=429, content_type="application/json", body='{"Code":"TooManyRequestsError","Message":"busy"}')
+        else:
+            route.continue_()
+
+    def send_then_connect(socket: Any) -> None:
+        send(stack, ["patient"], "Sent while connecting")
+        socket.connect_to_server()
+
+    page.route(re.compile(r"/me/messages\?"), busy_twice)
+    page.route_web_socket(re.compile(r"^ws://"), send_then_connect)
+    page.goto(f"{stack.urls['http']}/#token={issue_token('patient', SECRET)}")
+    expect(page.locator(".toast", has_text="Sent while connecting")).to_be_visible(timeout=15_000)
+    assert len(refused) == 2
+
+
 def test_each_mark_all_read_button_names_its_scope(open_inbox: Any, stack: Any) -> None:
     """Two buttons both said "Mark all as read": one for every channel, one for the open channel."""
     from playwright.sync_api import expect

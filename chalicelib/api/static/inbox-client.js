@@ -176,8 +176,8 @@ export class InboxClient extends EventTarget {
       // Also on the first open: what was sent between the first list fetch and the end of
       // $connect reached no socket of ours, and would otherwise wait for the next reconnect.
       // The counts too: frames sent while away are lost; from now on frames bring them.
-      this.catchUp().catch(() => {});
-      this._fetchCounts();
+      this._untilDone(socket, "catchUp", () => this.catchUp());
+      this._untilDone(socket, "counts", () => this._fetchCounts());
     });
     socket.addEventListener("message", (event) => this._onFrame(event.data));
     socket.addEventListener("close", () => {
@@ -247,11 +247,29 @@ export class InboxClient extends EventTarget {
   /** Once per open. A counts frame that arrives while it runs is newer than its answer (counts lag the stream). */
   async _fetchCounts() {
     const framesBefore = this._countsFrames;
-    try {
-      const counts = await this.unreadCount();
-      if (this._countsFrames === framesBefore) this._setCounts(counts);
-    } catch {
-      /* the next (re)connect fetches them again; frames keep them current meanwhile */
+    const counts = await this.unreadCount();
+    if (this._countsFrames === framesBefore) this._setCounts(counts);
+  }
+
+  /**
+   * Run `task` (the catch-up, the counts) until it succeeds, with exponential backoff and full
+   * jitter, while `socket` stays the open one: a 429 or a 5xx on reconnect must not hide what
+   * arrived while away until the next reconnect. A 401 has closed the client; a new socket
+   * runs its own.
+   */
+  async _untilDone(socket, name, task) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await task();
+        return;
+      } catch (error) {
+        if (this._stopped || this._socket !== socket || error.status === 401) return;
+        const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
+        await new Promise((resolve) => {
+          this._timers[name] = setTimeout(resolve, Math.random() * ceiling);
+        });
+        if (this._stopped || this._socket !== socket) return;
+      }
     }
   }
 
