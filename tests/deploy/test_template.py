@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -66,12 +67,52 @@ def test_every_function_gets_its_configuration_by_ref(transformed: dict[str, Any
     variables = transformed["Resources"][function]["Properties"]["Environment"]["Variables"]
     for name, table in TABLE_ENV.items():
         assert variables[name] == {"Ref": table}
-    assert variables["INAPP_WS_API_ID"] == {"Ref": "WebsocketAPI"}
-    assert variables["INAPP_WS_STAGE"] == "api"
+    for name, scheme in (("INAPP_WS_ENDPOINT", "https"), ("INAPP_WS_URL", "wss")):
+        stage = transformed["Resources"]["WebsocketAPIStage"]["Properties"]["StageName"]
+        assert variables[name] == {
+            "Fn::Sub": f"{scheme}://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+        }
+    assert "INAPP_WS_API_ID" not in variables  # the code's fallback from an id writes amazonaws.com
     assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
     assert variables["INAPP_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
     assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
+
+
+def _sub(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], text)
+
+
+def test_the_websocket_endpoints_follow_the_partition(transformed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In China the domain is amazonaws.com.cn: the template passes whole endpoints built with AWS::URLSuffix."""
+    variables = transformed["Resources"]["Deliver"]["Properties"]["Environment"]["Variables"]
+    china = {"WebsocketAPI": "abc123", "AWS::Region": "cn-north-1", "AWS::URLSuffix": "amazonaws.com.cn"}
+    for name in ("INAPP_WS_ENDPOINT", "INAPP_WS_URL"):
+        monkeypatch.setenv(name, _sub(variables[name]["Fn::Sub"], china))
+    monkeypatch.setenv("AWS_REGION", "cn-north-1")
+    settings = load_settings()
+    assert settings.ws_management_endpoint == "https://abc123.execute-api.cn-north-1.amazonaws.com.cn/api"
+    assert settings.ws_client_url == "wss://abc123.execute-api.cn-north-1.amazonaws.com.cn/api"
+    assert _sub(transformed["Outputs"]["WebSocketUrl"]["Value"]["Fn::Sub"], china) == settings.ws_client_url
+
+
+def test_no_address_in_the_template_hard_codes_the_partitions_domain(packaged: Path) -> None:
+    """Only service principals (the same in every partition) may spell amazonaws.com; addresses use AWS::URLSuffix."""
+
+    def strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from strings(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v, key)
+        elif isinstance(value, str):
+            yield key, value
+
+    for template in (_load(packaged / "sam.yaml"), packaging.transformed()):
+        for key, text in strings(template):
+            if "amazonaws.com" in text and key not in ("Description", "AssertDescription"):
+                assert re.fullmatch(r"[a-z-]+\.amazonaws\.com", text) and key in ("Service", "Principal"), (key, text)
 
 
 def test_configuration_has_one_source_the_templates_globals(template: dict[str, Any]) -> None:
