@@ -28,6 +28,7 @@ ALARMS = {
     "WebSocketConnectErrorsAlarm",
     "FanOutFailuresAlarm",
     "FanOutDeadLetterAlarm",
+    "SendFailureQueueAlarm",
 }
 # (namespace, metric) → the dimension sets AWS publishes it with.
 AWS_METRICS: dict[tuple[str, str], set[tuple[str, ...]]] = {

@@ -154,6 +154,22 @@ def test_stream_mapping_starts_at_the_oldest_record(template: dict[str, Any], tr
     assert deployed["StartingPosition"] == "TRIM_HORIZON"
 
 
+def test_send_keeps_asynchronous_invocations_that_fail_for_good(transformed: dict[str, Any]) -> None:
+    """EventBridge and SNS invoke send asynchronously: Lambda retries, then hands the event to a queue, never drops it."""
+    resources = transformed["Resources"]
+    (config,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert config["FunctionName"] == {"Ref": "Send"} and config["Qualifier"] == "$LATEST"
+    assert 0 <= config["MaximumRetryAttempts"] <= 2
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["SendFailureQueue", "Arn"]}
+    queue = resources["SendFailureQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert (
+        "SendRole",
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::Sub": "${SendFailureQueue.Arn}"}},
+    ) in list(_statements(transformed))
+    assert transformed["Outputs"]["SendFailureQueueUrl"]["Value"] == {"Ref": "SendFailureQueue"}
+
+
 def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::IAM::Role":
