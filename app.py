@@ -235,7 +235,7 @@ def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
     stream_arn=INBOX_STREAM_ARN,
     batch_size=STREAM_BATCH_SIZE,
     maximum_batching_window_in_seconds=STREAM_BATCH_WINDOW_SECONDS,
-    starting_position="LATEST",
+    starting_position="TRIM_HORIZON",
 )
 def deliver(event: DynamoDBEvent) -> dict[str, Any]:
     return get_delivery().handle(event.to_dict()["Records"]).response()

@@ -9,8 +9,10 @@
    stage's local table names never reach AWS), and the WebSocket deployment
    is renamed after a hash of the routes and integrations it deploys
    (CloudFormation only redeploys an ``AWS::ApiGatewayV2::Deployment`` whose
-   logical id changes). It is written without YAML anchors, as
-   ``aws cloudformation package`` would expand them anyway.
+   logical id changes). Every function must run as a role the merge template
+   writes (``manage_iam_role`` is false: Chalice writes ``Role: null``). It is
+   written without YAML anchors, as ``aws cloudformation package`` would
+   expand them anyway.
 3. The zip's third-party packages are replaced by wheels for ``RUNTIME`` on
    ``ARCHITECTURE``, slimmed (`infra.deploy.bundle`).
 
@@ -103,8 +105,20 @@ def _slim_rest_definition(template: dict[str, Any]) -> None:
         body["paths"][path] = {ANY_METHOD: operations[0]}
 
 
+def check_roles(template: dict[str, Any]) -> None:
+    """Every function runs as a role infra/deploy/template.yaml writes: Chalice manages none (.chalice/config.json)."""
+    resources = template["Resources"]
+    for name, resource in resources.items():
+        if resource["Type"] == FUNCTION:
+            role = resource["Properties"].get("Role")
+            target = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) else None
+            if resources.get(target, {}).get("Type") != "AWS::IAM::Role":
+                raise ValueError(f"{name}: Role must be Fn::GetAtt of a role in infra/deploy/template.yaml, not {role!r}")
+
+
 def finish_template(template: dict[str, Any]) -> dict[str, Any]:
     """What Chalice's output lacks; see the module docstring (step 2)."""
+    check_roles(template)
     functions = list(_functions(template))
     api_handler = template["Resources"]["APIHandler"]["Properties"]
     common = {key: api_handler[key] for key in ("MemorySize", "Timeout")}  # the stage's defaults

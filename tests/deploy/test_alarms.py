@@ -28,7 +28,12 @@ ALARMS = {
     "WebSocketConnectErrorsAlarm",
     "FanOutFailuresAlarm",
     "FanOutDeadLetterAlarm",
+    "SendFailureQueueAlarm",
+    "DynamoDbWriteThrottlesAlarm",
+    "DynamoDbReadThrottlesAlarm",
+    "ApiThrottledAlarm",
 }
+ACCESS_LOG_NAMESPACE = "${MetricsNamespace}/AccessLogs"  # metrics the access logs' metric filters publish
 # (namespace, metric) → the dimension sets AWS publishes it with.
 AWS_METRICS: dict[tuple[str, str], set[tuple[str, ...]]] = {
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): {("QueueName",)},
@@ -38,6 +43,7 @@ AWS_METRICS: dict[tuple[str, str], set[tuple[str, ...]]] = {
         ("AWS/ApiGateway", name): {("ApiId", "Stage"), ("ApiId", "Stage", "Route")}
         for name in ("ExecutionError", "ConnectCount", "MessageCount")
     },
+    **{("AWS/DynamoDB", name): {("TableName",)} for name in ("ReadThrottleEvents", "WriteThrottleEvents")},
 }
 
 
@@ -76,6 +82,9 @@ def check_aws_dimension(template: dict[str, Any], name: str, value: str) -> None
     elif name == "Stage":
         rest_stage = resources["RestAPI"]["Properties"]["StageName"]
         assert value == rest_stage == resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    elif name == "TableName":
+        table = re.fullmatch(r"\$\{(\w+)\}", value).group(1)  # type: ignore[union-attr]
+        assert _resource_type(template, table) == "AWS::DynamoDB::Table"
     elif name == "Route":
         routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
         assert value in routes
@@ -84,8 +93,37 @@ def check_aws_dimension(template: dict[str, Any], name: str, value: str) -> None
         raise AssertionError(f"unexpected dimension {name}")
 
 
+def check_access_log_metric(template: dict[str, Any], name: str, dimensions: list[tuple[str, str]]) -> None:
+    """A metric one of the template's metric filters publishes from an API's access log (no dimensions)."""
+    producers = [
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Logs::MetricFilter"
+        for transformation in resource["Properties"]["MetricTransformations"]
+        if transformation["MetricName"] == name and _sub(transformation["MetricNamespace"]) == ACCESS_LOG_NAMESPACE
+    ]
+    assert len(producers) == 1, name
+    assert dimensions == [] and "Dimensions" not in producers[0]["MetricTransformations"][0], name
+    group = producers[0]["LogGroupName"]["Ref"]
+    stages = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] in ("AWS::ApiGatewayV2::Stage", "AWS::Serverless::Api")
+    ]
+    destinations = [(p.get("AccessLogSetting") or p.get("AccessLogSettings"))["DestinationArn"] for p in stages]
+    assert {"Fn::GetAtt": [group, "Arn"]} in destinations, name
+    fields = re.findall(r"\$\.(\w+)", producers[0]["FilterPattern"])
+    for stage in stages:
+        setting = stage.get("AccessLogSetting") or stage.get("AccessLogSettings")
+        if setting["DestinationArn"] == {"Fn::GetAtt": [group, "Arn"]}:
+            assert set(fields) <= set(json.loads(setting["Format"])), (name, fields)  # it filters on logged fields
+
+
 def check_metric(template: dict[str, Any], namespace: str, name: str, dimensions: list[tuple[str, str]]) -> None:
     """One metric reference, every value in ``${…}`` form; fails with what is wrong."""
+    if namespace == ACCESS_LOG_NAMESPACE:
+        check_access_log_metric(template, name, dimensions)
+        return
     if namespace == "${MetricsNamespace}":
         assert template["Parameters"]["MetricsNamespace"]["Default"] == metrics.DEFAULT_NAMESPACE
         assert name in metrics.METRIC_NAMES, name
@@ -141,6 +179,31 @@ def test_every_function_is_in_the_errors_and_throttles_alarms(template: dict[str
         assert watched == functions, alarm
 
 
+def test_every_table_is_in_the_dynamodb_throttle_alarms(template: dict[str, Any]) -> None:
+    tables = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+    for alarm, metric in (
+        ("DynamoDbWriteThrottlesAlarm", "WriteThrottleEvents"),
+        ("DynamoDbReadThrottlesAlarm", "ReadThrottleEvents"),
+    ):
+        watched = _alarm_metrics(template["Resources"][alarm]["Properties"])
+        assert {m["MetricName"] for m in watched} == {metric}
+        assert {m["Dimensions"][0]["Value"]["Ref"] for m in watched} == tables, alarm
+
+
+def test_the_429_alarm_watches_api_gateways_throttling_not_the_per_user_limits(template: dict[str, Any]) -> None:
+    """API Gateway has no 429 metric; the per-user limits answer 429 by design (a noisy user), so only graphed."""
+    watched = {m["MetricName"] for m in _alarm_metrics(template["Resources"]["ApiThrottledAlarm"]["Properties"])}
+    assert watched == {"HttpThrottled", "WebSocket429"}
+    patterns = {
+        t["MetricName"]: r["Properties"]["FilterPattern"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Logs::MetricFilter"
+        for t in r["Properties"]["MetricTransformations"]
+    }
+    assert patterns["HttpThrottled"] == '{ $.status = "429" && $.errorType = "THROTTLED" }'
+    assert patterns["Http429"] == patterns["WebSocket429"] == '{ $.status = "429" }'
+
+
 def _expand(rows: list[list[Any]]) -> list[tuple[list[str], dict[str, Any]]]:
     """CloudWatch's row shorthand: "." repeats the value above, a leading "..." all but the last values."""
     expanded: list[tuple[list[str], dict[str, Any]]] = []
@@ -187,3 +250,7 @@ def test_a_wrong_dimension_is_caught() -> None:
         check_metric(template, "AWS/Lambda", "Errors", [("FunctionName", "${Delivery}")])
     with pytest.raises(AssertionError, match="Sent"):
         check_metric(template, "${MetricsNamespace}", "Sent", [("service", "inapp")])
+    with pytest.raises(AssertionError, match="Http5xx"):
+        check_metric(template, ACCESS_LOG_NAMESPACE, "Http5xx", [])
+    with pytest.raises(KeyError, match="InboxTabel"):
+        check_metric(template, "AWS/DynamoDB", "WriteThrottleEvents", [("TableName", "${InboxTabel}")])

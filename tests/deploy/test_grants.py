@@ -34,8 +34,9 @@ TABLE_VARIABLES = packaging.TABLE_VARIABLES
 QUEUE_VARIABLES = {"INAPP_FANOUT_QUEUE_URL": "FanOutQueue"}
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}  # the event source mapping's
-MAPPING_QUEUE_GRANTS = {  # what the event source mappings call with the function's role, not the code
+MAPPING_QUEUE_GRANTS = {  # what Lambda calls with the function's role (mappings, async destinations), not the code
     ("sqs:SendMessage", "DeliveryFailureQueue"),
+    ("sqs:SendMessage", "SendFailureQueue"),
     ("sqs:ReceiveMessage", "FanOutQueue"),
     ("sqs:DeleteMessage", "FanOutQueue"),
     ("sqs:GetQueueAttributes", "FanOutQueue"),
@@ -184,8 +185,9 @@ def test_the_send_role_grants_what_the_send_lambda_calls(api: Any, lambdas: Any,
         with pytest.raises(Exception, match="not found"):
             lambdas.invoke("send", {**message, "channel": "gone", "idempotencyKey": "k2"})
         lambdas.invoke("send", {"channel": channel, "audience": "subscribers", "title": "All"})
-    grants, _ = granted("SendRole")
+    grants, others = granted("SendRole")
     assert used == grants
+    assert "sqs:SendMessage" in others  # Lambda, for an asynchronous invocation that failed for good
 
 
 def test_the_fan_out_role_grants_what_the_worker_calls(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -66,12 +67,52 @@ def test_every_function_gets_its_configuration_by_ref(transformed: dict[str, Any
     variables = transformed["Resources"][function]["Properties"]["Environment"]["Variables"]
     for name, table in TABLE_ENV.items():
         assert variables[name] == {"Ref": table}
-    assert variables["INAPP_WS_API_ID"] == {"Ref": "WebsocketAPI"}
-    assert variables["INAPP_WS_STAGE"] == "api"
+    for name, scheme in (("INAPP_WS_ENDPOINT", "https"), ("INAPP_WS_URL", "wss")):
+        stage = transformed["Resources"]["WebsocketAPIStage"]["Properties"]["StageName"]
+        assert variables[name] == {
+            "Fn::Sub": f"{scheme}://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+        }
+    assert "INAPP_WS_API_ID" not in variables  # the code's fallback from an id writes amazonaws.com
     assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
     assert variables["INAPP_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
     assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
+
+
+def _sub(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], text)
+
+
+def test_the_websocket_endpoints_follow_the_partition(transformed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In China the domain is amazonaws.com.cn: the template passes whole endpoints built with AWS::URLSuffix."""
+    variables = transformed["Resources"]["Deliver"]["Properties"]["Environment"]["Variables"]
+    china = {"WebsocketAPI": "abc123", "AWS::Region": "cn-north-1", "AWS::URLSuffix": "amazonaws.com.cn"}
+    for name in ("INAPP_WS_ENDPOINT", "INAPP_WS_URL"):
+        monkeypatch.setenv(name, _sub(variables[name]["Fn::Sub"], china))
+    monkeypatch.setenv("AWS_REGION", "cn-north-1")
+    settings = load_settings()
+    assert settings.ws_management_endpoint == "https://abc123.execute-api.cn-north-1.amazonaws.com.cn/api"
+    assert settings.ws_client_url == "wss://abc123.execute-api.cn-north-1.amazonaws.com.cn/api"
+    assert _sub(transformed["Outputs"]["WebSocketUrl"]["Value"]["Fn::Sub"], china) == settings.ws_client_url
+
+
+def test_no_address_in_the_template_hard_codes_the_partitions_domain(packaged: Path) -> None:
+    """Only service principals (the same in every partition) may spell amazonaws.com; addresses use AWS::URLSuffix."""
+
+    def strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from strings(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v, key)
+        elif isinstance(value, str):
+            yield key, value
+
+    for template in (_load(packaged / "sam.yaml"), packaging.transformed()):
+        for key, text in strings(template):
+            if "amazonaws.com" in text and key not in ("Description", "AssertDescription"):
+                assert re.fullmatch(r"[a-z-]+\.amazonaws\.com", text) and key in ("Service", "Principal"), (key, text)
 
 
 def test_configuration_has_one_source_the_templates_globals(template: dict[str, Any]) -> None:
@@ -102,6 +143,31 @@ def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str
     # each item's records stay in order, and the counts' sequence guard needs a whole user's (counts.py).
     assert mapping["ParallelizationFactor"] == 1
     assert "StreamParallelization" not in template["Parameters"]
+
+
+def test_stream_mapping_starts_at_the_oldest_record(template: dict[str, Any], transformed: dict[str, Any]) -> None:
+    """LATEST skips what was written while the mapping was being (re)created; the counts' guard makes replays harmless."""
+    (mapping,) = [e["Properties"] for e in template["Resources"]["Deliver"]["Properties"]["Events"].values()]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    mappings = [r["Properties"] for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    (deployed,) = [m for m in mappings if m["EventSourceArn"] == {"Fn::GetAtt": ["InboxTable", "StreamArn"]}]
+    assert deployed["StartingPosition"] == "TRIM_HORIZON"
+
+
+def test_send_keeps_asynchronous_invocations_that_fail_for_good(transformed: dict[str, Any]) -> None:
+    """EventBridge and SNS invoke send asynchronously: Lambda retries, then hands the event to a queue, never drops it."""
+    resources = transformed["Resources"]
+    (config,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert config["FunctionName"] == {"Ref": "Send"} and config["Qualifier"] == "$LATEST"
+    assert 0 <= config["MaximumRetryAttempts"] <= 2
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["SendFailureQueue", "Arn"]}
+    queue = resources["SendFailureQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert (
+        "SendRole",
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::Sub": "${SendFailureQueue.Arn}"}},
+    ) in list(_statements(transformed))
+    assert transformed["Outputs"]["SendFailureQueueUrl"]["Value"] == {"Ref": "SendFailureQueue"}
 
 
 def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
