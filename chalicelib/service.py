@@ -71,7 +71,7 @@ def get_socket_poster() -> SocketPoster:
 
     settings = get_services().settings
     if not settings.ws_management_endpoint:
-        raise ConfigurationError("setting INAPP_WS_ENDPOINT (or INAPP_WS_API_ID and INAPP_WS_STAGE) is required")
+        raise ConfigurationError("setting INAPP_WS_ENDPOINT is required")
     credentials = botocore.session.get_session().get_credentials()
     return SocketPoster(
         settings.ws_management_endpoint,

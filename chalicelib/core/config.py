@@ -86,17 +86,10 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
-def _websocket_api(explicit_variable: str, scheme: str) -> str | None:
-    """An address of the WebSocket API: set explicitly, or built from its id, stage and region."""
-    explicit = _optional(explicit_variable)
-    if explicit:
-        return explicit.rstrip("/")
-    api_id = _optional("INAPP_WS_API_ID")
-    stage = _optional("INAPP_WS_STAGE")
-    region = _optional("AWS_REGION") or _optional("AWS_DEFAULT_REGION")
-    if api_id and stage and region:
-        return f"{scheme}://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
-    return None
+def _websocket_api(variable: str) -> str | None:
+    """An address of the WebSocket API, as the template passes it (built with the partition's URL suffix)."""
+    value = _optional(variable)
+    return value.rstrip("/") if value else None
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -104,7 +97,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 def _management_endpoint() -> str | None:
     """Where frames are posted, signed: https, except on loopback (the local stack's gateway)."""
-    endpoint = _websocket_api("INAPP_WS_ENDPOINT", "https")
+    endpoint = _websocket_api("INAPP_WS_ENDPOINT")
     if endpoint is None or endpoint.startswith("https://"):
         return endpoint
     host = endpoint.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
@@ -164,7 +157,7 @@ def load_settings() -> Settings:
         retention_days=_positive_int("INAPP_RETENTION_DAYS", 365),
         cors_origins=origins,
         ws_management_endpoint=_management_endpoint(),  # where frames are posted
-        ws_client_url=_websocket_api("INAPP_WS_URL", "wss"),  # what browsers connect to
+        ws_client_url=_websocket_api("INAPP_WS_URL"),  # what browsers connect to
         post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
         fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),

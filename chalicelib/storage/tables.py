@@ -34,8 +34,9 @@ Access patterns (docs/design.md explains each):
   ``userId``, so an audience send pages a channel's subscribers with Query.
   ``since`` is an id minted when the user subscribed: a send reaches those
   with ``since`` < its own id ("subscribed at the moment of the send").
-* ``sends`` — the send log: one item per send (``id``), with ``stored`` added
-  in the very transactions that write the inbox items. ``log-index``
+* ``sends`` — the send log: one item per send (``id``), written after its
+  receivers' inbox items; an audience send's chunks add to ``stored`` in the
+  conditional update that moves its ``chunks`` (`sending.progress`). ``log-index``
   (``log`` = "sends", ranged on ``id``) lists every send newest first,
   ``channel-index`` (``channel``, ``id``) those of one channel.
 """

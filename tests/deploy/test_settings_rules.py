@@ -1,4 +1,4 @@
-"""The template refuses the auth parameters the code would refuse, naming the setting (SPEC §15).
+"""The template refuses the auth parameters the code would refuse, naming the setting.
 
 CloudFormation checks a template's ``Rules`` before it creates or changes
 anything, so a missing setting fails ``aws cloudformation deploy`` with its
@@ -6,7 +6,7 @@ name instead of every function's first start. Here the rules are evaluated
 offline, for each documented auth mode and each mistake, in the template
 ``make package`` writes and in what the SAM transform makes of it; and the
 same parameters, passed to the functions as the template's ``Globals`` say,
-are given to ``load_settings``: both must accept or refuse alike.
+are given to ``load_settings`` and ``load_auth_settings``: both must accept or refuse alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.core.config import load_settings
+from chalicelib.core.config import load_auth_settings, load_settings
 from chalicelib.core.errors import ConfigurationError
 from tests import packaging
 
@@ -116,16 +116,7 @@ def _function_environment(given: dict[str, str]) -> dict[str, str]:
     }  # fmt: skip
 
 
-CODE_NOT_YET = pytest.mark.xfail(
-    strict=True,
-    reason="chalicelib.core.config still requires INAPP_JWT_AUDIENCE with INAPP_JWKS_URL (SPEC §15 makes it optional);"
-    " remove this mark when the code follows",
-)
-
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=CODE_NOT_YET) if c == "cognito-access-tokens" else c for c in sorted(CASES)]
-)
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_the_code_accepts_and_refuses_what_the_template_does(aws: None, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
     given, missing = CASES[case]
     environment = _function_environment(given)
@@ -137,9 +128,11 @@ def test_the_code_accepts_and_refuses_what_the_template_does(aws: None, monkeypa
         monkeypatch.setenv(name, value)
     if missing is None:
         load_settings()
+        load_auth_settings()
     else:
         with pytest.raises(ConfigurationError, match=variable_of(missing)):
             load_settings()
+            load_auth_settings()
 
 
 def test_the_deploy_docs_say_what_the_template_requires() -> None:

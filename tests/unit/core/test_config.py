@@ -33,10 +33,12 @@ def test_bad_retention_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_ws_endpoint_from_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_websocket_address_is_guessed_from_an_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guess would end in amazonaws.com, wrong in China: the template passes both addresses, built with the URL suffix."""
     monkeypatch.setenv("INAPP_WS_API_ID", "abc123")
     monkeypatch.setenv("INAPP_WS_STAGE", "api")
-    assert load_settings().ws_management_endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/api"
+    settings = load_settings()
+    assert settings.ws_management_endpoint is None and settings.ws_client_url is None
 
 
 def test_secret_can_come_from_an_ssm_secure_string(monkeypatch: pytest.MonkeyPatch, aws: None) -> None:
