@@ -12,6 +12,8 @@
 * ``unprocessed=0.05``, ``conflict=0.05``, ``hotkey=1000`` — DynamoDB's partial batch answers,
                       transaction conflicts and per-partition-key throttling
                       (`infra.local.dynamodb_faults`);
+* ``duplicate=0.05`` — a share of asynchronous (``Event``) invocations of ``send`` run twice,
+                      as Lambda's queue may deliver them;
 * ``replay=5``      — every 5 seconds the stream poller restarts from a checkpoint a few batches back, as
                       Lambda does after a crash or a partial batch failure: records that already
                       succeeded run again;
@@ -31,7 +33,7 @@ from typing import Any
 
 POST_FAULTS = ("gone", "throttle", "error", "delay")
 DYNAMODB_SHARES = ("dynamodb", "unprocessed", "conflict")
-KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "hotkey", "replay", "seed", "delay_ms"}
+KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "duplicate", "hotkey", "replay", "seed", "delay_ms"}
 THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected by the local stack"}}
 
 
@@ -75,6 +77,10 @@ class FaultPlan:
     @property
     def touches_dynamodb(self) -> bool:
         return any(self.shares.get(name) for name in DYNAMODB_SHARES) or self.hot_key_units > 0
+
+    def hit(self, name: str) -> bool:
+        """Whether this call meets fault ``name`` (drawn from its share; counted when it does)."""
+        return self._hit(name)
 
     def _hit(self, name: str) -> bool:
         share = self.shares.get(name, 0.0)

@@ -25,7 +25,7 @@ from chalicelib.core.config import load_auth_settings
 from infra.local import console_logs
 from infra.local.apigateway.http import local_api_server
 from infra.local.apigateway.websocket import WebSocketGateway
-from infra.local.lambdas.endpoint import POLL_SECONDS, LambdaEndpoint
+from infra.local.lambdas.endpoint import POLL_SECONDS, Function, LambdaEndpoint
 from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
 from infra.local.lambdas.runtime import LambdaContext, Runtime
 from infra.local.lambdas.stream_poller import StreamPoller, wake_on_writes
@@ -71,8 +71,10 @@ class LocalStack:
         self._start_stream_poller()
         self._inject_faults()
         self._start_queue_poller(sqs, queues)
-        send = functools.partial(self._invoke, "send")
-        self.lambda_endpoint = LambdaEndpoint({"send": send, f"{APP_NAME}-{STAGE}-send": send}, port=self.settings.lambda_port)
+        send: Function = functools.partial(self._invoke, "send")
+        functions = {"send": send, f"{APP_NAME}-{STAGE}-send": send}
+        duplicate = functools.partial(self.settings.faults.hit, "duplicate")
+        self.lambda_endpoint = LambdaEndpoint(functions, port=self.settings.lambda_port, duplicate=duplicate)
         self.lambda_endpoint.start()
         self._check_ready()
         self._seed_demo_channel()
@@ -184,8 +186,11 @@ class LocalStack:
         if faults.replay_seconds and self.poller is not None:
             faults.replay_stream(self.poller.replay_from_checkpoint, self._stopping)
 
-    def _invoke(self, name: str, event: dict[str, Any]) -> Any:
-        return self.app.handler_map[name](event, LambdaContext(f"{APP_NAME}-{STAGE}-{name}"))
+    def _invoke(self, name: str, event: dict[str, Any], request_id: str | None = None) -> Any:
+        context = LambdaContext(f"{APP_NAME}-{STAGE}-{name}")
+        if request_id is not None:
+            context.aws_request_id = request_id  # kept by Lambda's retries of an asynchronous invocation
+        return self.app.handler_map[name](event, context)
 
     def _check_ready(self) -> None:
         self.runtime.wait_ready()  # type: ignore[union-attr]

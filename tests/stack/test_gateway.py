@@ -151,3 +151,47 @@ def test_idle_and_lifetime_limits_close_sockets(app: FakeApp) -> None:
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     finally:
         gateway.stop()
+
+
+def test_answers_over_lambdas_six_megabytes_are_refused_as_aws_refuses_them() -> None:
+    """chalice.local and a plain endpoint would pass any size: Lambda answers at most 6 MB (API Gateway then says 502)."""
+    import urllib.error
+    import urllib.request
+
+    from chalice import Chalice
+    from chalice.config import Config
+
+    from infra.local.apigateway.http import local_api_server
+    from infra.local.lambdas.endpoint import LambdaEndpoint
+
+    app = Chalice(app_name="sizes")
+
+    @app.route("/big")
+    def big() -> dict[str, Any]:
+        return {"text": "é" * 1_000_000}  # 1 MB of UTF-8, ~7 MB in the proxy answer (\\u00e9 inside a JSON string)
+
+    @app.route("/fits")
+    def fits() -> dict[str, Any]:
+        return {"text": "é" * 10_000}
+
+    server = local_api_server(app, Config.create(), 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server.server_address[1]}"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/big", timeout=10)
+        assert refused.value.code == 502 and json.load(refused.value) == {"message": "Internal server error"}
+        with urllib.request.urlopen(f"{url}/fits", timeout=10) as answer:
+            assert len(json.load(answer)["text"]) == 10_000
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+    endpoint = LambdaEndpoint({"big": lambda event, request_id: "x" * 7_000_000}, port=0)
+    endpoint.start()
+    try:
+        client = boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1")
+        response = client.invoke(FunctionName="big", Payload=b"{}")
+        assert response["FunctionError"] == "Unhandled"
+        assert json.loads(response["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
+    finally:
+        endpoint.stop()

@@ -393,3 +393,25 @@ def test_the_lambda_endpoint_refuses_requests_from_web_pages(stack: RunningStack
         200,
         {"total": 0, "unseen": 0, "channels": {}},
     )
+
+
+def test_an_eventbridge_event_delivered_twice_asynchronously_stores_one_message() -> None:
+    """Lambda's queue delivers an asynchronous invocation at least once: the event's id keys the send."""
+    running = RunningStack(SECRET, {"INAPP_FAULTS": "duplicate=1"})
+    try:
+        admin = issue_token("admin", SECRET, admin=True)
+        assert running.http("POST", "/channels", admin, {"name": "ops", "title": "Ops"})[0] == 201
+        client = boto3.client("lambda", endpoint_url=running.urls["lambda"], region_name="us-east-1")
+        detail = {"channel": "ops", "receivers": ["twice"], "title": "deployed"}
+        event = {"version": "0", "id": "3f2c1e2a-evt", "detail-type": "Deployed", "source": "ci", "detail": detail}
+        response = client.invoke(FunctionName="send", InvocationType="Event", Payload=json.dumps(event))
+        assert response["StatusCode"] == 202
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not running.http("GET", "/me/messages", issue_token("twice", SECRET))[1]["items"]:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the second run has stored (or replayed) by now
+        _, page = running.http("GET", "/me/messages", issue_token("twice", SECRET))
+        assert [m["title"] for m in page["items"]] == ["deployed"]
+    finally:
+        running.stop()
+    assert re.search(r"faults injected: .*duplicate=1\b", running.output())

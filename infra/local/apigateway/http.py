@@ -21,6 +21,7 @@ app that embeds the inbox) gets a small page saying so, instead of an error.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
@@ -47,6 +48,16 @@ the local stack has no such app, so it shows this page instead.</p>
 """
 
 
+LAMBDA_ANSWER_LIMIT = 6_291_456  # bytes a Lambda function may answer (its proxy answer, body inside)
+
+
+def _answer_bytes(body: str | bytes) -> int:
+    """The body's size inside a proxy answer: a JSON string, or base64 when binary."""
+    if isinstance(body, bytes):
+        return len(base64.b64encode(body))
+    return len(json.dumps(body))
+
+
 class LocalApiHandler(ChaliceRequestHandler):
     """Chalice's request handler, with API Gateway's answers when no route matches."""
 
@@ -66,6 +77,13 @@ class LocalApiHandler(ChaliceRequestHandler):
 
     # http.server dispatches on these names; the base class bound them to its own `_generic_handle`.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle  # noqa: N815
+
+    def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+        """Lambda's 6 MB cap on what a function answers, which chalice.local does not have: API Gateway then says 502."""
+        if body is not None and _answer_bytes(body) > LAMBDA_ANSWER_LIMIT:
+            logger.error("the function's answer is over Lambda's 6 MB: 502", extra={"path": urlsplit(self.path).path})
+            code, headers, body = 502, {"Content-Type": "application/json"}, json.dumps({"message": "Internal server error"})
+        super()._send_http_response(code, headers, body)
 
     def _no_route(self) -> None:
         started = time.perf_counter()

@@ -9,6 +9,12 @@ HTTP 200, ``X-Amz-Function-Error: Unhandled`` and a payload with
 Every invocation is logged in one line: the function, the status, the time,
 and for a handler error its type and message (CloudWatch would hold the
 function's own log; here both share the stack's terminal).
+
+As Lambda: an answer over 6 MB is a ``Function.ResponseSizeTooLarge``
+error; an asynchronous (``Event``) invocation that fails is run twice more,
+after a pause, with the same request id; and the fault plan's ``duplicate``
+share of them runs twice (Lambda's queue is at least once), each run with a
+request id of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,14 +33,18 @@ from urllib.parse import unquote
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
 MAX_PAYLOAD = 6 * 1024 * 1024
+ASYNC_RETRIES = 2
+ASYNC_RETRY_SECONDS = (1.0, 2.0)  # Lambda waits one minute, then two: scaled down to seconds
+Function = Callable[[Any, str], Any]  # (event, request id) → the function's answer
 POLL_SECONDS = 0.05  # how soon serve_forever notices stop(); its default, 0.5 s, would slow every Ctrl-C
 
 logger = logging.getLogger("inapp.local.lambda")
 
 
 class LambdaEndpoint:
-    def __init__(self, functions: dict[str, Callable[[Any], Any]], *, port: int) -> None:
+    def __init__(self, functions: dict[str, Function], *, port: int, duplicate: Callable[[], bool] = lambda: False) -> None:
         self.functions = functions
+        self._duplicate = duplicate
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,17 +113,23 @@ class LambdaEndpoint:
         return (name, *self._invoke(request, name, function, event))
 
     def _invoke(
-        self, request: BaseHTTPRequestHandler, name: str, function: Callable[[Any], Any], event: Any
+        self, request: BaseHTTPRequestHandler, name: str, function: Function, event: Any
     ) -> tuple[int, dict[str, Any] | None]:
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type == "DryRun":
             _reply(request, 204, None, None)
             return 204, None
         if invocation_type == "Event":
-            threading.Thread(target=_run_later, args=(name, function, event), daemon=True).start()
+            for _ in range(2 if self._duplicate() else 1):
+                threading.Thread(target=_run_later, args=(name, function, event), daemon=True).start()
             _reply(request, 202, None, None)
             return 202, None
-        result, error = _run(function, event)
+        result, error = _run(function, event, uuid.uuid4().hex)
+        if error is None and len(json.dumps(result)) > MAX_PAYLOAD:
+            error = _error(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).",
+            )
         _reply(request, 200, error if error is not None else result, None, function_error=error is not None)
         return 200, error
 
@@ -126,23 +143,27 @@ def _from_a_browser(request: BaseHTTPRequestHandler) -> bool:
     return request.headers.get("Origin") is not None or request.headers.get("Sec-Fetch-Site") is not None
 
 
-def _run(function: Callable[[Any], Any], event: Any) -> tuple[Any, dict[str, Any] | None]:
+def _run(function: Function, event: Any, request_id: str) -> tuple[Any, dict[str, Any] | None]:
     try:
-        return function(event), None
+        return function(event, request_id), None
     except Exception as exc:  # reported to the caller exactly as Lambda reports it
-        return None, {
-            "errorMessage": str(exc),
-            "errorType": type(exc).__name__,
-            "requestId": "",
-            "stackTrace": traceback.format_tb(exc.__traceback__),
-        }
+        return None, {**_error(type(exc).__name__, str(exc)), "stackTrace": traceback.format_tb(exc.__traceback__)}
 
 
-def _run_later(name: str, function: Callable[[Any], Any], event: Any) -> None:
-    """An ``Event`` invocation: nobody waits for the answer, so an error is only logged."""
-    _, error = _run(function, event)
-    if error is not None:
+def _error(error_type: str, message: str) -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": ""}
+
+
+def _run_later(name: str, function: Function, event: Any) -> None:
+    """An ``Event`` invocation: nobody waits for the answer; a failed run is retried twice, same request id."""
+    request_id = uuid.uuid4().hex
+    for attempt in range(ASYNC_RETRIES + 1):
+        _, error = _run(function, event, request_id)
+        if error is None:
+            return
         logger.warning("invoke %s (Event) failed: %s: %s", name, error["errorType"], error["errorMessage"])
+        if attempt < ASYNC_RETRIES:
+            time.sleep(ASYNC_RETRY_SECONDS[attempt])
 
 
 def _reply(
