@@ -44,7 +44,9 @@ from infra.checks.chaos_traffic import (
 )
 from infra.checks.target import Target, local_stack
 
-DEFAULT_FAULTS = "gone=0.02,throttle=0.03,error=0.01,delay=0.02,delay_ms=100,dynamodb=0.02,replay=3"
+DEFAULT_FAULTS = (
+    "gone=0.02,throttle=0.03,error=0.01,delay=0.02,delay_ms=100,dynamodb=0.02,replay=3,unprocessed=0.05,conflict=0.05,hotkey=1000"
+)
 
 
 def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sent, settle: float) -> None:
