@@ -5,13 +5,35 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
 
 from chalicelib.storage import dynamo as storage
 from infra.local.dynamodb_faults import DynamoFaults
 
 WRITES = ("TransactWriteItems", "BatchWriteItem")
+H = TypeVar("H")
+
+
+def aws_answer(status: int, body: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """What a ``before-call`` hook returns to stand for DynamoDB's answer: botocore then parses ``body`` as it."""
+    return (type("Http", (), {"status_code": status})(), body)
+
+
+@contextmanager
+def hooked(hook: H, *operations: str) -> Iterator[H]:
+    """Within the block, ``hook`` runs before each DynamoDB call of ``operations`` (every call when none), every client."""
+    events = [f"before-call.dynamodb.{operation}" for operation in operations] or ["before-call.dynamodb"]
+    clients = storage.botocore_clients()
+    for client in clients:
+        for event in events:
+            client.meta.events.register_first(event, hook)
+    try:
+        yield hook
+    finally:
+        for client in clients:
+            for event in events:
+                client.meta.events.unregister(event, hook)
 
 
 class FailWrite:
@@ -31,23 +53,12 @@ class FailWrite:
             "Error": {"Code": "InternalServerError", "Message": "injected"},
             "ResponseMetadata": {"HTTPStatusCode": 500},
         }
-        return (type("Http", (), {"status_code": 500})(), error)
+        return aws_answer(500, error)
 
 
-@contextmanager
-def failing_write(fail_on: int) -> Iterator[FailWrite]:
+def failing_write(fail_on: int) -> AbstractContextManager[FailWrite]:
     """Within the block, the ``fail_on``-th TransactWriteItems or BatchWriteItem answers a 500 (every model client)."""
-    failing = FailWrite(fail_on)
-    clients = storage.botocore_clients()
-    for client in clients:
-        for operation in WRITES:
-            client.meta.events.register_first(f"before-call.dynamodb.{operation}", failing)
-    try:
-        yield failing
-    finally:
-        for client in clients:
-            for operation in WRITES:
-                client.meta.events.unregister(f"before-call.dynamodb.{operation}", failing)
+    return hooked(FailWrite(fail_on), *WRITES)
 
 
 class Throttle:
@@ -66,20 +77,11 @@ class Throttle:
             "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"},
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }
-        return (type("Http", (), {"status_code": 400})(), error)
+        return aws_answer(400, error)
 
 
-@contextmanager
-def throttled(operation: str, times: int | None = None) -> Iterator[Throttle]:
-    hook = Throttle(operation, times)
-    clients = storage.botocore_clients()
-    for client in clients:
-        client.meta.events.register_first(f"before-call.dynamodb.{operation}", hook)
-    try:
-        yield hook
-    finally:
-        for client in clients:
-            client.meta.events.unregister(f"before-call.dynamodb.{operation}", hook)
+def throttled(operation: str, times: int | None = None) -> AbstractContextManager[Throttle]:
+    return hooked(Throttle(operation, times), operation)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from chalicelib.storage.inbox_tables import InboxMessage
 from chalicelib.storage.tables import Connection
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory, deliver_and_replay
 from tests.events import StreamTap, ws_event
-from tests.faults import dynamodb_faults
+from tests.faults import aws_answer, dynamodb_faults, hooked
 from tests.standin import ManagementStandIn
 
 
@@ -162,18 +162,17 @@ def test_fan_out_lookups_stay_within_ceil_u_over_100(
 
 
 class _ThrottleLookupOf:
-    """A ``before-call`` hook throttling every BatchGetItem that asks for one user's connections."""
+    """A BatchGetItem ``before-call`` hook throttling every call that asks for one user's connections."""
 
     def __init__(self, user: str) -> None:
         self.key = f'"user#{user}"'.encode()
         self.calls = 0
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
-        if model.name != "BatchGetItem" or self.key not in params["body"]:
+        if self.key not in params["body"]:
             return None
         self.calls += 1
-        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "hot"}, "ResponseMetadata": {}}
-        return (type("Http", (), {"status_code": 400})(), error)
+        return aws_answer(400, {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "hot"}})
 
 
 def test_a_throttled_connection_lookup_fails_only_that_users_records(
@@ -187,7 +186,6 @@ def test_a_throttled_connection_lookup_fails_only_that_users_records(
 ) -> None:
     from chalicelib.realtime import connections
     from chalicelib.storage import batches
-    from chalicelib.storage import dynamo as storage
 
     monkeypatch.setattr(connections.storage, "BATCH_GET_KEYS", 1)  # one user a BatchGetItem: bob's is his own
     monkeypatch.setattr(batches, "pause", lambda attempt, base: None)
@@ -195,14 +193,8 @@ def test_a_throttled_connection_lookup_fails_only_that_users_records(
     connect("bob", "b1=")
     send(["alice", "bob"])
     batch = stream.batch()
-    hook = _ThrottleLookupOf("bob")
-    for client in storage.botocore_clients():
-        client.meta.events.register_first("before-call.dynamodb", hook)
-    try:
+    with hooked(_ThrottleLookupOf("bob"), "BatchGetItem") as hook:
         answer = lambdas.invoke("deliver", batch).payload
-    finally:
-        for client in storage.botocore_clients():
-            client.meta.events.unregister("before-call.dynamodb", hook)
     bobs = [r["dynamodb"]["SequenceNumber"] for r in batch["Records"] if r["dynamodb"]["Keys"]["userId"]["S"] == "bob"]
     assert hook.calls > 0
     assert answer == {"batchItemFailures": [{"itemIdentifier": seq} for seq in bobs]}

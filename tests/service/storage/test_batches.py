@@ -10,7 +10,7 @@ import pytest
 from chalicelib.core.errors import BusyError
 from chalicelib.storage import batches
 from chalicelib.storage.tables import Connection
-from tests.faults import dynamodb_faults
+from tests.faults import aws_answer, dynamodb_faults, hooked
 
 
 @pytest.fixture
@@ -44,14 +44,12 @@ def test_half_unprocessed_batches_write_and_read_every_item_with_growing_backoff
 
 
 class _NeverProcessed:
-    """A BatchGetItem/BatchWriteItem answered with every key or item unprocessed, as a throttled partition may."""
+    """A BatchGetItem/BatchWriteItem ``before-call`` hook: every key or item unprocessed, as a throttled partition may."""
 
     def __init__(self) -> None:
         self.calls = 0
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
-        if model.name not in ("BatchGetItem", "BatchWriteItem"):
-            return None
         self.calls += 1
         if self.calls > 50:
             raise RuntimeError("unbounded: still resending after 50 calls")
@@ -59,7 +57,7 @@ class _NeverProcessed:
         answer = {key: params["body"] and _request_items(params), "ResponseMetadata": {"HTTPStatusCode": 200}}
         if model.name == "BatchGetItem":
             answer["Responses"] = {}
-        return (type("Http", (), {"status_code": 200})(), answer)
+        return aws_answer(200, answer)
 
 
 def _request_items(params: dict[str, Any]) -> Any:
@@ -72,20 +70,10 @@ def _request_items(params: dict[str, Any]) -> Any:
 def test_a_batch_never_processed_gives_up_as_busy_after_bounded_backoff(
     tables: None, pauses: list[tuple[int, float]], operation: str
 ) -> None:
-    from chalicelib.storage import dynamo as storage
-
-    hook = _NeverProcessed()
-    clients = storage.botocore_clients()
-    for client in clients:
-        client.meta.events.register_first("before-call.dynamodb", hook)
-    try:
-        with pytest.raises(BusyError):
-            if operation == "read":
-                batches.read_batch(Connection, ["conn#a", "conn#b"])
-            else:
-                batches.write_batch(Connection, _items(2), [])
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.dynamodb", hook)
+    with hooked(_NeverProcessed(), "BatchGetItem", "BatchWriteItem") as hook, pytest.raises(BusyError):
+        if operation == "read":
+            batches.read_batch(Connection, ["conn#a", "conn#b"])
+        else:
+            batches.write_batch(Connection, _items(2), [])
     assert hook.calls == batches.UNPROCESSED_RETRIES + 1
     assert [attempt for attempt, _ in pauses] == list(range(batches.UNPROCESSED_RETRIES))
