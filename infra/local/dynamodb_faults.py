@@ -1,5 +1,6 @@
 """DynamoDB's answers that moto never gives, injected into the app's botocore clients.
 
+* ``dynamodb=0.02``    — a share of every call is throttled (``ProvisionedThroughputExceededException``);
 * ``unprocessed=0.05`` — a share of BatchWriteItem and BatchGetItem calls of two or more
   items come back with the second half unprocessed (``UnprocessedItems``/``UnprocessedKeys``),
   as a throttled partition or a 16 MB answer leaves them;
@@ -22,15 +23,19 @@ from typing import Any
 
 BATCHES = ("BatchWriteItem", "BatchGetItem")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
-THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "the partition key is hot (injected)"}}
-CONFLICT = {
-    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled [TransactionConflict] (injected)"}
-}
+THROTTLED = "ProvisionedThroughputExceededException"
+CONFLICTED = "TransactionCanceledException"
 
 
-class _Answer:
+class _Status:
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
+
+
+def _answer(code: str, message: str, **fields: Any) -> tuple[_Status, dict[str, Any]]:
+    """A DynamoDB error answer, as a ``before-call`` hook returns it in place of the call."""
+    error = {"Error": {"Code": code, "Message": f"{message} (injected by the local stack)"}, **fields}
+    return _Status(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 class DynamoFaults:
@@ -65,7 +70,10 @@ class DynamoFaults:
         if self._rate and name in WRITES:
             self._spend_on_hot_keys(name, params, context)
         if name == "TransactWriteItems" and self._hit("conflict"):
-            context["inapp_answer"] = (_Answer(400), {**CONFLICT, "CancellationReasons": _conflict_reasons(params)})
+            reasons = _conflict_reasons(params)
+            context["inapp_answer"] = _answer(
+                CONFLICTED, "Transaction cancelled [TransactionConflict]", CancellationReasons=reasons
+            )
 
     def _spend_on_hot_keys(self, name: str, params: dict[str, Any], context: dict[str, Any]) -> None:
         if name == "BatchWriteItem":
@@ -80,7 +88,7 @@ class DynamoFaults:
                     held.setdefault(table, []).extend(r for r in requests if r not in kept)
                     params["RequestItems"][table] = kept
                 elif not kept:
-                    context["inapp_answer"] = (_Answer(400), THROTTLED)
+                    context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
             return
         if name == "TransactWriteItems":
             actions = [next(iter(item.values())) for item in params["TransactItems"]]
@@ -91,7 +99,7 @@ class DynamoFaults:
             factor = 1
         if not all([self._spend(table, item, factor) for table, item in writes]):
             self._count("hotkey")
-            context["inapp_answer"] = (_Answer(400), THROTTLED)
+            context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
 
     def _spend(self, table: str, item: dict[str, Any], factor: int) -> bool:
         """Take the item's write units from its partition key's bucket (one second's worth at most)."""
@@ -119,7 +127,10 @@ class DynamoFaults:
     # --- answering ----------------------------------------------------------------------
 
     def _before_call(self, context: dict[str, Any], **_: Any) -> Any:
-        return context.pop("inapp_answer", None)
+        answer = context.pop("inapp_answer", None)
+        if answer is None and self._hit("dynamodb"):
+            answer = _answer(THROTTLED, "throttled")
+        return answer
 
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         held = context.pop("inapp_held", None)

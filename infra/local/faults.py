@@ -34,7 +34,6 @@ from typing import Any
 POST_FAULTS = ("gone", "throttle", "error", "delay")
 DYNAMODB_SHARES = ("dynamodb", "unprocessed", "conflict")
 KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "duplicate", "hotkey", "replay", "seed", "delay_ms"}
-THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected by the local stack"}}
 
 
 @dataclass
@@ -80,9 +79,6 @@ class FaultPlan:
 
     def hit(self, name: str) -> bool:
         """Whether this call meets fault ``name`` (drawn from its share; counted when it does)."""
-        return self._hit(name)
-
-    def _hit(self, name: str) -> bool:
         share = self.shares.get(name, 0.0)
         with self._lock:
             if share and self._random.random() < share:
@@ -92,20 +88,13 @@ class FaultPlan:
 
     def post_fault(self) -> str | None:
         """Which fault (if any) this @connections post meets."""
-        return next((name for name in POST_FAULTS if self._hit(name)), None)
+        return next((name for name in POST_FAULTS if self.hit(name)), None)
 
     def on_dynamodb(self, clients: list[Any]) -> None:
         """Hooks on the app's DynamoDB clients: throttling, partial batches, conflicts, hot keys."""
         from infra.local.dynamodb_faults import DynamoFaults
 
-        def before_call(model: Any, **_: Any) -> Any:
-            if not self._hit("dynamodb"):
-                return None
-            return (_Status(400), {**THROTTLED, "ResponseMetadata": {"HTTPStatusCode": 400}})
-
-        for client in clients:
-            client.meta.events.register_first("before-call.dynamodb", before_call)
-        DynamoFaults(self._hit, self._count, self.hot_key_units).install(clients)
+        DynamoFaults(self.hit, self._count, self.hot_key_units).install(clients)
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -117,8 +106,7 @@ class FaultPlan:
         def run() -> None:
             while not stopping.wait(self.replay_seconds):
                 if replay():
-                    with self._lock:
-                        self.counts["replay"] += 1
+                    self._count("replay")
 
         thread = threading.Thread(target=run, name="fault-replay", daemon=True)
         thread.start()
@@ -138,8 +126,3 @@ class FaultPlan:
 
     def summary(self) -> str:
         return "faults injected: " + (", ".join(f"{name}={count}" for name, count in sorted(self.counts.items())) or "none")
-
-
-@dataclass(frozen=True)
-class _Status:
-    status_code: int

@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalDevServer, RouteMatcher, create_local_server
 
+from infra.local.lambdas.endpoint import MAX_PAYLOAD
+
 logger = logging.getLogger("inapp.local.http")
 
 ERROR_CODES = {400: "BadRequestError", 404: "NotFoundError", 405: "MethodNotAllowedError"}
@@ -46,9 +48,6 @@ the local stack has no such app, so it shows this page instead.</p>
 <p><a href="/">Back to the inbox</a></p>
 </body></html>
 """
-
-
-LAMBDA_ANSWER_LIMIT = 6_291_456  # bytes a Lambda function may answer (its proxy answer, body inside)
 
 
 def _answer_bytes(body: str | bytes) -> int:
@@ -80,7 +79,7 @@ class LocalApiHandler(ChaliceRequestHandler):
 
     def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
         """Lambda's 6 MB cap on what a function answers, which chalice.local does not have: API Gateway then says 502."""
-        if body is not None and _answer_bytes(body) > LAMBDA_ANSWER_LIMIT:
+        if body is not None and _answer_bytes(body) > MAX_PAYLOAD:  # Lambda's cap holds for answers too
             logger.error("the function's answer is over Lambda's 6 MB: 502", extra={"path": urlsplit(self.path).path})
             code, headers, body = 502, {"Content-Type": "application/json"}, json.dumps({"message": "Internal server error"})
         super()._send_http_response(code, headers, body)
