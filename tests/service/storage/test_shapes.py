@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.core.ids import new_id
 from chalicelib.sending.commands import Action, SendRequest
 from chalicelib.sending.group_write import build_message
 from chalicelib.storage.audience_tables import Subscription
 from chalicelib.storage.inbox_tables import ARCHIVED, READ
-from chalicelib.storage.shapes import message_json, page_json, subscriber_json
+from chalicelib.storage.shapes import answer_bytes, message_json, page_json, subscriber_json
 
 
 def _request() -> SendRequest:
@@ -42,3 +46,9 @@ def test_pages_and_subscribers() -> None:
     since = new_id()
     shown = subscriber_json(Subscription("news", "bob", since=since))
     assert shown["userId"] == "bob" and shown["subscribedAt"].endswith("Z")
+
+
+@given(st.recursive(st.text() | st.integers() | st.none(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_answer_bytes_is_the_size_of_the_body_carried_as_a_json_string(value: object) -> None:
+    """Counted on one encoding, it equals the answer as Lambda carries it: JSON (non-ASCII escaped) inside JSON."""
+    assert answer_bytes(value) == len(json.dumps(json.dumps(value, separators=(",", ":"))))
