@@ -32,6 +32,11 @@ def template() -> dict[str, Any]:
     return load((packaged() / "sam.yaml").read_text())
 
 
+def merge_template() -> dict[str, Any]:
+    """infra/deploy/template.yaml as written, before the merge with Chalice's output (a fresh copy each call)."""
+    return load((ROOT / "infra" / "deploy" / "template.yaml").read_text())
+
+
 @functools.lru_cache(maxsize=1)
 def _transformed_text() -> str:
     result = transform(package.as_cli_packages((packaged() / "sam.yaml").read_text()))

@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 import pytest
 
 from infra.deploy import package
-from infra.deploy.cfn_yaml import load
 from tests import packaging
 
 ROOT = packaging.ROOT
@@ -125,7 +124,7 @@ def test_chalice_manages_no_role_and_no_file_grants_or_denies_anything() -> None
 
 def test_every_function_runs_as_a_role_the_template_writes() -> None:
     template = packaging.template()
-    source = load((ROOT / "infra" / "deploy" / "template.yaml").read_text())
+    source = packaging.merge_template()
     lambda_only = [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     for name, resource in template["Resources"].items():
         if resource["Type"] == package.FUNCTION:
