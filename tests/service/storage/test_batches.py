@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,16 +55,10 @@ class _NeverProcessed:
         if self.calls > 50:
             raise RuntimeError("unbounded: still resending after 50 calls")
         key = "UnprocessedKeys" if model.name == "BatchGetItem" else "UnprocessedItems"
-        answer = {key: params["body"] and _request_items(params), "ResponseMetadata": {"HTTPStatusCode": 200}}
+        answer = {key: json.loads(params["body"])["RequestItems"], "ResponseMetadata": {"HTTPStatusCode": 200}}
         if model.name == "BatchGetItem":
             answer["Responses"] = {}
         return aws_answer(200, answer)
-
-
-def _request_items(params: dict[str, Any]) -> Any:
-    import json
-
-    return json.loads(params["body"])["RequestItems"]
 
 
 @pytest.mark.parametrize("operation", ["read", "write"])
