@@ -238,7 +238,7 @@ def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
     starting_position="TRIM_HORIZON",
 )
 def deliver(event: DynamoDBEvent) -> dict[str, Any]:
-    return get_delivery().handle(event.to_dict()["Records"]).response()
+    return get_delivery().handle_event(event.to_dict())
 
 
 @app.on_sqs_message(queue_arn=FANOUT_QUEUE_ARN, batch_size=1)

@@ -3,7 +3,9 @@
 A stream record carries the item before and after the change, so its
 effect is ``contribution(new) - contribution(old)`` (`chalicelib.counts.model`);
 a user's records of one batch add up to one `Change`, applied once by
-`chalicelib.counts.stream`.
+`chalicelib.counts.stream`. A batch comes from one shard (Lambda reads
+each shard on its own), so a change carries its shard: the guard that
+makes it apply once is per (user, shard).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from chalicelib.counts.model import add_contribution, is_live
 from chalicelib.storage import PREFERENCES, StreamRecord
 
 SEQUENCE_WIDTH = 40  # DynamoDB's sequence numbers are 21 to 40 digits: padded, they compare as strings
+# The shard of a batch whose event does not name one (an event source mapping without a tumbling
+# window, a hand-made test event): one guard for the whole stream, exact only while each user's
+# records come from one shard at a time.
+ANY_SHARD = "stream"
 
 
 @dataclass
@@ -22,6 +28,7 @@ class Change:
     """What one user's records of a batch do to their counts."""
 
     user_id: str
+    shard: str = ANY_SHARD
     first: str = ""
     last: str = ""
     deltas: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, channel) → delta
@@ -46,7 +53,7 @@ class Change:
 
     def after(self, applied: str) -> Change:
         """The same user's change from only the records above ``applied`` (a partly replayed batch)."""
-        rest = Change(self.user_id)
+        rest = Change(self.user_id, self.shard)
         for record in self.records:
             if record.sequence_number.zfill(SEQUENCE_WIDTH) > applied:
                 rest.add(record)
@@ -66,11 +73,11 @@ def record_user(record: StreamRecord) -> str:
     return str(record.new_string("userId") or record.old_string("userId"))
 
 
-def changes_from(records: Iterable[StreamRecord]) -> dict[str, Change]:
-    """Each user's change from a batch's records (those that touch no count are left out)."""
+def changes_from(records: Iterable[StreamRecord], shard: str = ANY_SHARD) -> dict[str, Change]:
+    """Each user's change from a batch's records, all from ``shard`` (those that touch no count are left out)."""
     changes: dict[str, Change] = {}
     for record in records:
         if touches_counts(record):
             user = record_user(record)
-            changes.setdefault(user, Change(user)).add(record)
+            changes.setdefault(user, Change(user, shard)).add(record)
     return changes

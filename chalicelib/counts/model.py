@@ -8,19 +8,22 @@ same rule the stream applies.
 Attributes, per channel ``c``: ``u:c`` unread, ``t:c`` total, ``s:c``
 unseen, ``cu:c``/``cs:c`` the critical part of those two (mutes never
 hide critical messages), ``l:c`` the latest message id; per user:
-``muted`` (a copy of the preferences item), ``seq`` and ``v`` (a version
-that `chalicelib.inbox.repair` checks).
+``muted`` (a copy of the preferences item) and ``v`` (a version that
+`chalicelib.inbox.repair` checks); per stream shard ``h`` that brought the
+user records lately, ``g:h`` the last sequence number applied from it and
+``gt:h`` when (the exactly-once guard of `chalicelib.counts.stream`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import storage
 from chalicelib.storage import CRITICAL, LIVE_END, UNREAD, Image, UserCounts, image_string
 
 KINDS = ("u", "t", "s", "cu", "cs")  # unread, total, unseen, critical unread, critical unseen
+GUARD, GUARD_TIME = "g", "gt"  # per shard: the last sequence number applied, and when (epoch seconds)
 
 
 def is_live(message_id: str) -> bool:
@@ -58,13 +61,14 @@ class Counts:
     latest: dict[str, str]
     muted: frozenset[str]
     version: int = 0
-    sequence: str = ""
+    guards: dict[str, tuple[str, int]] = field(default_factory=dict)  # shard → (last sequence applied, when)
 
     @classmethod
     def from_item(cls, user_id: str, item: dict[str, Any] | None) -> Counts:
         item = item or {}
         values: dict[tuple[str, str], int] = {}
         latest: dict[str, str] = {}
+        guards: dict[str, tuple[str, int]] = {}
         for name, value in item.items():
             kind, colon, channel = name.partition(":")
             if not colon:
@@ -73,14 +77,20 @@ class Counts:
                 latest[channel] = value["S"]
             elif kind in KINDS:
                 values[(kind, channel)] = int(value["N"])
+            elif kind == GUARD:
+                guards[channel] = (value["S"], int(item.get(f"{GUARD_TIME}:{channel}", {}).get("N", "0")))
         return cls(
             user_id=user_id,
             values=values,
             latest=latest,
             muted=frozenset(item.get("muted", {}).get("SS", [])),
             version=int(item.get("v", {}).get("N", "0")),
-            sequence=item.get("seq", {}).get("S", ""),
+            guards=guards,
         )
+
+    def applied(self, shard: str) -> str:
+        """The last sequence number applied from ``shard`` ("" if none)."""
+        return self.guards.get(shard, ("", 0))[0]
 
     def of(self, kind: str, channel: str) -> int:
         return self.values.get((kind, channel), 0)

@@ -8,14 +8,26 @@ path has to touch a counter. That keeps counters out of the writers'
 transactions (one item per receiver, not two; sends to the same user no
 longer conflict on a counter item).
 
-Exactly once: a user's records of one batch become one ``UpdateItem`` that
-adds their deltas and raises the item's ``seq`` to their last sequence
-number, on condition that ``seq`` is still below their first. DynamoDB
-Streams orders the records of one partition key (all of a user's inbox
-items) by sequence number, and Lambda runs a shard's batches in order,
-parents before children, so a replayed record is always at or below
-``seq``: its update is refused, the item is read, and only the records
-above ``seq`` are applied (optimistically, on ``seq`` unchanged).
+Exactly once, per shard: a user's records of one batch become one
+``UpdateItem`` that adds their deltas and raises the item's guard for the
+batch's shard, ``g:<shard>``, to their last sequence number, on condition
+that it is still below their first. DynamoDB Streams orders records per
+item, not per user: when a hot user's item collection splits across
+partitions, their records come from two shards that Lambda reads at the
+same time, and sequence numbers of two shards say nothing about each
+other. Within one shard Lambda runs batches in order, so a replayed record
+is always at or below that shard's guard: its update is refused, the item
+is read, and only the records above the guard are applied (optimistically,
+on the guard unchanged). Across shards no order is needed: every effect is
+commutative (deltas add, the latest id only moves forward) except the
+mutes, which come from one item, whose records stay in one shard lineage,
+parent before child. Lambda names the shard only in tumbling-window
+events (``shardId``), so the mapping has a window; it keeps no state.
+
+A guard's records are older than the guard's time; past the mapping's
+maximum record age Lambda never hands them over again, so a guard unused
+for ``GUARD_KEPT_SECONDS`` is removed (`tidy`): a user's item holds the
+guards of the shards of the last hours, not of every shard since ever.
 
 `apply` is the one path: `deliver` runs it with its posts as the step
 that follows each user's counts, the tests' catch-up with none. The
@@ -25,6 +37,7 @@ attributes are described in `chalicelib.counts.model`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
@@ -35,7 +48,7 @@ from pynamodb.expressions.operand import Path
 from chalicelib import storage
 from chalicelib.core.errors import BusyError
 from chalicelib.counts.changes import Change
-from chalicelib.counts.model import KINDS, Counts, read_many
+from chalicelib.counts.model import GUARD, GUARD_TIME, KINDS, Counts, read_many
 from chalicelib.storage import UserCounts
 
 logger = logging.getLogger(__name__)
@@ -43,11 +56,18 @@ logger = logging.getLogger(__name__)
 # A user's counts update tried this often in one invocation before their records go back to Lambda:
 # each retry of a partly failed batch counts toward the mapping's retry limit, after which it is given up.
 COUNTS_ATTEMPTS = 4
+# A shard's guard outlives its records: twice the mapping's maximum record age (an hour), so clocks may differ.
+GUARD_KEPT_SECONDS = 2 * 3600
 T = TypeVar("T")
 
 
+def _guard(change: Change) -> Path:
+    return Path(f"{GUARD}:{change.shard}")
+
+
 def _actions(change: Change) -> list[Any]:
-    actions: list[Any] = [Path("seq").set(change.last), Path("v").add(1)]
+    when = Path(f"{GUARD_TIME}:{change.shard}").set(int(time.time()))
+    actions: list[Any] = [_guard(change).set(change.last), when, Path("v").add(1)]
     for (kind, channel), delta in sorted(change.deltas.items()):
         if delta:
             actions.append(Path(f"{kind}:{channel}").add(delta))
@@ -71,10 +91,10 @@ REPLAYED, FAILED = "replayed", "failed"
 
 
 def first_try(change: Change) -> Outcome:
-    """One user's change, on ``seq`` below its first record; REPLAYED when refused (`settle_replayed` sorts it out)."""
-    seq = Path("seq")
+    """One user's change, on its shard's guard below its first record; REPLAYED when refused (`settle_replayed`)."""
+    guard = _guard(change)
     try:
-        counts = _update(change, seq.does_not_exist() | (seq < change.first))
+        counts = _update(change, guard.does_not_exist() | (guard < change.first))
     except UpdateError as error:
         if storage.condition_failed(error):
             return REPLAYED  # or a latest id older than the stored one: the careful path sorts it out
@@ -83,7 +103,7 @@ def first_try(change: Change) -> Outcome:
     except PynamoDBException as error:
         logger.warning("counts update failed", extra={"code": getattr(error, "cause_response_code", None)})
         return FAILED
-    drop_empty_channels(counts)
+    tidy(counts)
     return counts
 
 
@@ -94,7 +114,7 @@ def settle_replayed(changes: list[Change]) -> tuple[dict[str, Counts], list[Chan
     if changes:
         _apply_replayed(changes, done, failed)
         for counts in done.values():
-            drop_empty_channels(counts)
+            tidy(counts)
     return done, failed
 
 
@@ -144,7 +164,7 @@ def apply(
 
 
 def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list[Change]) -> None:
-    """Records at or below ``seq`` were applied before: apply only the rest, on ``seq`` unchanged.
+    """Records at or below their shard's guard were applied before: apply only the rest, on the guard unchanged.
 
     Also the path of a change whose latest id is older than the stored one
     (a fan-out chunk after a newer send): it keeps the newer.
@@ -158,14 +178,15 @@ def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list
         again: list[Change] = []
         for change in pending:
             current = stored[change.user_id]
-            rest = change.after(current.sequence)
+            applied = current.applied(change.shard)
+            rest = change.after(applied)
             rest.latest = {c: i for c, i in rest.latest.items() if i > current.latest.get(c, "")}  # never backwards
             if rest.empty:
                 done[change.user_id] = current
                 continue
             try:
-                seq = Path("seq")
-                unchanged = seq == current.sequence if current.sequence else seq.does_not_exist()
+                guard = _guard(change)
+                unchanged = guard == applied if applied else guard.does_not_exist()
                 done[change.user_id] = _update(rest, unchanged)
             except UpdateError as error:
                 if storage.condition_failed(error):
@@ -179,18 +200,25 @@ def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list
     failed.extend(pending)
 
 
-def drop_empty_channels(counts: Counts) -> None:
-    """A channel whose last message went: remove its attributes so the item stays small (a rare extra call)."""
+def tidy(counts: Counts) -> None:
+    """Remove what the item no longer needs, in a rare extra call: channels whose last message went, old guards.
+
+    Each removal is on its own condition (the channel still empty, the guard
+    not moved since), so a batch that changed them meanwhile keeps them.
+    """
     empty = [c for (kind, c), n in counts.values.items() if kind == "t" and n == 0]
-    if not empty:
+    stale = {shard: when for shard, (_, when) in counts.guards.items() if when < time.time() - GUARD_KEPT_SECONDS}
+    if not empty and not stale:
         return
-    condition: Any = None
-    for channel in empty:
-        check = Path(f"t:{channel}") == 0
-        condition = check if condition is None else condition & check
+    checks = [Path(f"t:{channel}") == 0 for channel in empty]
+    checks += [Path(f"{GUARD_TIME}:{shard}") == when for shard, when in stale.items()]
+    condition: Any = checks[0]
+    for check in checks[1:]:
+        condition &= check
     names = [f"{kind}:{c}" for c in empty for kind in (*KINDS, "l")]
+    names += [f"{kind}:{shard}" for shard in stale for kind in (GUARD, GUARD_TIME)]
     try:
         storage.update_item(UserCounts, counts.user_id, [Path(n).remove() for n in names], condition)
     except UpdateError as error:
-        # A message arrived meanwhile (condition), or storage is busy: harmless, the next change tries again.
-        logger.info("empty channels kept", extra={"code": error.cause_response_code})
+        # A message arrived or a batch came meanwhile (condition), or storage is busy: harmless, the next change tries again.
+        logger.info("counts kept untidy", extra={"code": error.cause_response_code})

@@ -16,7 +16,7 @@ from pynamodb.models import Model
 
 from chalicelib import counts, storage
 from chalicelib.core.errors import BusyError
-from chalicelib.counts import KINDS, Counts
+from chalicelib.counts import GUARD, GUARD_TIME, KINDS, Counts
 from chalicelib.inbox.preferences import muted_channels
 from chalicelib.storage import LIVE_END, Connection, InboxMessage, UserCounts
 
@@ -24,7 +24,7 @@ from chalicelib.storage import LIVE_END, Connection, InboxMessage, UserCounts
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
     """Rewrite the user's counts from their items; return ``{channel: {before, after}}`` for each change.
 
-    The new counts keep the stream's ``seq`` and are written only if no
+    The new counts keep the stream's guards and are written only if no
     stream batch changed them meanwhile (``v``), else recounted again.
     """
     for attempt in range(storage.CONFLICT_RETRIES):
@@ -42,20 +42,21 @@ def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
 
 
 def tally(user_id: str, current: Counts | None = None) -> Counts:
-    """What the user's counts must say, from their items (keeping ``current``'s version and sequence)."""
+    """What the user's counts must say, from their items (keeping ``current``'s version and stream guards)."""
     values: dict[tuple[str, str], int] = {}
     latest: dict[str, str] = {}
     for item in InboxMessage.query(user_id, InboxMessage.id < LIVE_END, consistent_read=True):
         counts.add_contribution(values, item.serialize())
         latest[item.channel] = max(latest.get(item.channel, ""), item.id)
-    version, sequence = (current.version, current.sequence) if current else (0, "")
-    return Counts(user_id, values, latest, frozenset(muted_channels(user_id)), version, sequence)
+    version, guards = (current.version, current.guards) if current else (0, {})
+    return Counts(user_id, values, latest, frozenset(muted_channels(user_id)), version, guards)
 
 
 def _save(fixed: Counts, current: Counts) -> None:
     attributes: dict[str, Any] = {"v": {"N": str(current.version + 1)}}
-    if fixed.sequence:
-        attributes["seq"] = {"S": fixed.sequence}
+    for shard, (sequence, when) in fixed.guards.items():
+        attributes[f"{GUARD}:{shard}"] = {"S": sequence}
+        attributes[f"{GUARD_TIME}:{shard}"] = {"N": str(when)}
     if fixed.muted:
         attributes["muted"] = {"SS": sorted(fixed.muted)}
     for (kind, channel), value in fixed.values.items():
@@ -84,7 +85,7 @@ def forget_user(user_id: str) -> dict[str, int]:
 
     The counts item is left to the stream: the deletions' REMOVE records
     bring every count to zero and drop the channels and mutes from it. It
-    keeps the user id with the stream's sequence guard, so a late replay of
+    keeps the user id with the stream's guards, so a late replay of
     those records cannot count them again (deleting it here would let the
     REMOVEs recreate it with negative counts).
     """

@@ -111,7 +111,19 @@ class Delivery:
         # Counts get a pool of their own, so slow posts never hold back a user's counts update.
         self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="counts")
 
-    def handle(self, records: Iterable[dict[str, Any]]) -> BatchReport:
+    def handle_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Lambda's event: the records of one shard, named in a tumbling window's events (``shardId``).
+
+        The mapping's window is there only for that name: the state it would
+        carry stays empty, but must be answered, or Lambda takes the
+        invocation as failed. The window's last invocation may carry no record.
+        """
+        response: dict[str, Any] = self.handle(event.get("Records") or [], event.get("shardId") or counts.ANY_SHARD).response()
+        if "window" in event:
+            response["state"] = {}
+        return response
+
+    def handle(self, records: Iterable[dict[str, Any]], shard: str = counts.ANY_SHARD) -> BatchReport:
         """Deliver a batch: per user, their counts first, then their frames on every live connection.
 
         Every user's counts update starts at once on the counts pool; each
@@ -121,7 +133,7 @@ class Delivery:
         """
         report = BatchReport()
         parsed = self._read(records)
-        changes = counts.changes_from(parsed)
+        changes = counts.changes_from(parsed, shard)
         by_user: dict[str, list[StreamRecord]] = {}
         for record in parsed:
             by_user.setdefault(counts.record_user(record), []).append(record)

@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from chalicelib.core.config import load_settings
+from chalicelib.counts import stream
 from chalicelib.realtime import delivery
 from chalicelib.storage.tables import MODELS, create_tables
 from infra.deploy import bundle
@@ -142,6 +143,10 @@ def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str
     # Lambda keeps a shard's records in order only with one batch at a time per shard: with more, only
     # each item's records stay in order, and the counts' sequence guard needs a whole user's (counts.py).
     assert mapping["ParallelizationFactor"] == 1
+    # Lambda names a batch's shard only in tumbling-window events; the counts' guard is per shard, and
+    # outlives the records it guards (those older than the maximum record age are never handed over).
+    assert mapping["TumblingWindowInSeconds"] == 900
+    assert stream.GUARD_KEPT_SECONDS > delivery.STREAM_MAX_RECORD_AGE_SECONDS
     assert "StreamParallelization" not in template["Parameters"]
 
 

@@ -5,7 +5,9 @@ a write failing midway), read/unread, seen, archive/restore, delete,
 mark-all-read, mark-all-seen, archive-all, mutes, TTL expiries, and stream
 batches delivered, failed midway and replayed; and DynamoDB's weather as AWS
 has it and moto does not (a step may turn on half-unprocessed batch answers
-or transaction conflicts for the steps after it, and turn them off again).
+or transaction conflicts for the steps after it, and turn them off again),
+with stream shards that roll over or split, so that one user's records come
+from two shards whose batches run in either order.
 After every step, once the stream has caught up:
 
 * every user's counts (unread, total, unseen and their critical parts, per
@@ -39,7 +41,7 @@ from chalicelib.sending import group_write
 from chalicelib.storage.inbox_tables import ARCHIVED, DELETED, PREFERENCES, InboxMessage
 from chalicelib.storage.tables import create_tables
 from tests.conftest import SECRET
-from tests.events import CountsKeeper, StreamTap, as_ttl_deletions
+from tests.events import CountsKeeper, ShardMap, StreamTap, as_ttl_deletions
 from tests.faults import dynamodb_faults, failing_write
 
 USERS = ("ann", "ben", "cat", "dan", "eve")
@@ -60,7 +62,8 @@ class InboxMachine(RuleBasedStateMachine):
 
         self.client = Client(app, stage_name="dev").__enter__()
         self.stream = StreamTap()
-        self.keeper = CountsKeeper()  # "once the stream has caught up", for the invariants
+        self.shards = ShardMap()  # which shard each record came from: the same for deliveries and the keeper
+        self.keeper = CountsKeeper(self.shards)  # "once the stream has caught up", for the invariants
         self.expected: dict[str, set[str]] = {user: set() for user in USERS}  # ids each user must hold
         self.gone: dict[str, set[str]] = {user: set() for user in USERS}  # expired or deleted
         self.answered: dict[str, tuple[str, str]] = {}  # key → (body, id) of a 202
@@ -196,21 +199,27 @@ class InboxMachine(RuleBasedStateMachine):
         self.expected[user].discard(oldest)
         self.gone[user].add(oldest)
 
+    @rule(ways=st.sampled_from([1, 2]))
+    def shards_roll_over_or_split(self, ways: int) -> None:
+        """The stream's shards end and 1 child (a rollover) or 2 (a partition split) take the next records."""
+        self.shards.roll_over(ways)
+
     @rule(split=st.integers(min_value=0, max_value=10), replay=st.booleans())
     def deliver(self, split: int, replay: bool) -> None:
-        """A batch whose first part succeeds, then (as Lambda retries from the failed record) all of it, maybe twice."""
-        batch = as_ttl_deletions(self.stream.batch())
-        records = batch["Records"]
-        head = {"Records": records[: min(split, len(records))]}
-        for attempt in (head, batch, batch) if replay else (head, batch):
-            self._deliver_until_done(attempt)
+        """Per shard: a batch whose first part succeeds, then (as Lambda retries from the failed record) all of it."""
+        for shard, records in self.shards.batches(as_ttl_deletions(self.stream.batch())["Records"]):
+            batch = {"Records": records, "shardId": shard, "window": {"start": "", "end": ""}, "state": {}}
+            head = {**batch, "Records": records[: min(split, len(records))]}
+            for attempt in (head, batch, batch) if replay else (head, batch):
+                self._deliver_until_done(attempt)
 
     def _deliver_until_done(self, batch: dict[str, Any]) -> None:
         """As Lambda does: a batch with failed records runs again from the first of them (in weather, then out)."""
         records = batch["Records"]
         for weather in (self.weather, self.weather, {}):
             with dynamodb_faults(weather):
-                answer = self.client.lambda_.invoke("deliver", {"Records": records}).payload
+                answer = self.client.lambda_.invoke("deliver", {**batch, "Records": records}).payload
+            assert answer["state"] == {}, "a tumbling window's invocation that answers no state has failed"
             failed = [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
             if not failed:
                 return

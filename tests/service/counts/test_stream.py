@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 
 from chalicelib.storage.inbox_tables import InboxMessage
@@ -108,8 +111,8 @@ def test_ttl_expiry_corrects_the_counters_and_sends_only_the_new_counts(
         InboxMessage.get("alice", sent["id"]).delete()  # as DynamoDB's TTL would
     batch = as_ttl_deletions(stream.batch())
     assert deliver_and_replay(lambdas, batch) == {"batchItemFailures": []}
-    expected = {"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}}
-    assert standin.all_frames("a1=")[before:] == [expected]
+    expected = {"type": "counts.updated", "counts": {"total": 0, "unseen": 0, "channels": {}}, "version": 2}
+    assert standin.all_frames("a1=")[before:] == [expected]  # the second update of alice's counts
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "unseen": 0, "channels": {}}
     assert api.call("GET", "/me/channels", token=token("alice")).json_body["items"] == []
 
@@ -161,3 +164,92 @@ def test_a_replayed_ttl_batch_corrects_the_counters_once(
     }
     (news,) = api.call("GET", "/me/channels", token=token("alice")).json_body["items"]
     assert (news["unread"], news["total"], news["latest"]["id"]) == (1, 1, kept["id"])  # the newest one still there
+
+
+def _window(records: list[dict[str, Any]], shard: str) -> dict[str, Any]:
+    """A tumbling window's event: the only one in which Lambda names the shard of its records."""
+    return {"Records": records, "shardId": shard, "window": {"start": "2026-12-06T19:00:00Z", "end": "2026-12-06T19:15:00Z"},
+            "state": {}, "isFinalInvokeForWindow": False, "isWindowTerminatedEarly": False}  # fmt: skip
+
+
+def test_one_users_records_from_two_shards_count_once_whichever_shard_runs_first(
+    api: Api, lambdas: LambdaClient, standin: ManagementStandIn, channel: str, send: SendFactory, stream: StreamTap
+) -> None:
+    """Found by review: the guard compared sequence numbers across shards.
+
+    When a hot user's items split across two partitions, their records come
+    from two shards that Lambda reads at once. The later shard's batch ran
+    first, raised the user's one guard past the earlier shard's records, and
+    those were taken as replayed: never counted.
+    """
+    from chalicelib import counts
+    from chalicelib.inbox.repair import tally
+
+    for title in ("One", "Two", "Three", "Four", "Five"):
+        send(["alice"], title=title)
+    records = stream.batch()["Records"]
+    first, second = records[::2], records[1::2]  # each item's records in one shard, the two shards interleaved
+    for shard, part in (("shardId-b", second), ("shardId-a", first), ("shardId-b", second), ("shardId-a", first[1:])):
+        assert lambdas.invoke("deliver", _window(part, shard)).payload == {"batchItemFailures": [], "state": {}}
+    stored = counts.read("alice", consistent=True)
+    assert stored.numbers() == tally("alice").numbers() and stored.of("t", "news") == 5  # replays counted nothing
+    assert set(stored.guards) == {"shardId-a", "shardId-b"}
+
+
+def test_a_guard_unused_past_the_record_age_is_removed_and_a_fresh_shard_still_counts(
+    lambdas: LambdaClient, standin: ManagementStandIn, channel: str, send: SendFactory, stream: StreamTap,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Shards end every few hours: a user's item keeps the guards of the last ones only, not one per shard ever."""
+    from chalicelib import counts
+    from chalicelib.counts import stream as updater
+
+    send(["alice"], title="Old")
+    lambdas.invoke("deliver", _window(stream.batch()["Records"], "shardId-old"))
+    assert set(counts.read("alice", consistent=True).guards) == {"shardId-old"}
+    send(["alice"], title="New")
+    now = time.time()
+    monkeypatch.setattr(updater.time, "time", lambda: now + updater.GUARD_KEPT_SECONDS + 1)
+    lambdas.invoke("deliver", _window(stream.batch()["Records"], "shardId-new"))
+    stored = counts.read("alice", consistent=True)
+    assert set(stored.guards) == {"shardId-new"} and stored.of("t", "news") == 2
+
+
+def test_an_event_without_a_window_answers_no_state_and_guards_the_whole_stream(
+    lambdas: LambdaClient, standin: ManagementStandIn, channel: str, send: SendFactory, stream: StreamTap
+) -> None:
+    from chalicelib import counts
+
+    send(["alice"])
+    batch = stream.batch()
+    assert lambdas.invoke("deliver", batch).payload == {"batchItemFailures": []}
+    assert set(counts.read("alice", consistent=True).guards) == {counts.ANY_SHARD}
+
+
+def test_two_shards_applied_at_the_same_moment_both_count(
+    channel: str, send: SendFactory, stream: StreamTap, standin: ManagementStandIn
+) -> None:
+    """Lambda runs sibling shards at once: their updates of one user's counts race, and neither is lost."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import counts
+    from chalicelib.inbox.repair import tally
+    from chalicelib.storage.stream_records import StreamRecord
+
+    for n in range(12):
+        send(["alice"], title=f"n{n}")
+    records = [StreamRecord.parse(r) for r in stream.batch()["Records"]]
+    halves = {"shardId-a": records[::2], "shardId-b": records[1::2]}
+    start = threading.Barrier(2)
+
+    def apply(shard: str) -> list[str]:
+        changes = counts.changes_from(halves[shard], shard)
+        start.wait()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return counts.apply(changes, list(changes), lambda user, stored: None, counts_pool=pool, then_pool=pool)[1]
+
+    with ThreadPoolExecutor(max_workers=2) as both:
+        assert list(both.map(apply, halves)) == [[], []]
+    stored = counts.read("alice", consistent=True)
+    assert stored.numbers() == tally("alice").numbers() and stored.of("t", "news") == 12

@@ -66,7 +66,7 @@ def test_forget_user_erases_their_messages_counters_and_connections_only(
     assert list(InboxMessage.query("alice")) == []
     assert api.call("GET", "/me/unread-count", token=token("alice")).json_body == {"total": 0, "unseen": 0, "channels": {}}
     left = storage.read_item(UserCounts, "alice", consistent=True) or {}
-    assert set(left) == {"userId", "seq", "v"}  # no channel and no mute: the stream emptied it, and keeps its guard
+    assert set(left) == {"userId", "g:stream", "gt:stream", "v"}  # no channel, no mute; the stream keeps its guard
     assert {c.pk for c in Connection.scan()} == {"user#bob", "conn#b1="}
     assert len(list(InboxMessage.query("bob"))) == 30
     assert api.call("GET", "/me/unread-count", token=token("bob")).json_body == {

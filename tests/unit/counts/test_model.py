@@ -33,9 +33,12 @@ def test_a_muted_channel_counts_only_its_critical_messages_in_the_badge() -> Non
         "u:deploys": {"N": "3"}, "t:deploys": {"N": "4"}, "s:deploys": {"N": "2"},
         "cu:deploys": {"N": "1"}, "cs:deploys": {"N": "1"},
         "u:news": {"N": "5"}, "t:news": {"N": "5"}, "s:news": {"N": "5"}, "l:news": {"S": "01N"},
-        "muted": {"SS": ["deploys"]}, "v": {"N": "7"}, "seq": {"S": "000123"},
+        "muted": {"SS": ["deploys"]}, "v": {"N": "7"},
+        "g:shardId-1": {"S": "000123"}, "gt:shardId-1": {"N": "1796568645"}, "g:shardId-2": {"S": "000099"},
     }  # fmt: skip
     counts = Counts.from_item("alice", item)
     assert counts.summary() == {"total": 1 + 5, "unseen": 1 + 5, "channels": {"deploys": 3, "news": 5}}
-    assert (counts.version, counts.sequence, counts.latest) == (7, "000123", {"news": "01N"})
+    assert (counts.version, counts.latest) == (7, {"news": "01N"})
+    assert counts.guards == {"shardId-1": ("000123", 1796568645), "shardId-2": ("000099", 0)}
+    assert (counts.applied("shardId-1"), counts.applied("shardId-3")) == ("000123", "")
     assert Counts.from_item("bob", None).summary() == {"total": 0, "unseen": 0, "channels": {}}
