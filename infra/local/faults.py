@@ -14,6 +14,9 @@
                       (`infra.local.dynamodb_faults`);
 * ``duplicate=0.05`` — a share of asynchronous (``Event``) invocations of ``send`` run twice,
                       as Lambda's queue may deliver them;
+* ``split=0.1``     — stream shards roll over every 100 records, and a share of the rollovers split in two:
+                      one user's records then come from two shards, each its own batches
+                      (`infra.local.lambdas.shards`);
 * ``replay=5``      — every 5 seconds the stream poller restarts from a checkpoint a few batches back, as
                       Lambda does after a crash or a partial batch failure: records that already
                       succeeded run again;
@@ -33,7 +36,7 @@ from typing import Any
 
 POST_FAULTS = ("gone", "throttle", "error", "delay")
 DYNAMODB_SHARES = ("dynamodb", "unprocessed", "conflict")
-KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "duplicate", "hotkey", "replay", "seed", "delay_ms"}
+KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "duplicate", "split", "hotkey", "replay", "seed", "delay_ms"}
 
 
 @dataclass

@@ -19,7 +19,6 @@ import threading
 from typing import Any
 
 import boto3
-from botocore.config import Config as BotoConfig
 
 from chalicelib.core.config import load_auth_settings
 from infra.local import console_logs
@@ -28,8 +27,7 @@ from infra.local.apigateway.websocket import WebSocketGateway
 from infra.local.lambdas.endpoint import POLL_SECONDS, Function, LambdaEndpoint
 from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
 from infra.local.lambdas.runtime import LambdaContext, Runtime
-from infra.local.lambdas.stream_poller import StreamPoller, wake_on_writes
-from infra.local.lambdas.streams import JsonGetRecords, ShardReader
+from infra.local.lambdas.stream_poller import StreamPoller, inbox_stream_poller, wake_on_writes
 from infra.local.moto.server import EmbeddedDynamoDB
 from infra.local.readiness import check_ready, seed_demo_channel
 from infra.local.settings import APP_NAME, STAGE, WS_STAGE, PortInUseError, StackSettings, stage_environment
@@ -145,21 +143,10 @@ class LocalStack:
     def _start_stream_poller(self) -> None:
         """Lambda's DynamoDB event source mapping: the inbox stream into ``deliver``, woken by the app's writes."""
         from chalicelib.storage import dynamo as storage
-        from chalicelib.storage.inbox_tables import InboxMessage
 
-        region = os.environ["AWS_DEFAULT_REGION"]
-        streams = boto3.client(
-            "dynamodbstreams",
-            endpoint_url=os.environ["INAPP_DYNAMODB_ENDPOINT"],
-            region_name=region,
-            config=BotoConfig(retries={"mode": "standard", "total_max_attempts": 3}),
-        )
-        arn = InboxMessage.describe_table()["LatestStreamArn"]
-        fetch = JsonGetRecords(os.environ["INAPP_DYNAMODB_ENDPOINT"], region, boto3.Session().get_credentials())
-        reader = ShardReader(streams, arn, region, start="LATEST", get_records=fetch)
         runtime = self.runtime
         assert runtime is not None
-        self.poller = StreamPoller(reader, lambda batch: runtime.invoke("deliver", batch))
+        self.poller = inbox_stream_poller(lambda event: runtime.invoke("deliver", event), self.settings.faults)
         wake_on_writes(storage.botocore_clients(), self.poller)
         self.poller.start()
 

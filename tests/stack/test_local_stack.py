@@ -415,3 +415,26 @@ def test_an_eventbridge_event_delivered_twice_asynchronously_stores_one_message(
     finally:
         running.stop()
     assert re.search(r"faults injected: .*duplicate=1\b", running.output())
+
+
+def test_one_users_records_from_split_shards_count_exactly() -> None:
+    """Every rollover splits the stream's shard (split=1): a user's records come from two shards, each its own batches."""
+    running = RunningStack(SECRET, {"INAPP_FAULTS": "split=1,seed=5"})
+    hot = issue_token("hot", SECRET)
+    try:
+        admin = issue_token("admin", SECRET, admin=True)
+        assert running.http("POST", "/channels", admin, {"name": "ops", "title": "Ops"})[0] == 201
+        for n in range(120):
+            body = {"channel": "ops", "receivers": ["hot", "cold"], "title": f"n{n}"}
+            assert running.http("POST", "/messages", admin, body)[0] == 202
+        assert running.http("POST", "/me/messages/read", hot, {})[0] == 200
+        expected = {"total": 0, "unseen": 0, "channels": {}}  # reading sees too
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and running.http("GET", "/me/unread-count", hot)[1] != expected:
+            time.sleep(0.2)
+        assert running.http("GET", "/me/unread-count", hot)[1] == expected
+        (ops,) = running.http("GET", "/me/channels", hot)[1]["items"]
+        assert (ops["total"], ops["unread"]) == (120, 0)
+    finally:
+        running.stop()
+    assert re.search(r"faults injected: .*split=[1-9]", running.output())

@@ -11,6 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.lambdas import shards
+from infra.local.lambdas.shards import ShardModel
 from infra.local.lambdas.stream_poller import StreamPoller
 from infra.local.lambdas.streams import ShardReader
 
@@ -38,15 +40,20 @@ def _stream_table(client: Any) -> str:
 class Handler:
     """Fails the records named in ``fail`` a given number of times."""
 
-    def __init__(self, fail: dict[str, int] | None = None, raise_times: int = 0) -> None:
+    def __init__(self, fail: dict[str, int] | None = None, raise_times: int = 0, expect: int = 0, stateless: int = 0) -> None:
         self.fail = dict(fail or {})
         self.raise_times = raise_times
+        self.expect = expect  # records (key, n) to see handled before `done` (0: done once k9 is)
+        self.stateless = stateless  # answers without a tumbling window's state to give first
+        self.handled: set[tuple[str, str]] = set()
         self.batches: list[list[str]] = []
+        self.shards: list[str] = []  # each batch's shard
         self.done = threading.Event()
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
         self.batches.append(keys)
+        self.shards.append(event["shardId"])
         assert all(
             r["eventSourceARN"] and isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int) for r in event["Records"]
         )
@@ -58,16 +65,23 @@ class Handler:
             if self.fail.get(key, 0) > 0:
                 self.fail[key] -= 1
                 failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
-        if "k9" in keys and not failures:
+        if self.stateless:
+            self.stateless -= 1
+            return {"batchItemFailures": failures}
+        failed = {f["itemIdentifier"] for f in failures}
+        for key, record in zip(keys, event["Records"], strict=True):
+            if record["dynamodb"]["SequenceNumber"] not in failed:
+                self.handled.add((key, record["dynamodb"]["NewImage"].get("n", {}).get("N", "")))
+        if (len(self.handled) >= self.expect) if self.expect else ("k9" in keys and not failures):
             self.done.set()
-        return {"batchItemFailures": failures}
+        return {"batchItemFailures": failures, "state": {}}  # a tumbling window's invocation answers its state
 
 
-def _run(table: tuple[Any, ShardReader], handler: Handler) -> None:
+def _run(table: tuple[Any, ShardReader], handler: Handler, model: ShardModel | None = None, puts: int = 10) -> None:
     client, reader = table
-    poller = StreamPoller(reader, handler, retry_delay=0.01, max_idle_interval=0.05)
-    for i in range(10):
-        client.put_item(TableName="t", Item={"pk": {"S": f"k{i}"}})
+    poller = StreamPoller(reader, handler, retry_delay=0.01, max_idle_interval=0.05, shards=model)
+    for i in range(puts):
+        client.put_item(TableName="t", Item={"pk": {"S": f"k{i % 10}"}, "n": {"N": str(i)}})
     poller.start()
     try:
         assert handler.done.wait(10)
@@ -92,6 +106,35 @@ def test_batch_item_failure_retries_from_the_first_failed_record(table: Any) -> 
     assert handler.batches[0] == [f"k{i}" for i in range(10)]
     assert handler.batches[1][0] == "k4" and handler.batches[2][0] == "k4"
     assert _delivered_in_order(handler.batches) == [f"k{i}" for i in range(10)]
+
+
+def test_every_batch_names_its_shard_and_an_answer_without_state_is_a_failure(table: Any) -> None:
+    """Lambda names the shard only in a tumbling window's events, and takes an answer without state as failed."""
+    handler = Handler(stateless=2)
+    _run(table, handler)
+    assert set(handler.shards) == {table[1].shard_id}
+    assert [len(b) for b in handler.batches[:3]] == [10, 5, 2]  # retried (bisected) like an error
+    assert _delivered_in_order(handler.batches) == [f"k{i}" for i in range(10)]
+
+
+def test_split_shards_keep_each_items_order_and_run_children_after_their_parents(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The split fault: one stream's records from generations of one or two shards, as DynamoDB Streams has them."""
+    monkeypatch.setattr(shards, "ROLLOVER_RECORDS", 6)
+    handler = Handler(fail={"k3": 1}, expect=40)
+    draws = iter([True, False, True, True, True, True])
+    _run(table, handler, ShardModel(table[1].shard_id, lambda: next(draws), seed=3), puts=40)
+    generations = [int(shard.split("-")[-2]) for shard in handler.shards]
+    assert generations == sorted(generations)  # a child runs only once its parents are done
+    siblings = {g: {s for s, n in zip(handler.shards, generations, strict=True) if n == g} for g in generations}
+    assert any(len(shards_of_one) == 2 for shards_of_one in siblings.values())  # a split generation ran
+    shard_of: dict[str, set[str]] = {}
+    for shard, generation, batch in zip(handler.shards, generations, handler.batches, strict=True):
+        for key in batch:
+            shard_of.setdefault(f"{key}@{generation}", set()).add(shard)
+    assert all(len(found) == 1 for found in shard_of.values())  # an item's records of one generation: one shard
+    assert handler.handled == {(f"k{i % 10}", str(i)) for i in range(40)}  # every record handed over, none lost
 
 
 def test_handler_error_bisects_and_retries_without_skipping(table: Any) -> None:

@@ -2,8 +2,12 @@
 
 It reads the inbox stream in order and invokes the app's stream handler with
 Lambda-shaped batches of at most ``STREAM_BATCH_SIZE`` records (the deployed
-mapping's setting). On ``batchItemFailures`` it re-reads from the first
-failed record; on a handler error it halves the batch (bisect) and retries;
+mapping's setting), in the tumbling-window events the deployed mapping
+hands over: they name the records' shard (`infra.local.lambdas.shards`,
+which also models shards that roll over and split), and an answer without
+``state`` is a failed invocation, as Lambda takes it. On
+``batchItemFailures`` it re-reads from the first failed record; on a
+handler error it halves the batch (bisect) and retries;
 after ``STREAM_MAX_RETRY_ATTEMPTS`` it gives the batch up as the deployed
 mapping would (to its on-failure queue; here, an error log line). Records
 within the shard are never skipped or reordered otherwise.
@@ -15,16 +19,23 @@ calls it after every write the app makes).
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from botocore.config import Config as BotoConfig
+
 from chalicelib.realtime.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 from chalicelib.storage.stream_records import StreamRecord
+from infra.local.faults import FaultPlan
 from infra.local.lambdas.loops import WakeableLoop
-from infra.local.lambdas.streams import ShardReader
+from infra.local.lambdas.shards import ShardModel, window_event
+from infra.local.lambdas.streams import JsonGetRecords, ShardReader
 
 logger = logging.getLogger("inapp.local.poller")
 
@@ -41,8 +52,10 @@ class StreamPoller(WakeableLoop):
         min_interval: float = 0.01,
         max_idle_interval: float = 0.5,
         retry_delay: float = 0.2,
+        shards: ShardModel | None = None,
     ) -> None:
         self._reader = reader
+        self._shards = shards or ShardModel(reader.shard_id)
         self._handler = handler
         self._min = min_interval
         self._max = max_idle_interval
@@ -114,25 +127,57 @@ class StreamPoller(WakeableLoop):
             logger.exception("stream resume failed")
 
     def _invoke(self, records: list[dict[str, Any]]) -> str | None:
-        """None when the batch succeeded, the first failed sequence number, or "" for an error."""
+        """None when the batch succeeded, the first failed sequence number, or "" for an error.
+
+        Each shard's part is one invocation; a generation's children run only
+        once every part of their parents succeeded, as Lambda reads a child shard.
+        """
         self.batches += 1
+        failed: set[str] = set()
+        for generation in self._shards.generations(records):
+            for shard, part in generation:
+                answer = self._invoke_shard(shard, part)
+                if answer is None:
+                    return ""
+                failed |= answer
+            if failed:
+                break
+        if not failed:
+            return None
+        sequence_numbers = [StreamRecord.parse(record).sequence_number for record in records]
+        for sequence_number in sequence_numbers:  # the earliest failed record, in stream order
+            if sequence_number in failed:
+                return sequence_number
+        return sequence_numbers[0]  # unknown ids: retry everything, like Lambda
+
+    def _invoke_shard(self, shard: str, records: list[dict[str, Any]]) -> set[str] | None:
+        """The failed records' ids of one shard's batch (an unknown id stands for all), or None for an error."""
         try:
-            response = self._handler({"Records": records})
+            response = self._handler(window_event(records, shard))
         except Exception:
             if self._stop.is_set():  # the stack stopped during the batch; it was not checkpointed
                 logger.info("stream handler stopped with the stack")
             else:
                 logger.exception("stream handler failed")
-            return ""
-        failures = (response or {}).get("batchItemFailures") or []
-        if not failures:
             return None
-        failed = {str(f.get("itemIdentifier")) for f in failures}
-        sequence_numbers = [StreamRecord.parse(record).sequence_number for record in records]
-        for sequence_number in sequence_numbers:  # the earliest failed record, in shard order
-            if sequence_number in failed:
-                return sequence_number
-        return sequence_numbers[0]  # unknown ids: retry everything, like Lambda
+        if not isinstance(response, dict) or "state" not in response:
+            logger.error("stream handler answered no tumbling-window state: Lambda takes it as failed")
+            return None
+        return {str(f.get("itemIdentifier")) for f in response.get("batchItemFailures") or []}
+
+
+def inbox_stream_poller(handler: Handler, faults: FaultPlan) -> StreamPoller:
+    """The deployed mapping's poller of the inbox table's stream (from its oldest record, as deployed)."""
+    from chalicelib.storage.inbox_tables import InboxMessage
+
+    region, endpoint = os.environ["AWS_DEFAULT_REGION"], os.environ["INAPP_DYNAMODB_ENDPOINT"]
+    config = BotoConfig(retries={"mode": "standard", "total_max_attempts": 3})
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=region, config=config)
+    arn = InboxMessage.describe_table()["LatestStreamArn"]
+    fetch = JsonGetRecords(endpoint, region, boto3.Session().get_credentials())
+    reader = ShardReader(streams, arn, region, start="TRIM_HORIZON", get_records=fetch)
+    split = functools.partial(faults.hit, "split") if faults.shares.get("split") else None
+    return StreamPoller(reader, handler, shards=ShardModel(reader.shard_id, split))
 
 
 def wake_on_writes(clients: list[Any], poller: StreamPoller) -> None:

@@ -86,7 +86,7 @@ class ShardReader:
         self.stream_arn = stream_arn
         self._region = region
         description = streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]
-        self._shard_id = description["Shards"][0]["ShardId"]
+        self.shard_id = str(description["Shards"][0]["ShardId"])
         self._start = start
         self.iterator = self._iterator(ShardIteratorType=start)
         self.next_iterator: str | None = None
@@ -94,7 +94,7 @@ class ShardReader:
         self._pending: str | None = None
 
     def _iterator(self, **kwargs: str) -> str:
-        response = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **kwargs)
+        response = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self.shard_id, **kwargs)
         return str(response["ShardIterator"])
 
     def read(self, limit: int) -> list[dict[str, Any]]:
