@@ -82,6 +82,7 @@ def user_frames(records: list[StreamRecord], change: Change | None, stored: Coun
         if frame is not None:
             frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
     if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
-        payload = _payload({"type": "counts.updated", "counts": stored.summary()})
+        # ``version`` grows with every update: a frame posted by a sibling shard's batch may arrive later, not newer.
+        payload = _payload({"type": "counts.updated", "counts": stored.summary(), "version": stored.version})
         frames.append(Frame(change.records[-1].sequence_number, payload))
     return frames

@@ -299,3 +299,29 @@ def test_each_mark_all_read_button_names_its_scope(open_inbox: Any, stack: Any) 
     expect(page.get_by_role("button", name="Mark every channel read")).to_be_visible()
     expect(page.get_by_role("button", name="Mark this channel read")).to_be_visible()
     assert page.get_by_role("button", name="Mark all as read").count() == 0
+
+
+def test_a_counts_frame_older_than_the_shown_one_is_ignored(page: Any, stack: Any) -> None:
+    """Two stream shards' batches post at once: their counts frames may arrive crossed; the newest one wins."""
+    from playwright.sync_api import expect
+
+    sockets: list[Any] = []
+
+    def keep(socket: Any) -> None:
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"^ws://"), keep)
+    page.goto(f"{stack.urls['http']}/#token={issue_token('crossed', SECRET)}")
+    expect(page.locator("#signin")).to_be_hidden()
+    for _ in range(50):
+        if sockets:
+            break
+        page.wait_for_timeout(100)
+    newer = {"type": "counts.updated", "counts": {"total": 3, "unseen": 3, "channels": {}}, "version": 8}
+    older = {**newer, "counts": {"total": 7, "unseen": 7, "channels": {}}, "version": 7}
+    sockets[0].send(json.dumps(newer))
+    expect(page.locator("#badge")).to_have_text("3")
+    sockets[0].send(json.dumps(older))
+    page.wait_for_timeout(300)
+    expect(page.locator("#badge")).to_have_text("3")

@@ -47,6 +47,7 @@ export class InboxClient extends EventTarget {
     this._stopped = true;
     this._countsFrames = 0;
     this.counts = { total: 0, unseen: 0, channels: {} };
+    this._countsVersion = -1; // the newest counts frame's version (it grows with every counts update)
     this.preferences = { channels: {} };
   }
 
@@ -216,6 +217,9 @@ export class InboxClient extends EventTarget {
     else if (frame.type === "message.deleted") this._emit("delete", { id: frame.id });
     else if (frame.type === "counts.updated") {
       this._countsFrames += 1;
+      // Two stream shards' batches post at once: keep the newest counts, not the last to arrive.
+      if (typeof frame.version === "number" && frame.version <= this._countsVersion) return;
+      if (typeof frame.version === "number") this._countsVersion = frame.version;
       this._setCounts(frame.counts);
     } else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
   }
