@@ -22,7 +22,7 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at, id_time_ms, is_valid_id
-from chalicelib.storage import LOG, SendLog, page_json, send_log_json
+from chalicelib.storage import SendLog, log_key, page_json, send_log_json
 
 if TYPE_CHECKING:
     from chalicelib.sending.commands import SendRequest
@@ -44,6 +44,7 @@ class SendLogQuery:
 def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
     return SendLog(
         send_id,
+        log=log_key(send_id),
         **request.stored_fields(),
         channel_title=channel.title,
         channel_since=first_id_at(channel.created_at),
@@ -86,12 +87,8 @@ def get_send(send_id: str) -> dict[str, Any]:
 def list_sends(user_id: str, query: SendLogQuery, cursors: CursorCodec) -> dict[str, Any]:
     """Newest first, all sends or one channel's; the cursor holds the last id (bound to the filter)."""
     scope = json.dumps([CURSOR_SCOPE, query.channel])
-    condition = None
-    if query.page.cursor:
-        condition = SendLog.id < str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
-    index: Any = SendLog.channel_log_index if query.channel else SendLog.log_index
-    size = query.page.limit + 1
-    found = index.query(query.channel or LOG, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
+    before = str(cursors.decode(query.page.cursor, user_id, scope).get("id", "")) if query.page.cursor else None
+    found = storage.newest_sends(before, query.page.limit + 1, query.channel)
     items, more = storage.first_page(found, query.page.limit)
     cursor = storage.next_cursor(items, more, lambda s: cursors.encode(user_id, scope, {"id": s.id}))
     return page_json([send_log_json(s) for s in items], cursor)

@@ -8,7 +8,7 @@ shows of each item; `stream_records` parses a stream record once; `queue`
 is the work queue's step.
 """
 
-from chalicelib.storage.audience_tables import LOG, SendLog, Subscription
+from chalicelib.storage.audience_tables import SendLog, Subscription, log_key, newest_sends
 from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, write_batch, write_batches
 from chalicelib.storage.dynamo import (
     CONFLICT_RETRIES,
@@ -65,7 +65,6 @@ __all__ = [
     "CRITICAL",
     "DELETED",
     "LIVE_END",
-    "LOG",
     "MAX_RECEIVES",
     "MAX_TRANSACTION_ACTIONS",
     "PAGE_BYTES",
@@ -94,8 +93,10 @@ __all__ = [
     "fitting",
     "image_string",
     "is_busy",
+    "log_key",
     "message_json",
     "my_channel_json",
+    "newest_sends",
     "next_cursor",
     "not_refused",
     "one_page",

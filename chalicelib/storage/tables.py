@@ -37,8 +37,10 @@ Access patterns (docs/design.md explains each):
 * ``sends`` — the send log: one item per send (``id``), written after its
   receivers' inbox items; an audience send's chunks add to ``stored`` in the
   conditional update that moves its ``chunks`` (`sending.progress`). ``log-index``
-  (``log`` = "sends", ranged on ``id``) lists every send newest first,
-  ``channel-index`` (``channel``, ``id``) those of one channel.
+  (``log`` = ``sends#<k>``, one of 8 buckets picked by a CRC-32 of the id, ranged
+  on ``id``) lists every send newest first by merging the buckets' Queries: one
+  key for all sends would be one partition taking every send's write (1,000
+  WRU/s). ``channel-index`` (``channel``, ``id``) lists those of one channel.
 """
 
 from __future__ import annotations

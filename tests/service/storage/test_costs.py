@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.storage.audience_tables import LOG_BUCKETS
 from chalicelib.storage.inbox_tables import ARCHIVED, READ, UNREAD, InboxMessage
 from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
 
@@ -111,3 +112,15 @@ def test_my_channels_page_is_two_calls_and_a_single_message_one(
         dynamodb_calls.reset()
         assert api.call("GET", path, token=token("u1")).status_code == 200
         assert dynamodb_calls.calls == calls, path
+
+
+def test_a_send_log_page_is_one_query_per_log_bucket_or_one_for_a_channel(
+    api: Api, admin_token: str, channel: str, send: SendFactory, dynamodb_calls: CallCounter
+) -> None:
+    for i in range(3):
+        send(["u1"], title=f"t{i}")
+    for path, queries in (("/messages?limit=2", LOG_BUCKETS), ("/messages?channel=news&limit=2", 1)):
+        first = api.call("GET", path, token=admin_token).json_body
+        dynamodb_calls.reset()
+        assert len(api.call("GET", f"{path}&cursor={first['nextCursor']}", token=admin_token).json_body["items"]) == 1
+        assert dynamodb_calls.calls == {"Query": queries}, path
