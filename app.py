@@ -139,7 +139,8 @@ def send_log_entry(send_id: str) -> dict[str, Any]:
 @api.handles_errors
 def my_channels() -> dict[str, Any]:
     caller = api.principal(app.current_request)
-    return inbox.list_my_channels(caller.user_id, api.params(app.current_request, api.channel_query), get_cursors())
+    query = api.params(app.current_request, api.channel_query)
+    return inbox.list_my_channels(caller.user_id, query, get_cursors(), get_services().retention)
 
 
 @app.route("/me/messages", methods=["GET"])
@@ -208,7 +209,7 @@ def mute_channel(name: str) -> dict[str, Any]:
 @api.handles_errors
 def unread_count() -> dict[str, Any]:
     caller = api.principal(app.current_request)
-    return inbox.unread_count(caller.user_id)
+    return inbox.unread_count(caller.user_id, get_services().retention)
 
 
 @app.lambda_function(name="send")

@@ -27,6 +27,11 @@ class Services:
     sender: Sender
     registry: ConnectionRegistry
 
+    @property
+    def retention(self) -> timedelta:
+        """How long a message is kept: its expiry is its id's time plus this."""
+        return timedelta(days=self.settings.retention_days)
+
 
 @functools.lru_cache(maxsize=1)
 def get_services() -> Services:
@@ -35,7 +40,7 @@ def get_services() -> Services:
     bind_models(settings)
     return Services(
         settings=settings,
-        sender=Sender(timedelta(days=settings.retention_days), get_work_queue),
+        sender=Sender(timedelta(days=settings.retention_days), get_work_queue),  # the same as Services.retention
         registry=ConnectionRegistry(),
     )
 

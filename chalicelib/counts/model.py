@@ -16,7 +16,8 @@ user records lately, ``g:h`` the last sequence number applied from it and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import storage
@@ -87,6 +88,13 @@ class Counts:
             version=int(item.get("v", {}).get("N", "0")),
             guards=guards,
         )
+
+    def without(self, images: Iterable[Image]) -> Counts:
+        """These counts less the contributions of items counted but no longer shown (expired, not yet deleted)."""
+        values = dict(self.values)
+        for image in images:
+            add_contribution(values, image, -1)
+        return replace(self, values=values)
 
     def applied(self, shard: str) -> str:
         """The last sequence number applied from ``shard`` ("" if none)."""

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from chalicelib import counts, storage
+from chalicelib import storage
 from chalicelib.core.clock import utc_now
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
+from chalicelib.inbox.expiry import current_counts, expired
 from chalicelib.storage import ARCHIVED, LIVE_END, InboxMessage, fitting, message_json, my_channel_json, page_json
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
@@ -77,18 +78,13 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     size = query.page.limit + 2
     found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
     now = utc_now()
-    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position and not _expired(m, now))
+    wanted = (m for m in found if m.id.startswith(prefix) and m.id != position and not expired(m, now))
     items, more = storage.first_page(wanted, query.page.limit)
     shown = [message_json(m) for m in items]
     if (kept := fitting(shown)) < len(items):  # cut short by size: Lambda answers at most 6 MB
         items, shown, more = items[:kept], shown[:kept], True
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json(shown, cursor)
-
-
-def _expired(message: InboxMessage, now: datetime) -> bool:
-    """Past its retention but not yet deleted: TTL deletes within days, not at once; it is gone already."""
-    return message.expires_at is not None and message.expires_at <= now
 
 
 def _scope(query: MessageQuery) -> str:
@@ -126,7 +122,7 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
         hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
     )
     now = utc_now()
-    newer, more = storage.first_page((m for m in found if m.id != position and not _expired(m, now)), limit - len(items))
+    newer, more = storage.first_page((m for m in found if m.id != position and not expired(m, now)), limit - len(items))
     shown = [message_json(m) for m in items + newer]
     if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)
         newer, more = newer[: kept - len(items)], True
@@ -159,7 +155,7 @@ def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> t
     stored = storage.read_batch(InboxMessage, [(user_id, k.id) for k in keys])  # archived or deleted meanwhile: not found
     # In stored order, as the Query found them: a page cut short by size goes on after the last one shown.
     now = utc_now()
-    shown = (m for m in stored if query.status in ("all", m.status) and not _expired(m, now))
+    shown = (m for m in stored if query.status in ("all", m.status) and not expired(m, now))
     return sorted(shown, key=lambda m: (m.stored_id, m.id)), last
 
 
@@ -169,14 +165,14 @@ def find_message(user_id: str, message_id: str) -> InboxMessage:
         raise NotFoundError(f"message '{message_id}' not found")
     now = utc_now()
     for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
-        if not _expired(found, now):
+        if not expired(found, now):
             return found
     raise NotFoundError(f"message '{message_id}' not found")
 
 
-def unread_count(user_id: str) -> dict[str, Any]:
-    """``{total, unseen, channels}`` from the user's counts item: one GetItem."""
-    return counts.read(user_id).summary()
+def unread_count(user_id: str, retention: timedelta) -> dict[str, Any]:
+    """``{total, unseen, channels}`` from the user's counts item: one GetItem, and one Query for the expired."""
+    return current_counts(user_id, retention).summary()
 
 
 CHANNEL_FILTERS: dict[str, Callable[[int, int], bool]] = {
@@ -186,15 +182,16 @@ CHANNEL_FILTERS: dict[str, Callable[[int, int], bool]] = {
 }
 
 
-def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec) -> dict[str, Any]:
+def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec, retention: timedelta) -> dict[str, Any]:
     """The user's channels, newest latest message first, filtered by read state.
 
-    One GetItem for the counts and one BatchGetItem for the page's latest
-    messages; a latest message that was archived or deleted meanwhile is
-    replaced by the channel's newest live one (one Query each, rare).
+    One GetItem for the counts (and one Query for the expired, `expiry`) and
+    one BatchGetItem for the page's latest messages; a latest message that
+    was archived or deleted meanwhile is replaced by the channel's newest
+    live one (one Query each, rare).
     """
     scope = json.dumps(["me-channels", query.status])
-    current = counts.read(user_id)
+    current = current_counts(user_id, retention)
     wanted = CHANNEL_FILTERS[query.status]
     ordered = sorted(
         ((current.latest.get(c, ""), c) for c in current.channels if wanted(current.of("u", c), current.of("t", c))),
