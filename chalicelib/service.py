@@ -16,7 +16,7 @@ from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
-from chalicelib.realtime import POST_WORKERS, ConnectionRegistry, Delivery, Pacer, SocketPoster, WebSocketRoutes
+from chalicelib.realtime import POST_WORKERS, AccountBudget, ConnectionRegistry, Delivery, Pacer, SocketPoster, WebSocketRoutes
 from chalicelib.sending import Sender
 from chalicelib.storage import WorkQueue, bind_models
 
@@ -83,7 +83,7 @@ def get_socket_poster() -> SocketPoster:
         settings.region,
         credentials,
         pool_size=POST_WORKERS + 4,
-        pacer=Pacer(settings.post_rate),
+        pacer=Pacer(settings.post_rate, budget=AccountBudget(settings.post_budget) if settings.post_budget else None),
     )
 
 

@@ -48,6 +48,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "INAPP_JWT_SECRET": SECRET,
+        # No shared post budget: the tests that pin DynamoDB calls per request count the route's own;
+        # tests/service/realtime/test_budget.py has it on, and so do the local stack and the chaos run.
+        "INAPP_POST_BUDGET": "0",
         **DEV_ENV,
     }.items():
         monkeypatch.setenv(name, value)

@@ -26,6 +26,9 @@ TABLE_VARIABLES = {
 # one batch at a time per stream shard, so five busy shards × 1,500 = 7,500/s, three quarters of the
 # account-wide 10,000 RPS throttle (docs/operations.md).
 DEFAULT_POST_RATE = 1500
+# Posts per second to @connections from every container together (`chalicelib.realtime.budget`): half the
+# account-wide 10,000 RPS, the rest left to the account's other APIs. 0: each container paces only itself.
+DEFAULT_POST_BUDGET = 5000
 SSM_ATTEMPTS = 8
 
 
@@ -61,6 +64,7 @@ class Settings:
     sqs_endpoint: str | None
     fanout_chunk_size: int
     post_rate: int = DEFAULT_POST_RATE
+    post_budget: int = DEFAULT_POST_BUDGET
 
 
 def _required(name: str) -> str:
@@ -75,14 +79,14 @@ def _optional(name: str) -> str | None:
     return value or None
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, *, zero: bool = False) -> int:
     raw = os.environ.get(name, "").strip() or str(default)
     try:
         value = int(raw)
     except ValueError:
         raise ConfigurationError(f"setting {name} must be an integer, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigurationError(f"setting {name} must be positive, got {value}")
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigurationError(f"setting {name} must be positive{' or 0' if zero else ''}, got {value}")
     return value
 
 
@@ -159,6 +163,7 @@ def load_settings() -> Settings:
         ws_management_endpoint=_management_endpoint(),  # where frames are posted
         ws_client_url=_websocket_api("INAPP_WS_URL"),  # what browsers connect to
         post_rate=_positive_int("INAPP_POST_RATE", DEFAULT_POST_RATE),
+        post_budget=_positive_int("INAPP_POST_BUDGET", DEFAULT_POST_BUDGET, zero=True),
         fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
         fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step

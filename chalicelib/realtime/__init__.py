@@ -4,9 +4,11 @@
 `frames` says which frame a record asks for, `connections` keeps each
 user's live connections, `routes` answers ``$connect``/``$default``/
 ``$disconnect``, and `poster` posts through the management API (`sigv4`
-signs, `http_pool` sends, `pacing` paces).
+signs, `http_pool` sends, `pacing` paces each container, `budget` all of
+them together).
 """
 
+from chalicelib.realtime.budget import AccountBudget
 from chalicelib.realtime.connections import ConnectionRegistry
 from chalicelib.realtime.delivery import POST_WORKERS, STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, Delivery
 from chalicelib.realtime.pacing import Pacer
@@ -17,6 +19,7 @@ __all__ = [
     "POST_WORKERS",
     "STREAM_BATCH_SIZE",
     "STREAM_BATCH_WINDOW_SECONDS",
+    "AccountBudget",
     "ConnectionRegistry",
     "Delivery",
     "Pacer",

@@ -13,7 +13,10 @@ the rate itself, as TCP does with its window:
   429s of posts already in flight from one burst count once;
 * **additive increase**: ``succeeded()`` raises the rate by
   ``recovery`` per second elapsed since the last change, back up to the
-  configured ``max_rate``.
+  configured ``max_rate``;
+* **the account's budget**: with a `chalicelib.realtime.budget.AccountBudget`,
+  each post also takes its share of what all containers together may post
+  in the current second.
 
 Example::
 
@@ -28,6 +31,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from chalicelib.realtime.budget import AccountBudget
 
 DEFAULT_DECREASE = 0.5
 DEFAULT_COOLDOWN_SECONDS = 0.25
@@ -47,6 +52,7 @@ class Pacer:
         cooldown: float = DEFAULT_COOLDOWN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        budget: AccountBudget | None = None,
     ) -> None:
         if max_rate <= 0:
             raise ValueError(f"max_rate must be positive, got {max_rate}")
@@ -57,6 +63,7 @@ class Pacer:
         self._cooldown = cooldown
         self._clock = clock
         self._sleep = sleep
+        self._budget = budget
         self._lock = threading.Lock()
         self.rate = self.max_rate
         now = clock()
@@ -80,6 +87,8 @@ class Pacer:
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
             self._sleep(wait)
+        if self._budget is not None:
+            wait += self._budget.take()
         return wait
 
     def throttled(self) -> None:

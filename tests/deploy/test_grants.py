@@ -84,6 +84,12 @@ class Recorder:
             self._on = False
 
 
+@pytest.fixture(autouse=True)
+def post_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As deployed: every function that posts leases from the account's post budget (an UpdateItem)."""
+    monkeypatch.setenv("INAPP_POST_BUDGET", "5000")
+
+
 @pytest.fixture
 def recorder(api: Any) -> Recorder:
     recorder = Recorder()
@@ -100,9 +106,13 @@ def _resource(value: Any) -> tuple[str, str | None]:
     return table, index
 
 
+def _statements(role: str) -> list[dict[str, Any]]:
+    return list(packaging.template()["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+
+
 def granted(role: str) -> tuple[set[Grant], set[str]]:
     """The role's DynamoDB item and index grants, and its other actions."""
-    statements = packaging.template()["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = _statements(role)
     grants: set[Grant] = set()
     others: set[str] = set()
     for statement in statements:
@@ -248,7 +258,10 @@ def test_the_websocket_roles_grant_what_each_route_calls(
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown="))
     assert connect_used == granted("WebsocketConnectRole")[0]
-    assert message_used == granted("WebsocketMessageRole")[0] == set()
+    # Its pong is a post: a lease from the account's post budget, on budget#<second> items only.
+    assert message_used == granted("WebsocketMessageRole")[0] == {("dynamodb:UpdateItem", "ConnectionsTable", None)}
+    (lease,) = [s for s in _statements("WebsocketMessageRole") if s["Action"] == ["dynamodb:UpdateItem"]]
+    assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*"]}}
     assert "execute-api:ManageConnections" in granted("WebsocketMessageRole")[1]
     assert disconnect_used == granted("WebsocketDisconnectRole")[0]
     for role in ("ApiHandlerRole", "SendRole", "WebsocketConnectRole", "WebsocketDisconnectRole"):
