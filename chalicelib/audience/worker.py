@@ -2,9 +2,11 @@
 
 A ``chunk`` step of send S, number k, starting after user u:
 
-1. reads S's log item (consistent); a send already ``done``, or whose
-   ``chunks`` counter is past k, has had this step: nothing to do (a
-   redelivered or duplicated message);
+1. reads S's log item (consistent); a send already ``done`` or
+   ``cancelled``, or whose ``chunks`` counter is past k, has had this step:
+   nothing to do (a redelivered or duplicated message); a send whose
+   channel was deleted (or deleted and made again) is ``cancelled`` here:
+   it stops, ``recipients`` keeps its snapshot and ``stored`` who got it;
 2. step 0 counts the snapshot (``recipients``) and marks S ``sending``;
 3. reads one page of ≤ ``chunk_size`` subscriptions after u that are older
    than S but not older than its channel (one Query; others are filtered
@@ -38,7 +40,7 @@ from chalicelib.channels import get_channel
 from chalicelib.core import metrics
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
-from chalicelib.core.ids import id_time_ms
+from chalicelib.core.ids import first_id_at, id_time_ms
 from chalicelib.sending import Sender
 from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, WorkQueue
 
@@ -90,8 +92,12 @@ class AudienceWorker:
         except SendLog.DoesNotExist:
             logger.error("audience send not in the log", extra={"send_id": step.target})
             return
-        if entry.status == sending.DONE or int(entry.chunks) > step.number:
+        if entry.status in (sending.DONE, sending.CANCELLED) or int(entry.chunks) > step.number:
             return  # this step already ran to its end
+        if _channel_gone(entry):
+            sending.cancel(entry.id)
+            logger.info("audience send cancelled: its channel was deleted", extra={"send_id": entry.id})
+            return
         if step.number == 0 and entry.status != sending.SENDING:
             _start(entry)
         window = (entry.channel, entry.channel_since, entry.id)
@@ -117,6 +123,15 @@ class AudienceWorker:
         next_user = subscribers.remove_page(step.target, before, step.cursor, UNSUBSCRIBE_PAGE)
         if next_user is not None:
             self._queue.put(Step(UNSUBSCRIBE, step.target, next_user, step.number + 1, before))
+
+
+def _channel_gone(entry: SendLog) -> bool:
+    """The send's channel was deleted (maybe made again since: a new channel of the same name is not the send's)."""
+    try:
+        channel = get_channel(entry.channel)
+    except NotFoundError:
+        return True
+    return bool(entry.channel_since) and first_id_at(channel.created_at) != entry.channel_since
 
 
 def _start(entry: SendLog) -> None:

@@ -8,11 +8,22 @@ records every send, `preview` fills a send without storing it.
 
 from chalicelib.sending.commands import Action, SendCommand, SendRequest
 from chalicelib.sending.preview import preview_send
-from chalicelib.sending.progress import advance, claim_blind_write, mark_failed, mark_sending, request_of
-from chalicelib.sending.send_log import DONE, FAILED, LAMBDA_SENDER, QUEUED, SENDING, SendLogQuery, get_send, list_sends
+from chalicelib.sending.progress import advance, cancel, claim_blind_write, mark_failed, mark_sending, request_of
+from chalicelib.sending.send_log import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    LAMBDA_SENDER,
+    QUEUED,
+    SENDING,
+    SendLogQuery,
+    get_send,
+    list_sends,
+)
 from chalicelib.sending.sender import Sender
 
 __all__ = [
+    "CANCELLED",
     "DONE",
     "FAILED",
     "LAMBDA_SENDER",
@@ -24,6 +35,7 @@ __all__ = [
     "SendRequest",
     "Sender",
     "advance",
+    "cancel",
     "claim_blind_write",
     "get_send",
     "list_sends",

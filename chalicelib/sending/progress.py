@@ -1,4 +1,4 @@
-"""An audience send's progress on its send-log item: ``queued`` → ``sending`` → ``done`` (or ``failed``).
+"""An audience send's progress on its send-log item: ``queued`` → ``sending`` → ``done`` (or ``failed``, ``cancelled``).
 
 The audience worker runs a send chunk by chunk (`chalicelib.audience.worker`);
 every move here is a conditional update that a repeated step finds already
@@ -15,7 +15,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import storage
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.sending.commands import Action, SendRequest
-from chalicelib.sending.send_log import DONE, FAILED, QUEUED, SENDING
+from chalicelib.sending.send_log import CANCELLED, DONE, FAILED, QUEUED, SENDING
 from chalicelib.storage import SendLog
 
 
@@ -36,17 +36,19 @@ def request_of(entry: SendLog) -> SendRequest:
 
 
 def advance(send_id: str, number: int, stored: int, *, last: bool) -> None:
-    """Step ``number`` stored ``stored`` items: count them and it (once); after the last one the send is done."""
-    actions: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
+    """Step ``number`` stored ``stored`` items: count them and it (once); after the last one the send is done.
+
+    A send cancelled meanwhile still counts what the step stored, and stays cancelled with its recipients.
+    """
+    counted: list[Any] = [SendLog.chunks.set(number + 1), SendLog.stored.add(stored)]
     if last:
-        actions += [
-            SendLog.status.set(DONE),
-            SendLog.completed_at.set(iso(utc_now())),
-            SendLog.recipients.set(SendLog.stored + stored),
-        ]
+        done = SendLog.status.set(DONE)
+        moved = [done, SendLog.completed_at.set(iso(utc_now())), SendLog.recipients.set(SendLog.stored + stored)]
     else:
-        actions.append(SendLog.status.set(SENDING))
-    _conditional(send_id, actions, SendLog.chunks == number)
+        moved = [SendLog.status.set(SENDING)]
+    step = SendLog.chunks == number
+    if not _conditional(send_id, counted + moved, step & (SendLog.status != CANCELLED)):
+        _conditional(send_id, counted, step & (SendLog.status == CANCELLED))  # nothing when the step ran already
 
 
 def claim_blind_write(send_id: str, number: int) -> bool:
@@ -69,16 +71,27 @@ def claim_blind_write(send_id: str, number: int) -> bool:
 
 
 def mark_failed(send_id: str) -> None:
-    _conditional(send_id, [SendLog.status.set(FAILED)], SendLog.status != DONE)
+    _conditional(send_id, [SendLog.status.set(FAILED)], ~SendLog.status.is_in(DONE, CANCELLED))
 
 
-def _conditional(send_id: str, actions: list[Any], condition: Any) -> None:
-    """An update that a repeated step finds already made (its condition fails): then nothing happens."""
+def cancel(send_id: str) -> None:
+    """Its channel is gone: the send stops where it is (``recipients`` keeps the snapshot's count)."""
+    _conditional(
+        send_id,
+        [SendLog.status.set(CANCELLED), SendLog.completed_at.set(iso(utc_now()))],
+        SendLog.status.is_in(QUEUED, SENDING, FAILED),
+    )
+
+
+def _conditional(send_id: str, actions: list[Any], condition: Any) -> bool:
+    """An update that a repeated step finds already made (its condition fails): then nothing happens (False)."""
     try:
         SendLog(send_id).update(actions=actions, condition=condition)
     except UpdateError as error:
         if not storage.condition_failed(error):
             raise
+        return False
+    return True
 
 
 def mark_sending(send_id: str, recipients: int) -> None:

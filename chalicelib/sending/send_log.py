@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.storage import Channel
 
 QUEUED, SENDING, DONE, FAILED = "queued", "sending", "done", "failed"
+CANCELLED = "cancelled"  # its channel was deleted while it ran: it stops, keeping recipients; stored says who got it
 LAMBDA_SENDER = "lambda"
 CURSOR_SCOPE = "sends"
 

@@ -404,3 +404,44 @@ def test_a_message_restored_while_the_client_was_away_comes_back_with_the_catch_
     assert _catch_up(api, user, seen) == [[]]
     api.call("PATCH", f"/me/messages/{restored}", token=user, json_body={"archived": False})
     assert _catch_up(api, user, seen) == [[restored]]
+
+
+def test_deleting_the_channel_cancels_its_running_send_and_keeps_its_recipients(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker
+) -> None:
+    """Found by review: the send ran on, found the subscriptions gone and logged recipients = stored, done."""
+    sent = _broadcast(api, admin_token)
+    assert worker.drain(max_steps=1) == 1  # the first chunk of 100
+    assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
+    worker.drain()
+    entry = _log(api, admin_token, sent["id"])
+    assert (entry["status"], entry["recipients"], entry["stored"]) == ("cancelled", 230, 100)
+    assert entry["completedAt"] is not None
+    held = [u for u in subscribed if any(m.id == sent["id"] for m in InboxMessage.query(u))]
+    assert len(held) == 100  # who got it is what stored says
+
+
+def test_a_send_whose_channel_was_deleted_and_made_again_is_cancelled_too(
+    api: Api, admin_token: str, subscribed: list[str], worker: Worker
+) -> None:
+    sent = _broadcast(api, admin_token)
+    assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
+    assert api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News"}).status_code == 201
+    api.call("POST", "/channels/news/subscribers", token=admin_token, json_body={"add": subscribed[:5]})
+    worker.drain()
+    entry = _log(api, admin_token, sent["id"])
+    assert (entry["status"], entry["recipients"], entry["stored"]) == ("cancelled", 0, 0)  # cancelled before it started
+
+
+def test_a_chunk_in_flight_when_its_send_is_cancelled_still_counts_what_it_stored(tables: None) -> None:
+    from chalicelib import sending
+
+    entry = SendLog("01JD0000000000000000000000", log="sends#0", channel="news", channel_title="News", title="t",
+                    sender="a", audience="subscribers", created_at="2026-12-06T00:00:00.000Z", status="sending",
+                    recipients=300, stored=100, chunks=1)  # fmt: skip
+    entry.save()
+    sending.cancel(entry.id)
+    sending.advance(entry.id, 1, 100, last=False)  # the chunk that was running
+    sending.advance(entry.id, 1, 100, last=False)  # and its redelivery: counted once
+    stored = SendLog.get(entry.id)
+    assert (stored.status, int(stored.recipients), int(stored.stored), int(stored.chunks)) == ("cancelled", 300, 200, 2)
