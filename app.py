@@ -248,7 +248,7 @@ def fan_out(event: SQSEvent) -> dict[str, Any]:
 
 
 def _preflight(**_path_params: str) -> Response:
-    return api.cors_preflight(app.current_request)
+    return api.cors_preflight(app.current_request, app.routes)
 
 
 for _path in list(app.routes):

@@ -36,7 +36,6 @@ HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
     errors.ConflictError: chalice.ConflictError,
     errors.BusyError: chalice.TooManyRequestsError,
 }
-ALLOWED_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
 ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 PREFLIGHT_MAX_AGE = "600"
 # Where the edge reads the settings: the composition root (app.py) points it at the
@@ -164,15 +163,24 @@ def _cors_origin(request: Request) -> str | None:
     return allowed_origin(request.headers.get("origin"), _settings().cors_origins)
 
 
-def cors_preflight(request: Request | None) -> chalice.Response:
-    """Answer a browser's preflight for any configured origin."""
+def allowed_methods(routes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Every method a route of the app answers (Chalice's ``app.routes``: path → method → route).
+
+    Read from the routes rather than written out, so that no route's method
+    is missing from the preflight (a page of another origin could not send it).
+    """
+    return ",".join(sorted({method for methods in routes.values() for method in methods}))
+
+
+def cors_preflight(request: Request | None, routes: Mapping[str, Mapping[str, Any]]) -> chalice.Response:
+    """Answer a browser's preflight for any configured origin, allowing every method of ``routes``."""
     headers: dict[str, str | list[str]] = {"Vary": "Origin"}
     origin = _cors_origin(_present(request))
     if origin:
         headers.update(
             {
                 "Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Methods": allowed_methods(routes),
                 "Access-Control-Allow-Headers": ALLOWED_HEADERS,
                 "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
             }

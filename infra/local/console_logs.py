@@ -7,7 +7,10 @@ one short line per event, same fields. ``INAPP_LOG_FORMAT=json`` keeps JSON
 locally too (to pipe into ``jq``, or to see exactly what Lambda would log).
 
 `TextFormatter` renders what `JsonFormatter` produces, so the whitelist of
-fields (no tokens, no message content) stays in one place.
+fields (no tokens, no message content) stays in one place. JSON escapes
+control characters; the text line escapes them too (a newline is printed as
+backslash and ``n``), so a value from a request (a path, a token's ``sub``)
+can never start a line of its own or recolour the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from typing import Any
 
@@ -23,6 +27,7 @@ from chalicelib.core.logs import LOGGER_NAMES, JsonFormatter
 FORMATS = ("text", "json")
 _SHOWN_FIRST = ("time", "level", "logger", "message", "request_id", "user_id", "error")
 _REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the two Unicode line breaks
 
 
 class TextFormatter(JsonFormatter):
@@ -37,7 +42,12 @@ class TextFormatter(JsonFormatter):
         parts += [f"{key}={value}" for key, value in entry.items() if key not in shown]
         if record.exc_info and record.exc_info[1] is not None:
             parts.append(f"error={type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
-        return " ".join(parts)
+        return _UNPRINTABLE.sub(_escape, " ".join(parts))
+
+
+def _escape(match: re.Match[str]) -> str:
+    r"""``\n``, ``\x1b``, ``\u2028``: as Python writes the character in a string literal."""
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 def _is_request(entry: dict[str, Any]) -> bool:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from infra.local.apigateway.websocket import WebSocketGateway
+from infra.local.console_logs import TextFormatter
 
 CONTEXT_FIELDS = {
     "routeKey", "eventType", "connectionId", "connectedAt", "requestTimeEpoch", "requestTime",
@@ -62,6 +66,19 @@ def management(gateway: WebSocketGateway) -> Any:
     )  # fmt: skip
 
 
+@pytest.fixture
+def gateway_log() -> Iterator[io.StringIO]:
+    """The gateway's log lines as the local stack prints them on a terminal."""
+    logger, output = logging.getLogger("inapp.local.gateway"), io.StringIO()
+    handler, level = logging.StreamHandler(output), logger.level
+    handler.setFormatter(TextFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield output
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
 def _wait(condition: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -96,6 +113,16 @@ def test_refused_connect_fails_the_handshake(gateway: WebSocketGateway, app: Fak
     assert caught.value.response.status_code == 401
     assert gateway.sockets == {}
     assert app.of("ws_disconnect") == []
+
+
+def test_a_refused_handshake_logs_no_claim_of_its_token(gateway: WebSocketGateway, gateway_log: io.StringIO) -> None:
+    """The ``sub`` of a refused token is whatever its sender wrote: never a log line's user, nor a line of its own."""
+    forged = jwt.encode({"sub": "x\nFAKE LOG LINE", "exp": 4102444800}, "not-the-secret-0123456789abcdef01", algorithm="HS256")
+    with pytest.raises(InvalidStatus, match="HTTP 401"), connect(f"{gateway.url}?token={forged}"):
+        pass
+    (line,) = gateway_log.getvalue().splitlines()
+    assert line.endswith("INFO  inapp.local.gateway: websocket refused 401: bad token")
+    assert "FAKE" not in gateway_log.getvalue()
 
 
 def test_post_get_delete_and_410_after(gateway: WebSocketGateway, management: Any) -> None:

@@ -21,7 +21,7 @@ def new_connection_id() -> str:
 
 
 def claimed_user(token: str | None) -> str | None:
-    """The ``sub`` a token names, unverified: for log lines only (the app verifies the token)."""
+    """The ``sub`` a token names, read without checking it: call it only once the app's ``$connect`` accepted the token."""
     try:
         sub = jwt.decode(token or "", options={"verify_signature": False}).get("sub")
     except jwt.PyJWTError:

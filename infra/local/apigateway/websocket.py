@@ -16,9 +16,11 @@ answers 410, as API Gateway does). Idle sockets close after
 ``idle_timeout`` and every socket after ``max_lifetime``.
 
 Like API Gateway's access log, it logs every ``$connect`` (accepted or
-refused, with the reason the app gave) and ``$disconnect`` with the
-connection id and the user id the token names, so a refused handshake can be
-told apart from a network error at a glance.
+refused, with the reason the app gave) and ``$disconnect``, so a refused
+handshake can be told apart from a network error at a glance. Lines of an
+accepted socket carry its connection id and the user id its token names. A
+refused token's claims are unverified (anyone can write any ``sub``): its
+line carries no user.
 """
 
 from __future__ import annotations
@@ -163,8 +165,6 @@ class WebSocketGateway(FrontDoor):
             source_ip=source_ip,
             user_agent=user_agent,
         )
-        user_id = claimed_user(query.get("token"))
-        logs.bind(user_id=user_id)  # this task's context only: the app's own lines carry the user too
         try:
             result = await self._call("ws_connect", event)
         except Exception:
@@ -175,6 +175,8 @@ class WebSocketGateway(FrontDoor):
             reason = str((result or {}).get("body") or "Forbidden")
             logger.info("websocket refused %s: %s", status, reason)
             return connection.respond(HTTPStatus(status), reason + "\n")
+        user_id = claimed_user(query.get("token"))  # verified now: the app accepted this very token
+        logs.bind(user_id=user_id)  # this task's context only
         logger.info("websocket connected %s", connection_id)
         connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent, user_id)  # type: ignore[attr-defined]
         return None

@@ -15,6 +15,13 @@ the shard iterators moto keeps forever (~2.8 KiB each, one per GetRecords):
 only the newest ``KEEP_ITERATORS`` survive, so an idle stack polling for
 hours does not grow.
 
+A web page open in the developer's browser can reach loopback too, and
+moto's Flask app answers any ``Origin`` with CORS grants (and every answer
+with ``Access-Control-Allow-Origin: *``), so any page could have read or
+written every local table. The emulator refuses what a browser sends
+(`refuse_browsers`: an ``Origin`` or ``Sec-Fetch-Site`` header, which
+botocore never sends) and runs with moto's global CORS off.
+
 It runs in its own process group, so the Ctrl-C a terminal sends to the
 stack's group does not reach it: the stack stops it last, after the parts
 that still write (``$disconnect`` handlers) are done. Its stdin is a pipe
@@ -27,6 +34,7 @@ Run alone: ``python -m infra.local.moto.server --port 8003``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -124,11 +132,38 @@ def one_at_a_time(app: Any) -> Any:
     return serve
 
 
+def refuse_browsers(app: Any) -> Any:
+    """The WSGI app, answering 403 to every request a browser makes, before it reaches any backend.
+
+    Browsers send ``Origin`` on every cross-origin request (a preflight
+    included) and ``Sec-Fetch-Site`` on every request; the SDKs and the CLI
+    send neither. Refusing both keeps out pages of other origins, a preflight
+    gets no grant, and a DNS-rebound page (same origin, but still a browser)
+    is refused too.
+    """
+    body = json.dumps(
+        {
+            "__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+            "message": "Requests from web pages are refused: use an AWS SDK or the CLI",
+        }
+    ).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if "HTTP_ORIGIN" in environ or "HTTP_SEC_FETCH_SITE" in environ:
+            start_response("403 Forbidden", headers)
+            return [body]
+        return app(environ, start_response)
+
+    return serve
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
 
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read when moto.settings is imported, just below
     import waitress
     from moto.dynamodbstreams.models import dynamodbstreams_backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -140,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" warnings are normal under load
     server = waitress.create_server(
-        one_at_a_time(DomainDispatcherApplication(create_backend_app)),
+        refuse_browsers(one_at_a_time(DomainDispatcherApplication(create_backend_app))),
         host="127.0.0.1",
         port=args.port,
         threads=SERVER_THREADS,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from typing import Any
 
 import pytest
 
 from chalicelib.core.auth import issue_token
+from chalicelib.core.logs import JsonFormatter
 from chalicelib.storage.tables import Connection
 from tests.conftest import SECRET, LambdaClient, TokenFactory
 from tests.events import ws_event
@@ -26,6 +29,23 @@ def test_connect_without_a_valid_token_is_refused_and_stores_nothing(
     response = lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=bad)).payload
     assert response["statusCode"] == 401
     assert list(Connection.scan()) == []
+
+
+def test_a_refused_connect_logs_no_claim_of_its_token(lambdas: LambdaClient, standin: ManagementStandIn) -> None:
+    """A refused token's ``sub`` is whatever its sender wrote: the line says why, and names no user."""
+    logger, output = logging.getLogger("chalicelib.realtime.routes"), io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        forged = issue_token("x\nFAKE LOG LINE", "wrong-secret-0123456789abcdef-0123456")
+        assert lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=forged)).payload["statusCode"] == 401
+    finally:
+        logger.removeHandler(handler)
+    (line,) = output.getvalue().splitlines()
+    entry = json.loads(line)
+    assert (entry["message"], entry["reason"], entry["user_id"]) == ("connect refused", "the token is invalid", None)
+    assert "FAKE" not in line
 
 
 def test_ping_answers_pong_on_the_same_socket(lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory) -> None:
