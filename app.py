@@ -173,23 +173,23 @@ def delete_message(message_id: str) -> Response:
 
 @app.route("/me/messages/read", methods=["POST"])
 @api.handles_errors
-def mark_all_read() -> dict[str, int]:
+def mark_all_read() -> dict[str, int | bool]:
     caller = api.principal(app.current_request)
-    return inbox.mark_all_read(caller.user_id, api.body(app.current_request, api.read_all))
+    return inbox.mark_all_read(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/messages/seen", methods=["POST"])
 @api.handles_errors
-def mark_all_seen() -> dict[str, int]:
+def mark_all_seen() -> dict[str, int | bool]:
     caller = api.principal(app.current_request)
-    return inbox.mark_all_seen(caller.user_id, api.body(app.current_request, api.read_all))
+    return inbox.mark_all_seen(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/messages/archive", methods=["POST"])
 @api.handles_errors
-def archive_all() -> dict[str, int]:
+def archive_all() -> dict[str, int | bool]:
     caller = api.principal(app.current_request)
-    return inbox.archive_all(caller.user_id, api.body(app.current_request, api.archive_all))
+    return inbox.archive_all(caller.user_id, api.body(app.current_request, api.archive_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/preferences", methods=["GET"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from chalicelib.core.auth import issue_token
 from chalicelib.core.config import load_settings
 from chalicelib.realtime.poster import Outcome
 from chalicelib.storage import dynamo as storage
-from chalicelib.storage.inbox_tables import InboxMessage, UserCounts
+from chalicelib.storage.inbox_tables import UNREAD, InboxMessage, UserCounts
 from chalicelib.storage.tables import Connection, create_tables
 from infra.local import moto as emulator
 from infra.local.lambdas.queue_poller import QueuePoller, Queues, create_queues
@@ -210,6 +211,25 @@ ERROR_CODES = {
 def inbox_items(user: str) -> list[InboxMessage]:
     """Every item of the user's inbox partition, straight from the table."""
     return list(InboxMessage.query(user))
+
+
+def write_unread(user: str, count: int, content: str = "") -> None:
+    """Unread messages of ``news`` written straight to the table (the send path is tested elsewhere)."""
+    with InboxMessage.batch_write() as batch:
+        for i in range(count):
+            message = InboxMessage(
+                user,
+                f"01M8{i:022d}",
+                channel="news",
+                channel_title="News",
+                title="t",
+                content=content,
+                created_at="2026-11-24T00:00:00.000Z",
+                user_channel=f"{user}#news",
+                expires_at=timedelta(days=1),
+            )
+            message.set_status(UNREAD, None)
+            batch.save(message)
 
 
 def assert_error(response: HTTPResponse, status: int, message: str) -> None:

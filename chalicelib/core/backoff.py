@@ -40,6 +40,11 @@ class Pace:
         self._started = clock()
         self._spent = 0.0
 
+    @property
+    def spent(self) -> float:
+        """The units spent so far (a run can stop before it spends more than it may)."""
+        return self._spent
+
     def spend(self, units: float) -> None:
         wait = self._started + self._spent / self._per_second - self._clock()
         if wait > 0:

@@ -30,6 +30,12 @@ DEFAULT_POST_RATE = 1500
 # account-wide 10,000 RPS, the rest left to the account's other APIs. 0: each container paces only itself.
 DEFAULT_POST_BUDGET = 5000
 SSM_ATTEMPTS = 8
+# Messages one bulk change (mark all read, seen, archive) changes per request; `more` asks for the next call.
+# Paced at 500 write units a second per user (chalicelib/inbox/states.py), a write in a transaction costs
+# 2 units per started KB: 1,000 messages of up to 1 KB cost 2,000 units to mark read or seen (10 transactions
+# of 100, ~4 s) and 4,000 to archive (a delete and a put each: 20 transactions of 50, ~8 s), well within a
+# 20 s aim under API Gateway's 29 s. Larger messages cost more: the request's unit budget ends it sooner.
+DEFAULT_BULK_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Settings:
     fanout_chunk_size: int
     post_rate: int = DEFAULT_POST_RATE
     post_budget: int = DEFAULT_POST_BUDGET
+    bulk_limit: int = DEFAULT_BULK_LIMIT
 
 
 def _required(name: str) -> str:
@@ -167,6 +174,7 @@ def load_settings() -> Settings:
         fanout_queue_url=_optional("INAPP_FANOUT_QUEUE_URL"),  # audience sends and channel clean-up
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
         fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
+        bulk_limit=_positive_int("INAPP_BULK_LIMIT", DEFAULT_BULK_LIMIT),  # messages per bulk change request
     )
 
 

@@ -4,6 +4,10 @@ Only the items change: the counts follow from the stream (`counts`), so a
 change applied twice or racing another device counts once — each write is
 conditioned on the state it changes from, and a refused one is simply done.
 
+A change of "all" is bounded per request (``limit`` messages, ``BULK_UNITS_PER_REQUEST``
+write units) and answers ``{updated, more}``: what it changed no longer matches
+its filter, so the same request again goes on where it stopped.
+
 Archiving moves the item to ``archived#<id>`` (delete + put in one
 transaction), so the live inbox stays one key range; restoring moves it
 back with ``restoredAt`` (not a new message). Deleting removes the item and
@@ -15,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -34,7 +39,12 @@ MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a p
 # Write units a second one user's bulk change may spend: half of what a partition takes (1,000), so the
 # user's key is never throttled and their sends and counts updates keep the other half.
 BULK_UNITS_PER_SECOND = 500
+# What one request's bulk change may spend: 10 s at that pace, so that with its queries and last transaction it
+# ends well within 20 s (API Gateway gives up at 29 s) however large the messages are. Ordinary messages (≤ 1 KB)
+# meet the message limit first: 1,000 cost 2,000 units to read or see and 4,000 to archive (config.py).
+BULK_UNITS_PER_REQUEST = 10 * BULK_UNITS_PER_SECOND
 BUSY = "the message is being changed elsewhere; try again"
+Progress = dict[str, int | bool]  # a bulk change's answer: {"updated": n, "more": bool}
 
 
 @dataclass(frozen=True)
@@ -134,8 +144,8 @@ def _status_actions(message: InboxMessage) -> list[Any]:
     ]
 
 
-def mark_all_read(user_id: str, scope: ReadAll) -> dict[str, int]:
-    """Every unread message (of one channel) becomes read (and seen), ≤ 100 per transaction."""
+def mark_all_read(user_id: str, scope: ReadAll, limit: int) -> Progress:
+    """Unread messages (of one channel) become read (and seen), ≤ 100 per transaction, ``limit`` per request."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
     now = iso(utc_now())
 
@@ -143,11 +153,11 @@ def mark_all_read(user_id: str, scope: ReadAll) -> dict[str, int]:
         message.set_status(READ, now)
         transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD)
 
-    return {"updated": _each_in_transactions(index.query(hash_value), read, storage.MAX_TRANSACTION_ACTIONS)}
+    return _each_in_transactions(index.query(hash_value), read, storage.MAX_TRANSACTION_ACTIONS, limit)
 
 
-def mark_all_seen(user_id: str, scope: ReadAll) -> dict[str, int]:
-    """Every unseen message (of one channel) becomes seen. Unseen ones are all unread: that index is read."""
+def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
+    """Unseen messages (of one channel) become seen, ``limit`` per request. Unseen ones are all unread: that index is read."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
     unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist())
     now = iso(utc_now())
@@ -156,11 +166,11 @@ def mark_all_seen(user_id: str, scope: ReadAll) -> dict[str, int]:
         condition = InboxMessage.seen_at.does_not_exist() & InboxMessage.id.exists()
         transaction.update(message, actions=[InboxMessage.seen_at.set(now)], condition=condition)
 
-    return {"updated": _each_in_transactions(unseen, see, storage.MAX_TRANSACTION_ACTIONS)}
+    return _each_in_transactions(unseen, see, storage.MAX_TRANSACTION_ACTIONS, limit)
 
 
-def archive_all(user_id: str, scope: ArchiveAll) -> dict[str, int]:
-    """Every live message, or every read one, of one channel or all, moves to the archive (50 per transaction)."""
+def archive_all(user_id: str, scope: ArchiveAll, limit: int) -> Progress:
+    """Live messages, or read ones, of one channel or all, move to the archive (50 per transaction, ``limit`` per request)."""
     index, hash_value = source(user_id, scope.channel, READ if scope.only_read else "all")
     live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END)
     now = iso(utc_now())
@@ -169,27 +179,33 @@ def archive_all(user_id: str, scope: ArchiveAll) -> dict[str, int]:
     def archive(transaction: Any, message: InboxMessage) -> None:
         _move(transaction, message, moves.setdefault(message.id, _moved(message, True, now)))
 
-    return {"updated": _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, layout=(1, 1))}  # deletes, puts
+    return _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, limit, layout=(1, 1))  # deletes, puts
 
 
 Write = Callable[[Any, InboxMessage], None]
 
 
 def _each_in_transactions(
-    messages: Iterable[InboxMessage], write: Write, per_transaction: int, layout: tuple[int, ...] = (1,)
-) -> int:
-    """Apply ``write`` to every message, ``per_transaction`` at a time, paced; count those really changed."""
+    messages: Iterable[InboxMessage], write: Write, per_transaction: int, limit: int, layout: tuple[int, ...] = (1,)
+) -> Progress:
+    """Apply ``write`` to the messages, ``per_transaction`` at a time, paced, until ``limit`` changed or the
+    request's write units are spent; ``more``: some are left for the next request.
+
+    Only messages really changed count toward ``limit``: one another device changed meanwhile (or that an
+    index lagging the table still lists) is refused by its write's condition and passed over, never using
+    up a request.
+    """
+    pending = iter(messages)
     changed = 0
     pace = Pace(BULK_UNITS_PER_SECOND)
-    chunk: list[InboxMessage] = []
-    for message in messages:
-        chunk.append(message)
-        if len(chunk) == per_transaction:
-            changed += _chunk(chunk, write, layout, pace)
-            chunk = []
-    if chunk:
+    while changed < limit:
+        chunk = list(islice(pending, min(per_transaction, limit - changed)))
+        if not chunk:
+            return {"updated": changed, "more": False}
+        if pace.spent and pace.spent + storage.transaction_units(chunk, sum(layout)) > BULK_UNITS_PER_REQUEST:
+            return {"updated": changed, "more": True}
         changed += _chunk(chunk, write, layout, pace)
-    return changed
+    return {"updated": changed, "more": next(pending, None) is not None}
 
 
 def _chunk(chunk: list[InboxMessage], write: Write, layout: tuple[int, ...], pace: Pace) -> int:

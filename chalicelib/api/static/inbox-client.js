@@ -29,6 +29,8 @@ const DEFAULTS = {
   backoffBaseMs: 500,
   backoffMaxMs: 30 * 1000,
   rememberIds: 5000,
+  bulkMaxCalls: 50, // calls of one bulk change while the server answers `more` (at 1,000 each: 50,000 messages)
+  bulkBusyRetries: 5, // 429s in a row a bulk change waits out before it gives up
 };
 
 export class InboxClient extends EventTarget {
@@ -65,6 +67,7 @@ export class InboxClient extends EventTarget {
     if (!response.ok) {
       const error = new Error((data && data.Message) || `HTTP ${response.status}`);
       error.status = response.status;
+      error.retryAfterMs = 1000 * (Number(response.headers.get("Retry-After")) || 0);
       if (response.status === 401) {
         // A new token is needed; retrying or reconnecting with this one cannot succeed.
         this.close();
@@ -104,18 +107,23 @@ export class InboxClient extends EventTarget {
     return this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, {}, { keepalive });
   }
 
+  /**
+   * The bulk changes below resolve to `{updated, more}` summed over their calls: the server changes a
+   * bounded number per call and answers `more` while some are left, and they call again until it does not
+   * (at most `bulkMaxCalls`; `more: true` then: call once more to go on).
+   */
   markAllRead(channel) {
-    return this.api("POST", "/me/messages/read", channel ? { channel } : {});
+    return this._bulk("/me/messages/read", channel ? { channel } : {});
   }
 
   /** "The user has seen them in a list": clears the unseen badge (of one channel, or everywhere). */
   markAllSeen(channel) {
-    return this.api("POST", "/me/messages/seen", channel ? { channel } : {});
+    return this._bulk("/me/messages/seen", channel ? { channel } : {});
   }
 
   /** Archive every message (`status: "read"`: every read one) of a channel, or everywhere. */
   archiveAll({ channel, status } = {}) {
-    return this.api("POST", "/me/messages/archive", { ...(channel ? { channel } : {}), ...(status ? { status } : {}) });
+    return this._bulk("/me/messages/archive", { ...(channel ? { channel } : {}), ...(status ? { status } : {}) });
   }
 
   unreadCount() {
@@ -139,6 +147,29 @@ export class InboxClient extends EventTarget {
 
   _patch(id, body) {
     return this.api("PATCH", `/me/messages/${encodeURIComponent(id)}`, body);
+  }
+
+  /** The same POST while it answers `more`; a 429 waits (`Retry-After`, else backoff with full jitter) and tries again. */
+  async _bulk(path, body) {
+    let updated = 0;
+    let busy = 0;
+    for (let calls = 0; calls < this.options.bulkMaxCalls; ) {
+      let answer;
+      try {
+        answer = await this.api("POST", path, body);
+      } catch (error) {
+        if (error.status !== 429 || busy >= this.options.bulkBusyRetries) throw error;
+        const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** busy);
+        busy += 1;
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs || Math.random() * ceiling));
+        continue;
+      }
+      calls += 1;
+      busy = 0;
+      updated += answer.updated;
+      if (!answer.more) return { updated, more: false };
+    }
+    return { updated, more: true };
   }
 
   // --- the socket -------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_bob_cannot_read_or_change_alices_message(api: Api, token: TokenFactory,
     )
     patch = api.call("PATCH", f"/me/messages/{alice_message}", token=bob, json_body={"status": "read"})
     assert patch.status_code == 404
-    assert api.call("POST", "/me/messages/read", token=bob).json_body == {"updated": 0}
+    assert api.call("POST", "/me/messages/read", token=bob).json_body == {"updated": 0, "more": False}
     assert _alice_state(api, token) == before
 
 

@@ -184,10 +184,11 @@ def test_mark_all_read_everything_and_per_channel(
     for _ in range(2):
         send(["u1"], channel="ops")
     user = token("u1")
-    assert api.call("POST", "/me/messages/read", token=user, json_body={"channel": "ops"}).json_body == {"updated": 2}
+    ops = {"channel": "ops"}
+    assert api.call("POST", "/me/messages/read", token=user, json_body=ops).json_body == {"updated": 2, "more": False}
     assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 3, "unseen": 3, "channels": {"news": 3}}
-    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 3}
-    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 0}
+    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 3, "more": False}
+    assert api.call("POST", "/me/messages/read", token=user).json_body == {"updated": 0, "more": False}
     assert api.call("GET", "/me/unread-count", token=user).json_body == {"total": 0, "unseen": 0, "channels": {}}
     assert all(m["status"] == "read" for m in api.call("GET", "/me/messages?limit=100", token=user).json_body["items"])
 

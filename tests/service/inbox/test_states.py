@@ -72,10 +72,11 @@ def test_archive_all_takes_every_or_only_the_read_messages_of_one_channel_or_all
     api.change_message(alice, news[0], {"status": "read"})
     api.change_message(alice, ops_ids[0], {"status": "read"})
     archive = "/me/messages/archive"
-    assert api.call("POST", archive, token=alice, json_body={"status": "read", "channel": "ops"}).json_body == {"updated": 1}
-    assert api.call("POST", archive, token=alice, json_body={"status": "read"}).json_body == {"updated": 1}
+    read_ops = {"status": "read", "channel": ops}
+    assert api.call("POST", archive, token=alice, json_body=read_ops).json_body == {"updated": 1, "more": False}
+    assert api.call("POST", archive, token=alice, json_body={"status": "read"}).json_body == {"updated": 1, "more": False}
     assert sorted(_ids(api, alice, "?archived=true")) == sorted([news[0], ops_ids[0]])
-    assert api.call("POST", archive, token=alice, json_body={"channel": "news"}).json_body == {"updated": 2}
+    assert api.call("POST", archive, token=alice, json_body={"channel": "news"}).json_body == {"updated": 2, "more": False}
     assert _ids(api, alice) == [ops_ids[1]]
     assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"ops": 1}}
     assert_counts_exact("alice")
@@ -123,10 +124,11 @@ def test_seen_clears_the_unseen_badge_of_one_channel_or_all_and_leaves_unread_al
     alice = token("alice")
     send(["alice"]), send(["alice"]), send(["alice"], channel="ops")
     assert api.unread_count(alice) == {"total": 3, "unseen": 3, "channels": {"news": 2, "ops": 1}}
-    assert api.call("POST", "/me/messages/seen", token=alice, json_body={"channel": "ops"}).json_body == {"updated": 1}
+    only_ops = {"channel": ops}
+    assert api.call("POST", "/me/messages/seen", token=alice, json_body=only_ops).json_body == {"updated": 1, "more": False}
     assert api.unread_count(alice)["unseen"] == 2
-    assert api.call("POST", "/me/messages/seen", token=alice).json_body == {"updated": 2}
-    assert api.call("POST", "/me/messages/seen", token=alice).json_body == {"updated": 0}
+    assert api.call("POST", "/me/messages/seen", token=alice).json_body == {"updated": 2, "more": False}
+    assert api.call("POST", "/me/messages/seen", token=alice).json_body == {"updated": 0, "more": False}
     assert api.unread_count(alice) == {"total": 3, "unseen": 0, "channels": {"news": 2, "ops": 1}}
     messages = api.call("GET", "/me/messages", token=alice).json_body["items"]
     assert all(m["seen"] and m["seenAt"] and m["status"] == "unread" for m in messages)
@@ -241,5 +243,5 @@ def test_a_hot_users_bulk_change_is_paced_below_a_partitions_write_units(
         api.send_message(admin_token, {"channel": "news", "receivers": ["hot"], "title": f"m{index}"})
     with dynamodb_faults({}, hot_key_units=300) as injected:
         answer = api.call("POST", path, token=token("hot"), json_body={"channel": "news"}).json_body
-    assert answer == {"updated": 200}
+    assert answer == {"updated": 200, "more": False}
     assert injected["hotkey"] == 0

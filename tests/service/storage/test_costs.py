@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import pytest
 
 from chalicelib.storage.audience_tables import LOG_BUCKETS
 from chalicelib.storage.inbox_tables import ARCHIVED, READ, UNREAD, InboxMessage
-from tests.conftest import Api, CallCounter, SendFactory, TokenFactory
+from tests.conftest import Api, CallCounter, SendFactory, TokenFactory, write_unread
 
 
 @pytest.mark.parametrize("receivers", [1, 25, 51, 1000])
@@ -47,7 +46,7 @@ def test_an_inbox_page_is_one_call(
     for _ in range(30):
         send(["u1"])
     if "archived" in query:
-        assert api.call("POST", "/me/messages/archive", token=token("u1")).json_body == {"updated": 30}
+        assert api.call("POST", "/me/messages/archive", token=token("u1")).json_body == {"updated": 30, "more": False}
     dynamodb_calls.reset()
     page = api.call("GET", "/me/messages" + query, token=token("u1")).json_body
     # The catch-up also asks stored-index for messages stored late behind `after` (none here: no BatchGetItem).
@@ -56,26 +55,8 @@ def test_an_inbox_page_is_one_call(
         assert len(page["items"]) == 20 and page["nextCursor"]
 
 
-def _bulk_unread(user: str, count: int) -> None:
-    """10,000 unread messages written straight to the tables (the send path is tested elsewhere)."""
-    with InboxMessage.batch_write() as batch:
-        for i in range(count):
-            message = InboxMessage(
-                user,
-                f"01M8{i:022d}",
-                channel="news",
-                channel_title="News",
-                title="t",
-                created_at="2026-11-24T00:00:00.000Z",
-                user_channel=f"{user}#news",
-                expires_at=timedelta(days=1),
-            )
-            message.set_status(UNREAD, None)
-            batch.save(message)
-
-
 def test_unread_count_with_10000_unread_is_two_calls(api: Api, token: TokenFactory, dynamodb_calls: CallCounter) -> None:
-    _bulk_unread("heavy", 10_000)
+    write_unread("heavy", 10_000)
     api.counts.catch_up()  # the stream counts them (one UpdateItem for the user's 10,000 records)
     dynamodb_calls.reset()
     body = api.call("GET", "/me/unread-count", token=token("heavy")).json_body
@@ -90,9 +71,9 @@ def test_unread_count_with_10000_unread_is_two_calls(api: Api, token: TokenFacto
 def test_every_mark_all_of_n_costs_at_most_n_over_25_writes(
     api: Api, token: TokenFactory, dynamodb_calls: CallCounter, path: str, per_transaction: int, after: set[str]
 ) -> None:
-    _bulk_unread("many", 1000)
+    write_unread("many", 1000)
     dynamodb_calls.reset()
-    assert api.call("POST", path, token=token("many")).json_body == {"updated": 1000}
+    assert api.call("POST", path, token=token("many")).json_body == {"updated": 1000, "more": False}
     assert dynamodb_calls.calls["TransactWriteItems"] == math.ceil(1000 / per_transaction) <= math.ceil(1000 / 25)
     assert set(dynamodb_calls.calls) == {"Query", "TransactWriteItems"}
     assert {m.status for m in InboxMessage.query("many")} == after

@@ -25,3 +25,18 @@ def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
     for attempt in range(8):
         ceiling = min(2.0, 0.05 * 2**attempt)
         assert all(0 <= full_jitter(attempt, 0.05) <= ceiling for _ in range(200))
+
+
+def test_a_pace_sleeps_only_while_ahead_and_tells_what_it_spent() -> None:
+    from chalicelib.core.backoff import Pace
+
+    now, slept = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = Pace(100, clock=lambda: now[0], sleep=sleep)
+    pace.spend(50)  # the first spend never waits
+    pace.spend(30)  # 50 units at 100 a second: half a second ahead
+    assert (slept, pace.spent) == ([0.5], 80)

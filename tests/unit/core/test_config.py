@@ -33,6 +33,13 @@ def test_bad_retention_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
+def test_the_bulk_limit_is_1000_messages_unless_set_and_never_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().bulk_limit == 1000
+    monkeypatch.setenv("INAPP_BULK_LIMIT", "0")
+    with pytest.raises(ConfigurationError, match="INAPP_BULK_LIMIT must be positive, got 0"):
+        load_settings()
+
+
 def test_no_websocket_address_is_guessed_from_an_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
     """A guess would end in amazonaws.com, wrong in China: the template passes both addresses, built with the URL suffix."""
     monkeypatch.setenv("INAPP_WS_API_ID", "abc123")
