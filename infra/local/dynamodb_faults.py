@@ -39,11 +39,11 @@ def _answer(code: str, message: str, **fields: Any) -> tuple[_Status, dict[str, 
 
 
 class DynamoFaults:
-    """The hooks; ``hit(name)`` draws from the fault plan's shares and counts what it injects."""
+    """The hooks; ``hit(name)`` draws from the fault plan's shares, ``tally(name, hit)`` counts a hot-key check."""
 
-    def __init__(self, hit: Callable[[str], bool], count: Callable[[str], None], hot_key_units: float) -> None:
+    def __init__(self, hit: Callable[[str], bool], tally: Callable[[str, bool], None], hot_key_units: float) -> None:
         self._hit = hit
-        self._count = count
+        self._tally = tally
         self._rate = hot_key_units
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (table, key) → (units left, when)
         self._lock = threading.Lock()
@@ -76,19 +76,9 @@ class DynamoFaults:
             )
 
     def _spend_on_hot_keys(self, name: str, params: dict[str, Any], context: dict[str, Any]) -> None:
+        """Spend the write's units on its partition keys; a write call beyond a key's limit is one hot-key hit."""
         if name == "BatchWriteItem":
-            held = context.setdefault("inapp_held", {})
-            for table, requests in params["RequestItems"].items():
-                kept = [
-                    r for r in requests if self._spend(table, r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"], 1)
-                ]
-                if len(kept) < len(requests):
-                    self._count("hotkey")
-                if len(kept) < len(requests) and kept:  # all of them hot: the call itself is throttled
-                    held.setdefault(table, []).extend(r for r in requests if r not in kept)
-                    params["RequestItems"][table] = kept
-                elif not kept:
-                    context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
+            self._tally("hotkey", self._spend_batch(params, context))
             return
         if name == "TransactWriteItems":
             actions = [next(iter(item.values())) for item in params["TransactItems"]]
@@ -97,9 +87,24 @@ class DynamoFaults:
         else:
             writes = [(params["TableName"], params.get("Item") or params["Key"])]
             factor = 1
-        if not all([self._spend(table, item, factor) for table, item in writes]):
-            self._count("hotkey")
+        hot = not all([self._spend(table, item, factor) for table, item in writes])
+        self._tally("hotkey", hot)
+        if hot:
             context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
+
+    def _spend_batch(self, params: dict[str, Any], context: dict[str, Any]) -> bool:
+        """Hold back the items beyond their keys' limits (unprocessed; the call throttled if none is left): were any?"""
+        held = context.setdefault("inapp_held", {})
+        hot = False
+        for table, requests in params["RequestItems"].items():
+            kept = [r for r in requests if self._spend(table, _written(r), 1)]
+            hot = hot or len(kept) < len(requests)
+            if len(kept) < len(requests) and kept:
+                held.setdefault(table, []).extend(r for r in requests if r not in kept)
+                params["RequestItems"][table] = kept
+            elif not kept:  # all of them hot: the call itself is throttled
+                context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
+        return hot
 
     def _spend(self, table: str, item: dict[str, Any], factor: int) -> bool:
         """Take the item's write units from its partition key's bucket (one second's worth at most)."""
