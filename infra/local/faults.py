@@ -7,8 +7,9 @@
 * ``throttle=0.03`` — a share answered 429 ``LimitExceededException`` (the account's API Gateway quota);
 * ``error=0.01``    — a share answered 500;
 * ``delay=0.05``    — a share delayed by ``delay_ms`` (default 200 ms): a slow API Gateway;
-* ``dynamodb=0.02`` — a share of the app's DynamoDB calls answered ``ProvisionedThroughputExceededException``
-                      (botocore retries some; the rest reach the code);
+* ``dynamodb=0.02`` — a share of the app's DynamoDB requests answered ``ProvisionedThroughputExceededException``
+                      (each attempt drawn: botocore retries them, and only a call throttled on
+                      every attempt reaches the code);
 * ``unprocessed=0.05``, ``conflict=0.05``, ``hotkey=1000`` — DynamoDB's partial batch answers,
                       transaction conflicts and per-partition-key throttling
                       (`infra.local.dynamodb_faults`);

@@ -87,3 +87,32 @@ def test_a_batch_partly_beyond_the_limit_is_one_call_and_one_hit(hot_table: tupl
     answer = client.batch_write_item(RequestItems={"t": requests})
     assert answer["UnprocessedItems"] == {"t": requests[2:]}
     assert (plan.calls["hotkey"], plan.hits["hotkey"]) == (1, 1)
+
+
+def test_botocore_retries_an_injected_throttle_as_it_retries_aws_throttling() -> None:
+    """AWS throttles one attempt, and botocore tries again (standard mode: 4 attempts): an injected throttle too.
+
+    Injected in place of the whole call, it skipped botocore's retries and every throttle reached the app:
+    at ``dynamodb=0.06``, 6 % of all calls, where AWS would let 0.06⁴ of them through.
+    """
+    draws = iter([True, False])  # the first attempt throttled, the retry not
+    drawn: list[bool] = []
+
+    def hit(name: str) -> bool:
+        drawn.extend([next(draws)] if name == "dynamodb" else [])
+        return name == "dynamodb" and drawn[-1]
+
+    with mock_aws():
+        client = boto3.client(
+            "dynamodb", region_name="us-east-1", config=Config(retries={"mode": "standard", "total_max_attempts": 4})
+        )
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        DynamoFaults(hit, lambda name, hit: None, 0.0).install([client])
+        answer = client.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 1
+    assert drawn == [True, False]
