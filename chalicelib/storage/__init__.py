@@ -9,7 +9,7 @@ is the work queue's step.
 """
 
 from chalicelib.storage.audience_tables import LOG, SendLog, Subscription
-from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, write_batch, write_batches
+from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, try_batches, write_batch, write_batches
 from chalicelib.storage.dynamo import (
     CONFLICT_RETRIES,
     MAX_TRANSACTION_ACTIONS,
@@ -37,6 +37,7 @@ from chalicelib.storage.inbox_tables import (
     READ,
     UNREAD,
     InboxMessage,
+    InboxOneAttempt,
     Preferences,
     Tombstone,
     UserCounts,
@@ -78,6 +79,7 @@ __all__ = [
     "IdempotencyRecord",
     "Image",
     "InboxMessage",
+    "InboxOneAttempt",
     "Preferences",
     "SendLog",
     "Step",
@@ -112,6 +114,7 @@ __all__ = [
     "subscriber_json",
     "transaction",
     "transaction_units",
+    "try_batches",
     "update_item",
     "write_batch",
     "write_batches",
