@@ -139,14 +139,19 @@ class DynamoFaults:
         return hot
 
     def _spend(self, table: str, item: dict[str, Any], factor: int) -> bool:
-        """Take the item's write units from its partition key's bucket (one second's worth at most)."""
+        """Take the item's write units from its partition key's bucket (one second's worth at most).
+
+        A write costing more than a second's worth goes through once the bucket is full, leaving it
+        in debt: a partition takes a large item too (a limit below one write's units would refuse
+        that write for ever, which no partition does).
+        """
         key = (table, json.dumps(item.get(self._hash_key(table, item)), sort_keys=True))
         units = factor * max(1, math.ceil(len(json.dumps(item)) / 1024))
         now = time.monotonic()
         with self._lock:
             left, then = self._buckets.get(key, (self._rate, now))
             left = min(self._rate, left + (now - then) * self._rate)
-            if left < units:
+            if left < min(units, self._rate):
                 self._buckets[key] = (left, now)
                 return False
             self._buckets[key] = (left - units, now)

@@ -81,6 +81,18 @@ def test_a_write_beyond_its_keys_limit_is_one_hot_key_hit(hot_table: tuple[Any, 
     assert (plan.calls["hotkey"], plan.hits["hotkey"]) == (3, 1)
 
 
+def test_a_write_costing_more_than_the_limit_goes_through_on_a_quiet_key_and_leaves_it_in_debt(
+    hot_table: tuple[Any, FaultPlan],
+) -> None:
+    """Below one write's units, the limit would refuse that write for ever: no partition does."""
+    client, plan = hot_table
+    large = {**_item("a"), "body": {"S": "x" * 2500}}  # 3 units
+    client.put_item(TableName="t", Item=large)
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
+        client.put_item(TableName="t", Item=_item("b"))
+    assert (plan.calls["hotkey"], plan.hits["hotkey"]) == (2, 1)
+
+
 def test_a_batch_partly_beyond_the_limit_is_one_call_and_one_hit(hot_table: tuple[Any, FaultPlan]) -> None:
     client, plan = hot_table
     requests = [{"PutRequest": {"Item": _item(sort)}} for sort in "abc"]
