@@ -93,16 +93,15 @@ def dynamodb_faults(shares: dict[str, float], hot_key_units: float = 0.0, seed: 
     draw = random.Random(seed)
     injected: Counter[str] = Counter()
 
+    def tally(name: str, hit: bool) -> None:
+        injected[name] += hit
+
     def hit(name: str) -> bool:
-        if draw.random() < shares.get(name, 0.0):
-            injected[name] += 1
-            return True
-        return False
+        drawn = draw.random() < shares.get(name, 0.0)
+        tally(name, drawn)
+        return drawn
 
-    def count(name: str) -> None:
-        injected[name] += 1
-
-    faults = DynamoFaults(hit, count, hot_key_units)
+    faults = DynamoFaults(hit, tally, hot_key_units)
     clients = storage.botocore_clients()
     faults.install(clients)
     try:

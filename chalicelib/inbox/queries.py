@@ -28,6 +28,10 @@ ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just af
 # A late store's writes all land within one invocation of the function that minted its storedId, so within
 # that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
 LATE_STORE_WINDOW_MS = 125_000  # 5 s more, for clocks and a write still in flight as the timeout strikes
+# A message stored unmarked lands within a second of its id and one write attempt (`sending.store_at_once`),
+# so two sends at once may land an older id after a newer one: the catch-up reads ids from this much before
+# `after`; 5 s more than that second, for clocks and the attempt (a test keeps it above `sending.FRESH_START_MS`).
+ORDER_WINDOW_MS = 6_000
 LATE_PAGE = 100  # index entries one catch-up request looks at, at most
 
 
@@ -95,9 +99,10 @@ def _scope(query: MessageQuery) -> str:
 def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec) -> dict[str, Any]:
     """``?after=<last id seen>``, oldest first: what was stored since, behind that id or after it.
 
-    Most messages are stored the moment their id is minted, so "newer than
-    ``after``" is the id range above it (one Query). A message stored late
-    (an audience send's chunk, a retried send) carries an older id than
+    Most messages are stored within a second of minting their id, so
+    "stored since ``after``" is the id range above it, widened by
+    `ORDER_WINDOW_MS` (one Query): two sends at once may land in either
+    order. A message stored late (an audience send's chunk, a retried send) carries an older id than
     messages the client may have seen before it arrived; `stored-index`
     finds those stored since ``after`` was minted, less `LATE_STORE_WINDOW_MS`
     (one Query, and a BatchGetItem when there are any). They come first;
@@ -107,22 +112,24 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     mark = cursors.decode(query.page.cursor, user_id, scope) if query.page.cursor else {}
     limit = query.page.limit
     items: list[InboxMessage] = []
+    start = first_id_at_ms(id_time_ms(after) - ORDER_WINDOW_MS)  # where the id range starts; below it, late ones only
     if "id" not in mark:
         floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
-        items, last = _stored_late(user_id, query, after, floor)
+        items, last = _stored_late(user_id, query, start, floor)
         shown = [message_json(m) for m in items]
         if (kept := fitting(shown)) < len(items):  # cut short by size: go on after the last one shown
             return page_json(shown[:kept], cursors.encode(user_id, scope, {"late": items[kept - 1].stored_id}))
         if last is not None:  # more of them may follow
             return page_json(shown, cursors.encode(user_id, scope, {"late": last}))
-    position = str(mark.get("id") or after)
+    position = str(mark.get("id") or start)
     index, hash_value = source(user_id, query.channel, query.status)
-    size = limit - len(items) + 2
+    size = limit - len(items) + 3
     found = index.query(
         hash_value, InboxMessage.id.between(position, LIVE_END), scan_index_forward=True, limit=size, page_size=size
     )
     now = utc_now()
-    newer, more = storage.first_page((m for m in found if m.id != position and not expired(m, now)), limit - len(items))
+    held = (position, after)  # the previous page's last, and the one the client named: it holds both
+    newer, more = storage.first_page((m for m in found if m.id not in held and not expired(m, now)), limit - len(items))
     shown = [message_json(m) for m in items + newer]
     if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)
         newer, more = newer[: kept - len(items)], True
@@ -130,16 +137,16 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     return page_json(shown[: len(items) + len(newer)], cursor)
 
 
-def _stored_late(user_id: str, query: MessageQuery, after: str, floor: str) -> tuple[list[InboxMessage], str | None]:
-    """Live messages with ids up to ``after`` stored since ``floor``: one Query, and a BatchGetItem if any.
+def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str) -> tuple[list[InboxMessage], str | None]:
+    """Live messages with ids below ``below`` stored since ``floor``: one Query, and a BatchGetItem if any.
 
     Returns them and where to go on (the last ``storedId`` looked at) when
-    more may follow. Late messages with newer ids than ``after`` are in the
+    more may follow. Late messages with ids from ``below`` on are in the
     index too but filtered out (the id range returns them): the Query looks
     at ``LATE_PAGE`` entries at most, so a page may be short, even empty,
     with a cursor — never an unbounded scan.
     """
-    behind = InboxMessage.id <= after  # live ids only: every other key sorts above any id
+    behind = InboxMessage.id < below  # live ids only: every other key sorts above any id
     if query.channel:
         behind &= InboxMessage.channel == query.channel
     found = InboxMessage.stored_index.query(

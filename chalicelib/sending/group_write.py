@@ -2,7 +2,9 @@
 
 A send's first attempt writes its items with BatchWriteItem (one write unit
 per item: no transaction, no counter — the counts follow from the stream).
-Its id is new, so nothing can be overwritten. A later attempt under the
+Its id is new, so nothing can be overwritten. Each batch gets one try that
+botocore does not repeat (`store_at_once`): what it leaves is written again
+marked as a late store, never unmarked behind newer messages. A later attempt under the
 same id (a retried Idempotency-Key, a fan-out chunk run again) may find
 items the first one wrote — and the user may since have read, archived or
 deleted them — so it writes each receiver's item only if they hold none of
@@ -14,6 +16,7 @@ never gets a message twice, a deleted one back, or a read one unread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -21,9 +24,9 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from chalicelib import storage
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import BusyError
-from chalicelib.core.ids import id_time_ms
+from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending.commands import SendRequest
-from chalicelib.storage import ARCHIVED, DELETED, UNREAD, InboxMessage
+from chalicelib.storage import ARCHIVED, DELETED, UNREAD, InboxMessage, InboxOneAttempt
 
 BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
 MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each
@@ -50,6 +53,24 @@ def build_message(
     )
     message.set_status(UNREAD, None)
     return message
+
+
+def store_at_once(messages: list[InboxMessage], on_time: Callable[[], bool]) -> list[InboxMessage]:
+    """Write unmarked messages, one attempt a batch while ``on_time()``; the rest come back marked late, to store.
+
+    An unmarked item is found by its id alone (`inbox.catch_up`), so it must land as its id is
+    minted: a retry's pause (botocore's, or an unprocessed item's resend) would land it behind
+    newer messages a client may have seen. What a batch's single attempt leaves (unprocessed,
+    throttled, not started in time) gets a store-time id for `stored-index`, as any late store.
+    """
+    try:
+        left = storage.try_batches(InboxOneAttempt, messages, on_time)
+    except (PynamoDBException, BusyError) as error:
+        raise BusyError(BUSY_MESSAGE) from error
+    stored_id = new_id()
+    for message in left:
+        message.stored_id = stored_id
+    return left
 
 
 def store_messages(messages: list[InboxMessage], *, fresh: bool) -> None:

@@ -27,7 +27,7 @@ from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError,
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending import idempotency, send_log
 from chalicelib.sending.commands import SendCommand, SendRequest
-from chalicelib.sending.group_write import build_message, store_messages
+from chalicelib.sending.group_write import build_message, store_at_once, store_messages
 from chalicelib.storage import CHUNK, Channel, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -120,13 +120,16 @@ class Sender:
         audience chunk, any retry): they are then marked with a store-time id
         for the catch-up (`inbox.catch_up`). So is a first attempt that only
         starts more than ``FRESH_START_MS`` after its id (a ``send`` Lambda
-        batch mints every id first, then stores its sends one by one).
+        batch mints every id first, then stores its sends one by one), and
+        what its batches do not write at their first try within that time.
         """
         expires_at = self.expires_at(send_id)
         now = new_id()
         # Stored the moment its id was minted: the id range finds it, no mark needed.
-        stored_id = now if late or id_time_ms(now) - id_time_ms(send_id) > FRESH_START_MS else None
+        stored_id = now if late or _stale(send_id, now) else None
         messages = [build_message(request, channel.title, send_id, u, expires_at, stored_id) for u in users]
+        if stored_id is None:
+            messages = store_at_once(messages, on_time=lambda: not _stale(send_id, new_id()))
         store_messages(messages, fresh=fresh)
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
@@ -143,6 +146,11 @@ class Sender:
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
+
+
+def _stale(send_id: str, now: str) -> bool:
+    """More than ``FRESH_START_MS`` since ``send_id`` was minted: what is stored now is a late store."""
+    return id_time_ms(now) - id_time_ms(send_id) > FRESH_START_MS
 
 
 def _no_queue() -> WorkQueue:

@@ -9,7 +9,7 @@ is the work queue's step.
 """
 
 from chalicelib.storage.audience_tables import SendLog, Subscription, log_key, newest_sends
-from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, write_batch, write_batches
+from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, try_batches, write_batch, write_batches
 from chalicelib.storage.dynamo import (
     CONFLICT_RETRIES,
     MAX_TRANSACTION_ACTIONS,
@@ -37,6 +37,7 @@ from chalicelib.storage.inbox_tables import (
     READ,
     UNREAD,
     InboxMessage,
+    InboxOneAttempt,
     Preferences,
     Tombstone,
     UserCounts,
@@ -77,6 +78,7 @@ __all__ = [
     "IdempotencyRecord",
     "Image",
     "InboxMessage",
+    "InboxOneAttempt",
     "Preferences",
     "SendLog",
     "Step",
@@ -113,6 +115,7 @@ __all__ = [
     "subscriber_json",
     "transaction",
     "transaction_units",
+    "try_batches",
     "update_item",
     "write_batch",
     "write_batches",

@@ -52,11 +52,10 @@ def botocore_clients() -> list[Any]:
     return list({id(client): client for client in clients}.values())
 
 
+THROTTLED_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 BUSY_CODES = frozenset(
     {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
+        *THROTTLED_CODES,
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionConflictException",
@@ -76,6 +75,11 @@ def is_busy(error: PynamoDBException) -> bool:
         return True
     codes = cancellation_codes(error) if isinstance(error, TransactWriteError) else []
     return TRANSACTION_CONFLICT in codes and CONDITION_FAILED not in codes
+
+
+def is_throttled(error: PynamoDBException) -> bool:
+    """Refused for throughput: nothing of the call was written."""
+    return error.cause_response_code in THROTTLED_CODES
 
 
 def retrying_conflicts(write: Callable[[], T]) -> T:

@@ -131,6 +131,17 @@ class InboxMessage(Model):
         self.user_channel_status = f"{self.user_id}#{self.channel}#{status}" if live else None
 
 
+class InboxOneAttempt(InboxMessage):
+    """The inbox table through a client that makes one attempt: botocore retries nothing, so a write lands at once.
+
+    A fresh send's unmarked items go this way (`batches.try_batches`): a retry's pause would land
+    them behind newer messages, where a catch-up by id never looks.
+    """
+
+    class Meta(InboxMessage.Meta):
+        max_retry_attempts = 0
+
+
 class Tombstone(Model):
     """``deleted#<id>``: announces a deletion on the stream (a REMOVE alone is ambiguous), then expires."""
 

@@ -1,34 +1,44 @@
 """``make chaos``: thousands of deliveries through the local stack while it injects faults.
 
-The stack runs with ``INAPP_FAULTS`` (posts answered 410/429/500 or delayed,
-DynamoDB calls throttled, the stream poller restarting from an older
-checkpoint so handled records run again). Clients hold WebSockets, drop them
-now and then, reconnect with backoff and catch up with ``?after=``, and mark
-some messages read; an admin subscribes some of the users to the channel,
-then sends with Idempotency-Keys and retries what answers 429: most sends
-to a list of receivers, some to ``"audience": "subscribers"``, which the
-SQS-driven fan-out worker stores chunk by chunk (its DynamoDB calls are
+The stack runs with ``INAPP_FAULTS``: every fault kind on, each share kind at
+more than 5 % of its calls (posts answered 410/429/500 or delayed, DynamoDB
+calls throttled, half-processed batches, transaction conflicts, a hot-key
+write limit, asynchronous invocations run twice, the stream poller
+restarting from an older checkpoint so handled records run again). Clients
+hold WebSockets, drop them now and then, reconnect with backoff and catch
+up with ``?after=``, and mark some messages read; an admin subscribes some
+of the users to the channel, then sends with Idempotency-Keys and retries
+what answers 429: most sends to a list of receivers, some of them as
+EventBridge events through the ``send`` Lambda invoked asynchronously
+(`infra.checks.chaos_events`), some to ``"audience": "subscribers"``, which
+the SQS-driven fan-out worker stores chunk by chunk (its DynamoDB calls are
 throttled too, so failed steps come back from the queue). At the end every
-client must hold every message sent to it, audience sends included
-(lost = 0), every audience send's log must be ``done`` with stored =
-recipients = the subscribers, every user's counters must equal a count of
-their items, and no HTTP answer may be a 5xx. Prints the figures; exits 1
-when one is off.
+client must hold every message sent to it and no other (lost = 0), every
+audience send's log must be ``done`` with stored = recipients = the
+subscribers, every event send logged once and ``done``, every user's
+counters must equal a count of their items, and no HTTP answer may be a
+5xx. Prints the figures and, per fault kind, the calls it could have hit,
+its hits and their share; exits 1 when a figure is off, or when a kind
+never hit or a share kind hit under ``--min-share`` (5 %) of its calls.
 
     python -m infra.checks.chaos                      # ≥ 10,000 deliveries (make chaos)
-    python -m infra.checks.chaos --sends 30 --users 20  # a short run (CI)
+    python -m infra.checks.chaos --sends 30 --users 20 --event-sends 5 --min-share 0  # a short run (CI)
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from chalicelib.core.auth import issue_token
+from infra.checks import chaos_events
+from infra.checks.chaos_events import Events, expect_events
 from infra.checks.chaos_traffic import (
     CHANNEL,
     FINISHED,
@@ -43,15 +53,21 @@ from infra.checks.chaos_traffic import (
     subscribe,
 )
 from infra.checks.target import Target, local_stack
+from infra.local.faults import FaultPlan, figures
 
-DEFAULT_FAULTS = (
-    "gone=0.02,throttle=0.03,error=0.01,delay=0.02,delay_ms=100,dynamodb=0.02,replay=3,unprocessed=0.05,conflict=0.05,hotkey=1000"
+DEFAULT_FAULTS = ",".join(
+    (
+        "gone=0.07,throttle=0.07,error=0.07,delay=0.07,delay_ms=100",  # API Gateway's answers to @connections posts
+        "dynamodb=0.06,unprocessed=0.08,conflict=0.08,hotkey=10",  # DynamoDB's answers to the app's calls
+        "duplicate=0.2",  # Lambda's queue for asynchronous invocations of `send`
+        "replay=3,split=0.2",  # the stream's event source mapping; its shard rolls over every 100 records, a fifth split
+    )
 )
+MIN_SHARE = 0.05  # each share kind must hit at least this share of the calls it could have hit
 
 
-def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sent, settle: float) -> None:
-    """Wait until every client holds what it must and every audience send has finished, or ``settle`` seconds."""
-    deadline = time.monotonic() + settle
+def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sent, deadline: float) -> None:
+    """Wait until every client holds what it must and every audience send has finished, or the deadline."""
     running = set(sent.audience)
     while time.monotonic() < deadline:
         running = {i for i in running if log_entry(target, tally, i).status not in FINISHED}
@@ -60,7 +76,9 @@ def converge(target: Target, tally: Tally, clients: dict[str, Client], sent: Sen
         time.sleep(0.5)
 
 
-COUNTS_SETTLE_SECONDS = 30.0
+# With 6 % of DynamoDB requests throttled, the stream runs behind (botocore waits up to 1, 2, 4 s before
+# its retries): the counts, which follow it, took up to 110 s to settle once every client held its messages.
+COUNTS_SETTLE_SECONDS = 240.0
 
 
 def counter_gap(target: Target, tally: Tally, client: Client, expected: set[str]) -> str | None:
@@ -82,17 +100,44 @@ class Findings:
     lost: int
     lost_audience: int  # of them, audience messages
     lost_behind: int  # of them, older than the client's last id seen: out of reach of its ?after= catch-up
+    unexpected: int  # messages a client holds that no accepted send put there (a send stored twice, say)
+    examples: list[str]  # a few lost ones: user, id, the client's last id seen
     gaps: list[str]
+    counted_in: float  # seconds the counts took to equal a recount, once every client held its messages
 
 
-def find_lost(clients: dict[str, Client], expected: dict[str, set[str]], audience: list[str]) -> tuple[int, int, int]:
-    """Messages a client does not hold: all of them, the audience ones, and those behind its last id seen."""
-    missing = [(user, message_id) for user in clients for message_id in expected[user] - clients[user].seen]
+def find_lost(
+    clients: dict[str, Client], expected: dict[str, set[str]], audience: list[str]
+) -> tuple[int, int, int, int, list[str]]:
+    """Messages a client does not hold (all, audience ones, those behind its last id seen), extra ones, a few examples."""
+    missing = [(user, message_id) for user in clients for message_id in sorted(expected[user] - clients[user].seen)]
     return (
         len(missing),
         sum(message_id in audience for _, message_id in missing),
         sum(message_id < clients[user].last for user, message_id in missing),
+        sum(len(clients[user].seen - expected[user]) for user in clients),
+        [f"{user} lacks {message_id} (last seen {clients[user].last})" for user, message_id in missing[:3]],
     )
+
+
+def fault_table(plan: FaultPlan, counted: dict[str, tuple[int, int]] | None, min_share: float) -> tuple[list[str], list[str]]:
+    """Per kind the plan injects: calls it could have hit, hits, share; and what falls short of the floor.
+
+    Every kind must hit at least once; each share kind (drawn per call) at least ``min_share`` of its
+    calls. ``min_share`` 0 checks nothing, for runs too short to show a share.
+    """
+    lines, short = [f"  {'faults':<23}{'calls':>8} {'hits':>7}  share"], []
+    for kind in plan.kinds:
+        calls, hits = (counted or {}).get(kind, (0, 0))
+        share = hits / calls if calls else 0.0
+        lines.append(f"    {kind:<21}{calls:>8} {hits:>7} {share:>6.1%}")
+        if not min_share:
+            continue
+        if hits == 0:
+            short.append(f"{kind}: never hit in {calls} calls")
+        elif kind in plan.shares and share < min_share:
+            short.append(f"{kind}: hit {hits} of {calls} calls ({share:.1%}), under {min_share:.0%}")
+    return lines, short
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,24 +156,33 @@ def run(args: argparse.Namespace) -> int:
         for client in clients.values():
             client.start()
         time.sleep(1.0)
-        sent = send_all(target, tally, users, subscribers, args)
-        converge(target, tally, clients, sent, args.settle)
+        send_event = functools.partial(chaos_events.invoke, chaos_events.lambda_client(target), tally)
+        sent = send_all(target, tally, users, subscribers, send_event, args)
+        deadline = time.monotonic() + args.settle
+        expect_events(sent, chaos_events.await_events(target, tally, sent.events, args.settle))
+        converge(target, tally, clients, sent, deadline)
         stop.set()
         for client in clients.values():
             client.join(timeout=5)
         expected = sent.expected
         lost = find_lost(clients, expected, sent.audience)
         log = [log_entry(target, tally, send_id) for send_id in sent.audience]
+        events = Events(sent.events, chaos_events.read_log(target, tally, set(sent.events)))  # duplicates stored late too
         # Counts follow the stream: the last reads reach them within the stream's delay (faults included).
-        deadline = time.monotonic() + COUNTS_SETTLE_SECONDS
+        counting = time.monotonic()
+        deadline = counting + COUNTS_SETTLE_SECONDS
         gaps = {user: "" for user in users}
         while gaps and time.monotonic() < deadline:
             gaps = {u: gap for u in gaps if (gap := counter_gap(target, tally, clients[u], expected[u])) is not None}
             if gaps:
                 time.sleep(0.5)
-    findings = Findings(*lost, sorted(gaps.values()))
+        counted_in = time.monotonic() - counting
+    if args.stack_log:
+        Path(args.stack_log).write_text("".join(output))
+    findings = Findings(*lost, sorted(gaps.values()), counted_in)
     audience = Audience(subscribers, listed, log)
-    return report(args, tally, expected, audience, findings, output, time.monotonic() - started)
+    table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
+    return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
 
 
 def report(
@@ -136,22 +190,24 @@ def report(
     tally: Tally,
     expected: dict[str, set[str]],
     audience: Audience,
+    events: Events,
     findings: Findings,
+    faults: tuple[list[str], list[str]],
     output: list[str],
     seconds: float,
 ) -> int:
-    deliveries = sum(len(ids) for ids in expected.values())
+    deliveries = sum(len(ids) for ids in expected.values()) + events.lost()
+    lost = findings.lost + events.lost()
     server_errors = sum(count for status, count in tally.statuses.items() if status >= 500)
-    injected = next(
-        (line.split("faults injected: ", 1)[1] for line in "".join(output).splitlines() if "faults injected:" in line), "?"
-    )
     failed_steps = "".join(output).count("fan-out step failed")
     print(
-        f"chaos run: {args.users} users, {args.sends} sends × {args.receivers} receivers"
-        f" + {args.audience_sends} audience sends (chunks of {args.chunk_size}), {seconds:.0f} s"
+        f"chaos run: {args.users} users, {args.sends} sends × {args.receivers} receivers ({args.event_sends} of them"
+        f" as asynchronous EventBridge invocations) + {args.audience_sends} audience sends (chunks of {args.chunk_size}),"
+        f" {seconds:.0f} s"
     )
     print(f"  deliveries expected    {deliveries}")
-    print(f"  faults injected        {injected}")
+    table, short = faults
+    print("\n".join(table))
     print(f"  fan-out steps failed   {failed_steps}")
     print(f"  client events          {dict(sorted(tally.events.items()))}")
     print(f"  HTTP statuses          {dict(sorted(tally.statuses.items()))}")
@@ -164,21 +220,40 @@ def report(
     print(f"  audience not done      {len(audience.incomplete)}")
     for entry in audience.incomplete:
         print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
-    print(f"  lost                   {findings.lost}")
-    if findings.lost:
-        print(f"    {findings.lost_audience} audience messages; {findings.lost_behind} older than the client's last id seen")
+    print(f"  event sends            {len(events.receivers)}")
+    print(f"  event sends not stored {len(events.not_stored())}")
+    print(f"  event sends stored 2×  {len(events.stored_twice())}")
+    print(f"  event sends not done   {len(events.incomplete())}")
+    for title in (events.not_stored() + events.stored_twice() + events.incomplete())[:3]:
+        print(f"    {title}: {events.logged.get(title)}")
+    print(f"  lost                   {lost}")
+    if lost:
+        print(
+            f"    {findings.lost_audience} audience messages; {findings.lost_behind} older than the client's last id seen;"
+            f" {events.lost()} of event sends never stored"
+        )
+        for example in findings.examples:
+            print(f"    {example}")
+    print(f"  unexpected messages    {findings.unexpected}")
     print(f"  counter mismatches     {len(findings.gaps)}")
+    print(f"  counts settled after   {findings.counted_in:.0f} s (equal to a recount, once every client held its messages)")
     for gap in findings.gaps[:3]:
         print(f"    {gap}")
     print(f"  HTTP 5xx               {server_errors}")
+    for shortfall in short:
+        print(f"  fault kind short       {shortfall}")
     ok = (
-        findings.lost == 0
+        lost == 0
+        and findings.unexpected == 0
         and not findings.gaps
         and server_errors == 0
         and deliveries >= args.sends
         and audience.listed == audience.subscribers
         and len(audience.log) == args.audience_sends
         and not audience.incomplete
+        and len(events.receivers) == args.event_sends
+        and not (events.stored_twice() or events.incomplete())
+        and not short
     )
     print("chaos: OK" if ok else "chaos: FAILED")
     return 0 if ok else 1
@@ -189,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=60)
     parser.add_argument("--sends", type=int, default=200)
     parser.add_argument("--receivers", type=int, default=50, help="receivers per send")
+    parser.add_argument("--event-sends", type=int, default=100, help="of the sends, those made as EventBridge events")
     parser.add_argument("--subscribers", type=int, default=40, help="users subscribed to the channel")
     parser.add_argument("--audience-sends", type=int, default=20, help="sends to the subscribers, besides --sends")
     parser.add_argument("--chunk-size", type=int, default=16, help="subscribers per fan-out step (INAPP_FANOUT_CHUNK_SIZE)")
@@ -197,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read", type=float, default=0.1, help="share of messages a client marks read")
     parser.add_argument("--settle", type=float, default=120, help="seconds to wait for every client to converge")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--stack-log", help="write everything the stack printed to this file (to read a failed run)")
+    parser.add_argument(
+        "--min-share", type=float, default=MIN_SHARE, help="the least share of its calls each share kind must hit (0: no check)"
+    )
     return run(parser.parse_args(argv))
 
 

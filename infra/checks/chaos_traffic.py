@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ LOWEST_ID = "0" * 26
 
 
 AUDIENCE = "audience"
+
+
+EVENT = "event"
 
 
 FINISHED = ("done", "failed")  # a send log's last states: ``failed`` once a chunk has used up its receives
@@ -138,6 +142,11 @@ class Sent:
 
     expected: dict[str, set[str]]  # user → the ids they must end up holding
     audience: list[str] = field(default_factory=list)  # the audience sends' ids
+    events: dict[str, list[str]] = field(default_factory=dict)  # title → receivers of the sends made as events
+
+    def add(self, message_id: str, users: list[str]) -> None:
+        for user in users:
+            self.expected[user].add(message_id)
 
 
 @dataclass(frozen=True)
@@ -185,11 +194,22 @@ def subscribe(target: Target, tally: Tally, users: list[str], count: int) -> tup
             return chosen, listed
 
 
-def send_all(target: Target, tally: Tally, users: list[str], subscribers: set[str], args: argparse.Namespace) -> Sent:
-    """Every send answered 202 (429s retried with the same key); receivers and audience sends shuffled together."""
+def send_all(
+    target: Target,
+    tally: Tally,
+    users: list[str],
+    subscribers: set[str],
+    send_event: Callable[[dict[str, Any]], bool],
+    args: argparse.Namespace,
+) -> Sent:
+    """Every send accepted: answered 202 (429s retried with the same key) or, as an event, taken by Lambda.
+
+    Receivers sends, audience sends and sends made as events through ``send_event`` are shuffled together.
+    An event send's id is not known yet: it is recorded by title, for the send log to tell.
+    """
     admin = issue_token("admin", SECRET, admin=True)
     sent = Sent({user: set() for user in users})
-    kinds = ["receivers"] * args.sends + [AUDIENCE] * args.audience_sends
+    kinds = ["receivers"] * (args.sends - args.event_sends) + [EVENT] * args.event_sends + [AUDIENCE] * args.audience_sends
     random.shuffle(kinds)
     for number, kind in enumerate(kinds):
         body: dict[str, Any] = {"channel": CHANNEL, "title": f"chaos {number}"}
@@ -198,10 +218,15 @@ def send_all(target: Target, tally: Tally, users: list[str], subscribers: set[st
         else:
             chosen = random.sample(users, min(args.receivers, len(users)))
             body["receivers"] = chosen
+        if kind == EVENT:
+            if send_event(body):
+                sent.events[body["title"]] = chosen
+            else:
+                tally.count("sends not accepted")
+            continue
         status, answer = call(target, tally, "POST", "/messages", admin, body, key=f"chaos-{number}")
         if status == 202:
-            for user in chosen:
-                sent.expected[user].add(answer["id"])
+            sent.add(answer["id"], chosen)
             if kind == AUDIENCE:
                 sent.audience.append(answer["id"])
         else:

@@ -39,6 +39,7 @@ class Target:
     ws_url: str
     admin_token: str
     user_token: str
+    lambda_url: str | None = None  # the local stack's Lambda Invoke endpoint (a deployed `send` is invoked by ARN)
 
     @property
     def user_id(self) -> str:
@@ -60,7 +61,7 @@ def target_from_env() -> Target | None:
 
 
 def target_from_banner(banner: str) -> Target:
-    """The URLs and tokens ``infra.local serve`` prints before ``ready``."""
+    """The URLs (the Lambda Invoke endpoint's too) and tokens ``infra.local serve`` prints before ``ready``."""
 
     def find(pattern: str) -> str:
         match = re.search(pattern, banner, re.M)
@@ -73,6 +74,7 @@ def target_from_banner(banner: str) -> Target:
         find(r"^\s+WebSocket\s+(\S+)\?token"),
         find(r"^\s+export ADMIN=(eyJ\S+)$"),
         find(r"^\s+export ALICE=(eyJ\S+)$"),
+        find(r"^\s+Lambda Invoke\s+(\S+)"),
     )
 
 

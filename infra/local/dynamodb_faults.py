@@ -1,6 +1,6 @@
 """DynamoDB's answers that moto never gives, injected into the app's botocore clients.
 
-* ``dynamodb=0.02``    — a share of every call is throttled (``ProvisionedThroughputExceededException``);
+* ``dynamodb=0.02``    — a share of every attempt is throttled (``ProvisionedThroughputExceededException``);
 * ``unprocessed=0.05`` — a share of BatchWriteItem and BatchGetItem calls of two or more
   items come back with the second half unprocessed (``UnprocessedItems``/``UnprocessedKeys``),
   as a throttled partition or a 16 MB answer leaves them;
@@ -10,6 +10,14 @@
 * ``hotkey=1000``      — write units per second and partition key, as one partition takes:
   a write beyond it is throttled (``ProvisionedThroughputExceededException``), a batch's items
   beyond it come back unprocessed. A write costs a unit a started KB, twice in a transaction.
+
+Throttles are answered per attempt, on ``before-send``: inside botocore's retries, which
+try a throttled call again (standard mode, 4 attempts) as they do on AWS, so only a call
+throttled on every attempt reaches the app. Answered in place of the whole call, as
+before, none was retried and every one reached the app. This needs a client that sends
+its requests (to moto's server, as the local stack runs it): moto's in-process mock is a
+``before-send`` handler too and would run a throttled request anyway. Conflicts, which
+botocore never retries, are answered in place of the call (``before-call``).
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
+
 BATCHES = ("BatchWriteItem", "BatchGetItem")
-WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
+SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")  # all or nothing: throttled whole
 THROTTLED = "ProvisionedThroughputExceededException"
 CONFLICTED = "TransactionCanceledException"
 
@@ -32,18 +42,33 @@ class _Status:
         self.status_code = status_code
 
 
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
 def _answer(code: str, message: str, **fields: Any) -> tuple[_Status, dict[str, Any]]:
     """A DynamoDB error answer, as a ``before-call`` hook returns it in place of the call."""
     error = {"Error": {"Code": code, "Message": f"{message} (injected by the local stack)"}, **fields}
     return _Status(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
-class DynamoFaults:
-    """The hooks; ``hit(name)`` draws from the fault plan's shares and counts what it injects."""
+def _throttled(url: str, message: str) -> AWSResponse:
+    """DynamoDB's throttling answer on the wire, as a ``before-send`` hook returns it in place of the HTTP exchange."""
+    body = {"__type": f"com.amazonaws.dynamodb.v20120810#{THROTTLED}", "message": f"{message} (injected by the local stack)"}
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
+    return AWSResponse(url, 400, headers, _Body(json.dumps(body).encode()))
 
-    def __init__(self, hit: Callable[[str], bool], count: Callable[[str], None], hot_key_units: float) -> None:
+
+class DynamoFaults:
+    """The hooks; ``hit(name)`` draws from the fault plan's shares, ``tally(name, hit)`` counts a hot-key check."""
+
+    def __init__(self, hit: Callable[[str], bool], tally: Callable[[str, bool], None], hot_key_units: float) -> None:
         self._hit = hit
-        self._count = count
+        self._tally = tally
         self._rate = hot_key_units
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (table, key) → (units left, when)
         self._lock = threading.Lock()
@@ -53,12 +78,14 @@ class DynamoFaults:
         for client in clients:
             client.meta.events.register("before-parameter-build.dynamodb", self._before_build)
             client.meta.events.register_first("before-call.dynamodb", self._before_call)
+            client.meta.events.register_first("before-send.dynamodb", self._before_send)
             client.meta.events.register("after-call.dynamodb", self._after_call)
 
     def uninstall(self, clients: list[Any]) -> None:
         for client in clients:
             client.meta.events.unregister("before-parameter-build.dynamodb", self._before_build)
             client.meta.events.unregister("before-call.dynamodb", self._before_call)
+            client.meta.events.unregister("before-send.dynamodb", self._before_send)
             client.meta.events.unregister("after-call.dynamodb", self._after_call)
 
     # --- deciding, on the API parameters --------------------------------------------
@@ -67,49 +94,64 @@ class DynamoFaults:
         name = model.name
         if name in BATCHES and _largest_batch(name, params) >= 2 and self._hit("unprocessed"):
             context["inapp_held"] = _hold_back_half(name, params)
-        if self._rate and name in WRITES:
-            self._spend_on_hot_keys(name, params, context)
+        if self._rate and name == "BatchWriteItem":
+            self._spend_batch(params, context)
         if name == "TransactWriteItems" and self._hit("conflict"):
             reasons = _conflict_reasons(params)
             context["inapp_answer"] = _answer(
                 CONFLICTED, "Transaction cancelled [TransactionConflict]", CancellationReasons=reasons
             )
 
-    def _spend_on_hot_keys(self, name: str, params: dict[str, Any], context: dict[str, Any]) -> None:
-        if name == "BatchWriteItem":
-            held = context.setdefault("inapp_held", {})
-            for table, requests in params["RequestItems"].items():
-                kept = [
-                    r for r in requests if self._spend(table, r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"], 1)
-                ]
-                if len(kept) < len(requests):
-                    self._count("hotkey")
-                if len(kept) < len(requests) and kept:  # all of them hot: the call itself is throttled
-                    held.setdefault(table, []).extend(r for r in requests if r not in kept)
-                    params["RequestItems"][table] = kept
-                elif not kept:
-                    context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
+    def _spend_batch(self, params: dict[str, Any], context: dict[str, Any]) -> None:
+        """Hold back a batch's items beyond their keys' limits: they come back unprocessed (one hot-key hit).
+
+        When none is left, the whole call is throttled instead, as DynamoDB does: `_before_send` spends
+        its items again on each attempt.
+        """
+        requests = params["RequestItems"]
+        kept = {table: [r for r in items if self._spend(table, _written(r), 1)] for table, items in requests.items()}
+        if not any(kept.values()):
+            context["inapp_hot_batch"] = True
             return
-        if name == "TransactWriteItems":
+        hot = {table: [r for r in items if r not in kept[table]] for table, items in requests.items()}
+        held = context.setdefault("inapp_held", {})
+        for table, items in hot.items():
+            if items:
+                held.setdefault(table, []).extend(items)
+        params["RequestItems"] = {table: items for table, items in kept.items() if items}
+        self._tally("hotkey", any(hot.values()))
+
+    def _hot(self, operation: str, request: Any) -> bool:
+        """Whether this attempt of a write goes beyond a partition key's limit (each attempt spends its units)."""
+        batch = request.context.get("inapp_hot_batch", False)
+        if not self._rate or not (operation in SINGLE_WRITES or batch):
+            return False
+        params = json.loads(request.body)
+        if operation == "TransactWriteItems":
             actions = [next(iter(item.values())) for item in params["TransactItems"]]
-            writes = [(a["TableName"], a.get("Item") or a["Key"]) for a in actions]
-            factor = 2
+            writes, factor = [(a["TableName"], a.get("Item") or a["Key"]) for a in actions], 2
+        elif batch:
+            writes, factor = [(t, _written(r)) for t, requests in params["RequestItems"].items() for r in requests], 1
         else:
-            writes = [(params["TableName"], params.get("Item") or params["Key"])]
-            factor = 1
-        if not all([self._spend(table, item, factor) for table, item in writes]):
-            self._count("hotkey")
-            context["inapp_answer"] = _answer(THROTTLED, "the partition key is hot")
+            writes, factor = [(params["TableName"], params.get("Item") or params["Key"])], 1
+        hot = not all([self._spend(table, item, factor) for table, item in writes])
+        self._tally("hotkey", hot)
+        return hot
 
     def _spend(self, table: str, item: dict[str, Any], factor: int) -> bool:
-        """Take the item's write units from its partition key's bucket (one second's worth at most)."""
+        """Take the item's write units from its partition key's bucket (one second's worth at most).
+
+        A write costing more than a second's worth goes through once the bucket is full, leaving it
+        in debt: a partition takes a large item too (a limit below one write's units would refuse
+        that write for ever, which no partition does).
+        """
         key = (table, json.dumps(item.get(self._hash_key(table, item)), sort_keys=True))
         units = factor * max(1, math.ceil(len(json.dumps(item)) / 1024))
         now = time.monotonic()
         with self._lock:
             left, then = self._buckets.get(key, (self._rate, now))
             left = min(self._rate, left + (now - then) * self._rate)
-            if left < units:
+            if left < min(units, self._rate):
                 self._buckets[key] = (left, now)
                 return False
             self._buckets[key] = (left - units, now)
@@ -127,10 +169,16 @@ class DynamoFaults:
     # --- answering ----------------------------------------------------------------------
 
     def _before_call(self, context: dict[str, Any], **_: Any) -> Any:
-        answer = context.pop("inapp_answer", None)
-        if answer is None and self._hit("dynamodb"):
-            answer = _answer(THROTTLED, "throttled")
-        return answer
+        """A conflict, in place of the call (botocore never retries one)."""
+        return context.pop("inapp_answer", None)
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        """A throttle, in place of this attempt (botocore retries it): a hot partition key, or the ``dynamodb`` share."""
+        if self._hot(event_name.rsplit(".", 1)[-1], request):
+            return _throttled(request.url, "the partition key is hot")
+        if self._hit("dynamodb"):
+            return _throttled(request.url, "throttled")
+        return None
 
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         held = context.pop("inapp_held", None)

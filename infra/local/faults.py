@@ -7,8 +7,9 @@
 * ``throttle=0.03`` — a share answered 429 ``LimitExceededException`` (the account's API Gateway quota);
 * ``error=0.01``    — a share answered 500;
 * ``delay=0.05``    — a share delayed by ``delay_ms`` (default 200 ms): a slow API Gateway;
-* ``dynamodb=0.02`` — a share of the app's DynamoDB calls answered ``ProvisionedThroughputExceededException``
-                      (botocore retries some; the rest reach the code);
+* ``dynamodb=0.02`` — a share of the app's DynamoDB requests answered ``ProvisionedThroughputExceededException``
+                      (each attempt drawn: botocore retries them, and only a call throttled on
+                      every attempt reaches the code);
 * ``unprocessed=0.05``, ``conflict=0.05``, ``hotkey=1000`` — DynamoDB's partial batch answers,
                       transaction conflicts and per-partition-key throttling
                       (`infra.local.dynamodb_faults`);
@@ -22,12 +23,15 @@
                       succeeded run again;
 * ``seed=7``        — a fixed random seed.
 
-What was injected is counted (`FaultPlan.counts`) and printed when the stack stops.
+Each kind counts the calls it could have hit and the hits (`FaultPlan.tally`, the one place
+both are counted) and the stack prints both when it stops: ``faults injected: gone=312/15604, …``
+(hits/calls), which `figures` reads back.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -36,7 +40,12 @@ from typing import Any
 
 POST_FAULTS = ("gone", "throttle", "error", "delay")
 DYNAMODB_SHARES = ("dynamodb", "unprocessed", "conflict")
-KNOWN = {*POST_FAULTS, *DYNAMODB_SHARES, "duplicate", "split", "hotkey", "replay", "seed", "delay_ms"}
+INVOCATION_SHARES = ("duplicate",)
+STREAM_SHARES = ("split",)  # drawn at each rollover of the stream's shard (infra/local/lambdas/shards.py)
+SHARES = (*POST_FAULTS, *DYNAMODB_SHARES, *INVOCATION_SHARES, *STREAM_SHARES)  # the kinds drawn with a probability, per call
+RATES = ("hotkey", "replay")  # the kinds set by a rate or a period: hot-key units per second, seconds between replays
+KNOWN = {*SHARES, *RATES, "seed", "delay_ms"}
+SUMMARY = "faults injected: "
 
 
 @dataclass
@@ -45,7 +54,8 @@ class FaultPlan:
     delay_ms: float = 200.0
     replay_seconds: float = 0.0
     hot_key_units: float = 0.0  # write units per second and partition key; 0: unlimited, as moto
-    counts: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)  # per kind: the calls it could have hit
+    hits: Counter[str] = field(default_factory=Counter)  # per kind: the calls it did hit
     _random: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,20 +84,33 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return bool(self.shares) or self.replay_seconds > 0 or self.hot_key_units > 0
+        return bool(self.kinds)
 
     @property
     def touches_dynamodb(self) -> bool:
         return any(self.shares.get(name) for name in DYNAMODB_SHARES) or self.hot_key_units > 0
 
+    @property
+    def kinds(self) -> list[str]:
+        """Every kind this plan injects: the shares above 0, then the hot-key limit and the replays if set."""
+        rates = {"hotkey": self.hot_key_units, "replay": self.replay_seconds}
+        return [name for name in SHARES if self.shares.get(name)] + [name for name in RATES if rates[name] > 0]
+
     def hit(self, name: str) -> bool:
-        """Whether this call meets fault ``name`` (drawn from its share; counted when it does)."""
+        """Whether this call meets fault ``name``, drawn from its share (a call it could hit when the share is set)."""
         share = self.shares.get(name, 0.0)
+        if not share:
+            return False
         with self._lock:
-            if share and self._random.random() < share:
-                self.counts[name] += 1
-                return True
-        return False
+            drawn = self._random.random()
+        self.tally(name, drawn < share)
+        return drawn < share
+
+    def tally(self, name: str, hit: bool) -> None:
+        """Count one call fault ``name`` could have hit, and whether it did: draws, hot-key checks, replay ticks."""
+        with self._lock:
+            self.calls[name] += 1
+            self.hits[name] += hit
 
     def post_fault(self) -> str | None:
         """Which fault (if any) this @connections post meets."""
@@ -97,35 +120,43 @@ class FaultPlan:
         """Hooks on the app's DynamoDB clients: throttling, partial batches, conflicts, hot keys."""
         from infra.local.dynamodb_faults import DynamoFaults
 
-        DynamoFaults(self.hit, self._count, self.hot_key_units).install(clients)
-
-    def _count(self, name: str) -> None:
-        with self._lock:
-            self.counts[name] += 1
+        DynamoFaults(self.hit, self.tally, self.hot_key_units).install(clients)
 
     def replay_stream(self, replay: Callable[[], bool], stopping: threading.Event) -> threading.Thread:
         """Every ``replay_seconds``, ask the poller to restart from an older checkpoint."""
 
         def run() -> None:
             while not stopping.wait(self.replay_seconds):
-                if replay():
-                    self._count("replay")
+                self.tally("replay", replay())
 
         thread = threading.Thread(target=run, name="fault-replay", daemon=True)
         thread.start()
         return thread
 
-    def take_counts(self) -> dict[str, int]:
-        """What was injected since the last call (a Lambda runtime hands it to the stack with each answer)."""
+    def take_counts(self) -> dict[str, tuple[int, int]]:
+        """Calls and hits per kind since the last call (a Lambda runtime hands them to the stack with each answer)."""
         with self._lock:
-            taken = dict(self.counts)
-            self.counts.clear()
+            taken = {name: (self.calls[name], self.hits[name]) for name in self.calls}
+            self.calls.clear()
+            self.hits.clear()
         return taken
 
-    def add_counts(self, injected: dict[str, int]) -> None:
-        """What a Lambda runtime's own plan injected, counted with the stack's."""
+    def add_counts(self, counted: dict[str, tuple[int, int]]) -> None:
+        """What a Lambda runtime's own plan counted, added to the stack's."""
         with self._lock:
-            self.counts.update(injected)
+            for name, (calls, hits) in counted.items():
+                self.calls[name] += calls
+                self.hits[name] += hits
 
     def summary(self) -> str:
-        return "faults injected: " + (", ".join(f"{name}={count}" for name, count in sorted(self.counts.items())) or "none")
+        """``faults injected: conflict=85/1703, …``: hits/calls per kind."""
+        shown = ", ".join(f"{name}={self.hits[name]}/{calls}" for name, calls in sorted(self.calls.items()))
+        return SUMMARY + (shown or "none")
+
+
+def figures(output: str) -> dict[str, tuple[int, int]] | None:
+    """Calls and hits per kind from the last `FaultPlan.summary` line in a stack's output; None if it printed none."""
+    lines = [line.split(SUMMARY, 1)[1] for line in output.splitlines() if SUMMARY in line]
+    if not lines:
+        return None
+    return {name: (int(calls), int(hits)) for name, hits, calls in re.findall(r"(\w+)=(\d+)/(\d+)", lines[-1])}

@@ -1,6 +1,7 @@
 """The chaos run, short: faults injected on every path, and still nothing lost, counts exact, no 5xx.
 
-Audience sends included: each one's log reaches ``done`` with every subscriber stored once.
+Audience sends included: each one's log reaches ``done`` with every subscriber stored once; and sends made
+as EventBridge events through the ``send`` Lambda, invoked asynchronously: each stored once per receiver.
 """
 
 from __future__ import annotations
@@ -8,13 +9,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from infra.checks.chaos import DEFAULT_FAULTS, fault_table
+from infra.local.faults import FaultPlan
 from tests.e2e import ROOT
 
 
 def test_a_short_chaos_run_loses_nothing() -> None:
-    """``make chaos`` makes ≥ 10,000 deliveries; this is the same run at 475 (75 of them audience), on every test run."""
-    arguments = ["--users", "20", "--sends", "20", "--receivers", "20", "--settle", "60"]
-    arguments += ["--subscribers", "15", "--audience-sends", "5", "--chunk-size", "8"]  # two fan-out steps a send
+    """``make chaos`` makes ≥ 10,000 deliveries; this is the same run at 475 (75 of them audience), on every test run.
+
+    Too short for the 5 % floor (``--min-share 0``): a kind drawn a few dozen times may miss it by chance.
+    """
+    arguments = ["--users", "20", "--sends", "20", "--receivers", "20", "--settle", "60", "--event-sends", "5"]
+    arguments += ["--subscribers", "15", "--audience-sends", "5", "--chunk-size", "8", "--min-share", "0"]
     result = subprocess.run(
         [sys.executable, "-m", "infra.checks.chaos", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=240
     )
@@ -29,4 +35,25 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     ), shown
     audience = ("subscribers", "audience sends", "audience recipients", "audience done", "audience not done")
     assert tuple(figures[name] for name in audience) == ("15 (15 listed)", "5", "75", "5", "0"), shown
-    assert all(kind in figures["faults injected"] for kind in ("gone=", "throttle=", "error=", "replay=")), shown
+    events = ("event sends", "event sends not stored", "event sends stored 2×", "event sends not done")
+    assert tuple(figures[name] for name in events) == ("5", "0", "0", "0"), shown
+    assert figures["unexpected messages"] == "0", shown
+    calls = {kind: int(figures[kind].split()[0]) for kind in FaultPlan.parse(DEFAULT_FAULTS).kinds}
+    assert all(calls.values()), shown  # every kind was drawn: each path meets its faults
+
+
+def test_every_kind_must_hit_and_each_share_kind_five_percent_of_its_calls() -> None:
+    plan = FaultPlan.parse("gone=0.06,duplicate=0.2,conflict=0.08,hotkey=20,replay=3")
+    counted = {"gone": (1000, 49), "duplicate": (100, 20), "conflict": (500, 0), "hotkey": (900, 1)}
+    lines, short = fault_table(plan, counted, 0.05)
+    assert short == [
+        "gone: hit 49 of 1000 calls (4.9%), under 5%",
+        "conflict: never hit in 500 calls",
+        "replay: never hit in 0 calls",
+    ]
+    assert len(lines) == 1 + len(plan.kinds)
+    assert lines[1] == "    gone                     1000      49   4.9%"
+
+
+def test_a_floor_of_zero_checks_nothing() -> None:
+    assert fault_table(FaultPlan.parse("gone=0.06,replay=3"), None, 0.0)[1] == []

@@ -98,10 +98,10 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
 class Runtime:
     """One warm runtime process; invocations run one at a time, like one shard's batches."""
 
-    def __init__(self, prefix: str, log_format: str, injected: Callable[[dict[str, int]], None]) -> None:
+    def __init__(self, prefix: str, log_format: str, injected: Callable[[dict[str, tuple[int, int]]], None]) -> None:
         self._prefix = prefix
         self._log_format = log_format
-        self._injected = injected  # takes what the runtime's own faults injected, with each answer
+        self._injected = injected  # takes what the runtime's own faults counted (calls, hits), with each answer
         self._lock = threading.Lock()
         self._conn: Any = None
         self._process: Any = None

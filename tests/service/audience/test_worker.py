@@ -310,7 +310,8 @@ def test_the_catch_up_after_a_newer_message_returns_audience_messages_stored_beh
     assert _catch_up(api, user, seen, "&channel=news") == [[*audience, newest]]
     assert _catch_up(api, user, seen, "&channel=ops") == [[]]
     assert _catch_up(api, user, seen, "&status=read") == [[]]
-    assert _catch_up(api, user, newest) == [audience]  # stored after `newest` was minted: sent again, de-duplicated by id
+    # Stored after `newest` was minted: sent again, de-duplicated by id; `seen` too, minted just before `newest`.
+    assert _catch_up(api, user, newest) == [[*audience, seen]]
 
     for change in ({"status": "read"}, {"archived": True}):
         api.call("PATCH", f"/me/messages/{audience[0]}", token=user, json_body=change)
