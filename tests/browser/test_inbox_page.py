@@ -256,6 +256,22 @@ def test_a_message_sent_while_the_first_socket_connects_is_shown_at_once(page: A
     expect(page.locator(".toast", has_text="Sent while connecting")).to_be_visible(timeout=10_000)
 
 
+def test_opening_the_inbox_toasts_none_of_the_messages_already_there(page: Any, stack: Any) -> None:
+    """The catch-up after the newest id returns the seconds before it too (two sends at once land in either order).
+
+    Those were listed with the page, not new: the client starts with the newest page as seen, not the newest one.
+    """
+    from playwright.sync_api import expect
+
+    send(stack, ["settled"], "Already here 1")
+    send(stack, ["settled"], "Already here 2")
+    with page.expect_response(lambda response: "after=" in response.url, timeout=10_000):
+        page.goto(f"{stack.urls['http']}/#token={issue_token('settled', SECRET)}")
+    expect(page.locator(".message")).to_have_count(2)
+    page.wait_for_timeout(500)  # the catch-up's answer has been handled by now
+    expect(page.locator(".toast")).to_have_count(0)
+
+
 def test_a_catch_up_refused_with_429_is_retried_until_it_shows_what_arrived(page: Any, stack: Any) -> None:
     """The client had swallowed a failed catch-up: a 429 on reconnect hid what arrived while away until the next one."""
     from playwright.sync_api import expect

@@ -23,6 +23,7 @@
 // away is lost.
 
 const LOWEST_ID = "0".repeat(26);
+const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects: a page
 
 const DEFAULTS = {
   pingIntervalMs: 5 * 60 * 1000,
@@ -179,7 +180,9 @@ export class InboxClient extends EventTarget {
     // The mutes first: what catch-up delivers is silent or not by them.
     const preferences = this.loadPreferences().catch(() => this.preferences); // no mutes known: nothing silenced by us
     if (this.lastSeenId === null) {
-      const newest = await this.api("GET", "/me/messages?limit=1");
+      // The newest page, all of it seen: the catch-up after the newest id returns the seconds
+      // before it too (two sends at once land in either order), and those are not new here.
+      const newest = await this.api("GET", `/me/messages?limit=${SEEN_AT_START}`);
       // An empty inbox: everything that arrives later is newer than the lowest id.
       this.lastSeenId = newest.items.length ? newest.items[0].id : LOWEST_ID;
       newest.items.forEach((message) => this._seen.add(message.id));
