@@ -253,3 +253,27 @@ def test_a_batch_beyond_a_thousand_records_is_read_in_pages_in_order() -> None:
         client.put_item(TableName="t", Item={"pk": {"S": "next"}})
         assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in reader.read(2500)] == ["next"]
         assert limits == [1000]
+
+
+def test_retries_that_get_further_each_time_are_never_given_up(table: Any) -> None:
+    """Found by make chaos with split shards: a batch failing at a later record each time (its shards' parts
+    failing in turn) counted every retry toward the limit, was given up, and the rest of it was never delivered."""
+
+    class OneFailurePerTry(Handler):
+        """Fails one record a try, the first of k1…k8 not failed before: every try gets one record further."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.failed_once: set[str] = set()
+
+        def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+            keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+            due = next((k for k in keys if k in {f"k{i}" for i in range(1, 9)} - self.failed_once), None)
+            self.fail = {due: 1} if due else {}
+            self.failed_once |= {due} if due else set()
+            return super().__call__(event)
+
+    handler = OneFailurePerTry()
+    _run(table, handler)
+    assert len(handler.batches) == 9  # eight retries, each from the record that failed, none given up
+    assert _delivered_in_order(handler.batches) == [f"k{i}" for i in range(10)]

@@ -84,7 +84,7 @@ class StreamPoller(WakeableLoop):
     def _run(self) -> None:
         interval = self._min
         batch_size = STREAM_BATCH_SIZE
-        attempts = 0
+        attempts, stuck_at = 0, ""
         while not self._stop.is_set():
             try:
                 self._replay_if_asked()
@@ -108,7 +108,10 @@ class StreamPoller(WakeableLoop):
                 self._reader.commit()
                 attempts, batch_size = 0, STREAM_BATCH_SIZE
                 continue
-            attempts += 1
+            # Retries count while they fail at the same record: one that got further (the records before its
+            # failure succeeded: Lambda's checkpoint moved) starts counting again.
+            where = failed or StreamRecord.parse(records[0]).sequence_number
+            attempts, stuck_at = (attempts + 1, stuck_at) if where == stuck_at else (1, where)
             if attempts > STREAM_MAX_RETRY_ATTEMPTS:
                 logger.error("batch given up after retries (deployed: sent to the on-failure queue)")
                 self._reader.commit()
