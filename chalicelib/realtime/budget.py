@@ -57,20 +57,36 @@ class AccountBudget:
         self._lock = threading.Lock()  # a container's threads lease one block at a time, and share it
         self._second = -1
         self._left = 0
+        self._leasing = False
 
     def take(self) -> float:
-        """One post's share of the budget; returns the seconds waited for the next second's."""
+        """One post's share of the budget; returns the seconds waited for the next second's.
+
+        One thread leases at a time, outside the lock: while its call is out (slow when the
+        table throttles it and botocore backs off), the others post on under the container's
+        own pace rather than queue behind it.
+        """
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 second = int(now)
-                if self._second != second or self._left == 0:
-                    self._second, self._left = second, self._lease(second)
-                if self._left > 0:
+                if self._second == second and self._left > 0:
                     self._left -= 1
                     return waited
-                pause = second + 1 - now
+                if self._leasing:
+                    return waited
+                self._leasing = True
+            granted = 0
+            try:
+                granted = self._lease(second)
+            finally:
+                with self._lock:
+                    self._leasing = False
+                    self._second, self._left = second, granted
+            if granted:
+                continue
+            pause = second + 1 - now
             self._sleep(pause)
             waited += pause
 
