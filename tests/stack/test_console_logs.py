@@ -14,13 +14,18 @@ def _record(message: str, **extra: object) -> logging.LogRecord:
     return record
 
 
-def test_control_characters_are_escaped_so_a_value_cannot_start_a_line_of_its_own() -> None:
-    """A verified token's ``sub`` is still the identity provider's text: 1 to 128 characters, any of them."""
-    logs.bind(user_id="x\nFAKE LOG LINE\r\x1b[31m\u2028")
+def _line(user_id: str, message: str, **extra: object) -> str:
+    """The terminal line of one record logged while ``user_id`` is bound, as a request binds it."""
+    logs.bind(user_id=user_id)
     try:
-        line = TextFormatter().format(_record("websocket connected\nFAKE", reason="a\tb\x00"))
+        return TextFormatter().format(_record(message, **extra))
     finally:
         logs.clear()
+
+
+def test_control_characters_are_escaped_so_a_value_cannot_start_a_line_of_its_own() -> None:
+    """A verified token's ``sub`` is still the identity provider's text: 1 to 128 characters, any of them."""
+    line = _line("x\nFAKE LOG LINE\r\x1b[31m\u2028", "websocket connected\nFAKE", reason="a\tb\x00")
     assert line.endswith(
         r"INFO  inapp.local.gateway: websocket connected\nFAKE user=x\nFAKE LOG LINE\r\x1b[31m\u2028 reason=a\tb\x00"
     )
@@ -28,9 +33,5 @@ def test_control_characters_are_escaped_so_a_value_cannot_start_a_line_of_its_ow
 
 
 def test_printable_text_is_left_as_it_is() -> None:
-    logs.bind(user_id="zoë")
-    try:
-        line = TextFormatter().format(_record("websocket connected", connection_id="ab=\\n"))
-    finally:
-        logs.clear()
+    line = _line("zoë", "websocket connected", connection_id="ab=\\n")
     assert line.endswith("INFO  inapp.local.gateway: websocket connected user=zoë connection_id=ab=\\n")
