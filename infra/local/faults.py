@@ -15,9 +15,9 @@
                       (`infra.local.dynamodb_faults`);
 * ``duplicate=0.05`` — a share of asynchronous (``Event``) invocations of ``send`` run twice,
                       as Lambda's queue may deliver them;
-* ``split=0.1``     — stream shards roll over every 100 records, and a share of the rollovers split in two:
-                      one user's records then come from two shards, each its own batches
-                      (`infra.local.lambdas.shards`);
+* ``split=0.1``     — stream shards roll over every ``rollover`` records (default 1,000), and a share of the
+                      rollovers split in two: one user's records then come from two shards, each its own
+                      batches (`infra.local.lambdas.shards`);
 * ``replay=5``      — every 5 seconds the stream poller restarts from a checkpoint a few batches back, as
                       Lambda does after a crash or a partial batch failure: records that already
                       succeeded run again;
@@ -44,7 +44,7 @@ INVOCATION_SHARES = ("duplicate",)
 STREAM_SHARES = ("split",)  # drawn at each rollover of the stream's shard (infra/local/lambdas/shards.py)
 SHARES = (*POST_FAULTS, *DYNAMODB_SHARES, *INVOCATION_SHARES, *STREAM_SHARES)  # the kinds drawn with a probability, per call
 RATES = ("hotkey", "replay")  # the kinds set by a rate or a period: hot-key units per second, seconds between replays
-KNOWN = {*SHARES, *RATES, "seed", "delay_ms"}
+KNOWN = {*SHARES, *RATES, "seed", "delay_ms", "rollover"}
 SUMMARY = "faults injected: "
 
 
@@ -52,6 +52,7 @@ SUMMARY = "faults injected: "
 class FaultPlan:
     shares: dict[str, float] = field(default_factory=dict)
     delay_ms: float = 200.0
+    rollover: int = 1000  # stream records per generation of shards with ``split`` on
     replay_seconds: float = 0.0
     hot_key_units: float = 0.0  # write units per second and partition key; 0: unlimited, as moto
     calls: Counter[str] = field(default_factory=Counter)  # per kind: the calls it could have hit
@@ -72,6 +73,8 @@ class FaultPlan:
                 plan._random.seed(int(value))
             elif name == "delay_ms":
                 plan.delay_ms = value
+            elif name == "rollover":
+                plan.rollover = max(1, int(value))
             elif name == "replay":
                 plan.replay_seconds = value
             elif name == "hotkey":

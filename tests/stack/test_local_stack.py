@@ -420,7 +420,7 @@ def test_an_eventbridge_event_delivered_twice_asynchronously_stores_one_message(
 
 def test_one_users_records_from_split_shards_count_exactly() -> None:
     """Every rollover splits the stream's shard (split=1): a user's records come from two shards, each its own batches."""
-    running = RunningStack(SECRET, {"INAPP_FAULTS": "split=1,seed=5"})
+    running = RunningStack(SECRET, {"INAPP_FAULTS": "split=1,rollover=100,seed=5"})
     hot = issue_token("hot", SECRET)
     try:
         admin = issue_token("admin", SECRET, admin=True)

@@ -137,6 +137,27 @@ def test_split_shards_keep_each_items_order_and_run_children_after_their_parents
     assert handler.handled == {(f"k{i % 10}", str(i)) for i in range(40)}  # every record handed over, none lost
 
 
+def test_a_failing_shard_retries_alone_and_holds_back_only_its_children(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lambda keeps each shard's checkpoint: a record failing in one shard is retried in that shard only.
+
+    Found by ``make chaos`` with split shards: one position for every shard
+    re-read a failed record's siblings too, so every failure anywhere redid
+    later shards' work and the poller fell ever further behind.
+    """
+    monkeypatch.setattr(shards, "ROLLOVER_RECORDS", 4)
+    handler = Handler(fail={"k5": 2})
+    _run(table, handler, ShardModel(table[1].shard_id, lambda: True, seed=3))
+    by_shard = dict(zip(handler.shards, handler.batches, strict=False))
+    failing = next(shard for shard, keys in by_shard.items() if "k5" in keys)
+    sibling = next(shard for shard in by_shard if shard != failing and shard.split("-")[-2] == failing.split("-")[-2])
+    handed = [key for shard, keys in zip(handler.shards, handler.batches, strict=True) if shard == sibling for key in keys]
+    assert handed and len(handed) == len(set(handed))  # the sibling's records, each handed over once
+    assert [keys for shard, keys in zip(handler.shards, handler.batches, strict=True) if shard == failing][-1][0] == "k5"
+    retried_last = max(i for i, keys in enumerate(handler.batches) if "k5" in keys)
+    children = [i for i, keys in enumerate(handler.batches) if {"k8", "k9"} & set(keys)]
+    assert children and min(children) > retried_last  # the next generation waited for k5
+
+
 def test_handler_error_bisects_and_retries_without_skipping(table: Any) -> None:
     handler = Handler(raise_times=2)
     _run(table, handler)
