@@ -17,10 +17,12 @@ from tests.e2e import ROOT
 def test_a_short_chaos_run_loses_nothing() -> None:
     """``make chaos`` makes ≥ 10,000 deliveries; this is the same run at 475 (75 of them audience), on every test run.
 
-    Too short for the 5 % floor (``--min-share 0``): a kind drawn a few dozen times may miss it by chance.
+    Too short for the 5 % floor (``--min-share 0``): a kind drawn a few dozen times may miss it by chance;
+    and for the default shard rollover, so its shards roll over every 100 records.
     """
     arguments = ["--users", "20", "--sends", "20", "--receivers", "20", "--settle", "60", "--event-sends", "5"]
     arguments += ["--subscribers", "15", "--audience-sends", "5", "--chunk-size", "8", "--min-share", "0"]
+    arguments += ["--faults", f"{DEFAULT_FAULTS},rollover=100"]  # shards roll over (and split) within this short run
     result = subprocess.run(
         [sys.executable, "-m", "infra.checks.chaos", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=240
     )
