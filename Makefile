@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke chaos fuzz
+.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke chaos abuse fuzz
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
@@ -61,6 +61,9 @@ smoke: install ## black-box check: send, frame, read, counts; the local stack, o
 
 chaos: install ## ≥ 10,000 deliveries (receivers and audience sends) through the local stack while it injects faults; 0 lost, exact counters, 0 5xx
 	$(PY) -m infra.checks.chaos
+
+abuse: install ## one hostile user among 19 normal ones: their p99 send→frame latency with it ≤ 1.5× without, 0 lost, 429s only to it
+	$(PY) -m infra.checks.abuse
 
 fuzz: install ## schemathesis from the OpenAPI document against the local stack (≈ 2 min), every check
 	$(PY) -m infra.checks.fuzz --max-time 120

@@ -40,6 +40,7 @@ class Target:
     admin_token: str
     user_token: str
     lambda_url: str | None = None  # the local stack's Lambda Invoke endpoint (a deployed `send` is invoked by ARN)
+    dynamodb_url: str | None = None  # the local stack's DynamoDB (the abuse run seeds messages there)
 
     @property
     def user_id(self) -> str:
@@ -75,6 +76,7 @@ def target_from_banner(banner: str) -> Target:
         find(r"^\s+export ADMIN=(eyJ\S+)$"),
         find(r"^\s+export ALICE=(eyJ\S+)$"),
         find(r"^\s+Lambda Invoke\s+(\S+)"),
+        find(r"^\s+DynamoDB\s+(\S+)"),
     )
 
 

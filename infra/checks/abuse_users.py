@@ -1,0 +1,208 @@
+"""The abuse run's users: normal ones that listen and poll, and one hostile one that does everything at once.
+
+`infra.checks.abuse` runs them against the local stack. Every HTTP answer
+and every error frame is counted per user (`Seen`), so the run can say
+who got the 429s.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import ClientConnection, connect
+
+from chalicelib.core.auth import issue_token
+from infra.checks.target import Target, json_call
+
+SECRET = "abuse-secret-0123456789abcdef-0123456789"
+HOSTILE = "mallory"
+
+
+@dataclass
+class Seen:
+    """What the users saw, counted from many threads: HTTP statuses and WebSocket events, per user."""
+
+    statuses: dict[str, Counter[int]] = field(default_factory=dict)
+    events: dict[str, Counter[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def status(self, user: str, status: int) -> None:
+        with self.lock:
+            self.statuses.setdefault(user, Counter())[status] += 1
+
+    def event(self, user: str, kind: str, count: int = 1) -> None:
+        with self.lock:
+            self.events.setdefault(user, Counter())[kind] += count
+
+    def refused(self, user: str) -> int:
+        """The 429 answers and rate-limit error frames ``user`` got."""
+        with self.lock:
+            return self.statuses.get(user, Counter())[429] + self.events.get(user, Counter())["limited frames"]
+
+
+def http(target: Target, seen: Seen, user: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    status, answer = json_call(target.http_url + path, method, token, body)
+    seen.status(user, status)
+    return status, answer
+
+
+def open_socket(target: Target, token: str) -> ClientConnection:
+    return connect(f"{target.ws_url}?token={token}", open_timeout=10, close_timeout=1)
+
+
+def _limited(frame: dict[str, Any]) -> bool:
+    return frame.get("type") == "error" and "429" in json.dumps(frame)
+
+
+class Listener(threading.Thread):
+    """A normal user's open tab: notes when each message frame arrives; reconnects (counted) if the socket goes."""
+
+    def __init__(self, user: str, target: Target, seen: Seen, stop: threading.Event) -> None:
+        super().__init__(name=f"listener-{user}", daemon=True)
+        self.user, self.target, self.seen, self.stop = user, target, seen, stop
+        self.token = issue_token(user, SECRET)
+        self.arrivals: dict[str, float] = {}
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with open_socket(self.target, self.token) as socket:
+                    self.ready.set()
+                    self._listen(socket)
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                self.seen.event(self.user, "reconnects")
+                self.stop.wait(0.2)
+
+    def _listen(self, socket: ClientConnection) -> None:
+        while not self.stop.is_set():
+            try:
+                frame = json.loads(socket.recv(timeout=0.5))
+            except TimeoutError:
+                continue
+            if frame.get("type") == "message.created":
+                self.arrivals.setdefault(frame["message"]["id"], time.monotonic())
+            elif _limited(frame):
+                self.seen.event(self.user, "limited frames")
+
+
+def poll(target: Target, seen: Seen, user: str, stop: threading.Event, every: float) -> None:
+    """A normal user's page refreshing its badge and list now and then."""
+    token = issue_token(user, SECRET)
+    while not stop.wait(every):
+        http(target, seen, user, token, "GET", "/me/unread-count")
+        http(target, seen, user, token, "GET", "/me/messages?limit=20")
+
+
+@dataclass
+class Hostile:
+    """Mallory: every abuse at once, each in its own thread, until ``stop``."""
+
+    target: Target
+    seen: Seen
+    stop: threading.Event
+    connections: int  # connection attempts, spread over ``seconds``
+    seconds: float
+    rate: float  # requests (or pings) per second of each flood: far past the limit, within what the machine can send
+    token: str = field(default_factory=lambda: issue_token(HOSTILE, SECRET))
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, expiry_probe: Callable[[], None]) -> None:
+        for name, work in (
+            ("requests", self.request_flood),
+            ("requests-2", self.request_flood),
+            ("pings", self.ping_flood),
+            ("bulk", self.bulk),
+            ("expired", self.expired_tokens),
+            ("connections", lambda: self.connection_storm(expiry_probe)),
+        ):
+            thread = threading.Thread(target=work, name=f"hostile-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def request_flood(self) -> None:
+        while not self.stop.wait(1 / self.rate):
+            http(self.target, self.seen, HOSTILE, self.token, "GET", "/me/messages?limit=100")
+
+    def ping_flood(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with open_socket(self.target, self.token) as socket:
+                    while not self.stop.wait(10 / self.rate):
+                        for _ in range(10):
+                            socket.send(json.dumps({"action": "ping"}))
+                        self.seen.event(HOSTILE, "pings", 10)
+                        self._drain(socket)
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
+                self.seen.event(HOSTILE, f"ping socket closed {_code(error)}")
+                self.stop.wait(0.05)
+
+    def _drain(self, socket: ClientConnection) -> None:
+        while True:
+            try:
+                frame = json.loads(socket.recv(timeout=0.01))
+            except TimeoutError:
+                return
+            self.seen.event(HOSTILE, "limited frames" if _limited(frame) else str(frame.get("type")))
+
+    def bulk(self) -> None:
+        """Mark-all-read over and over on the seeded messages, ignoring ``Retry-After``."""
+        while not self.stop.wait(1 / self.rate):
+            status, answer = http(self.target, self.seen, HOSTILE, self.token, "POST", "/me/messages/read", {})
+            if status == 200:
+                self.seen.event(HOSTILE, "bulk updated", int(answer.get("updated", 0)))
+
+    def expired_tokens(self) -> None:
+        expired = issue_token(HOSTILE, SECRET, lifetime_seconds=60, now=int(time.time()) - 3600)
+        while not self.stop.wait(0.05):
+            try:
+                with open_socket(self.target, expired):
+                    self.seen.event(HOSTILE, "expired token accepted")
+            except InvalidHandshake:
+                self.seen.event(HOSTILE, "expired token refused")
+            except (OSError, ConnectionClosed, TimeoutError):
+                self.seen.event(HOSTILE, "expired token: socket error")
+            http(self.target, self.seen, HOSTILE, expired, "GET", "/me/unread-count")
+
+    def connection_storm(self, first: Callable[[], None]) -> None:
+        """``connections`` sockets opened one after another; the newest few kept open, the server closing the rest.
+
+        ``first`` runs before (the expiry probe: its socket would be the oldest, closed by the cap at once).
+        """
+        first()
+        held: deque[ClientConnection] = deque()
+        pause = self.seconds / max(1, self.connections)
+        for _ in range(self.connections):
+            if self.stop.is_set():
+                break
+            try:
+                held.append(open_socket(self.target, self.token))
+                self.seen.event(HOSTILE, "connections opened")
+            except (OSError, InvalidHandshake, TimeoutError):
+                self.seen.event(HOSTILE, "connections refused")
+            while len(held) > 20:
+                self._let_go(held.popleft())
+            self.stop.wait(pause)
+        while held:
+            self._let_go(held.popleft())
+
+    def _let_go(self, socket: ClientConnection) -> None:
+        code = socket.close_code  # the server's close code if it closed this one already
+        self.seen.event(HOSTILE, f"closed by server {code}" if code is not None else "closed by mallory")
+        socket.close()
+
+
+def _code(error: BaseException) -> str:
+    received = getattr(error, "rcvd", None)
+    return str(received.code) if received is not None else type(error).__name__
