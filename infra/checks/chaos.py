@@ -15,7 +15,9 @@ the SQS-driven fan-out worker stores chunk by chunk (its DynamoDB calls are
 throttled too, so failed steps come back from the queue). At the end every
 client must hold every message sent to it and no other (lost = 0), every
 audience send's log must be ``done`` with stored = recipients = the
-subscribers, every event send logged once and ``done``, every user's
+subscribers, every event send logged once and ``done``, an audience send whose channel
+is deleted as it runs ``cancelled`` with its recipients kept and ``stored``
+exactly who holds it (`infra.checks.chaos_cancel`), every user's
 counters must equal a count of their items, and no HTTP answer may be a
 5xx. Prints the figures and, per fault kind, the calls it could have hit,
 its hits and their share; exits 1 when a figure is off, or when a kind
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.auth import issue_token
-from infra.checks import chaos_events
+from infra.checks import chaos_cancel, chaos_events
 from infra.checks.chaos_events import Events, expect_events
 from infra.checks.chaos_traffic import (
     CHANNEL,
@@ -104,6 +106,7 @@ class Findings:
     examples: list[str]  # a few lost ones: user, id, the client's last id seen
     gaps: list[str]
     counted_in: float  # seconds the counts took to equal a recount, once every client held its messages
+    cancelled: chaos_cancel.Cancelled  # the audience send whose channel was deleted as it ran
 
 
 def find_lost(
@@ -157,10 +160,12 @@ def run(args: argparse.Namespace) -> int:
             client.start()
         time.sleep(1.0)
         send_event = functools.partial(chaos_events.invoke, chaos_events.lambda_client(target), tally)
+        doomed = chaos_cancel.start(target, tally, args.doomed)
         sent = send_all(target, tally, users, subscribers, send_event, args)
         deadline = time.monotonic() + args.settle
         expect_events(sent, chaos_events.await_events(target, tally, sent.events, args.settle))
         converge(target, tally, clients, sent, deadline)
+        cancelled = chaos_cancel.finish(target, tally, *doomed, deadline)
         stop.set()
         for client in clients.values():
             client.join(timeout=5)
@@ -179,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         counted_in = time.monotonic() - counting
     if args.stack_log:
         Path(args.stack_log).write_text("".join(output))
-    findings = Findings(*lost, sorted(gaps.values()), counted_in)
+    findings = Findings(*lost, sorted(gaps.values()), counted_in, cancelled)
     audience = Audience(subscribers, listed, log)
     table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
     return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
@@ -220,6 +225,7 @@ def report(
     print(f"  audience not done      {len(audience.incomplete)}")
     for entry in audience.incomplete:
         print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
+    print(f"  cancelled send         {findings.cancelled.line()}")
     print(f"  event sends            {len(events.receivers)}")
     print(f"  event sends not stored {len(events.not_stored())}")
     print(f"  event sends stored 2×  {len(events.stored_twice())}")
@@ -251,6 +257,7 @@ def report(
         and audience.listed == audience.subscribers
         and len(audience.log) == args.audience_sends
         and not audience.incomplete
+        and findings.cancelled.exact
         and len(events.receivers) == args.event_sends
         and not (events.stored_twice() or events.incomplete())
         and not short
@@ -269,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audience-sends", type=int, default=20, help="sends to the subscribers, besides --sends")
     parser.add_argument("--chunk-size", type=int, default=16, help="subscribers per fan-out step (INAPP_FANOUT_CHUNK_SIZE)")
     parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"INAPP_FAULTS for the stack (default {DEFAULT_FAULTS})")
+    parser.add_argument("--doomed", type=int, default=200, help="subscribers of the channel deleted as its send runs")
     parser.add_argument("--drop", type=float, default=0.01, help="share of frames after which a client drops its socket")
     parser.add_argument("--read", type=float, default=0.1, help="share of messages a client marks read")
     parser.add_argument("--settle", type=float, default=120, help="seconds to wait for every client to converge")

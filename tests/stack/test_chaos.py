@@ -22,7 +22,7 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     """
     arguments = ["--users", "20", "--sends", "20", "--receivers", "20", "--settle", "60", "--event-sends", "5"]
     arguments += ["--subscribers", "15", "--audience-sends", "5", "--chunk-size", "8", "--min-share", "0"]
-    arguments += ["--faults", f"{DEFAULT_FAULTS},rollover=100"]  # shards roll over (and split) within this short run
+    arguments += ["--faults", f"{DEFAULT_FAULTS},rollover=100", "--doomed", "60"]  # shards roll over (and split) here
     result = subprocess.run(
         [sys.executable, "-m", "infra.checks.chaos", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=240
     )
@@ -40,6 +40,7 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     events = ("event sends", "event sends not stored", "event sends stored 2×", "event sends not done")
     assert tuple(figures[name] for name in events) == ("5", "0", "0", "0"), shown
     assert figures["unexpected messages"] == "0", shown
+    assert figures["cancelled send"].startswith(("cancelled, recipients 60 of 60", "done, recipients 60 of 60")), shown
     calls = {kind: int(figures[kind].split()[0]) for kind in FaultPlan.parse(DEFAULT_FAULTS).kinds}
     assert all(calls.values()), shown  # every kind was drawn: each path meets its faults
 
