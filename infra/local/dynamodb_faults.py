@@ -109,7 +109,7 @@ class DynamoFaults:
         its items again on each attempt.
         """
         requests = params["RequestItems"]
-        kept = {table: [r for r in items if self._spend(table, _written(r), 1)] for table, items in requests.items()}
+        kept = {table: [r for r in items if self._spend([(table, _written(r))], 1)] for table, items in requests.items()}
         if not any(kept.values()):
             context["inapp_hot_batch"] = True
             return
@@ -134,27 +134,33 @@ class DynamoFaults:
             writes, factor = [(t, _written(r)) for t, requests in params["RequestItems"].items() for r in requests], 1
         else:
             writes, factor = [(params["TableName"], params.get("Item") or params["Key"])], 1
-        hot = not all([self._spend(table, item, factor) for table, item in writes])
+        hot = not self._spend(writes, factor)
         self._tally("hotkey", hot)
         return hot
 
-    def _spend(self, table: str, item: dict[str, Any], factor: int) -> bool:
-        """Take the item's write units from its partition key's bucket (one second's worth at most).
+    def _spend(self, writes: list[tuple[str, dict[str, Any]]], factor: int) -> bool:
+        """Take the attempt's write units from its partition keys' buckets (one second's worth each at most).
 
-        A write costing more than a second's worth goes through once the bucket is full, leaving it
-        in debt: a partition takes a large item too (a limit below one write's units would refuse
-        that write for ever, which no partition does).
+        All or nothing: an attempt refused on one key spends nothing (a transaction of several
+        items of one key that spent the first items' units before the refusal drained the bucket
+        on every retry and never went through). Writes costing more than a second's worth go
+        through once the bucket is full, leaving it in debt: a partition takes a large write too (a
+        limit below one write's units would refuse it for ever, which no partition does).
         """
-        key = (table, json.dumps(item.get(self._hash_key(table, item)), sort_keys=True))
-        units = factor * max(1, math.ceil(len(json.dumps(item)) / 1024))
+        units: dict[tuple[str, str], int] = {}
+        for table, item in writes:
+            key = (table, json.dumps(item.get(self._hash_key(table, item)), sort_keys=True))
+            units[key] = units.get(key, 0) + factor * max(1, math.ceil(len(json.dumps(item)) / 1024))
         now = time.monotonic()
         with self._lock:
-            left, then = self._buckets.get(key, (self._rate, now))
-            left = min(self._rate, left + (now - then) * self._rate)
-            if left < min(units, self._rate):
-                self._buckets[key] = (left, now)
-                return False
-            self._buckets[key] = (left - units, now)
+            buckets = {}
+            for key, spent in units.items():
+                left, then = self._buckets.get(key, (self._rate, now))
+                buckets[key] = min(self._rate, left + (now - then) * self._rate)
+                if buckets[key] < min(spent, self._rate):
+                    self._buckets.update({k: (left, now) for k, left in buckets.items()})
+                    return False
+            self._buckets.update({key: (buckets[key] - spent, now) for key, spent in units.items()})
             return True
 
     def _hash_key(self, table: str, item: dict[str, Any]) -> str:

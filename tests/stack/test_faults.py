@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,6 +92,21 @@ def test_a_write_costing_more_than_the_limit_goes_through_on_a_quiet_key_and_lea
     with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         client.put_item(TableName="t", Item=_item("b"))
     assert (plan.calls["hotkey"], plan.hits["hotkey"]) == (2, 1)
+
+
+def test_a_transaction_of_several_items_of_one_key_goes_through_once_the_key_is_quiet(
+    hot_table: tuple[Any, FaultPlan],
+) -> None:
+    """Found by ``make chaos`` marking all read 7 messages a call: each item of a refused attempt spent its
+    units before the refusal, so every retry drained the key again and the transaction never went through."""
+    client, _ = hot_table
+    transaction = [{"Put": {"TableName": "t", "Item": _item(sort)}} for sort in "abc"]  # 6 units on a key of 2
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
+        client.put_item(TableName="t", Item=_item("z"))  # 1 unit: the key has 1 left
+        client.transact_write_items(TransactItems=transaction)
+    time.sleep(0.6)  # the key fills up again (2 units a second)
+    client.transact_write_items(TransactItems=transaction)
+    assert len(client.scan(TableName="t")["Items"]) == 4
 
 
 def test_a_batch_partly_beyond_the_limit_is_one_call_and_one_hit(hot_table: tuple[Any, FaultPlan]) -> None:

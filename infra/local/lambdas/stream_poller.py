@@ -26,8 +26,8 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -74,7 +74,9 @@ class _Shard:
         Retries count while they fail at the same record: one that got further
         (the records before its failure succeeded) starts counting again.
         """
-        self.attempts, self.stuck_at = (self.attempts + 1, self.stuck_at) if sequence_number == self.stuck_at else (1, sequence_number)
+        self.attempts, self.stuck_at = (
+            (self.attempts + 1, self.stuck_at) if sequence_number == self.stuck_at else (1, sequence_number)
+        )
         self.not_before = now + retry_delay
         return self.attempts <= STREAM_MAX_RETRY_ATTEMPTS
 
