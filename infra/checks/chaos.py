@@ -6,7 +6,9 @@ calls throttled, half-processed batches, transaction conflicts, a hot-key
 write limit, asynchronous invocations run twice, the stream poller
 restarting from an older checkpoint so handled records run again). Clients
 hold WebSockets, drop them now and then, reconnect with backoff and catch
-up with ``?after=``, and mark some messages read; an admin subscribes some
+up with ``?after=``, and mark some messages read (and at the end, half of
+them mark everything read, a few messages a call, calling again while the
+answer says ``more``); an admin subscribes some
 of the users to the channel, then sends with Idempotency-Keys and retries
 what answers 429: most sends to a list of receivers, some of them as
 EventBridge events through the ``send`` Lambda invoked asynchronously
@@ -35,12 +37,12 @@ import random
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.auth import issue_token
 from infra.checks import chaos_cancel, chaos_events
 from infra.checks.chaos_events import Events, expect_events
+from infra.checks.chaos_report import Findings, fault_table, report
 from infra.checks.chaos_traffic import (
     CHANNEL,
     FINISHED,
@@ -95,20 +97,6 @@ def counter_gap(target: Target, tally: Tally, client: Client, expected: set[str]
     return f"{client.user}: total/unseen/channel totals {shown}, recount {(unread, unread, len(expected))}"
 
 
-@dataclass(frozen=True)
-class Findings:
-    """What the clients and the counts ended with: messages lost (and where), counter gaps."""
-
-    lost: int
-    lost_audience: int  # of them, audience messages
-    lost_behind: int  # of them, older than the client's last id seen: out of reach of its ?after= catch-up
-    unexpected: int  # messages a client holds that no accepted send put there (a send stored twice, say)
-    examples: list[str]  # a few lost ones: user, id, the client's last id seen
-    gaps: list[str]
-    counted_in: float  # seconds the counts took to equal a recount, once every client held its messages
-    cancelled: chaos_cancel.Cancelled  # the audience send whose channel was deleted as it ran
-
-
 def find_lost(
     clients: dict[str, Client], expected: dict[str, set[str]], audience: list[str]
 ) -> tuple[int, int, int, int, list[str]]:
@@ -123,31 +111,29 @@ def find_lost(
     )
 
 
-def fault_table(plan: FaultPlan, counted: dict[str, tuple[int, int]] | None, min_share: float) -> tuple[list[str], list[str]]:
-    """Per kind the plan injects: calls it could have hit, hits, share; and what falls short of the floor.
+BULK_LIMIT = 7  # messages a bulk change takes per call in this run: every mark-all needs several calls
 
-    Every kind must hit at least once; each share kind (drawn per call) at least ``min_share`` of its
-    calls. ``min_share`` 0 checks nothing, for runs too short to show a share.
-    """
-    lines, short = [f"  {'faults':<23}{'calls':>8} {'hits':>7}  share"], []
-    for kind in plan.kinds:
-        calls, hits = (counted or {}).get(kind, (0, 0))
-        share = hits / calls if calls else 0.0
-        lines.append(f"    {kind:<21}{calls:>8} {hits:>7} {share:>6.1%}")
-        if not min_share:
-            continue
-        if hits == 0:
-            short.append(f"{kind}: never hit in {calls} calls")
-        elif kind in plan.shares and share < min_share:
-            short.append(f"{kind}: hit {hits} of {calls} calls ({share:.1%}), under {min_share:.0%}")
-    return lines, short
+
+def read_everything(target: Target, tally: Tally, readers: list[Client]) -> None:
+    """Each reader marks all read, calling again while the answer says ``more`` (as the page and the JS client do)."""
+    for client in readers:
+        for _ in range(1000):
+            status, answer = call(target, tally, "POST", "/me/messages/read", client.token, {})
+            tally.count("bulk read calls")
+            if status != 200 or not answer["more"]:
+                break
+        if status == 200 and not answer["more"]:
+            client.read_ids |= client.seen
+        else:
+            tally.count("bulk reads unfinished")
 
 
 def run(args: argparse.Namespace) -> int:
     random.seed(args.seed)
     output: list[str] = []
     faults = f"{args.faults},seed={args.seed}" if args.faults else ""
-    environment = {"INAPP_JWT_SECRET": SECRET, "INAPP_FAULTS": faults, "INAPP_FANOUT_CHUNK_SIZE": str(args.chunk_size)}
+    environment = {"INAPP_JWT_SECRET": SECRET, "INAPP_FAULTS": faults, "INAPP_FANOUT_CHUNK_SIZE": str(args.chunk_size),
+                   "INAPP_BULK_LIMIT": str(BULK_LIMIT)}  # fmt: skip
     started = time.monotonic()
     with local_stack(environment, output) as target:
         tally = Tally()
@@ -169,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
         for client in clients.values():
             client.join(timeout=5)
+        read_everything(target, tally, [clients[user] for user in random.sample(users, len(users) // 2)])
         expected = sent.expected
         lost = find_lost(clients, expected, sent.audience)
         log = [log_entry(target, tally, send_id) for send_id in sent.audience]
@@ -188,82 +175,6 @@ def run(args: argparse.Namespace) -> int:
     audience = Audience(subscribers, listed, log)
     table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
     return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
-
-
-def report(
-    args: argparse.Namespace,
-    tally: Tally,
-    expected: dict[str, set[str]],
-    audience: Audience,
-    events: Events,
-    findings: Findings,
-    faults: tuple[list[str], list[str]],
-    output: list[str],
-    seconds: float,
-) -> int:
-    deliveries = sum(len(ids) for ids in expected.values()) + events.lost()
-    lost = findings.lost + events.lost()
-    server_errors = sum(count for status, count in tally.statuses.items() if status >= 500)
-    failed_steps = "".join(output).count("fan-out step failed")
-    print(
-        f"chaos run: {args.users} users, {args.sends} sends × {args.receivers} receivers ({args.event_sends} of them"
-        f" as asynchronous EventBridge invocations) + {args.audience_sends} audience sends (chunks of {args.chunk_size}),"
-        f" {seconds:.0f} s"
-    )
-    print(f"  deliveries expected    {deliveries}")
-    table, short = faults
-    print("\n".join(table))
-    print(f"  fan-out steps failed   {failed_steps}")
-    print(f"  client events          {dict(sorted(tally.events.items()))}")
-    print(f"  HTTP statuses          {dict(sorted(tally.statuses.items()))}")
-    for refusal, count in sorted(tally.refusals.items()):
-        print(f"    {count} × {refusal}")
-    print(f"  subscribers            {len(audience.subscribers)} ({len(audience.listed)} listed)")
-    print(f"  audience sends         {len(audience.log)}")
-    print(f"  audience recipients    {sum(max(0, entry.recipients) for entry in audience.log)}")
-    print(f"  audience done          {len(audience.log) - len(audience.incomplete)}")
-    print(f"  audience not done      {len(audience.incomplete)}")
-    for entry in audience.incomplete:
-        print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
-    print(f"  cancelled send         {findings.cancelled.line()}")
-    print(f"  event sends            {len(events.receivers)}")
-    print(f"  event sends not stored {len(events.not_stored())}")
-    print(f"  event sends stored 2×  {len(events.stored_twice())}")
-    print(f"  event sends not done   {len(events.incomplete())}")
-    for title in (events.not_stored() + events.stored_twice() + events.incomplete())[:3]:
-        print(f"    {title}: {events.logged.get(title)}")
-    print(f"  lost                   {lost}")
-    if lost:
-        print(
-            f"    {findings.lost_audience} audience messages; {findings.lost_behind} older than the client's last id seen;"
-            f" {events.lost()} of event sends never stored"
-        )
-        for example in findings.examples:
-            print(f"    {example}")
-    print(f"  unexpected messages    {findings.unexpected}")
-    print(f"  counter mismatches     {len(findings.gaps)}")
-    print(f"  counts settled after   {findings.counted_in:.0f} s (equal to a recount, once every client held its messages)")
-    for gap in findings.gaps[:3]:
-        print(f"    {gap}")
-    print(f"  HTTP 5xx               {server_errors}")
-    for shortfall in short:
-        print(f"  fault kind short       {shortfall}")
-    ok = (
-        lost == 0
-        and findings.unexpected == 0
-        and not findings.gaps
-        and server_errors == 0
-        and deliveries >= args.sends
-        and audience.listed == audience.subscribers
-        and len(audience.log) == args.audience_sends
-        and not audience.incomplete
-        and findings.cancelled.exact
-        and len(events.receivers) == args.event_sends
-        and not (events.stored_twice() or events.incomplete())
-        and not short
-    )
-    print("chaos: OK" if ok else "chaos: FAILED")
-    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

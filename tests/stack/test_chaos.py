@@ -6,10 +6,12 @@ as EventBridge events through the ``send`` Lambda, invoked asynchronously: each 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
-from infra.checks.chaos import DEFAULT_FAULTS, fault_table
+from infra.checks.chaos import DEFAULT_FAULTS
+from infra.checks.chaos_report import fault_table
 from infra.local.faults import FaultPlan
 from tests.e2e import ROOT
 
@@ -40,6 +42,8 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     events = ("event sends", "event sends not stored", "event sends stored 2×", "event sends not done")
     assert tuple(figures[name] for name in events) == ("5", "0", "0", "0"), shown
     assert figures["unexpected messages"] == "0", shown
+    bulk = ast.literal_eval(figures["client events"])
+    assert bulk["bulk read calls"] > 10 and "bulk reads unfinished" not in bulk, shown  # 10 readers, 7 a call
     assert figures["cancelled send"].startswith(("cancelled, recipients 60 of 60", "done, recipients 60 of 60")), shown
     calls = {kind: int(figures[kind].split()[0]) for kind in FaultPlan.parse(DEFAULT_FAULTS).kinds}
     assert all(calls.values()), shown  # every kind was drawn: each path meets its faults
