@@ -4,10 +4,14 @@ Per user of the batch: first the batch's effect on their counts is
 applied, once (`counts`: one UpdateItem, whose answer is the new counts —
 so live counts cost no extra call), then their frames go to each of their
 connections, in order. Every user's update starts at once on a counts
-pool, and each user's posts start on the posting pool as soon as their own
-update is back: one user's frames leave while another's counts are still
-being written. The receivers' connections are looked up before, ⌈U/100⌉
-BatchGetItem. The frames, from each record's kind of item:
+pool, and as soon as a user's own update is back, each of their
+connections gets a task of its own on the posting pool (its frames in
+order): one user's frames leave while another's counts are still being
+written, and a user's connections are posted side by side, never one after
+another in one worker while the batch waits. The receivers' connections
+are looked up before, ⌈U/100⌉ BatchGetItem, at most the cap's worth per
+user (the newest): a user holding many slow sockets adds a bounded number
+of posts to a batch. The frames, from each record's kind of item:
 
 * INSERT of a live message → ``message.created`` (``silent`` when its
   channel is muted and it is not critical), or ``message.updated`` when it
@@ -34,7 +38,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +94,8 @@ class BatchReport:
             metrics.add(name, value)
 
 
-Posted = tuple[int, list[tuple[LiveConnection, "Frame", Outcome]]]  # one user's frames, and each post's outcome
+Posts = list[tuple[LiveConnection, Frame, Outcome]]  # one connection's frames, each with its post's outcome
+Posted = tuple[int, list[Future[Posts]]]  # one user's frame count, and each of their connections' posts on the pool
 
 
 class Delivery:
@@ -126,10 +131,11 @@ class Delivery:
     def handle(self, records: Iterable[dict[str, Any]], shard: str = counts.ANY_SHARD) -> BatchReport:
         """Deliver a batch: per user, their counts first, then their frames on every live connection.
 
-        Every user's counts update starts at once on the counts pool; each
-        user's posts start on the posting pool as soon as their own update
-        is back. So one user's frames go out while another's counts are still
-        being written, and slow posts never delay a counts update.
+        Every user's counts update starts at once on the counts pool; as soon
+        as a user's own update is back, each of their connections is posted to
+        by a task of its own on the posting pool. So one user's frames go out
+        while another's counts are still being written, slow posts never delay
+        a counts update, and one user's connections are posted side by side.
         """
         report = BatchReport()
         parsed = self._read(records)
@@ -139,17 +145,18 @@ class Delivery:
             by_user.setdefault(counts.record_user(record), []).append(record)
         connections, unread = self._registry.lookup(list(by_user)) if by_user else ({}, set())
 
-        def deliver(user: str, stored: Counts | None) -> Posted:
+        def deliver(user: str, stored: Counts | None) -> Posted:  # runs on the posting pool: submits, never waits
             frames = user_frames(by_user[user], changes.get(user), stored)
-            posts = [post for live in connections.get(user, []) for post in self._post_in_order(live, frames)]
-            return len(frames), posts
+            if not frames:
+                return 0, []
+            return len(frames), [self._executor.submit(self._post_in_order, live, frames) for live in connections.get(user, [])]
 
         results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
         # Every record of a user whose counts or connections could not be read is retried by Lambda, frames included.
         failures = {r.sequence_number: None for user in [*pending, *unread] for r in by_user[user]}
         now = self._clock()
         report.frames = sum(frames for frames, _ in results)
-        for live, frame, outcome in (post for _, posts in results for post in posts):
+        for live, frame, outcome in (post for _, posted in results for future in posted for post in future.result()):
             self._count(frame, live, outcome, now, report, failures)
         report.failures = list(failures)
         report.publish()
@@ -176,13 +183,13 @@ class Delivery:
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
         return parsed
 
-    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
+    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> Posts:
         """One connection's frames in order (a message before the counts it changed).
 
         Stops at a closed socket, and at a failed post: its record goes back to
         Lambda, whose retry re-sends it and every later frame, still in order.
         """
-        posted: list[tuple[LiveConnection, Frame, Outcome]] = []
+        posted: Posts = []
         for frame in frames:
             outcome = self._post(live.connection_id, frame.payload)
             posted.append((live, frame, outcome))
