@@ -107,7 +107,7 @@ def get_closer() -> Closer:
 def get_delivery() -> Delivery:
     services = get_services()
     executor = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="posts")
-    return Delivery(services.registry, get_socket_poster().post, executor)
+    return Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,6 +25,9 @@ of posts to a batch. The frames, from each record's kind of item:
   and a TTL expiry only changes the counts;
 * and per user whose counts changed, one ``counts.updated``.
 
+A connection whose token's ``exp`` has passed gets no frame: it is closed
+instead (4001, `chalicelib.realtime.closing`), and forgotten.
+
 Posts run concurrently on a thread pool through `chalicelib.realtime.poster`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
 jitter. Per post: 410 → forget that connection (unless it is only
@@ -48,6 +51,7 @@ from chalicelib import counts
 from chalicelib.core import metrics
 from chalicelib.core.errors import BusyError
 from chalicelib.counts import Counts
+from chalicelib.realtime.closing import TOKEN_EXPIRED, Closer
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.frames import Frame, user_frames
 from chalicelib.realtime.poster import Outcome
@@ -108,11 +112,13 @@ class Delivery:
         executor: ThreadPoolExecutor,
         clock: Callable[[], float] = time.time,
         counts_executor: ThreadPoolExecutor | None = None,
+        closer: Closer | None = None,
     ) -> None:
         self._registry = registry
         self._post = post
         self._executor = executor
         self._clock = clock
+        self._closer = closer  # closes expired tokens' connections; without one they are only skipped
         # Counts get a pool of their own, so slow posts never hold back a user's counts update.
         self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="counts")
 
@@ -149,7 +155,12 @@ class Delivery:
             frames = user_frames(by_user[user], changes.get(user), stored)
             if not frames:
                 return 0, []
-            return len(frames), [self._executor.submit(self._post_in_order, live, frames) for live in connections.get(user, [])]
+            now = self._clock()
+            posted = []
+            for live in connections.get(user, []):
+                task = (self._close_expired, live) if live.expired(now) else (self._post_in_order, live, frames)
+                posted.append(self._executor.submit(*task))
+            return len(frames), posted
 
         results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
         # Every record of a user whose counts or connections could not be read is retried by Lambda, frames included.
@@ -196,6 +207,12 @@ class Delivery:
             if outcome in (Outcome.GONE, Outcome.FAILED):
                 break
         return posted
+
+    def _close_expired(self, live: LiveConnection) -> Posts:
+        """Its token expired: no frame, but the reason, and the socket closed (a retried batch closes it again: 410)."""
+        if self._closer is not None:
+            self._closer.close(live, TOKEN_EXPIRED)
+        return []
 
     def _count(
         self, frame: Frame, live: LiveConnection, outcome: Outcome, now: float, report: BatchReport, failed: dict[str, None]

@@ -2,7 +2,10 @@
 
 A connection beyond the user's cap is accepted, and the user's oldest
 connection closed (4008, `chalicelib.realtime.closing`): the newest tab or
-device is the one the user is looking at.
+device is the one the user is looking at. ``$connect`` keeps the token's
+``exp`` with the connection: API Gateway checks a token only at connect,
+so ``$default`` closes a connection whose token has expired (4001) at its
+next frame or ping, unanswered, and delivery sends it nothing more.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from chalicelib.core.auth import verify_token
 from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import BusyError, UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
-from chalicelib.realtime.closing import TOO_MANY_CONNECTIONS, Closer
+from chalicelib.realtime.closing import TOKEN_EXPIRED, TOO_MANY_CONNECTIONS, Closer
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.poster import Outcome
 
@@ -82,10 +85,24 @@ class WebSocketRoutes:
             logger.warning("enforcing the connection cap failed", extra={"connection_id": live.connection_id})
 
     def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
-        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame."""
+        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame; an expired token's → closed."""
+        if self._closed_for_expiry(connection_id):
+            return {"statusCode": 200}
         reply = self._answer(body)
         self._post(connection_id, _frame(reply))
         return {"statusCode": 200}
+
+    def _closed_for_expiry(self, connection_id: str) -> bool:
+        """Close the connection (4001) if its token's ``exp`` has passed; True when it did. One GetItem."""
+        try:
+            live = self._registry.find(connection_id)
+        except PynamoDBException:  # cannot tell now: answer this frame; delivery withholds frames all the same
+            logger.warning("reading a connection failed", extra={"connection_id": connection_id})
+            return False
+        if live is None or not live.expired(time.time()):
+            return False
+        self._closer.close(live, TOKEN_EXPIRED)
+        return True
 
     @staticmethod
     def _answer(body: str | None) -> dict[str, Any]:
