@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import storage
+from chalicelib.core.config import DEFAULT_MAX_CONNECTIONS_PER_USER
 from chalicelib.core.errors import BusyError
 from chalicelib.storage import Connection
 
@@ -38,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 MAX_LIFETIME = timedelta(hours=2)
 TTL_MARGIN = timedelta(minutes=10)
-
-
-DEFAULT_MAX_PER_USER = 10
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def _newest_first(live: LiveConnection) -> tuple[int, str]:
 class ConnectionRegistry:
     """Stores, finds and forgets WebSocket connections."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, max_per_user: int = DEFAULT_MAX_PER_USER) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, max_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER) -> None:
         self._clock = clock
         self.max_per_user = max_per_user
 

@@ -45,6 +45,7 @@ const DEFAULTS = {
   bulkBusyRetries: 5, // 429s in a row a bulk change waits out before it gives up
   tokenRefreshMs: 60 * 1000, // how long before the token's `exp` a token provider is asked for a fresh one
 };
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling (~24.8 days)
 const TOKEN_EXPIRED = 4001;
 const TOO_MANY_CONNECTIONS = 4008;
 
@@ -206,7 +207,7 @@ export class InboxClient extends EventTarget {
       newest.items.forEach((message) => this._seen.add(message.id));
     }
     await preferences;
-    this._open();
+    await this._open();
   }
 
   close() {
@@ -305,7 +306,8 @@ export class InboxClient extends EventTarget {
     if (!this._provider || !token) return; // a plain token: the server closes the socket at its exp (4001)
     const lifetimeMs = tokenLifetimeMs(token);
     const marginMs = Math.min(this.options.tokenRefreshMs, lifetimeMs === null ? Infinity : lifetimeMs / 4);
-    this._timers.refresh = setTimeout(() => this._refresh(socket, token), Math.max(0, expiresInMs(token) - marginMs));
+    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, expiresInMs(token) - marginMs)); // longer overflows to 0
+    this._timers.refresh = setTimeout(() => this._refresh(socket, token), delayMs);
   }
 
   async _refresh(socket, current) {
