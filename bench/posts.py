@@ -27,7 +27,7 @@ import boto3
 from bench.baselines import BASELINE_TABLE, sigv4auth_post, time_baseline
 from bench.common import local_aws_environment, log, results_dir, smoke, summary, table, write
 from chalicelib.channels.registry import NewChannel
-from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.delivery import POST_WORKERS, STREAM_BATCH_SIZE, Delivery
 from chalicelib.realtime.poster import SocketPoster
 from chalicelib.sending.commands import SendCommand, SendRequest
@@ -72,7 +72,7 @@ def world(users: int, per_user: int) -> Iterator[list[dict[str, Any]]]:
         connected = int((time.time() - 60) * 1000)
         for name in names:
             for n in range(per_user):
-                registry.connect(f"{name}-{n}=", name, connected)
+                registry.connect(LiveConnection(f"{name}-{n}=", name, connected))
                 dynamodb.put_item(TableName=BASELINE_TABLE, Item={"userId": {"S": name}, "connectionId": {"S": f"{name}-{n}="}})
         streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_server.endpoint)
         reader = ShardReader(streams, InboxMessage.describe_table()["LatestStreamArn"], "us-east-1", start="LATEST")

@@ -16,7 +16,16 @@ from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
-from chalicelib.realtime import POST_WORKERS, AccountBudget, ConnectionRegistry, Delivery, Pacer, SocketPoster, WebSocketRoutes
+from chalicelib.realtime import (
+    POST_WORKERS,
+    AccountBudget,
+    Closer,
+    ConnectionRegistry,
+    Delivery,
+    Pacer,
+    SocketPoster,
+    WebSocketRoutes,
+)
 from chalicelib.sending import Sender
 from chalicelib.storage import WorkQueue, bind_models
 
@@ -41,7 +50,7 @@ def get_services() -> Services:
     return Services(
         settings=settings,
         sender=Sender(timedelta(days=settings.retention_days), get_work_queue),  # the same as Services.retention
-        registry=ConnectionRegistry(),
+        registry=ConnectionRegistry(max_per_user=settings.max_connections_per_user),
     )
 
 
@@ -88,16 +97,23 @@ def get_socket_poster() -> SocketPoster:
 
 
 @functools.lru_cache(maxsize=1)
+def get_closer() -> Closer:
+    """Closes connections with a reason (a newer one beyond the cap, an expired token)."""
+    poster = get_socket_poster()
+    return Closer(get_services().registry, poster.post, poster.close)
+
+
+@functools.lru_cache(maxsize=1)
 def get_delivery() -> Delivery:
     services = get_services()
     executor = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="posts")
-    return Delivery(services.registry, get_socket_poster().post, executor)
+    return Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
 
 
 @functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
     services = get_services()
-    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post)
+    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer())
 
 
 def reset() -> None:
@@ -107,6 +123,7 @@ def reset() -> None:
         get_work_queue,
         get_websocket_routes,
         get_delivery,
+        get_closer,
         get_socket_poster,
         get_cursors,
         get_services,

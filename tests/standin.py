@@ -3,7 +3,9 @@
 moto's own ``apigatewaymanagementapi`` accepts any post and never answers
 410/429/413, so delivery's error paths need this: each connection id can be
 scripted with a list of statuses to answer in turn (then 200), every answer
-can be delayed, and every accepted frame is recorded.
+can be delayed, and every accepted frame is recorded. ``DELETE`` closes a
+connection as API Gateway does: it is recorded, and later requests for that
+id answer 410.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class ManagementStandIn:
         self.scripts: dict[str, list[int]] = defaultdict(list)
         self.received: dict[str, list[bytes]] = defaultdict(list)
         self.calls: Counter[str] = Counter()
+        self.deleted: list[str] = []  # connection ids closed through DELETE, in order
         self.headers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         standin = self
@@ -43,6 +46,9 @@ class ManagementStandIn:
 
             def do_POST(self) -> None:
                 standin._handle(self)
+
+            def do_DELETE(self) -> None:
+                standin._delete(self)
 
             def do_GET(self) -> None:  # counts, for a stand-in running in another process
                 total = sum(len(frames) for frames in standin.received.values())
@@ -101,7 +107,7 @@ class ManagementStandIn:
         with self._lock:
             self.calls[connection_id] += 1
             script = self.scripts.get(connection_id)
-            status = script.pop(0) if script else 200
+            status = 410 if connection_id in self.deleted else script.pop(0) if script else 200
             if status == 200:
                 self.received[connection_id].append(body)
         if status == 200:
@@ -110,6 +116,19 @@ class ManagementStandIn:
             request.end_headers()
         else:
             self._answer(request, status, ERROR_TYPES.get(status, "UnknownError"))
+
+    def _delete(self, request: BaseHTTPRequestHandler) -> None:
+        connection_id = unquote(request.path.removeprefix(f"/{self.stage}/@connections/"))
+        with self._lock:
+            gone = connection_id in self.deleted
+            if not gone:
+                self.deleted.append(connection_id)
+        if gone:
+            self._answer(request, 410, ERROR_TYPES[410])
+            return
+        request.send_response(204)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
 
     @staticmethod
     def _answer(request: BaseHTTPRequestHandler, status: int, error_type: str) -> None:

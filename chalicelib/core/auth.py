@@ -33,10 +33,11 @@ MAX_USER_ID = 128
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's subject and whether it holds the admin role."""
+    """Who is calling: the token's subject, whether it holds the admin role, and when the token expires."""
 
     user_id: str
     is_admin: bool
+    expires_at: int | None = None  # the token's ``exp``, epoch seconds: a WebSocket connection lives no longer
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -99,7 +100,12 @@ def verify_token(token: str | None, auth: AuthSettings) -> Principal:
     user_id = claims.get("sub")
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID:
         raise UnauthorizedError("the token's sub must be a user id of 1 to 128 characters")
-    return Principal(user_id=user_id, is_admin=ADMIN_ROLE in _roles(claims, auth.roles_claim))
+    expires = claims.get("exp")  # required and checked by PyJWT: a number
+    return Principal(
+        user_id=user_id,
+        is_admin=ADMIN_ROLE in _roles(claims, auth.roles_claim),
+        expires_at=int(expires) if isinstance(expires, int | float) else None,
+    )
 
 
 def bearer_token(headers: dict[str, str] | Any) -> str | None:

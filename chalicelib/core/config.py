@@ -36,6 +36,9 @@ SSM_ATTEMPTS = 8
 # of 100, ~4 s) and 4,000 to archive (a delete and a put each: 20 transactions of 50, ~8 s), well within a
 # 20 s aim under API Gateway's 29 s. Larger messages cost more: the request's unit budget ends it sooner.
 DEFAULT_BULK_LIMIT = 1000
+# Live WebSocket connections per user: a new one beyond it closes the user's oldest (code 4008), and delivery
+# posts to at most this many of a user's connections, so one user's sockets add a bounded share to a batch.
+DEFAULT_MAX_CONNECTIONS_PER_USER = 10
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Settings:
     post_rate: int = DEFAULT_POST_RATE
     post_budget: int = DEFAULT_POST_BUDGET
     bulk_limit: int = DEFAULT_BULK_LIMIT
+    max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
 
 
 def _required(name: str) -> str:
@@ -175,6 +179,7 @@ def load_settings() -> Settings:
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
         fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
         bulk_limit=_positive_int("INAPP_BULK_LIMIT", DEFAULT_BULK_LIMIT),  # messages per bulk change request
+        max_connections_per_user=_positive_int("INAPP_MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
     )
 
 

@@ -97,7 +97,7 @@ def forget_user(user_id: str) -> dict[str, int]:
         registry = None
     if registry is not None:
         for element in registry.connections or set():
-            connections.append(Connection(f"conn#{element.rpartition('|')[0]}"))
+            connections.append(Connection(f"conn#{element.split('|', 1)[0]}"))  # id|connectedAt[|exp]
         connections.append(registry)
     return {"messages": inbox, "connections": _delete_all(Connection, connections)}
 

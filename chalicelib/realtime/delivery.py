@@ -4,10 +4,14 @@ Per user of the batch: first the batch's effect on their counts is
 applied, once (`counts`: one UpdateItem, whose answer is the new counts —
 so live counts cost no extra call), then their frames go to each of their
 connections, in order. Every user's update starts at once on a counts
-pool, and each user's posts start on the posting pool as soon as their own
-update is back: one user's frames leave while another's counts are still
-being written. The receivers' connections are looked up before, ⌈U/100⌉
-BatchGetItem. The frames, from each record's kind of item:
+pool, and as soon as a user's own update is back, each of their
+connections gets a task of its own on the posting pool (its frames in
+order): one user's frames leave while another's counts are still being
+written, and a user's connections are posted side by side, never one after
+another in one worker while the batch waits. The receivers' connections
+are looked up before, ⌈U/100⌉ BatchGetItem, at most the cap's worth per
+user (the newest): a user holding many slow sockets adds a bounded number
+of posts to a batch. The frames, from each record's kind of item:
 
 * INSERT of a live message → ``message.created`` (``silent`` when its
   channel is muted and it is not critical), or ``message.updated`` when it
@@ -20,6 +24,9 @@ BatchGetItem. The frames, from each record's kind of item:
 * REMOVE → nothing: moves and deletions are announced by what they insert,
   and a TTL expiry only changes the counts;
 * and per user whose counts changed, one ``counts.updated``.
+
+A connection whose token's ``exp`` has passed gets no frame: it is closed
+instead (4001, `chalicelib.realtime.closing`), and forgotten.
 
 Posts run concurrently on a thread pool through `chalicelib.realtime.poster`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
@@ -34,7 +41,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +51,7 @@ from chalicelib import counts
 from chalicelib.core import metrics
 from chalicelib.core.errors import BusyError
 from chalicelib.counts import Counts
+from chalicelib.realtime.closing import TOKEN_EXPIRED, Closer
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.frames import Frame, user_frames
 from chalicelib.realtime.poster import Outcome
@@ -90,7 +98,8 @@ class BatchReport:
             metrics.add(name, value)
 
 
-Posted = tuple[int, list[tuple[LiveConnection, "Frame", Outcome]]]  # one user's frames, and each post's outcome
+Posts = list[tuple[LiveConnection, Frame, Outcome]]  # one connection's frames, each with its post's outcome
+Posted = tuple[int, list[Future[Posts]]]  # one user's frame count, and each of their connections' posts on the pool
 
 
 class Delivery:
@@ -103,11 +112,13 @@ class Delivery:
         executor: ThreadPoolExecutor,
         clock: Callable[[], float] = time.time,
         counts_executor: ThreadPoolExecutor | None = None,
+        closer: Closer | None = None,
     ) -> None:
         self._registry = registry
         self._post = post
         self._executor = executor
         self._clock = clock
+        self._closer = closer  # closes expired tokens' connections; without one they are only skipped
         # Counts get a pool of their own, so slow posts never hold back a user's counts update.
         self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="counts")
 
@@ -126,10 +137,11 @@ class Delivery:
     def handle(self, records: Iterable[dict[str, Any]], shard: str = counts.ANY_SHARD) -> BatchReport:
         """Deliver a batch: per user, their counts first, then their frames on every live connection.
 
-        Every user's counts update starts at once on the counts pool; each
-        user's posts start on the posting pool as soon as their own update
-        is back. So one user's frames go out while another's counts are still
-        being written, and slow posts never delay a counts update.
+        Every user's counts update starts at once on the counts pool; as soon
+        as a user's own update is back, each of their connections is posted to
+        by a task of its own on the posting pool. So one user's frames go out
+        while another's counts are still being written, slow posts never delay
+        a counts update, and one user's connections are posted side by side.
         """
         report = BatchReport()
         parsed = self._read(records)
@@ -139,17 +151,23 @@ class Delivery:
             by_user.setdefault(counts.record_user(record), []).append(record)
         connections, unread = self._registry.lookup(list(by_user)) if by_user else ({}, set())
 
-        def deliver(user: str, stored: Counts | None) -> Posted:
+        def deliver(user: str, stored: Counts | None) -> Posted:  # runs on the posting pool: submits, never waits
             frames = user_frames(by_user[user], changes.get(user), stored)
-            posts = [post for live in connections.get(user, []) for post in self._post_in_order(live, frames)]
-            return len(frames), posts
+            if not frames:
+                return 0, []
+            now = self._clock()
+            posted = []
+            for live in connections.get(user, []):
+                task = (self._close_expired, live) if live.expired(now) else (self._post_in_order, live, frames)
+                posted.append(self._executor.submit(*task))
+            return len(frames), posted
 
         results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
         # Every record of a user whose counts or connections could not be read is retried by Lambda, frames included.
         failures = {r.sequence_number: None for user in [*pending, *unread] for r in by_user[user]}
         now = self._clock()
         report.frames = sum(frames for frames, _ in results)
-        for live, frame, outcome in (post for _, posts in results for post in posts):
+        for live, frame, outcome in (post for _, posted in results for future in posted for post in future.result()):
             self._count(frame, live, outcome, now, report, failures)
         report.failures = list(failures)
         report.publish()
@@ -176,19 +194,25 @@ class Delivery:
                 logger.error("unreadable stream record", extra={"code": type(error).__name__})
         return parsed
 
-    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> list[tuple[LiveConnection, Frame, Outcome]]:
+    def _post_in_order(self, live: LiveConnection, frames: list[Frame]) -> Posts:
         """One connection's frames in order (a message before the counts it changed).
 
         Stops at a closed socket, and at a failed post: its record goes back to
         Lambda, whose retry re-sends it and every later frame, still in order.
         """
-        posted: list[tuple[LiveConnection, Frame, Outcome]] = []
+        posted: Posts = []
         for frame in frames:
             outcome = self._post(live.connection_id, frame.payload)
             posted.append((live, frame, outcome))
             if outcome in (Outcome.GONE, Outcome.FAILED):
                 break
         return posted
+
+    def _close_expired(self, live: LiveConnection) -> Posts:
+        """Its token expired: no frame, but the reason, and the socket closed (a retried batch closes it again: 410)."""
+        if self._closer is not None:
+            self._closer.close(live, TOKEN_EXPIRED)
+        return []
 
     def _count(
         self, frame: Frame, live: LiveConnection, outcome: Outcome, now: float, report: BatchReport, failed: dict[str, None]

@@ -45,10 +45,10 @@ class ConnectionPool:
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
     def _exchange(
-        self, connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]
+        self, connection: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         try:
-            connection.request("POST", path, body, headers)
+            connection.request(method, path, body, headers)
             response = connection.getresponse()
             answer = response.read()
         except BaseException:
@@ -60,21 +60,21 @@ class ConnectionPool:
             self._idle.put(connection)
         return response.status, answer
 
-    def exchange(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def exchange(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST") -> tuple[int, bytes]:
         """The answer's status and body; raises ``OSError`` or ``http.client.HTTPException`` when there is none."""
         with self._slots:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
-                return self._exchange(self._new(), path, body, headers)
+                return self._exchange(self._new(), method, path, body, headers)
             try:
-                return self._exchange(connection, path, body, headers)
+                return self._exchange(connection, method, path, body, headers)
             except STALE:  # the server closed it while it sat idle: once more on a new one
-                return self._exchange(self._new(), path, body, headers)
+                return self._exchange(self._new(), method, path, body, headers)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+    def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST") -> int:
         """The answer's status (its body is read and dropped); raises like `exchange`."""
-        return self.exchange(path, body, headers)[0]
+        return self.exchange(path, body, headers, method)[0]
 
     def close(self) -> None:
         while True:

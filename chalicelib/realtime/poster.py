@@ -8,7 +8,8 @@ on a keep-alive connection of `chalicelib.realtime.http_pool`: ~0.16 ms in all.
 Every attempt first takes a token from the shared `chalicelib.realtime.pacing.Pacer`;
 a 429 slows that pace (AIMD) as well as being retried. Throttling (429),
 5xx and connection errors are retried with exponential backoff and full
-jitter, a bounded number of times.
+jitter, a bounded number of times. `SocketPoster.close` closes a connection
+(``DELETE``) the same way.
 """
 
 from __future__ import annotations
@@ -67,11 +68,11 @@ class SocketPoster:
     def pacer(self) -> Pacer | None:
         return self._pacer
 
-    def _attempt(self, path: str, payload: bytes) -> int | str:
+    def _attempt(self, method: str, path: str, payload: bytes) -> int | str:
         if self._pacer is not None:
             self._pacer.acquire()
         try:
-            status = self._pool.post(path, payload, self._signer.headers(path, payload))
+            status = self._pool.post(path, payload, self._signer.headers(path, payload, method), method)
         except (OSError, http.client.HTTPException) as error:  # timeouts, refused or reset connections
             return type(error).__name__
         if self._pacer is not None:
@@ -83,11 +84,18 @@ class SocketPoster:
 
     def post(self, connection_id: str, payload: bytes) -> Outcome:
         """Send one frame; never raises for the outcomes delivery must handle."""
+        return self._request("POST", connection_id, payload)
+
+    def close(self, connection_id: str) -> Outcome:
+        """Close a connection (``DELETE``; API Gateway closes it with 1000, no code of ours: nothing can carry one)."""
+        return self._request("DELETE", connection_id, b"")
+
+    def _request(self, method: str, connection_id: str, payload: bytes) -> Outcome:
         path = self._prefix + quote(connection_id, safe="")
         status: int | str = "no answer"
         for attempt in range(MAX_ATTEMPTS):
-            status = self._attempt(path, payload)
-            if status == 200:
+            status = self._attempt(method, path, payload)
+            if status in (200, 204):
                 return Outcome.SENT
             if status == 410:
                 return Outcome.GONE
@@ -98,5 +106,5 @@ class SocketPoster:
             if attempt + 1 < MAX_ATTEMPTS:
                 metrics.add(metrics.POSTS_THROTTLED)
                 self._sleep(full_jitter(attempt, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS))
-        logger.warning("post failed after retries", extra={"code": str(status)})
+        logger.warning("post failed after retries", extra={"code": str(status), "method": method})
         return Outcome.FAILED

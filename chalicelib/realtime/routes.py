@@ -1,4 +1,12 @@
-"""The WebSocket routes: ``$connect`` (token check), ``$default`` (ping), ``$disconnect``."""
+"""The WebSocket routes: ``$connect`` (token check, the per-user cap), ``$default`` (ping), ``$disconnect``.
+
+A connection beyond the user's cap is accepted, and the user's oldest
+connection closed (4008, `chalicelib.realtime.closing`): the newest tab or
+device is the one the user is looking at. ``$connect`` keeps the token's
+``exp`` with the connection: API Gateway checks a token only at connect,
+so ``$default`` closes a connection whose token has expired (4001) at its
+next frame or ping, unanswered, and delivery sends it nothing more.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from chalicelib.core import logs
 from chalicelib.core.auth import verify_token
 from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import BusyError, UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
-from chalicelib.realtime.connections import ConnectionRegistry
+from chalicelib.realtime.closing import TOKEN_EXPIRED, TOO_MANY_CONNECTIONS, Closer
+from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.poster import Outcome
 
 logger = logging.getLogger(__name__)
@@ -30,11 +41,16 @@ class WebSocketRoutes:
     """What the three WebSocket routes do; ``post`` answers on the same socket."""
 
     def __init__(
-        self, auth: Callable[[], AuthSettings], registry: ConnectionRegistry, post: Callable[[str, bytes], Outcome]
+        self,
+        auth: Callable[[], AuthSettings],
+        registry: ConnectionRegistry,
+        post: Callable[[str, bytes], Outcome],
+        closer: Closer,
     ) -> None:
         self._auth = auth  # read at the first $connect: $default and $disconnect check no token
         self._registry = registry
         self._post = post
+        self._closer = closer
 
     def connect(self, event: dict[str, Any]) -> dict[str, Any]:
         """Verify ``?token=``; refuse the handshake (401) without storing anything."""
@@ -49,19 +65,44 @@ class WebSocketRoutes:
             return {"statusCode": 401, "body": str(error)}
         logs.bind(user_id=principal.user_id)
         connected_at = int(context.get("connectedAt") or time.time() * 1000)
+        live = LiveConnection(context["connectionId"], principal.user_id, connected_at, principal.expires_at)
         try:
-            self._registry.connect(context["connectionId"], principal.user_id, connected_at)
+            self._registry.connect(live)
         except BusyError:  # still conflicting or throttled after the retries: the client reconnects later
             logger.warning("connect busy")
             return {"statusCode": 429, "body": "busy; reconnect shortly"}
-        logger.info("connected", extra={"connection_id": context["connectionId"]})
+        logger.info("connected", extra={"connection_id": live.connection_id})
+        self._enforce_cap(live)
         return {"statusCode": 200}
 
+    def _enforce_cap(self, live: LiveConnection) -> None:
+        """Close the user's oldest connections beyond the cap; if storage is busy, the next connect (and delivery's
+        own cap) still bound them."""
+        try:
+            for oldest in self._registry.beyond_cap(live):
+                self._closer.close(oldest, TOO_MANY_CONNECTIONS)
+        except (BusyError, PynamoDBException):
+            logger.warning("enforcing the connection cap failed", extra={"connection_id": live.connection_id})
+
     def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
-        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame."""
+        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame; an expired token's → closed."""
+        if self._closed_for_expiry(connection_id):
+            return {"statusCode": 200}
         reply = self._answer(body)
         self._post(connection_id, _frame(reply))
         return {"statusCode": 200}
+
+    def _closed_for_expiry(self, connection_id: str) -> bool:
+        """Close the connection (4001) if its token's ``exp`` has passed; True when it did. One GetItem."""
+        try:
+            live = self._registry.find(connection_id)
+        except PynamoDBException:  # cannot tell now: answer this frame; delivery withholds frames all the same
+            logger.warning("reading a connection failed", extra={"connection_id": connection_id})
+            return False
+        if live is None or not live.expired(time.time()):
+            return False
+        self._closer.close(live, TOKEN_EXPIRED)
+        return True
 
     @staticmethod
     def _answer(body: str | None) -> dict[str, Any]:

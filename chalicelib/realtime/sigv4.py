@@ -1,4 +1,5 @@
-"""Signature V4 for the one request fan-out makes: ``POST /{stage}/@connections/{id}`` with a JSON body.
+"""Signature V4 for the requests fan-out makes: ``POST /{stage}/@connections/{id}`` with a JSON body (and, rarely,
+``DELETE`` of the same path to close a connection).
 
 botocore's ``SigV4Auth`` is general: per request it builds an ``AWSRequest``,
 re-parses the URL, sorts and trims every header, and derives the signing key
@@ -54,7 +55,7 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 
 class PostSigner:
-    """Signs ``POST`` requests with a JSON body to one host, for ``execute-api`` in one region."""
+    """Signs ``POST`` requests with a JSON body (or ``DELETE`` ones) to one host, for ``execute-api`` in one region."""
 
     def __init__(
         self,
@@ -91,8 +92,8 @@ class PostSigner:
             self._key = (day, secret, key)
         return key
 
-    def headers(self, path: str, body: bytes) -> dict[str, str]:
-        """The headers to send with ``POST path`` and ``body``: Content-Type, dates, token and Authorization."""
+    def headers(self, path: str, body: bytes, method: str = "POST") -> dict[str, str]:
+        """The headers to send with ``method path`` and ``body``: Content-Type, dates, token and Authorization."""
         frozen = self._credentials.get_frozen_credentials()
         stamp = self._timestamp()
         day = stamp[:8]
@@ -105,7 +106,7 @@ class PostSigner:
             signed += ";x-amz-security-token"
         canonical_path = quote(normalize_url_path(path), safe="/~")
         payload_hash = hashlib.sha256(body).hexdigest()
-        canonical_request = f"POST\n{canonical_path}\n\n{canonical_headers}\n{signed}\n{payload_hash}"
+        canonical_request = f"{method}\n{canonical_path}\n\n{canonical_headers}\n{signed}\n{payload_hash}"
         scope = f"{day}/{self._region}/{self._service}/aws4_request"
         request_hash = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
         string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{request_hash}"

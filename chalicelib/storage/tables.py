@@ -96,7 +96,7 @@ class IdempotencyRecord(Model):
 
 
 class Connection(Model):
-    """``conn#<id>`` → owner and connect time; ``user#<id>`` → live connection ids."""
+    """``conn#<id>`` → owner, connect time and token expiry; ``user#<id>`` → live connection ids."""
 
     class Meta:
         table_name = "unbound-connections"
@@ -104,6 +104,7 @@ class Connection(Model):
     pk = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(null=True, attr_name="userId")
     connected_at = NumberAttribute(null=True, attr_name="connectedAt")
+    token_expires_at = NumberAttribute(null=True, attr_name="tokenExp")  # the token's ``exp``: no frame after it
     connections = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(attr_name="expiresAt")
 

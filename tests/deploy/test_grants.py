@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from chalicelib import service
+from chalicelib.realtime.connections import LiveConnection
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.inbox_tables import InboxMessage
 from tests import packaging
@@ -253,19 +255,31 @@ def test_the_websocket_roles_grant_what_each_route_calls(
     api: Any, lambdas: Any, recorder: Recorder, standin: Any, token: Any
 ) -> None:
     with recorder.recording() as connect_used:
-        lambdas.invoke("ws_connect", ws_event("$connect", "c1=", token=token("alice")))
+        for tab in range(11):  # the 11th is one beyond the cap: the oldest is closed and forgotten
+            lambdas.invoke("ws_connect", ws_event("$connect", f"c{tab}=", token=token("alice")))
+    assert len(standin.deleted) == 1
+    (live,) = [f"c{tab}=" for tab in range(11) if f"c{tab}=" not in standin.deleted][:1]
+    now = time.time()
+    service.get_services().registry.connect(LiveConnection("expired=", "bob", int(now * 1000) - 60_000, int(now) - 1))
     with recorder.recording() as message_used:
-        lambdas.invoke("ws_message", ws_event("$default", "c1=", body=json.dumps({"action": "ping"})))
-    assert standin.frames("c1=") == [{"type": "pong"}]
+        lambdas.invoke("ws_message", ws_event("$default", live, body=json.dumps({"action": "ping"})))
+        lambdas.invoke("ws_message", ws_event("$default", "expired=", body=json.dumps({"action": "ping"})))
+    assert standin.frames(live) == [{"type": "pong"}]
+    assert standin.deleted[-1] == "expired="
     with recorder.recording() as disconnect_used:
-        lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
+        lambdas.invoke("ws_disconnect", ws_event("$disconnect", live))
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown="))
     assert connect_used == granted("WebsocketConnectRole")[0]
-    # Its pong is a post: a lease from the account's post budget, on budget#<second> items only.
-    assert message_used == granted("WebsocketMessageRole")[0] == {("dynamodb:UpdateItem", "ConnectionsTable", None)}
-    (lease,) = [s for s in _statements("WebsocketMessageRole") if s["Action"] == ["dynamodb:UpdateItem"]]
-    assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*"]}}
-    assert "execute-api:ManageConnections" in granted("WebsocketMessageRole")[1]
+    # Its pong is a post: a lease from the account's post budget, on budget#<second> items only; a frame of a
+    # connection whose token expired reads it and forgets it, on conn# and user# items only.
+    assert message_used == granted("WebsocketMessageRole")[0]
+    conditions = [s.get("Condition") for s in _statements("WebsocketMessageRole") if "dynamodb:UpdateItem" in s["Action"]]
+    assert conditions == [
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["conn#*", "user#*"]}},
+    ]
+    for role in ("WebsocketMessageRole", "WebsocketConnectRole"):  # the connect closes the oldest beyond the cap
+        assert "execute-api:ManageConnections" in granted(role)[1], role
     assert disconnect_used == granted("WebsocketDisconnectRole")[0]
-    for role in ("ApiHandlerRole", "SendRole", "WebsocketConnectRole", "WebsocketDisconnectRole"):
+    for role in ("ApiHandlerRole", "SendRole", "WebsocketDisconnectRole"):
         assert "execute-api:ManageConnections" not in granted(role)[1], role  # they never post

@@ -76,6 +76,7 @@ def test_every_function_gets_its_configuration_by_ref(transformed: dict[str, Any
     assert "INAPP_WS_API_ID" not in variables  # the code's fallback from an id writes amazonaws.com
     assert variables["INAPP_SECRET_PARAMETER"] == {"Ref": "SecretParameterName"}
     assert variables["INAPP_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
+    assert variables["INAPP_MAX_CONNECTIONS_PER_USER"] == {"Ref": "MaxConnectionsPerUser"}
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
     assert "INAPP_JWT_SECRET" not in variables  # never a plaintext secret
 
@@ -199,8 +200,8 @@ def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
             text = json.dumps(resource)
             if any(a.startswith("dynamodb:") for a in actions):
                 assert any(table in text for table in TABLES), (role, resource)
-            if "execute-api:ManageConnections" in actions:
-                assert "${WebsocketAPI}/api/POST/@connections/*" in text
+            if "execute-api:ManageConnections" in actions:  # posting frames, and closing connections
+                assert re.search(r"\$\{WebsocketAPI\}/api/(POST|DELETE)/@connections/\*", text), (role, text)
                 assert actions == ["execute-api:ManageConnections"]
 
 
@@ -209,8 +210,18 @@ def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> 
         return {a for r, s in _statements(template) if r == role for a in _as_list(s["Action"])}
 
     assert "execute-api:ManageConnections" not in actions("ApiHandlerRole") | actions("SendRole")
-    # The $default route's only DynamoDB action is its pong's lease from the post budget, on budget# keys.
-    assert {a for a in actions("WebsocketMessageRole") if a.startswith("dynamodb:")} == {"dynamodb:UpdateItem"}
+    # The $default route's DynamoDB actions: its pong's lease from the post budget (budget# keys), and reading and
+    # forgetting the connection itself when its token expired (conn# and user# keys).
+    message_grants = [s for r, s in _statements(template) if r == "WebsocketMessageRole" and "Condition" in s]
+    assert sorted(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in message_grants) == [
+        ["budget#*"],
+        ["conn#*", "user#*"],
+    ]
+    assert {a for a in actions("WebsocketMessageRole") if a.startswith("dynamodb:")} == {
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+    }
     assert "dynamodb:GetRecords" in actions("DeliverRole") and "dynamodb:GetRecords" not in actions("ApiHandlerRole")
     assert "dynamodb:Scan" not in actions("SendRole") | actions("DeliverRole")
 

@@ -1,7 +1,9 @@
 // inbox-client.js — a dependency-free client for the in-app message service.
 //
 //   import { InboxClient } from "./inbox-client.js";
-//   const client = new InboxClient({ apiUrl, wsUrl, token });
+//   const client = new InboxClient({ apiUrl, wsUrl, token });           // a JWT, or a token provider:
+//   const client = new InboxClient({ apiUrl, wsUrl, token: () => fetchToken() }); // a function returning
+//                                        // a JWT or a promise of one, asked again before the token expires
 //   client.addEventListener("message", (e) => show(e.detail.message));
 //   client.connect();
 //
@@ -13,7 +15,9 @@
 //   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect, then
 //                                        only from the server's counts frames, never re-fetched
 //   preferences {channels}               mutes: {name: {muted}}, after any change on any device
-//   connection  {state, attempt}         "connecting" | "open" | "reconnecting" | "closed"
+//   connection  {state, attempt, code?, reason?}  "connecting" | "open" | "reconnecting" | "closed"; code and
+//                                        reason when the server closed it for good (4008: a newer connection
+//                                        of this user took its place; reconnecting would close that one)
 //   unauthorized {message}               the API refused the token (invalid or expired); the client has closed
 //
 // The socket pings every `pingIntervalMs` (API Gateway drops sockets idle for
@@ -21,6 +25,13 @@
 // backoff and full jitter, and after every (re)connect catches up with
 // GET /me/messages?after=<last id seen> and the counts, so nothing sent while
 // away is lost.
+//
+// A connection lives no longer than its token: the server closes it once the token's `exp` has passed
+// (a {"type":"close","code":4001} frame, since API Gateway's close carries no code of ours). With a token
+// provider the client asks for a fresh token `tokenRefreshMs` before `exp` (a quarter of the token's
+// lifetime when that is shorter) and opens a new socket with it before it closes the old one, and after
+// a 4001 reconnects at once with the provider's next token. With a plain token there is nothing fresher:
+// a 4001 ends in "unauthorized".
 
 const LOWEST_ID = "0".repeat(26);
 const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects: a page
@@ -32,19 +43,26 @@ const DEFAULTS = {
   rememberIds: 5000,
   bulkMaxCalls: 50, // calls of one bulk change while the server answers `more` (at 1,000 each: 50,000 messages)
   bulkBusyRetries: 5, // 429s in a row a bulk change waits out before it gives up
+  tokenRefreshMs: 60 * 1000, // how long before the token's `exp` a token provider is asked for a fresh one
 };
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling (~24.8 days)
+const TOKEN_EXPIRED = 4001;
+const TOO_MANY_CONNECTIONS = 4008;
 
 export class InboxClient extends EventTarget {
-  constructor({ apiUrl, wsUrl, token, ...options }) {
+  constructor({ apiUrl, wsUrl, token, tokenProvider, ...options }) {
     super();
     this.apiUrl = apiUrl.replace(/\/$/, "");
     this.wsUrl = wsUrl;
-    this.token = token;
+    const provider = tokenProvider || token;
+    this._provider = typeof provider === "function" ? provider : null;
+    this.token = typeof token === "string" ? token : null; // the token in use; a provider's, once asked
     this.options = { ...DEFAULTS, ...options };
     this.lastSeenId = null;
     this.state = "closed";
     this._seen = new Set();
     this._socket = null;
+    this._replaced = null; // the open socket a fresher one is about to replace
     this._attempt = 0;
     this._timers = {};
     this._stopped = true;
@@ -57,10 +75,11 @@ export class InboxClient extends EventTarget {
   // --- HTTP API ---------------------------------------------------------------
 
   async api(method, path, body, headers = {}, { keepalive = false } = {}) {
+    const token = await this._currentToken();
     const response = await fetch(this.apiUrl + path, {
       method,
       keepalive,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
@@ -188,37 +207,89 @@ export class InboxClient extends EventTarget {
       newest.items.forEach((message) => this._seen.add(message.id));
     }
     await preferences;
-    this._open();
+    await this._open();
   }
 
   close() {
     this._stopped = true;
     Object.values(this._timers).forEach(clearTimeout);
     if (this._socket) this._socket.close(1000, "client closed");
+    if (this._replaced) this._replaced.close(1000, "client closed");
     this._setState("closed");
   }
 
-  _open() {
-    this._setState(this._attempt ? "reconnecting" : "connecting");
-    const socket = new WebSocket(`${this.wsUrl}${this.wsUrl.includes("?") ? "&" : "?"}token=${encodeURIComponent(this.token)}`);
+  /** The token to use: the provider's next one when none is held or the held one has expired. */
+  async _currentToken() {
+    if (this._provider && (!this.token || expiresInMs(this.token) <= 0)) this.token = await this._provider();
+    return this.token;
+  }
+
+  /**
+   * Open a socket. `previous`: the open socket it replaces with a fresher token, closed once this one is
+   * open (frames that reach both are de-duplicated like any repeat); it stays open if this one fails.
+   */
+  async _open(previous = null) {
+    if (!previous) this._setState(this._attempt ? "reconnecting" : "connecting");
+    let token;
+    try {
+      token = await this._currentToken();
+    } catch {
+      token = null; // the provider failed: the refused handshake below goes the usual way (backoff)
+    }
+    if (this._stopped || (previous && this._socket !== previous)) return;
+    const socket = new WebSocket(`${this.wsUrl}${this.wsUrl.includes("?") ? "&" : "?"}token=${encodeURIComponent(token || "")}`);
     this._socket = socket;
+    this._replaced = previous;
     let opened = false;
+    let closing = null; // the server's close frame: why it is about to close this socket
     socket.addEventListener("open", () => {
       opened = true;
+      if (previous) previous.close(1000, "token refreshed");
+      this._replaced = null;
       this._attempt = 0;
       this._setState("open");
       this._schedulePing();
+      this._scheduleRefresh(socket, token);
       // Also on the first open: what was sent between the first list fetch and the end of
       // $connect reached no socket of ours, and would otherwise wait for the next reconnect.
       // The counts too: frames sent while away are lost; from now on frames bring them.
       this._untilDone(socket, "catchUp", () => this.catchUp());
       this._untilDone(socket, "counts", () => this._fetchCounts());
     });
-    socket.addEventListener("message", (event) => this._onFrame(event.data));
+    socket.addEventListener("message", (event) => {
+      const frame = this._onFrame(event.data);
+      if (!frame || frame.type !== "close") return;
+      closing = frame;
+      // API Gateway closes it next with 1000: close it first with the server's code, which its $disconnect then hears.
+      socket.close(Number.isInteger(frame.code) && frame.code >= 4000 && frame.code <= 4999 ? frame.code : 1000);
+    });
     socket.addEventListener("close", () => {
-      if (this._socket !== socket) return;
+      if (this._socket !== socket) return; // replaced by a fresher one
       clearTimeout(this._timers.ping);
+      clearTimeout(this._timers.refresh);
       if (this._stopped) return;
+      if (previous && !opened && previous.readyState === WebSocket.OPEN) {
+        this._socket = previous; // a refresh's socket was refused: the old one goes on until the server closes it
+        this._replaced = null;
+        this._schedulePing();
+        return;
+      }
+      if (closing && closing.code === TOO_MANY_CONNECTIONS) {
+        this._stopped = true;
+        this._setState("closed", { code: closing.code, reason: closing.reason });
+        return;
+      }
+      if (closing && closing.code === TOKEN_EXPIRED) {
+        if (!this._provider) {
+          this.close(); // a plain token: nothing fresher to reconnect with
+          this._emit("unauthorized", { message: "the token has expired" });
+          return;
+        }
+        this.token = null; // the provider's next one, at once
+        this._attempt = 0;
+        this._timers.reconnect = setTimeout(() => this._open(), 0);
+        return;
+      }
       this._attempt += 1;
       this._setState("reconnecting");
       const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** this._attempt);
@@ -227,6 +298,29 @@ export class InboxClient extends EventTarget {
       // the token still holds (a 401 emits "unauthorized" and stops the reconnecting).
       if (!opened) this.unreadCount().catch(() => {});
     });
+  }
+
+  /** With a token provider: a fresh token and a new socket before this one's token expires. */
+  _scheduleRefresh(socket, token) {
+    clearTimeout(this._timers.refresh);
+    if (!this._provider || !token) return; // a plain token: the server closes the socket at its exp (4001)
+    const lifetimeMs = tokenLifetimeMs(token);
+    const marginMs = Math.min(this.options.tokenRefreshMs, lifetimeMs === null ? Infinity : lifetimeMs / 4);
+    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, expiresInMs(token) - marginMs)); // longer overflows to 0
+    this._timers.refresh = setTimeout(() => this._refresh(socket, token), delayMs);
+  }
+
+  async _refresh(socket, current) {
+    let token;
+    try {
+      token = await this._provider();
+    } catch {
+      return; // no fresh token: this socket goes on until the server closes it (4001), then the provider is asked again
+    }
+    if (this._stopped || this._socket !== socket) return;
+    if (!(expiresInMs(token) > expiresInMs(current))) return; // nothing fresher yet: the same, until the server closes it
+    this.token = token;
+    this._open(socket);
   }
 
   _schedulePing() {
@@ -239,12 +333,13 @@ export class InboxClient extends EventTarget {
     }, this.options.pingIntervalMs);
   }
 
+  /** Act on one frame; returns it (or null when it is not JSON). */
   _onFrame(data) {
     let frame;
     try {
       frame = JSON.parse(data);
     } catch {
-      return;
+      return null;
     }
     if (frame.type === "message.created") this._deliver(frame.message, frame.silent);
     else if (frame.type === "message.updated") this._emit("update", { message: frame.message });
@@ -256,6 +351,7 @@ export class InboxClient extends EventTarget {
       if (typeof frame.version === "number") this._countsVersion = frame.version;
       this._setCounts(frame.counts);
     } else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
+    return frame;
   }
 
   /** Fetch everything newer than the last id seen (oldest first) and emit it. */
@@ -321,13 +417,34 @@ export class InboxClient extends EventTarget {
     this._emit("preferences", this.preferences);
   }
 
-  _setState(state) {
+  _setState(state, why = {}) {
     this.state = state;
-    this._emit("connection", { state, attempt: this._attempt });
+    this._emit("connection", { state, attempt: this._attempt, ...why });
   }
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/** Milliseconds until a JWT's `exp` (negative once passed; Infinity without one). Unverified: only for timing. */
+function expiresInMs(token) {
+  const claims = jwtClaims(token);
+  return claims && typeof claims.exp === "number" ? claims.exp * 1000 - Date.now() : Infinity;
+}
+
+/** A JWT's lifetime from `iat` to `exp` in milliseconds, or null. */
+function tokenLifetimeMs(token) {
+  const claims = jwtClaims(token);
+  return claims && typeof claims.exp === "number" && typeof claims.iat === "number" ? (claims.exp - claims.iat) * 1000 : null;
+}
+
+function jwtClaims(token) {
+  try {
+    const part = String(token).split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+  } catch {
+    return null;
   }
 }
 

@@ -33,10 +33,13 @@ function start(token) {
   $("signin").hidden = true;
   ["inbox", "mark-everything", "archive-everything", "sign-out"].forEach((id) => { $(id).hidden = false; });
   const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
-  const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
+  // A token provider: the page's newest token (a pasted one replaces it), asked again before it expires and
+  // after the server closed an expired one's socket (4001); an expired one ends in "unauthorized".
+  const tokenProvider = () => sessionStorage.getItem(TOKEN_KEY) || token;
+  const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, tokenProvider });
   state.client = client;
   state.deletes = new PendingDeletes(client, UNDO_MS, { hide, restore, deleted: onDeletedMessage });
-  client.addEventListener("connection", (e) => showConnection(e.detail.state));
+  client.addEventListener("connection", (e) => showConnection(e.detail.state, e.detail.reason));
   client.addEventListener("counts", (e) => showCounts(e.detail));
   client.addEventListener("preferences", () => showMutes());
   client.addEventListener("message", (e) => onNewMessage(e.detail.message, e.detail.silent));
@@ -49,10 +52,12 @@ function start(token) {
   })();
 }
 
-function showConnection(connection) {
+/** The connection's state; `reason` when the server closed it for good (a newer tab or device took its place). */
+function showConnection(connection, reason) {
   const node = $("connection");
   node.dataset.state = connection;
-  node.textContent = { open: "connected", connecting: "connecting…", reconnecting: "reconnecting…", error: "cannot reach the server" }[connection] || "offline";
+  const text = { open: "connected", connecting: "connecting…", reconnecting: "reconnecting…", error: "cannot reach the server" }[connection];
+  node.textContent = text || (reason ? `offline: ${reason} (reload to connect here)` : "offline");
 }
 
 /** Back to the sign-in form, forgetting the token (and everything shown with it). */

@@ -40,6 +40,15 @@ def test_the_bulk_limit_is_1000_messages_unless_set_and_never_zero(monkeypatch: 
         load_settings()
 
 
+def test_connections_per_user_are_10_unless_set_and_never_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().max_connections_per_user == 10
+    monkeypatch.setenv("INAPP_MAX_CONNECTIONS_PER_USER", "3")
+    assert load_settings().max_connections_per_user == 3
+    monkeypatch.setenv("INAPP_MAX_CONNECTIONS_PER_USER", "0")
+    with pytest.raises(ConfigurationError, match="INAPP_MAX_CONNECTIONS_PER_USER must be positive, got 0"):
+        load_settings()
+
+
 def test_no_websocket_address_is_guessed_from_an_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
     """A guess would end in amazonaws.com, wrong in China: the template passes both addresses, built with the URL suffix."""
     monkeypatch.setenv("INAPP_WS_API_ID", "abc123")

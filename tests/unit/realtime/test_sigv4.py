@@ -13,6 +13,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 from chalicelib.realtime.sigv4 import PostSigner, host_header
 
 MOMENT = dt.datetime(2026, 11, 25, 23, 59, 58, tzinfo=dt.UTC)
+CONTENT = "application/json"
 BODY = b'{"type":"message.created","message":{"id":"01J","title":"h\\u00e9llo"}}'
 
 
@@ -58,6 +59,16 @@ def test_a_new_day_and_refreshed_credentials_are_both_honoured(monkeypatch: pyte
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKID2/20261126/")
     assert headers["X-Amz-Security-Token"] == "token-two"
     assert headers == _botocore_headers(monkeypatch, url, credentials, next_day)
+
+
+def test_a_delete_closing_a_connection_is_signed_as_botocore_signs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token")
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: MOMENT.replace(tzinfo=None))
+    endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    request = AWSRequest(method="DELETE", url=f"{endpoint}/@connections/Ab3%3D", data=b"", headers={"Content-Type": CONTENT})
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", "eu-west-1").add_auth(request)
+    signer = PostSigner(endpoint, "eu-west-1", credentials, clock=MOMENT.timestamp)
+    assert signer.headers("/prod/@connections/Ab3%3D", b"", "DELETE") == dict(request.headers.items())
 
 
 def test_host_header_drops_only_the_schemes_default_port() -> None:

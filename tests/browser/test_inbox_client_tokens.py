@@ -1,0 +1,77 @@
+"""`inbox-client.js` and token expiry, in headless Chromium against the local stack."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from chalicelib.core.auth import issue_token
+from tests.conftest import SECRET
+from tests.e2e import CHROMIUM, send
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
+
+LIFETIME = 8  # seconds: the client asks for a fresh token a quarter of it before exp (its 1 min default is longer)
+
+START = """async (useProvider) => {
+  const { InboxClient } = await import("./static/inbox-client.js");
+  const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
+  Object.assign(window, { states: [], received: [], refused: [] });
+  const token = useProvider ? () => window.mintToken() : await window.mintToken();
+  const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });
+  client.addEventListener("connection", (e) => window.states.push(e.detail.state));
+  client.addEventListener("message", (e) => window.received.push(e.detail.message.title));
+  client.addEventListener("unauthorized", (e) => window.refused.push(e.detail.message));
+  await client.connect();
+}"""
+
+
+def _until(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` until true (the page's CSP forbids the eval that ``wait_for_function`` uses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(100)
+
+
+def _start(page: Any, stack: Any, user: str, lifetime: int, provider: bool) -> list[str]:
+    """A page running the client for ``user``, its tokens minted here (``lifetime`` seconds each); the tokens issued."""
+    issued: list[str] = []
+
+    def mint() -> str:
+        issued.append(issue_token(user, SECRET, lifetime_seconds=lifetime))
+        return issued[-1]
+
+    page.expose_function("mintToken", mint)
+    page.goto(f"{stack.urls['http']}/")
+    page.evaluate(START, provider)
+    _until(page, "window.states.includes('open')")
+    return issued
+
+
+def _wait_past_exp(token: str) -> None:
+    time.sleep(max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] + 0.5 - time.time()))
+
+
+def test_a_token_provider_reconnects_with_a_fresh_token_before_the_old_one_expires(page: Any, stack: Any) -> None:
+    issued = _start(page, stack, "tp1", LIFETIME, provider=True)
+    _until(page, "window.states.filter((s) => s === 'open').length >= 2", timeout=15)
+    assert len(issued) >= 2
+    _wait_past_exp(issued[0])
+    send(stack, ["tp1"], "After the first token expired")
+    _until(page, "window.received.includes('After the first token expired')")
+    assert page.evaluate("window.states").count("reconnecting") == 0  # the new socket opened before the old closed
+    assert page.evaluate("window.refused") == []
+
+
+def test_a_plain_tokens_socket_gets_no_message_after_its_exp_and_the_client_says_unauthorized(page: Any, stack: Any) -> None:
+    issued = _start(page, stack, "tp2", 3, provider=False)
+    _wait_past_exp(issued[0])
+    send(stack, ["tp2"], "After the token expired")
+    _until(page, "window.refused.length > 0")
+    assert page.evaluate("window.received") == []
+    assert page.evaluate("window.states").count("reconnecting") == 0  # closed for good: no retry with that token
