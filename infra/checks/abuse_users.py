@@ -48,7 +48,11 @@ class Seen:
 
 
 def http(target: Target, seen: Seen, user: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    status, answer = json_call(target.http_url + path, method, token, body)
+    """One call, its status counted for ``user``; no answer within ``json_call``'s 30 s counts as status 0."""
+    try:
+        status, answer = json_call(target.http_url + path, method, token, body)
+    except OSError:  # a timeout or a refused connection: the stack did not answer
+        status, answer = 0, None
     seen.status(user, status)
     return status, answer
 

@@ -53,9 +53,7 @@ def window_event(records: list[Record], shard: str) -> dict[str, Any]:
 class ShardModel:
     """Each record's shard: moto's one, or with splits on, generations of one or two shards."""
 
-    def __init__(
-        self, base: str, split: Callable[[], bool] | None = None, seed: int | None = None, rollover: int = 0
-    ) -> None:
+    def __init__(self, base: str, split: Callable[[], bool] | None = None, seed: int | None = None, rollover: int = 0) -> None:
         self._base = base
         self._rollover = rollover or ROLLOVER_RECORDS
         self._split = split  # drawn at each rollover: does the next generation have two shards?
