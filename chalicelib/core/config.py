@@ -36,6 +36,11 @@ SSM_ATTEMPTS = 8
 # of 100, ~4 s) and 4,000 to archive (a delete and a put each: 20 transactions of 50, ~8 s), well within a
 # 20 s aim under API Gateway's 29 s. Larger messages cost more: the request's unit budget ends it sooner.
 DEFAULT_BULK_LIMIT = 1000
+# Requests a second per user on the /me routes, and frames a second per WebSocket connection, with a burst
+# (`chalicelib.limits`): a page load makes about 5 requests and a bulk "mark all read" loop a few a second,
+# so 20 a second with 100 saved up never stops a person, and stops a script at 1,200 a minute. 0: no limit.
+DEFAULT_USER_RATE = 20
+DEFAULT_USER_BURST = 100
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Settings:
     post_rate: int = DEFAULT_POST_RATE
     post_budget: int = DEFAULT_POST_BUDGET
     bulk_limit: int = DEFAULT_BULK_LIMIT
+    user_rate: int = DEFAULT_USER_RATE
+    user_burst: int = DEFAULT_USER_BURST
 
 
 def _required(name: str) -> str:
@@ -175,6 +182,8 @@ def load_settings() -> Settings:
         sqs_endpoint=_optional("INAPP_SQS_ENDPOINT"),
         fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
         bulk_limit=_positive_int("INAPP_BULK_LIMIT", DEFAULT_BULK_LIMIT),  # messages per bulk change request
+        user_rate=_positive_int("INAPP_USER_RATE", DEFAULT_USER_RATE, zero=True),  # per user (HTTP) and connection (WS)
+        user_burst=_positive_int("INAPP_USER_BURST", DEFAULT_USER_BURST),
     )
 
 

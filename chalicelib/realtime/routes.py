@@ -13,6 +13,7 @@ from chalicelib.core.auth import verify_token
 from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import BusyError, UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
+from chalicelib.limits import RateLimit, RateLimiter
 from chalicelib.realtime.connections import ConnectionRegistry
 from chalicelib.realtime.poster import Outcome
 
@@ -26,15 +27,26 @@ def _frame(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
+def _rate_limited(limit: RateLimit, wait: int) -> dict[str, Any]:
+    """The error frame of a frame past the connection's limit: what the limit is, and when to send again."""
+    message = f"rate: at most {limit.rate} frames a second per connection (a burst of {limit.burst}); retry after {wait} s"
+    return {"type": "error", "message": message, "retryAfter": wait}
+
+
 class WebSocketRoutes:
     """What the three WebSocket routes do; ``post`` answers on the same socket."""
 
     def __init__(
-        self, auth: Callable[[], AuthSettings], registry: ConnectionRegistry, post: Callable[[str, bytes], Outcome]
+        self,
+        auth: Callable[[], AuthSettings],
+        registry: ConnectionRegistry,
+        post: Callable[[str, bytes], Outcome],
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._auth = auth  # read at the first $connect: $default and $disconnect check no token
         self._registry = registry
         self._post = post
+        self._limiter = limiter  # frames a second per connection (None: no limit)
 
     def connect(self, event: dict[str, Any]) -> dict[str, Any]:
         """Verify ``?token=``; refuse the handshake (401) without storing anything."""
@@ -58,8 +70,9 @@ class WebSocketRoutes:
         return {"statusCode": 200}
 
     def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
-        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame."""
-        reply = self._answer(body)
+        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else, or a frame past the limit → an error frame."""
+        wait = self._limiter.admit(f"conn#{connection_id}") if self._limiter else 0
+        reply = _rate_limited(self._limiter.limit, wait) if self._limiter and wait else self._answer(body)
         self._post(connection_id, _frame(reply))
         return {"statusCode": 200}
 
