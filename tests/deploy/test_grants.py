@@ -86,8 +86,10 @@ class Recorder:
 
 @pytest.fixture(autouse=True)
 def post_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As deployed: every function that posts leases from the account's post budget (an UpdateItem)."""
+    """As deployed: every function that posts leases from the account's post budget (an UpdateItem), and
+    the /me routes and WebSocket frames take from their request limit's bucket (an UpdateItem too)."""
     monkeypatch.setenv("INAPP_POST_BUDGET", "5000")
+    monkeypatch.delenv("INAPP_USER_RATE")  # the default, 20 a second
 
 
 @pytest.fixture
@@ -261,10 +263,11 @@ def test_the_websocket_roles_grant_what_each_route_calls(
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1="))
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown="))
     assert connect_used == granted("WebsocketConnectRole")[0]
-    # Its pong is a post: a lease from the account's post budget, on budget#<second> items only.
+    # Its pong is a post: a lease from the account's post budget, on budget#<second> items; and the frame
+    # takes from its connection's bucket, on rate#conn#<id> items. Those keys only.
     assert message_used == granted("WebsocketMessageRole")[0] == {("dynamodb:UpdateItem", "ConnectionsTable", None)}
     (lease,) = [s for s in _statements("WebsocketMessageRole") if s["Action"] == ["dynamodb:UpdateItem"]]
-    assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*"]}}
+    assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*", "rate#conn#*"]}}
     assert "execute-api:ManageConnections" in granted("WebsocketMessageRole")[1]
     assert disconnect_used == granted("WebsocketDisconnectRole")[0]
     for role in ("ApiHandlerRole", "SendRole", "WebsocketConnectRole", "WebsocketDisconnectRole"):
