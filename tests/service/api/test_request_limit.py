@@ -81,3 +81,28 @@ def test_a_page_of_another_origin_can_read_retry_after(api: Api, limited: Frozen
 def test_a_bad_token_is_401_before_any_limit(api: Api, limited: FrozenClock) -> None:
     """No verified ``sub``, nothing to count: a flood of forged tokens never fills anyone's bucket."""
     assert [api.call("GET", "/me/preferences", token="forged").status_code for _ in range(3)] == [401] * 3
+
+
+def test_every_user_route_takes_from_the_limit_and_no_admin_route_does() -> None:
+    """Each handler of a ``/me`` route names its caller with ``api.user`` (principal + limit); the others never do."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[3] / "app.py").read_text())
+    user_routes, other_routes = 0, 0
+    for function in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
+        paths = [
+            d.args[0].value
+            for d in function.decorator_list
+            if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
+        ]
+        if not paths or not str(paths[0]).startswith("/"):
+            continue
+        called = {n.func.attr for n in ast.walk(function) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        if str(paths[0]).startswith("/me/"):
+            user_routes += 1
+            assert "user" in called and "principal" not in called, function.name
+        else:
+            other_routes += 1
+            assert "user" not in called, function.name
+    assert user_routes >= 11 and other_routes >= 10
