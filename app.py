@@ -10,7 +10,15 @@ from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent, WebsocketEve
 from chalicelib import api, audience, channels, inbox, sending, storage
 from chalicelib.core import logs, metrics
 from chalicelib.realtime import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
-from chalicelib.service import get_audience_worker, get_cursors, get_delivery, get_services, get_websocket_routes, get_work_queue
+from chalicelib.service import (
+    get_audience_worker,
+    get_cursors,
+    get_delivery,
+    get_request_limiter,
+    get_services,
+    get_websocket_routes,
+    get_work_queue,
+)
 
 # `chalice package` needs an ARN here; the merged template replaces it with
 # Fn::GetAtt [InboxTable, StreamArn] (infra/), the local stack calls the handler directly.
@@ -24,6 +32,7 @@ app = Chalice(app_name="inapp", configure_logs=False)  # logs.configure attaches
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 logs.configure()
 api.use_settings(lambda: get_services().settings)
+api.use_request_limit(get_request_limiter)  # the /me routes' per-user limit (api.user)
 app.register_middleware(api.http_middleware, "http")
 app.register_middleware(metrics.middleware, "all")  # one EMF flush per invocation, any handler
 
@@ -138,7 +147,7 @@ def send_log_entry(send_id: str) -> dict[str, Any]:
 @app.route("/me/channels", methods=["GET"])
 @api.handles_errors
 def my_channels() -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     query = api.params(app.current_request, api.channel_query)
     return inbox.list_my_channels(caller.user_id, query, get_cursors(), get_services().retention)
 
@@ -146,69 +155,69 @@ def my_channels() -> dict[str, Any]:
 @app.route("/me/messages", methods=["GET"])
 @api.handles_errors
 def my_messages() -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.list_messages(caller.user_id, api.params(app.current_request, api.message_query), get_cursors())
 
 
 @app.route("/me/messages/{message_id}", methods=["GET"])
 @api.handles_errors
 def my_message(message_id: str) -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return storage.message_json(inbox.find_message(caller.user_id, message_id))
 
 
 @app.route("/me/messages/{message_id}", methods=["PATCH"])
 @api.handles_errors
 def change_message(message_id: str) -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.change_message(caller.user_id, message_id, api.body(app.current_request, api.message_change))
 
 
 @app.route("/me/messages/{message_id}", methods=["DELETE"])
 @api.handles_errors
 def delete_message(message_id: str) -> Response:
-    inbox.delete_message(api.principal(app.current_request).user_id, message_id)
+    inbox.delete_message(api.user(app.current_request).user_id, message_id)
     return api.no_content()
 
 
 @app.route("/me/messages/read", methods=["POST"])
 @api.handles_errors
 def mark_all_read() -> dict[str, int | bool]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.mark_all_read(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/messages/seen", methods=["POST"])
 @api.handles_errors
 def mark_all_seen() -> dict[str, int | bool]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.mark_all_seen(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/messages/archive", methods=["POST"])
 @api.handles_errors
 def archive_all() -> dict[str, int | bool]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.archive_all(caller.user_id, api.body(app.current_request, api.archive_all), get_services().settings.bulk_limit)
 
 
 @app.route("/me/preferences", methods=["GET"])
 @api.handles_errors
 def my_preferences() -> dict[str, Any]:
-    return inbox.get_preferences(api.principal(app.current_request).user_id)
+    return inbox.get_preferences(api.user(app.current_request).user_id)
 
 
 @app.route("/me/preferences/channels/{name}", methods=["PUT"])
 @api.handles_errors
 def mute_channel(name: str) -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.set_mute(caller.user_id, api.body(app.current_request, lambda b: api.mute_change(name, b)))
 
 
 @app.route("/me/unread-count", methods=["GET"])
 @api.handles_errors
 def unread_count() -> dict[str, Any]:
-    caller = api.principal(app.current_request)
+    caller = api.user(app.current_request)
     return inbox.unread_count(caller.user_id, get_services().retention)
 
 

@@ -16,6 +16,7 @@ from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
+from chalicelib.limits import RateLimit, RateLimiter
 from chalicelib.realtime import (
     POST_WORKERS,
     AccountBudget,
@@ -111,9 +112,16 @@ def get_delivery() -> Delivery:
 
 
 @functools.lru_cache(maxsize=1)
+def get_request_limiter() -> RateLimiter | None:
+    """Each user's requests on the /me routes, each connection's frames: None when ``INAPP_USER_RATE`` is 0."""
+    settings = get_services().settings
+    return RateLimiter(RateLimit(settings.user_rate, settings.user_burst)) if settings.user_rate else None
+
+
+@functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
     services = get_services()
-    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer())
+    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer(), get_request_limiter())
 
 
 def reset() -> None:
@@ -122,6 +130,7 @@ def reset() -> None:
         get_audience_worker,
         get_work_queue,
         get_websocket_routes,
+        get_request_limiter,
         get_delivery,
         get_closer,
         get_socket_poster,

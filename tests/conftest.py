@@ -52,6 +52,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         # No shared post budget: the tests that pin DynamoDB calls per request count the route's own;
         # tests/service/realtime/test_budget.py has it on, and so do the local stack and the chaos run.
         "INAPP_POST_BUDGET": "0",
+        # No per-user request limit either: the same tests pin the calls of each route, and many send
+        # hundreds of requests a second; tests/service/limits/ and test_edge's limit tests turn it on.
+        "INAPP_USER_RATE": "0",
         **DEV_ENV,
     }.items():
         monkeypatch.setenv(name, value)

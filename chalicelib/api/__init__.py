@@ -5,7 +5,8 @@ HTTP statuses in one place; `parsing` and `send_body` turn bodies and
 query strings into the domain's typed requests (a bad field is a 400
 naming it, before anything changes); `lambda_event` unwraps the ``send``
 Lambda's events; `pages` serves the inbox, the admin console and their
-static files. Nothing here touches storage beyond what the domain does.
+static files; `request_limit` holds each user to their requests a second
+on the ``/me`` routes. Nothing here touches storage beyond what the domain does.
 """
 
 from chalicelib.api.edge import (
@@ -39,6 +40,7 @@ from chalicelib.api.parsing import (
     send_log_query,
     subscriber_changes,
 )
+from chalicelib.api.request_limit import use_request_limit, user
 from chalicelib.api.send_body import send_request
 
 __all__ = [
@@ -71,5 +73,7 @@ __all__ = [
     "send_request",
     "static_file",
     "subscriber_changes",
+    "use_request_limit",
     "use_settings",
+    "user",
 ]

@@ -35,6 +35,7 @@ HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
     errors.NotFoundError: chalice.NotFoundError,
     errors.ConflictError: chalice.ConflictError,
     errors.BusyError: chalice.TooManyRequestsError,
+    errors.RateLimitedError: chalice.TooManyRequestsError,  # answered with its Retry-After: too_many_requests
 }
 ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 PREFLIGHT_MAX_AGE = "600"
@@ -62,6 +63,8 @@ def handles_errors(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
+        except errors.RateLimitedError as error:
+            return too_many_requests(error)
         except errors.InboxError as error:
             raise HTTP_ERRORS[type(error)](str(error)) from None
         except errors.ConfigurationError as error:
@@ -83,6 +86,13 @@ def principal(request: Request | None) -> Principal:
     caller = verify_token(bearer_token(_present(request).headers), get_auth_settings())
     logs.bind(user_id=caller.user_id)
     return caller
+
+
+def too_many_requests(error: errors.RateLimitedError) -> chalice.Response:
+    """429 in Chalice's error shape, with ``Retry-After`` (readable by pages of other origins too)."""
+    headers: dict[str, str | list[str]] = {"Retry-After": str(error.retry_after), "Access-Control-Expose-Headers": "Retry-After"}
+    body = {"Code": "TooManyRequestsError", "Message": str(error)}
+    return chalice.Response(body=body, status_code=429, headers=headers)
 
 
 def admin(request: Request | None) -> Principal:

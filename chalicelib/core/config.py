@@ -40,6 +40,12 @@ DEFAULT_BULK_LIMIT = 1000
 # posts to at most this many of a user's connections, so one user's sockets add a bounded share to a batch.
 DEFAULT_MAX_CONNECTIONS_PER_USER = 10
 
+# Requests a second per user on the /me routes, and frames a second per WebSocket connection, with a burst
+# (`chalicelib.limits`): a page load makes about 5 requests and a bulk "mark all read" loop a few a second,
+# so 20 a second with 100 saved up never stops a person, and stops a script at 1,200 a minute. 0: no limit.
+DEFAULT_USER_RATE = 20
+DEFAULT_USER_BURST = 100
+
 
 @dataclass(frozen=True)
 class AuthSettings:
@@ -76,6 +82,8 @@ class Settings:
     post_budget: int = DEFAULT_POST_BUDGET
     bulk_limit: int = DEFAULT_BULK_LIMIT
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
+    user_rate: int = DEFAULT_USER_RATE
+    user_burst: int = DEFAULT_USER_BURST
 
 
 def _required(name: str) -> str:
@@ -180,6 +188,8 @@ def load_settings() -> Settings:
         fanout_chunk_size=_positive_int("INAPP_FANOUT_CHUNK_SIZE", 500),  # subscribers per worker step
         bulk_limit=_positive_int("INAPP_BULK_LIMIT", DEFAULT_BULK_LIMIT),  # messages per bulk change request
         max_connections_per_user=_positive_int("INAPP_MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
+        user_rate=_positive_int("INAPP_USER_RATE", DEFAULT_USER_RATE, zero=True),  # per user (HTTP) and connection (WS)
+        user_burst=_positive_int("INAPP_USER_BURST", DEFAULT_USER_BURST),
     )
 
 

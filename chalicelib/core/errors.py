@@ -38,5 +38,13 @@ class BusyError(InboxError):
     """Storage refused work for now; the caller should retry (same Idempotency-Key)."""
 
 
+class RateLimitedError(InboxError):
+    """The caller went past its request limit; ``retry_after`` is the whole seconds until the next one passes."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed: the deployment is broken."""

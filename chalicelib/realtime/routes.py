@@ -23,6 +23,7 @@ from chalicelib.core.auth import verify_token
 from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import BusyError, UnauthorizedError, ValidationError
 from chalicelib.core.json_text import loads
+from chalicelib.limits import RateLimit, RateLimiter
 from chalicelib.realtime.closing import TOKEN_EXPIRED, TOO_MANY_CONNECTIONS, Closer
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.poster import Outcome
@@ -37,6 +38,12 @@ def _frame(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
+def _rate_limited(limit: RateLimit, wait: int) -> dict[str, Any]:
+    """The error frame of a frame past the connection's limit: what the limit is, and when to send again."""
+    message = f"rate: at most {limit.rate} frames a second per connection (a burst of {limit.burst}); retry after {wait} s"
+    return {"type": "error", "message": message, "retryAfter": wait}
+
+
 class WebSocketRoutes:
     """What the three WebSocket routes do; ``post`` answers on the same socket."""
 
@@ -46,11 +53,13 @@ class WebSocketRoutes:
         registry: ConnectionRegistry,
         post: Callable[[str, bytes], Outcome],
         closer: Closer,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._auth = auth  # read at the first $connect: $default and $disconnect check no token
         self._registry = registry
         self._post = post
         self._closer = closer
+        self._limiter = limiter  # frames a second per connection (None: no limit)
 
     def connect(self, event: dict[str, Any]) -> dict[str, Any]:
         """Verify ``?token=``; refuse the handshake (401) without storing anything."""
@@ -85,10 +94,12 @@ class WebSocketRoutes:
             logger.warning("enforcing the connection cap failed", extra={"connection_id": live.connection_id})
 
     def message(self, connection_id: str, body: str | None) -> dict[str, Any]:
-        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else → an error frame; an expired token's → closed."""
+        """``{"action":"ping"}`` → ``{"type":"pong"}``; anything else, or a frame past the limit → an error frame;
+        an expired token's → closed."""
         if self._closed_for_expiry(connection_id):
             return {"statusCode": 200}
-        reply = self._answer(body)
+        wait = self._limiter.admit(f"conn#{connection_id}") if self._limiter else 0
+        reply = _rate_limited(self._limiter.limit, wait) if self._limiter and wait else self._answer(body)
         self._post(connection_id, _frame(reply))
         return {"statusCode": 200}
 

@@ -27,6 +27,7 @@ from chalicelib.storage.dynamo import (
     transaction,
     transaction_units,
     update_item,
+    update_or_read,
 )
 from chalicelib.storage.inbox_tables import (
     ARCHIVED,
@@ -117,6 +118,7 @@ __all__ = [
     "transaction_units",
     "try_batches",
     "update_item",
+    "update_or_read",
     "write_batch",
     "write_batches",
 ]

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
@@ -171,6 +172,32 @@ def update_item(model: type[Model], hash_key: str, actions: list[Any], condition
     response = model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values="ALL_NEW")
     attributes: dict[str, Any] = response.get("Attributes", {})
     return attributes
+
+
+def update_or_read(model: type[Model], hash_key: str, actions: list[Any], condition: Any) -> tuple[bool, dict[str, Any]]:
+    """A conditional UpdateItem that reads as well, in one call: (True, the item after it) or (False, the item as it stood).
+
+    ``ReturnValuesOnConditionCheckFailure: ALL_OLD`` hands back the item that
+    refused the condition, at no extra cost. PynamoDB's client drops it from
+    the error, so the call goes to the same botocore client directly; any
+    other error is raised as PynamoDB's ``UpdateError``, like every other write's.
+    """
+    connection = model._get_connection().connection
+    request = connection.get_operation_kwargs(
+        model.Meta.table_name,
+        hash_key,
+        actions=actions,
+        condition=condition,
+        return_values="ALL_NEW",
+        return_values_on_condition_failure="ALL_OLD",
+    )
+    try:
+        answer = connection.client.update_item(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False, dict(error.response.get("Item") or {})
+        raise UpdateError("Failed to update item", error) from error
+    return True, dict(answer.get("Attributes") or {})
 
 
 def put_item(model: type[Model], hash_key: str, attributes: dict[str, Any], *, version: int) -> None:

@@ -88,8 +88,10 @@ class Recorder:
 
 @pytest.fixture(autouse=True)
 def post_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As deployed: every function that posts leases from the account's post budget (an UpdateItem)."""
+    """As deployed: every function that posts leases from the account's post budget (an UpdateItem), and
+    the /me routes and WebSocket frames take from their request limit's bucket (an UpdateItem too)."""
     monkeypatch.setenv("INAPP_POST_BUDGET", "5000")
+    monkeypatch.delenv("INAPP_USER_RATE")  # the default, 20 a second
 
 
 @pytest.fixture
@@ -270,12 +272,13 @@ def test_the_websocket_roles_grant_what_each_route_calls(
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", live))
         lambdas.invoke("ws_disconnect", ws_event("$disconnect", "unknown="))
     assert connect_used == granted("WebsocketConnectRole")[0]
-    # Its pong is a post: a lease from the account's post budget, on budget#<second> items only; a frame of a
-    # connection whose token expired reads it and forgets it, on conn# and user# items only.
+    # Its pong is a post: a lease from the account's post budget, on budget#<second> items, and the frame takes
+    # from its connection's bucket, on rate#conn#<id> items; a frame of a connection whose token expired reads it
+    # and forgets it, on conn# and user# items. Those keys only.
     assert message_used == granted("WebsocketMessageRole")[0]
     conditions = [s.get("Condition") for s in _statements("WebsocketMessageRole") if "dynamodb:UpdateItem" in s["Action"]]
     assert conditions == [
-        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*", "rate#conn#*"]}},
         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["conn#*", "user#*"]}},
     ]
     for role in ("WebsocketMessageRole", "WebsocketConnectRole"):  # the connect closes the oldest beyond the cap

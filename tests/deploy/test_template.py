@@ -210,11 +210,12 @@ def test_each_role_has_only_what_its_function_does(template: dict[str, Any]) -> 
         return {a for r, s in _statements(template) if r == role for a in _as_list(s["Action"])}
 
     assert "execute-api:ManageConnections" not in actions("ApiHandlerRole") | actions("SendRole")
-    # The $default route's DynamoDB actions: its pong's lease from the post budget (budget# keys), and reading and
-    # forgetting the connection itself when its token expired (conn# and user# keys).
+    # The $default route's DynamoDB actions: its pong's lease from the post budget (budget# keys), its frame's
+    # bucket (rate#conn# keys), and reading and forgetting the connection itself when its token expired (conn#
+    # and user# keys).
     message_grants = [s for r, s in _statements(template) if r == "WebsocketMessageRole" and "Condition" in s]
     assert sorted(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in message_grants) == [
-        ["budget#*"],
+        ["budget#*", "rate#conn#*"],
         ["conn#*", "user#*"],
     ]
     assert {a for a in actions("WebsocketMessageRole") if a.startswith("dynamodb:")} == {

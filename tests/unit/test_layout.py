@@ -16,13 +16,14 @@ LIB = ROOT / "chalicelib"
 MAY_IMPORT = {
     "core": set(),
     "storage": {"core"},
+    "limits": {"storage", "core"},
     "counts": {"storage", "core"},
     "channels": {"storage", "core"},
     "sending": {"channels", "storage", "core"},
     "inbox": {"counts", "storage", "core"},
-    "realtime": {"counts", "storage", "core"},
+    "realtime": {"limits", "counts", "storage", "core"},
     "audience": {"sending", "channels", "storage", "core"},
-    "api": {"audience", "sending", "inbox", "channels", "counts", "storage", "core"},
+    "api": {"audience", "sending", "inbox", "channels", "counts", "limits", "storage", "core"},
 }
 MAX_MODULE_LINES = 250
 MAX_MODULES_PER_FOLDER = 12

@@ -97,3 +97,30 @@ def test_connects_meeting_transaction_conflicts_are_retried_and_a_lasting_confli
         answer = lambdas.invoke("ws_connect", ws_event("$connect", "late=", token=token("u1"))).payload
     assert answer["statusCode"] == 429
     assert Connection.count("conn#late=") == 0
+
+
+def test_frames_past_a_connections_limit_get_an_error_frame_and_other_connections_do_not(
+    lambdas: LambdaClient, standin: ManagementStandIn, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default limit (20 frames a second, a burst of 100) per connection; its clock frozen, then moved."""
+    from chalicelib import service
+
+    monkeypatch.delenv("INAPP_USER_RATE")
+    service.reset()
+    now = [1_800_000_000.0]
+    limiter = service.get_request_limiter()
+    assert limiter is not None
+    limiter.clock = lambda: now[0]
+    for connection_id in ("c1=", "c2="):
+        lambdas.invoke("ws_connect", ws_event("$connect", connection_id, token=token("alice")))
+    for _ in range(101):
+        lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
+    lambdas.invoke("ws_message", ws_event("$default", "c2=", body='{"action":"ping"}'))
+    frames = standin.frames("c1=")
+    assert frames[:100] == [{"type": "pong"}] * 100
+    message = "rate: at most 20 frames a second per connection (a burst of 100); retry after 1 s"
+    assert frames[100:] == [{"type": "error", "message": message, "retryAfter": 1}]
+    assert standin.frames("c2=") == [{"type": "pong"}]
+    now[0] += 1
+    lambdas.invoke("ws_message", ws_event("$default", "c1=", body='{"action":"ping"}'))
+    assert standin.frames("c1=")[101:] == [{"type": "pong"}]

@@ -60,3 +60,23 @@ def test_a_throttled_batch_read_is_the_busy_path_not_an_escaping_error(tables: N
 
     with throttled("BatchGetItem"), pytest.raises(BusyError):
         counts.read_many(["alice", "bob"])
+
+
+def test_update_or_read_answers_the_item_after_or_the_item_that_refused_in_one_call(tables: None) -> None:
+    """``ReturnValuesOnConditionCheckFailure: ALL_OLD``, which PynamoDB's own client drops from the error."""
+    from pynamodb.exceptions import UpdateError
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.storage import update_or_read
+    from chalicelib.storage.tables import Connection
+
+    n = Path("n")
+    assert update_or_read(Connection, "rate#x", [n.add(1)], n.does_not_exist() | (n < 1)) == (
+        True,
+        {"pk": {"S": "rate#x"}, "n": {"N": "1"}},
+    )
+    assert update_or_read(Connection, "rate#x", [n.add(1)], n < 1) == (False, {"pk": {"S": "rate#x"}, "n": {"N": "1"}})
+    assert update_or_read(Connection, "rate#none", [n.add(1)], n.exists()) == (False, {})
+    with throttled("UpdateItem"), pytest.raises(UpdateError) as raised:
+        update_or_read(Connection, "rate#x", [n.add(1)], n < 5)
+    assert raised.value.cause_response_code == "ProvisionedThroughputExceededException"
