@@ -257,3 +257,36 @@ def test_two_shards_applied_at_the_same_moment_both_count(
         assert list(both.map(apply, halves)) == [[], []]
     stored = counts.read("alice", consistent=True)
     assert stored.numbers() == tally("alice").numbers() and stored.of("t", "news") == 12
+
+
+def test_own_changes_whose_counts_cannot_be_read_for_the_other_tabs_are_retried(
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user's own change leaves the stream nothing to count, only the counts to post: it reads them (⌈U/100⌉)."""
+    from chalicelib.core.errors import BusyError
+    from chalicelib.counts import stream as counts
+
+    connect("alice", "a1=")
+    sent = send(["alice"])["id"]
+    lambdas.invoke("deliver", stream.batch())
+    api.change_message(token("alice"), sent, {"status": "read"})
+    batch = stream.batch()
+
+    def busy(users: list[str]) -> Any:
+        raise BusyError("storage is busy; retry shortly")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(counts, "read_many", busy)
+        answer = lambdas.invoke("deliver", batch).payload
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in batch["Records"]]}
+    assert lambdas.invoke("deliver", batch).payload == {"batchItemFailures": []}  # Lambda's retry
+    assert standin.counts("a1=")[-1] == {"total": 0, "unseen": 0, "channels": {}}
+    assert_counts_exact("alice")
