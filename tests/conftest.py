@@ -173,7 +173,7 @@ def deliver_and_replay(lambdas: LambdaClient, batch: dict[str, Any]) -> dict[str
     real_post = handler._post
     handler._post = lambda connection_id, payload: Outcome.SENT
     try:
-        for replay in ({"Records": batch["Records"][len(batch["Records"]) // 2 :]}, batch):
+        for replay in ({**batch, "Records": batch["Records"][len(batch["Records"]) // 2 :]}, batch):  # the same shard
             lambdas.invoke("deliver", replay)
     finally:
         handler._post = real_post

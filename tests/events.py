@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -107,16 +108,17 @@ class CountsKeeper:
     must take each record as coming from the same shard (``shards``).
     """
 
-    def __init__(self, shards: ShardMap | None = None) -> None:
+    def __init__(self, shards: ShardMap | None = None, ttl_deleted: Collection[tuple[str, str]] = ()) -> None:
         self._tap: StreamTap | None = None
         self._shards = shards
+        self._ttl_deleted = ttl_deleted  # the items a test deleted as TTL would: their REMOVEs say so
 
     def catch_up(self) -> None:
         from chalicelib import counts
         from chalicelib.storage.stream_records import StreamRecord
 
         self._tap = self._tap or StreamTap()
-        records = self._tap.batch(100_000)["Records"]
+        records = as_ttl_deletions(self._tap.batch(100_000), self._ttl_deleted)["Records"]
         for shard, part in self._shards.batches(records) if self._shards else [(counts.ANY_SHARD, records)]:
             changes = counts.changes_from([StreamRecord.parse(r) for r in part], shard)
             with ThreadPoolExecutor(max_workers=8) as pool:  # the path `deliver` runs, with no frames to post
@@ -127,10 +129,12 @@ class CountsKeeper:
             assert not failed, "counts could not be applied"
 
 
-def as_ttl_deletions(batch: dict[str, Any]) -> dict[str, Any]:
-    """Mark every REMOVE of a batch as DynamoDB's TTL would (moto's own deletes carry no identity)."""
+def as_ttl_deletions(batch: dict[str, Any], keys: Collection[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Mark every REMOVE of a batch (or of the items ``keys`` only) as DynamoDB's TTL would (moto's own deletes carry
+    no identity; the app's deletes count themselves, and the stream counts only TTL's)."""
     for record in batch["Records"]:
-        if record["eventName"] == "REMOVE":
+        item = record["dynamodb"]["Keys"]
+        if record["eventName"] == "REMOVE" and (keys is None or (item["userId"]["S"], item["id"]["S"]) in keys):
             record["userIdentity"] = dict(TTL_IDENTITY)
     return batch
 

@@ -1,13 +1,15 @@
 """Each user's counts: the read model (`model`), a batch's changes to it (`changes`),
-and the stream's exactly-once updater (`stream`).
+the stream's exactly-once updater (`stream`), and a user's own change counted in its write (`own`).
 
-Readers (the inbox, the repair) use `read` and `Counts`; the stream
-function uses `changes_from` and `apply`. Nothing here writes an inbox item.
+Readers (the inbox, the repair) use `read` and `Counts`; the inbox's writers
+add an `OwnChange` to their transactions; the stream function uses
+`changes_from` and `apply`. Nothing here writes an inbox item.
 """
 
-from chalicelib.counts.changes import ANY_SHARD, Change, changes_from, record_user
+from chalicelib.counts.changes import ANY_SHARD, Change, changes_from, echoes_counts, record_user
 from chalicelib.counts.model import GUARD, GUARD_TIME, KINDS, Counts, add_contribution, read, read_many
-from chalicelib.counts.stream import apply
+from chalicelib.counts.own import OwnChange, counted_at_write, fresh_mark
+from chalicelib.counts.stream import apply, tidy
 
 __all__ = [
     "ANY_SHARD",
@@ -16,10 +18,15 @@ __all__ = [
     "KINDS",
     "Change",
     "Counts",
+    "OwnChange",
     "add_contribution",
     "apply",
     "changes_from",
+    "counted_at_write",
+    "echoes_counts",
+    "fresh_mark",
     "read",
     "read_many",
     "record_user",
+    "tidy",
 ]

@@ -101,7 +101,8 @@ class Counts:
         return self.guards.get(shard, ("", 0))[0]
 
     def of(self, kind: str, channel: str) -> int:
-        return self.values.get((kind, channel), 0)
+        """What is shown: never below 0 (a user's change counted before the stream counted its message)."""
+        return max(0, self.values.get((kind, channel), 0))
 
     @property
     def channels(self) -> list[str]:

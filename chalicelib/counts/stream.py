@@ -1,12 +1,13 @@
-"""Each user's counts, kept by the stream handler from the inbox's own change records.
+"""Each user's counts of what reaches them, kept by the stream handler from the inbox's own change records.
 
 A stream record carries the item before and after the change, so its
-effect on the counts is ``contribution(new) - contribution(old)``: a send,
-a read, a seen, an archive (the live item goes, its archived copy counts
-nothing), a delete or a TTL expiry all count the same way, and no write
-path has to touch a counter. That keeps counters out of the writers'
-transactions (one item per receiver, not two; sends to the same user no
-longer conflict on a counter item).
+effect on the counts is ``contribution(new) - contribution(old)``. The
+stream counts the records no write counted: sends (and retried sends,
+fan-out chunks) and TTL's deletions. That keeps counters out of the
+senders' writes (one item per receiver, not two; sends to the same user
+never conflict on a counter item). A user's own changes count themselves
+in their transactions (`chalicelib.counts.own`), so the user's next read
+shows them; their records are left out here (`changes.counted_here`).
 
 Exactly once, per shard: a user's records of one batch become one
 ``UpdateItem`` that adds their deltas and raises the item's guard for the
@@ -19,9 +20,8 @@ other. Within one shard Lambda runs batches in order, so a replayed record
 is always at or below that shard's guard: its update is refused, the item
 is read, and only the records above the guard are applied (optimistically,
 on the guard unchanged). Across shards no order is needed: every effect is
-commutative (deltas add, the latest id only moves forward) except the
-mutes, which come from one item, whose records stay in one shard lineage,
-parent before child. Lambda names the shard only in tumbling-window
+commutative (deltas add, the latest id only moves forward; the mutes are
+copied by their own writes). Lambda names the shard only in tumbling-window
 events (``shardId``), so the mapping has a window; it keeps no state.
 
 A guard's records are older than the guard's time; past the mapping's
@@ -73,8 +73,6 @@ def _actions(change: Change) -> list[Any]:
             actions.append(Path(f"{kind}:{channel}").add(delta))
     for channel, latest in sorted(change.latest.items()):
         actions.append(Path(f"l:{channel}").set(latest))
-    if change.muted is not None:
-        actions.append(Path("muted").set(change.muted) if change.muted else Path("muted").remove())
     return actions
 
 
@@ -126,6 +124,7 @@ def apply(
     counts_pool: Executor,
     then_pool: Executor,
     attempts: int = COUNTS_ATTEMPTS,
+    echo: Iterable[str] = (),
 ) -> tuple[list[T], list[str]]:
     """Apply every user's change once; ``then(user, counts)`` as soon as that user's counts are stored.
 
@@ -135,12 +134,19 @@ def apply(
     go out while another's counts are still being written, and slow posts
     never delay a counts update. A replayed change is settled (`settle_replayed`),
     a failed one tried again, up to ``attempts`` times in this call.
+    The users in ``echo`` without a change (their own changes were counted
+    by their writes) get their counts as stored, read in ⌈U/100⌉ calls.
     Returns what each ``then`` gave, and the users whose counts still failed.
     """
+    quiet = [user for user in echo if user not in changes]
+    try:
+        echoed, unread = (read_many(quiet) if quiet else {}), []
+    except (PynamoDBException, BusyError):
+        echoed, unread = {}, quiet  # their frames go out; Lambda retries their records for the counts
 
     def update(user: str) -> Outcome | None:
         change = changes.get(user)
-        return first_try(change) if change is not None else None
+        return first_try(change) if change is not None else echoed.get(user)
 
     def first(user: str, written: Future[Outcome | None]) -> tuple[Outcome | None, list[T]]:
         outcome = written.result()
@@ -160,7 +166,7 @@ def apply(
         if not pending or attempt == attempts - 1:
             break
         storage.pause_before_retry(attempt)  # a throttled update: again, within this invocation
-    return results, pending
+    return results, pending + unread
 
 
 def _apply_replayed(changes: list[Change], done: dict[str, Counts], failed: list[Change]) -> None:
@@ -206,11 +212,14 @@ def tidy(counts: Counts) -> None:
     Each removal is on its own condition (the channel still empty, the guard
     not moved since), so a batch that changed them meanwhile keeps them.
     """
-    empty = [c for (kind, c), n in counts.values.items() if kind == "t" and n == 0]
+    # Every kind at 0, not only the total: a user's own change may be counted before the stream counts its message.
+    channels = {c for (kind, c) in counts.values if kind == "t"}
+    empty = sorted(c for c in channels if not any(counts.values.get((kind, c), 0) for kind in KINDS))
     stale = {shard: when for shard, (_, when) in counts.guards.items() if when < time.time() - GUARD_KEPT_SECONDS}
     if not empty and not stale:
         return
-    checks = [Path(f"t:{channel}") == 0 for channel in empty]
+    counted = [Path(f"{kind}:{channel}") for channel in empty for kind in KINDS]
+    checks = [path.does_not_exist() | (path == 0) for path in counted]
     checks += [Path(f"{GUARD_TIME}:{shard}") == when for shard, when in stale.items()]
     condition: Any = checks[0]
     for check in checks[1:]:

@@ -16,9 +16,10 @@ from pynamodb.models import Model
 
 from chalicelib import counts, storage
 from chalicelib.core.errors import BusyError
-from chalicelib.counts import GUARD, GUARD_TIME, KINDS, Counts
+from chalicelib.counts import GUARD, GUARD_TIME, KINDS, Counts, OwnChange
+from chalicelib.inbox.bulk import in_transaction, per_transaction, unchanged
 from chalicelib.inbox.preferences import muted_channels
-from chalicelib.storage import LIVE_END, Connection, InboxMessage, UserCounts
+from chalicelib.storage import LIVE_END, PREFERENCES, Connection, InboxMessage, UserCounts
 
 
 def recount_user(user_id: str) -> dict[str, dict[str, Any]]:
@@ -69,8 +70,8 @@ def _save(fixed: Counts, current: Counts) -> None:
 def _changes(before: Counts, after: Counts) -> dict[str, dict[str, Any]]:
     changes: dict[str, dict[str, Any]] = {}
     for channel in sorted(set(before.channels) | set(after.channels)):
-        old = {kind: before.of(kind, channel) for kind in KINDS}
-        new = {kind: after.of(kind, channel) for kind in KINDS}
+        old = {kind: before.values.get((kind, channel), 0) for kind in KINDS}  # as stored, below 0 too
+        new = {kind: after.values.get((kind, channel), 0) for kind in KINDS}
         if old != new:
             changes[channel] = {"before": _shown(old), "after": _shown(new)}
     return changes
@@ -83,13 +84,17 @@ def _shown(kinds: dict[str, int]) -> dict[str, int]:
 def forget_user(user_id: str) -> dict[str, int]:
     """Delete every item that is the user's: inbox (with archive and preferences) and connections.
 
-    The counts item is left to the stream: the deletions' REMOVE records
-    bring every count to zero and drop the channels and mutes from it. It
-    keeps the user id with the stream's guards, so a late replay of
-    those records cannot count them again (deleting it here would let the
-    REMOVEs recreate it with negative counts).
+    The inbox items go in transactions that take their counts and mutes off
+    the counts item (an app delete counts itself: `counts.own`); its emptied
+    channels are then removed. It keeps the user id with the stream's
+    guards, so a late replay of their messages' records cannot count them
+    again (deleting it here would let a message still on the stream
+    recreate it with counts of a message that is gone).
     """
-    inbox = _delete_all(InboxMessage, InboxMessage.query(user_id, attributes_to_get=["userId", "id"]))
+    items = list(InboxMessage.query(user_id, consistent_read=True))
+    for start in range(0, len(items), per_transaction(1)):
+        in_transaction(items[start : start + per_transaction(1)], _erase, lambda item: True, field="user")
+    counts.tidy(counts.read(user_id, consistent=True))
     connections: list[Model] = []
     try:
         registry = Connection.get(f"user#{user_id}")
@@ -99,7 +104,16 @@ def forget_user(user_id: str) -> dict[str, int]:
         for element in registry.connections or set():
             connections.append(Connection(f"conn#{element.split('|', 1)[0]}"))  # id|connectedAt[|exp]
         connections.append(registry)
-    return {"messages": inbox, "connections": _delete_all(Connection, connections)}
+    return {"messages": len(items), "connections": _delete_all(Connection, connections)}
+
+
+def _erase(transaction: Any, item: InboxMessage, own: OwnChange) -> None:
+    """Delete one item of any kind (a message, its archived copy, a tombstone, the preferences) with its counts."""
+    own.item(item.serialize(null_check=False), None)
+    if item.id == PREFERENCES:
+        own.forget_mutes()
+    live = item.id < LIVE_END
+    transaction.delete(item, condition=unchanged(item) if live else InboxMessage.id.exists())
 
 
 def _delete_all(model: type[Model], items: Iterable[Model]) -> int:

@@ -1,12 +1,14 @@
 """Changing messages in a user's inbox: read/unread, seen, archive/unarchive, delete, and "all" of each.
 
-Only the items change: the counts follow from the stream (`counts`), so a
-change applied twice or racing another device counts once — each write is
-conditioned on the state it changes from, and a refused one is simply done.
+Each change is one transaction that also updates the user's counts item
+with what it changes (`counts.OwnChange`) and marks what it writes with a
+fresh ``counted`` (so the stream leaves it out): after the answer, the
+user's next read of counts, channels and lists shows the change. Each write
+is conditioned on the state it changes from (the counts' delta is computed
+from that state), so a change applied twice or racing another device
+counts once — a refused one is looked at again.
 
-A change of "all" is bounded per request (``limit`` messages, ``BULK_UNITS_PER_REQUEST``
-write units) and answers ``{updated, more}``: what it changed no longer matches
-its filter, so the same request again goes on where it stopped.
+A change of "all" is bounded per request (`bulk`) and answers ``{updated, more}``.
 
 Archiving moves the item to ``archived#<id>`` (delete + put in one
 transaction), so the live inbox stays one key range; restoring moves it
@@ -16,35 +18,23 @@ leaves a tombstone that announces it to the user's other devices.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import islice
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
-from chalicelib import storage
-from chalicelib.core.backoff import Pace
+from chalicelib import counts, storage
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import new_id
+from chalicelib.counts import OwnChange
+from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, unchanged
 from chalicelib.inbox.queries import find_message, source
 from chalicelib.storage import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone, message_json
 
 # Longer than a redriven fan-out step can come back (the dead-letter queue keeps 14 days): its retry
 # path reads the tombstone to leave the deleted message deleted.
 TOMBSTONE_LIFETIME = timedelta(days=15)
-MOVES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 2  # a delete and a put each
-# Write units a second one user's bulk change may spend: half of what a partition takes (1,000), so the
-# user's key is never throttled and their sends and counts updates keep the other half.
-BULK_UNITS_PER_SECOND = 500
-# What one request's bulk change may spend: 10 s at that pace, so that with its queries and last transaction it
-# ends well within 20 s (API Gateway gives up at 29 s) however large the messages are. Ordinary messages (≤ 1 KB)
-# meet the message limit first: 1,000 cost 2,000 units to read or see and 4,000 to archive (config.py).
-BULK_UNITS_PER_REQUEST = 10 * BULK_UNITS_PER_SECOND
-BUSY = "the message is being changed elsewhere; try again"
-Progress = dict[str, int | bool]  # a bulk change's answer: {"updated": n, "more": bool}
 
 
 @dataclass(frozen=True)
@@ -74,24 +64,20 @@ def change_message(user_id: str, message_id: str, change: MessageChange) -> dict
     """``PATCH /me/messages/{id}``: a status, a move into or out of the archive, or both."""
     for attempt in range(storage.CONFLICT_RETRIES):
         message = find_message(user_id, message_id)
-        now = iso(utc_now())
-        try:
-            if change.archived is not None and change.archived != message.archived:
-                moved = _moved(message, change.archived, now)
-                if change.status is not None:
-                    moved.set_status(change.status, now if change.status == READ else None)
-                with storage.transaction() as transaction:
-                    _move(transaction, message, moved)
-                return message_json(moved)
-            if change.status is None or change.status == message.status:
-                return message_json(message)
-            old_status = message.status
-            message.set_status(change.status, now if change.status == READ else None)
-            # One item: a plain conditional UpdateItem (a transaction would cost twice the write units).
-            message.update(actions=_status_actions(message), condition=InboxMessage.status == old_status)
+        now, mark = iso(utc_now()), counts.fresh_mark()
+        if change.archived is not None and change.archived != message.archived:
+            after = _moved(message, change.archived, now, mark)
+            if change.status is not None:
+                after.set_status(change.status, now if change.status == READ else None)
+        elif change.status is None or change.status == message.status:
             return message_json(message)
-        except (TransactWriteError, UpdateError):
-            storage.pause_before_retry(attempt)  # changed by another device meanwhile, or a conflict: look again
+        else:
+            after = _copy(message, mark)
+            after.set_status(change.status, now if change.status == READ else None)
+        layout = (1,) if after.id == message.id else (1, 1)  # an update, or a delete and a put
+        if in_transaction([message], _replace_with(after), None, layout, field="status"):
+            return message_json(after)
+        storage.pause_before_retry(attempt)  # changed by another device meanwhile: look again (404 if gone)
     raise BusyError(f"status: {BUSY}")
 
 
@@ -99,19 +85,27 @@ def delete_message(user_id: str, message_id: str) -> None:
     """Remove the message (live or archived) for this user only, leaving a tombstone for the stream."""
     for attempt in range(storage.CONFLICT_RETRIES):
         message = find_message(user_id, message_id)
-        try:
-            with storage.transaction() as transaction:
-                transaction.delete(message, condition=InboxMessage.id.exists())
-                transaction.save(Tombstone(user_id, DELETED + message.message_id, expires_at=TOMBSTONE_LIFETIME))
+
+        def delete(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+            own.item(message.serialize(), None)
+            transaction.delete(message, condition=unchanged(message))
+            transaction.save(Tombstone(user_id, DELETED + message.message_id, expires_at=TOMBSTONE_LIFETIME))
+
+        if in_transaction([message], delete, None, (1, 1), field="id"):
             return
-        except TransactWriteError:
-            storage.pause_before_retry(attempt)  # archived, restored or deleted meanwhile: look again (404 if gone)
+        storage.pause_before_retry(attempt)  # archived, restored or deleted meanwhile: look again (404 if gone)
     raise BusyError(f"id: {BUSY}")
 
 
-def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
-    """The message's copy on the other side of the archive."""
+def _copy(message: InboxMessage, mark: str) -> InboxMessage:
     copy = InboxMessage.from_raw_data(message.serialize())
+    copy.counted = mark
+    return copy
+
+
+def _moved(message: InboxMessage, archived: bool, now: str, mark: str) -> InboxMessage:
+    """The message's copy on the other side of the archive."""
+    copy = _copy(message, mark)
     copy.id = ARCHIVED + message.message_id if archived else message.message_id
     copy.archived_at = now if archived else None
     copy.restored_at = None if archived else now
@@ -124,11 +118,18 @@ def _moved(message: InboxMessage, archived: bool, now: str) -> InboxMessage:
     return copy
 
 
-def _move(transaction: Any, message: InboxMessage, moved: InboxMessage) -> None:
-    """Delete and put in one transaction, on the state the copy was made from (else: look again)."""
-    seen = InboxMessage.seen_at.does_not_exist() if message.seen_at is None else InboxMessage.seen_at == message.seen_at
-    transaction.delete(message, condition=(InboxMessage.status == message.status) & seen)
-    transaction.save(moved, condition=InboxMessage.id.does_not_exist())
+def _replace_with(after: InboxMessage) -> Callable[[Any, InboxMessage, OwnChange], None]:
+    """The write that turns a message into ``after``: an update in place, or a move (delete and put)."""
+
+    def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        own.item(message.serialize(), after.serialize())
+        if after.id == message.id:
+            transaction.update(after, actions=_status_actions(after), condition=unchanged(message))
+            return
+        transaction.delete(message, condition=unchanged(message))
+        transaction.save(after, condition=InboxMessage.id.does_not_exist())
+
+    return write
 
 
 def _status_actions(message: InboxMessage) -> list[Any]:
@@ -141,87 +142,49 @@ def _status_actions(message: InboxMessage) -> list[Any]:
         set_or_remove(InboxMessage.seen_at, message.seen_at),
         set_or_remove(InboxMessage.user_status, message.user_status),
         set_or_remove(InboxMessage.user_channel_status, message.user_channel_status),
+        InboxMessage.counted.set(message.counted),
     ]
 
 
 def mark_all_read(user_id: str, scope: ReadAll, limit: int) -> Progress:
-    """Unread messages (of one channel) become read (and seen), ≤ 100 per transaction, ``limit`` per request."""
+    """Unread messages (of one channel) become read (and seen), 99 per transaction, ``limit`` per request."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
-    now = iso(utc_now())
+    now, mark = iso(utc_now()), counts.fresh_mark()
 
-    def read(transaction: Any, message: InboxMessage) -> None:
-        message.set_status(READ, now)
-        transaction.update(message, actions=_status_actions(message), condition=InboxMessage.status == UNREAD)
+    def read(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        after = _copy(message, mark)
+        after.set_status(READ, now)
+        _replace_with(after)(transaction, message, own)
 
-    return _each_in_transactions(index.query(hash_value), read, storage.MAX_TRANSACTION_ACTIONS, limit)
+    return each_in_transactions(index.query(hash_value), read, lambda m: m.status == UNREAD, limit)
 
 
 def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
     """Unseen messages (of one channel) become seen, ``limit`` per request. Unseen ones are all unread: that index is read."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
     unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist())
-    now = iso(utc_now())
+    now, mark = iso(utc_now()), counts.fresh_mark()
 
-    def see(transaction: Any, message: InboxMessage) -> None:
-        condition = InboxMessage.seen_at.does_not_exist() & InboxMessage.id.exists()
-        transaction.update(message, actions=[InboxMessage.seen_at.set(now)], condition=condition)
+    def see(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        after = _copy(message, mark)
+        after.seen_at = now
+        own.item(message.serialize(), after.serialize())
+        actions = [InboxMessage.seen_at.set(now), InboxMessage.counted.set(mark)]
+        transaction.update(after, actions=actions, condition=unchanged(message))
 
-    return _each_in_transactions(unseen, see, storage.MAX_TRANSACTION_ACTIONS, limit)
+    return each_in_transactions(unseen, see, lambda m: m.seen_at is None, limit)
 
 
 def archive_all(user_id: str, scope: ArchiveAll, limit: int) -> Progress:
-    """Live messages, or read ones, of one channel or all, move to the archive (50 per transaction, ``limit`` per request)."""
+    """Live messages, or read ones, of one channel or all, move to the archive (49 per transaction, ``limit`` per request)."""
     index, hash_value = source(user_id, scope.channel, READ if scope.only_read else "all")
     live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END)
-    now = iso(utc_now())
-    moves: dict[str, InboxMessage] = {}
+    now, mark = iso(utc_now()), counts.fresh_mark()
 
-    def archive(transaction: Any, message: InboxMessage) -> None:
-        _move(transaction, message, moves.setdefault(message.id, _moved(message, True, now)))
+    def archive(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        _replace_with(_moved(message, True, now, mark))(transaction, message, own)
 
-    return _each_in_transactions(live, archive, MOVES_PER_TRANSACTION, limit, layout=(1, 1))  # deletes, puts
+    def still(message: InboxMessage) -> bool:
+        return message.status == READ or not scope.only_read
 
-
-Write = Callable[[Any, InboxMessage], None]
-
-
-def _each_in_transactions(
-    messages: Iterable[InboxMessage], write: Write, per_transaction: int, limit: int, layout: tuple[int, ...] = (1,)
-) -> Progress:
-    """Apply ``write`` to the messages, ``per_transaction`` at a time, paced, until ``limit`` changed or the
-    request's write units are spent; ``more``: some are left for the next request.
-
-    Only messages really changed count toward ``limit``: one another device changed meanwhile (or that an
-    index lagging the table still lists) is refused by its write's condition and passed over, never using
-    up a request.
-    """
-    pending = iter(messages)
-    changed = 0
-    pace = Pace(BULK_UNITS_PER_SECOND)
-    while changed < limit:
-        chunk = list(islice(pending, min(per_transaction, limit - changed)))
-        if not chunk:
-            return {"updated": changed, "more": False}
-        if pace.spent and pace.spent + storage.transaction_units(chunk, sum(layout)) > BULK_UNITS_PER_REQUEST:
-            return {"updated": changed, "more": True}
-        changed += _chunk(chunk, write, layout, pace)
-    return {"updated": changed, "more": next(pending, None) is not None}
-
-
-def _chunk(chunk: list[InboxMessage], write: Write, layout: tuple[int, ...], pace: Pace) -> int:
-    """One transaction; messages whose condition failed (changed meanwhile) are left out and the rest retried."""
-    for attempt in range(storage.CONFLICT_RETRIES):
-        if not chunk:
-            return 0
-        pace.spend(storage.transaction_units(chunk, sum(layout)))
-        try:
-            with storage.transaction() as transaction:
-                for message in chunk:
-                    write(transaction, message)
-            return len(chunk)
-        except TransactWriteError as error:
-            remaining = storage.not_refused(chunk, error, layout)
-            if len(remaining) == len(chunk):
-                storage.pause_before_retry(attempt)
-            chunk = remaining
-    raise BusyError(f"channel: {BUSY}")
+    return each_in_transactions(live, archive, still, limit, layout=(1, 1))  # deletes, puts

@@ -162,7 +162,10 @@ class Delivery:
                 posted.append(self._executor.submit(*task))
             return len(frames), posted
 
-        results, pending = counts.apply(changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor)
+        echo = [user for user in connections if counts.echoes_counts(by_user[user])]  # own changes: their counts as stored
+        results, pending = counts.apply(
+            changes, by_user, deliver, counts_pool=self._counts_executor, then_pool=self._executor, echo=echo
+        )
         # Every record of a user whose counts or connections could not be read is retried by Lambda, frames included.
         failures = {r.sequence_number: None for user in [*pending, *unread] for r in by_user[user]}
         now = self._clock()

@@ -10,7 +10,7 @@
 * the preferences item → ``preferences.updated``;
 * REMOVE → nothing: moves and deletions are announced by what they insert,
   and a TTL expiry only changes the counts;
-* and per user whose counts changed, one ``counts.updated``.
+* and per user whose counts changed (by the stream, or by their own change), one ``counts.updated``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.counts import Change, Counts
+from chalicelib.counts import Change, Counts, echoes_counts
 from chalicelib.storage import (
     ARCHIVED,
     CRITICAL,
@@ -81,8 +81,9 @@ def user_frames(records: list[StreamRecord], change: Change | None, stored: Coun
             continue
         if frame is not None:
             frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
-    if change is not None and stored is not None and (any(change.deltas.values()) or change.muted is not None):
+    changed = change is not None and any(change.deltas.values())
+    if stored is not None and records and (changed or echoes_counts(records)):  # echoes: the user's own, counted at write
         # ``version`` grows with every update: a frame posted by a sibling shard's batch may arrive later, not newer.
         payload = _payload({"type": "counts.updated", "counts": stored.summary(), "version": stored.version})
-        frames.append(Frame(change.records[-1].sequence_number, payload))
+        frames.append(Frame(records[-1].sequence_number, payload))
     return frames

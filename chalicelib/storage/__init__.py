@@ -11,8 +11,10 @@ is the work queue's step.
 from chalicelib.storage.audience_tables import SendLog, Subscription, log_key, newest_sends
 from chalicelib.storage.batches import BATCH_GET_KEYS, read_batch, read_items, try_batches, write_batch, write_batches
 from chalicelib.storage.dynamo import (
+    CONDITION_FAILED,
     CONFLICT_RETRIES,
     MAX_TRANSACTION_ACTIONS,
+    cancellation_codes,
     condition_failed,
     first_page,
     is_busy,
@@ -31,6 +33,7 @@ from chalicelib.storage.dynamo import (
 )
 from chalicelib.storage.inbox_tables import (
     ARCHIVED,
+    COUNTED,
     CRITICAL,
     DELETED,
     LIVE_END,
@@ -63,7 +66,9 @@ __all__ = [
     "ARCHIVED",
     "BATCH_GET_KEYS",
     "CHUNK",
+    "CONDITION_FAILED",
     "CONFLICT_RETRIES",
+    "COUNTED",
     "CRITICAL",
     "DELETED",
     "LIVE_END",
@@ -90,6 +95,7 @@ __all__ = [
     "WorkQueue",
     "answer_bytes",
     "bind_models",
+    "cancellation_codes",
     "channel_json",
     "condition_failed",
     "first_page",

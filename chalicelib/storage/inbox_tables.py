@@ -38,6 +38,9 @@ PREFERENCES = "prefs"
 LIVE_END = "a"  # live ids are upper-case ULIDs: every one sorts below this
 
 
+COUNTED = "counted"  # a fresh mark set by a write that counted its own change (`chalicelib.counts.own`)
+
+
 class ChannelIndex(GlobalSecondaryIndex["InboxMessage"]):
     class Meta:
         index_name = "channel-index"
@@ -105,6 +108,7 @@ class InboxMessage(Model):
     user_channel_status = UnicodeAttribute(null=True, attr_name="userChannelStatus")
     expires_at = TTLAttribute(attr_name="expiresAt")
     stored_id = UnicodeAttribute(null=True, attr_name="storedId")  # minted at a late store (see stored-index)
+    counted = UnicodeAttribute(null=True, attr_name=COUNTED)  # the user's change was counted by its write
 
     channel_index = ChannelIndex()
     status_index = StatusIndex()
@@ -162,6 +166,7 @@ class Preferences(Model):
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     id = UnicodeAttribute(range_key=True, default=PREFERENCES)
     muted = UnicodeSetAttribute(null=True)
+    counted = UnicodeAttribute(null=True, attr_name=COUNTED)  # the mute was copied to the counts by its write
 
 
 class UserCounts(Model):

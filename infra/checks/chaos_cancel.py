@@ -5,7 +5,8 @@ the rest of the run's expectations are untouched. The admin sends to its
 audience and deletes the channel at once; under the run's faults the send
 must end ``cancelled`` with ``recipients`` still the subscribers it started
 with and ``stored`` exactly the number of subscribers holding the message
-(or, if every chunk beat the delete, ``done`` with all of them).
+(or, if every chunk beat the delete, ``done`` with all of them; if the
+delete beat the first step, ``cancelled`` before it counted anyone: 0 and 0).
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ class Cancelled:
 
     @property
     def exact(self) -> bool:
-        """``cancelled`` (or ``done``) with its recipients kept and ``stored`` who holds it."""
+        """``cancelled`` (or ``done``) with its recipients kept and ``stored`` who holds it.
+
+        A send cancelled before its first step counted the snapshot started with none: recipients 0, stored 0.
+        """
         kept = self.recipients == self.subscribers
         if self.status == "done":
             return kept and self.stored == self.holding == self.subscribers
-        return self.status == "cancelled" and kept and self.stored == self.holding <= self.subscribers
+        unstarted = self.recipients == self.stored == self.holding == 0
+        return self.status == "cancelled" and (unstarted or (kept and self.stored == self.holding <= self.subscribers))
 
     def line(self) -> str:
         return (

@@ -15,6 +15,10 @@ After every step, once the stream has caught up:
 * every send that answered 202 is stored for every receiver exactly once
   (less what the user deleted or TTL expired), live or archived.
 
+And right after every change a user makes, before the stream catches up
+(read-your-own-writes): that user's ``GET /me/unread-count``,
+``/me/channels`` and unread list equal a recount of their items.
+
 Batch writes carry 2 items (instead of 25) so that small sends span several
 calls and a failure can fall between them.
 """
@@ -63,7 +67,8 @@ class InboxMachine(RuleBasedStateMachine):
         self.client = Client(app, stage_name="dev").__enter__()
         self.stream = StreamTap()
         self.shards = ShardMap()  # which shard each record came from: the same for deliveries and the keeper
-        self.keeper = CountsKeeper(self.shards)  # "once the stream has caught up", for the invariants
+        self.ttl_deleted: set[tuple[str, str]] = set()  # the items TTL deleted: their REMOVEs carry its identity
+        self.keeper = CountsKeeper(self.shards, self.ttl_deleted)  # "once the stream has caught up", for the invariants
         self.expected: dict[str, set[str]] = {user: set() for user in USERS}  # ids each user must hold
         self.gone: dict[str, set[str]] = {user: set() for user in USERS}  # expired or deleted
         self.answered: dict[str, tuple[str, str]] = {}  # key → (body, id) of a 202
@@ -156,6 +161,7 @@ class InboxMachine(RuleBasedStateMachine):
         user, message_id = picked
         response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"status": status})
         assert response.status_code in (200, 429), response.json_body  # 429: a conflict outlasted the retries
+        self._own_changes_show(user)
 
     @rule(data=st.data(), archived=st.booleans())
     def archive_or_restore(self, data: st.DataObject, archived: bool) -> None:
@@ -166,6 +172,7 @@ class InboxMachine(RuleBasedStateMachine):
         response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"archived": archived})
         assert response.status_code in (200, 429), response.json_body
         assert response.status_code == 429 or response.json_body["archived"] is archived
+        self._own_changes_show(user)
 
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
@@ -175,6 +182,7 @@ class InboxMachine(RuleBasedStateMachine):
         user, message_id = picked
         status = self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code
         assert status in (204, 429)
+        self._own_changes_show(user)
         if status == 429:  # the transaction did not commit: still there
             return
         assert self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code == 404
@@ -192,11 +200,30 @@ class InboxMachine(RuleBasedStateMachine):
             body["status"] = "read"
         response = self._http("POST", f"/me/messages/{action}", TOKENS[user], body)
         assert response.status_code in (200, 429), response.json_body  # 429: what was done stays done
+        self._own_changes_show(user)
 
     @rule(user=st.sampled_from(USERS), channel=st.sampled_from(CHANNELS), muted=st.booleans())
     def mute(self, user: str, channel: str, muted: bool) -> None:
         response = self._http("PUT", f"/me/preferences/channels/{channel}", TOKENS[user], {"muted": muted})
         assert response.status_code in (200, 429), response.json_body
+        self._own_changes_show(user)
+
+    def _own_changes_show(self, user: str) -> None:
+        """Read-your-own-writes: the stream caught up before this step (the invariants below), so right after the
+        user's change, and before it catches up again, what the user reads equals a recount of their items."""
+        expected = tally(user)
+        headers = {"Authorization": f"Bearer {TOKENS[user]}"}
+
+        def get(path: str) -> Any:
+            response = self.client.http.request("GET", path, headers=headers)
+            assert response.status_code == 200, response.json_body
+            return response.json_body
+
+        assert get("/me/unread-count") == expected.summary(), user
+        shown = {c["name"]: (c["unread"], c["total"]) for c in get("/me/channels?limit=100")["items"]}
+        assert shown == {c: (expected.of("u", c), expected.of("t", c)) for c in expected.channels}, user
+        unread = {m.id for m in InboxMessage.query(user, InboxMessage.id < "a") if m.status == "unread"}
+        assert {m["id"] for m in get("/me/messages?status=unread&limit=100")["items"]} == unread, user
 
     # --- the stream: TTL expiries, batches failing midway and replayed ----------------------------
 
@@ -209,6 +236,7 @@ class InboxMachine(RuleBasedStateMachine):
         user, oldest = picked[0], min(self.expected[picked[0]])
         for message in InboxMessage.batch_get([(user, oldest), (user, ARCHIVED + oldest)]):
             message.delete()
+            self.ttl_deleted.add((user, message.id))
         self.expected[user].discard(oldest)
         self.gone[user].add(oldest)
 
@@ -220,7 +248,7 @@ class InboxMachine(RuleBasedStateMachine):
     @rule(split=st.integers(min_value=0, max_value=10), replay=st.booleans())
     def deliver(self, split: int, replay: bool) -> None:
         """Per shard: a batch whose first part succeeds, then (as Lambda retries from the failed record) all of it."""
-        for shard, records in self.shards.batches(as_ttl_deletions(self.stream.batch())["Records"]):
+        for shard, records in self.shards.batches(as_ttl_deletions(self.stream.batch(), self.ttl_deleted)["Records"]):
             batch = {"Records": records, "shardId": shard, "window": {"start": "", "end": ""}, "state": {}}
             head = {**batch, "Records": records[: min(split, len(records))]}
             for attempt in (head, batch, batch) if replay else (head, batch):

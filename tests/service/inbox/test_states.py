@@ -236,9 +236,9 @@ def test_a_hot_users_bulk_change_is_paced_below_a_partitions_write_units(
     Scaled down to run fast: the partition at 300 units a second, the pace at 150; unpaced, the first
     two transactions alone (400 units) overrun the partition.
     """
-    from chalicelib.inbox import states
+    from chalicelib.inbox import bulk
 
-    monkeypatch.setattr(states, "BULK_UNITS_PER_SECOND", 150)
+    monkeypatch.setattr(bulk, "BULK_UNITS_PER_SECOND", 150)
     for index in range(200):
         api.send_message(admin_token, {"channel": "news", "receivers": ["hot"], "title": f"m{index}"})
     with dynamodb_faults({}, hot_key_units=300) as injected:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.counts.changes import SEQUENCE_WIDTH, changes_from
+from chalicelib.counts.changes import SEQUENCE_WIDTH, changes_from, echoes_counts
 from chalicelib.storage.stream_records import StreamRecord
 
 
@@ -41,8 +41,25 @@ def test_a_partly_applied_change_keeps_only_the_later_records() -> None:
     assert change.after("7".zfill(SEQUENCE_WIDTH)).empty
 
 
-def test_records_that_touch_no_count_are_left_out_but_mutes_are_kept() -> None:
+def test_records_that_touch_no_count_are_left_out_and_mutes_are_left_to_their_writes() -> None:
     tombstone = {"userId": {"S": "alice"}, "id": {"S": "deleted#01A"}}
     prefs = {"userId": {"S": "bob"}, "id": {"S": "prefs"}, "muted": {"SS": ["c"]}}
-    changes = changes_from([_record("INSERT", "1", tombstone), _record("INSERT", "2", prefs)])
-    assert list(changes) == ["bob"] and changes["bob"].muted == {"c"}
+    assert changes_from([_record("INSERT", "1", tombstone), _record("INSERT", "2", prefs)]) == {}
+
+
+def test_a_users_own_changes_counted_by_their_writes_are_left_out_and_only_ttls_removes_count() -> None:
+    """A write that counted itself marks its item with a fresh ``counted``; a REMOVE is the app's unless TTL's."""
+    sent = _message("alice", "01A")
+    read = {**_message("alice", "01A", "read"), "counted": {"S": "m1"}}
+    unread_again = {**_message("alice", "01A"), "counted": {"S": "m1"}}  # no new mark: not counted by its write
+    ttl = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    records = [
+        _record("INSERT", "1", sent),
+        _record("MODIFY", "2", read, sent),
+        _record("MODIFY", "3", unread_again, read),
+        StreamRecord.parse({"eventName": "REMOVE", "dynamodb": {"SequenceNumber": "4", "OldImage": unread_again}}),
+        StreamRecord.parse({"eventName": "REMOVE", "userIdentity": ttl, "dynamodb": {"SequenceNumber": "5", "OldImage": sent}}),
+    ]
+    change = changes_from(records)["alice"]
+    assert [r.sequence_number for r in change.records] == ["1", "3", "5"]
+    assert echoes_counts(records) and not echoes_counts([records[0], records[2], records[4]])

@@ -141,10 +141,36 @@ def test_messages_changed_meanwhile_are_passed_over_without_using_up_the_limit(
 
 def test_large_messages_end_a_request_at_its_write_units_before_the_limit(api: Api, token: TokenFactory) -> None:
     """Each write costs 2 units per started KB: the request's unit budget, not only the count, bounds its time."""
-    from chalicelib.inbox import states
+    from chalicelib.inbox import bulk
 
     write_unread("alice", 300, content="x" * 15_000)  # under the 16 KiB a send takes
-    per_transaction = storage.transaction_units(inbox_items("alice")[:100])  # 100 reads of ~16 KB: 3,200 units
-    assert per_transaction <= states.BULK_UNITS_PER_REQUEST < 2 * per_transaction
-    assert _until_done(api, token("alice"), "read", {}) == [(100, True), (100, True), (100, False)]
+    per_transaction = storage.transaction_units(inbox_items("alice")[:99])  # 99 reads of ~16 KB (and the counts): 3,168 units
+    assert per_transaction <= bulk.BULK_UNITS_PER_REQUEST < 2 * per_transaction
+    assert _until_done(api, token("alice"), "read", {}) == [(99, True), (99, True), (102, False)]  # the last 3 fit the units
+    assert_counts_exact("alice")
+
+
+def test_a_message_changed_meanwhile_that_still_needs_the_change_is_read_again_and_changed(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write is conditioned on the state its counts' delta was computed from (status and seen): one seen by
+    another device after the index listed it is refused, read again, and read from what it is now."""
+    from chalicelib.inbox import states
+
+    alice = token("alice")
+    for i in range(3):
+        send(["alice"], title=f"m{i}")
+    stale = inbox_items("alice")  # as the index listed them: unseen
+    assert api.call("POST", "/me/messages/seen", token=alice, json_body={}).json_body == {"updated": 3, "more": False}
+
+    class Lagging:
+        def query(self, *args: Any, **kwargs: Any) -> Any:
+            return iter(stale)
+
+    monkeypatch.setattr(states, "source", lambda *args: (Lagging(), "alice#unread"))
+    api.counts.catch_up()
+    api.settle_counts = False
+    assert api.call("POST", "/me/messages/read", token=alice, json_body={}).json_body == {"updated": 3, "more": False}
+    assert {m.status for m in inbox_items("alice")} == {READ}
+    assert api.unread_count(alice) == {"total": 0, "unseen": 0, "channels": {}}
     assert_counts_exact("alice")
