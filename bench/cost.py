@@ -30,6 +30,7 @@ from bench.meter import Meter, item_size
 PRICE_PER_MILLION_WRU = 0.625
 PRICE_PER_MILLION_RRU = 0.125
 PRICES_AS_OF = "2024-11-01"
+DRAIN_LIMIT = 200_000  # stream records one drain may read: far more than any measure writes
 # This bench's figures for the first layout (three ALL GSIs, counters in every transaction), at 9c6a724:
 BEFORE = {"send to 1 receivers": 11.0, "send to 25 receivers": 227.0, "send to 1000 receivers": 9002.0,
           "mark all read of 1000": 8033.0, "per delivered message": 9.002}  # fmt: skip
@@ -73,8 +74,18 @@ def main(argv: list[str]) -> int:
         with Client(app, stage_name="dev") as client:
 
             def drain_stream() -> None:
-                """What the stream handler then does (the counts; no socket is open, so nothing is posted)."""
+                """What the stream handler then does (the counts; no socket is open, so nothing is posted).
+
+                Bounded: one CI run (2026-12-07) never left this loop after the send to 50 receivers, and it
+                did not happen again in 5 runs; a stream that keeps yielding records now stops the bench
+                with the sequence numbers it saw, not a hang.
+                """
+                seen: list[str] = []
                 while records := stream.read(1000):
+                    seen += [str(r["dynamodb"]["SequenceNumber"]) for r in records]
+                    if len(seen) > DRAIN_LIMIT:
+                        repeated = len(seen) - len(set(seen))
+                        raise RuntimeError(f"the stream kept yielding records: {len(seen)} read, {repeated} repeated")
                     stream.commit()
                     for start in range(0, len(records), 100):
                         client.lambda_.invoke("deliver", {"Records": records[start : start + 100]})
