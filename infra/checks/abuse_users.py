@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
 from chalicelib.core.auth import issue_token
+from infra.checks.chaos_traffic import received_frames
 from infra.checks.target import Target, json_call
 
 SECRET = "abuse-secret-0123456789abcdef-0123456789"
@@ -86,11 +87,7 @@ class Listener(threading.Thread):
                 self.stop.wait(0.2)
 
     def _listen(self, socket: ClientConnection) -> None:
-        while not self.stop.is_set():
-            try:
-                frame = json.loads(socket.recv(timeout=0.5))
-            except TimeoutError:
-                continue
+        for frame in received_frames(socket, self.stop):
             if frame.get("type") == "message.created":
                 self.arrivals.setdefault(frame["message"]["id"], time.monotonic())
             elif _limited(frame):

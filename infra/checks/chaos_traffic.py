@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,15 @@ def call(
     return status, None
 
 
+def received_frames(socket: Any, stop: threading.Event) -> Iterator[dict[str, Any]]:
+    """The socket's frames, decoded, until ``stop`` (checked every half second while it is quiet)."""
+    while not stop.is_set():
+        try:
+            yield json.loads(socket.recv(timeout=0.5))
+        except TimeoutError:
+            continue
+
+
 class Client(threading.Thread):
     """One user's browser tab: frames, drops, reconnects with catch-up, reads."""
 
@@ -98,11 +107,7 @@ class Client(threading.Thread):
             self.stop.wait(min(1.0, 0.05 * 2**attempt) * random.random())
 
     def listen(self, socket: Any) -> None:
-        while not self.stop.is_set():
-            try:
-                frame = json.loads(socket.recv(timeout=0.5))
-            except TimeoutError:
-                continue
+        for frame in received_frames(socket, self.stop):
             if frame.get("type") == "message.created":
                 self.tally.count("frames")
                 self.take(frame["message"]["id"])
