@@ -35,7 +35,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chalicelib.core.auth import issue_token
-from infra.checks.abuse_users import HOSTILE, SECRET, Hostile, Listener, Seen, _code, http, open_socket, poll
+from infra.checks.abuse_users import HOSTILE, SECRET, Hostile, Listener, Seen, closed_code, http, open_socket, poll
 from infra.checks.target import Target, local_stack
 
 CHANNEL = "abuse"
@@ -153,7 +153,7 @@ def expiry_probe(target: Target, seen: Seen) -> None:
                 if frame.get("type") == "message.created":
                     seen.event(HOSTILE, "message frames after token expiry")
     except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:  # closed by the server: the expected end
-        seen.event(HOSTILE, f"expired socket closed {_code(error)}")
+        seen.event(HOSTILE, f"expired socket closed {closed_code(error)}")
 
 
 def run(args: argparse.Namespace) -> int:

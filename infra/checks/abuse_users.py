@@ -146,7 +146,7 @@ class Hostile:
                         self.seen.event(HOSTILE, "pings", 10)
                         self._drain(socket)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
-                self.seen.event(HOSTILE, f"ping socket closed {_code(error)}")
+                self.seen.event(HOSTILE, f"ping socket closed {closed_code(error)}")
                 self.stop.wait(0.05)
 
     def _drain(self, socket: ClientConnection) -> None:
@@ -204,6 +204,7 @@ class Hostile:
         socket.close()
 
 
-def _code(error: BaseException) -> str:
+def closed_code(error: BaseException) -> str:
+    """The close code a server sent with a socket's end, or the kind of error that ended it."""
     received = getattr(error, "rcvd", None)
     return str(received.code) if received is not None else type(error).__name__
