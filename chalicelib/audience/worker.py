@@ -12,7 +12,8 @@ A ``chunk`` step of send S, number k, starting after user u:
    than S but not older than its channel (one Query; others are filtered
    out: "subscribed at the moment of the send", and not left over from a
    deleted channel of the same name);
-4. stores them with the receivers path's writer (`group_write`): the
+4. hands the page to the sender (`Sender.store_audience_chunk`, steps 4
+   and 5 in one call), which stores it with the receivers path's writer: the
    chunk's first run claims it (``writing`` = k, conditional) and writes
    blind with BatchWriteItem; any later run of chunk k (redelivered,
    duplicated, redriven) finds the claim and writes only the missing items,
@@ -42,7 +43,7 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at, id_time_ms
 from chalicelib.sending import Sender
-from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, Channel, SendLog, Step, WorkQueue
+from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, SendLog, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +103,7 @@ class AudienceWorker:
             _start(entry)
         window = (entry.channel, entry.channel_since, entry.id)
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
-        request = sending.request_of(entry)
-        channel = Channel(entry.channel, title=entry.channel_title)
-        fresh = sending.claim_blind_write(entry.id, step.number)
-        self._sender.store_chunk(request, channel, entry.id, users, fresh=fresh, late=True)
-        if next_user is not None:
-            self._queue.put(Step(CHUNK, entry.id, next_user, step.number + 1))
-        sending.advance(entry.id, step.number, len(users), last=next_user is None)
-        metrics.add(metrics.FANOUT_CHUNKS)
-        metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
+        self._sender.store_audience_chunk(entry, step.number, users, next_user)
 
     def _unsubscribe(self, step: Step) -> None:
         """One page of a deleted channel's subscriptions; skipped while the channel still stands (its delete failed)."""

@@ -55,6 +55,32 @@ def build_message(
     return message
 
 
+def store_send(
+    request: SendRequest,
+    channel_title: str,
+    send_id: str,
+    users: list[str],
+    expires_at: datetime,
+    *,
+    stored_id: str | None,
+    fresh: bool,
+    on_time: Callable[[], bool] | None = None,
+) -> None:
+    """Every user's item of one send (its receivers, or an audience chunk), in one call from the sender.
+
+    Unmarked items (``stored_id`` None) get one attempt a batch while ``on_time()``; what they leave,
+    and every item of a late store, is then written marked (`store_messages`).
+    """
+    messages = [build_message(request, channel_title, send_id, u, expires_at, stored_id) for u in users]
+    if stored_id is None:
+        messages = store_at_once(messages, on_time or _never)
+    store_messages(messages, fresh=fresh)
+
+
+def _never() -> bool:
+    return False
+
+
 def store_at_once(messages: list[InboxMessage], on_time: Callable[[], bool]) -> list[InboxMessage]:
     """Write unmarked messages, one attempt a batch while ``on_time()``; the rest come back marked late, to store.
 

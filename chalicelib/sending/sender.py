@@ -27,8 +27,9 @@ from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError,
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending import idempotency, send_log
 from chalicelib.sending.commands import SendCommand, SendRequest
-from chalicelib.sending.group_write import build_message, store_at_once, store_messages
-from chalicelib.storage import CHUNK, Channel, Step, WorkQueue
+from chalicelib.sending.group_write import store_send
+from chalicelib.sending.progress import advance, claim_blind_write, request_of
+from chalicelib.storage import CHUNK, Channel, SendLog, Step, WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -123,14 +124,33 @@ class Sender:
         batch mints every id first, then stores its sends one by one), and
         what its batches do not write at their first try within that time.
         """
-        expires_at = self.expires_at(send_id)
         now = new_id()
         # Stored the moment its id was minted: the id range finds it, no mark needed.
         stored_id = now if late or _stale(send_id, now) else None
-        messages = [build_message(request, channel.title, send_id, u, expires_at, stored_id) for u in users]
-        if stored_id is None:
-            messages = store_at_once(messages, on_time=lambda: not _stale(send_id, new_id()))
-        store_messages(messages, fresh=fresh)
+
+        def on_time() -> bool:
+            return not _stale(send_id, new_id())
+
+        store_send(
+            request, channel.title, send_id, users, self.expires_at(send_id), stored_id=stored_id, on_time=on_time, fresh=fresh
+        )
+
+    def store_audience_chunk(self, entry: SendLog, number: int, users: list[str], next_user: str | None) -> None:
+        """Step ``number`` of an audience send: store ``users``' items, queue the next step, count this one.
+
+        The chunk's first run claims its blind write; a later run (a redelivery,
+        a duplicate, a redrive) writes only the missing items. The next step is
+        queued before this one is counted, so a crash between the two queues it
+        twice (the copy finds the step counted) rather than never.
+        """
+        expires_at = self.expires_at(entry.id)
+        fresh = claim_blind_write(entry.id, number)
+        store_send(request_of(entry), entry.channel_title, entry.id, users, expires_at, stored_id=new_id(), fresh=fresh)
+        if next_user is not None:
+            self._queue().put(Step(CHUNK, entry.id, next_user, number + 1))
+        advance(entry.id, number, len(users), last=next_user is None)
+        metrics.add(metrics.FANOUT_CHUNKS)
+        metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
 
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
         """Log the send as queued and queue its first chunk; the worker (`chalicelib.audience.worker`) does the rest."""

@@ -138,7 +138,7 @@ def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_du
             raise RuntimeError("worker killed between queueing chunk 2 and counting chunk 1")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(sending, "advance", crash_once)  # the worker calls it through the face
+    monkeypatch.setattr(sending.sender, "advance", crash_once)  # the sender counts a chunk after queueing the next
     sent = _broadcast(api, admin_token)
     assert worker.drain() == 5  # 0, 1 (dies), 1 again, 2, and 2's duplicate (finds it done)
     assert_exact(sent["id"], subscribed)
@@ -161,7 +161,7 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
             raise RuntimeError("worker killed after writing chunk 0, before counting it")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(sending, "advance", crash_once)  # the worker calls it through the face
+    monkeypatch.setattr(sending.sender, "advance", crash_once)  # the sender counts a chunk after queueing the next
     with pytest.raises(RuntimeError, match="worker killed"):
         service.get_audience_worker().run(Step.parse(first["Body"]))
     archived, deleted = subscribed[0], subscribed[1]
