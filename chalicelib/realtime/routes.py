@@ -1,11 +1,15 @@
-"""The WebSocket routes: ``$connect`` (token check, the per-user cap), ``$default`` (ping), ``$disconnect``.
+"""The WebSocket routes: ``$connect`` (token check, the per-user cap), ``$default`` (other frames), ``$disconnect``.
+
+``{"action":"ping"}`` never gets here deployed or locally: a mock ``ping``
+route answers it in API Gateway, with no function (infra/deploy/template.yaml).
+``$default`` still answers a ping that reaches it (an API without that route).
 
 A connection beyond the user's cap is accepted, and the user's oldest
 connection closed (4008, `chalicelib.realtime.closing`): the newest tab or
 device is the one the user is looking at. ``$connect`` keeps the token's
 ``exp`` with the connection: API Gateway checks a token only at connect,
 so ``$default`` closes a connection whose token has expired (4001) at its
-next frame or ping, unanswered, and delivery sends it nothing more.
+next frame, unanswered, and delivery sends it nothing more.
 """
 
 from __future__ import annotations

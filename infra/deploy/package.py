@@ -56,22 +56,37 @@ def _functions(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield resource["Properties"]
 
 
+WEBSOCKET_DEPLOYED = (
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::IntegrationResponse",
+)
+
+
 def websocket_deployment_id(template: dict[str, Any]) -> str:
     """``WebsocketAPIDeployment`` + a hash of everything a deployment of the WebSocket API freezes."""
     deployed = {
         name: resource
         for name, resource in sorted(template["Resources"].items())
-        if resource["Type"] in ("AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration")
-        or (resource["Type"] == "AWS::ApiGatewayV2::Api" and name == "WebsocketAPI")
+        if resource["Type"] in WEBSOCKET_DEPLOYED or (resource["Type"] == "AWS::ApiGatewayV2::Api" and name == "WebsocketAPI")
     }
     digest = hashlib.sha256(json.dumps(deployed, sort_keys=True).encode()).hexdigest()
     return f"WebsocketAPIDeployment{digest[:10]}"
 
 
 def _rename_websocket_deployment(template: dict[str, Any]) -> None:
+    """Renamed after what it deploys, and made after all of it.
+
+    Chalice makes the deployment wait for its own three routes only: the
+    merge template's mock ``ping`` route and its responses would otherwise
+    be deployed or not depending on the order CloudFormation happened to
+    create them in.
+    """
     resources = template["Resources"]
     new_id = websocket_deployment_id(template)
-    resources[new_id] = resources.pop("WebsocketAPIDeployment")
+    deployment = resources[new_id] = resources.pop("WebsocketAPIDeployment")
+    deployment["DependsOn"] = sorted(name for name, r in resources.items() if r["Type"] in WEBSOCKET_DEPLOYED)
     resources["WebsocketAPIStage"]["Properties"]["DeploymentId"] = {"Ref": new_id}
 
 

@@ -88,7 +88,7 @@ def _wait(condition: Any, timeout: float = 5.0) -> None:
 
 def test_events_have_api_gateways_shape(gateway: WebSocketGateway, app: FakeApp) -> None:
     with connect(f"{gateway.url}?token=good&lang=en") as socket:
-        socket.send('{"action":"ping"}')
+        socket.send('{"action":"hello"}')
         _wait(lambda: app.of("ws_message"))
     _wait(lambda: app.of("ws_disconnect"))
     (connect_event,) = app.of("ws_connect")
@@ -99,12 +99,24 @@ def test_events_have_api_gateways_shape(gateway: WebSocketGateway, app: FakeApp)
     assert "headers" in connect_event and connect_event["isBase64Encoded"] is False
     (message,) = app.of("ws_message")
     assert message["requestContext"]["routeKey"] == "$default" and message["requestContext"]["messageId"]
-    assert message["body"] == '{"action":"ping"}'
+    assert message["body"] == '{"action":"hello"}'
     (disconnect,) = app.of("ws_disconnect")
     assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
     ids = {e["requestContext"]["connectionId"] for _, e in app.events}
     assert len(ids) == 1 and ids.pop().endswith("=")
+
+
+def test_a_ping_is_answered_by_the_gateway_and_runs_no_function(gateway: WebSocketGateway, app: FakeApp) -> None:
+    """As the template's mock ``ping`` route: selected by ``action``; every other frame still reaches ``$default``."""
+    with connect(f"{gateway.url}?token=good") as socket:
+        for _ in range(3):
+            socket.send('{"action":"ping"}')
+            assert json.loads(socket.recv(timeout=5)) == {"type": "pong"}
+        for other in ('{"action":"Ping"}', '["ping"]', "ping", '{"action":["ping"]}'):
+            socket.send(other)
+        _wait(lambda: len(app.of("ws_message")) == 4)
+    assert [e["body"] for e in app.of("ws_message")] == ['{"action":"Ping"}', '["ping"]', "ping", '{"action":["ping"]}']
 
 
 def test_refused_connect_fails_the_handshake(gateway: WebSocketGateway, app: FakeApp) -> None:

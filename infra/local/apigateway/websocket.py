@@ -12,8 +12,9 @@ One port serves both, like API Gateway's two hostnames folded into one:
 The app's ``$connect``/``$default``/``$disconnect`` handlers get events of
 API Gateway's shape; a non-2xx ``$connect`` refuses the handshake, and a
 socket becomes postable only once ``$connect`` returned (posting earlier
-answers 410, as API Gateway does). Idle sockets close after
-``idle_timeout`` and every socket after ``max_lifetime``.
+answers 410, as API Gateway does). ``{"action":"ping"}`` is answered here,
+as the template's mock route answers it: no function runs. Idle sockets
+close after ``idle_timeout`` and every socket after ``max_lifetime``.
 
 Like API Gateway's access log, it logs every ``$connect`` (accepted or
 refused, with the reason the app gave) and ``$disconnect``, so a refused
@@ -26,6 +27,8 @@ line carries no user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import threading
 import time
@@ -49,6 +52,26 @@ MAX_HEAD_BYTES = 64 * 1024
 CLOSE_TIMEOUT_SECONDS = 0.5  # a client that never answers our close frame does not hold up a stop
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+# Routes answered by the gateway itself, as the template's MOCK integrations answer them deployed: no function runs.
+MOCK_ROUTES = {"ping": '{"type":"pong"}'}
+
+
+def mock_reply(body: str) -> str | None:
+    """API Gateway's route selection (``$request.body.action``): a mock route's answer, or None for ``$default``.
+
+    A body that is not a JSON object, or whose ``action`` is not a route key, goes to ``$default``.
+    """
+    try:
+        frame = json.loads(body)
+    except ValueError:
+        return None
+    action = frame.get("action") if isinstance(frame, dict) else None
+    return MOCK_ROUTES.get(action) if isinstance(action, str) else None
+
+
+async def _answer(connection: ServerConnection, reply: str) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        await connection.send(reply)
 
 
 class WebSocketGateway(FrontDoor):
@@ -188,6 +211,9 @@ class WebSocketGateway(FrontDoor):
             async for message in connection:
                 sock.last_active = time.time()
                 body = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                if (reply := mock_reply(body)) is not None:
+                    await _answer(connection, reply)
+                    continue
                 event = route_event(self.stage, self.port, "$default", sock.connection_id, sock.connected_at, body=body)
                 task = asyncio.create_task(self._default(event))
                 self._tasks.add(task)  # keep a reference until it is done
