@@ -4,6 +4,7 @@ domain errors become Chalice's HTTP errors."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 import uuid
@@ -223,9 +224,17 @@ def http_middleware(event: Request, get_response: Callable[[Request], chalice.Re
 
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3 description of this API (``chalicelib/api/openapi.yaml``)."""
-    import yaml
+    """The OpenAPI 3 description of this API (``chalicelib/api/openapi.yaml``).
+
+    The deployment zip carries it as ``openapi.json`` (`infra.deploy.bundle`), so
+    that the functions need no YAML parser; a checkout reads the YAML as written.
+    """
+    packaged = Path(__file__).parent / "openapi.json"
+    if packaged.exists():
+        document: dict[str, Any] = json.loads(packaged.read_text(encoding="utf-8"))
+        return document
+    import yaml  # a development dependency: never in the zip
 
     with open(Path(__file__).parent / "openapi.yaml", encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.safe_load(handle)
+        document = yaml.safe_load(handle)
     return document

@@ -10,6 +10,7 @@ metrics), with native symbol tables stripped.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -19,11 +20,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 
 
+OPENAPI_YAML = "chalicelib/api/openapi.yaml"
+OPENAPI_JSON = "chalicelib/api/openapi.json"
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -92,10 +97,18 @@ def install_dependencies(platform: Platform, target: Path) -> None:
 
 
 def _our_code(chalice_zip: Path) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
-    """app.py, chalicelib/ and Chalice's runtime module (chalice/app.py) as Chalice packed them."""
+    """app.py, chalicelib/ and Chalice's runtime module (chalice/app.py) as Chalice packed them.
+
+    The OpenAPI document goes in as JSON (`chalicelib.api.edge.openapi_document` reads
+    either): PyYAML, only ever needed to read it, then stays out of the zip (~170 KB).
+    """
     with zipfile.ZipFile(chalice_zip) as source:
         for info in source.infolist():
-            if info.filename == "app.py" or info.filename.startswith(("chalicelib/", "chalice/")):
+            if info.filename == OPENAPI_YAML:
+                document = yaml.safe_load(source.read(info))
+                entry = zipfile.ZipInfo(OPENAPI_JSON, info.date_time)
+                yield entry, json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+            elif info.filename == "app.py" or info.filename.startswith(("chalicelib/", "chalice/")):
                 yield info, source.read(info)
 
 
