@@ -49,7 +49,7 @@ test: install ## run every test
 lint: install package ## ruff, mypy, the SAM transform run offline, and cfn-lint on both templates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py chalicelib infra bench
+	$(VENV)/bin/mypy app.py chalicelib infra bench clients/python/inapp_client
 	$(PY) -m infra.deploy.transform build/sam.yaml --out build/transformed.json
 	$(VENV)/bin/cfn-lint build/sam.yaml build/transformed.json
 
