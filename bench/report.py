@@ -71,6 +71,7 @@ def render(directory: Path = RESULTS) -> str:
             f"≈ **{per['wru']:.2f} WRU per delivered message** (the first layout: {per.get('wru_before', 0):.2f}) → "
             f"**${per['usd_per_million']:.2f} per million messages** written, the stream's counts included.",
             "",
+            *_all_in(cost),
         ]
     if e2e:
         a, q, p = e2e["latency_ms_from_202"], e2e["latency_ms_from_request"], e2e["parameters"]
@@ -102,6 +103,41 @@ def render(directory: Path = RESULTS) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _all_in(cost: dict[str, Any]) -> list[str]:
+    if "all_in_usd_per_million" not in cost:
+        return []
+    p, prices, idle = cost["all_in_parameters"], cost["price_table"], cost["idle"]
+    lines = [
+        f"**All-in cost per million delivered messages** (`bench/cost.py`, {cost['written']}): every receiver with one "
+        f"open socket (the broadcast: {p['broadcast_online']:,} of {p['broadcast_subscribers']:,} subscribers), "
+        f"Lambda time {p['lambda_time']} times the MemorySize of {p['memory_from']}; us-east-1 prices as of {prices['as_of']}.",
+        "",
+        "| case | REST API + WAF (deployed) | HTTP API | API Gateway | Lambda requests | Lambda GB-s | DynamoDB "
+        "| WebSocket messages | SQS | frames posted |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case, bill in cost["all_in_breakdown"].items():
+        usage, rest = cost["all_in_usage"][case], bill["rest"]
+        frames = ", ".join(f"{kind} {n:,}" for kind, n in sorted(usage["frames"].items()))
+        lines.append(
+            f"| {case} ({usage['delivered']:,}) | **${cost['all_in_usd_per_million'][case]:.2f}** "
+            f"| ${cost['all_in_http_api_usd_per_million'][case]:.2f} | "
+            + " | ".join(f"${v:.2f}" for v in rest.values())
+            + f" | {frames} |"
+        )
+    hours = idle["usd_per_million_connected_hours"]
+    lines += [
+        "",
+        f"Idle socket, per million connected hours: connection minutes ${idle['connection_minutes']:.2f}, a ping every "
+        f"{idle['ping_interval_minutes']:g} min answered by a Lambda function ${sum(idle['pings_by_lambda'].values()):.2f} "
+        f"or by a MOCK route ${sum(idle['pings_by_mock_route'].values()):.2f}, a reconnect every 2 hours "
+        f"${sum(idle['reconnects_every_2_hours'].values()):.2f}: **${hours['ping_by_lambda']:.2f}** with pings by "
+        f"Lambda, **${hours['ping_by_mock_route']:.2f}** by a MOCK route.",
+        "",
+    ]
+    return lines
 
 
 def _before(operation: dict[str, Any]) -> str:
