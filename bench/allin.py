@@ -3,11 +3,11 @@
 Every receiver has one open socket (the broadcast: one in ten), and every
 delivered message is priced with all it takes deployed: the API Gateway
 request that sent it (REST, as deployed behind the web ACL, beside an HTTP
-API), each Lambda invocation and its GB-s (time measured around each
-handler in this process, `bench.meter.LambdaMeter`, times the template's
+API), each Lambda invocation and its GB-s (CPU measured around each
+handler in this process, `bench.usage.LambdaMeter`, times the template's
 MemorySize), DynamoDB's request units (`bench.meter.Meter`), each frame
-posted to a socket (one WebSocket message per 32 KB, counted by the
-management stand-in) and SQS requests (per 64 KB; Lambda's polling of an
+posted to a socket (one WebSocket message per 32 KB, counted by
+`bench.usage.FrameCounter`) and SQS requests (per 64 KB; Lambda's polling of an
 idle queue left out). Stream reads by Lambda are free. Deployed, the
 stream's batches are as large as what is waiting (up to 3,000): here each
 drain hands the delivery function what the stream holds, one invocation
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bench.common import ROOT, SECRET, TEMPLATE_NAMES, memory_sizes
-from bench.meter import FrameCounter, LambdaMeter, Meter
+from bench.common import ROOT, SECRET, TEMPLATE_NAMES
+from bench.meter import Meter
+from bench.usage import FrameCounter, LambdaMeter
 
 # us-east-1, USD per million units, first tier, no free tier: AWS's public pricing pages (not re-checked since).
 PRICES = {
@@ -118,13 +119,14 @@ class Run:
         for name, measured in lambdas.items():
             measured["memory_mb"] = self.memory[name]
             measured["gb_seconds"] = measured["billed"] * self.memory[name] / 1024
+            measured["gb_seconds_own_cpu"] = measured["billed_own_cpu"] * self.memory[name] / 1024
         return {"delivered": delivered, "api_requests": requests, "lambda": lambdas,
                 "websocket_messages": self.frames.messages, "frames": dict(self.frames.types),
                 "dynamodb_calls": sum(self.dynamodb.calls.values()), "wru": self.dynamodb.wru, "rru": self.dynamodb.rru,
                 "sqs_requests": sum(self.sqs.values())}  # fmt: skip
 
 
-def bill(usage: dict[str, Any], api: str = "rest") -> dict[str, float]:
+def bill(usage: dict[str, Any], api: str = "rest", duration: str = "gb_seconds") -> dict[str, float]:
     """USD per million delivered messages, per service; ``api`` "rest" (with its web ACL) or "http_api"."""
 
     def usd(units: float, price: str) -> float:
@@ -135,24 +137,25 @@ def bill(usage: dict[str, Any], api: str = "rest") -> dict[str, float]:
     return {
         "api_gateway": usd(requests, f"api_gateway_{api}_requests") + (usd(requests, "waf_requests") if api == "rest" else 0),
         "lambda_requests": usd(sum(f["invocations"] for f in lambdas), "lambda_requests"),
-        "lambda_duration": usd(sum(f["gb_seconds"] for f in lambdas), "lambda_gb_seconds"),
+        "lambda_duration": usd(sum(f[duration] for f in lambdas), "lambda_gb_seconds"),
         "dynamodb": usd(usage["wru"], "dynamodb_wru") + usd(usage["rru"], "dynamodb_rru"),
         "websocket_messages": usd(usage["websocket_messages"], "websocket_messages"),
         "sqs": usd(usage["sqs_requests"], "sqs_requests"),
     }
 
 
-def send(run: Run, receivers: int) -> dict[str, Any]:
-    """One send with an Idempotency-Key to ``receivers`` users, each with one open socket."""
+def send(run: Run, receivers: int, sends: int = 1) -> dict[str, Any]:
+    """``sends`` sends with an Idempotency-Key to the same ``receivers`` users, each with one open socket."""
     users = [f"r{receivers}-{i:05d}" for i in range(receivers)]
     run.connect(users)
     run.drain()
     run.reset()
-    body = {"channel": "costs", "receivers": users, "title": "Your order shipped",
-            "content": "Order 1042 left the warehouse and arrives Thursday.", "url": "/orders/1042"}  # fmt: skip
-    run.http("POST", "/messages", "admin", body, key=f"all-in-{receivers}")
-    run.drain()
-    return run.usage(receivers, 1)
+    for n in range(sends):
+        body = {"channel": "costs", "receivers": users, "title": "Your order shipped",
+                "content": "Order 1042 left the warehouse and arrives Thursday.", "url": "/orders/1042"}  # fmt: skip
+        run.http("POST", "/messages", "admin", body, key=f"all-in-{receivers}-{n}")
+        run.drain()
+    return run.usage(receivers * sends, sends)
 
 
 def broadcast(run: Run, subscribers: int, online: int) -> dict[str, Any]:
@@ -171,25 +174,26 @@ def broadcast(run: Run, subscribers: int, online: int) -> dict[str, Any]:
     return run.usage(subscribers, 1)
 
 
-def idle(run: Run) -> dict[str, Any]:
+def idle(run: Run, times: int) -> dict[str, Any]:
     """Per million connected hours: connection minutes, pings (a Lambda function or a MOCK route), reconnects."""
     run.connect(["idler"])
     run.reset()
-    run.ws("$default", "idler=", body=json.dumps({"action": "ping"}))
-    ping = run.usage(1, 0)
-    ping["websocket_messages"] += 1  # the ping itself, billed in
+    for _ in range(times):
+        run.ws("$default", "idler=", body=json.dumps({"action": "ping"}))
+    ping = run.usage(times, 0)
+    ping["websocket_messages"] += times  # the pings themselves, billed in
     run.reset()
-    run.ws("$disconnect", "idler=")
-    run.connect(["idler"])
-    run.http("GET", f"/me/messages?after={'0' * 26}", "idler")  # the client's catch-up after a reconnect
-    run.http("GET", "/me/unread-count", "idler")  # and its counts
-    reconnect = run.usage(1, 2)
-    hours = 1_000_000
-    pings = hours * 60 / ping_interval_minutes()
-    lambda_ping = {k: v * pings / 1_000_000 for k, v in bill(ping).items() if v}
-    mock_ping = {"websocket_messages": pings * 2 * PRICES["websocket_messages"] / 1_000_000}
-    reconnects = {k: v * hours / RECONNECT_HOURS / 1_000_000 for k, v in bill(reconnect).items() if v}
-    minutes = hours * 60 * PRICES["websocket_connection_minutes"] / 1_000_000
+    for _ in range(times):
+        run.ws("$disconnect", "idler=")
+        run.connect(["idler"])
+        run.http("GET", f"/me/messages?after={'0' * 26}", "idler")  # the client's catch-up after a reconnect
+        run.http("GET", "/me/unread-count", "idler")  # and its counts
+    reconnect = run.usage(times, 2 * times)
+    hours, per_hour = 1_000_000, 60 / ping_interval_minutes()
+    lambda_ping = {k: v * hours * per_hour / 1e6 for k, v in bill(ping).items() if v}
+    mock_ping = {"websocket_messages": hours * per_hour * 2 * PRICES["websocket_messages"] / 1e6}
+    reconnects = {k: v * hours / RECONNECT_HOURS / 1e6 for k, v in bill(reconnect).items() if v}
+    minutes = hours * 60 * PRICES["websocket_connection_minutes"] / 1e6
     return {
         "ping_interval_minutes": ping_interval_minutes(),
         "connection_minutes": minutes,
@@ -200,59 +204,33 @@ def idle(run: Run) -> dict[str, Any]:
             "ping_by_lambda": minutes + sum(lambda_ping.values()) + sum(reconnects.values()),
             "ping_by_mock_route": minutes + sum(mock_ping.values()) + sum(reconnects.values()),
         },
-        "one_ping": ping,
-        "one_reconnect": reconnect,
+        "pings": ping,
+        "reconnects": reconnect,
     }
 
 
 def measure(run: Run, quick: bool) -> dict[str, Any]:
-    """The three cases and the idle socket, priced."""
+    """The idle socket and the three cases, priced (the idle one first: moto's GSI queries slow as the table grows)."""
     run.http("POST", "/channels", "admin", {"name": "costs", "title": "Costs"})
+    idle_socket = idle(run, 3 if quick else 10)
     subscribers, online = (500, 50) if quick else (10_000, 1_000)
-    cases = {"one_receiver": send(run, 1), "thousand_receivers": send(run, 50 if quick else 1000),
+    cases = {"one_receiver": send(run, 1, 3 if quick else 10), "thousand_receivers": send(run, 50 if quick else 1000),
              "broadcast": broadcast(run, subscribers, online)}  # fmt: skip
     breakdown = {name: {"rest": bill(usage), "http_api": bill(usage, "http_api")} for name, usage in cases.items()}
+    floor = {name: bill(usage, duration="gb_seconds_own_cpu")["lambda_duration"] for name, usage in cases.items()}
     return {
         "all_in_usd_per_million": {name: sum(b["rest"].values()) for name, b in breakdown.items()},
         "all_in_http_api_usd_per_million": {name: sum(b["http_api"].values()) for name, b in breakdown.items()},
         "all_in_breakdown": breakdown,
+        "all_in_lambda_duration_own_cpu": floor,  # the floor of "lambda_duration": the functions' own CPU only
         "all_in_usage": cases,
         "all_in_parameters": {
+            "one_receiver_sends": cases["one_receiver"]["api_requests"],
             "thousand_receivers": cases["thousand_receivers"]["delivered"],
             "broadcast_subscribers": subscribers,
             "broadcast_online": online,
-            "lambda_time": "measured in process around each handler",
+            "lambda_time": "CPU measured in process around each handler (moto answering its calls included)",
         },
-        "idle": idle(run),
+        "idle": idle_socket,
         "price_table": {"usd_per_million": PRICES, "as_of": PRICES_AS_OF, "region": "us-east-1"},
     }
-
-
-def measure_in_process(
-    client: Any, dynamodb: Meter, stream: Any, frames: FrameCounter, queues: Any, quick: bool
-) -> dict[str, Any]:
-    """`measure` with the app of `bench.cost`: its SQS calls counted, the fan-out queue polled as Lambda's mapping does."""
-    import boto3
-
-    from chalicelib.service import get_work_queue
-    from infra.local.lambdas.queue_poller import QueuePoller
-
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    for queue_client in (sqs, get_work_queue().client):
-        queue_client.meta.events.register("before-call.sqs", count)
-    lambdas = LambdaMeter(lambda: frames.cpu)
-
-    def fan_out(event: dict[str, Any]) -> Any:
-        return lambdas.run("FanOut", lambda: client.lambda_.invoke("fan_out", event).payload)
-
-    memory, source = memory_sizes()
-    result = measure(
-        Run(client, dynamodb, lambdas, frames, calls, stream, QueuePoller(sqs, queues, fan_out, "us-east-1"), memory), quick
-    )
-    result["all_in_parameters"]["memory_from"] = source
-    return result

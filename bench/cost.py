@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import sys
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -24,9 +25,10 @@ import boto3
 from chalice.test import Client
 from moto import mock_aws
 
-from bench.allin import measure_in_process
-from bench.common import SECRET, local_aws_environment, results_dir, smoke, table, write
-from bench.meter import FrameCounter, Meter, item_size
+from bench.allin import Run, measure
+from bench.common import SECRET, local_aws_environment, memory_sizes, results_dir, smoke, table, write
+from bench.meter import Meter, item_size
+from bench.usage import FrameCounter, LambdaMeter
 
 # On-demand prices, us-east-1, from AWS's DynamoDB pricing page after the
 # 2024-11-01 price cut (not re-checked since: no network here).
@@ -190,6 +192,34 @@ def main(argv: list[str]) -> int:
         results_dir(argv),
     )  # fmt: skip
     return 0
+
+
+def measure_in_process(
+    client: Any, dynamodb: Meter, stream: Any, frames: FrameCounter, queues: Any, quick: bool
+) -> dict[str, Any]:
+    """`bench.allin.measure` with this app: its SQS calls counted, the fan-out queue polled as Lambda's mapping does."""
+    import boto3
+
+    from chalicelib.service import get_work_queue
+    from chalicelib.storage import dynamo as storage
+    from infra.local.lambdas.queue_poller import QueuePoller
+
+    calls: Counter[str] = Counter()
+    lambdas = LambdaMeter(lambda: frames.cpu)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for queue_client in (sqs, get_work_queue().client):
+        queue_client.meta.events.register("before-call.sqs", lambda model, **_: calls.update([model.name]))
+    for watched in (sqs, get_work_queue().client, *storage.botocore_clients()):
+        lambdas.watch(watched)
+
+    def fan_out(event: dict[str, Any]) -> Any:
+        return lambdas.run("FanOut", lambda: client.lambda_.invoke("fan_out", event).payload)
+
+    memory, source = memory_sizes()
+    worker = QueuePoller(sqs, queues, fan_out, "us-east-1")
+    result = measure(Run(client, dynamodb, lambdas, frames, calls, stream, worker, memory), quick)
+    result["all_in_parameters"]["memory_from"] = source
+    return result
 
 
 def print_all_in(all_in: dict[str, Any]) -> None:
