@@ -1,4 +1,4 @@
-"""What every benchmark shares: environment, statistics, and the JSON it writes."""
+"""What every benchmark shares: environment, the deployed functions' memory, statistics, and the JSON it writes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 PACKAGES = ("chalice", "pynamodb", "botocore", "moto", "websockets", "PyJWT")
+# The deployed functions: their resource in the template, by their name in Chalice.
+TEMPLATE_NAMES = {"api_handler": "APIHandler", "deliver": "Deliver", "fan_out": "FanOut",
+                  "websocket_connect": "WebsocketConnect", "websocket_message": "WebsocketMessage",
+                  "websocket_disconnect": "WebsocketDisconnect"}  # fmt: skip
 
 
 def local_aws_environment(tables_from_stage: bool = True) -> None:
@@ -33,6 +37,24 @@ def local_aws_environment(tables_from_stage: bool = True) -> None:
     if tables_from_stage:
         config = json.loads((ROOT / ".chalice" / "config.json").read_text())
         os.environ.update(config["stages"]["dev"]["environment_variables"])
+
+
+def memory_sizes() -> tuple[dict[str, int], str]:
+    """Each function's MemorySize: the packaged template's (`make package`), else the prod stage it is built from."""
+    template = ROOT / "build" / "sam.yaml"
+    if template.exists():
+        from infra.deploy.cfn_yaml import load
+
+        document = load(template.read_text())
+        default = int(document["Globals"]["Function"]["MemorySize"])
+        resources = document["Resources"]
+        sizes = {n: int(resources[n]["Properties"].get("MemorySize", default)) for n in TEMPLATE_NAMES.values()}
+        return sizes, "build/sam.yaml"
+    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]
+    functions = stage.get("lambda_functions", {})
+    default = int(stage["lambda_memory_size"])
+    sizes = {t: int(functions.get(c, {}).get("lambda_memory_size", default)) for c, t in TEMPLATE_NAMES.items()}
+    return sizes, ".chalice/config.json (prod)"
 
 
 def machine() -> dict[str, Any]:

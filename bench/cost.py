@@ -1,9 +1,11 @@
-"""DynamoDB cost per operation: calls (counted) and request units (estimated), beside the floor.
+"""DynamoDB cost per operation: calls (counted) and request units (estimated), beside the floor; then the all-in bill.
 
 Calls are counted, and request units estimated by DynamoDB's on-demand
 rules (`bench.meter`), on the app's own clients while real routes run
 (Chalice's test client over moto). As deployed, every ``/me`` request also
 takes from its user's request limit: one ``UpdateItem`` ("+ 1 limit").
+Then `bench.allin` prices every service a delivered message uses, and an
+idle socket (``all_in_usd_per_million``, ``idle``).
 
 Usage: python -m bench.cost [--smoke] [--out DIR]
 """
@@ -15,6 +17,7 @@ import logging
 import math
 import os
 import sys
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +25,10 @@ import boto3
 from chalice.test import Client
 from moto import mock_aws
 
-from bench.common import SECRET, local_aws_environment, results_dir, smoke, table, write
+from bench.allin import Run, measure
+from bench.common import SECRET, local_aws_environment, memory_sizes, results_dir, smoke, table, write
 from bench.meter import Meter, item_size
+from bench.usage import FrameCounter, LambdaMeter
 
 # On-demand prices, us-east-1, from AWS's DynamoDB pricing page after the
 # 2024-11-01 price cut (not re-checked since: no network here).
@@ -41,7 +46,8 @@ def main(argv: list[str]) -> int:
     big = 50 if quick else 1000
     many_unread = 200 if quick else 10_000
     local_aws_environment()
-    os.environ["INAPP_WS_ENDPOINT"] = "http://127.0.0.1:9/api"  # no socket is open: delivery posts nothing
+    frames = FrameCounter()  # the management API: the operations below open no socket; the all-in cases do
+    os.environ["INAPP_WS_ENDPOINT"] = frames.endpoint
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     logging.getLogger("chalicelib").setLevel(logging.WARNING)
     from infra.local import moto as emulator
@@ -55,8 +61,11 @@ def main(argv: list[str]) -> int:
         from chalicelib.storage import dynamo as storage
         from chalicelib.storage.inbox_tables import UNREAD, InboxMessage
         from chalicelib.storage.tables import create_tables
+        from infra.local.lambdas.queue_poller import create_queues
         from infra.local.lambdas.streams import ShardReader
 
+        queues = create_queues(boto3.client("sqs", region_name="us-east-1"), "inapp-dev-fanout", visibility_seconds=0)
+        os.environ["INAPP_FANOUT_QUEUE_URL"] = queues.url
         settings = load_settings()
         create_tables(settings)
         kinds = {name: kind for kind, name in settings.tables.items()}
@@ -158,6 +167,9 @@ def main(argv: list[str]) -> int:
             registry = ConnectionRegistry()
             users = [f"fan{i:04d}" for i in range(big)]
             measure(f"fan-out lookup for {big} users", f"⌈U/100⌉ = {math.ceil(big / 100)}", lambda: registry.lookup(users)[0])
+            drain_stream()
+            all_in = measure_in_process(client, meter, stream, frames, queues, quick)
+    frames.stop()
 
     per_message = next(r for r in rows if r["operation"] == f"send to {big} receivers")
     wru_per_message = per_message["wru"] / big
@@ -170,15 +182,56 @@ def main(argv: list[str]) -> int:
     prices = f"${PRICE_PER_MILLION_WRU}/M WRU, ${PRICE_PER_MILLION_RRU}/M RRU, on-demand us-east-1 as of {PRICES_AS_OF}"
     before = BEFORE["per delivered message"]
     print(f"≈ {wru_per_message:.2f} WRU per delivered message (before: {before:.2f}) → ${usd:.2f} per million ({prices})")
+    print_all_in(all_in)
     write(
         "cost",
-        {"parameters": {"big": big, "many_unread": many_unread}, "repeats": 1, "operations": rows,
+        {"parameters": {"big": big, "many_unread": many_unread}, "repeats": 1, "operations": rows, **all_in,
          "per_message": {"wru": wru_per_message, "usd_per_million": usd, "wru_before": before},
          "prices": {"wru_per_million": PRICE_PER_MILLION_WRU, "rru_per_million": PRICE_PER_MILLION_RRU, "as_of": PRICES_AS_OF,
                     "region": "us-east-1"}},
         results_dir(argv),
     )  # fmt: skip
     return 0
+
+
+def measure_in_process(
+    client: Any, dynamodb: Meter, stream: Any, frames: FrameCounter, queues: Any, quick: bool
+) -> dict[str, Any]:
+    """`bench.allin.measure` with this app: its SQS calls counted, the fan-out queue polled as Lambda's mapping does."""
+    import boto3
+
+    from chalicelib.service import get_work_queue
+    from chalicelib.storage import dynamo as storage
+    from infra.local.lambdas.queue_poller import QueuePoller
+
+    calls: Counter[str] = Counter()
+    lambdas = LambdaMeter(lambda: frames.cpu)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for queue_client in (sqs, get_work_queue().client):
+        queue_client.meta.events.register("before-call.sqs", lambda model, **_: calls.update([model.name]))
+    for watched in (sqs, get_work_queue().client, *storage.botocore_clients()):
+        lambdas.watch(watched)
+
+    def fan_out(event: dict[str, Any]) -> Any:
+        return lambdas.run("FanOut", lambda: client.lambda_.invoke("fan_out", event).payload)
+
+    memory, source = memory_sizes()
+    worker = QueuePoller(sqs, queues, fan_out, "us-east-1")
+    result = measure(Run(client, dynamodb, lambdas, frames, calls, stream, worker, memory), quick)
+    result["all_in_parameters"]["memory_from"] = source
+    return result
+
+
+def print_all_in(all_in: dict[str, Any]) -> None:
+    services = list(next(iter(all_in["all_in_breakdown"].values()))["rest"])
+    print(table(
+        ["all-in $ per million delivered", "REST + WAF", "HTTP API", *services],
+        [[case, f"{all_in['all_in_usd_per_million'][case]:.2f}", f"{all_in['all_in_http_api_usd_per_million'][case]:.2f}",
+          *(f"{v:.2f}" for v in b["rest"].values())] for case, b in all_in["all_in_breakdown"].items()],
+    ))  # fmt: skip
+    idle = all_in["idle"]["usd_per_million_connected_hours"]
+    print(f"idle socket, $ per million connected hours: ping by a Lambda function {idle['ping_by_lambda']:.2f}, "
+          f"by a MOCK route {idle['ping_by_mock_route']:.2f} (prices as of {all_in['price_table']['as_of']})")  # fmt: skip
 
 
 if __name__ == "__main__":

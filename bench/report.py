@@ -71,6 +71,7 @@ def render(directory: Path = RESULTS) -> str:
             f"≈ **{per['wru']:.2f} WRU per delivered message** (the first layout: {per.get('wru_before', 0):.2f}) → "
             f"**${per['usd_per_million']:.2f} per million messages** written, the stream's counts included.",
             "",
+            *_all_in(cost),
         ]
     if e2e:
         a, q, p = e2e["latency_ms_from_202"], e2e["latency_ms_from_request"], e2e["parameters"]
@@ -102,6 +103,52 @@ def render(directory: Path = RESULTS) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _usd(value: float) -> str:
+    return f"${value:.2f}" if value >= 0.005 or value == 0 else "<$0.01"
+
+
+def _all_in(cost: dict[str, Any]) -> list[str]:
+    if "all_in_usd_per_million" not in cost:
+        return []
+    p, prices, idle, floor = cost["all_in_parameters"], cost["price_table"], cost["idle"], cost["all_in_lambda_duration_own_cpu"]
+    cases = {
+        "one_receiver": f"one receiver ({p['one_receiver_sends']} sends)",
+        "thousand_receivers": f"{p['thousand_receivers']:,} receivers",
+        "broadcast": f"audience of {p['broadcast_subscribers']:,} ({p['broadcast_online']:,} online)",
+    }
+    lines = [
+        f"**All-in cost per million delivered messages** (`bench/cost.py`, {cost['written']}): every receiver with one "
+        f"open socket but in the audience send; an Idempotency-Key on every send; Lambda billed on the CPU measured in "
+        f"process around each handler (moto's answers to its calls included; the functions' own CPU alone would make the "
+        f"GB-s column {' / '.join(_usd(v) for v in floor.values())}) times the MemorySize in {p['memory_from']}; "
+        f"us-east-1 prices as of {prices['as_of']}.",
+        "",
+        "| case | REST API + WAF (deployed) | HTTP API | API Gateway | Lambda requests | Lambda GB-s | DynamoDB "
+        "| WebSocket messages | SQS | frames posted |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case, bill in cost["all_in_breakdown"].items():
+        usage = cost["all_in_usage"][case]
+        frames = ", ".join(f"{kind} {n:,}" for kind, n in sorted(usage["frames"].items()))
+        lines.append(
+            f"| {cases.get(case, case)} | **{_usd(cost['all_in_usd_per_million'][case])}** "
+            f"| {_usd(cost['all_in_http_api_usd_per_million'][case])} | "
+            + " | ".join(_usd(v) for v in bill["rest"].values())
+            + f" | {frames} |"
+        )
+    hours = idle["usd_per_million_connected_hours"]
+    lines += [
+        "",
+        f"Idle socket, per million connected hours: connection minutes {_usd(idle['connection_minutes'])}, a ping every "
+        f"{idle['ping_interval_minutes']:g} min answered by a Lambda function {_usd(sum(idle['pings_by_lambda'].values()))} "
+        f"or by a MOCK route {_usd(sum(idle['pings_by_mock_route'].values()))}, a reconnect every 2 hours "
+        f"{_usd(sum(idle['reconnects_every_2_hours'].values()))}: **{_usd(hours['ping_by_lambda'])}** with pings by "
+        f"Lambda, **{_usd(hours['ping_by_mock_route'])}** by a MOCK route.",
+        "",
+    ]
+    return lines
 
 
 def _before(operation: dict[str, Any]) -> str:

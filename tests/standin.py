@@ -83,12 +83,12 @@ class ManagementStandIn:
             self.scripts[connection_id] = list(statuses)
 
     def frames(self, connection_id: str) -> list[dict[str, Any]]:
-        """The message frames a connection got (``counts.updated`` ones are in `counts`)."""
+        """The message frames a connection got (the counts they and ``counts.updated`` frames carry are in `counts`)."""
         return [f for f in self.all_frames(connection_id) if f.get("type") != "counts.updated"]
 
     def counts(self, connection_id: str) -> list[dict[str, Any]]:
-        """The counts each ``counts.updated`` frame carried, in order."""
-        return [f["counts"] for f in self.all_frames(connection_id) if f.get("type") == "counts.updated"]
+        """The counts frames carried (``counts.updated``, or riding on ``message.created``), in order."""
+        return [f["counts"] for f in self.all_frames(connection_id) if "counts" in f]
 
     def all_frames(self, connection_id: str) -> list[dict[str, Any]]:
         return [json.loads(f) for f in self.received[connection_id]]

@@ -11,19 +11,8 @@ written, and a user's connections are posted side by side, never one after
 another in one worker while the batch waits. The receivers' connections
 are looked up before, ⌈U/100⌉ BatchGetItem, at most the cap's worth per
 user (the newest): a user holding many slow sockets adds a bounded number
-of posts to a batch. The frames, from each record's kind of item:
-
-* INSERT of a live message → ``message.created`` (``silent`` when its
-  channel is muted and it is not critical), or ``message.updated`` when it
-  came back from the archive (``restoredAt``);
-* INSERT of an archived copy → ``message.updated`` (``archived: true``);
-* INSERT of a tombstone → ``message.deleted``;
-* MODIFY whose state really changed → ``message.updated`` (moto even
-  emits MODIFY for no-op writes, so images are compared);
-* the preferences item → ``preferences.updated``;
-* REMOVE → nothing: moves and deletions are announced by what they insert,
-  and a TTL expiry only changes the counts;
-* and per user whose counts changed, one ``counts.updated``.
+of posts to a batch. The frames, from each record's kind of item, and the
+counts riding on a user's last new message: `chalicelib.realtime.frames`.
 
 A connection whose token's ``exp`` has passed gets no frame: it is closed
 instead (4001, `chalicelib.realtime.closing`), and forgotten.
@@ -32,8 +21,9 @@ Posts run concurrently on a thread pool through `chalicelib.realtime.poster`,
 which retries 429 (LimitExceeded) and 5xx with exponential backoff and full
 jitter. Per post: 410 → forget that connection (unless it is only
 seconds old: API Gateway answers 410 while ``$connect`` still runs);
-413 → log and drop the frame; anything else still failing → the record's
-sequence number goes to ``batchItemFailures`` so Lambda retries from it.
+413 → log and drop the frame (the counts a message carried go alone);
+anything else still failing → the record's sequence number goes to
+``batchItemFailures`` so Lambda retries from it.
 """
 
 from __future__ import annotations
@@ -206,6 +196,10 @@ class Delivery:
         posted: Posts = []
         for frame in frames:
             outcome = self._post(live.connection_id, frame.payload)
+            if outcome is Outcome.TOO_LARGE and frame.counts is not None:  # the message cannot go; its counts still can
+                posted.append((live, frame, outcome))
+                frame = Frame(frame.sequence_number, frame.counts)
+                outcome = self._post(live.connection_id, frame.payload)
             posted.append((live, frame, outcome))
             if outcome in (Outcome.GONE, Outcome.FAILED):
                 break

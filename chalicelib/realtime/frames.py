@@ -10,7 +10,8 @@
 * the preferences item → ``preferences.updated``;
 * REMOVE → nothing: moves and deletions are announced by what they insert,
   and a TTL expiry only changes the counts;
-* and per user whose counts changed (by the stream, or by their own change), one ``counts.updated``.
+* and per user whose counts changed (by the stream, or by their own change), their new counts: on
+  the last ``message.created`` when it ends their frames, else in one ``counts.updated``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Frame:
     sequence_number: str
     payload: bytes
     created_at: float | None = None  # the stream record's creation, epoch seconds: delivery lag is measured from it
+    counts: bytes | None = None  # the counts it carries as a frame of their own: posted instead when it is too large
 
 
 STATE_FIELDS = ("status", "seenAt", "archivedAt")
@@ -71,8 +73,15 @@ def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset())
 
 
 def user_frames(records: list[StreamRecord], change: Change | None, stored: Counts | None) -> list[Frame]:
-    """One user's frames: every record's, then their new counts when the batch changed them."""
-    frames: list[Frame] = []
+    """One user's frames: every record's, and their new counts when the batch changed them.
+
+    The counts ride on the last frame when it is a ``message.created`` (one
+    frame per delivered message, the common case: API Gateway bills every
+    frame); otherwise a ``counts.updated`` of their own follows. Either way
+    they are the counts as stored after the whole batch, so a replayed
+    batch carries the same absolute values again, never a second increment.
+    """
+    built: list[tuple[StreamRecord, dict[str, Any]]] = []
     for record in records:
         try:
             frame = frame_from_record(record, stored.muted if stored is not None else frozenset())
@@ -80,10 +89,16 @@ def user_frames(records: list[StreamRecord], change: Change | None, stored: Coun
             logger.error("unreadable stream record", extra={"code": type(error).__name__})
             continue
         if frame is not None:
-            frames.append(Frame(record.sequence_number, _payload(frame), record.created_at))
+            built.append((record, frame))
+    frames = [Frame(record.sequence_number, _payload(frame), record.created_at) for record, frame in built]
     changed = change is not None and any(change.deltas.values())
     if stored is not None and records and (changed or echoes_counts(records)):  # echoes: the user's own, counted at write
         # ``version`` grows with every update: a frame posted by a sibling shard's batch may arrive later, not newer.
-        payload = _payload({"type": "counts.updated", "counts": stored.summary(), "version": stored.version})
-        frames.append(Frame(records[-1].sequence_number, payload))
+        counts = {"counts": stored.summary(), "version": stored.version}
+        alone = _payload({"type": "counts.updated", **counts})
+        if built and built[-1][1]["type"] == "message.created":
+            record, frame = built[-1]
+            frames[-1] = Frame(record.sequence_number, _payload({**frame, **counts}), record.created_at, alone)
+        else:
+            frames.append(Frame(records[-1].sequence_number, alone))
     return frames

@@ -317,8 +317,8 @@ def test_each_mark_all_read_button_names_its_scope(open_inbox: Any, stack: Any) 
     assert page.get_by_role("button", name="Mark all as read").count() == 0
 
 
-def test_a_counts_frame_older_than_the_shown_one_is_ignored(page: Any, stack: Any) -> None:
-    """Two stream shards' batches post at once: their counts frames may arrive crossed; the newest one wins."""
+def _routed_socket(page: Any, stack: Any, user: str) -> Any:
+    """The page signed in as ``user``, its WebSocket routed through the test: what the test sends, the page gets."""
     from playwright.sync_api import expect
 
     sockets: list[Any] = []
@@ -328,16 +328,45 @@ def test_a_counts_frame_older_than_the_shown_one_is_ignored(page: Any, stack: An
         sockets.append(socket)
 
     page.route_web_socket(re.compile(r"^ws://"), keep)
-    page.goto(f"{stack.urls['http']}/#token={issue_token('crossed', SECRET)}")
+    page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
     expect(page.locator("#signin")).to_be_hidden()
     for _ in range(50):
         if sockets:
             break
         page.wait_for_timeout(100)
+    return sockets[0]
+
+
+def test_a_counts_frame_older_than_the_shown_one_is_ignored(page: Any, stack: Any) -> None:
+    """Two stream shards' batches post at once: their counts frames may arrive crossed; the newest one wins."""
+    from playwright.sync_api import expect
+
+    socket = _routed_socket(page, stack, "crossed")
     newer = {"type": "counts.updated", "counts": {"total": 3, "unseen": 3, "channels": {}}, "version": 8}
     older = {**newer, "counts": {"total": 7, "unseen": 7, "channels": {}}, "version": 7}
-    sockets[0].send(json.dumps(newer))
+    socket.send(json.dumps(newer))
     expect(page.locator("#badge")).to_have_text("3")
-    sockets[0].send(json.dumps(older))
+    socket.send(json.dumps(older))
     page.wait_for_timeout(300)
     expect(page.locator("#badge")).to_have_text("3")
+
+
+def test_a_new_messages_frame_brings_the_badge_its_counts(page: Any, stack: Any) -> None:
+    """One frame per message: the counts ride on ``message.created``; an older one's counts are ignored, not its message."""
+    from playwright.sync_api import expect
+
+    socket = _routed_socket(page, stack, "onefr")
+
+    def created(id_: str, title: str, unseen: int, version: int) -> str:
+        message = {"id": id_, "channel": "general", "channelTitle": "General", "title": title, "content": "", "url": None,
+                   "mobileUrl": None, "duration": 8, "severity": "normal", "actions": [], "status": "unread", "seen": False,
+                   "seenAt": None, "archived": False, "archivedAt": None, "createdAt": "2026-12-07T02:00:00.000Z",
+                   "readAt": None}  # fmt: skip
+        counts = {"total": unseen, "unseen": unseen, "channels": {"general": unseen}}
+        return json.dumps({"type": "message.created", "message": message, "silent": False, "counts": counts, "version": version})
+
+    socket.send(created("01KC0000000000000000000002", "Newer", 2, 9))
+    expect(page.locator("#badge")).to_have_text("2")
+    socket.send(created("01KC0000000000000000000001", "Crossed", 1, 8))
+    expect(page.locator(".toast", has_text="Crossed")).to_be_visible()
+    expect(page.locator("#badge")).to_have_text("2")

@@ -56,6 +56,17 @@ def test_send_reaches_every_socket_of_each_receiver_and_none_elsewhere(stack: Ru
         assert no_frame(other)
 
 
+def test_an_online_receiver_gets_one_frame_per_message_with_its_counts_in_it(stack: RunningStack) -> None:
+    with stack.socket(issue_token("single", SECRET)) as socket:
+        for n in (1, 2):
+            sent = _send(stack, ["single"], title=f"Message {n}")
+            (frame,) = frames(socket, 1, kinds=("message.created", "counts.updated"))
+            assert (frame["type"], frame["message"]["id"]) == ("message.created", sent["id"])
+            assert frame["counts"] == {"total": n, "unseen": n, "channels": {"general": n}}
+        with pytest.raises(TimeoutError):  # no counts.updated beside them
+            socket.recv(timeout=1.0)
+
+
 def test_read_on_one_device_updates_the_other(stack: RunningStack) -> None:
     user = issue_token("r1", SECRET)
     with stack.socket(user) as phone, stack.socket(user) as laptop:

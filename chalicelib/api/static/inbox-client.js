@@ -12,8 +12,8 @@
 //                                        channel is muted and it is not critical (show no toast)
 //   update      {message}                its status, seen or archived state changed (from any device)
 //   delete      {id}                     it was deleted (from any device)
-//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect, then
-//                                        only from the server's counts frames, never re-fetched
+//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect, then only
+//                                        from frames (a new message's carries them), never re-fetched
 //   preferences {channels}               mutes: {name: {muted}}, after any change on any device
 //   connection  {state, attempt, code?, reason?}  "connecting" | "open" | "reconnecting" | "closed"; code and
 //                                        reason when the server closed it for good (4008: a newer connection
@@ -68,7 +68,7 @@ export class InboxClient extends EventTarget {
     this._stopped = true;
     this._countsFrames = 0;
     this.counts = { total: 0, unseen: 0, channels: {} };
-    this._countsVersion = -1; // the newest counts frame's version (it grows with every counts update)
+    this._countsVersion = -1; // the version of the newest counts a frame carried (it grows with every counts update)
     this.preferences = { channels: {} };
   }
 
@@ -341,17 +341,23 @@ export class InboxClient extends EventTarget {
     } catch {
       return null;
     }
-    if (frame.type === "message.created") this._deliver(frame.message, frame.silent);
-    else if (frame.type === "message.updated") this._emit("update", { message: frame.message });
+    if (frame.type === "message.created") {
+      this._deliver(frame.message, frame.silent);
+      if (frame.counts) this._takeCounts(frame); // the user's new counts ride on the message's frame
+    } else if (frame.type === "message.updated") this._emit("update", { message: frame.message });
     else if (frame.type === "message.deleted") this._emit("delete", { id: frame.id });
-    else if (frame.type === "counts.updated") {
-      this._countsFrames += 1;
-      // Two stream shards' batches post at once: keep the newest counts, not the last to arrive.
-      if (typeof frame.version === "number" && frame.version <= this._countsVersion) return;
-      if (typeof frame.version === "number") this._countsVersion = frame.version;
-      this._setCounts(frame.counts);
-    } else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
+    else if (frame.type === "counts.updated") this._takeCounts(frame);
+    else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
     return frame;
+  }
+
+  /** The counts a frame carries (`counts.updated`, or `message.created` with `counts`), unless older than shown. */
+  _takeCounts(frame) {
+    this._countsFrames += 1;
+    // Two stream shards' batches post at once: keep the newest counts, not the last to arrive.
+    if (typeof frame.version === "number" && frame.version <= this._countsVersion) return;
+    if (typeof frame.version === "number") this._countsVersion = frame.version;
+    this._setCounts(frame.counts);
   }
 
   /** Fetch everything newer than the last id seen (oldest first) and emit it. */

@@ -129,7 +129,7 @@ function clearMessages() {
   $("messages-empty").hidden = true;
 }
 
-/** Unread per channel: the latest counts frame's once one came (the list's own may lag it), else the list's. */
+/** Unread per channel: the latest counts a frame carried, once one came (the list's own may lag it), else the list's. */
 function unreadOf(channel) {
   return state.countsKnown ? state.client.counts.channels[channel.name] || 0 : channel.unread;
 }

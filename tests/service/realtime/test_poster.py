@@ -17,7 +17,7 @@ def test_throttled_posts_are_retried_then_delivered(
     standin.script("a1=", [429, 503])
     send(["alice"])
     assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
-    assert standin.calls["a1="] == 4  # the message: 429, 503, sent; then its counts
+    assert standin.calls["a1="] == 3  # the message, its counts in it: 429, 503, sent
     assert len(standin.frames("a1=")) == 1
 
 
@@ -44,7 +44,7 @@ def test_429s_slow_the_shared_pace_which_recovers_and_nothing_is_lost(
     slowed = pacer.rate
     assert slowed < 300  # halved (then creeping back up by 40/s while the retries wait)
     assert all(len(standin.frames(f"{u}=")) == 1 for u in users)  # nothing lost
-    assert [standin.calls[f"{u}="] for u in users[:5]] == [4] * 5  # 429, 429, sent; then the counts
+    assert [standin.calls[f"{u}="] for u in users[:5]] == [3] * 5  # 429, 429, sent (the counts in it)
     pacer.recovery = 100_000.0  # per second: recover within this test's few milliseconds
     send(users)
     assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
@@ -59,7 +59,10 @@ def test_payload_too_large_is_dropped_not_retried(
     standin.script("a1=", [413])
     send(["alice"])
     assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
-    assert standin.calls["a1="] == 2  # the message once (dropped), then its counts
+    assert standin.calls["a1="] == 2  # the message once (dropped), then the counts it carried, alone
+    assert standin.all_frames("a1=") == [
+        {"type": "counts.updated", "counts": {"total": 1, "unseen": 1, "channels": {"news": 1}}, "version": 1}
+    ]
 
 
 def test_posts_are_sigv4_signed_for_execute_api(

@@ -46,13 +46,36 @@ def test_a_modify_that_changes_no_state_and_a_remove_ask_for_nothing() -> None:
     assert read is not None and read["type"] == "message.updated"
 
 
-def test_a_users_frames_end_with_their_new_counts() -> None:
+def _counts(version: int, unread: int = 1) -> Counts:
+    item = {"u:c": {"N": str(unread)}, "t:c": {"N": str(unread)}, "s:c": {"N": str(unread)}, "v": {"N": str(version)}}
+    return Counts.from_item("alice", item)
+
+
+def test_a_new_message_carries_the_users_new_counts_in_its_one_frame() -> None:
     records = [_record("INSERT", _message("01JD0000000000000000000000"), sequence="7")]
-    change = changes_from(records)["alice"]
-    stored = Counts.from_item("alice", {"u:c": {"N": "1"}, "t:c": {"N": "1"}, "s:c": {"N": "1"}, "v": {"N": "12"}})
-    frames = user_frames(records, change, stored)
-    kinds = [json.loads(frame.payload)["type"] for frame in frames]
-    assert kinds == ["message.created", "counts.updated"] and [f.sequence_number for f in frames] == ["7", "7"]
-    assert json.loads(frames[-1].payload)["counts"] == {"total": 1, "unseen": 1, "channels": {"c": 1}}
-    assert json.loads(frames[-1].payload)["version"] == 12  # frames of two shards may arrive crossed
-    assert len(user_frames(records, None, None)) == 1  # no counts frame without stored counts
+    frames = user_frames(records, changes_from(records)["alice"], _counts(12))
+    (frame,) = [json.loads(f.payload) for f in frames]
+    assert frame["type"] == "message.created" and frames[0].sequence_number == "7"
+    assert frame["counts"] == {"total": 1, "unseen": 1, "channels": {"c": 1}}
+    assert frame["version"] == 12  # frames of two shards may arrive crossed: the client keeps the highest
+    (alone,) = user_frames(records, None, None)  # no stored counts: the message alone
+    assert "counts" not in json.loads(alone.payload)
+
+
+def test_of_several_new_messages_only_the_last_carries_the_counts_after_them_all() -> None:
+    records = [_record("INSERT", _message(f"01JD000000000000000000000{n}"), sequence=str(n)) for n in (1, 2, 3)]
+    frames = [json.loads(f.payload) for f in user_frames(records, changes_from(records)["alice"], _counts(4, unread=3))]
+    assert [f["type"] for f in frames] == ["message.created"] * 3
+    assert ["counts" in f for f in frames] == [False, False, True] and frames[-1]["counts"]["total"] == 3
+
+
+def test_counts_after_a_frame_that_is_no_new_message_come_in_a_counts_frame() -> None:
+    unread = _message("01JD0000000000000000000000")
+    records = [_record("INSERT", unread, sequence="1"), _record("MODIFY", {**unread, "status": {"S": "read"}}, unread, "2")]
+    frames = [json.loads(f.payload) for f in user_frames(records, changes_from(records)["alice"], _counts(5, unread=0))]
+    assert [f["type"] for f in frames] == ["message.created", "message.updated", "counts.updated"]
+    assert "counts" not in frames[0] and frames[-1] == {
+        "type": "counts.updated",
+        "counts": {"total": 0, "unseen": 0, "channels": {}},
+        "version": 5,
+    }
