@@ -169,12 +169,12 @@ def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str) -> t
 def find_message(user_id: str, message_id: str) -> InboxMessage:
     """The user's message, live or archived: both keys in one BatchGetItem."""
     if not is_valid_id(message_id):
-        raise NotFoundError(f"message '{message_id}' not found")
+        raise NotFoundError(f"message_id: message '{message_id}' not found")
     now = utc_now()
     for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
         if not expired(found, now):
             return found
-    raise NotFoundError(f"message '{message_id}' not found")
+    raise NotFoundError(f"message_id: message '{message_id}' not found")
 
 
 def unread_count(user_id: str, retention: timedelta) -> dict[str, Any]:

@@ -282,10 +282,13 @@ def test_unknown_path_answers_404_in_the_apis_error_shape(stack: RunningStack, t
 
 
 def test_unsupported_methods_answer_405_in_the_apis_error_shape(stack: RunningStack) -> None:
-    assert stack.http("TRACE", "/health") == (405, {"Code": "MethodNotAllowedError", "Message": "Unsupported method: TRACE"})
+    assert stack.http("TRACE", "/health") == (
+        405,
+        {"Code": "MethodNotAllowedError", "Message": "method: TRACE is not allowed here"},
+    )
     assert stack.http("PUT", "/channels", _admin(), {}) == (
         405,
-        {"Code": "MethodNotAllowedError", "Message": "Unsupported method: PUT"},
+        {"Code": "MethodNotAllowedError", "Message": "method: PUT is not allowed here"},
     )
 
 
@@ -359,7 +362,7 @@ def test_websocket_connect_and_disconnect_are_logged_with_the_user_and_a_refusal
         pass
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket connected \S+ user=wl1$")
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket disconnected \S+: 1000 .* user=wl1$")
-    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket refused 401: the token has expired$")
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket refused 401: token: the token has expired$")
     assert not _log_lines(stack, r"connected .*user_id|wl2", wait=0)
 
 

@@ -171,9 +171,11 @@ def test_patch_malformed_json_is_400(api: Api, channel: str, send: SendFactory, 
 
 @pytest.mark.parametrize("message_id", ["01M87B7Z864SRYNJTHXHH51G00", "not-an-id", "%2E%2E"])
 def test_unknown_message_is_404(api: Api, token: TokenFactory, message_id: str) -> None:
-    assert_error(api.call("GET", f"/me/messages/{message_id}", token=token("u1")), 404, f"message '{message_id}' not found")
+    assert_error(
+        api.call("GET", f"/me/messages/{message_id}", token=token("u1")), 404, f"message_id: message '{message_id}' not found"
+    )
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"})
-    assert_error(response, 404, f"message '{message_id}' not found")
+    assert_error(response, 404, f"message_id: message '{message_id}' not found")
 
 
 def test_mark_all_read_everything_and_per_channel(
@@ -280,7 +282,7 @@ def test_a_message_past_its_retention_is_never_listed_before_ttl_deletes_it(
     for path in ("/me/messages", "/me/messages?status=unread", "/me/messages?channel=news", f"/me/messages?after={floor}"):
         items = api.call("GET", path, token=token("u1")).json_body["items"]
         assert [m["id"] for m in items] == [kept], path
-    assert_error(api.call("GET", f"/me/messages/{old}", token=token("u1")), 404, f"message '{old}' not found")
+    assert_error(api.call("GET", f"/me/messages/{old}", token=token("u1")), 404, f"message_id: message '{old}' not found")
 
 
 def test_a_message_minted_before_after_but_stored_after_it_comes_in_the_catch_up(
