@@ -226,6 +226,23 @@ def test_my_channels_newest_first_with_counts_and_filters(
     assert [c["name"] for c in api.call("GET", "/me/channels", token=user).json_body["items"]] == ["news", "ops"]
 
 
+def test_a_channel_filtered_by_status_previews_its_newest_message_of_that_status(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    """Under Unread the preview showed the channel's newest message even when it was read."""
+    user = token("u1")
+    older = send(["u1"], title="older, unread")["id"]
+    newest = send(["u1"], title="newest, read")["id"]
+    api.change_message(user, newest, {"status": "read"})
+    latest = {
+        status: [c["latest"] for c in api.call("GET", f"/me/channels?status={status}", token=user).json_body["items"]]
+        for status in ("all", "unread", "read")
+    }
+    assert [(p["id"], p["title"]) for p in latest["unread"]] == [(older, "older, unread")]
+    assert [(p["id"], p["title"]) for p in latest["read"]] == [(newest, "newest, read")]
+    assert latest["all"] == latest["read"]
+
+
 def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token: TokenFactory) -> None:
     names = [f"ch{i}" for i in range(7)]
     for name in names:
