@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
+# `make token USER=x ADMIN=1`: an admin token. Only ADMIN on the command line counts (the README's curl
+# lines export ADMIN=<a token>); ADMIN=0 or ADMIN= asks for a plain one.
+ADMIN_FLAG := $(if $(filter command line,$(origin ADMIN)),$(if $(filter-out 0,$(ADMIN)),--admin))
 # `make send` sends the quick start's example; override any part: `make send TO=bob TITLE="Hi"`
 # (on the command line only: plain `=` keeps same-named environment variables out).
 CHANNEL = deploys
@@ -40,8 +43,8 @@ send: ## send the quick start's example message through the running stack (CHANN
 tail: ## print the frames USER's socket receives (default alice)
 	@$(PY) -m infra.local tail --user "$(INBOX_USER)"
 
-token: ## print a fresh 24 h token for USER (default alice), for the inbox page's sign-in
-	@$(PY) -m infra.local token "$(INBOX_USER)"
+token: ## print a fresh 24 h token for USER (default alice), for the pages' sign-in; ADMIN=1: an admin's
+	@$(PY) -m infra.local token "$(INBOX_USER)" $(ADMIN_FLAG)
 
 test: install ## run every test
 	$(PY) -m pytest

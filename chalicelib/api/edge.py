@@ -38,6 +38,11 @@ HTTP_ERRORS: dict[type[errors.InboxError], type[chalice.ChaliceViewError]] = {
     errors.BusyError: chalice.TooManyRequestsError,
     errors.RateLimitedError: chalice.TooManyRequestsError,  # answered with its Retry-After: too_many_requests
 }
+# Chalice answers these itself, before any view runs, with messages that name no field: said field first.
+CHALICE_OWN = {
+    405: ("Unsupported method: ", "method: {} is not allowed here"),
+    415: ("Unsupported media type: ", "Content-Type: must be application/json, not {}"),
+}
 ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 PREFLIGHT_MAX_AGE = "600"
 # Where the edge reads the settings: the composition root (app.py) points it at the
@@ -206,6 +211,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], chalice.Re
     logs.bind(request_id=str(context.get("requestId") or uuid.uuid4()))
     started = time.perf_counter()
     response = get_response(event)
+    _field_first(response)
     origin = _cors_origin(event)
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -220,6 +226,14 @@ def http_middleware(event: Request, get_response: Callable[[Request], chalice.Re
         },
     )
     return response
+
+
+def _field_first(response: chalice.Response) -> None:
+    """Chalice's own 405 and 415 messages, rewritten to start with the field they are about."""
+    own = CHALICE_OWN.get(response.status_code)
+    message = response.body.get("Message") if isinstance(response.body, dict) else None
+    if own and isinstance(message, str) and message.startswith(own[0]):
+        response.body["Message"] = own[1].format(message.removeprefix(own[0]))
 
 
 @functools.lru_cache(maxsize=1)

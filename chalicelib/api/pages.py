@@ -60,7 +60,7 @@ def admin_page() -> Response:
 
 def static_file(name: str) -> Response:
     if name not in CONTENT_TYPES:
-        raise NotFoundError(f"file '{name}' not found")
+        raise NotFoundError(f"name: file '{name}' not found")
     headers: dict[str, str | list[str]] = {"Content-Type": CONTENT_TYPES[name], "Cache-Control": "no-cache"}
     headers.update(SECURITY_HEADERS)
     return Response(body=_read(name), status_code=200, headers=headers)

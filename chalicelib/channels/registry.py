@@ -34,8 +34,9 @@ class ChannelChanges:
     description: str | None
 
 
-def _not_found(name: str) -> NotFoundError:
-    return NotFoundError(f"channel '{name}' not found")
+def _not_found(name: str, field: str = "name") -> NotFoundError:
+    """``field``: where the name came from — the path's ``name``, or a send's ``channel``."""
+    return NotFoundError(f"{field}: channel '{name}' not found")
 
 
 def create_channel(new: NewChannel) -> dict[str, Any]:
@@ -46,14 +47,14 @@ def create_channel(new: NewChannel) -> dict[str, Any]:
     return channel_json(channel)
 
 
-def get_channel(name: str) -> Channel:
-    """The channel called ``name``, or NotFoundError (also for malformed names)."""
+def get_channel(name: str, field: str = "name") -> Channel:
+    """The channel called ``name``, or NotFoundError naming ``field`` (also for malformed names)."""
     if not CHANNEL_NAME.fullmatch(name):
-        raise _not_found(name)
+        raise _not_found(name, field)
     try:
         return Channel.get(name)
     except Channel.DoesNotExist:
-        raise _not_found(name) from None
+        raise _not_found(name, field) from None
 
 
 def update_channel(name: str, changes: ChannelChanges) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Principal:
 
     def require_admin(self) -> None:
         if not self.is_admin:
-            raise ForbiddenError("this operation needs the admin role")
+            raise ForbiddenError("Authorization: this operation needs the admin role")
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,21 +85,21 @@ def _decode(token: str, auth: AuthSettings) -> dict[str, Any]:
     return jwt.decode(token, auth.jwt_secret, algorithms=["HS256"], options=options)
 
 
-def verify_token(token: str | None, auth: AuthSettings) -> Principal:
-    """Check a raw JWT and return its principal, or raise UnauthorizedError."""
+def verify_token(token: str | None, auth: AuthSettings, field: str = "Authorization") -> Principal:
+    """Check a raw JWT and return its principal, or raise UnauthorizedError naming ``field`` (where it came from)."""
     if not token:
-        raise UnauthorizedError("a bearer token is required")
+        raise UnauthorizedError(f"{field}: a bearer token is required")
     import jwt
 
     try:
         claims = _decode(token, auth)
     except jwt.ExpiredSignatureError:
-        raise UnauthorizedError("the token has expired") from None
+        raise UnauthorizedError(f"{field}: the token has expired") from None
     except (jwt.PyJWTError, ValueError):
-        raise UnauthorizedError("the token is invalid") from None
+        raise UnauthorizedError(f"{field}: the token is invalid") from None
     user_id = claims.get("sub")
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID:
-        raise UnauthorizedError("the token's sub must be a user id of 1 to 128 characters")
+        raise UnauthorizedError(f"{field}: the token's sub must be a user id of 1 to 128 characters")
     expires = claims.get("exp")  # required and checked by PyJWT: a number
     return Principal(
         user_id=user_id,

@@ -169,12 +169,12 @@ def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str) -> t
 def find_message(user_id: str, message_id: str) -> InboxMessage:
     """The user's message, live or archived: both keys in one BatchGetItem."""
     if not is_valid_id(message_id):
-        raise NotFoundError(f"message '{message_id}' not found")
+        raise NotFoundError(f"message_id: message '{message_id}' not found")
     now = utc_now()
     for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
         if not expired(found, now):
             return found
-    raise NotFoundError(f"message '{message_id}' not found")
+    raise NotFoundError(f"message_id: message '{message_id}' not found")
 
 
 def unread_count(user_id: str, retention: timedelta) -> dict[str, Any]:
@@ -195,7 +195,10 @@ def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec, re
     One GetItem for the counts (and one Query for the expired, `expiry`) and
     one BatchGetItem for the page's latest messages; a latest message that
     was archived or deleted meanwhile is replaced by the channel's newest
-    live one (one Query each, rare).
+    live one (one Query each, rare). Filtered by status, a channel's
+    ``latest`` is its newest message of that status (under ``unread``, the
+    newest unread one: what the list is about): one Query for each channel
+    whose newest message has the other status.
     """
     scope = json.dumps(["me-channels", query.status])
     current = current_counts(user_id, retention)
@@ -211,7 +214,9 @@ def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec, re
     latest = {m.channel: m for m in storage.read_batch(InboxMessage, [(user_id, lid) for lid, _ in page if lid])}
     items = []
     for latest_id, channel in page:
-        message = latest.get(channel) or _newest_live(user_id, channel)
+        message = latest.get(channel) or _newest_live(user_id, channel, "all")
+        if query.status != "all" and (message is None or message.status != query.status):
+            message = _newest_live(user_id, channel, query.status) or message
         items.append(
             my_channel_json(
                 channel, current.of("u", channel), current.of("t", channel), message, message.id if message else latest_id
@@ -221,8 +226,8 @@ def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec, re
     return page_json(items, cursor)
 
 
-def _newest_live(user_id: str, channel: str) -> InboxMessage | None:
-    found = InboxMessage.channel_index.query(
-        f"{user_id}#{channel}", InboxMessage.id < LIVE_END, scan_index_forward=False, limit=1, page_size=1
-    )
+def _newest_live(user_id: str, channel: str, status: str) -> InboxMessage | None:
+    """The channel's newest live message (of ``status``, unless "all"): one Query."""
+    index, hash_value = source(user_id, channel, status)
+    found = index.query(hash_value, InboxMessage.id < LIVE_END, scan_index_forward=False, limit=1, page_size=1)
     return next(iter(found), None)

@@ -72,7 +72,7 @@ class WebSocketRoutes:
         logs.bind(request_id=context.get("requestId"))
         token = (event.get("queryStringParameters") or {}).get("token")
         try:
-            principal = verify_token(token, self._auth())
+            principal = verify_token(token, self._auth(), field="token")
         except UnauthorizedError as error:
             logger.info("connect refused", extra={"reason": str(error)})  # why, never the token
             return {"statusCode": 401, "body": str(error)}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def preview_send(request: SendRequest) -> dict[str, Any]:
     """The filled fields of ``request``; an unknown channel is the send's own 404."""
-    get_channel(request.channel)
+    get_channel(request.channel, "channel")
     return {
         "title": request.title,
         "content": request.content,

@@ -78,11 +78,11 @@ def record_queued(request: SendRequest, channel: Channel, send_id: str, sender: 
 
 def get_send(send_id: str) -> dict[str, Any]:
     if not is_valid_id(send_id):
-        raise NotFoundError(f"send '{send_id}' not found")
+        raise NotFoundError(f"send_id: send '{send_id}' not found")
     try:
         return send_log_json(SendLog.get(send_id, consistent_read=True))
     except SendLog.DoesNotExist:
-        raise NotFoundError(f"send '{send_id}' not found") from None
+        raise NotFoundError(f"send_id: send '{send_id}' not found") from None
 
 
 def list_sends(user_id: str, query: SendLogQuery, cursors: CursorCodec) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class Sender:
         """
         for send in sends:
             with _naming(send.prefix + "channel"):
-                get_channel(send.request.channel)
+                get_channel(send.request.channel, "channel")
         claims: list[idempotency.Claim | None] = []
         try:
             for send in sends:
@@ -103,7 +103,7 @@ class Sender:
         self, request: SendRequest, send_id: str, sender: str = send_log.LAMBDA_SENDER, *, fresh: bool = False
     ) -> dict[str, Any]:
         """Store under ``send_id``; ``fresh`` when no earlier attempt can have stored any of it."""
-        channel = get_channel(request.channel)
+        channel = get_channel(request.channel, "channel")
         if request.audience is not None:
             return self._queue_audience(request, channel, send_id, sender)
         self.store_chunk(request, channel, send_id, request.receivers, fresh=fresh, late=not fresh)
@@ -179,8 +179,9 @@ def _no_queue() -> WorkQueue:
 
 @contextmanager
 def _naming(field: str) -> Iterator[None]:
-    """Re-raise a domain error with ``field`` in front, keeping its kind (and so its status)."""
+    """Re-raise a domain error naming ``field`` instead of the field it named, keeping its kind (and so its status)."""
     try:
         yield
     except (NotFoundError, ConflictError) as error:
-        raise type(error)(f"{field}: {error}") from None
+        _, named, problem = str(error).partition(": ")
+        raise type(error)(f"{field}: {problem if named else error}") from None

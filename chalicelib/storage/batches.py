@@ -30,7 +30,7 @@ BATCH_WRITE_ITEMS = 25
 BATCH_WRITES_IN_FLIGHT = 8
 UNPROCESSED_RETRIES = 8  # at most ~5 s of pauses in all (8 doublings from 50 ms, capped at 2 s, half that on average)
 UNPROCESSED_BASE_SECONDS = 0.05
-BUSY = "storage is busy and not every change was written; retry the same request"
+BUSY = "storage: busy, and not every change was written; retry the same request"
 
 
 def write_batch(model: type[Model], puts: Iterable[Model], deletes: Iterable[Model]) -> None:
@@ -144,14 +144,14 @@ def _read(model: type[Model], keys: list[dict[str, Any]], consistent: bool) -> l
         except GetError as error:
             if not is_busy(error):
                 raise
-            raise BusyError("storage is busy; retry shortly") from error
+            raise BusyError("storage: busy; retry shortly") from error
         found += answer.get("Responses", {}).get(table, [])
         keys = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys") or []
         if not keys:
             return found
         if attempt < UNPROCESSED_RETRIES:
             pause(attempt, UNPROCESSED_BASE_SECONDS)
-    raise BusyError("storage is busy; retry shortly")
+    raise BusyError("storage: busy; retry shortly")
 
 
 def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[dict[str, Any]]:

@@ -93,7 +93,7 @@ def retrying_conflicts(write: Callable[[], T]) -> T:
                 raise
             if attempt + 1 < CONFLICT_RETRIES:
                 pause_before_retry(attempt)
-    raise BusyError("storage is busy; retry shortly")
+    raise BusyError("storage: busy; retry shortly")
 
 
 def condition_failed(error: PynamoDBException) -> bool:

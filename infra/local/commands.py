@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from chalicelib.core.auth import issue_token
+from chalicelib.core.auth import MAX_USER_ID, issue_token
 from infra.local import DEV_SECRET
 from infra.local.state import banner, read_state, state_file
 
@@ -55,8 +55,18 @@ def ws_url() -> str:
     return _url("INAPP_WS_URL", "INAPP_WS_PORT", "ws", "8001", "ws") + "/"
 
 
+def user_id(value: str, option: str, example: str) -> str:
+    """The user a command acts as: an empty one (``make tail USER=``) is named as the problem, not the secret."""
+    if not value:
+        raise CommandError(f"{option}: the user is missing (empty); name one, e.g. `{example}`")
+    if len(value) > MAX_USER_ID:
+        raise CommandError(f"{option}: must be a user id of 1 to {MAX_USER_ID} characters")
+    return value
+
+
 def token(args: argparse.Namespace) -> int:
-    print(issue_token(args.user, secret(), admin=args.admin, lifetime_seconds=int(args.hours * 3600)))
+    user = user_id(args.user, "user", "make token USER=carol")
+    print(issue_token(user, secret(), admin=args.admin, lifetime_seconds=int(args.hours * 3600)))
     return 0
 
 
@@ -121,19 +131,20 @@ def tail(args: argparse.Namespace) -> int:
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
     from websockets.sync.client import connect
 
+    user = user_id(args.user, "--user", "make tail USER=bob")
     url = ws_url()
     try:
-        socket = connect(f"{url}?token={issue_token(args.user, secret())}", open_timeout=10)
+        socket = connect(f"{url}?token={issue_token(user, secret())}", open_timeout=10)
     except InvalidStatus as error:
         status = error.response.status_code
         hint = SECRET_HINT if status == 401 else "another program on that port?"
-        raise CommandError(f"{url} refused {args.user}'s connection ({status}) — {hint}") from None
+        raise CommandError(f"{url} refused {user}'s connection ({status}) — {hint}") from None
     except (InvalidHandshake, ConnectionClosed):  # a server that hangs up mid-handshake: either, by timing
         raise CommandError(f"{url} did not answer as the local stack does — another program?") from None
     except (OSError, TimeoutError):
         raise CommandError(f"cannot reach {url} — {NOT_RUNNING_HINT}") from None
     with socket:
-        print(f"connected as {args.user}; waiting for frames (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        print(f"connected as {user}; waiting for frames (Ctrl-C to stop)", file=sys.stderr, flush=True)
         try:
             _print_frames(socket)
         except ConnectionClosed as closed:

@@ -174,8 +174,9 @@ def test_an_expired_token_returns_to_sign_in_and_says_how_to_get_an_admin_one(op
     page = context.new_page()
     page.goto(f"{stack.urls['http']}/admin#token={issue_token('root', SECRET, admin=True, lifetime_seconds=-60)}")
     expect(page.locator("#signin-notice")).to_have_text(
-        "Your token is invalid or expired. Get a new one with python -m infra.local token admin --admin and paste it below."
+        "Your token is invalid or expired. Get a new one with make token USER=admin ADMIN=1 and paste it below."
     )
+    expect(page.locator("#signin-hint")).to_have_text("No token? make token USER=admin ADMIN=1 prints one.")
     expect(page.locator("#admin")).to_be_hidden()
     context.close()
 

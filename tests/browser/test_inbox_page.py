@@ -192,10 +192,8 @@ def test_bad_or_expired_token_returns_to_sign_in_says_how_to_get_a_new_one_and_f
     page.goto(f"{stack.urls['http']}/#token={issue_token('x1', SECRET, lifetime_seconds=-60)}")
     notice = page.locator("#signin-notice")
     expect(notice).to_be_visible(timeout=5000)
-    expect(notice).to_have_text(
-        "Your token is invalid or expired. Get a new one with make token USER=alice"
-        " (or python -m infra.local token alice) and paste it below."
-    )
+    expect(notice).to_have_text("Your token is invalid or expired. Get a new one with make token USER=alice and paste it below.")
+    expect(page.locator("#signin-hint")).to_have_text("No token? make token USER=alice prints one.")
     expect(page.locator("#inbox")).to_be_hidden()
     expect(page.locator("#sign-out")).to_be_hidden()
     assert _stored_token(page) is None
@@ -278,9 +276,10 @@ def test_a_catch_up_refused_with_429_is_retried_until_it_shows_what_arrived(page
 
     refused: list[str] = []
     answered: list[str] = []
+    connected: list[Any] = []
 
     def busy_twice(route: Any) -> None:
-        if "after=" not in route.request.url:
+        if "after=" not in route.request.url or not connected:  # the catch-ups once the socket is made
             route.continue_()
         elif len(refused) < 2:
             refused.append(route.request.url)
@@ -291,6 +290,7 @@ def test_a_catch_up_refused_with_429_is_retried_until_it_shows_what_arrived(page
 
     def send_then_connect(socket: Any) -> None:
         send(stack, ["patient"], "Sent while connecting")
+        connected.append(socket)
         socket.connect_to_server()
 
     page.route(re.compile(r"/me/messages\?"), busy_twice)

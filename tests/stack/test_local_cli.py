@@ -133,6 +133,18 @@ def test_status_send_and_tail_find_the_running_stack_through_its_state_file(stac
     assert (frame["message"]["id"], frame["message"]["title"]) == (json.loads(sent.stdout)["id"], "v3")
 
 
+def test_make_tail_with_an_empty_user_says_the_user_is_missing_not_the_secret(stack: RunningStack) -> None:
+    """``make tail USER=`` connected as the empty user, was refused (401) and blamed INAPP_JWT_SECRET."""
+    env = {**client_env(stack.state_file), "INAPP_JWT_SECRET": stack.secret, "MAKEFLAGS": f"PY={sys.executable}"}
+    result = subprocess.run(["make", "tail", "USER="], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "error: --user: the user is missing (empty); name one, e.g. `make tail USER=bob`\n" in result.stderr
+    assert "INAPP_JWT_SECRET" not in result.stderr
+    token = _cli("token", "", env=env)
+    assert (token.returncode, token.stdout) == (1, "")
+    assert token.stderr == "error: user: the user is missing (empty); name one, e.g. `make token USER=carol`\n"
+
+
 def test_send_with_another_secret_than_the_stack_says_what_to_do(stack: RunningStack) -> None:
     env = {**client_env(stack.state_file), "INAPP_JWT_SECRET": "not-the-stacks-secret-0123456789abcdef"}
     result = _cli("send", "--channel", "deploys", "--to", "x", "--title", "Hi", env=env)

@@ -293,10 +293,13 @@ def test_unknown_path_answers_404_in_the_apis_error_shape(stack: RunningStack, t
 
 
 def test_unsupported_methods_answer_405_in_the_apis_error_shape(stack: RunningStack) -> None:
-    assert stack.http("TRACE", "/health") == (405, {"Code": "MethodNotAllowedError", "Message": "Unsupported method: TRACE"})
+    assert stack.http("TRACE", "/health") == (
+        405,
+        {"Code": "MethodNotAllowedError", "Message": "method: TRACE is not allowed here"},
+    )
     assert stack.http("PUT", "/channels", _admin(), {}) == (
         405,
-        {"Code": "MethodNotAllowedError", "Message": "Unsupported method: PUT"},
+        {"Code": "MethodNotAllowedError", "Message": "method: PUT is not allowed here"},
     )
 
 
@@ -321,11 +324,27 @@ def test_favicon_is_no_content(stack: RunningStack) -> None:
 
 
 def test_a_browser_following_an_app_path_gets_a_stand_in_page(stack: RunningStack) -> None:
-    request = urllib.request.Request(f"{stack.urls['http']}/releases/2.14.0", headers={"Accept": "text/html,*/*"})
+    followed = {"Accept": "text/html,*/*", "Sec-Fetch-Site": "same-origin"}  # a link on the inbox page (View)
+    request = urllib.request.Request(f"{stack.urls['http']}/releases/2.14.0", headers=followed)
     with urllib.request.urlopen(request, timeout=5) as response:
         page = response.read().decode()
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
     assert "<code>/releases/2.14.0</code>" in page and '<a href="/">Back to the inbox</a>' in page
+
+
+@pytest.mark.parametrize("fetch_site", ["none", None, "cross-site"])
+@pytest.mark.parametrize("path", ["/inbox", "/admn", "/releases/2.14.0"])
+def test_a_page_path_typed_or_linked_from_elsewhere_is_a_404(stack: RunningStack, path: str, fetch_site: str | None) -> None:
+    """A typo (``/inbox``, ``/admn``) showed the app-link stand-in with 200; only a link of this origin's pages gets it."""
+    import urllib.error
+
+    headers = {"Accept": "text/html,*/*", **({"Sec-Fetch-Site": fetch_site} if fetch_site else {})}
+    request = urllib.request.Request(f"{stack.urls['http']}{path}", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    page = refused.value.read().decode()
+    assert refused.value.code == 404 and refused.value.headers["Content-Type"].startswith("text/html")
+    assert f"No page at <code>{path}</code>" in page and '<a href="/admin">/admin</a>' in page
 
 
 # --- logs --------------------------------------------------------------------------------------
@@ -370,7 +389,7 @@ def test_websocket_connect_and_disconnect_are_logged_with_the_user_and_a_refusal
         pass
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket connected \S+ user=wl1$")
     assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket disconnected \S+: 1000 .* user=wl1$")
-    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket refused 401: the token has expired$")
+    assert _log_lines(stack, rf"^{LOG_TIME} INFO  inapp\.local\.gateway: websocket refused 401: token: the token has expired$")
     assert not _log_lines(stack, r"connected .*user_id|wl2", wait=0)
 
 

@@ -26,6 +26,7 @@ SEND = "make send"
 STATUS = "make status"
 TAIL = "make tail USER=bob"
 TOKEN = "make token USER=carol"
+ADMIN_TOKEN = "make token USER=dana ADMIN=1"
 SEND_TO_CAROL = 'make send TO=carol TITLE="Hello carol" URL=https://example.com/'
 CURL = 'curl -s "$API/me/unread-count" -H "Authorization: Bearer $ALICE"'
 ID = r"[0-9A-Z]{26}"
@@ -54,7 +55,7 @@ def _run(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_the_commands_run_here_are_the_documented_ones() -> None:
     documented = [line.split("#")[0].strip() for block in _blocks("sh") for line in block.splitlines()]
-    assert documented == ["make run", SEND, STATUS, TAIL, TOKEN, SEND_TO_CAROL, CURL]
+    assert documented == ["make run", SEND, STATUS, TAIL, TOKEN, ADMIN_TOKEN, SEND_TO_CAROL, CURL]
 
 
 def test_make_run_prints_the_documented_banner(stack: RunningStack) -> None:
@@ -109,6 +110,16 @@ def test_make_token_and_a_send_to_carol(stack: RunningStack, terminal_2: dict[st
         assert re.fullmatch(rf'\{{"id": "{ID}", "channel": "deploys", "receivers": 1\}}\n', sent.stdout), sent.stderr
         (frame,) = frames(socket, 1)
     assert (frame["message"]["title"], frame["message"]["url"]) == ("Hello carol", "https://example.com/")
+
+
+def test_make_token_admin_1_prints_a_token_the_admin_routes_accept(stack: RunningStack, terminal_2: dict[str, str]) -> None:
+    """The pages' sign-in hints name this command: it must work as typed (the admin console needs such a token)."""
+    admin = _run(ADMIN_TOKEN, terminal_2)
+    assert admin.returncode == 0, admin.stderr
+    status, page = stack.http("GET", "/channels?limit=1", admin.stdout.strip())
+    assert status == 200, page
+    plain = _run(TOKEN, {**terminal_2, "ADMIN": "eyJ-an-exported-token"}).stdout.strip()  # the README's curl exports
+    assert stack.http("GET", "/channels?limit=1", plain)[0] == 403
 
 
 def test_curl_with_the_pasted_exports_answers_alices_counts(stack: RunningStack, terminal_2: dict[str, str]) -> None:

@@ -4,11 +4,12 @@
 import { Compose, parseIds } from "./admin-compose.js";
 import { SendLog } from "./admin-log.js";
 import { InboxClient, query } from "./inbox-client.js";
-import { $, PagedList, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
+import { $, PagedList, TOKEN_KEY, element, expiredNotice, onTokenPasted, refreshTimes, showTokenHint, timeNode, tokenFromPage } from "./page.js";
 
 const PAGE = 20;
 const IDS_PER_CALL = 1000;
 const SCREENS = ["channels", "subscribers", "compose", "log"];
+const TOKEN_COMMAND = "make token USER=admin ADMIN=1"; // what prints an admin token on the local stack
 
 const state = { client: null, compose: null, log: null, subscribersOf: null, deleting: null };
 
@@ -20,7 +21,7 @@ const session = { api: (...args) => state.client.api(...args) };
 async function start(token) {
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl: "", token });
   state.client = client;
-  client.addEventListener("unauthorized", () => signOut(expiredNotice(["python -m infra.local token admin --admin"])));
+  client.addEventListener("unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND)));
   $("signin").hidden = true;
   $("sign-out").hidden = false;
   try {
@@ -276,8 +277,14 @@ $("signin-form").addEventListener("submit", (event) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   guarded(start)(token);
 });
+onTokenPasted((token) => {
+  if (state.client) signOut(null);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  guarded(start)(token);
+});
 setInterval(refreshTimes, 30_000);
 
+showTokenHint(TOKEN_COMMAND);
 const token = tokenFromPage();
 if (token) guarded(start)(token);
 else showSignIn(null);

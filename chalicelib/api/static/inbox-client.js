@@ -8,12 +8,14 @@
 //   client.connect();
 //
 // Events (CustomEvent, payload in `detail`):
-//   message     {message, silent}        a new message (live or caught up), each id once; silent: its
+//   message     {message, silent}        a new message (live or caught up), each id once: one that arrived
+//                                        after connect() began, never one already stored; silent: its
 //                                        channel is muted and it is not critical (show no toast)
 //   update      {message}                its status, seen or archived state changed (from any device)
 //   delete      {id}                     it was deleted (from any device)
-//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect, then only
-//                                        from frames (a new message's carries them), never re-fetched
+//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect and after each
+//                                        change made through this client (its answer shows it at once),
+//                                        else from frames (a new message's carries them)
 //   preferences {channels}               mutes: {name: {muted}}, after any change on any device
 //   connection  {state, attempt, code?, reason?}  "connecting" | "open" | "reconnecting" | "closed"; code and
 //                                        reason when the server closed it for good (4008: a newer connection
@@ -34,7 +36,7 @@
 // a 4001 ends in "unauthorized".
 
 const LOWEST_ID = "0".repeat(26);
-const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects: a page
+const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects (a page), with their catch-up
 
 const DEFAULTS = {
   pingIntervalMs: 5 * 60 * 1000,
@@ -108,7 +110,7 @@ export class InboxClient extends EventTarget {
     return this.api("GET", `/me/messages?${query({ channel, ...filter, limit, cursor })}`);
   }
 
-  /** Every change below answers at once; the counts follow in a counts frame (never re-fetched). */
+  /** Every change below answers once it is made, and the counts are fetched again then (they show it already). */
   setStatus(id, status) {
     return this._patch(id, { status });
   }
@@ -124,7 +126,8 @@ export class InboxClient extends EventTarget {
 
   /** Permanent. `keepalive` lets the request outlive the page (a pending delete flushed on pagehide). */
   deleteMessage(id, { keepalive = false } = {}) {
-    return this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, {}, { keepalive });
+    const deleted = this.api("DELETE", `/me/messages/${encodeURIComponent(id)}`, undefined, {}, { keepalive });
+    return keepalive ? deleted : this._counted(deleted); // keepalive: the page is going, nobody sees the counts
   }
 
   /**
@@ -156,7 +159,7 @@ export class InboxClient extends EventTarget {
   }
 
   async setMuted(channel, muted) {
-    const result = await this.api("PUT", `/me/preferences/channels/${encodeURIComponent(channel)}`, { muted });
+    const result = await this._counted(this.api("PUT", `/me/preferences/channels/${encodeURIComponent(channel)}`, { muted }));
     this._setPreferences({ channels: { ...this.preferences.channels, [channel]: { muted: result.muted } } });
     return result;
   }
@@ -166,11 +169,25 @@ export class InboxClient extends EventTarget {
   }
 
   _patch(id, body) {
-    return this.api("PATCH", `/me/messages/${encodeURIComponent(id)}`, body);
+    return this._counted(this.api("PATCH", `/me/messages/${encodeURIComponent(id)}`, body));
   }
 
-  /** The same POST while it answers `more`; a 429 waits (`Retry-After`, else backoff with full jitter) and tries again. */
-  async _bulk(path, body) {
+  /**
+   * A change's answer, once the counts have been asked for again: the server counts a user's own change in
+   * the same write, so the next read shows it — no need to wait for the counts frame the stream sends later.
+   */
+  async _counted(change) {
+    const answer = await change;
+    this._fetchCounts().catch(() => {}); // a failure leaves the counts to the next frame
+    return answer;
+  }
+
+  /** The same POST while it answers `more` (a 429 waits: `Retry-After`, else backoff with full jitter), then the counts. */
+  _bulk(path, body) {
+    return this._counted(this._bulkCalls(path, body));
+  }
+
+  async _bulkCalls(path, body) {
     let updated = 0;
     let busy = 0;
     for (let calls = 0; calls < this.options.bulkMaxCalls; ) {
@@ -198,16 +215,37 @@ export class InboxClient extends EventTarget {
     this._stopped = false;
     // The mutes first: what catch-up delivers is silent or not by them.
     const preferences = this.loadPreferences().catch(() => this.preferences); // no mutes known: nothing silenced by us
-    if (this.lastSeenId === null) {
-      // The newest page, all of it seen: the catch-up after the newest id returns the seconds
-      // before it too (two sends at once land in either order), and those are not new here.
-      const newest = await this.api("GET", `/me/messages?limit=${SEEN_AT_START}`);
-      // An empty inbox: everything that arrives later is newer than the lowest id.
-      this.lastSeenId = newest.items.length ? newest.items[0].id : LOWEST_ID;
-      newest.items.forEach((message) => this._seen.add(message.id));
-    }
+    if (this.lastSeenId === null) await this._busyRetried(() => this._storedAlready());
     await preferences;
     await this._open();
+  }
+
+  /**
+   * What is stored already is not new here, whatever its channel: the newest page, and what the catch-up
+   * after its newest id returns now — the seconds before that id (two sends at once land in either order)
+   * and messages stored late with older ids (an audience send's chunks, a retried send). The catch-up on
+   * open then emits only what was stored since.
+   */
+  async _storedAlready() {
+    const newest = await this.api("GET", `/me/messages?limit=${SEEN_AT_START}`);
+    // An empty inbox: everything that arrives later is newer than the lowest id.
+    this.lastSeenId = newest.items.length ? newest.items[0].id : LOWEST_ID;
+    newest.items.forEach((message) => this._seen.add(message.id));
+    await this._catchUp((message) => this._remember(message.id));
+  }
+
+  /** `task`, again after a 429 or 5xx (`Retry-After`, else backoff with full jitter) up to `bulkBusyRetries` times. */
+  async _busyRetried(task) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await task();
+      } catch (error) {
+        const busy = error.status === 429 || error.status >= 500;
+        if (!busy || attempt >= this.options.bulkBusyRetries || this._stopped) throw error;
+        const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs || Math.random() * ceiling));
+      }
+    }
   }
 
   close() {
@@ -361,13 +399,17 @@ export class InboxClient extends EventTarget {
   }
 
   /** Fetch everything newer than the last id seen (oldest first) and emit it. */
-  async catchUp() {
+  catchUp() {
+    return this._catchUp((message) => this._deliver(message, this.isMuted(message.channel) && message.severity !== "critical"));
+  }
+
+  async _catchUp(each) {
     if (this.lastSeenId === null) return;
     const after = this.lastSeenId;
     let cursor;
     do {
       const page = await this.api("GET", `/me/messages?${query({ after, limit: 100, cursor })}`);
-      page.items.forEach((message) => this._deliver(message, this.isMuted(message.channel) && message.severity !== "critical"));
+      page.items.forEach(each);
       cursor = page.nextCursor;
     } while (cursor);
   }

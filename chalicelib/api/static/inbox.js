@@ -1,7 +1,7 @@
 // The inbox page. Everything from the server is put in the page as text
 // (textContent), never as HTML: a title like <img onerror=…> shows as text.
 import { InboxClient } from "./inbox-client.js";
-import { $, TOKEN_KEY, element, expiredNotice, refreshTimes, timeNode, tokenFromPage } from "./page.js";
+import { $, TOKEN_KEY, element, expiredNotice, onTokenPasted, refreshTimes, showTokenHint, timeNode, tokenFromPage } from "./page.js";
 import { messageItem } from "./inbox-message.js";
 import { messageToast } from "./inbox-toasts.js";
 import { PendingDeletes } from "./inbox-undo.js";
@@ -11,11 +11,13 @@ const UNDO_MS = 5000;
 const ARCHIVE = "archived";
 const NOTHING_TO_SHOW = { all: "No messages yet.", unread: "Nothing unread.", read: "Nothing read yet.", archived: "Nothing archived." };
 const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
+const TOKEN_COMMAND = "make token USER=alice"; // what prints a token on the local stack (the sign-in hints)
 
 const state = {
   client: null,
   status: "all", // a status filter, or ARCHIVE for the Archive view
   channel: null,
+  lastChannel: null, // the channel open before the Archive view: open again when leaving it
   channelsCursor: null,
   messagesCursor: null,
   channels: new Map(),
@@ -45,7 +47,7 @@ function start(token) {
   client.addEventListener("message", (e) => onNewMessage(e.detail.message, e.detail.silent));
   client.addEventListener("update", (e) => onUpdatedMessage(e.detail.message));
   client.addEventListener("delete", (e) => onDeletedMessage(e.detail.id));
-  client.addEventListener("unauthorized", () => signOut(expiredNotice(["make token USER=alice", "python -m infra.local token alice"])));
+  client.addEventListener("unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND)));
   guarded(async () => {
     await loadChannels(true);
     await client.connect();
@@ -66,7 +68,7 @@ function signOut(notice) {
   if (state.client) state.client.close();
   state.client = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { channel: null, channelsCursor: null, messagesCursor: null, countsKnown: false });
+  Object.assign(state, { channel: null, lastChannel: null, channelsCursor: null, messagesCursor: null, countsKnown: false });
   state.channels.clear();
   selectTab("all");
   ["channel-list", "message-list", "toasts"].forEach((id) => $(id).replaceChildren());
@@ -106,6 +108,7 @@ async function loadChannels(reset) {
   if (complete && state.channel && !state.channels.has(state.channel)) state.channel = null; // e.g. nothing unread left
   if (!state.channel && page.items.length) await selectChannel(page.items[0].name);
   else if (!state.channel) clearMessages();
+  enableMarkButtons();
 }
 
 /** After a frame: the channel list again (order, latest), at most once per burst of frames. */
@@ -129,7 +132,7 @@ function clearMessages() {
   $("messages-empty").hidden = true;
 }
 
-/** Unread per channel: the latest counts a frame carried, once one came (the list's own may lag it), else the list's. */
+/** Unread per channel: the client's counts once known (a frame's, or fetched after an own change), else the list's. */
 function unreadOf(channel) {
   return state.countsKnown ? state.client.counts.channels[channel.name] || 0 : channel.unread;
 }
@@ -180,10 +183,12 @@ async function selectChannel(name) {
   $("channel-title").textContent = channel ? channel.title || name : name;
   CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = false; });
   showMutes();
+  enableMarkButtons();
   await loadMessages(true);
 }
 
 async function showArchive() {
+  state.lastChannel = state.channel || state.lastChannel;
   state.channel = null;
   $("channel-title").textContent = "Archive";
   CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; });
@@ -283,7 +288,7 @@ function restore(id) {
 
 // --- counts -------------------------------------------------------------------------
 
-/** The badge shows what was never seen in a list; channel counts show unread. Values come from frames. */
+/** The badge shows what was never seen in a list; channel counts show unread. From frames, and after each own change. */
 function showCounts({ total, unseen, channels }) {
   const badge = $("badge");
   badge.hidden = unseen === 0;
@@ -297,6 +302,15 @@ function showCounts({ total, unseen, channels }) {
       if (channel) node.children[1].replaceWith(countNode(channel));
     });
   }
+  enableMarkButtons();
+}
+
+/** "Mark … read" only when there is something unread to mark (per channel: muted ones too). */
+function enableMarkButtons() {
+  const unread = state.countsKnown ? state.client.counts.channels : null;
+  const channelUnread = (name) => (unread ? unread[name] || 0 : (state.channels.get(name) || { unread: 1 }).unread);
+  $("mark-everything").disabled = unread ? !Object.values(unread).some((n) => n > 0) : false;
+  $("mark-channel").disabled = !state.channel || channelUnread(state.channel) === 0;
 }
 
 // --- wiring -------------------------------------------------------------------------
@@ -306,12 +320,16 @@ function selectTab(status) {
   document.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
 }
 
+/** Another tab: the open channel stays open when it has messages there (else the first channel opens). */
 async function setStatus(status) {
+  const kept = inArchive() ? state.lastChannel : state.channel;
   selectTab(status);
-  state.channel = null;
+  state.channel = inArchive() ? null : kept;
+  if (inArchive()) state.lastChannel = kept;
   CHANNEL_CONTROLS.forEach((id) => { $(id).hidden = true; }); // until a channel is open again: they act on it
   await loadChannels(true);
   if (inArchive()) await showArchive();
+  else if (state.channel && state.channel === kept) await selectChannel(kept); // its messages, filtered anew
 }
 
 async function reloadAfter(change) {
@@ -328,12 +346,18 @@ $("mark-everything").addEventListener("click", guarded(() => reloadAfter(() => s
 $("archive-channel").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ channel: state.channel, status: "read" }))));
 $("archive-everything").addEventListener("click", guarded(() => reloadAfter(() => state.client.archiveAll({ status: "read" }))));
 $("mute").addEventListener("click", guarded(() => state.client.setMuted(state.channel, !state.client.isMuted(state.channel))));
-// The bell opens the unread list: everything in it counts as seen, and the badge clears (by frame).
+// The bell opens the unread list: everything in it counts as seen, and the badge clears (once that is answered).
 $("bell").addEventListener("click", guarded(async () => {
   await setStatus("unread");
   await state.client.markAllSeen();
 }));
 $("sign-out").addEventListener("click", () => signOut(null));
+// A `#token=…` link pasted into this open tab: sign in with it (another user's: out of the current one first).
+onTokenPasted((token) => {
+  if (state.client) signOut(null);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  start(token);
+});
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = $("token-input").value.trim();
@@ -344,6 +368,7 @@ $("signin-form").addEventListener("submit", (event) => {
 window.addEventListener("pagehide", () => state.deletes && state.deletes.flush(true));
 setInterval(refreshTimes, 30_000);
 
+showTokenHint(TOKEN_COMMAND);
 const token = tokenFromPage();
 if (token) start(token);
 else signOut(null);

@@ -41,24 +41,41 @@ export function refreshTimes() {
 
 /** The token from `#token=…` (then kept out of the address bar) or from this tab's session. */
 export function tokenFromPage() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const fromHash = hash.get("token");
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, "", location.pathname + location.search);
-    return fromHash;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return tokenFromHash() || sessionStorage.getItem(TOKEN_KEY);
 }
 
-/** "token invalid or expired", and where a new one comes from (locally: the stack's CLI, `commands`). */
-export function expiredNotice(commands) {
-  const local = LOCAL_HOSTS.includes(location.hostname);
-  const [first, ...others] = commands.map((command) => element("code", { text: command }));
-  const how = local
-    ? ["Get a new one with ", first, ...others.flatMap((code) => [" (or ", code, ")"]), " and paste it below."]
+/** A `#token=…` in the address bar: kept for this tab's session and taken out of the address bar. */
+function tokenFromHash() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!token) return null;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(null, "", location.pathname + location.search);
+  return token;
+}
+
+/** `signIn(token)` whenever a `#token=…` link is pasted into this open tab (no reload: only the hash changed). */
+export function onTokenPasted(signIn) {
+  window.addEventListener("hashchange", () => {
+    const token = tokenFromHash();
+    if (token) signIn(token);
+  });
+}
+
+const isLocal = () => LOCAL_HOSTS.includes(location.hostname);
+
+/** "token invalid or expired", and where a new one comes from (locally: `command`, a make target). */
+export function expiredNotice(command) {
+  const how = isLocal()
+    ? ["Get a new one with ", element("code", { text: command }), " and paste it below."]
     : ["Sign in to your app again to get a new one."];
   return ["Your token is invalid or expired. ", ...how];
+}
+
+/** Under the sign-in form on the local stack: the command that prints a token, as typed in the project's folder. */
+export function showTokenHint(command) {
+  const hint = $("signin-hint");
+  hint.hidden = !isLocal();
+  if (isLocal()) hint.replaceChildren("No token? ", element("code", { text: command }), " prints one.");
 }
 
 /**

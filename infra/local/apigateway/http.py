@@ -14,9 +14,13 @@ does not match this API as deployed (with its gateway responses):
   the app's line only, and one line for the requests the app never sees.
 
 Two conveniences stand in for what a browser expects around a real app:
-``/favicon.ico`` answers 204, and a browser navigating to an unknown path
-(a message's ``url`` such as ``/releases/2.14.0``, which belongs to the web
-app that embeds the inbox) gets a small page saying so, instead of an error.
+``/favicon.ico`` answers 204, and a browser following a link of this
+origin's pages to an unknown path (a message's ``url`` such as
+``/releases/2.14.0``, which belongs to the web app that embeds the inbox)
+gets a small page saying so, instead of an error. Only such a link: the
+browser says so in ``Sec-Fetch-Site: same-origin``. A path typed into the
+address bar (``none``), or a typo such as ``/inbox``, is a 404 — for a
+browser an HTML page naming the real ones.
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ APP_PAGE = """<!doctype html>
 <p>The message linked here. A path like this belongs to the web app that embeds the inbox;
 the local stack has no such app, so it shows this page instead.</p>
 <p><a href="/">Back to the inbox</a></p>
+</body></html>
+"""
+NO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not found: {path}</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<h1>No page at <code>{path}</code></h1>
+<p>The inbox is at <a href="/">/</a>, the admin console at <a href="/admin">/admin</a>.</p>
 </body></html>
 """
 
@@ -90,20 +101,22 @@ class LocalApiHandler(ChaliceRequestHandler):
         if path == "/favicon.ico":
             status = self._reply(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
         elif self.command == "GET" and "text/html" in (self.headers.get("Accept") or ""):
-            status = self._reply(HTTPStatus.OK, APP_PAGE.format(path=html.escape(path)).encode(), "text/html; charset=utf-8")
+            followed = self.headers.get("Sec-Fetch-Site") == "same-origin"  # a link on one of this origin's pages
+            code, page = (HTTPStatus.OK, APP_PAGE) if followed else (HTTPStatus.NOT_FOUND, NO_PAGE)
+            status = self._reply(code, page.format(path=html.escape(path)).encode(), "text/html; charset=utf-8")
         else:
             status = self._reply_error(404, f"path: no route for {self.command} {path}")
         self._log(path, status, started)
 
     def _method_not_allowed(self) -> None:
         started = time.perf_counter()
-        self._log(urlsplit(self.path).path, self._reply_error(405, f"Unsupported method: {self.command}"), started)
+        self._log(urlsplit(self.path).path, self._reply_error(405, f"method: {self.command} is not allowed here"), started)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """`http.server`'s own errors (unknown method, malformed request line) as JSON, never HTML."""
         started = time.perf_counter()
         if code == HTTPStatus.NOT_IMPLEMENTED:
-            code, message = 405, f"Unsupported method: {self.command}"
+            code, message = 405, f"method: {self.command} is not allowed here"
         self.close_connection = True
         self._reply_error(code, message or HTTPStatus(code).phrase)
         if self.command:  # empty when the request line itself was unreadable

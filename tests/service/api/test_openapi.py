@@ -45,4 +45,4 @@ def test_inbox_page_and_static_files(api: Api) -> None:
         response = api.call("GET", f"/static/{name}")
         assert response.status_code == 200 and response.headers["Content-Type"].startswith(kind)
     missing = api.call("GET", "/static/app.py")
-    assert (missing.status_code, missing.json_body["Message"]) == (404, "file 'app.py' not found")
+    assert (missing.status_code, missing.json_body["Message"]) == (404, "name: file 'app.py' not found")

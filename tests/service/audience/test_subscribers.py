@@ -79,10 +79,10 @@ def test_bad_changes_are_refused_naming_the_field(api: Api, admin_token: str, ch
 
 
 def test_only_admins_and_only_existing_channels(api: Api, admin_token: str, channel: str, token: TokenFactory) -> None:
-    assert_error(_change(api, token("alice"), {"add": ["a"]}), 403, "this operation needs the admin role")
-    assert_error(_change(api, admin_token, {"add": ["a"]}, channel="nope"), 404, "channel 'nope' not found")
+    assert_error(_change(api, token("alice"), {"add": ["a"]}), 403, "Authorization: this operation needs the admin role")
+    assert_error(_change(api, admin_token, {"add": ["a"]}, channel="nope"), 404, "name: channel 'nope' not found")
     listing = api.call("GET", "/channels/nope/subscribers", token=admin_token)
-    assert_error(listing, 404, "channel 'nope' not found")
+    assert_error(listing, 404, "name: channel 'nope' not found")
 
 
 def test_deleting_a_channel_removes_its_subscriptions_not_a_recreated_ones(

@@ -67,7 +67,7 @@ def test_malformed_or_non_object_json_is_400(api: Api, admin_token: str, raw: st
 def test_get_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     response = api.call("GET", "/channels/nope", token=admin_token)
     assert response.status_code == 404
-    assert response.json_body == {"Code": "NotFoundError", "Message": "channel 'nope' not found"}
+    assert response.json_body == {"Code": "NotFoundError", "Message": "name: channel 'nope' not found"}
 
 
 def test_patch_changes_title_and_description(api: Api, admin_token: str, channel: str) -> None:
@@ -99,7 +99,7 @@ def test_patch_rejects_bad_input(api: Api, admin_token: str, channel: str, body:
 
 def test_patch_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     assert_error(
-        api.call("PATCH", "/channels/nope", token=admin_token, json_body={"title": "T"}), 404, "channel 'nope' not found"
+        api.call("PATCH", "/channels/nope", token=admin_token, json_body={"title": "T"}), 404, "name: channel 'nope' not found"
     )
 
 
@@ -108,8 +108,8 @@ def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
 ) -> None:
     sent = send(["u1"], title="before delete")
     assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
-    assert_error(api.call("GET", "/channels/news", token=admin_token), 404, "channel 'news' not found")
-    assert_error(api.call("DELETE", "/channels/news", token=admin_token), 404, "channel 'news' not found")
+    assert_error(api.call("GET", "/channels/news", token=admin_token), 404, "name: channel 'news' not found")
+    assert_error(api.call("DELETE", "/channels/news", token=admin_token), 404, "name: channel 'news' not found")
 
     message = api.call("GET", f"/me/messages/{sent['id']}", token=token("u1")).json_body
     assert (message["channel"], message["title"]) == ("news", "before delete")
@@ -119,7 +119,7 @@ def test_delete_keeps_messages_readable_refuses_sends_and_frees_the_name(
     body = {"channel": "news", "receivers": ["u1"], "title": "after"}
     refused = api.call("POST", "/messages", token=admin_token, json_body=body)
     assert refused.status_code == 404
-    assert refused.json_body["Message"] == "channel 'news' not found"
+    assert refused.json_body["Message"] == "channel: channel 'news' not found"
 
     recreated = api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News v2"})
     assert recreated.status_code == 201

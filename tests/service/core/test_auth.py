@@ -60,7 +60,7 @@ BAD_TOKENS = {
 def test_missing_token_is_401(api: Api, channel: str, method: str, path: str, body: Any) -> None:
     response = api.call(method, path, json_body=body)
     assert response.status_code == 401
-    assert response.json_body == {"Code": "UnauthorizedError", "Message": "a bearer token is required"}
+    assert response.json_body == {"Code": "UnauthorizedError", "Message": "Authorization: a bearer token is required"}
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
@@ -73,12 +73,12 @@ def test_bad_tokens_are_401(api: Api, channel: str, kind: str, method: str, path
 
 def test_expired_token_says_so(api: Api) -> None:
     response = api.call("GET", "/me/unread-count", token=BAD_TOKENS["expired"]())
-    assert response.json_body["Message"] == "the token has expired"
+    assert response.json_body["Message"] == "Authorization: the token has expired"
 
 
 def test_non_bearer_scheme_is_401(api: Api) -> None:
     response = api.call("GET", "/me/unread-count", headers={"Authorization": f"Basic {issue_token('u', SECRET)}"})
-    assert_error(response, 401, "a bearer token is required")
+    assert_error(response, 401, "Authorization: a bearer token is required")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
@@ -87,7 +87,7 @@ def test_non_admin_is_403_and_changes_nothing(
 ) -> None:
     response = api.call(method, path, token=token("u1"), json_body=body)
     assert response.status_code == 403
-    assert response.json_body == {"Code": "ForbiddenError", "Message": "this operation needs the admin role"}
+    assert response.json_body == {"Code": "ForbiddenError", "Message": "Authorization: this operation needs the admin role"}
     assert api.call("GET", "/channels/news", token=admin_token).json_body["title"] == "News"
     assert api.call("GET", "/me/unread-count", token=token("u")).json_body == {"total": 0, "unseen": 0, "channels": {}}
 
@@ -99,17 +99,19 @@ def _hs256(**claims: Any) -> str:
 def test_admin_comes_from_the_configured_roles_claim_only(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """`cognito:groups` grants admin only when it is the configured claim, whatever `roles` says."""
     groups = _hs256(**{"cognito:groups": ["admin", "ops"]})
-    assert_error(api.call("GET", "/channels", token=groups), 403, "this operation needs the admin role")
+    assert_error(api.call("GET", "/channels", token=groups), 403, "Authorization: this operation needs the admin role")
     monkeypatch.setenv("INAPP_ROLES_CLAIM", "cognito:groups")
     service.reset()
     assert api.call("GET", "/channels", token=groups).status_code == 200
     roles_only = _hs256(roles=["admin"], **{"cognito:groups": ["ops"]})
-    assert_error(api.call("GET", "/channels", token=roles_only), 403, "this operation needs the admin role")
+    assert_error(api.call("GET", "/channels", token=roles_only), 403, "Authorization: this operation needs the admin role")
 
 
 @pytest.mark.parametrize("value", ["admin ops", "ops,admin", "ops, admin", ["ops admin"], ["ops,admin"]])
 def test_a_role_string_is_one_role_never_split(api: Api, value: Any) -> None:
-    assert_error(api.call("GET", "/channels", token=_hs256(roles=value)), 403, "this operation needs the admin role")
+    assert_error(
+        api.call("GET", "/channels", token=_hs256(roles=value)), 403, "Authorization: this operation needs the admin role"
+    )
 
 
 @pytest.mark.parametrize("value", ["admin", ["ops", "admin"]])
@@ -123,7 +125,7 @@ def test_roles_claim_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) 
     claims = {"sub": "ops", "exp": int(time.time()) + 600, "https://example.com/roles": "admin"}
     assert api.call("GET", "/channels", token=jwt.encode(claims, SECRET, algorithm="HS256")).status_code == 200
     default_claim = issue_token("ops", SECRET, admin=True)  # `roles` no longer counts
-    assert_error(api.call("GET", "/channels", token=default_claim), 403, "this operation needs the admin role")
+    assert_error(api.call("GET", "/channels", token=default_claim), 403, "Authorization: this operation needs the admin role")
 
 
 def test_health_needs_no_token(api: Api) -> None:
@@ -161,7 +163,7 @@ def test_jwks_token_is_accepted_and_keys_are_cached(api: Api, idp: JwksServer) -
 )
 def test_jwks_token_with_wrong_claims_is_401(api: Api, idp: JwksServer, overrides: Any) -> None:
     response = api.call("GET", "/channels", token=id_token(idp.key, **overrides))
-    expected = "the token has expired" if "exp" in overrides else "the token is invalid"
+    expected = "Authorization: the token has expired" if "exp" in overrides else "Authorization: the token is invalid"
     assert_error(response, 401, expected)
 
 
@@ -174,9 +176,9 @@ def test_jwks_mode_refuses_hs256_and_foreign_keys(api: Api, idp: JwksServer) -> 
 def test_a_cognito_access_token_is_checked_by_its_client_id(api: Api, idp: JwksServer) -> None:
     assert api.call("GET", "/me/unread-count", token=access_token(idp.key)).status_code == 200
     other_client = access_token(idp.key, client_id="another-app")
-    assert_error(api.call("GET", "/me/unread-count", token=other_client), 401, "the token is invalid")
+    assert_error(api.call("GET", "/me/unread-count", token=other_client), 401, "Authorization: the token is invalid")
     id_token_without_aud = id_token(idp.key, aud=None)
-    assert_error(api.call("GET", "/me/unread-count", token=id_token_without_aud), 401, "the token is invalid")
+    assert_error(api.call("GET", "/me/unread-count", token=id_token_without_aud), 401, "Authorization: the token is invalid")
 
 
 def test_without_an_audience_setting_any_client_of_the_issuer_is_accepted(
@@ -187,7 +189,7 @@ def test_without_an_audience_setting_any_client_of_the_issuer_is_accepted(
     assert api.call("GET", "/me/unread-count", token=access_token(idp.key, client_id="any")).status_code == 200
     assert api.call("GET", "/me/unread-count", token=id_token(idp.key, aud="any")).status_code == 200
     foreign_issuer = access_token(idp.key, iss="https://cognito-idp.example/other-pool")
-    assert_error(api.call("GET", "/me/unread-count", token=foreign_issuer), 401, "the token is invalid")
+    assert_error(api.call("GET", "/me/unread-count", token=foreign_issuer), 401, "Authorization: the token is invalid")
 
 
 def test_a_missing_auth_setting_fails_requests_with_its_name_and_never_delivery(

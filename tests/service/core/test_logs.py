@@ -68,5 +68,7 @@ def test_websocket_connects_refusals_and_disconnects_are_logged_with_the_user(
     lines = _captured(lambda: lambdas.invoke("ws_disconnect", ws_event("$disconnect", "c1=")))
     assert [(e["message"], e["user_id"]) for e in lines] == [("disconnected", "alice")]
     lines = _captured(lambda: lambdas.invoke("ws_connect", ws_event("$connect", "c2=", token="not-a-jwt")))
-    assert [(e["message"], e["user_id"], e["reason"]) for e in lines] == [("connect refused", None, "the token is invalid")]
+    assert [(e["message"], e["user_id"], e["reason"]) for e in lines] == [
+        ("connect refused", None, "token: the token is invalid")
+    ]
     assert good not in json.dumps(lines) and "not-a-jwt" not in json.dumps(lines)

@@ -31,7 +31,7 @@ def test_bob_cannot_read_or_change_alices_message(api: Api, token: TokenFactory,
     get = api.call("GET", f"/me/messages/{alice_message}", token=bob)
     assert (get.status_code, get.json_body) == (
         404,
-        {"Code": "NotFoundError", "Message": f"message '{alice_message}' not found"},
+        {"Code": "NotFoundError", "Message": f"message_id: message '{alice_message}' not found"},
     )
     patch = api.call("PATCH", f"/me/messages/{alice_message}", token=bob, json_body={"status": "read"})
     assert patch.status_code == 404

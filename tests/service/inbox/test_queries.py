@@ -171,9 +171,11 @@ def test_patch_malformed_json_is_400(api: Api, channel: str, send: SendFactory, 
 
 @pytest.mark.parametrize("message_id", ["01M87B7Z864SRYNJTHXHH51G00", "not-an-id", "%2E%2E"])
 def test_unknown_message_is_404(api: Api, token: TokenFactory, message_id: str) -> None:
-    assert_error(api.call("GET", f"/me/messages/{message_id}", token=token("u1")), 404, f"message '{message_id}' not found")
+    assert_error(
+        api.call("GET", f"/me/messages/{message_id}", token=token("u1")), 404, f"message_id: message '{message_id}' not found"
+    )
     response = api.call("PATCH", f"/me/messages/{message_id}", token=token("u1"), json_body={"status": "read"})
-    assert_error(response, 404, f"message '{message_id}' not found")
+    assert_error(response, 404, f"message_id: message '{message_id}' not found")
 
 
 def test_mark_all_read_everything_and_per_channel(
@@ -222,6 +224,23 @@ def test_my_channels_newest_first_with_counts_and_filters(
     assert [c["name"] for c in read] == ["ops", "news"]
     send(["u1"], channel="news", title="newest")
     assert [c["name"] for c in api.call("GET", "/me/channels", token=user).json_body["items"]] == ["news", "ops"]
+
+
+def test_a_channel_filtered_by_status_previews_its_newest_message_of_that_status(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    """Under Unread the preview showed the channel's newest message even when it was read."""
+    user = token("u1")
+    older = send(["u1"], title="older, unread")["id"]
+    newest = send(["u1"], title="newest, read")["id"]
+    api.change_message(user, newest, {"status": "read"})
+    latest = {
+        status: [c["latest"] for c in api.call("GET", f"/me/channels?status={status}", token=user).json_body["items"]]
+        for status in ("all", "unread", "read")
+    }
+    assert [(p["id"], p["title"]) for p in latest["unread"]] == [(older, "older, unread")]
+    assert [(p["id"], p["title"]) for p in latest["read"]] == [(newest, "newest, read")]
+    assert latest["all"] == latest["read"]
 
 
 def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token: TokenFactory) -> None:
@@ -280,7 +299,7 @@ def test_a_message_past_its_retention_is_never_listed_before_ttl_deletes_it(
     for path in ("/me/messages", "/me/messages?status=unread", "/me/messages?channel=news", f"/me/messages?after={floor}"):
         items = api.call("GET", path, token=token("u1")).json_body["items"]
         assert [m["id"] for m in items] == [kept], path
-    assert_error(api.call("GET", f"/me/messages/{old}", token=token("u1")), 404, f"message '{old}' not found")
+    assert_error(api.call("GET", f"/me/messages/{old}", token=token("u1")), 404, f"message_id: message '{old}' not found")
 
 
 def test_a_message_minted_before_after_but_stored_after_it_comes_in_the_catch_up(

@@ -95,12 +95,12 @@ def test_delete_removes_it_for_that_user_only_and_answers_404_after(
     assert api.call("DELETE", f"/me/messages/{sent}", token=alice).status_code == 204
     assert api.call("DELETE", f"/me/messages/{archived}", token=alice).status_code == 204
     for gone in (sent, archived):
-        assert_error(api.call("GET", f"/me/messages/{gone}", token=alice), 404, f"message '{gone}' not found")
-        assert_error(api.call("DELETE", f"/me/messages/{gone}", token=alice), 404, f"message '{gone}' not found")
+        assert_error(api.call("GET", f"/me/messages/{gone}", token=alice), 404, f"message_id: message '{gone}' not found")
+        assert_error(api.call("DELETE", f"/me/messages/{gone}", token=alice), 404, f"message_id: message '{gone}' not found")
         assert_error(
             api.call("PATCH", f"/me/messages/{gone}", token=alice, json_body={"status": "read"}),
             404,
-            f"message '{gone}' not found",
+            f"message_id: message '{gone}' not found",
         )
     assert _ids(api, alice) == [] and _ids(api, alice, "?archived=true") == []
     assert _ids(api, bob) == [sent]
@@ -111,7 +111,9 @@ def test_delete_removes_it_for_that_user_only_and_answers_404_after(
 
 def test_nobody_deletes_another_users_message(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
     sent = send(["bob"])["id"]
-    assert_error(api.call("DELETE", f"/me/messages/{sent}", token=token("mallory")), 404, f"message '{sent}' not found")
+    assert_error(
+        api.call("DELETE", f"/me/messages/{sent}", token=token("mallory")), 404, f"message_id: message '{sent}' not found"
+    )
     assert _ids(api, token("bob")) == [sent]
 
 

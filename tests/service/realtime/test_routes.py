@@ -44,7 +44,7 @@ def test_a_refused_connect_logs_no_claim_of_its_token(lambdas: LambdaClient, sta
         logger.removeHandler(handler)
     (line,) = output.getvalue().splitlines()
     entry = json.loads(line)
-    assert (entry["message"], entry["reason"], entry["user_id"]) == ("connect refused", "the token is invalid", None)
+    assert (entry["message"], entry["reason"], entry["user_id"]) == ("connect refused", "token: the token is invalid", None)
     assert "FAKE" not in line
 
 

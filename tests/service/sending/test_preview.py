@@ -99,9 +99,9 @@ def test_an_unknown_channel_is_the_sends_404(api: Api, admin_token: str, channel
 
 
 def test_only_admins_may_preview(api: Api, channel: str, token: TokenFactory) -> None:
-    assert_error(_preview(api, token("u1"), _body()), 403, "this operation needs the admin role")
+    assert_error(_preview(api, token("u1"), _body()), 403, "Authorization: this operation needs the admin role")
     response = api.call("POST", "/messages/preview", json_body=_body())
-    assert_error(response, 401, "a bearer token is required")
+    assert_error(response, 401, "Authorization: a bearer token is required")
 
 
 def test_the_admin_page_is_served_with_the_inboxs_csp(api: Api) -> None:

@@ -56,13 +56,15 @@ def test_the_log_lists_newest_first_all_or_one_channel_with_a_cursor(
 
 
 def test_the_log_is_for_admins_and_unknown_ids_are_404(api: Api, admin_token: str, token: TokenFactory) -> None:
-    assert_error(api.call("GET", "/messages", token=token("alice")), 403, "this operation needs the admin role")
+    assert_error(api.call("GET", "/messages", token=token("alice")), 403, "Authorization: this operation needs the admin role")
     assert_error(
-        api.call("GET", "/messages/01ARZ3NDEKTSV4RRFFQ69G5FAV", token=token("alice")), 403, "this operation needs the admin role"
+        api.call("GET", "/messages/01ARZ3NDEKTSV4RRFFQ69G5FAV", token=token("alice")),
+        403,
+        "Authorization: this operation needs the admin role",
     )
     missing = api.call("GET", "/messages/01ARZ3NDEKTSV4RRFFQ69G5FAV", token=admin_token)
-    assert_error(missing, 404, "send '01ARZ3NDEKTSV4RRFFQ69G5FAV' not found")
-    assert_error(api.call("GET", "/messages/nope", token=admin_token), 404, "send 'nope' not found")
+    assert_error(missing, 404, "send_id: send '01ARZ3NDEKTSV4RRFFQ69G5FAV' not found")
+    assert_error(api.call("GET", "/messages/nope", token=admin_token), 404, "send_id: send 'nope' not found")
     assert_error(
         api.call("GET", "/messages?channel=Bad!", token=admin_token), 400, "channel: must match ^[a-z0-9][a-z0-9_-]{0,63}$"
     )

@@ -148,7 +148,7 @@ def test_malformed_json_is_400(api: Api, admin_token: str, channel: str) -> None
 
 def test_unknown_channel_is_404(api: Api, admin_token: str) -> None:
     response = api.send_message(admin_token, send_body(channel="ghost"))
-    assert (response.status_code, response.json_body["Message"]) == (404, "channel 'ghost' not found")
+    assert (response.status_code, response.json_body["Message"]) == (404, "channel: channel 'ghost' not found")
 
 
 # --- templating -------------------------------------------------------------

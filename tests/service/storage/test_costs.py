@@ -89,9 +89,16 @@ def test_my_channels_page_is_three_calls_and_a_single_message_one(
     api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter
 ) -> None:
     message_id = send(["u1"])["id"]
+    api.change_message(token("u1"), send(["u1"])["id"], {"status": "read"})  # the channel's newest is read
     api.counts.catch_up()
     channels = {"GetItem": 1, "Query": 1, "BatchGetItem": 1}  # counts, the expired TTL has yet to delete, latest messages
-    for path, calls in (("/me/channels", channels), (f"/me/messages/{message_id}", {"BatchGetItem": 1})):
+    unread = {**channels, "Query": 2}  # under unread, one Query more: the channel's newest unread message
+    paths = (
+        ("/me/channels", channels),
+        ("/me/channels?status=unread", unread),
+        (f"/me/messages/{message_id}", {"BatchGetItem": 1}),
+    )
+    for path, calls in paths:
         dynamodb_calls.reset()
         assert api.call("GET", path, token=token("u1")).status_code == 200
         assert dynamodb_calls.calls == calls, path
