@@ -41,6 +41,7 @@ from chalicelib import counts
 from chalicelib.core import metrics
 from chalicelib.core.errors import BusyError
 from chalicelib.counts import Counts
+from chalicelib.realtime import late
 from chalicelib.realtime.closing import TOKEN_EXPIRED, Closer
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
 from chalicelib.realtime.frames import Frame, user_frames
@@ -135,6 +136,7 @@ class Delivery:
         """
         report = BatchReport()
         parsed = self._read(records)
+        late.mark_late(parsed, int(self._clock() * 1000), self._executor)  # before any frame: a catch-up finds them
         changes = counts.changes_from(parsed, shard)
         by_user: dict[str, list[StreamRecord]] = {}
         for record in parsed:

@@ -1,0 +1,72 @@
+"""Messages the stream hands over late are marked, so a reconnecting client's catch-up still finds them.
+
+The catch-up (``GET /me/messages?after=<newest id seen>``) reads ids from
+``ORDER_WINDOW_MS`` before ``after``, and messages stored late by their
+``storedId`` (`stored-index`). That assumed a message reaches delivery
+within moments of its id. The stream does not promise it: after a
+partition split one user's messages come from two shards, and a shard
+retrying a failed batch holds its messages back while its sibling goes on,
+so a client can see newer messages first. Should the older one's post then
+find the socket gone, the client reconnects with an ``after`` past it and
+the id range misses it for good (a full ``make chaos`` run lost one message
+this way, minutes late).
+
+So a message whose INSERT reaches delivery more than `LATE_DELIVERY_MS`
+after its id gets a fresh ``storedId`` before any frame is posted, as a
+late store does. On time — the usual case — this writes nothing; late, one
+conditional UpdateItem per message. The MODIFY it causes changes no state:
+it makes no frame and no count. A replayed INSERT marks it again, later:
+harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import Executor
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import storage
+from chalicelib.core.ids import ALPHABET, id_time_ms, new_id
+from chalicelib.storage import ARCHIVED, DELETED, InboxMessage, StreamRecord
+
+# Half the catch-up's ORDER_WINDOW_MS (6 s): the other half is margin for the clocks of the machines minting ids.
+LATE_DELIVERY_MS = 3_000
+
+
+def late_messages(records: Iterable[StreamRecord], now_ms: int) -> list[tuple[str, str]]:
+    """(user, message id) of each new live message in ``records`` whose id is older than the delivery allows."""
+    late = []
+    for record in records:
+        item_id = record.new_string("id") or ""
+        user = record.new_string("userId")
+        if record.event_name != "INSERT" or user is None or not _message_id(item_id):
+            continue
+        if record.new_string("restoredAt") is None and now_ms - id_time_ms(item_id) > LATE_DELIVERY_MS:
+            late.append((user, item_id))
+    return late
+
+
+def mark_late(records: Iterable[StreamRecord], now_ms: int, executor: Executor) -> int:
+    """Give each late message a fresh ``storedId`` (side by side); how many were marked.
+
+    A message gone meanwhile (read into the archive, deleted) is left alone.
+    A failed write raises: the batch is retried, marks included.
+    """
+    late = late_messages(records, now_ms)
+    return sum(executor.map(lambda key: _mark(*key), late))
+
+
+def _mark(user: str, message_id: str) -> int:
+    try:
+        InboxMessage(user, message_id).update(actions=[InboxMessage.stored_id.set(new_id())], condition=InboxMessage.id.exists())
+    except UpdateError as error:
+        if storage.condition_failed(error):
+            return 0
+        raise
+    return 1
+
+
+def _message_id(item_id: str) -> bool:
+    """A live message's id (not an archived copy, a tombstone or the preferences item)."""
+    return len(item_id) >= 10 and not item_id.startswith((ARCHIVED, DELETED)) and all(char in ALPHABET for char in item_id[:10])
