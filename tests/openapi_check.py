@@ -7,7 +7,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
-from chalicelib.api.edge import openapi_document
+from chalicelib.api.pages import openapi_document
 
 
 class OpenApiChecker:

@@ -18,7 +18,6 @@ from chalicelib.api.edge import (
     http_middleware,
     missing_slash,
     no_content,
-    openapi_document,
     params,
     principal,
     respond,
@@ -26,7 +25,7 @@ from chalicelib.api.edge import (
     use_settings,
 )
 from chalicelib.api.lambda_event import handle_send_event
-from chalicelib.api.pages import admin_page, index_page, static_file
+from chalicelib.api.pages import admin_page, index_page, openapi_document, static_file
 from chalicelib.api.parsing import (
     archive_all,
     channel_changes,

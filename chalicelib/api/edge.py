@@ -4,12 +4,10 @@ domain errors become Chalice's HTTP errors."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 from chalice import app as chalice
@@ -234,21 +232,3 @@ def _field_first(response: chalice.Response) -> None:
     message = response.body.get("Message") if isinstance(response.body, dict) else None
     if own and isinstance(message, str) and message.startswith(own[0]):
         response.body["Message"] = own[1].format(message.removeprefix(own[0]))
-
-
-@functools.lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3 description of this API (``chalicelib/api/openapi.yaml``).
-
-    The deployment zip carries it as ``openapi.json`` (`infra.deploy.bundle`), so
-    that the functions need no YAML parser; a checkout reads the YAML as written.
-    """
-    packaged = Path(__file__).parent / "openapi.json"
-    if packaged.exists():
-        document: dict[str, Any] = json.loads(packaged.read_text(encoding="utf-8"))
-        return document
-    import yaml  # a development dependency: never in the zip
-
-    with open(Path(__file__).parent / "openapi.yaml", encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
-    return document

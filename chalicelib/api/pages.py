@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 from pathlib import Path
+from typing import Any
 
 from chalice.app import Response
 
@@ -64,3 +66,21 @@ def static_file(name: str) -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": CONTENT_TYPES[name], "Cache-Control": "no-cache"}
     headers.update(SECURITY_HEADERS)
     return Response(body=_read(name), status_code=200, headers=headers)
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 description of this API (``chalicelib/api/openapi.yaml``).
+
+    The deployment zip carries it as ``openapi.json`` (`infra.deploy.bundle`), so
+    that the functions need no YAML parser; a checkout reads the YAML as written.
+    """
+    packaged = Path(__file__).parent / "openapi.json"
+    if packaged.exists():
+        document: dict[str, Any] = json.loads(packaged.read_text(encoding="utf-8"))
+        return document
+    import yaml  # a development dependency: never in the zip
+
+    with open(Path(__file__).parent / "openapi.yaml", encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    return document

@@ -99,7 +99,7 @@ def install_dependencies(platform: Platform, target: Path) -> None:
 def _our_code(chalice_zip: Path) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
     """app.py, chalicelib/ and Chalice's runtime module (chalice/app.py) as Chalice packed them.
 
-    The OpenAPI document goes in as JSON (`chalicelib.api.edge.openapi_document` reads
+    The OpenAPI document goes in as JSON (`chalicelib.api.pages.openapi_document` reads
     either): PyYAML, only ever needed to read it, then stays out of the zip (~170 KB).
     """
     with zipfile.ZipFile(chalice_zip) as source:

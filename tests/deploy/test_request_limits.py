@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.edge import openapi_document
+from chalicelib.api.pages import openapi_document
 from chalicelib.core.config import DEFAULT_USER_BURST, DEFAULT_USER_RATE
 from tests import packaging
 

@@ -72,7 +72,7 @@ def test_a_trailing_newline_is_not_part_of_a_name(api: Api, admin_token: str) ->
 
 
 def test_url_rule_and_openapi_pattern_are_one() -> None:
-    from chalicelib.api.edge import openapi_document
+    from chalicelib.api.pages import openapi_document
     from chalicelib.api.validation import URL_PATTERN
 
     schema = openapi_document()["components"]["schemas"]["SendRequest"]["properties"]["url"]

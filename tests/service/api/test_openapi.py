@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from chalicelib.api.edge import openapi_document
+from chalicelib.api.pages import openapi_document
 from tests.conftest import Api
 
 
