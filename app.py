@@ -149,7 +149,7 @@ def send_log_entry(send_id: str) -> dict[str, Any]:
 def my_channels() -> dict[str, Any]:
     caller = api.user(app.current_request)
     query = api.params(app.current_request, api.channel_query)
-    return inbox.list_my_channels(caller.user_id, query, get_cursors(), get_services().retention)
+    return inbox.list_my_channels(caller.user_id, query, get_cursors(), get_services().settings.retention)
 
 
 @app.route("/me/messages", methods=["GET"])
@@ -218,7 +218,7 @@ def mute_channel(name: str) -> dict[str, Any]:
 @api.handles_errors
 def unread_count() -> dict[str, Any]:
     caller = api.user(app.current_request)
-    return inbox.unread_count(caller.user_id, get_services().retention)
+    return inbox.unread_count(caller.user_id, get_services().settings.retention)
 
 
 @app.lambda_function(name="send")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 
 from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
@@ -37,11 +36,6 @@ class Services:
     sender: Sender
     registry: ConnectionRegistry
 
-    @property
-    def retention(self) -> timedelta:
-        """How long a message is kept: its expiry is its id's time plus this."""
-        return timedelta(days=self.settings.retention_days)
-
 
 @functools.lru_cache(maxsize=1)
 def get_services() -> Services:
@@ -50,7 +44,7 @@ def get_services() -> Services:
     bind_models(settings)
     return Services(
         settings=settings,
-        sender=Sender(timedelta(days=settings.retention_days), get_work_queue),  # the same as Services.retention
+        sender=Sender(settings.retention, get_work_queue),
         registry=ConnectionRegistry(max_per_user=settings.max_connections_per_user),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from chalicelib.core.errors import ConfigurationError
 
@@ -84,6 +85,11 @@ class Settings:
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     user_rate: int = DEFAULT_USER_RATE
     user_burst: int = DEFAULT_USER_BURST
+
+    @property
+    def retention(self) -> timedelta:
+        """How long a message is kept: its expiry is its id's time plus this."""
+        return timedelta(days=self.retention_days)
 
 
 def _required(name: str) -> str:
