@@ -136,12 +136,13 @@ class Delivery:
         """
         report = BatchReport()
         parsed = self._read(records)
-        late.mark_late(parsed, int(self._clock() * 1000), self._executor)  # before any frame: a catch-up finds them
         changes = counts.changes_from(parsed, shard)
         by_user: dict[str, list[StreamRecord]] = {}
         for record in parsed:
             by_user.setdefault(counts.record_user(record), []).append(record)
         connections, unread = self._registry.lookup(list(by_user)) if by_user else ({}, set())
+        online = [record for user in connections for record in by_user[user]]
+        late.mark_late(online, int(self._clock() * 1000), self._executor)  # before any frame: a catch-up finds them
 
         def deliver(user: str, stored: Counts | None) -> Posted:  # runs on the posting pool: submits, never waits
             frames = user_frames(by_user[user], changes.get(user), stored)

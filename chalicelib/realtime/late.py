@@ -13,9 +13,13 @@ this way, minutes late).
 
 So a message whose INSERT reaches delivery more than `LATE_DELIVERY_MS`
 after its id gets a fresh ``storedId`` before any frame is posted, as a
-late store does. On time — the usual case — this writes nothing; late, one
-conditional UpdateItem per message. The MODIFY it causes changes no state:
-it makes no frame and no count. A replayed INSERT marks it again, later:
+late store does — for users with a live connection: only a client that is
+connected can have seen a newer message and then miss this one's frame. A
+page opened later lists it like any other. On time — the usual case — this
+writes nothing; late, one conditional UpdateItem per message of an online
+user (a backlog of an audience send, mostly to users who are not
+connected, stays nearly free). The MODIFY it causes changes no state: it
+makes no frame and no count. A replayed INSERT marks it again, later:
 harmless.
 """
 
