@@ -31,8 +31,8 @@ from concurrent.futures import Executor
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import storage
-from chalicelib.core.ids import ALPHABET, id_time_ms, new_id
-from chalicelib.storage import ARCHIVED, DELETED, InboxMessage, StreamRecord
+from chalicelib.core.ids import id_time_ms, is_valid_id, new_id
+from chalicelib.storage import InboxMessage, StreamRecord
 
 # Half the catch-up's ORDER_WINDOW_MS (6 s): the other half is margin for the clocks of the machines minting ids.
 LATE_DELIVERY_MS = 3_000
@@ -44,7 +44,8 @@ def late_messages(records: Iterable[StreamRecord], now_ms: int) -> list[tuple[st
     for record in records:
         item_id = record.new_string("id") or ""
         user = record.new_string("userId")
-        if record.event_name != "INSERT" or user is None or not _message_id(item_id):
+        # A live message's id: not an archived copy's or a tombstone's (prefixed), nor the preferences item's.
+        if record.event_name != "INSERT" or user is None or not is_valid_id(item_id):
             continue
         if record.new_string("restoredAt") is None and now_ms - id_time_ms(item_id) > LATE_DELIVERY_MS:
             late.append((user, item_id))
@@ -69,8 +70,3 @@ def _mark(user: str, message_id: str) -> int:
             return 0
         raise
     return 1
-
-
-def _message_id(item_id: str) -> bool:
-    """A live message's id (not an archived copy, a tombstone or the preferences item)."""
-    return len(item_id) >= 10 and not item_id.startswith((ARCHIVED, DELETED)) and all(char in ALPHABET for char in item_id[:10])
