@@ -110,13 +110,17 @@ class LocalApiHandler(ChaliceRequestHandler):
 
     def _method_not_allowed(self) -> None:
         started = time.perf_counter()
-        self._log(urlsplit(self.path).path, self._reply_error(405, f"method: {self.command} is not allowed here"), started)
+        self._log(urlsplit(self.path).path, self._reply_error(405, self._not_allowed()), started)
+
+    def _not_allowed(self) -> str:
+        """The app's own wording for a 405 (`chalicelib.api.edge` rewrites Chalice's to it)."""
+        return f"method: {self.command} is not allowed here"
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """`http.server`'s own errors (unknown method, malformed request line) as JSON, never HTML."""
         started = time.perf_counter()
         if code == HTTPStatus.NOT_IMPLEMENTED:
-            code, message = 405, f"method: {self.command} is not allowed here"
+            code, message = 405, self._not_allowed()
         self.close_connection = True
         self._reply_error(code, message or HTTPStatus(code).phrase)
         if self.command:  # empty when the request line itself was unreadable
