@@ -14,6 +14,8 @@ is refused (raise `TESTED_MOTO` only once `tests/emulator/` passes on it).
   wire-form answers and requests taken as JSON, the module list cached;
 * `updates` — plain ``SET``/``ADD`` updates applied directly (installed by
   `speedups`);
+* `partitions` — a Query reads its partition, not the whole table sorted
+  (installed by `speedups`);
 * `server` — moto's server in a process of its own, the emulator of
   ``make run``, with all of the above.
 

@@ -38,6 +38,9 @@ is taken as ``json.loads`` reads it; any
 other keeps moto's parse. Over the in-process suites' ~18,000 DynamoDB
 requests both gave the same parameters for every such body.
 
+**Queries** read the queried partition only, unsorted before moto's own
+sort: `infra.local.moto.partitions`.
+
 **Plain updates.** ``SET #a = :a`` / ``ADD #n :n``, on an item or creating it (the
 stream handler's counts updates) skip moto's validation walks altogether:
 `infra.local.moto.updates`.
@@ -54,6 +57,7 @@ from datetime import datetime
 from typing import Any
 
 from infra.local.moto import expressions as moto_expressions
+from infra.local.moto import partitions as moto_partitions
 from infra.local.moto import updates as moto_updates
 
 # moto's parsing modules carry no types: held as Any, patched by attribute.
@@ -165,6 +169,7 @@ def apply() -> None:
     core_responses.method_names_from_class = functools.cache(_ORIGINALS["method_names"])
     moto_expressions.apply()
     moto_updates.apply()
+    moto_partitions.apply()
     setattr(dynamodb_responses.DynamoHandler, _MARK, True)
 
 
@@ -178,4 +183,5 @@ def remove() -> None:
     core_responses.method_names_from_class = _ORIGINALS["method_names"]
     moto_expressions.remove()
     moto_updates.remove()
+    moto_partitions.remove()
     setattr(dynamodb_responses.DynamoHandler, _MARK, False)

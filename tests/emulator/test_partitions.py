@@ -1,0 +1,118 @@
+"""A Query that reads its partition only (`infra.local.moto.partitions`) answers exactly as stock moto does."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.local.moto import partitions as moto_partitions
+from infra.local.moto import speedups as moto_speedups
+
+KEYS = [f"u{n}" for n in range(5)]
+
+
+def _tables(client: Any) -> None:
+    client.create_table(
+        TableName="ranged",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gpk", "gsk")],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
+             "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "gsk", "KeyType": "RANGE"}]},
+            {"IndexName": "by-g-only", "Projection": {"ProjectionType": "KEYS_ONLY"},
+             "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}]},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    client.create_table(
+        TableName="flat",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    shuffle = random.Random(5)
+    for n in range(300):
+        item = {"pk": {"S": shuffle.choice(KEYS)}, "sk": {"S": f"{shuffle.randrange(10_000):05d}"}, "n": {"N": str(n)}}
+        if shuffle.random() < 0.8:  # the rest are not in the indexes
+            item["gpk"] = {"S": shuffle.choice(KEYS[:3])}
+            item["gsk"] = {"S": shuffle.choice("abcdef")}  # equal index keys: the table's keys order them
+        client.put_item(TableName="ranged", Item=item)
+    for key in KEYS:
+        client.put_item(TableName="flat", Item={"pk": {"S": key}, "n": {"N": "1"}})
+
+
+def _pages(client: Any, **query: Any) -> list[dict[str, Any]]:
+    answers, start = [], None
+    while True:
+        answer = client.query(**query, **({"ExclusiveStartKey": start} if start else {}))
+        answer.pop("ResponseMetadata")
+        answers.append(answer)
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return answers
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"TableName": "ranged", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "u1"}}},
+    {"TableName": "ranged", "KeyConditionExpression": "pk = :p AND sk < :s", "Limit": 7, "ScanIndexForward": False,
+     "ExpressionAttributeValues": {":p": {"S": "u2"}, ":s": {"S": "05000"}}},
+    {"TableName": "ranged", "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "Limit": 3,
+     "ExpressionAttributeValues": {":p": {"S": "u3"}, ":s": {"S": "0"}}},
+    {"TableName": "ranged", "KeyConditionExpression": "pk = :p", "FilterExpression": "n > :n", "Limit": 10,
+     "ExpressionAttributeValues": {":p": {"S": "u0"}, ":n": {"N": "150"}}},
+    {"TableName": "ranged", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+    {"TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g", "Limit": 9,
+     "ExpressionAttributeValues": {":g": {"S": "u1"}}},
+    {"TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g AND gsk > :s",
+     "ScanIndexForward": False, "Limit": 11, "ExpressionAttributeValues": {":g": {"S": "u0"}, ":s": {"S": "b"}}},
+    {"TableName": "ranged", "IndexName": "by-g-only", "KeyConditionExpression": "gpk = :g", "Limit": 13,
+     "ExpressionAttributeValues": {":g": {"S": "u2"}}},
+    {"TableName": "flat", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "u4"}}},
+    {"TableName": "flat", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.get("IndexName", q["TableName"]))
+def test_a_query_answers_as_stock_moto_page_by_page(query: dict[str, Any]) -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _tables(client)
+        moto_speedups.remove()
+        try:
+            stock = _pages(client, **query)
+        finally:
+            moto_speedups.apply()  # back to what every test runs on
+        assert moto_partitions.table_models.Table.query is moto_partitions._query  # installed again
+        assert _pages(client, **query) == stock
+        unknown = query["ExpressionAttributeValues"][":p" if ":p" in query["ExpressionAttributeValues"] else ":g"]
+        assert (sum(answer["Count"] for answer in stock) == 0) == (unknown["S"] in ("nobody", "none"))
+
+
+def test_a_query_reads_its_partition_and_a_scan_the_whole_table_sorted() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _tables(client)
+        table = moto_partitions.table_models.Table
+        calls: list[int] = []
+        original = table.all_items
+
+        def counted(self: Any) -> list[Any]:
+            found: list[Any] = original(self)
+            calls.append(len(found))
+            return found
+
+        table.all_items = counted
+        try:
+            client.query(TableName="ranged", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "u1"}})
+            scanned = client.scan(TableName="ranged")["Items"]
+        finally:
+            table.all_items = original
+        in_partition = len(client.query(
+            TableName="ranged", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "u1"}}
+        )["Items"])  # fmt: skip
+        assert calls == [in_partition, 300]
+        assert [(i["pk"]["S"], i["sk"]["S"]) for i in scanned] == sorted((i["pk"]["S"], i["sk"]["S"]) for i in scanned)
