@@ -13,9 +13,9 @@ import argparse
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
+
+from inapp_client import InappClient, InappError
 
 from chalicelib.core.auth import MAX_USER_ID, issue_token
 from infra.local import DEV_SECRET
@@ -70,31 +70,19 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call(method: str, path: str, body: Any, bearer: str) -> tuple[int, Any]:
-    """One JSON call to the stack's HTTP API; a stack that is not there is a `CommandError`."""
+def _client() -> InappClient:
+    """The sender's client (`clients/python`) on the stack's HTTP API, as admin; two quick retries at most."""
+    return InappClient(http_url(), issue_token("admin", secret(), admin=True), retries=2, backoff=0.2)
+
+
+def _failure(error: InappError) -> CommandError:
     base = http_url()
-    request = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        try:
-            return error.code, json.load(error)
-        except ValueError:
-            raise CommandError(f"{base} answered {error.code}, but not as the local stack does — another program?") from None
-    except (urllib.error.URLError, OSError):
-        raise CommandError(f"cannot reach {base} — {NOT_RUNNING_HINT}") from None
-
-
-def _failure(status: int, answer: Any) -> CommandError:
-    detail = f"{answer.get('Code')}: {answer.get('Message')}" if isinstance(answer, dict) else str(answer)
-    hint = f" — {SECRET_HINT}" if status == 401 else ""
-    return CommandError(f"{status} {detail}{hint}")
+    if error.status == 0:
+        return CommandError(f"cannot reach {base} — {NOT_RUNNING_HINT}")
+    if not error.from_api:
+        return CommandError(f"{base} answered {error.status}, but not as the local stack does — another program?")
+    hint = f" — {SECRET_HINT}" if error.status == 401 else ""
+    return CommandError(f"{error.status} {error.code}: {error.message}{hint}")
 
 
 def _data(pairs: list[str]) -> dict[str, str]:
@@ -109,20 +97,20 @@ def _data(pairs: list[str]) -> dict[str, str]:
 
 
 def send(args: argparse.Namespace) -> int:
-    admin = issue_token("admin", secret(), admin=True)
-    if args.create_channel:
-        status, answer = _call("POST", "/channels", {"name": args.channel, "title": args.channel.title()}, admin)
-        if status not in (201, 409):
-            raise _failure(status, answer)
-    body: dict[str, Any] = {"channel": args.channel, "receivers": args.to.split(","), "title": args.title}
-    for field in ("content", "url", "duration"):
-        if getattr(args, field) is not None:
-            body[field] = getattr(args, field)
-    if args.data:
-        body["data"] = _data(args.data)
-    status, answer = _call("POST", "/messages", body, admin)
-    if status != 202:
-        raise _failure(status, answer)
+    client = _client()
+    fields = {name: getattr(args, name) for name in ("content", "url", "duration") if getattr(args, name) is not None}
+    try:
+        if args.create_channel:
+            try:
+                client.create_channel(args.channel, args.channel.title())
+            except InappError as error:
+                if error.status != 409 or not error.from_api:  # 409: it exists already
+                    raise
+        answer = client.send(
+            args.channel, receivers=args.to.split(","), title=args.title, data=_data(args.data or []) or None, **fields
+        )
+    except InappError as error:
+        raise _failure(error) from None
     print(json.dumps(answer))
     return 0
 

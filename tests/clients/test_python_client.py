@@ -166,6 +166,22 @@ def test_a_channel_is_created_again_only_after_a_429_and_a_refusal_is_never_retr
     assert spent.value.status == 503 and len(script.requests) == 6
 
 
+def test_an_answer_not_in_the_apis_shape_says_so(scripted: tuple[_Script, str]) -> None:
+    script, url = scripted
+    script.answers = [(404, {}, "<html>not found</html>"), (404, {}, '{"Code": "NotFoundError", "Message": "id: no"}')]
+    client = InappClient(url, "t", retries=0)
+    with pytest.raises(InappError) as proxy:
+        client.send_log("m1")
+    assert (proxy.value.status, proxy.value.code, proxy.value.from_api) == (404, "Not Found", False)
+    with pytest.raises(InappError) as api:
+        client.send_log("m1")
+    assert (api.value.code, api.value.message, api.value.from_api) == ("NotFoundError", "id: no", True)
+    script.answers = []
+    with pytest.raises(InappError) as unanswered:
+        InappClient("http://127.0.0.1:9/api", "t", retries=0).send_log("m1")  # the discard port: refused
+    assert (unanswered.value.status, unanswered.value.from_api) == (0, False)
+
+
 def test_the_package_installs_with_pip_and_needs_nothing_else(tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(

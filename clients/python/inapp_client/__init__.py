@@ -34,14 +34,19 @@ STILL_RUNNING = "still running"  # a 409 for a key whose first request has not f
 
 
 class InappError(Exception):
-    """An answer outside 2xx (or no answer after the retries): ``status`` (0 without one), ``code``, ``message``."""
+    """An answer outside 2xx (or no answer after the retries): ``status`` (0 without one), ``code``, ``message``.
 
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
+    ``from_api``: the answer was the API's error shape (``{"Code": …, "Message": …}``); False for no answer,
+    or one from something else at that address (a proxy's page: ``code`` is then its reason phrase).
+    """
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None, *, from_api: bool = True) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after  # seconds, when the answer said (a 429's Retry-After)
+        self.from_api = from_api
 
 
 class InappClient:
@@ -170,7 +175,7 @@ class InappClient:
         except urllib.error.HTTPError as answer:
             raise _error_of(answer) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            raise InappError(0, "ConnectionError", str(getattr(error, "reason", error))) from None
+            raise InappError(0, "ConnectionError", str(getattr(error, "reason", error)), from_api=False) from None
         return json.loads(text) if text else {}
 
 
@@ -192,4 +197,4 @@ def _error_of(answer: urllib.error.HTTPError) -> InappError:
     except ValueError:  # absent, or an HTTP date (the API sends seconds)
         retry_after = None
     code, message = str(shape.get("Code", answer.reason)), str(shape.get("Message", text[:500]))
-    return InappError(answer.code, code, message, retry_after)
+    return InappError(answer.code, code, message, retry_after, from_api="Code" in shape)
