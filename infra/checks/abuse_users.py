@@ -199,9 +199,22 @@ class Hostile:
             self._let_go(held.popleft())
 
     def _let_go(self, socket: ClientConnection) -> None:
-        code = socket.close_code  # the server's close code if it closed this one already
+        """Counted by who closed it: the server says why in a ``close`` frame first (API Gateway's own close
+        carries no code of ours), which sits among the frames this socket was sent and never read."""
+        code = _close_frame_code(socket) if socket.close_code is not None else None
         self.seen.event(HOSTILE, f"closed by server {code}" if code is not None else "closed by mallory")
         socket.close()
+
+
+def _close_frame_code(socket: ClientConnection) -> int | str:
+    """The code of the server's ``{"type":"close"}`` frame among those received, else the socket's close code."""
+    while True:
+        try:
+            frame = json.loads(socket.recv(timeout=0))
+        except (TimeoutError, ConnectionClosed, ValueError):
+            return socket.close_code or "without a code"
+        if isinstance(frame, dict) and frame.get("type") == "close":
+            return int(frame.get("code", 0))
 
 
 def closed_code(error: BaseException) -> str:

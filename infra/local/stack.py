@@ -2,7 +2,8 @@
 
 Order: DynamoDB and SQS (embedded moto, or ``INAPP_DYNAMODB_ENDPOINT`` /
 ``INAPP_SQS_ENDPOINT``) → tables from the models and the fan-out queues → the
-Chalice app's HTTP routes → the WebSocket gateway → the stream poller and
+Chalice app's HTTP routes (each request run by a runtime process of a pool,
+`infra.local.lambdas.pool`) → the WebSocket gateway → the stream poller and
 the queue poller → the Lambda Invoke endpoint → the demo channel. Everything
 binds to loopback. `stop` goes the other way, so DynamoDB goes last: the
 gateway's ``$disconnect`` handlers still write to it while sockets close.
@@ -25,6 +26,7 @@ from infra.local import console_logs
 from infra.local.apigateway.http import local_api_server
 from infra.local.apigateway.websocket import WebSocketGateway
 from infra.local.lambdas.endpoint import POLL_SECONDS, Function, LambdaEndpoint
+from infra.local.lambdas.pool import RuntimePool
 from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
 from infra.local.lambdas.runtime import LambdaContext, Runtime
 from infra.local.lambdas.stream_poller import StreamPoller, inbox_stream_poller, wake_on_writes
@@ -43,6 +45,7 @@ class LocalStack:
         self.gateway: WebSocketGateway | None = None
         self.poller: StreamPoller | None = None
         self.runtime: Runtime | None = None
+        self.http_pool: RuntimePool | None = None
         self._stopping = threading.Event()
         self.queue_poller: QueuePoller | None = None
         self.lambda_endpoint: LambdaEndpoint | None = None
@@ -125,6 +128,8 @@ class LocalStack:
         env["INAPP_WS_URL"] = self.gateway.url
         self.runtime = Runtime(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts)
         self.runtime.start()  # it loads the app while this process creates the tables
+        self.http_pool = RuntimePool(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, after=self._wake_pollers)
+        self.http_pool.start()  # the HTTP API's warm containers load the app meanwhile too
         reset()
         create_tables(load_settings())
         get_services()
@@ -134,7 +139,8 @@ class LocalStack:
         from chalice.config import Config
 
         config = Config(chalice_stage=STAGE, config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
-        self._http = local_api_server(self.app, config, self.settings.http_port)
+        assert self.http_pool is not None
+        self._http = local_api_server(self.app, config, self.settings.http_port, self.http_pool.invoke)
         self._http_thread = threading.Thread(
             target=self._http.server.serve_forever, args=(POLL_SECONDS,), name="http-api", daemon=True
         )
@@ -179,6 +185,12 @@ class LocalStack:
             context.aws_request_id = request_id  # kept by Lambda's retries of an asynchronous invocation
         return self.app.handler_map[name](event, context)
 
+    def _wake_pollers(self) -> None:
+        """After an HTTP request: its writes (in a runtime of the pool) may have left stream records or queued work."""
+        for poller in (self.poller, self.queue_poller):
+            if poller is not None:
+                poller.wake()
+
     def _check_ready(self) -> None:
         self.runtime.wait_ready()  # type: ignore[union-attr]
         check_ready(self.http_url, self.gateway.management_endpoint, self.lambda_url)  # type: ignore[union-attr]
@@ -222,6 +234,8 @@ class LocalStack:
             self._http.server.shutdown()
         if self._http is not None:
             self._http.server.server_close()
+        if self.http_pool is not None:
+            self.http_pool.stop()
 
     # --- what a second terminal needs ------------------------------------------------
 

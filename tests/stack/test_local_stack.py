@@ -174,6 +174,31 @@ def test_lambda_errors_come_back_as_lambda_reports_them(stack: RunningStack) -> 
         client.invoke(FunctionName="missing", Payload=b"{}")
 
 
+def test_an_http_request_holds_only_its_own_runtime_and_the_next_gets_another(stack: RunningStack) -> None:
+    """As Lambda runs each request in a container of its own: with every HTTP runtime held by a request
+    (stopped here mid-way), the next request starts a new runtime (a cold start) and is answered."""
+    held = _runtimes(stack, b"http")
+    assert 1 <= len(held) < 8, "the pool starts with a warm runtime, and has room for more"
+    for pid in held:
+        os.kill(pid, signal.SIGSTOP)
+    token = issue_token("pool1", SECRET)
+    try:
+        with ThreadPoolExecutor(len(held)) as waiting:
+            stuck = [waiting.submit(stack.http, "GET", "/me/unread-count", token, None) for _ in held]
+            time.sleep(1.0)  # each has taken a (stopped) runtime
+            assert not any(call.done() for call in stuck)
+            started = time.monotonic()
+            assert stack.http("GET", "/me/unread-count", token, None)[0] == 200
+            assert time.monotonic() - started < 30  # a cold start on a busy machine
+            assert len(_runtimes(stack, b"http")) == len(held) + 1
+            for pid in held:
+                os.kill(pid, signal.SIGCONT)
+            assert [call.result(timeout=30)[0] for call in stuck] == [200] * len(held)
+    finally:
+        for pid in held:
+            os.kill(pid, signal.SIGCONT)
+
+
 def test_busy_port_gives_a_one_line_error(stack: RunningStack) -> None:
     import subprocess
     import sys
@@ -200,9 +225,19 @@ def test_sigterm_stops_within_a_second_and_removes_its_state_file() -> None:
 
 
 def _runtime(running: RunningStack) -> int:
-    """The process id of the stack's Lambda runtime (the stream function's)."""
-    (pid,) = [pid for pid in running.children() if b"infra.local.lambdas.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """The process id of the stack's Lambda runtime for the stream function (the HTTP API's have ``http`` as role)."""
+    (pid,) = _runtimes(running, b"functions")
     return pid
+
+
+def _runtimes(running: RunningStack, role: bytes) -> list[int]:
+    """The stack's runtime processes of one role: the last argument of their command line."""
+    found = []
+    for pid in running.children():
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"infra.local.lambdas.runtime" in arguments and role in arguments[-2:]:
+            found.append(pid)
+    return found
 
 
 def _assert_stopped_cleanly(running: RunningStack, took: float, children: list[int]) -> None:

@@ -31,6 +31,7 @@ import html
 import json
 import logging
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,13 +159,37 @@ class LocalApiHandler(ChaliceRequestHandler):
         """Silent: the app logs one line per request (`chalicelib.api.edge`), and `_log` the rest."""
 
 
-def local_api_server(app: Any, config: Config, port: int) -> LocalDevServer:
-    """`chalice.local`'s server for ``app`` on loopback, answering through `LocalApiHandler`."""
+class RoutesElsewhere:
+    """The app as `chalice.local` sees it (routes, CORS, binary types), whose calls run somewhere else.
+
+    `chalice.local` turns each request into API Gateway's proxy event and calls the app with it; here that call
+    goes to ``invoke`` (a runtime process, `infra.local.lambdas.pool`), as API Gateway hands it to Lambda.
+    """
+
+    def __init__(self, app: Any, invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._app = app
+        self._invoke = invoke
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self._invoke(event)
+
+
+def local_api_server(
+    app: Any, config: Config, port: int, invoke: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> LocalDevServer:
+    """`chalice.local`'s server for ``app`` on loopback, answering through `LocalApiHandler`.
+
+    With ``invoke``, each request's event is run by it (a runtime process) instead of by ``app`` in this one.
+    """
     server = create_local_server(app, config, "127.0.0.1", port)
     handler = type(
         "AppApiHandler",
         (LocalApiHandler,),
         {"routes": RouteMatcher(list(app.routes)), "methods": {path: set(entry) for path, entry in app.routes.items()}},
     )
-    server.server.RequestHandlerClass = functools.partial(handler, app_object=app, config=config)
+    runs = app if invoke is None else RoutesElsewhere(app, invoke)
+    server.server.RequestHandlerClass = functools.partial(handler, app_object=runs, config=config)
     return server

@@ -1,4 +1,4 @@
-"""A Lambda runtime of its own: the stream function runs in a second process, as it does on AWS.
+"""A Lambda runtime of its own: the stream function (and each HTTP request, `pool`) runs in another process, as on AWS.
 
 On AWS the stream handler runs in Lambda's sandboxes, apart from API
 Gateway and the HTTP functions. Locally it ran on the stack's threads and
@@ -35,6 +35,7 @@ from infra.local.state import ROOT
 logger = logging.getLogger("inapp.local.runtime")
 
 READY_SECONDS = 60.0  # importing the app on a busy 2-core machine
+API_FUNCTION = "api"  # the HTTP API's function: the app itself takes API Gateway's proxy events
 
 
 class FunctionError(RuntimeError):
@@ -81,7 +82,8 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
             return
         try:
             if kind == "invoke":
-                result = app.handler_map[name](payload, LambdaContext(f"{prefix}{name}"))
+                handler = app if name == API_FUNCTION else app.handler_map[name]
+                result = handler(payload, LambdaContext(f"{prefix}{name}"))
             else:  # "call": module:function, for the benches' meters
                 module, _, function = name.partition(":")
                 result = getattr(importlib.import_module(module), function)(*payload)
@@ -98,8 +100,11 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
 class Runtime:
     """One warm runtime process; invocations run one at a time, like one shard's batches."""
 
-    def __init__(self, prefix: str, log_format: str, injected: Callable[[dict[str, tuple[int, int]]], None]) -> None:
+    def __init__(
+        self, prefix: str, log_format: str, injected: Callable[[dict[str, tuple[int, int]]], None], role: str = "functions"
+    ) -> None:
         self._prefix = prefix
+        self._role = role  # on its command line only: what `ps` shows it runs (the stream's functions, or "http")
         self._log_format = log_format
         self._injected = injected  # takes what the runtime's own faults counted (calls, hits), with each answer
         self._lock = threading.Lock()
@@ -122,8 +127,9 @@ class Runtime:
             self._conn.close()  # a runtime that died: its pipe goes with it
         ours, theirs = socket.socketpair()
         try:
+            arguments = [str(theirs.fileno()), self._prefix, self._log_format, self._role]
             self._process = subprocess.Popen(  # a fresh interpreter: no fork of a process with threads running
-                [sys.executable, "-m", "infra.local.lambdas.runtime", str(theirs.fileno()), self._prefix, self._log_format],
+                [sys.executable, "-m", "infra.local.lambdas.runtime", *arguments],
                 pass_fds=[theirs.fileno()],
                 cwd=ROOT,
                 start_new_session=True,  # out of the terminal's process group: Ctrl-C reaches the stack, which stops it
