@@ -282,7 +282,8 @@ export class InboxClient extends EventTarget {
   /**
    * A note from another tab of the group: frames, counts and states from the leader, new messages a catch-up
    * found from any tab, a newcomer's hello. A leader takes frames too: the one before it may have relayed its
-   * last ones after the lock had passed.
+   * last ones after the lock had passed. A plain token past its `exp` takes no message from other tabs, as the
+   * server sends it none: a leader's socket is closed at the next frame (4001), a follower ends at once.
    */
   _hear(note) {
     if (!this._group) return;
@@ -291,6 +292,8 @@ export class InboxClient extends EventTarget {
       return;
     }
     const leading = this._group.leading;
+    const expired = !this._provider && expiresInMs(this.token) <= 0;
+    if (expired && (note.kind === "frame" || note.kind === "caught")) return;
     if (note.kind === "frame") this._onFrame(note.data);
     else if (note.kind === "caught") this._deliver(note.message, note.silent);
     else if (note.kind === "counts") this._takeCounts(note);
