@@ -61,9 +61,10 @@ class Tabs:
         expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
         return page
 
-    def client(self, user: str, token: str | None = None, **options: Any) -> Any:
-        """A page running an `InboxClient` of ``user`` (``window.client``), connected, recording its events."""
-        page = self.new()
+    def client(self, user: str, token: str | None = None, page: Any = None, **options: Any) -> Any:
+        """A page (``page``, else a new one) running an `InboxClient` of ``user`` (``window.client``), connected,
+        recording its events."""
+        page = page or self.new()
         page.goto(f"{self.stack.urls['http']}/")
         page.evaluate(START, {"token": token or issue_token(user, SECRET), "options": options})
         until(page, OPEN)
@@ -198,7 +199,7 @@ def _wait_past_exp(token: str) -> None:
 
 def test_a_follower_whose_plain_token_expires_says_unauthorized_and_hears_nothing_more(tabs: Tabs) -> None:
     leader = tabs.client("fexp")
-    short = issue_token("fexp", SECRET, lifetime_seconds=3)
+    short = issue_token("fexp", SECRET, lifetime_seconds=5)
     follower = tabs.client("fexp", token=short)
     assert follower.evaluate("window.client.role") == "follower"
     _wait_past_exp(short)
@@ -212,7 +213,7 @@ def test_a_follower_whose_plain_token_expires_says_unauthorized_and_hears_nothin
 
 def test_a_leader_whose_plain_token_expires_says_unauthorized_and_the_next_tab_takes_the_socket(tabs: Tabs) -> None:
     """The server closes the leader's socket (4001) at the first message after its token's exp; nothing is lost."""
-    short = issue_token("lexp", SECRET, lifetime_seconds=3)
+    short = issue_token("lexp", SECRET, lifetime_seconds=5)
     leader = tabs.client("lexp", token=short)
     follower = tabs.client("lexp")
     _wait_past_exp(short)
@@ -240,3 +241,24 @@ def test_a_4008_closes_every_tab_of_the_group_for_good_and_a_tab_opened_later_co
         sent = send(tabs.stack, ["evicted"], "To the newcomer")["id"]
         until(newcomer, f"window.received.includes('{sent}')")
         assert leader.evaluate("window.received") == [] and follower.evaluate("window.received") == []
+
+
+def test_a_leader_past_its_plain_tokens_exp_shows_no_message_that_another_tab_caught_up(tabs: Tabs) -> None:
+    """A joining tab's catch-up finds a message before the server closes the expired leader's socket (4001)."""
+    short = issue_token("lexp2", SECRET, lifetime_seconds=5)
+    leader = tabs.client("lexp2", token=short)
+    _wait_past_exp(short)
+    caught_up: list[str] = []
+
+    def send_before_the_joining_catch_up(route: Any) -> None:
+        caught_up.append(route.request.url)
+        if len(caught_up) == 2:  # the first is connect()'s, taking what is stored as seen
+            caught_up.append(send(tabs.stack, ["lexp2"], "Found by the joining tab")["id"])
+        route.continue_()
+
+    joining = tabs.new()
+    joining.route(re.compile(r"/me/messages\?after="), send_before_the_joining_catch_up)
+    tabs.client("lexp2", page=joining)
+    until(joining, f"window.received.includes('{caught_up[2]}')")
+    until(leader, "window.refused.length > 0")
+    assert leader.evaluate("window.received") == []
