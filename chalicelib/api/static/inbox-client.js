@@ -45,9 +45,10 @@
 // page goes, the browser passes the lock to the next tab, which opens the socket and catches up after the
 // newest id it has seen: every tab has seen what any tab delivered, so nothing is lost, and nothing shows
 // twice. A follower's plain token ends in "unauthorized" at its `exp`, as the server would have closed a
-// socket of its own (4001). A 4008 closes every tab of the group for good; a tab opened afterwards connects
-// in their place. Without Web Locks (secure origins only) or BroadcastChannel, or with `shareSocket: false`,
-// each client opens its own socket. `client.role` says which it is: "leader", "follower" or "alone".
+// socket of its own (4001), and no tab shows what others pass on once its plain token has expired. A 4008
+// closes every tab of the group for good; a tab opened afterwards connects in their place. Without Web Locks
+// (secure origins only) or BroadcastChannel, or with `shareSocket: false`, each client opens its own socket.
+// `client.role` says which it is: "leader", "follower" or "alone".
 
 const LOWEST_ID = "0".repeat(26);
 const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects (a page), with their catch-up
