@@ -53,6 +53,14 @@ def no_frame(socket: ClientConnection, wait: float = 1.0) -> bool:
         return True
 
 
+def until(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` in ``page`` until true (the pages' CSP forbids the eval that ``wait_for_function`` uses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(100)
+
+
 def send(stack: RunningStack, receivers: list[str], title: str, **fields: Any) -> dict[str, Any]:
     """``POST /messages`` as an admin, on ``general`` unless ``channel=`` says otherwise; the 202 body."""
     admin = issue_token("admin", stack.secret, admin=True)

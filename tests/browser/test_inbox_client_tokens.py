@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET
-from tests.e2e import CHROMIUM, send
+from tests.e2e import CHROMIUM, send, until
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -30,14 +30,6 @@ START = """async (useProvider) => {
 }"""
 
 
-def _until(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll ``expression`` until true (the page's CSP forbids the eval that ``wait_for_function`` uses)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
-        page.wait_for_timeout(100)
-
-
 def _start(page: Any, stack: Any, user: str, lifetime: int, provider: bool) -> list[str]:
     """A page running the client for ``user``, its tokens minted here (``lifetime`` seconds each); the tokens issued."""
     issued: list[str] = []
@@ -49,7 +41,7 @@ def _start(page: Any, stack: Any, user: str, lifetime: int, provider: bool) -> l
     page.expose_function("mintToken", mint)
     page.goto(f"{stack.urls['http']}/")
     page.evaluate(START, provider)
-    _until(page, "window.states.includes('open')")
+    until(page, "window.states.includes('open')")
     return issued
 
 
@@ -59,11 +51,11 @@ def _wait_past_exp(token: str) -> None:
 
 def test_a_token_provider_reconnects_with_a_fresh_token_before_the_old_one_expires(page: Any, stack: Any) -> None:
     issued = _start(page, stack, "tp1", LIFETIME, provider=True)
-    _until(page, "window.states.filter((s) => s === 'open').length >= 2", timeout=15)
+    until(page, "window.states.filter((s) => s === 'open').length >= 2", timeout=15)
     assert len(issued) >= 2
     _wait_past_exp(issued[0])
     send(stack, ["tp1"], "After the first token expired")
-    _until(page, "window.received.includes('After the first token expired')")
+    until(page, "window.received.includes('After the first token expired')")
     assert page.evaluate("window.states").count("reconnecting") == 0  # the new socket opened before the old closed
     assert page.evaluate("window.refused") == []
 
@@ -72,6 +64,6 @@ def test_a_plain_tokens_socket_gets_no_message_after_its_exp_and_the_client_says
     issued = _start(page, stack, "tp2", 3, provider=False)
     _wait_past_exp(issued[0])
     send(stack, ["tp2"], "After the token expired")
-    _until(page, "window.refused.length > 0")
+    until(page, "window.refused.length > 0")
     assert page.evaluate("window.received") == []
     assert page.evaluate("window.states").count("reconnecting") == 0  # closed for good: no retry with that token

@@ -34,6 +34,21 @@
 // lifetime when that is shorter) and opens a new socket with it before it closes the old one, and after
 // a 4001 reconnects at once with the provider's next token. With a plain token there is nothing fresher:
 // a 4001 ends in "unauthorized".
+//
+// One socket per browser and user: the clients of one origin's tabs that talk to the same API and WebSocket
+// URL for the same user (the token's `iss` and `sub`) share one socket. A Web Lock elects the leader, which
+// holds the socket; a BroadcastChannel of the same name carries to the other tabs every frame it receives,
+// the counts it fetches and its connection state, and from any tab the new messages its catch-ups find. The
+// other tabs' clients emit the same events as if the socket were theirs (each id once per tab). Nothing
+// needs the leader besides: the client sends the server only the leader's pings, and HTTP calls stay in each
+// tab, with its own token. A tab that joins catches up once itself. When the leader's client closes or its
+// page goes, the browser passes the lock to the next tab, which opens the socket and catches up after the
+// newest id it has seen: every tab has seen what any tab delivered, so nothing is lost, and nothing shows
+// twice. A follower's plain token ends in "unauthorized" at its `exp`, as the server would have closed a
+// socket of its own (4001), and no tab shows what others pass on once its plain token has expired. A 4008
+// closes every tab of the group for good; a tab opened afterwards connects in their place. Without Web Locks
+// (secure origins only) or BroadcastChannel, or with `shareSocket: false`, each client opens its own socket.
+// `client.role` says which it is: "leader", "follower" or "alone".
 
 const LOWEST_ID = "0".repeat(26);
 const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects (a page), with their catch-up
@@ -46,10 +61,12 @@ const DEFAULTS = {
   bulkMaxCalls: 50, // calls of one bulk change while the server answers `more` (at 1,000 each: 50,000 messages)
   bulkBusyRetries: 5, // 429s in a row a bulk change waits out before it gives up
   tokenRefreshMs: 60 * 1000, // how long before the token's `exp` a token provider is asked for a fresh one
+  shareSocket: true, // one socket for the tabs of this origin and user (false: one per client)
 };
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling (~24.8 days)
 const TOKEN_EXPIRED = 4001;
 const TOO_MANY_CONNECTIONS = 4008;
+const TABS_PROTOCOL = "inapp-inbox-tabs/1"; // in the group's name: tabs running another version of the notes never group
 
 export class InboxClient extends EventTarget {
   constructor({ apiUrl, wsUrl, token, tokenProvider, ...options }) {
@@ -64,6 +81,7 @@ export class InboxClient extends EventTarget {
     this.state = "closed";
     this._seen = new Set();
     this._socket = null;
+    this._group = null; // the tabs sharing one socket (TabGroup), or null: a socket of its own
     this._replaced = null; // the open socket a fresher one is about to replace
     this._attempt = 0;
     this._timers = {};
@@ -217,7 +235,104 @@ export class InboxClient extends EventTarget {
     const preferences = this.loadPreferences().catch(() => this.preferences); // no mutes known: nothing silenced by us
     if (this.lastSeenId === null) await this._busyRetried(() => this._storedAlready());
     await preferences;
-    await this._open();
+    const name = await this._groupName();
+    if (this._stopped) return;
+    if (name) await this._join(name);
+    else await this._open();
+  }
+
+  /** "leader" (it holds the socket the group shares), "follower" (the leader's frames reach it), or "alone". */
+  get role() {
+    if (!this._group) return "alone";
+    return this._group.leading ? "leader" : "follower";
+  }
+
+  /** The lock and channel name of the tabs that may share this client's socket; null: a socket of its own. */
+  async _groupName() {
+    if (!this.options.shareSocket || !tabsCanShare()) return null;
+    let claims;
+    try {
+      claims = jwtClaims(await this._currentToken());
+    } catch {
+      return null; // the provider failed: a socket of its own, which tries again with backoff
+    }
+    if (!claims || typeof claims.sub !== "string") return null;
+    return JSON.stringify([TABS_PROTOCOL, this.apiUrl, this.wsUrl, claims.iss || null, claims.sub]);
+  }
+
+  /** Lead the group's socket if no tab does, else follow the leader: catch up once, then hear its frames. */
+  async _join(name) {
+    const group = new TabGroup(name, { lead: () => this._lead(), hear: (note) => this._hear(note) });
+    this._group = group;
+    if ((await group.join()) || group.leading || this._stopped) return;
+    this._setState("connecting");
+    group.post({ kind: "hello" });
+    this._expireFollower();
+    // Like a socket's open (no socket here: `_untilDone` goes on while this tab has none): what arrived
+    // between the first list and joining, and the counts; once leading, its own socket's open does this.
+    this._untilDone(null, "catchUp", () => this.catchUp());
+    this._untilDone(null, "counts", () => this._fetchCounts());
+  }
+
+  /** The lock is this tab's: the leader before it closed or its page went. Open the socket the group shares. */
+  _lead() {
+    clearTimeout(this._timers.expiry); // the server ends a leader's token (4001)
+    this._open();
+  }
+
+  /**
+   * A note from another tab of the group: frames, counts and states from the leader, new messages a catch-up
+   * found from any tab, a newcomer's hello. A leader takes frames too: the one before it may have relayed its
+   * last ones after the lock had passed. A plain token past its `exp` takes no message from other tabs, as the
+   * server sends it none: a leader's socket is closed at the next frame (4001), a follower ends at once.
+   */
+  _hear(note) {
+    if (!this._group) return;
+    if (this._stopped) {
+      if (note.kind === "hello") this._leave(); // closed for good (4008): the newcomer leads in this tab's place
+      return;
+    }
+    const leading = this._group.leading;
+    const expired = !this._provider && expiresInMs(this.token) <= 0;
+    if (expired && (note.kind === "frame" || note.kind === "caught")) return;
+    if (note.kind === "frame") this._onFrame(note.data);
+    else if (note.kind === "caught") this._deliver(note.message, note.silent);
+    else if (note.kind === "counts") this._takeCounts(note);
+    else if (note.kind === "state" && !leading) this._follow(note);
+    else if (note.kind === "hello" && leading) this._group.post({ kind: "state", state: this.state, attempt: this._attempt });
+  }
+
+  /** The leader's connection state, as this tab's: a 4008 closes every tab of the group (its one socket went). */
+  _follow({ state, attempt, code, reason }) {
+    if (state === this.state && attempt === this._attempt && !code) return; // an answer to another tab's hello
+    this._attempt = attempt;
+    if (code) {
+      this._stopped = true;
+      this._leave();
+    }
+    this._setState(state, code ? { code, reason } : {});
+  }
+
+  /** A follower's plain token: the socket is the leader's, so the client ends at its `exp` as the server would (4001). */
+  _expireFollower() {
+    const leftMs = expiresInMs(this.token);
+    if (this._provider || leftMs === Infinity) return; // a provider's tokens are asked for when needed
+    this._timers.expiry = setTimeout(() => {
+      if (this._stopped || this.role !== "follower") return;
+      if (expiresInMs(this.token) > 0) return this._expireFollower(); // a timer's ceiling came first
+      this.close();
+      this._emit("unauthorized", { message: "the token has expired" });
+    }, Math.min(MAX_TIMER_MS, Math.max(0, leftMs)));
+  }
+
+  /** For the other tabs of the group, if any. */
+  _tell(note) {
+    if (this._group) this._group.post(note);
+  }
+
+  _leave() {
+    if (this._group) this._group.close(); // a leader's lock passes to the next tab
+    this._group = null;
   }
 
   /**
@@ -251,6 +366,7 @@ export class InboxClient extends EventTarget {
   close() {
     this._stopped = true;
     Object.values(this._timers).forEach(clearTimeout);
+    this._leave();
     if (this._socket) this._socket.close(1000, "client closed");
     if (this._replaced) this._replaced.close(1000, "client closed");
     this._setState("closed");
@@ -295,6 +411,7 @@ export class InboxClient extends EventTarget {
       this._untilDone(socket, "counts", () => this._fetchCounts());
     });
     socket.addEventListener("message", (event) => {
+      this._tell({ kind: "frame", data: event.data }); // only a leader (or a tab alone) has a socket
       const frame = this._onFrame(event.data);
       if (!frame || frame.type !== "close") return;
       closing = frame;
@@ -400,7 +517,11 @@ export class InboxClient extends EventTarget {
 
   /** Fetch everything newer than the last id seen (oldest first) and emit it. */
   catchUp() {
-    return this._catchUp((message) => this._deliver(message, this.isMuted(message.channel) && message.severity !== "critical"));
+    return this._catchUp((message) => {
+      const silent = this.isMuted(message.channel) && message.severity !== "critical";
+      // Every tab sees what one delivered, so whichever leads next catches up after an id all have seen.
+      if (this._deliver(message, silent)) this._tell({ kind: "caught", message, silent });
+    });
   }
 
   async _catchUp(each) {
@@ -414,10 +535,12 @@ export class InboxClient extends EventTarget {
     } while (cursor);
   }
 
+  /** Emit a message once: true when it was new here. */
   _deliver(message, silent) {
-    if (this._seen.has(message.id)) return; // at-least-once delivery: de-duplicate by id
+    if (this._seen.has(message.id)) return false; // at-least-once delivery: de-duplicate by id
     this._remember(message.id);
     this._emit("message", { message, silent: Boolean(silent) });
+    return true;
   }
 
   _remember(id) {
@@ -430,7 +553,9 @@ export class InboxClient extends EventTarget {
   async _fetchCounts() {
     const framesBefore = this._countsFrames;
     const counts = await this.unreadCount();
-    if (this._countsFrames === framesBefore) this._setCounts(counts);
+    if (this._countsFrames !== framesBefore) return;
+    this._setCounts(counts);
+    if (this.role === "leader") this._tell({ kind: "counts", counts });
   }
 
   /**
@@ -467,12 +592,72 @@ export class InboxClient extends EventTarget {
 
   _setState(state, why = {}) {
     this.state = state;
+    if (this.role === "leader") this._tell({ kind: "state", state, attempt: this._attempt, ...why });
     this._emit("connection", { state, attempt: this._attempt, ...why });
   }
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/**
+ * The tabs of one origin that share a socket: a Web Lock of `name` elects the leader (its holder, until it
+ * closes the group or its page goes: the browser releases the lock then), and a BroadcastChannel of the same
+ * name carries notes between the tabs (never back to the sender). `lead()` runs when this tab becomes the
+ * leader; `hear(note)` for each note of another tab.
+ */
+class TabGroup {
+  constructor(name, { lead, hear }) {
+    this.name = name;
+    this.leading = false;
+    this._lead = lead;
+    this._release = null;
+    this._closed = false;
+    this._waiting = new AbortController();
+    this._channel = new BroadcastChannel(name);
+    this._channel.onmessage = (event) => hear(event.data);
+  }
+
+  /** True when this tab leads at once (no tab held the lock); else it queues to lead when the leader goes. */
+  async join() {
+    const now = await new Promise((resolve) => {
+      navigator.locks.request(this.name, { ifAvailable: true }, (lock) => {
+        resolve(Boolean(lock));
+        return lock && this._hold();
+      });
+    });
+    if (!now && !this._closed) {
+      navigator.locks.request(this.name, { signal: this._waiting.signal }, () => this._hold()).catch(() => {}); // aborted: closed
+    }
+    return now;
+  }
+
+  /** With the lock: lead until close() (the promise the lock is held for). */
+  _hold() {
+    if (this._closed) return null; // closed meanwhile: released at once
+    this.leading = true;
+    this._lead();
+    return new Promise((resolve) => {
+      this._release = resolve;
+    });
+  }
+
+  post(note) {
+    if (!this._closed) this._channel.postMessage(note);
+  }
+
+  close() {
+    this._closed = true;
+    this._waiting.abort();
+    if (this._release) this._release();
+    this._channel.close();
+  }
+}
+
+/** Web Locks (secure origins only) and BroadcastChannel: what tabs need to share a socket. */
+function tabsCanShare() {
+  return typeof navigator !== "undefined" && Boolean(navigator.locks) && typeof BroadcastChannel === "function";
 }
 
 /** Milliseconds until a JWT's `exp` (negative once passed; Infinity without one). Unverified: only for timing. */
