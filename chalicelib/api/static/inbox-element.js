@@ -104,12 +104,13 @@ export class InappInbox extends HTMLElement {
   _start() {
     const t = translator(pickLocale(this.getAttribute("locale")), (key) => this._missing.add(key));
     const layout = this.getAttribute("layout") === "page" ? "page" : "popover";
-    this.shadowRoot.replaceChildren(skeleton(t, layout));
-    this._popover = layout === "page" ? null : new Popover(this, this.shadowRoot);
+    const root = skeleton(t, layout);
+    this.shadowRoot.replaceChildren(root);
+    this._popover = layout === "page" ? null : new Popover(this, root);
     const token = this._provider || this.getAttribute("token");
     if (!token) return; // the bell, empty, until a token comes
     const client = new InboxClient({ apiUrl: this.apiUrl, wsUrl: this.wsUrl, token });
-    this._view = new InboxView(this.shadowRoot, client, t, { emit: (...args) => this._emit(...args), popover: this._popover });
+    this._view = new InboxView(root, client, t, { emit: (...args) => this._emit(...args), popover: this._popover });
     this._view.start();
   }
 

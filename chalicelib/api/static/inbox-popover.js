@@ -4,11 +4,12 @@
 const MARGIN = 8;
 
 export class Popover {
+  /** `root`: the element's skeleton (inbox-template.js) with its bell and panel. */
   constructor(host, root) {
     this.host = host;
     this.root = root;
-    this.panel = root.getElementById("panel");
-    this.bell = root.getElementById("bell");
+    this.panel = root.querySelector("#panel");
+    this.bell = root.querySelector("#bell");
     this._outside = (event) => {
       if (!event.composedPath().includes(host)) this.close(false);
     };
@@ -16,7 +17,7 @@ export class Popover {
       if (event.key === "Escape") this.close(true);
     };
     this._place = () => this.place();
-    root.getElementById("close-panel").addEventListener("click", () => this.close(true));
+    root.querySelector("#close-panel").addEventListener("click", () => this.close(true));
   }
 
   get isOpen() {

@@ -9,12 +9,13 @@ export const STYLES = `
   --high: var(--inapp-high, #b54708); --high-soft: var(--inapp-high-soft, #fffaeb);
   --critical: var(--inapp-critical, #b42318); --critical-soft: var(--inapp-critical-soft, #fef3f2);
   --radius: var(--inapp-radius, 10px); --toast-bg: var(--inapp-toast-bg, #101828); --z: var(--inapp-z, 1000);
-  display: inline-block; position: relative; color: var(--fg);
+  display: inline-block; position: relative;
   font-family: var(--inapp-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
 }
 :host([layout="page"]) { display: block; background: var(--bg); min-height: 100vh; }
 :host([hidden]), [hidden] { display: none !important; }
 * { box-sizing: border-box; }
+.page, .panel { color: var(--fg); } /* the bell of a popover takes the host's colour (a dark bar's, say) */
 button { font: inherit; cursor: pointer; border: 1px solid var(--line); background: var(--card); color: var(--fg);
   border-radius: 6px; padding: .35rem .7rem; }
 button:hover { border-color: var(--accent); }
@@ -24,8 +25,9 @@ button:disabled { cursor: default; color: var(--muted); border-color: var(--line
 ul { list-style: none; margin: 0; padding: 0; }
 .bar { display: flex; align-items: center; gap: .75rem; }
 .page .bar { padding: .6rem 1rem; background: var(--card); border-bottom: 1px solid var(--line); position: sticky; top: 0; z-index: 2; }
-.bar slot[name="start"]::slotted(*) { margin: 0 auto 0 0; font-size: 1.15rem; }
+.bar slot[name="start"]::slotted(*) { margin: 0; flex: 1; font-size: 1.15rem; }
 .controls { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
+.page .controls { display: contents; } /* its parts wrap with the bar's own */
 .connection { font-size: .8rem; color: var(--muted); }
 .connection::before { content: "●"; margin-right: .3rem; color: #98a2b3; }
 .connection[data-state="open"]::before { color: #12b76a; }
@@ -44,7 +46,7 @@ ul { list-style: none; margin: 0; padding: 0; }
 .close-panel { border: none; background: none; font-size: 1.3rem; line-height: 1; padding: .1rem .45rem; margin-left: auto; }
 .inbox { display: grid; grid-template-columns: minmax(14rem, 22rem) minmax(0, 1fr); gap: 1rem; padding: 1rem;
   max-width: 72rem; margin: 0 auto; }
-.popover .inbox { grid-template-columns: minmax(12rem, 16rem) minmax(0, 1fr); gap: .75rem; padding: .75rem; }
+.popover .inbox { grid-template-columns: minmax(12rem, 18rem) minmax(0, 1fr); gap: .75rem; padding: .75rem; }
 @container (max-width: 40rem) { .inbox, .popover .inbox { grid-template-columns: minmax(0, 1fr); padding: .5rem; gap: .5rem; } }
 .channels, .messages { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); padding: .75rem; min-width: 0; }
 .tabs { display: flex; flex-wrap: wrap; gap: .25rem; margin-bottom: .5rem; }

@@ -14,7 +14,8 @@ const CONNECTION = { open: "connection.open", connecting: "connection.connecting
 
 export class InboxView {
   /**
-   * `root`: the shadow root holding the skeleton (inbox-template.js); `host.emit(type, detail, cancelable)`
+   * `root`: the skeleton (inbox-template.js), this view's own: a view stopped while an answer was on its way
+   * writes into its old, detached skeleton, never into the next one. `host.emit(type, detail, cancelable)`
    * dispatches a DOM event from the element and answers false when a listener cancelled it;
    * `host.popover`: the panel's opener in the popover layout, else null.
    */
@@ -24,6 +25,7 @@ export class InboxView {
     this.channel = null;
     this.lastChannel = null; // the channel open before the Archive view: open again when leaving it
     this.refreshTimer = null;
+    this.stopped = false;
     this.channels = new ChannelList(this);
     this.messages = new MessageList(this);
     this.deletes = new PendingDeletes(client, UNDO_MS, { toasts: this.$("toasts"), t }, {
@@ -33,7 +35,7 @@ export class InboxView {
   }
 
   $(id) {
-    return this.root.getElementById(id);
+    return this.root.querySelector(`#${id}`);
   }
 
   inArchive() {
@@ -75,6 +77,7 @@ export class InboxView {
 
   /** Send the deletes still waiting (`keepalive`: the page is being left), close the socket, stop the timers. */
   stop(keepalive) {
+    this.stopped = true;
     this.deletes.flush(keepalive);
     this.client.close();
     clearInterval(this.timesTimer);
@@ -109,6 +112,7 @@ export class InboxView {
   /** After a frame: the channel list again (order, latest), at most once per burst of frames. */
   refreshChannels() {
     clearTimeout(this.refreshTimer);
+    if (this.stopped) return; // e.g. a delete sent on the way out was answered
     this.refreshTimer = setTimeout(this.guarded(() => this.loadChannels(true)), 150);
   }
 
