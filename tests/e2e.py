@@ -64,6 +64,15 @@ def send(stack: RunningStack, receivers: list[str], title: str, **fields: Any) -
     return body  # type: ignore[no-any-return]
 
 
+def counted(stack: RunningStack, user: str, total: int, timeout: float = 10.0) -> None:
+    """Until the stream has counted ``total`` unread messages for ``user``: a page lists its channels from the
+    counts, and a page opened while the stream is still behind lists none until a frame comes."""
+    deadline = time.monotonic() + timeout
+    while stack.http("GET", "/me/unread-count", issue_token(user, stack.secret))[1]["total"] < total:
+        assert time.monotonic() < deadline, f"the stream never counted {total} messages for {user}"
+        time.sleep(0.05)
+
+
 def catalogue(locale: str) -> dict[str, str]:
     """The element's words in ``locale``: ``static/i18n-<locale>.js`` is strict JSON after ``export default``."""
     source = (STATIC / f"i18n-{locale}.js").read_text(encoding="utf-8")

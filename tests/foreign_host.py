@@ -58,7 +58,7 @@ class ForeignHost:
 class _Handler(BaseHTTPRequestHandler):
     served: ForeignHost
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         path = urlsplit(self.path).path
         name = path.rsplit("/", 1)[-1]
         if path == "/inbox-token":
@@ -79,5 +79,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read the pages, not an access log."""

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.core.auth import issue_token
 from tests.conftest import SECRET
-from tests.e2e import CHROMIUM, send
+from tests.e2e import CHROMIUM, counted, send
 from tests.foreign_host import FRAMEWORKS, ForeignHost
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
@@ -83,6 +83,7 @@ def test_a_phone_width_panel_stays_inside_the_screen(host_page: Any, stack: Any)
 
     user = "embed-phone"
     send(stack, [user], "A rather long title " * 6, content="word " * 80, url="/orders/8")
+    counted(stack, user, 1)
     page = host_page("plain", user)
     page.set_viewport_size({"width": 360, "height": 740})
     page.locator("#bell").click()

@@ -25,7 +25,8 @@ WORDS = """node => [
 ].join("\\n")"""
 # Shown in the states this test brings on: each must read as the locale's catalogue says.
 SHOWN = ["tab.all", "tab.archived", "bulk.readEverything", "bulk.archiveEverything", "channel.muted", "message.unarchive",
-         "severity.critical", "toast.close", "undo.undo", "undo.deleted", "connection.open", "empty.unread", "empty.archived"]  # fmt: skip
+         "severity.critical", "toast.close", "undo.undo", "undo.deleted", "connection.open", "empty.unread",
+         "empty.archived"]  # fmt: skip
 
 
 def _as(user: str) -> str:
