@@ -51,7 +51,7 @@ CONTENT_TYPES = {
         ],
         SCRIPT,
     ),
-    "inbox.css": "text/css; charset=utf-8",
+    "page.css": "text/css; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
 }
 CSP = (

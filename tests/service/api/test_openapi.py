@@ -38,7 +38,7 @@ def test_inbox_page_and_static_files(api: Api) -> None:
         ("inbox-element.js", "text/javascript"),
         ("inbox-page.js", "text/javascript"),
         ("i18n-zh-CN.js", "text/javascript"),
-        ("inbox.css", "text/css"),
+        ("page.css", "text/css"),
         ("page.js", "text/javascript"),
     ):
         response = api.call("GET", f"/static/{name}")

@@ -83,6 +83,6 @@ def test_a_configured_origin_gets_its_own_name_back_on_the_module(api: Api) -> N
 
 
 def test_the_page_and_styles_are_not_opened_to_other_origins(api: Api) -> None:
-    for path in ("/", "/static/inbox.css", "/admin"):
+    for path in ("/", "/static/page.css", "/admin"):
         response = api.call("GET", path, headers={"Origin": "https://app.example"})
         assert "Access-Control-Allow-Origin" not in response.headers, path
