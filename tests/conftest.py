@@ -437,15 +437,19 @@ def open_inbox(browser: Any, stack: RunningStack) -> Iterator[Any]:
         context.close()
 
 
+def recording(page: Any) -> Any:
+    """``page``, recording its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    page.errors, page.failures = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("response", lambda r: page.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return page
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh page that records its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    """A fresh page that records its uncaught errors and failed responses (``recording``)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    opened.errors, opened.failures = [], []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("response", lambda r: opened.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    yield opened
+    yield recording(context.new_page())
     context.close()
 
 
@@ -460,10 +464,7 @@ def host_page(browser: Any, stack: RunningStack, foreign_host: ForeignHost) -> I
         foreign_host.user = user
         context = browser.new_context(viewport={"width": 1100, "height": 700}, **options)
         contexts.append(context)
-        page = context.new_page()
-        page.errors, page.failures = [], []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("response", lambda r: page.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page = recording(context.new_page())
         page.goto(f"{foreign_host.origin}/{name}.html")
         page.locator("#connection[data-state='open']").wait_for(state="attached", timeout=10_000)
         return page
