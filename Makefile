@@ -26,7 +26,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# React 18 and Vue 3 for the browser tests' host pages of the <inapp-inbox> element (tests/browser/hosts/):
+# test-only, never shipped; without npm those tests are skipped.
+HOSTS := tests/browser/hosts
+HOSTS_STAMP := $(HOSTS)/node_modules/.package-lock.json
+
+$(HOSTS_STAMP): $(HOSTS)/package.json $(HOSTS)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix $(HOSTS) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "npm not found: the React and Vue host pages' browser tests will be skipped (.ci/run installs npm)"; fi
+
+install: $(STAMP) $(HOSTS_STAMP)
 
 run: install ## start the whole local stack (docs/local-stack.md)
 	$(PY) -m infra.local serve
@@ -76,9 +85,9 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(HOSTS)/node_modules
 
-screenshots: install ## regenerate docs/inbox-*.png and docs/admin-*.png in headless Chromium
+screenshots: install ## regenerate docs/inbox-*.png, docs/embed-*.png and docs/admin-*.png in headless Chromium
 	$(PY) -m tests.screenshots
 
 bench: install package ## every benchmark (≤ 7 min), then docs/benchmarks.md's figures from bench/results/

@@ -44,7 +44,12 @@ def health() -> dict[str, str]:
 
 @app.route("/")
 def inbox_page() -> Response:
-    return api.missing_slash(app.current_request) or api.index_page(get_services().settings.ws_client_url)
+    return api.missing_slash(app.current_request) or api.index_page()
+
+
+@app.route("/inapp-inbox.js")
+def element_module() -> Response:
+    return api.element_module(get_services().settings.ws_client_url)
 
 
 @app.route("/admin")

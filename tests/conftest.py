@@ -27,6 +27,7 @@ from infra.local.lambdas.queue_poller import QueuePoller, Queues, create_queues
 from infra.local.running import RunningStack
 from tests.e2e import CHROMIUM, FLAGS
 from tests.events import CountsKeeper, StreamTap, ws_event
+from tests.foreign_host import ForeignHost, vendored
 from tests.openapi_check import OpenApiChecker
 from tests.standin import ManagementStandIn
 
@@ -377,9 +378,20 @@ def stream(tables: None) -> StreamTap:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[RunningStack]:
-    """``python -m infra.local serve`` in a subprocess, with a ``general`` channel."""
-    running = RunningStack(SECRET)
+def foreign_host() -> Iterator[ForeignHost]:
+    """A web app of another origin embedding the element (tests/browser/hosts/), on a second loopback port."""
+    host = ForeignHost(SECRET)
+    yield host
+    host.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(foreign_host: ForeignHost) -> Iterator[RunningStack]:
+    """``python -m infra.local serve`` in a subprocess, with a ``general`` channel; the foreign host's origin
+    is allowed (CORS) besides the dev stage's, and its pages load the element from this stack."""
+    origins = f"{DEV_ENV['INAPP_CORS_ORIGINS']},{foreign_host.origin}"
+    running = RunningStack(SECRET, {"INAPP_CORS_ORIGINS": origins})
+    foreign_host.api = running.urls["http"]
     status, _ = running.http(
         "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": "general", "title": "General"}
     )
@@ -425,13 +437,38 @@ def open_inbox(browser: Any, stack: RunningStack) -> Iterator[Any]:
         context.close()
 
 
+def recording(page: Any) -> Any:
+    """``page``, recording its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    page.errors, page.failures = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("response", lambda r: page.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return page
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh page that records its uncaught errors (``page.errors``) and failed responses (``page.failures``)."""
+    """A fresh page that records its uncaught errors and failed responses (``recording``)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    opened.errors, opened.failures = [], []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("response", lambda r: opened.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    yield opened
+    yield recording(context.new_page())
     context.close()
+
+
+@pytest.fixture
+def host_page(browser: Any, stack: RunningStack, foreign_host: ForeignHost) -> Iterator[Any]:
+    """Factory: a host page (``plain``, ``react``, ``vue``) signed in as ``user``, its errors and failures recorded."""
+    contexts = []
+
+    def _open(name: str, user: str, **options: Any) -> Any:
+        if not vendored(name):
+            pytest.skip(f"{name}'s framework is not installed (make install runs npm ci in tests/browser/hosts)")
+        foreign_host.user = user
+        context = browser.new_context(viewport={"width": 1100, "height": 700}, **options)
+        contexts.append(context)
+        page = recording(context.new_page())
+        page.goto(f"{foreign_host.origin}/{name}.html")
+        page.locator("#connection[data-state='open']").wait_for(state="attached", timeout=10_000)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()

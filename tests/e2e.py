@@ -14,6 +14,7 @@ from chalicelib.core.auth import issue_token
 from infra.local.running import RunningStack
 
 ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "chalicelib" / "api" / "static"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it (it cannot download its own here)
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -69,3 +70,21 @@ def send(stack: RunningStack, receivers: list[str], title: str, **fields: Any) -
     )
     assert status == 202, body
     return body  # type: ignore[no-any-return]
+
+
+def counted(stack: RunningStack, user: str, total: int, timeout: float = 10.0) -> None:
+    """Until the stream has counted ``total`` unread messages for ``user``: a page lists its channels from the
+    counts, and a page opened while the stream is still behind lists none until a frame comes."""
+    deadline = time.monotonic() + timeout
+    while stack.http("GET", "/me/unread-count", issue_token(user, stack.secret))[1]["total"] < total:
+        assert time.monotonic() < deadline, f"the stream never counted {total} messages for {user}"
+        time.sleep(0.05)
+
+
+def catalogue(locale: str) -> dict[str, str]:
+    """The element's words in ``locale``: ``static/i18n-<locale>.js`` is strict JSON after ``export default``."""
+    source = (STATIC / f"i18n-{locale}.js").read_text(encoding="utf-8")
+    body = source[source.index("export default ") + len("export default ") :].strip()
+    assert body.endswith(";"), f"i18n-{locale}.js must end in `;` after its JSON"
+    words: dict[str, str] = json.loads(body.removesuffix(";"))
+    return words

@@ -2,7 +2,9 @@
 
 docs/inbox-{desktop,phone}.png from alice's inbox; docs/inbox-states-*.png (severity, actions, a
 critical toast, a muted channel) and docs/inbox-archive-*.png (the Archive view, a delete waiting
-for its undo) from carol's; docs/admin-*-{desktop,phone}.png, the admin console's screens.
+for its undo) from carol's; docs/embed-{desktop,phone}.png, the <inapp-inbox> element in a web app
+of another origin (tests/browser/hosts/plain.html), from erin's; docs/admin-*-{desktop,phone}.png,
+the admin console's screens.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 from chalicelib.core.auth import issue_token
 from infra.local.running import RunningStack
 from tests.e2e import CHROMIUM, FLAGS
+from tests.foreign_host import ForeignHost
 
 SECRET = "screenshots-secret-0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -152,6 +155,43 @@ def _shoot(browser: Any, stack: RunningStack, admin: str, alice: str, name: str,
     context.close()
 
 
+EMBED_SENDS = [
+    {
+        "channel": "billing",
+        "title": "Invoice #1043 is ready",
+        "content": "Your December invoice: 148.00 EUR.",
+        "url": "/invoices/1043",
+    },
+    {"channel": "deploys", "title": "Deploy to production finished", "content": "Version 2.15.0 is live.", "severity": "high"},
+]
+EMBED_LIVE = {
+    "channel": "deploys",
+    "receivers": ["erin"],
+    "title": "Staging build failed",
+    "content": "Step 'integration tests' failed: 3 of 212 tests.",
+    "duration": 0,
+    "actions": [{"label": "Open the build", "url": "https://ci.example.com/b/982"}],
+}
+
+
+def _shoot_embed(browser: Any, stack: RunningStack, host: ForeignHost, admin: str, name: str, viewport: dict[str, int]) -> None:
+    """The element in a page of another origin: its panel open from the bell, a live message's toast and badge."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    tab = context.new_page()
+    tab.goto(f"{host.origin}/plain.html")
+    expect(tab.locator("#connection")).to_have_attribute("data-state", "open")
+    with tab.expect_response(lambda response: response.url.endswith("/me/messages/seen")):
+        tab.locator("#bell").click()  # everything seen once answered: the live message is the one new one
+    tab.locator(".message").first.wait_for()
+    _, live = stack.http("POST", "/messages", admin, EMBED_LIVE)
+    tab.locator(".toast").first.wait_for()
+    tab.locator("#badge", has_text="1").wait_for()
+    tab.locator(".message", has_text=EMBED_LIVE["title"]).wait_for()
+    tab.screenshot(path=str(DOCS / f"embed-{name}.png"))
+    context.close()
+    stack.http("DELETE", f"/me/messages/{live['id']}", issue_token(host.user, SECRET))  # the next width starts the same
+
+
 SUBSCRIBERS = "alice\nbob, carol\ndave\nerin, frank\n" + "x" * 130
 COMPOSE = {
     "#compose-title": "Deployed {{version}}",
@@ -221,11 +261,16 @@ def _shoot_admin(browser: Any, stack: RunningStack, admin: str, name: str, viewp
 
 
 def main() -> None:
-    stack = RunningStack(SECRET)
+    host = ForeignHost(SECRET)
+    host.user = "erin"
+    stack = RunningStack(SECRET, {"INAPP_CORS_ORIGINS": host.origin})
+    host.api = stack.urls["http"]
     try:
         admin, alice = issue_token("admin", SECRET, admin=True), issue_token("alice", SECRET)
         carol = issue_token("carol", SECRET)
         _seed(stack, admin, alice)
+        for body in EMBED_SENDS:
+            stack.http("POST", "/messages", admin, {**body, "receivers": ["erin"]})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             _seed_states(stack, admin, carol)
@@ -233,10 +278,12 @@ def main() -> None:
                 _shoot_states(browser, stack, admin, carol, name, viewport)
             for name, viewport in VIEWPORTS:
                 _shoot(browser, stack, admin, alice, name, viewport)
+                _shoot_embed(browser, stack, host, admin, name, viewport)
                 _shoot_admin(browser, stack, admin, name, viewport)
             browser.close()
     finally:
         stack.stop()
+        host.stop()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from chalicelib.api.edge import (
     use_settings,
 )
 from chalicelib.api.lambda_event import handle_send_event
-from chalicelib.api.pages import admin_page, index_page, openapi_document, static_file
+from chalicelib.api.pages import admin_page, element_module, index_page, openapi_document, static_file
 from chalicelib.api.parsing import (
     archive_all,
     channel_changes,
@@ -50,6 +50,7 @@ __all__ = [
     "channel_changes",
     "channel_query",
     "cors_preflight",
+    "element_module",
     "extra_slash",
     "handle_send_event",
     "handles_errors",

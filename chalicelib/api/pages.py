@@ -1,14 +1,19 @@
-"""The browser pages (the inbox and the admin console) and their static files, served by the app itself.
+"""The browser pages (the inbox and the admin console), the ``<inapp-inbox>`` element and their static files.
 
-The same pages are served locally and from API Gateway. The inbox learns the
-WebSocket URL from a meta tag, and a strict Content-Security-Policy allows
-scripts and styles from this origin only.
+The same files are served locally and from API Gateway. The element's module
+(``/inapp-inbox.js``) carries the WebSocket URL as the default of its ``ws``
+attribute; the inbox page is a thin host of the element. A strict
+Content-Security-Policy allows scripts and styles from this origin only (the
+element styles itself with a constructed stylesheet, which it allows).
+
+Other origins' pages load the element too: module scripts are fetched in CORS
+mode, so every script answers ``Access-Control-Allow-Origin: *`` — they are
+the same public files for everyone and carry no credentials.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -18,17 +23,35 @@ from chalice.app import Response
 from chalicelib.core.errors import NotFoundError
 
 STATIC = Path(__file__).parent / "static"
+ELEMENT_MODULE = Path(__file__).parent / "inapp-inbox.js"  # served at /inapp-inbox.js: its imports are static/…
+SCRIPT = "text/javascript; charset=utf-8"
+LOCALES = ("en", "nl", "de", "fr", "es", "zh-CN", "ja")
 CONTENT_TYPES = {
-    "inbox-client.js": "text/javascript; charset=utf-8",
-    "inbox.js": "text/javascript; charset=utf-8",
-    "inbox-toasts.js": "text/javascript; charset=utf-8",
-    "inbox-message.js": "text/javascript; charset=utf-8",
-    "inbox-undo.js": "text/javascript; charset=utf-8",
-    "inbox.css": "text/css; charset=utf-8",
-    "page.js": "text/javascript; charset=utf-8",
-    "admin.js": "text/javascript; charset=utf-8",
-    "admin-compose.js": "text/javascript; charset=utf-8",
-    "admin-log.js": "text/javascript; charset=utf-8",
+    **dict.fromkeys(
+        [
+            "inbox-client.js",
+            "inbox-element.js",
+            "inbox-view.js",
+            "inbox-channels.js",
+            "inbox-messages.js",
+            "inbox-message.js",
+            "inbox-toasts.js",
+            "inbox-undo.js",
+            "inbox-popover.js",
+            "inbox-template.js",
+            "inbox-styles.js",
+            "inbox-page.js",
+            "dom.js",
+            "i18n.js",
+            *(f"i18n-{locale}.js" for locale in LOCALES),
+            "page.js",
+            "admin.js",
+            "admin-compose.js",
+            "admin-log.js",
+        ],
+        SCRIPT,
+    ),
+    "page.css": "text/css; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
 }
 CSP = (
@@ -40,6 +63,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}  # for scripts: a page of any origin may load the element
 
 
 @functools.lru_cache(maxsize=8)
@@ -51,8 +75,16 @@ def _html(page: str) -> Response:
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS})
 
 
-def index_page(ws_client_url: str | None) -> Response:
-    return _html(_read("index.html").replace("{{WS_URL}}", html.escape(ws_client_url or "", quote=True)))
+def index_page() -> Response:
+    """The inbox page: sign-in around the element (which learns the WebSocket URL from its module)."""
+    return _html(_read("index.html"))
+
+
+def element_module(ws_client_url: str | None) -> Response:
+    """``/inapp-inbox.js``: the element's entry module, the WebSocket URL filled in as a JavaScript string."""
+    source = ELEMENT_MODULE.read_text(encoding="utf-8")
+    body = source.replace('"{{WS_URL}}"', json.dumps(ws_client_url or ""))
+    return Response(body=body, status_code=200, headers=_file_headers(SCRIPT))
 
 
 def admin_page() -> Response:
@@ -63,9 +95,14 @@ def admin_page() -> Response:
 def static_file(name: str) -> Response:
     if name not in CONTENT_TYPES:
         raise NotFoundError(f"name: file '{name}' not found")
-    headers: dict[str, str | list[str]] = {"Content-Type": CONTENT_TYPES[name], "Cache-Control": "no-cache"}
-    headers.update(SECURITY_HEADERS)
-    return Response(body=_read(name), status_code=200, headers=headers)
+    return Response(body=_read(name), status_code=200, headers=_file_headers(CONTENT_TYPES[name]))
+
+
+def _file_headers(content_type: str) -> dict[str, str | list[str]]:
+    headers: dict[str, str | list[str]] = {"Content-Type": content_type, "Cache-Control": "no-cache", **SECURITY_HEADERS}
+    if content_type == SCRIPT:
+        headers.update(ANY_ORIGIN)
+    return headers
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.core.auth import issue_token
 from infra.local.running import RunningStack
 from tests.conftest import SECRET
-from tests.e2e import CHROMIUM, send
+from tests.e2e import CHROMIUM, counted, send
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -65,6 +65,7 @@ def test_mark_every_channel_read_calls_again_while_the_server_answers_more(page:
 
     for i in range(2 * LIMIT + 2):
         send(small_bulk_stack, ["bulk1"], f"Message {i:02d}")
+    counted(small_bulk_stack, "bulk1", 2 * LIMIT + 2)
     answers: list[tuple[str, int, Any]] = []
     _open(page, small_bulk_stack, "bulk1", answers)
     expect(page.locator(".message.unread")).to_have_count(2 * LIMIT + 2)

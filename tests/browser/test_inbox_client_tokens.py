@@ -19,7 +19,7 @@ LIFETIME = 8  # seconds: the client asks for a fresh token a quarter of it befor
 
 START = """async (useProvider) => {
   const { InboxClient } = await import("./static/inbox-client.js");
-  const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
+  const wsUrl = document.querySelector("inapp-inbox").wsUrl;
   Object.assign(window, { states: [], received: [], refused: [] });
   const token = useProvider ? () => window.mintToken() : await window.mintToken();
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token });

@@ -20,6 +20,14 @@ from tests.e2e import CHROMIUM, ROOT, send
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
 
+# The focused control's name: inside the element's shadow root, `document.activeElement` is the element itself.
+FOCUSED_NAME = """(() => {
+  let focused = document.activeElement;
+  while (focused.shadowRoot && focused.shadowRoot.activeElement) focused = focused.shadowRoot.activeElement;
+  return focused.getAttribute("aria-label") || focused.textContent.trim();
+})()"""
+
+
 def _stored_token(page: Any) -> Any:
     return page.evaluate("sessionStorage.getItem('inapp-token')")
 
@@ -158,9 +166,7 @@ def test_keyboard_reaches_every_control_with_a_name(open_inbox: Any, stack: Any)
     names = []
     for _ in range(24):
         page.keyboard.press("Tab")
-        names.append(
-            page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()")
-        )
+        names.append(page.evaluate(FOCUSED_NAME))
     assert all(names), names
     assert {"All", "Unread", "Read", "Archive", "View", "Approve", "Details", "Delete"} <= set(names)
     assert {"Mute this channel", "Archive this channel's read", "Archive every read message"} <= set(names)

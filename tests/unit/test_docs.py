@@ -41,3 +41,10 @@ def test_nothing_refers_to_files_outside_the_repository() -> None:
         and outside.search((ROOT / name).read_text(encoding="utf-8", errors="replace"))
     ]
     assert offenders == []
+
+
+def test_the_elements_host_pages_are_the_examples_in_browser_md() -> None:
+    """The browser tests serve tests/browser/hosts/*.html: each is a fenced example of docs/browser.md, as written."""
+    guide = (ROOT / "docs" / "browser.md").read_text(encoding="utf-8")
+    for page in sorted((ROOT / "tests" / "browser" / "hosts").glob("*.html")):
+        assert f"```html\n{page.read_text(encoding='utf-8')}```" in guide, f"{page.name} is not in docs/browser.md as written"

@@ -1,43 +1,49 @@
-// One message of the inbox page's list, as text: title, content, severity, its links and its buttons.
-import { element, timeNode } from "./page.js";
+// One message of the inbox's list, as text: title, content, severity, its links and its buttons.
+import { element, timeNode } from "./dom.js";
 import { severityLabel } from "./inbox-toasts.js";
 
 const NARROW = window.matchMedia("(max-width: 640px)");
 
 /**
- * The list item of `message`. `view.archive`: shown in the Archive view (its channel instead of the
- * read toggle); `view.hidden`: waiting for its delete. `on.changed(item, change)` runs a change (a
- * promise of the changed message); `on.delete(id)` starts a delete.
+ * The list item of `message`, its words by `t`. `view.archive`: shown in the Archive view (its channel instead
+ * of the read toggle); `view.hidden`: waiting for its delete. `on.changed(item, change)` runs a change (a
+ * promise of the changed message); `on.delete(id)` starts a delete; `on.follow(message, url, action, event)`
+ * handles View (action null) or an action's click, and answers whether to open the url here.
  */
-export function messageItem(message, client, view, on) {
+export function messageItem(message, client, t, view, on) {
   const read = message.status === "read";
   const severity = message.severity || "normal";
-  const item = element("li", { class: `message ${read ? "read" : "unread"} severity-${severity}`, "data-id": message.id });
+  const item = element("li", {
+    class: `message ${read ? "read" : "unread"} severity-${severity}`,
+    part: `message message-${read ? "read" : "unread"} message-${severity}`,
+    "data-id": message.id,
+  });
   if (message.seen === false) item.classList.add("unseen");
   item.hidden = view.hidden;
   const meta = element("div", { class: "meta" }, [
-    ...severityLabel(severity),
-    ...(message.seen === false ? [element("span", { class: "new", text: "New" })] : []),
-    timeNode(message.createdAt),
+    ...severityLabel(severity, t),
+    ...(message.seen === false ? [element("span", { class: "new", text: t("message.new") })] : []),
+    timeNode(message.createdAt, t.relativeTime),
   ]);
   if (view.archive) meta.append(element("span", { class: "in-channel", text: message.channelTitle || message.channel }));
   else {
     meta.append(element("button", {
-      type: "button", class: "tag", "aria-pressed": String(read),
-      "aria-label": read ? "Read — mark as unread" : "Unread — mark as read",
-      text: read ? "Read" : "Unread",
+      type: "button", class: "tag", part: "button", "aria-pressed": String(read),
+      "aria-label": t(read ? "message.markUnread" : "message.markRead"),
+      text: t(read ? "message.read" : "message.unread"),
       onclick: () => on.changed(item, client.setStatus(message.id, read ? "unread" : "read")),
     }));
   }
   const link = linkOf(message);
-  if (link) meta.append(linkControl(client, message, link, "View", "view"));
+  if (link) meta.append(linkControl(message, link, null, t("message.view"), "view", on.follow));
   (message.actions || []).forEach((action, index) => {
-    meta.append(linkControl(client, message, action.url, action.label, `action ${index ? "secondary-action" : "primary-action"}`));
+    const kind = index ? "secondary" : "primary";
+    meta.append(linkControl(message, action.url, action, action.label, `action ${kind}-action`, on.follow, `action action-${kind}`));
   });
   meta.append(
-    element("button", { type: "button", class: "archive", text: message.archived ? "Unarchive" : "Archive",
+    element("button", { type: "button", class: "archive", part: "button", text: t(message.archived ? "message.unarchive" : "message.archive"),
       onclick: () => on.changed(item, client.setArchived(message.id, !message.archived)) }),
-    element("button", { type: "button", class: "delete", text: "Delete", onclick: () => on.delete(message.id) }),
+    element("button", { type: "button", class: "delete", part: "button", text: t("message.delete"), onclick: () => on.delete(message.id) }),
   );
   item.replaceChildren(
     element("h3", { class: "title", text: message.title }),
@@ -52,18 +58,18 @@ function linkOf(message) {
   return (NARROW.matches && message.mobileUrl) || message.url;
 }
 
-/** View or an action: marks the message read and opens the url (an app path here, an absolute URL in a new tab). */
-function linkControl(client, message, url, label, className) {
-  const markRead = () => (message.status === "read" ? Promise.resolve() : client.markRead(message.id));
+/**
+ * View or an action: an app path (`/…`, the embedding app's) is a button that opens it in this tab once
+ * `follow` allows it; an absolute URL is a link to a new tab, which `follow` may cancel.
+ */
+function linkControl(message, url, action, label, className, follow, part = className) {
   if (url.startsWith("/")) {
-    // In-app path: the PATCH must finish before navigating, or navigation cancels it.
-    return element("button", { type: "button", class: className, text: label, onclick: async () => {
-      await markRead().catch(() => {});
-      location.assign(url);
+    return element("button", { type: "button", class: className, part, text: label, onclick: async (event) => {
+      if (await follow(message, url, action, event)) location.assign(url);
     } });
   }
   return element("a", {
-    class: className, href: url, target: "_blank", rel: "noopener noreferrer", text: label,
-    onclick: () => { markRead().catch(() => {}); },
+    class: className, part, href: url, target: "_blank", rel: "noopener noreferrer", text: label,
+    onclick: (event) => follow(message, url, action, event),
   });
 }

@@ -1,12 +1,17 @@
-// Delete with undo. DELETE is permanent, so the page hides the message at once, offers "Undo"
+// Delete with undo. DELETE is permanent, so the inbox hides the message at once, offers "Undo"
 // for a few seconds, and only then sends the DELETE; leaving the page sends the waiting ones.
 import { undoToast } from "./inbox-toasts.js";
 
 export class PendingDeletes {
-  /** `on.hide(id)`, `on.restore(id)` (undone or refused), `on.deleted(id)` (gone on the server). */
-  constructor(client, ms, on) {
+  /**
+   * Undo toasts go in `toasts`, in `t`'s words. `on.hide(id)`, `on.restore(id)` (undone or refused),
+   * `on.deleted(id)` (gone on the server).
+   */
+  constructor(client, ms, { toasts, t }, on) {
     this.client = client;
     this.ms = ms;
+    this.toasts = toasts;
+    this.t = t;
     this.on = on;
     this._waiting = new Map(); // id → drop(): removes its undo toast
   }
@@ -17,7 +22,7 @@ export class PendingDeletes {
 
   start(id) {
     this.on.hide(id);
-    const drop = undoToast("Message deleted.", this.ms, {
+    const drop = undoToast(this.toasts, this.t, this.ms, {
       onUndo: () => {
         this._waiting.delete(id);
         this.on.restore(id);

@@ -1,42 +1,22 @@
 // page.js — what the inbox page and the admin console share: text-only DOM building and sign-in.
 // Everything from the server goes into the page as text (textContent), never as HTML.
+import { element, refreshTimes as refreshTimesUnder, timeNode as timeNodeBy } from "./dom.js";
+import { relativeTime } from "./i18n.js";
 
+export { element };
 export const TOKEN_KEY = "inapp-token";
 const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 export const $ = (id) => document.getElementById(id);
 
-/** A new element: `text` sets textContent, `class` the class, `on…` a listener, anything else an attribute. */
-export function element(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-export function relativeTime(iso, now = Date.now()) {
-  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
-  if (seconds < 45) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  if (seconds < 172800) return "yesterday";
-  return new Date(iso).toLocaleDateString();
-}
-
+/** A `<time>` relative to now, in English (the admin console's language). */
 export function timeNode(iso) {
-  return element("time", { datetime: iso, class: "time", title: iso, text: relativeTime(iso) });
+  return timeNodeBy(iso, relativeTime);
 }
 
 /** Keep every relative time on the page current (call every half minute). */
 export function refreshTimes() {
-  document.querySelectorAll("time[datetime]").forEach((node) => {
-    node.textContent = relativeTime(node.getAttribute("datetime"));
-  });
+  refreshTimesUnder(document, relativeTime);
 }
 
 /** The token from `#token=…` (then kept out of the address bar) or from this tab's session. */

@@ -32,17 +32,24 @@ def test_inbox_page_and_static_files(api: Api) -> None:
     page = api.call("GET", "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert '<script type="module" src="static/inbox.js">' in page.body.decode()
+    assert '<script type="module" src="static/inbox-page.js">' in page.body.decode()
     for name, kind in (
         ("inbox-client.js", "text/javascript"),
-        ("inbox.js", "text/javascript"),
-        ("inbox-message.js", "text/javascript"),
-        ("inbox-toasts.js", "text/javascript"),
-        ("inbox-undo.js", "text/javascript"),
-        ("inbox.css", "text/css"),
+        ("inbox-element.js", "text/javascript"),
+        ("inbox-page.js", "text/javascript"),
+        ("i18n-zh-CN.js", "text/javascript"),
+        ("page.css", "text/css"),
         ("page.js", "text/javascript"),
     ):
         response = api.call("GET", f"/static/{name}")
         assert response.status_code == 200 and response.headers["Content-Type"].startswith(kind)
     missing = api.call("GET", "/static/app.py")
     assert (missing.status_code, missing.json_body["Message"]) == (404, "name: file 'app.py' not found")
+
+
+def test_the_static_names_it_lists_are_exactly_the_files_served() -> None:
+    from chalicelib.api.pages import CONTENT_TYPES, STATIC
+
+    (name,) = [p for p in openapi_document()["paths"]["/static/{name}"]["get"]["parameters"] if p["name"] == "name"]
+    assert sorted(name["schema"]["enum"]) == sorted(CONTENT_TYPES)
+    assert all((STATIC / file).is_file() for file in CONTENT_TYPES)

@@ -1,0 +1,235 @@
+// The inbox inside the element's shadow root: the filters, the open channel (or the archive), the counts,
+// the bulk buttons and every frame's effect. Its lists are inbox-channels.js and inbox-messages.js.
+import { refreshTimes } from "./dom.js";
+import { ChannelList } from "./inbox-channels.js";
+import { MessageList } from "./inbox-messages.js";
+import { PendingDeletes } from "./inbox-undo.js";
+
+const UNDO_MS = 5000;
+const ARCHIVE = "archived";
+const NOTHING_TO_SHOW = { all: "empty.all", unread: "empty.unread", read: "empty.read", archived: "empty.archived" };
+const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
+const CONNECTION = { open: "connection.open", connecting: "connection.connecting", reconnecting: "connection.reconnecting",
+  error: "connection.error" };
+
+export class InboxView {
+  /**
+   * `root`: the skeleton (inbox-template.js), this view's own: a view stopped while an answer was on its way
+   * writes into its old, detached skeleton, never into the next one. `host.emit(type, detail, cancelable)`
+   * dispatches a DOM event from the element and answers false when a listener cancelled it;
+   * `host.popover`: the panel's opener in the popover layout, else null.
+   */
+  constructor(root, client, t, host) {
+    Object.assign(this, { root, client, t, host, pageSize: 20 });
+    this.status = "all"; // a status filter, or ARCHIVE for the Archive view
+    this.channel = null;
+    this.lastChannel = null; // the channel open before the Archive view: open again when leaving it
+    this.refreshTimer = null;
+    this.stopped = false;
+    this.channels = new ChannelList(this);
+    this.messages = new MessageList(this);
+    this.deletes = new PendingDeletes(client, UNDO_MS, { toasts: this.$("toasts"), t }, {
+      hide: (id) => this.messages.hide(id), restore: (id) => this.messages.restore(id), deleted: (id) => this.messages.onDeleted(id),
+    });
+    this.timesTimer = setInterval(() => refreshTimes(root, t.relativeTime), 30_000);
+  }
+
+  $(id) {
+    return this.root.querySelector(`#${id}`);
+  }
+
+  inArchive() {
+    return this.status === ARCHIVE;
+  }
+
+  /** Run an async UI action; a refused token is handled by "unauthorized", anything else shows as the connection state. */
+  guarded(action) {
+    return (...args) => action(...args).catch((error) => {
+      if (error.status !== 401) this.showConnection("error");
+    });
+  }
+
+  /** Wire the client and the controls, list the channels, then connect. */
+  start() {
+    const on = (type, handler) => this.client.addEventListener(type, (e) => handler(e.detail));
+    on("connection", (detail) => {
+      this.showConnection(detail.state, detail.reason);
+      this.host.emit("inapp:connection", detail);
+    });
+    on("counts", (counts) => {
+      this.showCounts(counts);
+      this.host.emit("inapp:counts", counts);
+    });
+    on("preferences", () => this.showMutes());
+    on("message", ({ message, silent }) => {
+      this.messages.onNew(message, silent);
+      this.host.emit("inapp:message", { message, silent });
+    });
+    on("update", ({ message }) => this.messages.onUpdated(message));
+    on("delete", ({ id }) => this.messages.onDeleted(id));
+    on("unauthorized", (detail) => this.host.emit("inapp:unauthorized", detail));
+    this.wire();
+    this.guarded(async () => {
+      await this.loadChannels(true);
+      await this.client.connect();
+    })();
+  }
+
+  /** Send the deletes still waiting (`keepalive`: the page is being left), close the socket, stop the timers. */
+  stop(keepalive) {
+    this.stopped = true;
+    this.deletes.flush(keepalive);
+    this.client.close();
+    clearInterval(this.timesTimer);
+    clearTimeout(this.refreshTimer);
+  }
+
+  /** The connection's state; `reason` when the server closed it for good (a newer tab or device took its place). */
+  showConnection(connection, reason) {
+    const node = this.$("connection");
+    node.dataset.state = connection;
+    const key = CONNECTION[connection];
+    node.textContent = key ? this.t(key) : reason ? this.t("connection.closed", { reason }) : this.t("connection.offline");
+  }
+
+  // --- channels ---------------------------------------------------------------------
+
+  async loadChannels(reset) {
+    const status = this.inArchive() ? "all" : this.status;
+    const page = await this.channels.load(status, reset);
+    if (!page) return;
+    this.$("channels-more").hidden = !page.nextCursor;
+    this.$("channels-empty").textContent = this.t(NOTHING_TO_SHOW[status]);
+    this.$("channels-empty").hidden = this.channels.size > 0;
+    if (this.inArchive()) return; // the right pane shows the archive, not a channel
+    const complete = reset && !page.nextCursor;
+    if (complete && this.channel && !this.channels.has(this.channel)) this.channel = null; // e.g. nothing unread left
+    if (!this.channel && page.items.length) await this.selectChannel(page.items[0].name);
+    else if (!this.channel) this.clearMessages();
+    this.enableMarkButtons();
+  }
+
+  /** After a frame: the channel list again (order, latest), at most once per burst of frames. */
+  refreshChannels() {
+    clearTimeout(this.refreshTimer);
+    if (this.stopped) return; // e.g. a delete sent on the way out was answered
+    this.refreshTimer = setTimeout(this.guarded(() => this.loadChannels(true)), 150);
+  }
+
+  /** No channel to show: an empty right pane, without the last channel's messages or buttons. */
+  clearMessages() {
+    this.messages.clear();
+    this.$("channel-title").textContent = this.t(NOTHING_TO_SHOW[this.status]);
+    this.showChannelControls(false);
+    this.$("messages-more").hidden = true;
+    this.$("messages-empty").hidden = true;
+  }
+
+  showChannelControls(shown) {
+    CHANNEL_CONTROLS.forEach((id) => { this.$(id).hidden = !shown; });
+  }
+
+  showMutes() {
+    this.channels.render();
+    this.$("mute").setAttribute("aria-pressed", String(Boolean(this.channel) && this.client.isMuted(this.channel)));
+  }
+
+  /** A channel opened by the user: its list is seen (the badge counts what was never shown in a list). */
+  async openChannel(name) {
+    if (this.inArchive()) {
+      this.selectTab("all");
+      this.channel = name;
+      await this.loadChannels(true);
+    }
+    await this.selectChannel(name);
+    await this.client.markAllSeen(name);
+  }
+
+  /** A toast clicked: its channel, opened (and the panel, in a popover). */
+  async openFromToast(message) {
+    if (this.host.popover) this.host.popover.open();
+    await this.openChannel(message.channel);
+  }
+
+  async selectChannel(name) {
+    this.channel = name;
+    const channel = this.channels.get(name);
+    this.$("channel-title").textContent = channel ? channel.title || name : name;
+    this.showChannelControls(true);
+    this.showMutes();
+    this.enableMarkButtons();
+    await this.messages.load(true);
+  }
+
+  async showArchive() {
+    this.lastChannel = this.channel || this.lastChannel;
+    this.channel = null;
+    this.$("channel-title").textContent = this.t("archive.title");
+    this.showChannelControls(false);
+    this.channels.markCurrent();
+    await this.messages.load(true);
+  }
+
+  // --- counts and tabs ----------------------------------------------------------------
+
+  /** The badge shows what was never seen in a list; channel counts show unread. From frames, and after each own change. */
+  showCounts({ total, unseen, channels }) {
+    const badge = this.$("badge");
+    badge.hidden = unseen === 0;
+    badge.textContent = unseen > 99 ? "99+" : String(unseen);
+    this.$("bell").setAttribute("aria-label", this.t("bell.label", { unseen, total }));
+    if (channels) this.channels.showCounts();
+    this.enableMarkButtons();
+  }
+
+  /** "Mark … read" only when there is something unread to mark (per channel: muted ones too). */
+  enableMarkButtons() {
+    const unread = this.channels.countsKnown ? this.client.counts.channels : null;
+    this.$("mark-everything").disabled = unread ? !Object.values(unread).some((n) => n > 0) : false;
+    this.$("mark-channel").disabled = !this.channel || this.channels.unreadOf(this.channel) === 0;
+  }
+
+  selectTab(status) {
+    this.status = status;
+    this.root.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
+  }
+
+  /** Another tab: the open channel stays open when it has messages there (else the first channel opens). */
+  async setStatus(status) {
+    const kept = this.inArchive() ? this.lastChannel : this.channel;
+    this.selectTab(status);
+    this.channel = this.inArchive() ? null : kept;
+    if (this.inArchive()) this.lastChannel = kept;
+    this.showChannelControls(false); // until a channel is open again: they act on it
+    await this.loadChannels(true);
+    if (this.inArchive()) await this.showArchive();
+    else if (this.channel && this.channel === kept) await this.selectChannel(kept); // its messages, filtered anew
+  }
+
+  async reloadAfter(change) {
+    await change();
+    if (this.channel || this.inArchive()) await this.messages.load(true);
+    await this.loadChannels(true);
+  }
+
+  /** The bell: the unread list (opening the panel in a popover), everything in it seen, so the badge clears. */
+  async ring() {
+    if (this.host.popover && !this.host.popover.toggle()) return; // it closed the panel
+    await this.setStatus("unread");
+    await this.client.markAllSeen();
+  }
+
+  wire() {
+    const click = (id, action) => this.$(id).addEventListener("click", this.guarded(action));
+    const client = this.client;
+    this.root.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", this.guarded(() => this.setStatus(tab.dataset.status))));
+    click("channels-more", () => this.loadChannels(false));
+    click("messages-more", () => this.messages.load(false));
+    click("mark-channel", () => this.reloadAfter(() => client.markAllRead(this.channel)));
+    click("mark-everything", () => this.reloadAfter(() => client.markAllRead()));
+    click("archive-channel", () => this.reloadAfter(() => client.archiveAll({ channel: this.channel, status: "read" })));
+    click("archive-everything", () => this.reloadAfter(() => client.archiveAll({ status: "read" })));
+    click("mute", () => client.setMuted(this.channel, !client.isMuted(this.channel)));
+    click("bell", () => this.ring());
+  }
+}
