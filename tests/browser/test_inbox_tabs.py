@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debia
 
 START = """async ({ token, options }) => {
   const { InboxClient } = await import("./static/inbox-client.js");
-  const wsUrl = document.querySelector('meta[name="inapp-ws-url"]').content;
+  const wsUrl = document.querySelector("inapp-inbox").wsUrl;
   Object.assign(window, { states: [], received: [], refused: [] });
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl, token, ...options });
   window.client = client;
