@@ -22,11 +22,16 @@
 //                                        of this user took its place; reconnecting would close that one)
 //   unauthorized {message}               the API refused the token (invalid or expired); the client has closed
 //
-// The socket pings every `pingIntervalMs` (API Gateway drops sockets idle for
-// 10 minutes, and every socket after 2 hours), reconnects with exponential
-// backoff and full jitter, and after every (re)connect catches up with
-// GET /me/messages?after=<last id seen> and the counts, so nothing sent while
-// away is lost.
+// The socket pings every `pingIntervalMs` (8 minutes: API Gateway drops sockets
+// idle for 10 minutes, and a background tab's timers may run a minute late),
+// reconnects with exponential backoff and full jitter, and after every
+// (re)connect catches up with GET /me/messages?after=<last id seen> and the
+// counts, so nothing sent while away is lost. API Gateway also closes every
+// socket after 2 hours: `rotateAfterMs` (115 minutes) after it opened, the
+// client opens a new socket and closes the old one once the new one is open.
+// A socket opened while the one it replaces is still open (this, and a token
+// refresh) needs no catch-up: every frame reaches one of them, and repeats
+// are de-duplicated.
 //
 // A connection lives no longer than its token: the server closes it once the token's `exp` has passed
 // (a {"type":"close","code":4001} frame, since API Gateway's close carries no code of ours). With a token
@@ -54,7 +59,8 @@ const LOWEST_ID = "0".repeat(26);
 const SEEN_AT_START = 100; // the newest messages taken as seen when the client connects (a page), with their catch-up
 
 const DEFAULTS = {
-  pingIntervalMs: 5 * 60 * 1000,
+  pingIntervalMs: 8 * 60 * 1000,
+  rotateAfterMs: 115 * 60 * 1000, // a new socket before API Gateway's 2-hour limit closes this one
   backoffBaseMs: 500,
   backoffMaxMs: 30 * 1000,
   rememberIds: 5000,
@@ -398,12 +404,14 @@ export class InboxClient extends EventTarget {
     let closing = null; // the server's close frame: why it is about to close this socket
     socket.addEventListener("open", () => {
       opened = true;
-      if (previous) previous.close(1000, "token refreshed");
+      if (previous) previous.close(1000, "replaced");
       this._replaced = null;
       this._attempt = 0;
       this._setState("open");
       this._schedulePing();
       this._scheduleRefresh(socket, token);
+      this._scheduleRotation(socket);
+      if (previous) return; // it took over from an open socket: no frame was missed
       // Also on the first open: what was sent between the first list fetch and the end of
       // $connect reached no socket of ours, and would otherwise wait for the next reconnect.
       // The counts too: frames sent while away are lost; from now on frames bring them.
@@ -422,6 +430,7 @@ export class InboxClient extends EventTarget {
       if (this._socket !== socket) return; // replaced by a fresher one
       clearTimeout(this._timers.ping);
       clearTimeout(this._timers.refresh);
+      clearTimeout(this._timers.rotate);
       if (this._stopped) return;
       if (previous && !opened && previous.readyState === WebSocket.OPEN) {
         this._socket = previous; // a refresh's socket was refused: the old one goes on until the server closes it
@@ -453,6 +462,14 @@ export class InboxClient extends EventTarget {
       // the token still holds (a 401 emits "unauthorized" and stops the reconnecting).
       if (!opened) this.unreadCount().catch(() => {});
     });
+  }
+
+  /** A new socket, overlapping this one, before API Gateway closes it at its 2-hour limit. */
+  _scheduleRotation(socket) {
+    clearTimeout(this._timers.rotate);
+    this._timers.rotate = setTimeout(() => {
+      if (!this._stopped && this._socket === socket && socket.readyState === WebSocket.OPEN) this._open(socket);
+    }, Math.min(MAX_TIMER_MS, this.options.rotateAfterMs));
   }
 
   /** With a token provider: a fresh token and a new socket before this one's token expires. */
