@@ -46,6 +46,7 @@ PRICES = {
 PRICES_AS_OF = "2025-01-01"
 STREAM_BATCH = 3000  # the deployed mapping's batch size (chalicelib.realtime.delivery.STREAM_BATCH_SIZE)
 RECONNECT_HOURS = 2  # API Gateway closes every socket after 2 hours
+BEFORE_PING_MINUTES = 5.0  # the client's ping interval before 8 minutes (the idle figure's "before", in the same run)
 
 
 def ping_interval_minutes() -> float:
@@ -183,29 +184,44 @@ def idle(run: Run, times: int) -> dict[str, Any]:
     ping = run.usage(times, 0)
     ping["websocket_messages"] += times  # the pings themselves, billed in
     run.reset()
-    for _ in range(times):
+    for _ in range(times):  # the client's new socket before the 2-hour limit, overlapping the old: no catch-up
         run.ws("$disconnect", "idler=")
         run.connect(["idler"])
-        run.http("GET", f"/me/messages?after={'0' * 26}", "idler")  # the client's catch-up after a reconnect
+    rotation = run.usage(times, 0)
+    run.reset()
+    for _ in range(times):
+        run.http("GET", f"/me/messages?after={'0' * 26}", "idler")  # what a reconnect after a gap adds: the catch-up
         run.http("GET", "/me/unread-count", "idler")  # and its counts
-    reconnect = run.usage(times, 2 * times)
-    hours, per_hour = 1_000_000, 60 / ping_interval_minutes()
+    catch_up = run.usage(times, 2 * times)
+    hours = 1_000_000
+
+    def mock_pings(minutes: float) -> dict[str, float]:
+        return {"websocket_messages": hours * 60 / minutes * 2 * PRICES["websocket_messages"] / 1e6}
+
+    per_hour = 60 / ping_interval_minutes()
     lambda_ping = {k: v * hours * per_hour / 1e6 for k, v in bill(ping).items() if v}
-    mock_ping = {"websocket_messages": hours * per_hour * 2 * PRICES["websocket_messages"] / 1e6}
-    reconnects = {k: v * hours / RECONNECT_HOURS / 1e6 for k, v in bill(reconnect).items() if v}
+    mock_ping = mock_pings(ping_interval_minutes())
+    rotations = {k: v * hours / RECONNECT_HOURS / 1e6 for k, v in bill(rotation).items() if v}
+    catch_ups = {k: v * hours / RECONNECT_HOURS / 1e6 for k, v in bill(catch_up).items() if v}
+    reconnects = {k: rotations.get(k, 0.0) + catch_ups.get(k, 0.0) for k in {*rotations, *catch_ups}}
     minutes = hours * 60 * PRICES["websocket_connection_minutes"] / 1e6
+    before = minutes + sum(mock_pings(BEFORE_PING_MINUTES).values()) + sum(reconnects.values())
     return {
         "ping_interval_minutes": ping_interval_minutes(),
         "connection_minutes": minutes,
         "pings_by_lambda": lambda_ping,
         "pings_by_mock_route": mock_ping,
         "reconnects_every_2_hours": reconnects,
+        "rotations_every_2_hours": rotations,
         "usd_per_million_connected_hours": {
             "ping_by_lambda": minutes + sum(lambda_ping.values()) + sum(reconnects.values()),
             "ping_by_mock_route": minutes + sum(mock_ping.values()) + sum(reconnects.values()),
+            "ping_by_mock_route_rotating": minutes + sum(mock_ping.values()) + sum(rotations.values()),
+            f"before: ping every {BEFORE_PING_MINUTES:g} min, reconnect with catch-up": before,
         },
         "pings": ping,
-        "reconnects": reconnect,
+        "rotations": rotation,
+        "catch_ups": catch_up,
     }
 
 

@@ -143,9 +143,13 @@ def _all_in(cost: dict[str, Any]) -> list[str]:
         "",
         f"Idle socket, per million connected hours: connection minutes {_usd(idle['connection_minutes'])}, a ping every "
         f"{idle['ping_interval_minutes']:g} min answered by a Lambda function {_usd(sum(idle['pings_by_lambda'].values()))} "
-        f"or by a MOCK route {_usd(sum(idle['pings_by_mock_route'].values()))}, a reconnect every 2 hours "
-        f"{_usd(sum(idle['reconnects_every_2_hours'].values()))}: **{_usd(hours['ping_by_lambda'])}** with pings by "
-        f"Lambda, **{_usd(hours['ping_by_mock_route'])}** by a MOCK route.",
+        f"or by a MOCK route {_usd(sum(idle['pings_by_mock_route'].values()))}, a reconnect every 2 hours with a "
+        f"catch-up {_usd(sum(idle['reconnects_every_2_hours'].values()))}: **{_usd(hours['ping_by_lambda'])}** with pings "
+        f"by Lambda, **{_usd(hours['ping_by_mock_route'])}** by a MOCK route; the client's overlapping new socket instead "
+        f"(no catch-up) {_usd(sum(idle.get('rotations_every_2_hours', {}).values()))}: "
+        f"**{_usd(hours.get('ping_by_mock_route_rotating', float('nan')))}** as deployed"
+        + "".join(f" (before — {name[len('before: ') :]}: {_usd(v)})" for name, v in hours.items() if name.startswith("before"))
+        + ".",
         "",
     ]
     return lines
