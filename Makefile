@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run status send tail token test lint format clean screenshots package bench bench-smoke smoke chaos abuse fuzz
+.PHONY: install run status send event tail token test lint format clean screenshots package bench bench-smoke smoke chaos abuse fuzz
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
@@ -15,6 +15,7 @@ ADMIN_FLAG := $(if $(filter command line,$(origin ADMIN)),$(if $(filter-out 0,$(
 # (on the command line only: plain `=` keeps same-named environment variables out).
 CHANNEL = deploys
 TO = alice,bob
+PRESET = pipeline
 TITLE = Deployed {{version}}
 CONTENT = All checks passed.
 URL = /releases/{{version}}
@@ -48,6 +49,9 @@ status: ## is the local stack running, and where (URLs, demo tokens)?
 send: ## send the quick start's example message through the running stack (CHANNEL, TO, TITLE, CONTENT, URL, DATA)
 	@$(PY) -m infra.local send --channel "$(CHANNEL)" --to "$(TO)" --title "$(TITLE)" --content "$(CONTENT)" \
 		--url "$(URL)" --duration 8 --data "$(DATA)"
+
+event: ## an EventBridge preset's sample AWS event (PRESET=pipeline or health) into channel ops, TO subscribed first
+	@$(PY) -m infra.local event --preset "$(PRESET)" --channel ops --subscribe "$(TO)"
 
 tail: ## print the frames USER's socket receives (default alice)
 	@$(PY) -m infra.local tail --user "$(INBOX_USER)"

@@ -115,6 +115,42 @@ def send(args: argparse.Namespace) -> int:
     return 0
 
 
+def lambda_url() -> str:
+    return _url("INAPP_LAMBDA_URL", "INAPP_LAMBDA_PORT", "http", "8002", "lambda_invoke")
+
+
+def event(args: argparse.Namespace) -> int:
+    """A preset's sample AWS event, as its EventBridge rule hands it to the `send` function (`infra.deploy.presets`)."""
+    import boto3  # only here: the other commands start faster without it
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.deploy.presets import sample_send
+
+    client = _client()
+    try:
+        try:
+            client.create_channel(args.channel, args.channel.title())
+        except InappError as error:
+            if error.status != 409 or not error.from_api:  # 409: it exists already
+                raise
+        if args.subscribe:
+            client.subscribe(args.channel, add=args.subscribe.split(","))
+    except InappError as error:
+        raise _failure(error) from None
+    payload = sample_send(args.preset, args.channel)
+    functions = boto3.client(
+        "lambda", endpoint_url=lambda_url(), region_name="us-east-1", aws_access_key_id="local",
+        aws_secret_access_key="local", config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+    try:
+        answer = functions.invoke(FunctionName="send", Payload=json.dumps(payload).encode())
+    except (BotoCoreError, ClientError):
+        raise CommandError(f"cannot reach {lambda_url()} — {NOT_RUNNING_HINT}") from None
+    print(answer["Payload"].read().decode())
+    return 0
+
+
 def tail(args: argparse.Namespace) -> int:
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
     from websockets.sync.client import connect

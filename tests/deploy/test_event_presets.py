@@ -2,71 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
 
 from chalicelib.storage.inbox_tables import InboxMessage
+from infra.deploy import presets
 from tests import packaging
 from tests.conftest import Api, LambdaClient, Worker
 
-# Samples in the shape of AWS's documented events (ids and names made up).
-PIPELINE_FAILED = {
-    "version": "0",
-    "id": "01234567-0123-0123-0123-012345678901",
-    "detail-type": "CodePipeline Pipeline Execution State Change",
-    "source": "aws.codepipeline",
-    "account": "123456789012",
-    "time": "2026-12-07T02:00:00Z",
-    "region": "eu-west-1",
-    "resources": ["arn:aws:codepipeline:eu-west-1:123456789012:release-web"],
-    "detail": {"pipeline": "release-web", "execution-id": "b7b1c1c5-1111-2222-3333-4444", "state": "FAILED", "version": 3},
-}
-HEALTH_EVENT = {
-    "version": "0",
-    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-    "detail-type": "AWS Health Event",
-    "source": "aws.health",
-    "account": "123456789012",
-    "time": "2026-12-07T02:00:00Z",
-    "region": "us-east-1",
-    "resources": [],
-    "detail": {
-        "eventArn": "arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/AWS_EC2_OPERATIONAL_ISSUE_7f35c8ae",
-        "service": "EC2",
-        "eventTypeCode": "AWS_EC2_OPERATIONAL_ISSUE",
-        "eventTypeCategory": "issue",
-        "eventDescription": [{"language": "en_US", "latestDescription": 'Elevated "API" error rates'}],
-    },
-}
-PRESETS = {
-    "PipelineFailuresRule": ("PipelineFailuresChannel", PIPELINE_FAILED),
-    "HealthEventsRule": ("HealthEventsChannel", HEALTH_EVENT),
-}
-
-
-def _path(event: dict[str, Any], path: str) -> Any:
-    value: Any = event
-    for part in path.removeprefix("$.").split("."):
-        value = value[part]
-    return value
-
-
-def transformed(rule: dict[str, Any], event: dict[str, Any], channel: str) -> dict[str, Any]:
-    """What EventBridge hands the target: each ``<name>`` replaced, as text inside quotes, as JSON outside them."""
-    transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
-    template = transformer["InputTemplate"]["Fn::Sub"]
-    template = re.sub(r"\$\{[A-Za-z]+Channel\}", channel, template)
-    values = {name: _path(event, path) for name, path in transformer["InputPathsMap"].items()}
-
-    def fill(match: re.Match[str]) -> str:
-        inside = template[: match.start()].count('"') % 2 == 1
-        value = values[match.group(1)]
-        return str(value) if inside else json.dumps(value)
-
-    return dict(json.loads(re.sub(r"<([A-Za-z]+)>", fill, template)))
+PRESETS = {rule: (parameter, event) for rule, parameter, event in presets.PRESETS.values()}
+transformed = presets.transformed
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +59,10 @@ def test_a_preset_event_reaches_every_subscriber_once_however_often_it_comes(
         (message,) = InboxMessage.query(user)
         assert message.id == first["id"] and message.severity == "high" and message.url.startswith("https://")
     assert "release-web" in message.title or "EC2" in message.title
+
+
+@pytest.mark.parametrize("preset", sorted(presets.PRESETS))
+def test_the_local_sample_is_what_the_packaged_rule_makes_of_it(template: dict[str, Any], preset: str) -> None:
+    """`make event` reads the merge template; the deployed rule is the packaged one: the same payload."""
+    rule, _, event = presets.PRESETS[preset]
+    assert presets.sample_send(preset, "ops") == transformed(template["Resources"][rule], event, "ops")

@@ -100,7 +100,7 @@ def test_status_with_a_left_over_state_file_says_the_stack_is_not_running(no_sta
     assert "left over from process 1" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["status"], ["token"], ["send"], ["tail"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["status"], ["token"], ["send"], ["event"], ["tail"]])
 def test_help_is_plain_text(command: list[str], no_stack: dict[str, str]) -> None:
     result = _cli(*command, "--help", env=no_stack)
     assert result.returncode == 0
@@ -143,6 +143,22 @@ def test_make_tail_with_an_empty_user_says_the_user_is_missing_not_the_secret(st
     token = _cli("token", "", env=env)
     assert (token.returncode, token.stdout) == (1, "")
     assert token.stderr == "error: user: the user is missing (empty); name one, e.g. `make token USER=carol`\n"
+
+
+@pytest.mark.parametrize(("preset", "word"), [("pipeline", "release-web"), ("health", "EC2")])
+def test_event_replays_a_presets_sample_into_a_channel_once_however_often(stack: RunningStack, preset: str, word: str) -> None:
+    """`make event`: the sample AWS event as its rule hands it to `send`; EventBridge may deliver it twice."""
+    env = {**client_env(stack.state_file), "INAPP_JWT_SECRET": stack.secret}
+    user = f"ev-{preset}"
+    first = _cli("event", "--preset", preset, "--channel", f"ops-{preset}", "--subscribe", user, env=env)
+    again = _cli("event", "--preset", preset, "--channel", f"ops-{preset}", env=env)
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert json.loads(again.stdout)["id"] == json.loads(first.stdout)["id"]  # keyed by the event's id: stored once
+    token = issue_token(user, stack.secret)
+    deadline = time.monotonic() + 20
+    while not (listed := stack.http("GET", "/me/messages", token, None)[1]["items"]) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the audience send's fan-out, then the stream
+    assert len(listed) == 1 and word in listed[0]["title"] and listed[0]["severity"] == "high"
 
 
 def test_send_with_another_secret_than_the_stack_says_what_to_do(stack: RunningStack) -> None:
