@@ -81,10 +81,12 @@ def counted(stack: RunningStack, user: str, total: int, timeout: float = 10.0) -
         time.sleep(0.05)
 
 
-def catalogue(locale: str) -> dict[str, str]:
-    """The element's words in ``locale``: ``static/i18n-<locale>.js`` is strict JSON after ``export default``."""
-    source = (STATIC / f"i18n-{locale}.js").read_text(encoding="utf-8")
+def catalogue(locale: str, of: str = "") -> dict[str, str]:
+    """The element's words in ``locale`` (``of="admin"``: the console's): ``static/i18n-<locale>.js`` (or
+    ``i18n-admin-<locale>.js``) is strict JSON after ``export default``."""
+    name = f"i18n-{of}-{locale}.js" if of else f"i18n-{locale}.js"
+    source = (STATIC / name).read_text(encoding="utf-8")
     body = source[source.index("export default ") + len("export default ") :].strip()
-    assert body.endswith(";"), f"i18n-{locale}.js must end in `;` after its JSON"
+    assert body.endswith(";"), f"{name} must end in `;` after its JSON"
     words: dict[str, str] = json.loads(body.removesuffix(";"))
     return words

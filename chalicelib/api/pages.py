@@ -48,6 +48,8 @@ CONTENT_TYPES = {
             "admin.js",
             "admin-compose.js",
             "admin-log.js",
+            "admin-words.js",
+            *(f"i18n-admin-{locale}.js" for locale in LOCALES),
         ],
         SCRIPT,
     ),

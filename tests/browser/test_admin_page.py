@@ -24,7 +24,7 @@ def open_page(browser: Any, stack: Any) -> Iterator[Any]:
     contexts = []
 
     def _open(user: str, path: str = "/admin", *, admin: bool = True, width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")  # the words below
         contexts.append(context)
         page = context.new_page()
         page.errors, page.failures = [], []
@@ -170,7 +170,7 @@ def test_a_non_admin_sees_admin_only_and_no_admin_call_succeeds(open_page: Any) 
 def test_an_expired_token_returns_to_sign_in_and_says_how_to_get_an_admin_one(open_page: Any, stack: Any, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context()
+    context = browser.new_context(locale="en-US")
     page = context.new_page()
     page.goto(f"{stack.urls['http']}/admin#token={issue_token('root', SECRET, admin=True, lifetime_seconds=-60)}")
     expect(page.locator("#signin-notice")).to_have_text(

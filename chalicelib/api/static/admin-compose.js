@@ -4,6 +4,7 @@
 // the placeholders and checks every field exactly as the send would, so what is shown (or the
 // error named) is what the send gives. Each compose has its own Idempotency-Key: a double click
 // or a retry of the same body is answered with the first send, never stored twice.
+import { t } from "./admin-words.js";
 import { $, element } from "./page.js";
 
 const PREVIEW_DELAY_MS = 300;
@@ -58,10 +59,10 @@ export class Compose {
   addDataRow(key, value) {
     const number = $("data-rows").children.length + 1;
     const row = element("li", { class: "data-row" }, [
-      element("input", { class: "data-key", "aria-label": `Data key ${number}`, placeholder: "name", autocomplete: "off", spellcheck: "false" }),
-      element("input", { class: "data-value", "aria-label": `Data value ${number}`, placeholder: "value", autocomplete: "off" }),
+      element("input", { class: "data-key", "aria-label": t("data.key", { number }), placeholder: t("data.keyPlaceholder"), autocomplete: "off", spellcheck: "false" }),
+      element("input", { class: "data-value", "aria-label": t("data.value", { number }), placeholder: t("data.valuePlaceholder"), autocomplete: "off" }),
     ]);
-    row.append(element("button", { type: "button", class: "secondary", "aria-label": `Remove data row ${number}`, text: "×", onclick: () => {
+    row.append(element("button", { type: "button", class: "secondary", "aria-label": t("data.remove", { number }), text: "×", onclick: () => {
       row.remove();
       this.schedulePreview();
     } }));
@@ -104,18 +105,18 @@ export class Compose {
   async preview() {
     const seq = ++this.previewSeq;
     const body = this.body();
-    $("preview-state").textContent = "(updating…)";
+    $("preview-state").textContent = t("preview.updating");
     try {
       const filled = await this.client.api("POST", "/messages/preview", body);
       if (seq !== this.previewSeq) return; // a newer preview is on its way
       this.showPreview(filled);
       this.showError(null);
-      $("preview-state").textContent = "(as it will be sent)";
+      $("preview-state").textContent = t("preview.ready");
     } catch (error) {
       if (seq !== this.previewSeq) return;
       this.showPreview(null);
       this.showError(error, body);
-      $("preview-state").textContent = "(cannot be sent yet)";
+      $("preview-state").textContent = t("preview.invalid");
     }
   }
 
@@ -124,7 +125,7 @@ export class Compose {
     if (!filled) return;
     $("preview-title").textContent = filled.title;
     $("preview-content").textContent = filled.content;
-    $("preview-url").textContent = filled.url || "none";
+    $("preview-url").textContent = filled.url || t("preview.none");
     $("preview-mobile-row").hidden = !filled.mobileUrl;
     $("preview-mobile-url").textContent = filled.mobileUrl || "";
     $("preview-actions").replaceChildren(
@@ -142,7 +143,7 @@ export class Compose {
     $("compose-error").textContent = error ? error.message : "";
     if (!error) return;
     const receiver = /^receivers\[(\d+)\]/.exec(error.message);
-    if (receiver && body && body.receivers) $("compose-error").textContent += ` (the id “${body.receivers[Number(receiver[1])]}”)`;
+    if (receiver && body && body.receivers) $("compose-error").textContent += ` ${t("compose.theId", { id: body.receivers[Number(receiver[1])] })}`;
     const field = error.message.split(/[.:[ ]/, 1)[0];
     if (!FIELDS.includes(field)) return;
     const node = document.querySelector(`#compose-form [data-field="${field}"]`);
@@ -170,12 +171,12 @@ export class Compose {
       this.key = newKey();
       this.keyBody = null;
       this.showError(null);
-      const who = answer.audience ? "queued for every subscriber" : `stored for ${answer.receivers} receiver${answer.receivers === 1 ? "" : "s"}`;
-      this.showResult(`Sent (${answer.id}): ${who}.`, "sent");
+      const sent = answer.audience ? t("compose.sentAudience", answer) : t.plural("compose.sent", answer.receivers, { id: answer.id });
+      this.showResult(sent, "sent");
       this.onSent(answer);
     } catch (error) {
       if (FIELD_ERRORS.includes(error.status)) this.showError(error, body);
-      else if (error.status !== 401) this.showResult(`Not sent: ${error.message}. Send again retries the very same send; it cannot store it twice.`, "failed");
+      else if (error.status !== 401) this.showResult(t("compose.failed", error), "failed");
     } finally {
       button.disabled = false;
     }

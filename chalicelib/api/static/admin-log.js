@@ -1,6 +1,8 @@
 // admin-log.js — the send log, newest first; sends still queued or sending are polled until they finish.
 import { query } from "./inbox-client.js";
-import { $, PagedList, element, timeNode } from "./page.js";
+import { t, withNode } from "./admin-words.js";
+import { timeNode } from "./dom.js";
+import { $, PagedList, element } from "./page.js";
 
 const PAGE = 20;
 const POLL_MS = 1000;
@@ -24,7 +26,7 @@ export class SendLog {
     const select = $("log-channel");
     const chosen = select.value;
     select.replaceChildren(
-      element("option", { value: "", text: "All channels" }),
+      element("option", { value: "", text: t("log.all") }),
       ...channels.map((c) => element("option", { value: c.name, text: `${c.title} (${c.name})` })),
     );
     if (channels.some((c) => c.name === chosen)) select.value = chosen;
@@ -41,18 +43,18 @@ export class SendLog {
   }
 
   row(entry) {
-    const to = entry.audience ? "all subscribers" : `${entry.receivers} receiver${entry.receivers === 1 ? "" : "s"}`;
+    const to = entry.audience ? t("log.toAll") : t.plural("log.receivers", entry.receivers);
     const item = element("li", { class: "row send", "data-id": entry.id, "data-status": entry.status }, [
       element("strong", { class: "send-title", text: entry.title }),
-      element("span", { class: "status", "data-status": entry.status, text: entry.status }),
+      element("span", { class: "status", "data-status": entry.status, text: t(`status.${entry.status}`) }),
       element("span", { class: "muted" }, [
         element("span", { class: "send-channel", text: entry.channel }),
-        ` · to ${to} · by `,
-        element("span", { class: "send-sender", text: entry.sender }),
+        ` · ${t("log.to", { to })} · `,
+        ...withNode("log.by", "sender", element("span", { class: "send-sender", text: entry.sender })),
         " · ",
-        timeNode(entry.createdAt),
+        timeNode(entry.createdAt, t.relativeTime),
       ]),
-      element("span", { class: "progress", text: entry.status === "queued" ? "not started yet" : `${entry.stored} of ${entry.recipients} stored` }),
+      element("span", { class: "progress", text: entry.status === "queued" ? t("log.notStarted") : t("log.progress", { stored: t.number(entry.stored), total: t.number(entry.recipients) }) }),
     ]);
     if (RUNNING.includes(entry.status)) this.poll(entry.id);
     return item;

@@ -1,10 +1,13 @@
 // The admin console: channels, their subscribers, compose (admin-compose.js) and the send log
 // (admin-log.js). It signs in like the inbox; a token without the admin role sees "Admin only".
 // Everything from the server is put in the page as text (textContent), never as HTML.
+// Its words are in the locale admin-words.js picks.
 import { Compose, parseIds } from "./admin-compose.js";
 import { SendLog } from "./admin-log.js";
+import { t, translatePage, withNode } from "./admin-words.js";
+import { refreshTimes, timeNode } from "./dom.js";
 import { InboxClient, query } from "./inbox-client.js";
-import { $, PagedList, TOKEN_KEY, element, expiredNotice, onTokenPasted, refreshTimes, showTokenHint, timeNode, tokenFromPage } from "./page.js";
+import { $, PagedList, TOKEN_KEY, element, expiredNotice, onTokenPasted, showTokenHint, tokenFromPage } from "./page.js";
 
 const PAGE = 20;
 const IDS_PER_CALL = 1000;
@@ -21,7 +24,7 @@ const session = { api: (...args) => state.client.api(...args) };
 async function start(token) {
   const client = new InboxClient({ apiUrl: new URL(".", location.href).href, wsUrl: "", token });
   state.client = client;
-  client.addEventListener("unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND)));
+  client.addEventListener("unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND, t)));
   $("signin").hidden = true;
   $("sign-out").hidden = false;
   try {
@@ -101,25 +104,25 @@ function channelRow(channel) {
     element("code", { class: "channel-name", text: channel.name }),
     element("p", { class: "channel-description", text: channel.description }),
     element("div", { class: "row-buttons" }, [
-      element("button", { type: "button", class: "secondary", text: "Subscribers", "aria-label": `Subscribers of ${channel.name}`, onclick: () => openSubscribers(channel).catch(showProblem) }),
-      element("button", { type: "button", class: "secondary", text: "Edit", "aria-label": `Edit ${channel.name}`, onclick: () => editChannel(item, channel) }),
-      element("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${channel.name}`, onclick: () => confirmDelete(channel) }),
+      element("button", { type: "button", class: "secondary", text: t("channel.subscribers"), "aria-label": t("channel.subscribersOf", channel), onclick: () => openSubscribers(channel).catch(showProblem) }),
+      element("button", { type: "button", class: "secondary", text: t("channel.edit"), "aria-label": t("channel.editOf", channel), onclick: () => editChannel(item, channel) }),
+      element("button", { type: "button", class: "danger", text: t("channel.delete"), "aria-label": t("channel.deleteOf", channel), onclick: () => confirmDelete(channel) }),
     ]),
   );
   return item;
 }
 
 function editChannel(item, channel) {
-  const title = element("input", { "aria-label": `Title of ${channel.name}`, autocomplete: "off" });
-  const description = element("textarea", { "aria-label": `Description of ${channel.name}`, rows: "2" });
+  const title = element("input", { "aria-label": t("channel.titleOf", channel), autocomplete: "off" });
+  const description = element("textarea", { "aria-label": t("channel.descriptionOf", channel), rows: "2" });
   const error = element("p", { class: "field-error", role: "alert", hidden: "" });
   title.value = channel.title;
   description.value = channel.description;
   const form = element("form", { class: "grid-form edit-form", novalidate: "" }, [
     element("code", { text: channel.name }), title, description, error,
     element("div", { class: "row-buttons" }, [
-      element("button", { type: "submit", text: "Save" }),
-      element("button", { type: "button", class: "secondary", text: "Cancel", onclick: () => item.replaceWith(channelRow(channel)) }),
+      element("button", { type: "submit", text: t("channel.save") }),
+      element("button", { type: "button", class: "secondary", text: t("channel.cancel"), onclick: () => item.replaceWith(channelRow(channel)) }),
     ]),
   ]);
   form.addEventListener("submit", async (event) => {
@@ -139,7 +142,7 @@ function editChannel(item, channel) {
 
 function confirmDelete(channel) {
   state.deleting = channel;
-  $("delete-heading").textContent = `Delete the channel “${channel.name}”?`;
+  $("delete-heading").textContent = t("delete.heading", channel);
   $("delete-dialog").returnValue = ""; // Escape keeps the last value: it must never be an earlier "delete"
   $("delete-dialog").showModal();
 }
@@ -173,7 +176,7 @@ async function createChannel(event) {
 
 async function openSubscribers(channel) {
   state.subscribersOf = channel;
-  $("subscribers-heading").textContent = `Subscribers of ${channel.title} (${channel.name})`;
+  $("subscribers-heading").textContent = t("subscribers.headingOf", channel);
   $("paste-result").hidden = true;
   showScreen("subscribers");
   await loadSubscribers(true);
@@ -195,8 +198,8 @@ function loadSubscribers(reset) {
 function subscriberRow(subscriber) {
   return element("li", { class: "row subscriber", "data-user": subscriber.userId }, [
     element("span", { class: "user-id", text: subscriber.userId }),
-    timeNode(subscriber.subscribedAt),
-    element("button", { type: "button", class: "secondary", text: "Remove", "aria-label": `Remove ${subscriber.userId}`, onclick: async () => {
+    timeNode(subscriber.subscribedAt, t.relativeTime),
+    element("button", { type: "button", class: "secondary", text: t("subscriber.remove"), "aria-label": t("subscriber.removeOf", { user: subscriber.userId }), onclick: async () => {
       try {
         await state.client.api("POST", subscribersPath(), { remove: [subscriber.userId] });
         await loadSubscribers(true);
@@ -241,9 +244,8 @@ async function addPasted(event) {
 }
 
 function showPasteResult(total, added, accepted, refused) {
-  const summary = total
-    ? `${total} distinct id${total === 1 ? "" : "s"}: ${added} added, ${accepted - added} already subscribed, ${refused.length} refused.`
-    : "No ids to add: paste one per line, or separated by commas.";
+  const counts = { added: t.number(added), already: t.number(accepted - added), refused: t.number(refused.length) };
+  const summary = total ? t.plural("paste.summary", total, counts) : t("paste.none");
   const errors = refused.map(([id, message]) => element("li", {}, [element("code", { text: id }), `: ${message}`]));
   $("paste-result").replaceChildren(element("p", { text: summary }), ...(errors.length ? [element("ul", { class: "refused" }, errors)] : []));
   $("paste-result").hidden = false;
@@ -282,9 +284,11 @@ onTokenPasted((token) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   guarded(start)(token);
 });
-setInterval(refreshTimes, 30_000);
+setInterval(() => refreshTimes(document, t.relativeTime), 30_000);
 
-showTokenHint(TOKEN_COMMAND);
+translatePage();
+$("data-legend").replaceChildren(...withNode("compose.data", "example", element("code", { text: "{{name}}" })));
+showTokenHint(TOKEN_COMMAND, t);
 const token = tokenFromPage();
 if (token) guarded(start)(token);
 else showSignIn(null);

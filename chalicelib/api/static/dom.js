@@ -14,6 +14,12 @@ export function element(tag, props = {}, children = []) {
   return node;
 }
 
+/** `text` as a list for `append`, its `{name}` placeholder (if any) replaced by `node` (a code element, a span). */
+export function fillNode(text, name, node) {
+  const at = text.indexOf(`{${name}}`);
+  return at < 0 ? [text] : [text.slice(0, at), node, text.slice(at + name.length + 2)];
+}
+
 /** A `<time>` showing `iso` relative to now by `relative(iso)` (e.g. a translator's `t.relativeTime`). */
 export function timeNode(iso, relative) {
   return element("time", { datetime: iso, class: "time", title: iso, text: relative(iso) });

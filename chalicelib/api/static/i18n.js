@@ -46,20 +46,26 @@ function supported(tag) {
 /**
  * `t(key, params)` for `locale`: its text with `{name}` filled from `params` (as text). A key the locale lacks
  * gives en's text and calls `onMissing(key, locale)`; a key en lacks too gives the key itself. `t.locale` is the
- * locale, `t.relativeTime(iso)` a time relative to now in it.
+ * locale, `t.relativeTime(iso)` a time relative to now in it, `t.number(n)` a number as it writes them, and
+ * `t.plural(key, count, params)` the text of `key.one` or `key.other` by the locale's plural rule, `{count}`
+ * filled. `catalogues` (locale → words, with en's) are the element's unless another set is given (the console's).
  */
-export function translator(locale, onMissing = () => {}) {
-  const own = CATALOGUES[locale] ? locale : FALLBACK;
+export function translator(locale, onMissing = () => {}, catalogues = CATALOGUES) {
+  const own = catalogues[locale] ? locale : FALLBACK;
   const t = (key, params = {}) => {
-    let text = CATALOGUES[own][key];
+    let text = catalogues[own][key];
     if (text === undefined) {
       onMissing(key, own);
-      text = CATALOGUES[FALLBACK][key] ?? key;
+      text = catalogues[FALLBACK][key] ?? key;
     }
     return text.replace(/\{(\w+)\}/g, (placeholder, name) => (name in params ? String(params[name]) : placeholder));
   };
+  const numbers = new Intl.NumberFormat(own);
+  const plurals = new Intl.PluralRules(own);
   t.locale = own;
   t.relativeTime = (iso, now = Date.now()) => relativeTime(iso, own, now);
+  t.number = (n) => numbers.format(n);
+  t.plural = (key, count, params = {}) => t(`${key}.${plurals.select(count) === "one" ? "one" : "other"}`, { ...params, count: t.number(count) });
   return t;
 }
 

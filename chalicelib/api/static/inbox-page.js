@@ -2,9 +2,12 @@
 // the token for this tab's session, hands the element a provider of it, and goes back to the sign-in form
 // when the element says the token was refused.
 import "../inapp-inbox.js";
+import signInWords from "./i18n-admin-en.js";
+import { translator } from "./i18n.js";
 import { $, TOKEN_KEY, expiredNotice, onTokenPasted, showTokenHint, tokenFromPage } from "./page.js";
 
 const TOKEN_COMMAND = "make token USER=alice"; // what prints a token on the local stack (the sign-in hints)
+const t = translator("en", undefined, { en: signInWords }); // the console's sign-in words, in this page's English
 const inbox = $("inapp");
 
 function start(token) {
@@ -26,7 +29,7 @@ function signOut(notice) {
   $("token-input").value = "";
 }
 
-inbox.addEventListener("inapp:unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND)));
+inbox.addEventListener("inapp:unauthorized", () => signOut(expiredNotice(TOKEN_COMMAND, t)));
 $("sign-out").addEventListener("click", () => signOut(null));
 // A `#token=…` link pasted into this open tab: sign in with it (another user's: out of the current one first).
 onTokenPasted((token) => {
@@ -42,7 +45,7 @@ $("signin-form").addEventListener("submit", (event) => {
   start(token);
 });
 
-showTokenHint(TOKEN_COMMAND);
+showTokenHint(TOKEN_COMMAND, t);
 const token = tokenFromPage();
 if (token) start(token);
 else signOut(null);

@@ -1,23 +1,12 @@
 // page.js — what the inbox page and the admin console share: text-only DOM building and sign-in.
 // Everything from the server goes into the page as text (textContent), never as HTML.
-import { element, refreshTimes as refreshTimesUnder, timeNode as timeNodeBy } from "./dom.js";
-import { relativeTime } from "./i18n.js";
+import { element, fillNode } from "./dom.js";
 
 export { element };
 export const TOKEN_KEY = "inapp-token";
 const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 export const $ = (id) => document.getElementById(id);
-
-/** A `<time>` relative to now, in English (the admin console's language). */
-export function timeNode(iso) {
-  return timeNodeBy(iso, relativeTime);
-}
-
-/** Keep every relative time on the page current (call every half minute). */
-export function refreshTimes() {
-  refreshTimesUnder(document, relativeTime);
-}
 
 /** The token from `#token=…` (then kept out of the address bar) or from this tab's session. */
 export function tokenFromPage() {
@@ -43,19 +32,19 @@ export function onTokenPasted(signIn) {
 
 const isLocal = () => LOCAL_HOSTS.includes(location.hostname);
 
-/** "token invalid or expired", and where a new one comes from (locally: `command`, a make target). */
-export function expiredNotice(command) {
-  const how = isLocal()
-    ? ["Get a new one with ", element("code", { text: command }), " and paste it below."]
-    : ["Sign in to your app again to get a new one."];
-  return ["Your token is invalid or expired. ", ...how];
+/**
+ * "token invalid or expired", and where a new one comes from (locally: `command`, a make target), in the words
+ * of `t` (a translator of the console's catalogues: the sign-in's keys).
+ */
+export function expiredNotice(command, t) {
+  return fillNode(t(isLocal() ? "signin.expiredLocal" : "signin.expiredRemote"), "command", element("code", { text: command }));
 }
 
 /** Under the sign-in form on the local stack: the command that prints a token, as typed in the project's folder. */
-export function showTokenHint(command) {
+export function showTokenHint(command, t) {
   const hint = $("signin-hint");
   hint.hidden = !isLocal();
-  if (isLocal()) hint.replaceChildren("No token? ", element("code", { text: command }), " prints one.");
+  if (isLocal()) hint.replaceChildren(...fillNode(t("signin.hint"), "command", element("code", { text: command })));
 }
 
 /**
