@@ -69,6 +69,11 @@ QUERIES: list[dict[str, Any]] = [
      "ExpressionAttributeValues": {":g": {"S": "u1"}}},
     {"TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g AND gsk > :s",
      "ScanIndexForward": False, "Limit": 11, "ExpressionAttributeValues": {":g": {"S": "u0"}, ":s": {"S": "b"}}},
+    {"TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g AND begins_with(gsk, :s)",
+     "FilterExpression": "n < :n", "Limit": 5, "ExpressionAttributeValues": {":g": {"S": "u2"}, ":s": {"S": "c"},
+                                                                             ":n": {"N": "200"}}},
+    {"TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g AND gsk BETWEEN :a AND :b",
+     "ScanIndexForward": False, "ExpressionAttributeValues": {":g": {"S": "u1"}, ":a": {"S": "b"}, ":b": {"S": "d"}}},
     {"TableName": "ranged", "IndexName": "by-g-only", "KeyConditionExpression": "gpk = :g", "Limit": 13,
      "ExpressionAttributeValues": {":g": {"S": "u2"}}},
     {"TableName": "flat", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "u4"}}},
@@ -116,3 +121,36 @@ def test_a_query_reads_its_partition_and_a_scan_the_whole_table_sorted() -> None
         )["Items"])  # fmt: skip
         assert calls == [in_partition, 300]
         assert [(i["pk"]["S"], i["sk"]["S"]) for i in scanned] == sorted((i["pk"]["S"], i["sk"]["S"]) for i in scanned)
+
+
+def test_random_index_queries_answer_as_stock_moto_page_by_page() -> None:
+    """Sixty drawn index Queries (key, sort-key condition, filter, limit, direction), every page compared."""
+    draw = random.Random(11)
+    conditions = [
+        ("", {}),
+        (" AND gsk < :a", {":a": {"S": "c"}}),
+        (" AND gsk >= :a", {":a": {"S": "d"}}),
+        (" AND begins_with(gsk, :a)", {":a": {"S": "e"}}),
+        (" AND gsk BETWEEN :a AND :b", {":a": {"S": "b"}, ":b": {"S": "e"}}),
+    ]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _tables(client)
+        for _ in range(60):
+            text, values = draw.choice(conditions)
+            query: dict[str, Any] = {
+                "TableName": "ranged", "IndexName": "by-g", "KeyConditionExpression": "gpk = :g" + text,
+                "ExpressionAttributeValues": {":g": {"S": draw.choice(KEYS)}, **values},
+                "ScanIndexForward": draw.random() < 0.5,
+            }  # fmt: skip
+            if draw.random() < 0.8:
+                query["Limit"] = draw.randint(1, 25)
+            if draw.random() < 0.3:
+                query["FilterExpression"] = "n > :n"
+                query["ExpressionAttributeValues"][":n"] = {"N": str(draw.randrange(300))}
+            moto_speedups.remove()
+            try:
+                stock = _pages(client, **query)
+            finally:
+                moto_speedups.apply()
+            assert _pages(client, **query) == stock, query
