@@ -415,26 +415,36 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def open_inbox(browser: Any, stack: RunningStack) -> Iterator[Any]:
+def new_page(browser: Any) -> Iterator[Any]:
+    """Factory: a page in a context of its own (``browser.new_context``'s options); every context closed after the test."""
+    contexts = []
+
+    def _new(**options: Any) -> Any:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def open_inbox(new_page: Any, stack: RunningStack) -> Any:
     """Factory: a signed-in, connected inbox page for a user (each call a new context: another device).
 
     ``page.requested`` lists the page's API calls as ``"GET /me/unread-count"``, from the first.
     """
-    contexts = []
 
     def _open(user: str, width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(viewport={"width": width, "height": height})
         page.requested = []
         page.on("request", lambda r: page.requested.append(f"{r.method} {urlsplit(r.url).path}"))
         page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
         page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
         return page
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open
 
 
 def recording(page: Any) -> Any:
@@ -446,29 +456,22 @@ def recording(page: Any) -> Any:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(new_page: Any) -> Any:
     """A fresh page that records its uncaught errors and failed responses (``recording``)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield recording(context.new_page())
-    context.close()
+    return recording(new_page(viewport={"width": 1280, "height": 800}))
 
 
 @pytest.fixture
-def host_page(browser: Any, stack: RunningStack, foreign_host: ForeignHost) -> Iterator[Any]:
+def host_page(new_page: Any, stack: RunningStack, foreign_host: ForeignHost) -> Any:
     """Factory: a host page (``plain``, ``react``, ``vue``) signed in as ``user``, its errors and failures recorded."""
-    contexts = []
 
     def _open(name: str, user: str, **options: Any) -> Any:
         if not vendored(name):
             pytest.skip(f"{name}'s framework is not installed (make install runs npm ci in tests/browser/hosts)")
         foreign_host.user = user
-        context = browser.new_context(viewport={"width": 1100, "height": 700}, **options)
-        contexts.append(context)
-        page = recording(context.new_page())
+        page = recording(new_page(viewport={"width": 1100, "height": 700}, **options))
         page.goto(f"{foreign_host.origin}/{name}.html")
         page.locator("#connection[data-state='open']").wait_for(state="attached", timeout=10_000)
         return page
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open

@@ -8,7 +8,6 @@ the send log with a finished send; then its missing-key report, its text and its
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +39,16 @@ SHOWN = ["signin.heading", "signin.submit", "screens.compose", "screens.log", "s
 
 
 @pytest.fixture
-def console(browser: Any, stack: Any) -> Iterator[Any]:
+def console(new_page: Any, stack: Any) -> Any:
     """Factory: the console's sign-in form in a browser whose language is ``language`` (``query``: after /admin)."""
-    contexts = []
 
     def _open(language: str, query: str = "") -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=language)
-        contexts.append(context)
-        page = recording(context.new_page())
+        page = recording(new_page(viewport={"width": 1280, "height": 900}, locale=language))
         page.goto(f"{stack.urls['http']}/admin{query}")
         page.locator("#signin").wait_for(timeout=10_000)
         return page
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open
 
 
 def _sign_in(page: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,18 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debia
 
 
 @pytest.fixture
-def open_page(browser: Any, stack: Any) -> Iterator[Any]:
+def open_page(new_page: Any, stack: Any) -> Any:
     """Factory: a page signed in as ``user`` at ``path`` (``/admin`` or ``/``) recording errors and failed calls."""
-    contexts = []
 
     def _open(user: str, path: str = "/admin", *, admin: bool = True, width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")  # the words below
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(viewport={"width": width, "height": height}, locale="en-US")  # the words below
         page.errors, page.failures = [], []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.on("response", lambda r: page.failures.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
         page.goto(f"{stack.urls['http']}{path}#token={issue_token(user, SECRET, admin=admin)}")
         return page
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open
 
 
 def _admin(open_page: Any, **options: Any) -> Any:
