@@ -96,16 +96,21 @@ def _data(pairs: list[str]) -> dict[str, str]:
     return data
 
 
+def _create_channel(client: InappClient, name: str) -> None:
+    """The channel, titled after its name, unless it exists already (a 409)."""
+    try:
+        client.create_channel(name, name.title())
+    except InappError as error:
+        if error.status != 409 or not error.from_api:
+            raise
+
+
 def send(args: argparse.Namespace) -> int:
     client = _client()
     fields = {name: getattr(args, name) for name in ("content", "url", "duration") if getattr(args, name) is not None}
     try:
         if args.create_channel:
-            try:
-                client.create_channel(args.channel, args.channel.title())
-            except InappError as error:
-                if error.status != 409 or not error.from_api:  # 409: it exists already
-                    raise
+            _create_channel(client, args.channel)
         answer = client.send(
             args.channel, receivers=args.to.split(","), title=args.title, data=_data(args.data or []) or None, **fields
         )
@@ -129,11 +134,7 @@ def event(args: argparse.Namespace) -> int:
 
     client = _client()
     try:
-        try:
-            client.create_channel(args.channel, args.channel.title())
-        except InappError as error:
-            if error.status != 409 or not error.from_api:  # 409: it exists already
-                raise
+        _create_channel(client, args.channel)
         if args.subscribe:
             client.subscribe(args.channel, add=args.subscribe.split(","))
     except InappError as error:
