@@ -12,9 +12,10 @@ sends and frames (the abuse run's hostile phase, docs/benchmarks.md).
 warm runtime (`infra.local.lambdas.runtime`), else starts a new one (a cold
 start, as Lambda's) while fewer than ``size`` exist, else waits for the
 first to finish (the function's concurrency limit). ``warm`` runtimes load
-the app when the stack starts. After each request the stack's pollers are
-woken (`after`): the app's writes happened in another process, where the
-stack's own clients could not see them.
+the app when the stack starts. After a request that wrote to DynamoDB or
+queued a step, the stack's pollers are woken (`after`): the writes happened
+in another process, whose clients carry the stack's hooks and say so with
+the answer.
 """
 
 from __future__ import annotations
@@ -48,9 +49,8 @@ class RuntimePool:
     ) -> None:
         if not 0 < warm <= size:
             raise ValueError(f"warm must be 1 to size ({size}), got {warm}")
-        self._new: Callable[[], Runtime] = lambda: Runtime(prefix, log_format, injected, "http")
+        self._new: Callable[[], Runtime] = lambda: Runtime(prefix, log_format, injected, "http", after)
         self._warm, self._size = warm, size
-        self._after = after
         self._free: list[Runtime] = []
         self._every: list[Runtime] = []
         self._changed = threading.Condition()
@@ -73,13 +73,7 @@ class RuntimePool:
             answer = INTERNAL_ERROR
         finally:
             self._give_back(runtime)
-            self._after()
         return answer
-
-    @property
-    def size(self) -> int:
-        """How many runtimes exist now (warm, busy or loading)."""
-        return len(self._every)
 
     def _spawn(self) -> Runtime:
         runtime = self._new()

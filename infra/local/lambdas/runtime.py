@@ -54,13 +54,29 @@ class LambdaContext:
         return 30_000
 
 
+class Written:
+    """Notes that the function wrote to DynamoDB or queued a step (the pollers' ``wake``), until ``take``."""
+
+    def __init__(self) -> None:
+        self._wrote = False
+
+    def wake(self) -> None:
+        self._wrote = True
+
+    def take(self) -> bool:
+        wrote, self._wrote = self._wrote, False
+        return wrote
+
+
 def _serve(conn: Any, prefix: str, log_format: str) -> None:
     """The runtime's process: load the app, then answer invocations until the stack closes the pipe."""
     from app import app
-    from chalicelib.service import get_delivery, get_services
+    from chalicelib.service import get_delivery, get_services, get_work_queue
     from chalicelib.storage import dynamo as storage
     from infra.local import console_logs
     from infra.local.faults import FaultPlan
+    from infra.local.lambdas.queue_poller import wake_on_sends
+    from infra.local.lambdas.stream_poller import wake_on_writes
 
     console_logs.install(log_format)
     faults = FaultPlan.parse(os.environ.get("INAPP_FAULTS", ""))
@@ -71,8 +87,11 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
     clients = storage.botocore_clients()
     if faults.touches_dynamodb:
         faults.on_dynamodb(clients)
+    written = Written()  # the stack's own hooks, here: whether an invocation left the pollers something to read
+    wake_on_writes(clients, written)  # type: ignore[arg-type]
+    wake_on_sends(get_work_queue().client, written)  # type: ignore[arg-type]
     try:
-        conn.send(("ready", None, {}))
+        conn.send(("ready", None, {}, False))
     except OSError:  # the stack stopped while this runtime loaded the app
         return
     while True:
@@ -92,7 +111,7 @@ def _serve(conn: Any, prefix: str, log_format: str) -> None:
             logger.exception("function failed", extra={"function": name})
             answer = ("error", f"{type(error).__name__}: {error}")
         try:
-            conn.send((*answer, faults.take_counts()))
+            conn.send((*answer, faults.take_counts(), written.take()))
         except OSError:  # the stack stopped during the invocation
             return
 
@@ -101,9 +120,15 @@ class Runtime:
     """One warm runtime process; invocations run one at a time, like one shard's batches."""
 
     def __init__(
-        self, prefix: str, log_format: str, injected: Callable[[dict[str, tuple[int, int]]], None], role: str = "functions"
+        self,
+        prefix: str,
+        log_format: str,
+        injected: Callable[[dict[str, tuple[int, int]]], None],
+        role: str = "functions",
+        wrote: Callable[[], None] = lambda: None,
     ) -> None:
         self._prefix = prefix
+        self._wrote = wrote  # after an invocation that wrote to DynamoDB or queued a step
         self._role = role  # on its command line only: what `ps` shows it runs (the stream's functions, or "http")
         self._log_format = log_format
         self._injected = injected  # takes what the runtime's own faults counted (calls, hits), with each answer
@@ -185,9 +210,11 @@ class Runtime:
                 raise
 
     def _receive(self) -> Any:
-        outcome, result, injected = self._conn.recv()
+        outcome, result, injected, wrote = self._conn.recv()
         if injected:
             self._injected(injected)
+        if wrote:
+            self._wrote()
         if outcome == "error":
             raise FunctionError(result)
         return result
