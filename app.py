@@ -16,6 +16,7 @@ from chalicelib.service import (
     get_delivery,
     get_request_limiter,
     get_services,
+    get_wake_scheduler,
     get_websocket_routes,
     get_work_queue,
 )
@@ -175,7 +176,8 @@ def my_message(message_id: str) -> dict[str, Any]:
 @api.handles_errors
 def change_message(message_id: str) -> dict[str, Any]:
     caller = api.user(app.current_request)
-    return inbox.change_message(caller.user_id, message_id, api.body(app.current_request, api.message_change))
+    change = api.body(app.current_request, api.message_change)
+    return inbox.change_message(caller.user_id, message_id, change, get_wake_scheduler() if change.snooze else None)
 
 
 @app.route("/me/messages/{message_id}", methods=["DELETE"])
@@ -229,6 +231,13 @@ def unread_count() -> dict[str, Any]:
 @app.lambda_function(name="send")
 def send(event: Any, context: Any) -> Any:
     return api.handle_send_event(get_services().sender, event, getattr(context, "aws_request_id", None))
+
+
+@app.lambda_function(name="wake")
+def wake(event: Any, context: Any) -> Any:
+    """A snoozed message's wake-up, invoked by its one-time schedule (`chalicelib.inbox.snooze`)."""
+    get_services()  # binds the tables
+    return inbox.handle_wake_event(event)
 
 
 @app.on_ws_connect()

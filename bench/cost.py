@@ -28,7 +28,7 @@ from moto import mock_aws
 from bench.allin import Run, measure
 from bench.common import SECRET, local_aws_environment, memory_sizes, results_dir, smoke, table, write
 from bench.meter import Meter, item_size
-from bench.usage import FrameCounter, LambdaMeter
+from bench.usage import FrameCounter, LambdaMeter, measure_features
 
 # On-demand prices, us-east-1, from AWS's DynamoDB pricing page after the
 # 2024-11-01 price cut (not re-checked since: no network here).
@@ -138,6 +138,7 @@ def main(argv: list[str]) -> int:
             measure("delete one archived", "2 + 1 limit", lambda: delete(one))
             live = send(1, "live")["id"]
             measure("delete one unread", "2 + 1 limit", lambda: delete(live))
+            measure_features(client, admin, user, measure)
 
             def bulk_unread(owner: str, count: int) -> None:
                 with InboxMessage.batch_write() as batch:

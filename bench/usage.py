@@ -1,6 +1,9 @@
 """What a delivered message uses besides DynamoDB: each Lambda function's time, and the frames posted to sockets.
 
-`bench.allin` prices them with `bench.meter`'s request units.
+`bench.allin` prices them with `bench.meter`'s request units. And what each inbox feature beyond the
+anchors (tags, an expiry of its own, pins, snoozes) costs per operation, for `bench.cost`'s table
+(`measure_features`): a plain message's figures are the other rows' (a send without tags or expiry
+writes nothing more).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
@@ -152,3 +156,40 @@ class FrameCounter:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+Measure = Callable[..., None]  # (operation, floor, action)
+
+
+def measure_features(client: Any, admin: dict[str, str], user: dict[str, str], measure: Measure) -> None:
+    """Send, list, pin, snooze and wake one message of user ``u0000`` with each feature."""
+
+    def send(**extra: Any) -> str:
+        body = {"channel": "news", "receivers": ["u0000"], "title": "Your order shipped", **extra}
+        response = client.http.post("/messages", headers=admin, body=json.dumps(body))
+        assert response.status_code == 202, response.body
+        return str(response.json_body["id"])
+
+    def patch(message_id: str, change: dict[str, Any]) -> Any:
+        answer = client.http.request("PATCH", f"/me/messages/{message_id}", headers=user, body=json.dumps(change).encode())
+        assert answer.status_code == 200, answer.body
+        return answer
+
+    def ahead(**delta: float) -> str:
+        return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+    measure("send to 1 receiver, 2 tags", "plain + 2 entries (1 BatchWriteItem)", lambda: send(tags=["billing", "urgent"]))
+    measure("send to 1 receiver, own expiry", "plain + 1 entry (1 BatchWriteItem)", lambda: send(expiresAt=ahead(days=1)))
+    measure("one tag page (20)", "1 Query + 1 BatchGetItem + pins' Query + 1 limit",
+            lambda: client.http.get("/me/messages?tag=billing", headers=user))  # fmt: skip
+    measure("unread count with own expiries", "2 Query + 1 GetItem + 1 limit",
+            lambda: client.http.get("/me/unread-count", headers=user))  # fmt: skip
+    pinned = send()
+    measure("pin one", "pins' Query + 1 transaction (update, entry) + 1 limit", lambda: patch(pinned, {"pinned": True}))
+    measure("first page with a pin (20)", "pins' Query + 1 BatchGetItem + 1 Query + 1 limit",
+            lambda: client.http.get("/me/messages", headers=user))  # fmt: skip
+    measure("unpin one", "1 transaction (update, entry) + 1 limit", lambda: patch(pinned, {"pinned": False}))
+    measure("snooze one", "1 transaction (move, counts) + 1 schedule + 1 limit",
+            lambda: patch(pinned, {"snoozedUntil": ahead(hours=1)}))  # fmt: skip
+    measure("wake one", "1 BatchGetItem + 1 transaction (move, counts) + 1 limit",
+            lambda: patch(pinned, {"snoozedUntil": None}))  # fmt: skip

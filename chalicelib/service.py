@@ -15,6 +15,7 @@ from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
+from chalicelib.inbox import EventBridgeScheduler
 from chalicelib.limits import RateLimit, RateLimiter
 from chalicelib.realtime import (
     POST_WORKERS,
@@ -65,6 +66,18 @@ def get_work_queue() -> WorkQueue:
         raise ConfigurationError("setting INAPP_FANOUT_QUEUE_URL is required")
     client = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.sqs_endpoint)
     return WorkQueue(client, settings.fanout_queue_url)
+
+
+@functools.lru_cache(maxsize=1)
+def get_wake_scheduler() -> EventBridgeScheduler:
+    """One-time schedules that wake snoozed messages, from configuration."""
+    import boto3  # here, not at import: only a snooze asks for a schedule
+
+    settings = get_services().settings
+    if not settings.wake_target_arn or not settings.scheduler_role_arn:
+        raise ConfigurationError("settings INAPP_WAKE_TARGET_ARN and INAPP_SCHEDULER_ROLE_ARN are required to snooze")
+    client = boto3.client("scheduler", region_name=settings.region, endpoint_url=settings.scheduler_endpoint)
+    return EventBridgeScheduler(client, settings.wake_target_arn, settings.scheduler_role_arn, settings.schedule_group)
 
 
 @functools.lru_cache(maxsize=1)
@@ -121,6 +134,7 @@ def get_websocket_routes() -> WebSocketRoutes:
 def reset() -> None:
     """Forget everything built from the environment (tests change it)."""
     getters = (
+        get_wake_scheduler,
         get_audience_worker,
         get_work_queue,
         get_websocket_routes,

@@ -58,14 +58,25 @@ def message_query(params: Params) -> MessageQuery:
     if archived not in ("true", "false"):
         raise ValidationError("archived", "must be true or false")
     status = v.status(params)  # checked either way: a bad value is refused, not ignored
+    tag = v.optional_tag(params)
+    snoozed = v.boolean_param(params, "snoozed")
+    if snoozed:  # every snoozed message, newest first: the other filters belong to the inbox's lists
+        for other in ("archived", "after", "tag", "channel", "status"):
+            if other in params and (other, params[other]) not in (("archived", "false"), ("status", "all")):
+                raise ValidationError("snoozed", f"cannot be combined with {other}")
+        return MessageQuery(channel=None, status="all", after=None, page=page(params), snoozed=True)
     if archived == "true":  # the archive, newest first: status and after belong to the live inbox
+        if tag is not None:
+            raise ValidationError("tag", "cannot be combined with archived")
         return MessageQuery(channel=v.optional_channel(params), status="all", after=None, page=page(params), archived=True)
+    if tag is not None and after is not None:
+        raise ValidationError("tag", "cannot be combined with after (the catch-up lists every message)")
     return MessageQuery(
         channel=v.optional_channel(params),
         status=status,
         after=after,
         page=page(params),
-        archived=archived == "true",
+        tag=tag,
     )
 
 
@@ -74,9 +85,19 @@ def channel_query(params: Params) -> ChannelQuery:
 
 
 def message_change(body: Body) -> MessageChange:
-    v.reject_unknown(body, {"status", "archived"})
+    v.reject_unknown(body, {"status", "archived", "pinned", "snoozedUntil"})
     if not body:
-        raise ValidationError("status", "is required unless archived is given")
+        raise ValidationError("status", "is required unless archived, pinned or snoozedUntil is given")
+    for alone in ("pinned", "snoozedUntil"):
+        if alone in body and len(body) > 1:
+            raise ValidationError(alone, "must be changed on its own")
+    if "pinned" in body:
+        return MessageChange(status=None, archived=None, pinned=v.boolean(body["pinned"], "pinned"))
+    if "snoozedUntil" in body:
+        until = body["snoozedUntil"]
+        if until is None:
+            return MessageChange(status=None, archived=None, wake=True)
+        return MessageChange(status=None, archived=None, snooze=v.moment_ahead(until, "snoozedUntil", v.MAX_SNOOZE))
     status = body.get("status")
     if "status" in body and status not in v.MESSAGE_STATUSES:
         raise ValidationError("status", "must be read or unread")

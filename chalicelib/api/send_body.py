@@ -20,17 +20,21 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.api import validation as v
+from chalicelib.core.clock import iso
 from chalicelib.core.errors import ValidationError
 from chalicelib.sending import Action, SendCommand, SendRequest
 
 Body = Mapping[str, Any]
 SEND_FIELDS = frozenset(
     {"channel", "receivers", "audience", "title", "content", "url", "mobileUrl", "duration", "severity", "actions", "data"}
-)
+) | {"tags", "expiresAt"}
+# The edge checks the form and the lower bound; the sender, which knows the retention, the upper one.
+LATEST_EXPIRY = timedelta(days=3650)
 
 
 ACTION_FIELDS = {"label", "url"}
@@ -84,7 +88,14 @@ def send_request(body: Body, prefix: str = "") -> SendRequest:
         mobile_url=_filled_url(body, "mobileUrl", values, prefix),
         severity="normal" if severity is None else valid_severity(severity, prefix + "severity"),
         actions=_actions(body.get("actions"), values, prefix + "actions"),
+        tags=() if body.get("tags") is None else v.tags(body["tags"], prefix + "tags"),
+        expiry=_expiry(body.get("expiresAt"), prefix + "expiresAt"),
     )
+
+
+def _expiry(value: Any, field: str) -> str | None:
+    """``expiresAt``: one minute ahead at least (the sender checks it against the retention)."""
+    return None if value is None else iso(v.moment_ahead(value, field, LATEST_EXPIRY))
 
 
 def _filled_url(body: Body, field: str, values: dict[str, str], prefix: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import CHANNEL_NAME
@@ -36,6 +37,10 @@ MESSAGE_STATUSES = ("unread", "read")
 SEVERITIES = ("normal", "high", "critical")
 MAX_ACTIONS = 2
 MAX_ACTION_LABEL = 40
+MAX_TAGS = 5
+TAG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MIN_AHEAD = timedelta(minutes=1)  # an expiry or a snooze: at least this far ahead
+MAX_SNOOZE = timedelta(days=90)
 
 
 def reject_unknown(body: Mapping[str, Any], allowed: set[str], prefix: str = "") -> None:
@@ -113,3 +118,44 @@ def status(params: Mapping[str, str]) -> str:
 def optional_channel(params: Mapping[str, str]) -> str | None:
     value = params.get("channel")
     return None if value is None else channel_name(value, "channel")
+
+
+def tags(value: Any, field: str = "tags") -> tuple[str, ...]:
+    """At most five distinct tags, each ``^[a-z0-9][a-z0-9_-]{0,31}$``, sorted."""
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise ValidationError(field, f"must be a list of at most {MAX_TAGS} tags")
+    for index, tag in enumerate(value):
+        if not isinstance(tag, str) or not TAG_NAME.fullmatch(tag):
+            raise ValidationError(f"{field}[{index}]", "must match ^[a-z0-9][a-z0-9_-]{0,31}$")
+    return tuple(sorted(set(value)))
+
+
+def optional_tag(params: Mapping[str, str]) -> str | None:
+    value = params.get("tag")
+    if value is not None and not TAG_NAME.fullmatch(value):
+        raise ValidationError("tag", "must match ^[a-z0-9][a-z0-9_-]{0,31}$")
+    return value
+
+
+def moment_ahead(value: Any, field: str, latest: timedelta, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time with its offset, from one minute to ``latest`` ahead of now."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValidationError(field, "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError(field, "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z")
+    ahead = moment - (now or datetime.now(UTC))
+    if not MIN_AHEAD <= ahead <= latest:
+        raise ValidationError(field, f"must be from 1 minute to {latest.days} days ahead")
+    return moment.astimezone(UTC)
+
+
+def boolean_param(params: Mapping[str, str], field: str) -> bool:
+    """A query parameter of ``true`` or ``false`` (absent: false)."""
+    value = params.get(field, "false")
+    if value not in ("true", "false"):
+        raise ValidationError(field, "must be true or false")
+    return value == "true"

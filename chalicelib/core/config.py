@@ -85,6 +85,10 @@ class Settings:
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     user_rate: int = DEFAULT_USER_RATE
     user_burst: int = DEFAULT_USER_BURST
+    wake_target_arn: str | None = None  # the ``wake`` function, which snoozed messages' schedules invoke
+    scheduler_role_arn: str | None = None  # the role EventBridge Scheduler invokes it with
+    schedule_group: str = "default"
+    scheduler_endpoint: str | None = None
 
     @property
     def retention(self) -> timedelta:
@@ -196,6 +200,10 @@ def load_settings() -> Settings:
         max_connections_per_user=_positive_int("INAPP_MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
         user_rate=_positive_int("INAPP_USER_RATE", DEFAULT_USER_RATE, zero=True),  # per user (HTTP) and connection (WS)
         user_burst=_positive_int("INAPP_USER_BURST", DEFAULT_USER_BURST),
+        wake_target_arn=_optional("INAPP_WAKE_TARGET_ARN"),
+        scheduler_role_arn=_optional("INAPP_SCHEDULER_ROLE_ARN"),
+        schedule_group=_optional("INAPP_SCHEDULE_GROUP") or "default",
+        scheduler_endpoint=_optional("INAPP_SCHEDULER_ENDPOINT"),
     )
 
 

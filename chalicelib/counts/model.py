@@ -7,7 +7,9 @@ same rule the stream applies.
 
 Attributes, per channel ``c``: ``u:c`` unread, ``t:c`` total, ``s:c``
 unseen, ``cu:c``/``cs:c`` the critical part of those two (mutes never
-hide critical messages), ``l:c`` the latest message id; per user:
+hide critical messages), ``x:c`` those with an expiry of their own (the
+reads look for expired ones only while there are any), ``l:c`` the latest
+message id; per tag ``t``, ``tg:t`` its unread messages; per user:
 ``muted`` (a copy of the preferences item) and ``v`` (a version that
 `chalicelib.inbox.repair` checks); per stream shard ``h`` that brought the
 user records lately, ``g:h`` the last sequence number applied from it and
@@ -23,7 +25,8 @@ from typing import Any
 from chalicelib import storage
 from chalicelib.storage import CRITICAL, LIVE_END, UNREAD, Image, UserCounts, image_string
 
-KINDS = ("u", "t", "s", "cu", "cs")  # unread, total, unseen, critical unread, critical unseen
+KINDS = ("u", "t", "s", "cu", "cs", "x")  # unread, total, unseen, critical unread, critical unseen, own expiry
+TAG = "tg"  # per tag: unread (``g`` is the guards')
 GUARD, GUARD_TIME = "g", "gt"  # per shard: the last sequence number applied, and when (epoch seconds)
 
 
@@ -38,12 +41,20 @@ def contribution(image: Image | None) -> tuple[str, dict[str, int]] | None:
     unread = image_string(image, "status") == UNREAD
     unseen = "seenAt" not in image or "NULL" in image["seenAt"]
     critical = image_string(image, "severity") == CRITICAL
-    share = {"u": int(unread), "t": 1, "s": int(unseen), "cu": int(critical and unread), "cs": int(critical and unseen)}
+    expiry = "expiry" in image and "NULL" not in image["expiry"]
+    share = {
+        "u": int(unread),
+        "t": 1,
+        "s": int(unseen),
+        "cu": int(critical and unread),
+        "cs": int(critical and unseen),
+        "x": int(expiry),
+    }
     return str(image_string(image, "channel")), share
 
 
 def add_contribution(totals: dict[tuple[str, str], int], image: Image | None, sign: int = 1) -> None:
-    """Add (or with ``sign`` -1 take away) an item's contribution to per (kind, channel) totals."""
+    """Add (or with ``sign`` -1 take away) an item's contribution to per (kind, channel) and per tag totals."""
     share = contribution(image)
     if share is None:
         return
@@ -51,6 +62,9 @@ def add_contribution(totals: dict[tuple[str, str], int], image: Image | None, si
     for kind, value in kinds.items():
         if value:
             totals[(kind, channel)] = totals.get((kind, channel), 0) + sign * value
+    if kinds["u"] and image is not None:
+        for tag in image.get("tags", {}).get("SS", []):
+            totals[(TAG, tag)] = totals.get((TAG, tag), 0) + sign
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,7 @@ class Counts:
                 continue
             if kind == "l":
                 latest[channel] = value["S"]
-            elif kind in KINDS:
+            elif kind in KINDS or kind == TAG:
                 values[(kind, channel)] = int(value["N"])
             elif kind == GUARD:
                 guards[channel] = (value["S"], int(item.get(f"{GUARD_TIME}:{channel}", {}).get("N", "0")))
@@ -121,13 +135,22 @@ class Counts:
     def unread_by_channel(self) -> dict[str, int]:
         return {c: self.of("u", c) for c in self.channels if self.of("u", c) > 0}
 
+    def unread_by_tag(self) -> dict[str, int]:
+        return {tag: self.of(TAG, tag) for kind, tag in sorted(self.values) if kind == TAG and self.of(TAG, tag) > 0}
+
+    @property
+    def with_own_expiry(self) -> bool:
+        """Whether any counted message has an expiry of its own (then the reads look for expired ones)."""
+        return any(n > 0 for (kind, _), n in self.values.items() if kind == "x")
+
     def numbers(self) -> dict[tuple[str, str], int]:
         """The non-zero counts, to compare with a recount."""
         return {key: n for key, n in self.values.items() if n}
 
     def summary(self) -> dict[str, Any]:
         """``GET /me/unread-count`` and the ``counts.updated`` frame."""
-        return {**self.badge(), "channels": self.unread_by_channel()}
+        tags = self.unread_by_tag()  # only when some are unread: older clients see no change
+        return {**self.badge(), "channels": self.unread_by_channel(), **({"tags": tags} if tags else {})}
 
 
 def read(user_id: str, *, consistent: bool = False) -> Counts:

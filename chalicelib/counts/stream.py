@@ -48,7 +48,7 @@ from pynamodb.expressions.operand import Path
 from chalicelib import storage
 from chalicelib.core.errors import BusyError
 from chalicelib.counts.changes import Change
-from chalicelib.counts.model import GUARD, GUARD_TIME, KINDS, Counts, read_many
+from chalicelib.counts.model import GUARD, GUARD_TIME, KINDS, TAG, Counts, read_many
 from chalicelib.storage import UserCounts
 
 logger = logging.getLogger(__name__)
@@ -216,16 +216,17 @@ def tidy(counts: Counts) -> None:
     channels = {c for (kind, c) in counts.values if kind == "t"}
     empty = sorted(c for c in channels if not any(counts.values.get((kind, c), 0) for kind in KINDS))
     stale = {shard: when for shard, (_, when) in counts.guards.items() if when < time.time() - GUARD_KEPT_SECONDS}
-    if not empty and not stale:
+    tags = sorted(tag for (kind, tag), n in counts.values.items() if kind == TAG and n == 0)
+    if not empty and not stale and not tags:
         return
-    counted = [Path(f"{kind}:{channel}") for channel in empty for kind in KINDS]
+    counted = [Path(f"{kind}:{channel}") for channel in empty for kind in KINDS] + [Path(f"{TAG}:{t}") for t in tags]
     checks = [path.does_not_exist() | (path == 0) for path in counted]
     checks += [Path(f"{GUARD_TIME}:{shard}") == when for shard, when in stale.items()]
     condition: Any = checks[0]
     for check in checks[1:]:
         condition &= check
     names = [f"{kind}:{c}" for c in empty for kind in (*KINDS, "l")]
-    names += [f"{kind}:{shard}" for shard in stale for kind in (GUARD, GUARD_TIME)]
+    names += [f"{kind}:{shard}" for shard in stale for kind in (GUARD, GUARD_TIME)] + [f"{TAG}:{t}" for t in tags]
     try:
         storage.update_item(UserCounts, counts.user_id, [Path(n).remove() for n in names], condition)
     except UpdateError as error:

@@ -11,7 +11,6 @@ user's partition (or of a sparse index), the archive the ``archived#`` range.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,10 +20,12 @@ from chalicelib.core.clock import utc_now
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
+from chalicelib.inbox.entries import matches, pinned_messages, tagged
 from chalicelib.inbox.expiry import current_counts, expired
-from chalicelib.storage import ARCHIVED, LIVE_END, InboxMessage, fitting, message_json, my_channel_json, page_json
+from chalicelib.storage import ARCHIVED, LIVE_END, SNOOZED, InboxMessage, fitting, message_json, page_json
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
+SNOOZED_END = SNOOZED[:-1] + chr(ord(SNOOZED[-1]) + 1)
 # A late store's writes all land within one invocation of the function that minted its storedId, so within
 # that function's timeout: the fan-out worker's 120 s is the longest (.chalice/config.json; a test keeps them in step).
 LATE_STORE_WINDOW_MS = 125_000  # 5 s more, for clocks and a write still in flight as the timeout strikes
@@ -47,6 +48,13 @@ class MessageQuery:
     after: str | None
     page: Page
     archived: bool = False
+    tag: str | None = None
+    snoozed: bool = False
+
+    @property
+    def pins_first(self) -> bool:
+        """A live list's first page: the pinned messages come first (`pins`), and are left out of the rest."""
+        return not self.archived and not self.snoozed and self.after is None
 
 
 @dataclass(frozen=True)
@@ -76,24 +84,47 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     position = None
     if query.page.cursor:
         position = str(cursors.decode(query.page.cursor, user_id, scope).get("id", ""))
-    index, hash_value = source(user_id, query.channel, query.status)
-    prefix = ARCHIVED if query.archived else ""
-    condition = InboxMessage.id < (position or (ARCHIVE_END if query.archived else LIVE_END))
-    size = query.page.limit + 2
-    found = index.query(hash_value, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
     now = utc_now()
+    pinned = []
+    if query.pins_first and position is None:
+        pinned = pinned_messages(user_id, lambda m: matches(query, m) and not expired(m, now))
+    if query.tag is not None:
+        items, more, last = tagged(user_id, query, position, now)
+        return _page(user_id, query, pinned, items, more, cursors, last)
+    index, hash_value = source(user_id, query.channel, query.status)
+    prefix, end = (ARCHIVED, ARCHIVE_END) if query.archived else (SNOOZED, SNOOZED_END) if query.snoozed else ("", LIVE_END)
+    condition = InboxMessage.id < (position or end)
+    size = query.page.limit + 2
+    unpinned = InboxMessage.pinned_at.does_not_exist() if query.pins_first else None
+    found = index.query(hash_value, condition, unpinned, scan_index_forward=False, limit=size, page_size=size)
     wanted = (m for m in found if m.id.startswith(prefix) and m.id != position and not expired(m, now))
     items, more = storage.first_page(wanted, query.page.limit)
-    shown = [message_json(m) for m in items]
-    if (kept := fitting(shown)) < len(items):  # cut short by size: Lambda answers at most 6 MB
-        items, shown, more = items[:kept], shown[:kept], True
+    return _page(user_id, query, pinned, items, more, cursors)
+
+
+def _page(
+    user_id: str,
+    query: MessageQuery,
+    pinned: list[InboxMessage],
+    items: list[InboxMessage],
+    more: bool,
+    cursors: CursorCodec,
+    last: str | None = None,
+) -> dict[str, Any]:
+    """A page: the pinned messages first (on a live list's first page), then ``items``; a cursor after the last."""
+    scope = _scope(query)
+    shown = [message_json(m) for m in pinned + items]
+    if (kept := fitting(shown)) < len(shown):  # cut short by size: Lambda answers at most 6 MB
+        items, shown, more, last = items[: max(0, kept - len(pinned))], shown[:kept], True, None
+    if last is not None:  # a tag's entries go on after the last one looked at
+        return page_json(shown, cursors.encode(user_id, scope, {"id": last}) if more else None)
     cursor = storage.next_cursor(items, more, lambda m: cursors.encode(user_id, scope, {"id": m.id}))
     return page_json(shown, cursor)
 
 
 def _scope(query: MessageQuery) -> str:
     """What a ``/me/messages`` cursor is bound to: the filters, ``after`` and the archive switch."""
-    return json.dumps(["messages", query.channel, query.status, query.after, query.archived])
+    return json.dumps(["messages", query.channel, query.status, query.after, query.archived, query.tag, query.snoozed])
 
 
 def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec) -> dict[str, Any]:
@@ -171,7 +202,8 @@ def find_message(user_id: str, message_id: str) -> InboxMessage:
     if not is_valid_id(message_id):
         raise NotFoundError(f"message_id: message '{message_id}' not found")
     now = utc_now()
-    for found in storage.read_batch(InboxMessage, [(user_id, message_id), (user_id, ARCHIVED + message_id)], consistent=True):
+    keys = [(user_id, prefix + message_id) for prefix in ("", ARCHIVED, SNOOZED)]
+    for found in storage.read_batch(InboxMessage, keys, consistent=True):
         if not expired(found, now):
             return found
     raise NotFoundError(f"message_id: message '{message_id}' not found")
@@ -180,54 +212,3 @@ def find_message(user_id: str, message_id: str) -> InboxMessage:
 def unread_count(user_id: str, retention: timedelta) -> dict[str, Any]:
     """``{total, unseen, channels}`` from the user's counts item: one GetItem, and one Query for the expired."""
     return current_counts(user_id, retention).summary()
-
-
-CHANNEL_FILTERS: dict[str, Callable[[int, int], bool]] = {
-    "all": lambda unread, total: total > 0,
-    "unread": lambda unread, total: unread > 0,
-    "read": lambda unread, total: total > unread,
-}
-
-
-def list_my_channels(user_id: str, query: ChannelQuery, cursors: CursorCodec, retention: timedelta) -> dict[str, Any]:
-    """The user's channels, newest latest message first, filtered by read state.
-
-    One GetItem for the counts (and one Query for the expired, `expiry`) and
-    one BatchGetItem for the page's latest messages; a latest message that
-    was archived or deleted meanwhile is replaced by the channel's newest
-    live one (one Query each, rare). Filtered by status, a channel's
-    ``latest`` is its newest message of that status (under ``unread``, the
-    newest unread one: what the list is about): one Query for each channel
-    whose newest message has the other status.
-    """
-    scope = json.dumps(["me-channels", query.status])
-    current = current_counts(user_id, retention)
-    wanted = CHANNEL_FILTERS[query.status]
-    ordered = sorted(
-        ((current.latest.get(c, ""), c) for c in current.channels if wanted(current.of("u", c), current.of("t", c))),
-        reverse=True,
-    )
-    if query.page.cursor:
-        after = cursors.decode(query.page.cursor, user_id, scope)
-        ordered = [entry for entry in ordered if entry < (str(after.get("latest", "")), str(after.get("name", "")))]
-    page, more = ordered[: query.page.limit], len(ordered) > query.page.limit
-    latest = {m.channel: m for m in storage.read_batch(InboxMessage, [(user_id, lid) for lid, _ in page if lid])}
-    items = []
-    for latest_id, channel in page:
-        message = latest.get(channel) or _newest_live(user_id, channel, "all")
-        if query.status != "all" and (message is None or message.status != query.status):
-            message = _newest_live(user_id, channel, query.status) or message
-        items.append(
-            my_channel_json(
-                channel, current.of("u", channel), current.of("t", channel), message, message.id if message else latest_id
-            )
-        )
-    cursor = storage.next_cursor(page, more, lambda e: cursors.encode(user_id, scope, {"latest": e[0], "name": e[1]}))
-    return page_json(items, cursor)
-
-
-def _newest_live(user_id: str, channel: str, status: str) -> InboxMessage | None:
-    """The channel's newest live message (of ``status``, unless "all"): one Query."""
-    index, hash_value = source(user_id, channel, status)
-    found = index.query(hash_value, InboxMessage.id < LIVE_END, scan_index_forward=False, limit=1, page_size=1)
-    return next(iter(found), None)

@@ -20,17 +20,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import counts, storage
 from chalicelib.core.clock import iso, utc_now
-from chalicelib.core.errors import BusyError
+from chalicelib.core.errors import BusyError, ConfigurationError
 from chalicelib.core.ids import new_id
 from chalicelib.counts import OwnChange
 from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, unchanged
+from chalicelib.inbox.entries import set_pinned
 from chalicelib.inbox.queries import find_message, source
-from chalicelib.storage import ARCHIVED, DELETED, LIVE_END, READ, UNREAD, InboxMessage, Tombstone, message_json
+from chalicelib.inbox.snooze import WakeScheduler, snooze, wake
+from chalicelib.storage import (
+    ARCHIVED,
+    DELETED,
+    LIVE_END,
+    PIN_ENTRY,
+    READ,
+    UNREAD,
+    Entry,
+    InboxMessage,
+    Tombstone,
+    entry_key,
+    message_json,
+)
 
 # Longer than a redriven fan-out step can come back (the dead-letter queue keeps 14 days): its retry
 # path reads the tombstone to leave the deleted message deleted.
@@ -39,10 +53,13 @@ TOMBSTONE_LIFETIME = timedelta(days=15)
 
 @dataclass(frozen=True)
 class MessageChange:
-    """``PATCH /me/messages/{id}``: a new status, a move into or out of the archive, or both."""
+    """``PATCH /me/messages/{id}``: a new status, a move into or out of the archive, or both; or a pin, or a snooze."""
 
     status: str | None
     archived: bool | None
+    pinned: bool | None = None
+    snooze: datetime | None = None  # snooze until then
+    wake: bool = False  # ``snoozedUntil: null``
 
 
 @dataclass(frozen=True)
@@ -60,8 +77,23 @@ class ArchiveAll:
     only_read: bool
 
 
-def change_message(user_id: str, message_id: str, change: MessageChange) -> dict[str, Any]:
-    """``PATCH /me/messages/{id}``: a status, a move into or out of the archive, or both."""
+def change_message(
+    user_id: str, message_id: str, change: MessageChange, scheduler: WakeScheduler | None = None
+) -> dict[str, Any]:
+    """``PATCH /me/messages/{id}``: a status, a move into or out of the archive, or both; a pin; a snooze."""
+    if change.snooze is not None:
+        if scheduler is None:
+            raise ConfigurationError(
+                "snoozing needs a wake-up scheduler (settings INAPP_WAKE_TARGET_ARN, INAPP_SCHEDULER_ROLE_ARN)"
+            )
+        return snooze(user_id, find_message(user_id, message_id), change.snooze, scheduler)
+    if change.wake:
+        message = find_message(user_id, message_id)
+        return (wake(user_id, message.message_id, None) if message.snoozed else None) or message_json(
+            find_message(user_id, message_id)
+        )
+    if change.pinned is not None:
+        return _pin(user_id, message_id, change.pinned)
     for attempt in range(storage.CONFLICT_RETRIES):
         message = find_message(user_id, message_id)
         now, mark = iso(utc_now()), counts.fresh_mark()
@@ -81,6 +113,15 @@ def change_message(user_id: str, message_id: str, change: MessageChange) -> dict
     raise BusyError(f"status: {BUSY}")
 
 
+def _pin(user_id: str, message_id: str, pinned: bool) -> dict[str, Any]:
+    for attempt in range(storage.CONFLICT_RETRIES):
+        shown = set_pinned(find_message(user_id, message_id), pinned)
+        if shown is not None:
+            return shown
+        storage.pause_before_retry(attempt)  # changed by another device meanwhile: look again (404 if gone)
+    raise BusyError(f"pinned: {BUSY}")
+
+
 def delete_message(user_id: str, message_id: str) -> None:
     """Remove the message (live or archived) for this user only, leaving a tombstone for the stream."""
     for attempt in range(storage.CONFLICT_RETRIES):
@@ -90,6 +131,8 @@ def delete_message(user_id: str, message_id: str) -> None:
             own.item(message.serialize(), None)
             transaction.delete(message, condition=unchanged(message))
             transaction.save(Tombstone(user_id, DELETED + message.message_id, expires_at=TOMBSTONE_LIFETIME))
+            if message.pinned_at is not None:  # its pin no longer counts toward the user's pins
+                transaction.delete(Entry(user_id, entry_key(PIN_ENTRY, message.pinned_at, message.message_id)))
 
         if in_transaction([message], delete, None, (1, 1), field="id"):
             return
@@ -109,6 +152,7 @@ def _moved(message: InboxMessage, archived: bool, now: str, mark: str) -> InboxM
     copy.id = ARCHIVED + message.message_id if archived else message.message_id
     copy.archived_at = now if archived else None
     copy.restored_at = None if archived else now
+    copy.snoozed_until = None  # archiving a snoozed message ends its snooze: its wake-up finds nothing
     # An archived copy leaves the catch-up; a restored one comes back behind newer ids, so it is marked as stored now.
     copy.stored_id = None if archived else new_id()
     if archived:

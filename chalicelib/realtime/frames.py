@@ -3,7 +3,9 @@
 * INSERT of a live message → ``message.created`` (``silent`` when its
   channel is muted and it is not critical), or ``message.updated`` when it
   came back from the archive (``restoredAt``);
-* INSERT of an archived copy → ``message.updated`` (``archived: true``);
+* INSERT of an archived or a snoozed copy → ``message.updated`` (``archived: true``, ``snoozedUntil``);
+* INSERT of a live message woken from a snooze (``unsnoozedAt``) → ``message.created`` with ``"unsnoozed": true``;
+* an entry beside a message (tag, pin, expiry) → nothing;
 * INSERT of a tombstone → ``message.deleted``;
 * MODIFY whose state really changed → ``message.updated`` (moto even
   emits MODIFY for no-op writes, so images are compared);
@@ -23,9 +25,9 @@ from typing import Any
 
 from chalicelib.counts import Change, Counts, echoes_counts
 from chalicelib.storage import (
-    ARCHIVED,
     CRITICAL,
     DELETED,
+    ENTRIES,
     PREFERENCES,
     InboxMessage,
     StreamRecord,
@@ -46,7 +48,7 @@ class Frame:
     counts: bytes | None = None  # the counts it carries as a frame of their own: posted instead when it is too large
 
 
-STATE_FIELDS = ("status", "seenAt", "archivedAt")
+STATE_FIELDS = ("status", "seenAt", "archivedAt", "pinnedAt", "snoozedUntil")
 
 
 def _payload(frame: dict[str, Any]) -> bytes:
@@ -59,6 +61,8 @@ def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset())
     if image is None or record.event_name not in ("INSERT", "MODIFY"):
         return None
     item_id = record.new_string("id") or ""
+    if item_id.startswith(ENTRIES):
+        return None  # an entry beside a message (a tag's, a pin's, an expiry's): its message tells
     if item_id == PREFERENCES:
         return {"type": "preferences.updated", "preferences": preferences_json(image.get("muted", {}).get("SS", []))}
     if item_id.startswith(DELETED):
@@ -66,9 +70,10 @@ def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset())
     if record.event_name == "MODIFY" and all(record.old_string(f) == record.new_string(f) for f in STATE_FIELDS):
         return None
     message = InboxMessage.from_raw_data(image)
-    if record.event_name == "INSERT" and not item_id.startswith(ARCHIVED) and message.restored_at is None:
+    if record.event_name == "INSERT" and message.live and message.restored_at is None:
         silent = message.channel in muted and message.severity != CRITICAL
-        return {"type": "message.created", "message": message_json(message), "silent": silent}
+        created = {"type": "message.created", "message": message_json(message), "silent": silent}
+        return {**created, "unsnoozed": True} if message.unsnoozed_at is not None else created
     return {"type": "message.updated", "message": message_json(message)}
 
 

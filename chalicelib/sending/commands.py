@@ -33,6 +33,8 @@ class SendRequest:
     mobile_url: str | None = None
     severity: str = "normal"
     actions: tuple[Action, ...] = ()
+    tags: tuple[str, ...] = ()
+    expiry: str | None = None  # the send's own ``expiresAt`` (ISO, UTC), before the retention's
 
     def stored_fields(self) -> dict[str, Any]:
         """What the inbox items and the send-log item both store of the send, by model attribute name."""
@@ -45,6 +47,8 @@ class SendRequest:
             "duration": self.duration,
             "severity": self.severity,
             "actions": self.actions_json(),
+            "tags": set(self.tags) or None,
+            "expiry": self.expiry,
         }
 
     def actions_json(self) -> str | None:

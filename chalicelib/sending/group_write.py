@@ -17,7 +17,7 @@ never gets a message twice, a deleted one back, or a read one unread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
@@ -26,10 +26,22 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending.commands import SendRequest
-from chalicelib.storage import ARCHIVED, DELETED, UNREAD, InboxMessage, InboxOneAttempt
+from chalicelib.storage import (
+    ARCHIVED,
+    DELETED,
+    EXPIRY_ENTRY,
+    SNOOZED,
+    TAG_ENTRY,
+    UNREAD,
+    Entry,
+    InboxMessage,
+    InboxOneAttempt,
+    entry_key,
+)
 
 BUSY_MESSAGE = "receivers: storage is busy and not every inbox was written; retry with the same Idempotency-Key"
-MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // 3  # a put and two condition checks each
+HELD_AS = (ARCHIVED, SNOOZED, DELETED)  # a receiver holding the message in any of these forms must not get it again
+MESSAGES_PER_TRANSACTION = storage.MAX_TRANSACTION_ACTIONS // (1 + len(HELD_AS))  # a put and a condition check each
 
 
 def build_message(
@@ -48,11 +60,27 @@ def build_message(
         channel_title=channel_title,
         created_at=iso_from_ms(id_time_ms(send_id)),
         user_channel=f"{user}#{request.channel}",
-        expires_at=expires_at,
+        expires_at=_expiry(request, expires_at),
         stored_id=stored_id,
     )
     message.set_status(UNREAD, None)
     return message
+
+
+def _expiry(request: SendRequest, retained: datetime) -> datetime:
+    """The item's TTL: the send's own expiry when it has one (to the next whole second: TTL keeps seconds), or the retention's."""
+    if not request.expiry:
+        return retained
+    own = datetime.fromisoformat(request.expiry)
+    return min(retained, own.replace(microsecond=0) + timedelta(seconds=1 if own.microsecond else 0))
+
+
+def entries_of(message: InboxMessage) -> list[Entry]:
+    """The entries that name a new message: one per tag, one for an expiry of its own (`chalicelib.storage.Entry`)."""
+    found = [entry_key(TAG_ENTRY, tag, message.id) for tag in sorted(message.tags or ())]
+    if message.expiry:
+        found.append(entry_key(EXPIRY_ENTRY, message.expiry, message.id))
+    return [Entry(message.user_id, key, expires_at=message.expires_at) for key in found]
 
 
 def store_send(
@@ -72,6 +100,11 @@ def store_send(
     and every item of a late store, is then written marked (`store_messages`).
     """
     messages = [build_message(request, channel_title, send_id, u, expires_at, stored_id) for u in users]
+    if request.tags or request.expiry:  # written first: an entry whose message is not there yet is passed over
+        try:
+            storage.write_batches(Entry, [e for m in messages for e in entries_of(m)])
+        except (PynamoDBException, BusyError) as error:
+            raise BusyError(BUSY_MESSAGE) from error
     if stored_id is None:
         messages = store_at_once(messages, on_time or _never)
     store_messages(messages, fresh=fresh)
@@ -121,13 +154,13 @@ def _store_missing(messages: list[InboxMessage]) -> None:
             with storage.transaction() as transaction:
                 for message in missing:
                     transaction.save(message, condition=InboxMessage.id.does_not_exist())
-                    for prefix in (ARCHIVED, DELETED):
+                    for prefix in HELD_AS:
                         absent = InboxMessage.id.does_not_exist()
                         transaction.condition_check(InboxMessage, message.user_id, prefix + message.id, condition=absent)
             return
         except TransactWriteError as error:
-            # Two condition checks per receiver, then the puts: those who hold it in any form are done.
-            left = storage.not_refused(missing, error, layout=(2, 1))
+            # The condition checks of each receiver, then the puts: those who hold it in any form are done.
+            left = storage.not_refused(missing, error, layout=(len(HELD_AS), 1))
             if len(left) == len(missing):
                 storage.pause_before_retry(attempt)
             missing = left

@@ -32,6 +32,8 @@ def request_of(entry: SendLog) -> SendRequest:
         mobile_url=entry.mobile_url,
         severity=entry.severity,
         actions=tuple(Action(**a) for a in json.loads(entry.actions or "[]")),
+        tags=tuple(sorted(entry.tags or ())),
+        expiry=entry.expiry,
     )
 
 

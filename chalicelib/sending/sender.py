@@ -23,7 +23,8 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.channels import get_channel
 from chalicelib.core import metrics
-from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
+from chalicelib.core.clock import utc_now
+from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError, ValidationError
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending import idempotency, send_log
 from chalicelib.sending.commands import SendCommand, SendRequest
@@ -49,7 +50,16 @@ class Sender:
         ``scope`` is whose keys these are: the caller's ``sub``, or the ``send`` Lambda's shared scope;
         ``sender`` is who the send log names (the ``sub``, ``lambda`` or an EventBridge source).
         """
+        self._check_expiry(command)
         return self._finish(command.request, self._claim(command, scope), sender)
+
+    def _check_expiry(self, command: SendCommand) -> None:
+        """A send's own ``expiresAt`` comes no later than the retention would delete it (the edge checked the rest)."""
+        expiry = command.request.expiry
+        if expiry is not None and datetime.fromisoformat(expiry) > utc_now() + self._retention:
+            raise ValidationError(
+                command.prefix + "expiresAt", f"must be at most {self._retention.days} days ahead (the retention)"
+            )
 
     @staticmethod
     def _claim(command: SendCommand, scope: str) -> idempotency.Claim | None:
@@ -62,6 +72,8 @@ class Sender:
         keys claimed so far are released for a retry). A storage failure
         midway leaves earlier sends stored; with keys, a retry replays them.
         """
+        for send in sends:
+            self._check_expiry(send)
         for send in sends:
             with _naming(send.prefix + "channel"):
                 get_channel(send.request.channel, "channel")

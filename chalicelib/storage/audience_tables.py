@@ -10,7 +10,7 @@ import heapq
 import zlib
 from typing import TYPE_CHECKING
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -88,6 +88,8 @@ class SendLog(Model):
     duration = NumberAttribute(default=0)
     severity = UnicodeAttribute(default="normal")
     actions = UnicodeAttribute(null=True)  # JSON, as on the inbox items
+    tags = UnicodeSetAttribute(null=True)
+    expiry = UnicodeAttribute(null=True)  # the send's own expiresAt
     sender = UnicodeAttribute()
     audience = UnicodeAttribute(null=True)
     receivers = NumberAttribute(null=True)

@@ -35,6 +35,16 @@ DELETED = "deleted#"
 PREFERENCES = "prefs"
 
 
+SNOOZED = "snoozed#"  # a snoozed message, moved out of the live range until it wakes
+
+
+# Entries beside a user's messages, each naming one of them by its key's tail (`Entry`):
+EXPIRY_ENTRY = "exp#"  # exp#<expiresAt>#<id>: a message with an expiry of its own (the counts leave it out after)
+PIN_ENTRY = "pin#"  # pin#<pinnedAt>#<id>: a pinned message, newest pinned first
+TAG_ENTRY = "tag#"  # tag#<tag>#<id>: a tagged message, one entry per tag
+ENTRIES = (EXPIRY_ENTRY, PIN_ENTRY, TAG_ENTRY)
+
+
 LIVE_END = "a"  # live ids are upper-case ULIDs: every one sorts below this
 
 
@@ -109,6 +119,11 @@ class InboxMessage(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
     stored_id = UnicodeAttribute(null=True, attr_name="storedId")  # minted at a late store (see stored-index)
     counted = UnicodeAttribute(null=True, attr_name=COUNTED)  # the user's change was counted by its write
+    tags = UnicodeSetAttribute(null=True)
+    expiry = UnicodeAttribute(null=True)  # the send's own expiresAt (ISO); ``expiresAt`` holds the earlier of it and retention
+    pinned_at = UnicodeAttribute(null=True, attr_name="pinnedAt")
+    snoozed_until = UnicodeAttribute(null=True, attr_name="snoozedUntil")
+    unsnoozed_at = UnicodeAttribute(null=True, attr_name="unsnoozedAt")  # woken from a snooze: a new message again
 
     channel_index = ChannelIndex()
     status_index = StatusIndex()
@@ -118,11 +133,19 @@ class InboxMessage(Model):
     @property
     def message_id(self) -> str:
         """The send's id, whichever item (live or archived) this is."""
-        return self.id.removeprefix(ARCHIVED)
+        return self.id.removeprefix(ARCHIVED).removeprefix(SNOOZED)
 
     @property
     def archived(self) -> bool:
         return self.id.startswith(ARCHIVED)
+
+    @property
+    def snoozed(self) -> bool:
+        return self.id.startswith(SNOOZED)
+
+    @property
+    def live(self) -> bool:
+        return self.id < LIVE_END
 
     def set_status(self, status: str, read_at: str | None) -> None:
         """Change status and keep the index keys that embed it in step (live messages only: sparse)."""
@@ -130,7 +153,7 @@ class InboxMessage(Model):
         self.read_at = read_at
         if status == READ and self.seen_at is None:
             self.seen_at = read_at  # read implies seen: unseen is always a subset of unread
-        live = not self.archived
+        live = self.live
         self.user_status = f"{self.user_id}#{status}" if live else None
         self.user_channel_status = f"{self.user_id}#{self.channel}#{status}" if live else None
 
@@ -144,6 +167,30 @@ class InboxOneAttempt(InboxMessage):
 
     class Meta(InboxMessage.Meta):
         max_retry_attempts = 0
+
+
+class Entry(Model):
+    """An entry naming one of the user's messages (`ENTRIES`): found by one Query on its prefix, read by its key's tail.
+
+    Written with its message and given the message's TTL; one whose message
+    went (deleted, archived, snoozed) is passed over by the reader, so only
+    the deletion of a pin or an expiry entry is ever written.
+    """
+
+    class Meta:
+        table_name = "unbound-inbox"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    id = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+    @property
+    def message_id(self) -> str:
+        return self.id.rpartition("#")[2]
+
+
+def entry_key(prefix: str, value: str, message_id: str) -> str:
+    return f"{prefix}{value}#{message_id}"
 
 
 class Tombstone(Model):

@@ -18,7 +18,8 @@ from chalicelib.storage.tables import Channel
 
 
 def message_json(message: InboxMessage) -> dict[str, Any]:
-    return {
+    """A message; ``tags``, ``expiresAt``, ``pinned`` and ``snoozedUntil`` only when set (older clients see no change)."""
+    shape = {
         "id": message.message_id,
         "channel": message.channel,
         "channelTitle": message.channel_title,  # as it was when sent: a re-created channel renames nothing
@@ -37,6 +38,13 @@ def message_json(message: InboxMessage) -> dict[str, Any]:
         "createdAt": message.created_at,
         "readAt": message.read_at,
     }
+    extra = {
+        "tags": sorted(message.tags or ()),
+        "expiresAt": message.expiry,
+        "pinned": message.pinned_at is not None,
+        "snoozedUntil": message.snoozed_until,
+    }
+    return {**shape, **{name: value for name, value in extra.items() if value}}
 
 
 def my_channel_json(name: str, unread: int, total: int, latest: InboxMessage | None, latest_id: str) -> dict[str, Any]:
@@ -107,6 +115,10 @@ def send_log_json(entry: SendLog) -> dict[str, Any]:
         "title": entry.title,
         "sender": entry.sender,
     }
+    if entry.tags:
+        shape["tags"] = sorted(entry.tags)
+    if entry.expiry:
+        shape["expiresAt"] = entry.expiry
     if entry.audience is not None:
         shape["audience"] = entry.audience
     else:

@@ -56,7 +56,7 @@ from pynamodb.attributes import (
 from pynamodb.models import Model
 
 from chalicelib.storage.audience_tables import SendLog, Subscription
-from chalicelib.storage.inbox_tables import InboxMessage, InboxOneAttempt, Preferences, Tombstone, UserCounts
+from chalicelib.storage.inbox_tables import Entry, InboxMessage, InboxOneAttempt, Preferences, Tombstone, UserCounts
 
 if TYPE_CHECKING:
     from chalicelib.core.config import Settings
@@ -120,7 +120,12 @@ MODELS: dict[str, type[Model]] = {
 }
 
 # Models that share another model's table: bound with it, never created on their own.
-SHARED_TABLES: dict[type[Model], str] = {Tombstone: "inbox", Preferences: "inbox", InboxOneAttempt: "inbox"}
+SHARED_TABLES: dict[type[Model], str] = {
+    Tombstone: "inbox",
+    Preferences: "inbox",
+    InboxOneAttempt: "inbox",
+    Entry: "inbox",
+}
 
 _bound_to: tuple[Any, ...] | None = None
 

@@ -19,7 +19,9 @@ client must hold every message sent to it and no other (lost = 0), every
 audience send's log must be ``done`` with stored = recipients = the
 subscribers, every event send logged once and ``done``, an audience send whose channel
 is deleted as it runs ``cancelled`` with its recipients kept and ``stored``
-exactly who holds it (`infra.checks.chaos_cancel`), every user's
+exactly who holds it (`infra.checks.chaos_cancel`), messages snoozed and
+woken by the scheduler stand-in, and others past their own ``expiresAt``,
+listed and counted exactly (`infra.checks.chaos_snooze`), every user's
 counters must equal a count of their items, and no HTTP answer may be a
 5xx. Prints the figures and, per fault kind, the calls it could have hit,
 its hits and their share; exits 1 when a figure is off, or when a kind
@@ -42,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chalicelib.core.auth import issue_token
-from infra.checks import chaos_cancel, chaos_events
+from infra.checks import chaos_cancel, chaos_events, chaos_snooze
 from infra.checks.chaos_events import Events, expect_events
 from infra.checks.chaos_report import Findings, fault_table, report
 from infra.checks.chaos_traffic import (
@@ -171,11 +173,13 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(1.0)
         send_event = functools.partial(chaos_events.invoke, chaos_events.lambda_client(target), tally)
         doomed = chaos_cancel.start(target, tally, args.doomed)
+        snoozes = chaos_snooze.start(target, tally, args.snoozers)
         sent = send_all(target, tally, users, subscribers, send_event, args)
         deadline = time.monotonic() + args.settle
         expect_events(sent, chaos_events.await_events(target, tally, sent.events, args.settle))
         converge(target, tally, clients, sent, deadline)
         cancelled = chaos_cancel.finish(target, tally, *doomed, deadline)
+        snoozed = chaos_snooze.finish(target, tally, snoozes, time.monotonic() + args.settle)
         stop.set()
         for client in clients.values():
             client.join(timeout=5)
@@ -195,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         counted_in = time.monotonic() - counting
     if args.stack_log:
         Path(args.stack_log).write_text("".join(output))
-    findings = Findings(*lost, sorted(gaps.values()), counted_in, cancelled)
+    findings = Findings(*lost, sorted(gaps.values()), counted_in, cancelled, snoozed)
     audience = Audience(subscribers, listed, log)
     table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
     return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
@@ -212,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=16, help="subscribers per fan-out step (INAPP_FANOUT_CHUNK_SIZE)")
     parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"INAPP_FAULTS for the stack (default {DEFAULT_FAULTS})")
     parser.add_argument("--doomed", type=int, default=200, help="subscribers of the channel deleted as its send runs")
+    parser.add_argument("--snoozers", type=int, default=10, help="users whose messages are snoozed, woken and expire")
     parser.add_argument("--drop", type=float, default=0.01, help="share of frames after which a client drops its socket")
     parser.add_argument("--read", type=float, default=0.1, help="share of messages a client marks read")
     parser.add_argument("--settle", type=float, default=120, help="seconds to wait for every client to converge")

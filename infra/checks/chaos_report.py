@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from infra.checks import chaos_cancel
+from infra.checks import chaos_cancel, chaos_snooze
 from infra.checks.chaos_events import Events
 from infra.checks.chaos_traffic import Audience, Tally
 from infra.local.faults import FaultPlan
@@ -23,6 +23,7 @@ class Findings:
     gaps: list[str]
     counted_in: float  # seconds the counts took to equal a recount, once every client held its messages
     cancelled: chaos_cancel.Cancelled  # the audience send whose channel was deleted as it ran
+    snoozes: chaos_snooze.SnoozeResult  # messages snoozed and woken, and past their own expiry
 
 
 def fault_table(plan: FaultPlan, counted: dict[str, tuple[int, int]] | None, min_share: float) -> tuple[list[str], list[str]]:
@@ -81,6 +82,9 @@ def report(
     for entry in audience.incomplete:
         print(f"    {entry.id}: {entry.status}, recipients {entry.recipients}, stored {entry.stored}")
     print(f"  cancelled send         {findings.cancelled.line()}")
+    print(f"  snoozes and expiries   {findings.snoozes.line()}")
+    for mismatch in findings.snoozes.mismatches[:3]:
+        print(f"    {mismatch}")
     print(f"  event sends            {len(events.receivers)}")
     print(f"  event sends not stored {len(events.not_stored())}")
     print(f"  event sends stored 2×  {len(events.stored_twice())}")
@@ -113,6 +117,7 @@ def report(
         and len(audience.log) == args.audience_sends
         and not audience.incomplete
         and findings.cancelled.exact
+        and findings.snoozes.exact
         and not tally.events["bulk reads unfinished"]
         and len(events.receivers) == args.event_sends
         and not (events.stored_twice() or events.incomplete())

@@ -29,6 +29,7 @@ from infra.local.lambdas.endpoint import POLL_SECONDS, Function, LambdaEndpoint
 from infra.local.lambdas.pool import RuntimePool
 from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
 from infra.local.lambdas.runtime import LambdaContext, Runtime
+from infra.local.lambdas.scheduler import SchedulerStandIn
 from infra.local.lambdas.stream_poller import StreamPoller, inbox_stream_poller, wake_on_writes
 from infra.local.moto.server import EmbeddedDynamoDB
 from infra.local.readiness import check_ready, seed_demo_channel
@@ -48,6 +49,7 @@ class LocalStack:
         self.http_pool: RuntimePool | None = None
         self._stopping = threading.Event()
         self.queue_poller: QueuePoller | None = None
+        self.scheduler: SchedulerStandIn | None = None
         self.lambda_endpoint: LambdaEndpoint | None = None
         self._http: Any = None
         self._http_thread: threading.Thread | None = None
@@ -72,6 +74,7 @@ class LocalStack:
         self._start_stream_poller()
         self._inject_faults()
         self._start_queue_poller(sqs, queues)
+        self._start_scheduler()
         send: Function = functools.partial(self._invoke, "send")
         functions = {"send": send, f"{APP_NAME}-{STAGE}-send": send}
         duplicate = functools.partial(self.settings.faults.hit, "duplicate")
@@ -100,6 +103,7 @@ class LocalStack:
             self.dynamodb.start()
         env["INAPP_DYNAMODB_ENDPOINT"] = s.dynamodb_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
         env["INAPP_SQS_ENDPOINT"] = s.sqs_endpoint or self.dynamodb.endpoint  # type: ignore[union-attr]
+        env["INAPP_SCHEDULER_ENDPOINT"] = env["INAPP_SQS_ENDPOINT"]  # moto's server keeps the snoozes' schedules
         sqs = boto3.client("sqs", endpoint_url=env["INAPP_SQS_ENDPOINT"], region_name=env["AWS_DEFAULT_REGION"])
         queues = create_queues(sqs, f"{APP_NAME}-{STAGE}-fanout")
         env["INAPP_FANOUT_QUEUE_URL"] = queues.url
@@ -166,6 +170,14 @@ class LocalStack:
         wake_on_sends(get_work_queue().client, self.queue_poller)
         self.queue_poller.start()
 
+    def _start_scheduler(self) -> None:
+        """EventBridge Scheduler: moto keeps the snoozes' one-time schedules, the stand-in runs them when due."""
+        env = os.environ
+        client = boto3.client("scheduler", endpoint_url=env["INAPP_SCHEDULER_ENDPOINT"], region_name=env["AWS_DEFAULT_REGION"])
+        prefix = f"{APP_NAME}-{STAGE}-"
+        self.scheduler = SchedulerStandIn(client, lambda name, event: self._invoke(name.removeprefix(prefix), event))
+        self.scheduler.start()
+
     def _inject_faults(self) -> None:
         """What INAPP_FAULTS asks for beyond the gateway's posts (see `infra.local.faults`)."""
         from chalicelib.storage import dynamo as storage
@@ -210,6 +222,7 @@ class LocalStack:
             self._stop_http,
             self.gateway.stop if self.gateway else None,
             self.queue_poller.stop if self.queue_poller else None,
+            self.scheduler.stop if self.scheduler else None,
             self._stop_delivery,
             self.dynamodb.stop if self.dynamodb else None,
         ):

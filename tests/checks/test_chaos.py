@@ -1,7 +1,8 @@
 """The chaos run, short: faults injected on every path, and still nothing lost, counts exact, no 5xx.
 
-Audience sends included: each one's log reaches ``done`` with every subscriber stored once; and sends made
-as EventBridge events through the ``send`` Lambda, invoked asynchronously: each stored once per receiver.
+Audience sends included: each one's log reaches ``done`` with every subscriber stored once; sends made
+as EventBridge events through the ``send`` Lambda, invoked asynchronously: each stored once per receiver;
+and messages snoozed (woken by the scheduler stand-in) or past their own expiry, listed and counted exactly.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     arguments = ["--users", "20", "--sends", "20", "--receivers", "20", "--settle", "60", "--event-sends", "5"]
     arguments += ["--subscribers", "15", "--audience-sends", "5", "--chunk-size", "8", "--min-share", "0"]
     arguments += ["--faults", f"{DEFAULT_FAULTS},rollover=100", "--doomed", "60"]  # shards roll over (and split) here
+    arguments += ["--snoozers", "4"]
     result = subprocess.run(
-        [sys.executable, "-m", "infra.checks.chaos", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "infra.checks.chaos", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=360
     )
     shown = result.stdout + result.stderr[-3000:]
     assert result.returncode == 0, shown
@@ -47,6 +49,8 @@ def test_a_short_chaos_run_loses_nothing() -> None:
     started = ("cancelled, recipients 60 of 60", "done, recipients 60 of 60")
     unstarted = "cancelled, recipients 0 of 60 subscribers, stored 0, held by 0"  # the delete beat the first step
     assert figures["cancelled send"].startswith(started) or figures["cancelled send"] == unstarted, shown
+    # 4 users, 6 messages each: 2 expire, 2 are snoozed and woken by the scheduler stand-in, all under the faults.
+    assert figures["snoozes and expiries"] == "8 snoozed and woken, 8 expired, 0 users off", shown
     calls = {kind: int(figures[kind].split()[0]) for kind in FaultPlan.parse(DEFAULT_FAULTS).kinds}
     assert all(calls.values()), shown  # every kind was drawn: each path meets its faults
 

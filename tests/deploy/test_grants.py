@@ -19,11 +19,13 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib import service
+from chalicelib.core.clock import iso
 from chalicelib.realtime.connections import LiveConnection
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.inbox_tables import InboxMessage
@@ -169,6 +171,16 @@ def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recor
         _call(api, "POST", "/me/messages/read", alice, {"channel": "news"})
         _call(api, "POST", "/me/messages/read", alice, {})
         _call(api, "POST", "/me/messages/seen", alice, {})
+        tagged = {**message, "tags": ["ops"], "expiresAt": "2100-01-01T00:00:00Z"}
+        _call(api, "POST", "/messages", admin_token, {**tagged, "expiresAt": _soon()}, 202)  # entries beside the messages
+        later = _call(api, "POST", "/messages", admin_token, {**tagged, "expiresAt": _soon()}, 202)["id"]
+        _call(api, "GET", "/me/messages?tag=ops", alice)
+        _call(api, "PATCH", f"/me/messages/{later}", alice, {"pinned": True})
+        _call(api, "GET", "/me/messages", alice)  # the pinned ones first
+        _call(api, "PATCH", f"/me/messages/{later}", alice, {"pinned": False})
+        _call(api, "PATCH", f"/me/messages/{later}", alice, {"snoozedUntil": _soon()})
+        _call(api, "GET", "/me/messages?snoozed=true", alice)
+        _call(api, "PATCH", f"/me/messages/{later}", alice, {"snoozedUntil": None})
         _call(api, "PATCH", f"/me/messages/{sent['id']}", alice, {"archived": True})
         _call(api, "DELETE", f"/me/messages/{sent['id']}", alice, status=204)
         _call(api, "POST", "/me/messages/archive", alice, {"status": "read"})
@@ -183,8 +195,30 @@ def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recor
         for query in ("?limit=1", "?channel=news"):
             _call(api, "GET", f"/messages{query}", admin_token)
         _call(api, "DELETE", "/channels/news", admin_token, status=204)
-    grants, _ = granted("ApiHandlerRole")
+    grants, others = granted("ApiHandlerRole")
     assert used == grants
+    assert {"scheduler:CreateSchedule", "iam:PassRole"} <= others  # a snooze's schedule, run with the scheduler's role
+
+
+def _soon() -> str:
+    return iso(datetime.now(UTC) + timedelta(minutes=5))
+
+
+def test_the_wake_role_grants_what_a_wake_up_calls(
+    api: Any, lambdas: Any, recorder: Recorder, channel: str, send: Any, token: Any
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    until = _call(api, "PATCH", f"/me/messages/{sent}", alice, {"snoozedUntil": _soon()})["snoozedUntil"]
+    with recorder.recording() as used:
+        assert lambdas.invoke("wake", {"userId": "alice", "id": sent, "snoozedUntil": until}).payload == {"woken": True}
+        assert lambdas.invoke("wake", {"userId": "alice", "id": sent, "snoozedUntil": until}).payload == {"woken": False}
+    grants, _ = granted("WakeRole")
+    assert used == grants
+    scheduler = packaging.template()["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert scheduler["Statement"] == [
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": {"Fn::GetAtt": ["Wake", "Arn"]}}
+    ]
 
 
 def test_the_send_role_grants_what_the_send_lambda_calls(api: Any, lambdas: Any, recorder: Recorder, channel: str) -> None:

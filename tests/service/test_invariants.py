@@ -1,8 +1,11 @@
 """Property-based state machine over the real code on moto: counts stay exact, nothing sent is lost.
 
 Random sequences of sends (duplicates, retries with the same Idempotency-Key,
-a write failing midway), read/unread, seen, archive/restore, delete,
-mark-all-read, mark-all-seen, archive-all, mutes, TTL expiries, and stream
+a write failing midway, with tags and an expiry of their own), read/unread,
+seen, archive/restore, delete, pins, snoozes and their wake-ups (by the
+scheduler, run twice, or by hand), mark-all-read, mark-all-seen,
+archive-all, mutes, TTL expiries, time passing beyond messages' own
+expiries, and stream
 batches delivered, failed midway and replayed; and DynamoDB's weather as AWS
 has it and moto does not (a step may turn on half-unprocessed batch answers
 or transaction conflicts for the steps after it, and turn them off again),
@@ -28,8 +31,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
@@ -39,11 +44,14 @@ from moto import mock_aws
 
 from chalicelib import counts, service
 from chalicelib.core.auth import issue_token
+from chalicelib.core.clock import iso
 from chalicelib.core.config import load_settings
+from chalicelib.inbox import expiry, queries
 from chalicelib.inbox.repair import tally
 from chalicelib.sending import group_write
-from chalicelib.storage.inbox_tables import ARCHIVED, DELETED, PREFERENCES, InboxMessage
+from chalicelib.storage.inbox_tables import ARCHIVED, DELETED, ENTRIES, PREFERENCES, SNOOZED, InboxMessage
 from chalicelib.storage.tables import create_tables
+from infra.local.lambdas.scheduler import fire_due
 from tests.conftest import SECRET
 from tests.events import CountsKeeper, ShardMap, StreamTap, as_ttl_deletions
 from tests.faults import dynamodb_faults, failing_write
@@ -51,6 +59,7 @@ from tests.faults import dynamodb_faults, failing_write
 USERS = ("ann", "ben", "cat", "dan", "eve")
 CHANNELS = ("ops", "news")
 KEYS = ("k1", "k2", "k3")
+NOT_MESSAGES = (DELETED, PREFERENCES, *ENTRIES)  # the other items of a user's partition
 ADMIN = issue_token("admin", SECRET, admin=True)
 TOKENS = {user: issue_token(user, SECRET) for user in USERS}
 
@@ -73,12 +82,16 @@ class InboxMachine(RuleBasedStateMachine):
         self.gone: dict[str, set[str]] = {user: set() for user in USERS}  # expired or deleted
         self.answered: dict[str, tuple[str, str]] = {}  # key → (body, id) of a 202
         self.weather: dict[str, float] = {}  # DynamoDB faults on for the steps from now on
+        self.passed = timedelta(0)  # how far the app's clock is ahead (messages' own expiries come due)
+        self.expiries: dict[str, datetime] = {}  # send id → its own expiry
         for channel in CHANNELS:
             self._http("POST", "/channels", ADMIN, {"name": channel, "title": channel.title()})
 
     def teardown(self) -> None:
         self.client.__exit__(None, None, None)
         self.mock.stop()
+        for module in (expiry, queries):
+            module.utc_now = _REAL_UTC_NOW
 
     def _http(self, method: str, path: str, token: str, body: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -98,10 +111,18 @@ class InboxMachine(RuleBasedStateMachine):
         title=st.sampled_from(("a", "b")),
         key=st.none() | st.sampled_from(KEYS),
         fail_on=st.none() | st.integers(min_value=1, max_value=3),
+        tags=st.sampled_from((None, ["t1"], ["t1", "t2"])),
+        expires=st.booleans(),
     )
-    def send(self, receivers: list[str], channel: str, title: str, key: str | None, fail_on: int | None) -> None:
+    def send(
+        self, receivers: list[str], channel: str, title: str, key: str | None, fail_on: int | None, tags: Any, expires: bool
+    ) -> None:
         severity = "critical" if title == "b" else "normal"
-        body = {"channel": channel, "receivers": receivers, "title": title, "severity": severity}
+        body: dict[str, Any] = {"channel": channel, "receivers": receivers, "title": title, "severity": severity}
+        if tags:
+            body["tags"] = tags
+        if expires:  # due once `time_passes` has run twice after it
+            body["expiresAt"] = iso(datetime.now(UTC) + self.passed + timedelta(minutes=3))
         raw = json.dumps(body, sort_keys=True)
         if fail_on is None:
             response = self._post(raw, key)
@@ -118,6 +139,8 @@ class InboxMachine(RuleBasedStateMachine):
             return
         assert response.status_code == 202, response.json_body
         send_id = response.json_body["id"]
+        if expires and send_id not in self.expiries:
+            self.expiries[send_id] = datetime.fromisoformat(body["expiresAt"])
         if key is not None:
             assert self.answered.get(key, (raw, send_id)) == (raw, send_id)  # a replay answers the first id
             self.answered[key] = (raw, send_id)
@@ -140,7 +163,7 @@ class InboxMachine(RuleBasedStateMachine):
     @staticmethod
     def _held(user: str) -> set[str]:
         """The message ids the user holds, live or archived."""
-        return {m.message_id for m in InboxMessage.query(user) if not m.id.startswith((DELETED, PREFERENCES))}
+        return {m.message_id for m in InboxMessage.query(user) if not m.id.startswith(NOT_MESSAGES)}
 
     # --- the user's changes --------------------------------------------------------------------
 
@@ -174,6 +197,67 @@ class InboxMachine(RuleBasedStateMachine):
         assert response.status_code == 429 or response.json_body["archived"] is archived
         self._own_changes_show(user)
 
+    @rule(data=st.data(), pinned=st.booleans())
+    def pin(self, data: st.DataObject, pinned: bool) -> None:
+        picked = self._pick(data)
+        if picked is None:
+            return
+        user, message_id = picked
+        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"pinned": pinned})
+        assert response.status_code in (200, 404, 409, 429), response.json_body  # 404: expired; 409: not live
+        self._own_changes_show(user)
+
+    @rule(data=st.data(), hours=st.sampled_from((1, 2)))
+    def snooze(self, data: st.DataObject, hours: int) -> None:
+        picked = self._pick(data)
+        if picked is None:
+            return
+        user, message_id = picked
+        until = iso(datetime.now(UTC) + timedelta(hours=hours))
+        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"snoozedUntil": until})
+        assert response.status_code in (200, 404, 409, 429), response.json_body  # 409: archived
+        self._own_changes_show(user)
+
+    @rule(data=st.data())
+    def wake_by_hand(self, data: st.DataObject) -> None:
+        picked = self._pick(data)
+        if picked is None:
+            return
+        user, message_id = picked
+        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"snoozedUntil": None})
+        assert response.status_code in (200, 404, 429), response.json_body
+        self._own_changes_show(user)
+
+    @rule(hours=st.sampled_from((1, 3)), twice=st.booleans())
+    def scheduler_wakes_what_is_due(self, hours: int, twice: bool) -> None:
+        """EventBridge Scheduler runs the due wake-ups (at least once: maybe twice)."""
+        moment = datetime.now(UTC) + timedelta(hours=hours)
+        client = boto3.client("scheduler", region_name="us-east-1")
+        ran: list[dict[str, Any]] = []
+
+        def invoke(function: str, event: dict[str, Any]) -> Any:
+            ran.append(event)
+            with dynamodb_faults(self.weather):
+                return self.client.lambda_.invoke(function.removeprefix("inapp-dev-"), event).payload
+
+        for _ in range(3):  # a wake-up the weather failed is tried again, as the scheduler retries
+            fire_due(client, invoke, now=moment)
+        if twice:
+            for event in ran:
+                self.client.lambda_.invoke("wake", event)
+
+    @rule()
+    def time_passes(self) -> None:
+        """The app's clock moves on 2 minutes: messages' own expiries come due (TTL has not deleted them yet)."""
+        self.passed += timedelta(minutes=2)
+        moment = datetime.now(UTC) + self.passed
+        for module in (expiry, queries):
+            module.utc_now = lambda moment=moment: moment  # type: ignore[misc]
+        for user in USERS:
+            due = {i for i in self.expected[user] if i in self.expiries and self.expiries[i] <= moment}
+            self.expected[user] -= due
+            self.gone[user] |= due
+
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         picked = self._pick(data)
@@ -181,9 +265,9 @@ class InboxMachine(RuleBasedStateMachine):
             return
         user, message_id = picked
         status = self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code
-        assert status in (204, 429)
+        assert status in (204, 404, 429)  # 404: expired meanwhile
         self._own_changes_show(user)
-        if status == 429:  # the transaction did not commit: still there
+        if status != 204:  # the transaction did not commit: still there (or gone already)
             return
         assert self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code == 404
         self.expected[user].discard(message_id)
@@ -211,7 +295,6 @@ class InboxMachine(RuleBasedStateMachine):
     def _own_changes_show(self, user: str) -> None:
         """Read-your-own-writes: the stream caught up before this step (the invariants below), so right after the
         user's change, and before it catches up again, what the user reads equals a recount of their items."""
-        expected = tally(user)
         headers = {"Authorization": f"Bearer {TOKENS[user]}"}
 
         def get(path: str) -> Any:
@@ -219,10 +302,14 @@ class InboxMachine(RuleBasedStateMachine):
             assert response.status_code == 200, response.json_body
             return response.json_body
 
+        now = expiry.utc_now()
+        due = [m.serialize() for m in InboxMessage.query(user, InboxMessage.id < "a") if expiry.expired(m, now)]
+        expected = tally(user).without(due)  # what the user reads leaves out what expired (and deletes it)
         assert get("/me/unread-count") == expected.summary(), user
         shown = {c["name"]: (c["unread"], c["total"]) for c in get("/me/channels?limit=100")["items"]}
         assert shown == {c: (expected.of("u", c), expected.of("t", c)) for c in expected.channels}, user
-        unread = {m.id for m in InboxMessage.query(user, InboxMessage.id < "a") if m.status == "unread"}
+        live = InboxMessage.query(user, InboxMessage.id < "a")
+        unread = {m.id for m in live if m.status == "unread" and not expiry.expired(m, now)}
         assert {m["id"] for m in get("/me/messages?status=unread&limit=100")["items"]} == unread, user
 
     # --- the stream: TTL expiries, batches failing midway and replayed ----------------------------
@@ -234,7 +321,7 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, oldest = picked[0], min(self.expected[picked[0]])
-        for message in InboxMessage.batch_get([(user, oldest), (user, ARCHIVED + oldest)]):
+        for message in InboxMessage.batch_get([(user, prefix + oldest) for prefix in ("", ARCHIVED, SNOOZED)]):
             message.delete()
             self.ttl_deleted.add((user, message.id))
         self.expected[user].discard(oldest)
@@ -281,9 +368,14 @@ class InboxMachine(RuleBasedStateMachine):
     @invariant()
     def every_accepted_send_is_stored_once_per_receiver(self) -> None:
         for user in USERS:
-            stored = [m.message_id for m in InboxMessage.query(user) if not m.id.startswith((DELETED, PREFERENCES))]
-            assert len(stored) == len(set(stored)), user  # never both live and archived
+            now = expiry.utc_now()  # what expired may still be stored until a read finds it (or TTL deletes it)
+            items = [m for m in InboxMessage.query(user) if not m.id.startswith(NOT_MESSAGES)]
+            stored = [m.message_id for m in items if not expiry.expired(m, now)]
+            assert len(items) == len({m.message_id for m in items}), user  # never both live and archived (or snoozed)
             assert set(stored) == self.expected[user], user
+
+
+_REAL_UTC_NOW = expiry.utc_now
 
 
 @pytest.fixture

@@ -149,9 +149,9 @@ def test_mark_read_and_unread_move_the_counts(api: Api, channel: str, send: Send
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "status: is required unless archived is given"),
+        ({}, "status: is required unless archived, pinned or snoozedUntil is given"),
         ({"status": "archived"}, "status: must be read or unread"),
-        ({"status": "read", "pinned": True}, "pinned: is not a known field"),
+        ({"status": "read", "flagged": True}, "flagged: is not a known field"),
     ],
 )
 def test_patch_rejects_bad_bodies(
@@ -224,32 +224,6 @@ def test_my_channels_newest_first_with_counts_and_filters(
     assert [c["name"] for c in read] == ["ops", "news"]
     send(["u1"], channel="news", title="newest")
     assert [c["name"] for c in api.call("GET", "/me/channels", token=user).json_body["items"]] == ["news", "ops"]
-
-
-def test_a_channel_filtered_by_status_previews_its_newest_message_of_that_status(
-    api: Api, channel: str, send: SendFactory, token: TokenFactory
-) -> None:
-    """Under Unread the preview showed the channel's newest message even when it was read."""
-    user = token("u1")
-    older = send(["u1"], title="older, unread")["id"]
-    newest = send(["u1"], title="newest, read")["id"]
-    api.change_message(user, newest, {"status": "read"})
-    latest = {
-        status: [c["latest"] for c in api.call("GET", f"/me/channels?status={status}", token=user).json_body["items"]]
-        for status in ("all", "unread", "read")
-    }
-    assert [(p["id"], p["title"]) for p in latest["unread"]] == [(older, "older, unread")]
-    assert [(p["id"], p["title"]) for p in latest["read"]] == [(newest, "newest, read")]
-    assert latest["all"] == latest["read"]
-
-
-def test_my_channels_pages(api: Api, admin_token: str, send: SendFactory, token: TokenFactory) -> None:
-    names = [f"ch{i}" for i in range(7)]
-    for name in names:
-        api.call("POST", "/channels", token=admin_token, json_body={"name": name, "title": name})
-        send(["u1"], channel=name)
-    pages = _pages(api, token("u1"), "/me/channels?limit=3")
-    assert [[c["name"] for c in p] for p in pages] == [names[6:3:-1], names[3:0:-1], names[0:1]]
 
 
 def test_unread_count_for_a_new_user_is_zero(api: Api, token: TokenFactory) -> None:

@@ -40,7 +40,7 @@ def test_send_costs_ceil_r_over_25_batch_writes_plus_4(
         "?archived=true&channel=news",
     ],
 )
-def test_an_inbox_page_is_one_call(
+def test_an_inbox_page_is_one_query_and_a_first_page_one_more_for_the_pins(
     api: Api, channel: str, send: SendFactory, token: TokenFactory, dynamodb_calls: CallCounter, query: str
 ) -> None:
     for _ in range(30):
@@ -49,10 +49,15 @@ def test_an_inbox_page_is_one_call(
         assert api.call("POST", "/me/messages/archive", token=token("u1")).json_body == {"updated": 30, "more": False}
     dynamodb_calls.reset()
     page = api.call("GET", "/me/messages" + query, token=token("u1")).json_body
-    # The catch-up also asks stored-index for messages stored late behind `after` (none here: no BatchGetItem).
-    assert dynamodb_calls.calls == {"Query": 2 if "after" in query else 1}
+    # The catch-up also asks stored-index for messages stored late behind `after` (none here: no BatchGetItem);
+    # a live list's first page also reads the user's pin entries (none here: no BatchGetItem).
+    assert dynamodb_calls.calls == {"Query": 1 if "archived" in query else 2}
     if "read" not in query.replace("unread", ""):
         assert len(page["items"]) == 20 and page["nextCursor"]
+        dynamodb_calls.reset()
+        separator = "&" if "?" in query else "?"
+        api.call("GET", f"/me/messages{query}{separator}cursor={page['nextCursor']}", token=token("u1"))
+        assert dynamodb_calls.calls == {"Query": 1}  # every later page: one Query
 
 
 def test_unread_count_with_10000_unread_is_two_calls(api: Api, token: TokenFactory, dynamodb_calls: CallCounter) -> None:

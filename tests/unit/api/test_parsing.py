@@ -30,7 +30,7 @@ def test_a_message_change_refuses_unread_while_archiving() -> None:
     assert parsing.message_change({"archived": True}).status is None
     with pytest.raises(ValidationError, match=r"^status: cannot be unread when archiving"):
         parsing.message_change({"status": "unread", "archived": True})
-    with pytest.raises(ValidationError, match=r"^status: is required unless archived is given$"):
+    with pytest.raises(ValidationError, match=r"^status: is required unless archived, pinned or snoozedUntil is given$"):
         parsing.message_change({})
 
 

@@ -13,9 +13,10 @@ def _item(id_: str, *, channel: str = "c", status: str = "unread", seen: bool = 
 
 
 def test_a_live_item_counts_by_its_state_and_others_count_nothing() -> None:
-    assert contribution(_item("01J", severity="critical")) == ("c", {"u": 1, "t": 1, "s": 1, "cu": 1, "cs": 1})
-    assert contribution(_item("01J", status="read", seen=True)) == ("c", {"u": 0, "t": 1, "s": 0, "cu": 0, "cs": 0})
-    for other in ("archived#01J", "deleted#01J", "prefs"):
+    critical = {"u": 1, "t": 1, "s": 1, "cu": 1, "cs": 1, "x": 0}
+    assert contribution(_item("01J", severity="critical")) == ("c", critical)
+    assert contribution(_item("01J", status="read", seen=True)) == ("c", {"u": 0, "t": 1, "s": 0, "cu": 0, "cs": 0, "x": 0})
+    for other in ("archived#01J", "deleted#01J", "snoozed#01J", "prefs", "tag#x#01J", "pin#2026#01J", "exp#2026#01J"):
         assert contribution(_item(other)) is None
     assert contribution(None) is None
 
@@ -26,6 +27,18 @@ def test_contributions_add_and_take_away() -> None:
     add_contribution(totals, _item("01B", channel="d"))
     add_contribution(totals, _item("01A"), -1)
     assert {key: n for key, n in totals.items() if n} == {("u", "d"): 1, ("t", "d"): 1, ("s", "d"): 1}
+
+
+def test_a_tagged_unread_item_counts_per_tag_and_an_own_expiry_per_channel() -> None:
+    item = {**_item("01A"), "tags": {"SS": ["billing", "urgent"]}, "expiry": {"S": "2030-01-01T00:00:00.000Z"}}
+    totals: dict[tuple[str, str], int] = {}
+    add_contribution(totals, item)
+    assert totals[("tg", "billing")] == totals[("tg", "urgent")] == totals[("x", "c")] == 1
+    add_contribution(totals, {**item, "status": {"S": "read"}, "seenAt": {"S": "2026"}})  # read: counts no tag
+    assert totals[("tg", "billing")] == 1
+    counts = Counts.from_item("alice", {f"{k}:{n}": {"N": str(v)} for (k, n), v in totals.items()})
+    assert counts.unread_by_tag() == {"billing": 1, "urgent": 1} and counts.with_own_expiry
+    assert counts.summary()["tags"] == {"billing": 1, "urgent": 1}
 
 
 def test_a_muted_channel_counts_only_its_critical_messages_in_the_badge() -> None:

@@ -1,0 +1,141 @@
+"""Snoozing a message: out of the lists and counts until a time, then back unread as a new message.
+
+A snooze moves the message to ``snoozed#<id>`` (a delete and a put in one
+transaction with the counts it leaves, like archiving: every list and
+count reads only live ids) and asks a managed scheduler to wake it
+(`WakeScheduler`: EventBridge Scheduler one-time schedules deployed, the
+local stack's stand-in in `infra.local`). The wake-up moves it back unread,
+with ``unsnoozedAt`` (so the stream tells every open tab ``message.created``
+with ``"unsnoozed": true``) and a fresh ``storedId`` (so a catch-up finds it
+behind newer ids).
+
+The schedule is asked for before the move: a move that then fails leaves a
+schedule that finds nothing to wake. A wake-up names the ``snoozedUntil`` it
+was made for and moves the message only if it still says so, so a wake-up
+run twice, or one for a snooze since changed (snoozed again, woken by hand,
+archived, deleted), changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib import counts, storage
+from chalicelib.core.clock import iso, utc_now
+from chalicelib.core.errors import BusyError, ConflictError
+from chalicelib.core.ids import is_valid_id, new_id
+from chalicelib.counts import OwnChange
+from chalicelib.inbox.bulk import BUSY, in_transaction, unchanged
+from chalicelib.storage import SNOOZED, UNREAD, InboxMessage, message_json
+
+logger = logging.getLogger(__name__)
+
+
+class WakeScheduler(Protocol):
+    def schedule(self, user_id: str, message_id: str, until: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class EventBridgeScheduler:
+    """One-time EventBridge Scheduler schedules that invoke the ``wake`` function at ``snoozedUntil``, then delete themselves."""
+
+    client: Any  # boto3's "scheduler" client
+    target_arn: str
+    role_arn: str
+    group: str = "default"
+
+    def schedule(self, user_id: str, message_id: str, until: str) -> None:
+        moment = datetime.fromisoformat(until)
+        with contextlib.suppress(self.client.exceptions.ConflictException):  # asked for before: the same schedule
+            self.client.create_schedule(
+                Name=schedule_name(user_id, message_id, until),
+                GroupName=self.group,
+                ScheduleExpression=f"at({moment:%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={"Arn": self.target_arn, "RoleArn": self.role_arn, "Input": wake_input(user_id, message_id, until)},
+            )
+
+
+def schedule_name(user_id: str, message_id: str, until: str) -> str:
+    """A schedule's name (64 characters of ``[0-9A-Za-z_.-]``), the same for the same wake-up."""
+    digest = hashlib.sha256(json.dumps([user_id, message_id, until]).encode("utf-8")).hexdigest()
+    return f"wake-{message_id}-{digest[:32]}"
+
+
+def wake_input(user_id: str, message_id: str, until: str) -> str:
+    return json.dumps({"userId": user_id, "id": message_id, "snoozedUntil": until}, separators=(",", ":"))
+
+
+def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: WakeScheduler) -> dict[str, Any]:
+    """Snooze a live or snoozed message until ``until``; the scheduler is asked first."""
+    if message.archived:
+        raise ConflictError("snoozedUntil: an archived message cannot be snoozed; restore it first")
+    when = iso(until)
+    scheduler.schedule(user_id, message.message_id, when)
+    after = InboxMessage.from_raw_data(message.serialize())
+    after.id, after.snoozed_until, after.counted = SNOOZED + message.message_id, when, counts.fresh_mark()
+    after.set_status(message.status, message.read_at)
+    if message.snoozed:
+        condition = InboxMessage.snoozed_until == message.snoozed_until
+        write = _update_until(after, condition)
+        if in_transaction([message], write, None, (1,), field="snoozedUntil"):
+            return message_json(after)
+    elif in_transaction([message], _move(after), None, (1, 1), field="snoozedUntil"):
+        return message_json(after)
+    raise BusyError(f"snoozedUntil: {BUSY}")
+
+
+def wake(user_id: str, message_id: str, until: str | None) -> dict[str, Any] | None:
+    """Back unread as a new message, if still snoozed (until ``until``, when named); None if there is nothing to wake."""
+    if not is_valid_id(message_id):
+        return None
+    for attempt in range(storage.CONFLICT_RETRIES):
+        found = storage.read_batch(InboxMessage, [(user_id, SNOOZED + message_id)], consistent=True)
+        if not found or (until is not None and found[0].snoozed_until != until):
+            return None  # woken, snoozed again, archived or deleted meanwhile: this wake-up has nothing to do
+        message = found[0]
+        after = InboxMessage.from_raw_data(message.serialize())
+        after.id, after.snoozed_until, after.counted = message_id, None, counts.fresh_mark()
+        after.unsnoozed_at, after.restored_at, after.stored_id = iso(utc_now()), None, new_id()
+        after.seen_at = None
+        after.set_status(UNREAD, None)
+        condition = InboxMessage.snoozed_until == message.snoozed_until
+        if in_transaction([message], _move(after, condition), None, (1, 1), field="snoozedUntil"):
+            return message_json(after)
+        storage.pause_before_retry(attempt)
+    raise BusyError(f"snoozedUntil: {BUSY}")
+
+
+def _move(after: InboxMessage, condition: Any = None) -> Any:
+    def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        own.item(message.serialize(), after.serialize())
+        check = unchanged(message) if condition is None else unchanged(message) & condition
+        transaction.delete(message, condition=check)
+        transaction.save(after, condition=InboxMessage.id.does_not_exist())
+
+    return write
+
+
+def _update_until(after: InboxMessage, condition: Any) -> Any:
+    def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        actions = [InboxMessage.snoozed_until.set(after.snoozed_until), InboxMessage.counted.set(after.counted)]
+        transaction.update(message, actions=actions, condition=unchanged(message) & condition)
+
+    return write
+
+
+def handle_wake_event(event: Any) -> dict[str, Any]:
+    """The ``wake`` function's event: ``{userId, id, snoozedUntil}`` as the schedule's input."""
+    if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("userId", "id", "snoozedUntil")):
+        logger.error("wake-up event without userId, id and snoozedUntil")
+        return {"woken": False}
+    woken = wake(event["userId"], event["id"], event["snoozedUntil"])
+    return {"woken": woken is not None}

@@ -1,0 +1,203 @@
+"""chalicelib.inbox.snooze: out of every list and count until its one-time schedule wakes it, back unread."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.core.clock import iso
+from chalicelib.inbox import snooze
+from infra.local.lambdas.scheduler import fire_due
+from tests.conftest import (
+    Api,
+    ConnectFactory,
+    LambdaClient,
+    SendFactory,
+    TokenFactory,
+    assert_counts_exact,
+    assert_error,
+    deliver_and_replay,
+)
+from tests.events import StreamTap
+from tests.standin import ManagementStandIn
+
+
+def _ids(api: Api, token: str, query: str = "") -> list[str]:
+    return [m["id"] for m in api.call("GET", f"/me/messages{query}", token=token).json_body["items"]]
+
+
+def _ahead(**delta: float) -> str:
+    return iso(datetime.now(UTC) + timedelta(**delta))
+
+
+def _schedules() -> list[dict[str, Any]]:
+    client = boto3.client("scheduler", region_name="us-east-1")
+    return [client.get_schedule(Name=s["Name"]) for s in client.list_schedules()["Schedules"]]
+
+
+@pytest.fixture
+def fire(lambdas: LambdaClient) -> Any:
+    """The local stand-in for EventBridge Scheduler, run once at a given moment: the ``wake`` function for what is due."""
+
+    def _fire(at: datetime) -> int:
+        def invoke(function: str, event: dict[str, Any]) -> Any:
+            return lambdas.invoke(function.removeprefix("inapp-dev-"), event).payload
+
+        return fire_due(boto3.client("scheduler", region_name="us-east-1"), invoke, now=at)
+
+    return _fire
+
+
+def test_a_snoozed_message_leaves_every_list_and_count_and_its_schedule_brings_it_back_unread(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
+) -> None:
+    alice = token("alice")
+    kept, snoozed = send(["alice"])["id"], send(["alice"], title="later")["id"]
+    api.change_message(alice, snoozed, {"status": "read"})
+    until = _ahead(hours=2)
+    moved = api.change_message(alice, snoozed, {"snoozedUntil": until})
+    assert (moved["id"], moved["snoozedUntil"], moved["status"]) == (snoozed, until, "read")
+    for query in ("", "?status=read", "?channel=news", "?channel=news&status=read", f"?after={kept}", "?archived=true"):
+        assert snoozed not in _ids(api, alice, query), query
+    assert _ids(api, alice, "?snoozed=true") == [snoozed]
+    assert api.call("GET", f"/me/messages/{snoozed}", token=alice).json_body == moved
+    assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
+    (news,) = api.call("GET", "/me/channels", token=alice).json_body["items"]
+    assert news["total"] == 1
+    assert_counts_exact("alice")
+    (schedule,) = _schedules()  # one one-time schedule, deleted after it runs, invoking `wake` with the snooze
+    assert schedule["ScheduleExpression"] == f"at({until[:19]})" and schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["Target"]["Arn"].endswith(":function:inapp-dev-wake")
+
+    assert fire(datetime.now(UTC) + timedelta(hours=1)) == 0  # not yet
+    assert _ids(api, alice, "?snoozed=true") == [snoozed]
+    assert fire(datetime.now(UTC) + timedelta(hours=3)) == 1
+    woken = api.call("GET", f"/me/messages/{snoozed}", token=alice).json_body
+    assert (woken["status"], woken["seen"], "snoozedUntil" in woken) == ("unread", False, False)
+    assert _ids(api, alice) == [snoozed, kept] and _ids(api, alice, "?snoozed=true") == []
+    assert api.unread_count(alice) == {"total": 2, "unseen": 2, "channels": {"news": 2}}
+    assert _schedules() == []
+    # The wake-up run again (EventBridge Scheduler delivers at least once) changes nothing.
+    assert snooze.wake("alice", snoozed, until) is None
+    assert api.call("GET", f"/me/messages/{snoozed}", token=alice).json_body == woken
+    assert_counts_exact("alice")
+
+
+def test_null_wakes_at_once_and_a_wake_up_for_an_older_snooze_finds_nothing(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    first = _ahead(hours=1)
+    api.change_message(alice, sent, {"snoozedUntil": first})
+    second = _ahead(days=3)
+    assert api.change_message(alice, sent, {"snoozedUntil": second})["snoozedUntil"] == second  # snoozed again: later
+    assert fire(datetime.now(UTC) + timedelta(hours=2)) == 1  # the first schedule runs: its snooze is no more
+    assert _ids(api, alice, "?snoozed=true") == [sent]
+    woken = api.change_message(alice, sent, {"snoozedUntil": None})
+    assert (woken["status"], "snoozedUntil" in woken) == ("unread", False)
+    assert api.change_message(alice, sent, {"snoozedUntil": None}) == woken  # awake already: nothing changes
+    assert fire(datetime.now(UTC) + timedelta(days=4)) == 1  # the second one finds nothing to wake
+    assert api.call("GET", f"/me/messages/{sent}", token=alice).json_body == woken
+    assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
+    assert_counts_exact("alice")
+
+
+def test_a_snoozed_message_can_be_archived_or_deleted_and_its_wake_up_then_finds_nothing(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
+) -> None:
+    alice = token("alice")
+    archived, deleted = send(["alice"])["id"], send(["alice"])["id"]
+    for sent in (archived, deleted):
+        api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=5)})
+    moved = api.change_message(alice, archived, {"archived": True})
+    assert (moved["archived"], "snoozedUntil" in moved) == (True, False)
+    assert api.call("DELETE", f"/me/messages/{deleted}", token=alice).status_code == 204
+    assert fire(datetime.now(UTC) + timedelta(minutes=10)) == 2
+    assert _ids(api, alice) == [] and _ids(api, alice, "?archived=true") == [archived]
+    assert api.call("GET", f"/me/messages/{deleted}", token=alice).status_code == 404
+    assert api.unread_count(alice) == {"total": 0, "unseen": 0, "channels": {}}
+    assert_counts_exact("alice")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "problem"),
+    [
+        ({"snoozedUntil": "tomorrow"}, "snoozedUntil", "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z"),
+        (
+            {"snoozedUntil": "2030-01-01T09:00:00"},
+            "snoozedUntil",
+            "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z",
+        ),
+        ({"snoozedUntil": 5}, "snoozedUntil", "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z"),
+        ({"snoozedUntil": "2001-01-01T00:00:00Z"}, "snoozedUntil", "must be from 1 minute to 90 days ahead"),
+        ({"snoozedUntil": "2999-01-01T00:00:00Z"}, "snoozedUntil", "must be from 1 minute to 90 days ahead"),
+        ({"snoozedUntil": None, "status": "read"}, "snoozedUntil", "must be changed on its own"),
+    ],
+)
+def test_a_bad_snooze_is_refused_naming_the_field_and_changes_nothing(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, body: dict[str, Any], field: str, problem: str
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    before = api.call("GET", f"/me/messages/{sent}", token=alice).json_body
+    answer = api.call("PATCH", f"/me/messages/{sent}", token=alice, json_body=body)
+    assert_error(answer, 400, f"{field}: {problem}")
+    assert api.call("GET", f"/me/messages/{sent}", token=alice).json_body == before and _schedules() == []
+
+
+def test_an_archived_message_cannot_be_snoozed(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    api.change_message(alice, sent, {"archived": True})
+    answer = api.call("PATCH", f"/me/messages/{sent}", token=alice, json_body={"snoozedUntil": _ahead(hours=1)})
+    assert_error(answer, 409, "snoozedUntil: an archived message cannot be snoozed; restore it first")
+
+
+def test_every_device_sees_the_snooze_and_the_wake_up_as_a_new_message_with_its_counts(
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+    fire: Any,
+) -> None:
+    alice = token("alice")
+    connect("alice", "a1=", "a2=")
+    sent = send(["alice"])["id"]
+    deliver_and_replay(lambdas, stream.batch())
+    until = _ahead(minutes=30)
+    api.change_message(alice, sent, {"snoozedUntil": until})
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
+    fire(datetime.now(UTC) + timedelta(hours=1))
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
+    for device in ("a1=", "a2="):
+        frames = standin.frames(device)
+        assert [(f["type"], f["message"]["id"]) for f in frames] == [
+            ("message.created", sent),
+            ("message.updated", sent),  # snoozed: out of the lists
+            ("message.created", sent),  # woken: a new message again
+        ]
+        assert frames[1]["message"]["snoozedUntil"] == until
+        assert frames[2]["unsnoozed"] is True and "unsnoozed" not in frames[0]
+        one = {"total": 1, "unseen": 1, "channels": {"news": 1}}
+        assert standin.counts(device) == [one, {"total": 0, "unseen": 0, "channels": {}}, one]
+    assert_counts_exact("alice")
+
+
+def test_a_woken_message_is_found_by_a_catch_up_after_newer_ones(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
+) -> None:
+    """Its id is old: a client that saw newer messages catches up by ``storedId`` (set when it wakes)."""
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=2)})
+    newer = send(["alice"])["id"]
+    fire(datetime.now(UTC) + timedelta(minutes=3))
+    assert sent in _ids(api, alice, f"?after={newer}")
