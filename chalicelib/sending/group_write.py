@@ -8,9 +8,9 @@ marked as a late store, never unmarked behind newer messages. A later attempt un
 same id (a retried Idempotency-Key, a fan-out chunk run again) may find
 items the first one wrote — and the user may since have read, archived or
 deleted them — so it writes each receiver's item only if they hold none of
-the message's items: a put conditional on the item not existing and two
-condition checks (no ``archived#`` copy, no ``deleted#`` tombstone), 33
-receivers per transaction. Whatever happens between two attempts, a user
+the message's items: a put conditional on the item not existing and three
+condition checks (no ``archived#`` or ``snoozed#`` copy, no ``deleted#``
+tombstone), 25 receivers per transaction. Whatever happens between two attempts, a user
 never gets a message twice, a deleted one back, or a read one unread.
 """
 

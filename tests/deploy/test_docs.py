@@ -45,7 +45,7 @@ def test_tombstones_live_as_long_as_the_code_keeps_them(doc: Path) -> None:
 
 
 def test_the_send_retry_is_described_as_the_conditional_writes_it_is() -> None:
-    """group_write's retry reads nothing: a conditional put and two condition checks per receiver."""
+    """group_write's retry reads nothing: a conditional put and three condition checks per receiver."""
     design = _text(packaging.ROOT / "docs" / "design.md")
     (row,) = re.findall(r"\| send to R receivers \|[^|]*\|", design)
     assert f"a retry: ⌈R/{MESSAGES_PER_TRANSACTION}⌉ `TransactWriteItems` instead" in row
