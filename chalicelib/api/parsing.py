@@ -58,25 +58,18 @@ def message_query(params: Params) -> MessageQuery:
     if archived not in ("true", "false"):
         raise ValidationError("archived", "must be true or false")
     status = v.status(params)  # checked either way: a bad value is refused, not ignored
-    tag = v.optional_tag(params)
-    snoozed = v.boolean_param(params, "snoozed")
-    if snoozed:  # every snoozed message, newest first: the other filters belong to the inbox's lists
-        for other in ("archived", "after", "tag", "channel", "status"):
-            if other in params and (other, params[other]) not in (("archived", "false"), ("status", "all")):
-                raise ValidationError("snoozed", f"cannot be combined with {other}")
+    tag = v.optional_tag(params)  # every parameter is checked, even one the list then ignores
+    channel = v.optional_channel(params)
+    if v.boolean_param(params, "snoozed"):  # every snoozed message, newest first: the lists' filters do not apply
         return MessageQuery(channel=None, status="all", after=None, page=page(params), snoozed=True)
-    if archived == "true":  # the archive, newest first: status and after belong to the live inbox
-        if tag is not None:
-            raise ValidationError("tag", "cannot be combined with archived")
-        return MessageQuery(channel=v.optional_channel(params), status="all", after=None, page=page(params), archived=True)
-    if tag is not None and after is not None:
-        raise ValidationError("tag", "cannot be combined with after (the catch-up lists every message)")
+    if archived == "true":  # the archive, newest first: status, tag and after belong to the live inbox
+        return MessageQuery(channel=channel, status="all", after=None, page=page(params), archived=True)
     return MessageQuery(
-        channel=v.optional_channel(params),
+        channel=channel,
         status=status,
         after=after,
         page=page(params),
-        tag=tag,
+        tag=None if after is not None else tag,  # the catch-up brings every message since the id
     )
 
 
