@@ -63,6 +63,7 @@ class AuthSettings:
     jwt_audience: str | None  # checked when set: an ID token's `aud`, a Cognito access token's `client_id`
     roles_claim: str
     cursor_secret: str
+    tenant_claim: str | None = None  # the claim naming the caller's tenant (`chalicelib.core.tenants`); None: one tenant
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Settings:
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     user_rate: int = DEFAULT_USER_RATE
     user_burst: int = DEFAULT_USER_BURST
+    tenant_claim: str | None = None  # tenants on: the ``send`` Lambda then requires its event's ``tenant``
 
     @property
     def retention(self) -> timedelta:
@@ -173,6 +175,7 @@ def load_auth_settings() -> AuthSettings:
         jwt_audience=_optional("INAPP_JWT_AUDIENCE"),
         roles_claim=_optional("INAPP_ROLES_CLAIM") or "roles",
         cursor_secret=cursor_secret,
+        tenant_claim=_optional("INAPP_TENANT_CLAIM"),
     )
 
 
@@ -196,6 +199,7 @@ def load_settings() -> Settings:
         max_connections_per_user=_positive_int("INAPP_MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
         user_rate=_positive_int("INAPP_USER_RATE", DEFAULT_USER_RATE, zero=True),  # per user (HTTP) and connection (WS)
         user_burst=_positive_int("INAPP_USER_BURST", DEFAULT_USER_BURST),
+        tenant_claim=_optional("INAPP_TENANT_CLAIM"),  # off by default: one tenant, nothing scoped
     )
 
 
