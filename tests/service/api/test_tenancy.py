@@ -6,16 +6,18 @@ each sees and changes only its own, and every answer shows the plain names.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
+from chalicelib.core.auth import issue_token
 from chalicelib.core.errors import ValidationError
-from chalicelib.storage.audience_tables import SendLog
+from chalicelib.storage.audience_tables import LOG_KEYS, SendLog, Subscription
 from chalicelib.storage.inbox_tables import InboxMessage
-from chalicelib.storage.tables import Channel
-from tests.conftest import Api, LambdaClient, TenantTokenFactory, Worker, assert_error
+from chalicelib.storage.tables import Channel, IdempotencyRecord
+from tests.conftest import SECRET, Api, CallCounter, LambdaClient, TenantTokenFactory, TokenFactory, Worker, assert_error
 
 A, B = "acme", "globex"
 CURSOR_REFUSED = "cursor: is not valid for this query"
@@ -200,3 +202,113 @@ def test_with_tenants_off_the_send_lambda_refuses_a_tenant(api: Api, channel: st
     with pytest.raises(ValidationError, match=re.escape(message)):
         send({"tenant": A, "channel": "news", "receivers": ["a"], "title": "t"}, None)
     assert list(InboxMessage.scan()) == [] and [c.name for c in Channel.scan()] == ["news"]
+
+
+# --- tokens without a tenant, and a deployment without tenants ----------------------------------
+
+
+def _routes() -> list[tuple[str, str]]:
+    """Every route that checks a token, its path parameters filled in."""
+    from app import app
+
+    open_paths = {"/health", "/", "/admin", "/static/{name}", "/openapi.json", "/inapp-inbox.js"}
+    filled = {"{name}": "news", "{message_id}": "01M80000000000000000000000", "{send_id}": "01M80000000000000000000000"}
+    routes = []
+    for path, methods in app.routes.items():
+        for method in methods:
+            if path not in open_paths and method != "OPTIONS":
+                for param, value in filled.items():
+                    path = path.replace(param, value)
+                routes.append((method, path))
+    return sorted(routes)
+
+
+@pytest.mark.parametrize(
+    ("claim", "message"),
+    [
+        (None, "Authorization: the token's tenant claim (the tenant) is required"),
+        *((bad, f"Authorization: the token's tenant claim (the tenant) {MALFORMED.removeprefix('tenant: ')}")
+          for bad in ("Acme", "a|b", "", "é", "a" * 65, 7, ["acme"], {"id": "acme"}, True)),
+    ],
+)  # fmt: skip
+def test_every_route_refuses_a_token_without_a_valid_tenant_claim_with_401_naming_it(
+    api: Api, tenant_token: TenantTokenFactory, news: dict[str, Any], claim: Any, message: str
+) -> None:
+    import jwt
+
+    token = jwt.decode(tenant_token("admin-1", A, admin=True), options={"verify_signature": False})
+    token.pop("tenant")
+    if claim is not None:
+        token["tenant"] = claim
+    signed = jwt.encode(token, SECRET, algorithm="HS256")
+    for method, path in _routes():
+        assert_error(api.call(method, path, token=signed, json_body={}), 401, message)
+    assert [c.name for c in Channel.scan()] == ["acme|news", "globex|news"] and list(SendLog.scan()) == []
+
+
+def test_with_tenants_off_every_stored_key_is_the_plain_name(
+    api: Api, token: TokenFactory, lambdas: LambdaClient, worker: Worker
+) -> None:
+    """No tenant anywhere, even for a ``sub`` holding ``|`` and a token carrying a tenant claim (ignored)."""
+    admin = issue_token("admin-1", SECRET, admin=True, tenant=A)
+    api.call("POST", "/channels", token=admin, json_body={"name": "news", "title": "News"})
+    api.call("POST", "/channels/news/subscribers", token=admin, json_body={"add": ["a|b"]})
+    sent = api.send_message(admin, {"channel": "news", "receivers": ["a|b"], "title": "t"}, key="k").json_body
+    lambdas.invoke("send", {"channel": "news", "audience": "subscribers", "title": "all"})
+    worker.drain()
+    assert [c.name for c in Channel.scan()] == ["news"]
+    assert [(s.channel, s.user_id) for s in Subscription.scan()] == [("news", "a|b")]
+    assert {(m.user_id, m.channel, m.user_channel) for m in InboxMessage.scan()} == {("a|b", "news", "a|b#news")}
+    assert {(e.log, e.channel, e.sender) for e in SendLog.scan()} <= {
+        (k, "news", s) for k in LOG_KEYS for s in ("admin-1", "lambda")
+    }
+    assert sorted(json.loads(r.key)[0] for r in IdempotencyRecord.scan()) == ["lambda:send", "user:admin-1"]
+    assert api.call("GET", "/channels/news/subscribers", token=admin).json_body["items"][0]["userId"] == "a|b"
+    assert api.call("GET", f"/messages/{sent['id']}", token=admin).json_body["sender"] == "admin-1"
+    assert len(api.call("GET", "/me/messages", token=token("a|b")).json_body["items"]) == 2
+
+
+COSTED = [
+    ("POST", "/channels", {"name": "ops", "title": "Ops"}),
+    ("GET", "/channels", None),
+    ("GET", "/channels/news", None),
+    ("PATCH", "/channels/news", {"title": "N"}),
+    ("POST", "/channels/news/subscribers", {"add": ["alice", "bob"]}),
+    ("GET", "/channels/news/subscribers", None),
+    ("POST", "/messages", {"channel": "news", "receivers": ["alice", "bob"], "title": "t"}),
+    ("GET", "/messages", None),
+    ("GET", "/messages?channel=news", None),
+    ("GET", "/me/messages", None),
+    ("GET", "/me/unread-count", None),
+    ("GET", "/me/channels", None),
+    ("PUT", "/me/preferences/channels/news", {"muted": True}),
+    ("POST", "/me/messages/read", {}),
+]
+
+
+def _costs(api: Api, tokens: dict[str, str], calls: CallCounter) -> list[dict[str, int]]:
+    api.call("POST", "/channels", token=tokens["admin"], json_body={"name": "news", "title": "News"})
+    api.settle_counts = False  # the stream's own calls are not the route's
+    observed = []
+    for method, path, body in COSTED:
+        api.counts.catch_up()
+        calls.reset()
+        response = api.call(
+            method, path, token=tokens["admin" if path.startswith(("/channels", "/messages")) else "alice"], json_body=body
+        )
+        assert response.status_code < 300, (path, response.json_body)
+        observed.append(dict(calls.calls))
+    return observed
+
+
+def test_tenants_on_or_off_every_route_makes_the_very_same_dynamodb_calls(
+    api: Api, request: pytest.FixtureRequest, token: TokenFactory
+) -> None:
+    """Off is the single-tenant deployment as it was (tests/service/storage/test_costs.py pins its budgets); on adds
+    no call either: the tenant lives in the keys. Both runs in one table set, the second in another tenant."""
+    off = _costs(api, {"admin": token("admin-1", admin=True), "alice": token("alice")}, request.getfixturevalue("dynamodb_calls"))
+    tenant_token: TenantTokenFactory = request.getfixturevalue("tenant_token")
+    calls = request.getfixturevalue("dynamodb_calls")
+    on = _costs(api, {"admin": tenant_token("admin-1", A, admin=True), "alice": tenant_token("alice", A)}, calls)
+    assert on == off
+    assert off[COSTED.index(("GET", "/me/unread-count", None))] == {"GetItem": 1, "Query": 1}  # as test_costs pins it
