@@ -101,6 +101,32 @@ def test_subscribers_of_the_same_channel_name_are_each_tenants_own(
     assert _get(api, admins[B], "/channels/news/subscribers") == {"items": [], "nextCursor": None}
 
 
+def test_deleting_a_channel_clears_its_tenants_subscriptions_only(
+    api: Api, admins: dict[str, str], news: dict[str, Any], worker: Worker
+) -> None:
+    for tenant in (A, B):
+        body = {"add": ["alice", "a|b"]}  # a sub may hold the separator: it is still one user of this tenant
+        assert api.call("POST", "/channels/news/subscribers", token=admins[tenant], json_body=body).status_code == 200
+    assert api.call("DELETE", "/channels/news", token=admins[A]).status_code == 204
+    worker.drain()
+    assert sorted((s.channel, s.user_id) for s in Subscription.scan()) == [
+        ("globex|news", "globex|alice"),
+        ("globex|news", "globex|a|b"),
+    ]
+    assert [s["userId"] for s in _get(api, admins[B], "/channels/news/subscribers")["items"]] == ["alice", "a|b"]
+    assert_error(api.call("GET", "/channels/news/subscribers", token=admins[A]), 404, "name: channel 'news' not found")
+
+
+@pytest.mark.parametrize("name", ["acme|news", "globex|news", "|news", "news|"])
+def test_a_name_holding_the_separator_reaches_no_channel(
+    api: Api, admins: dict[str, str], news: dict[str, Any], name: str
+) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        response = api.call(method, f"/channels/{name}", token=admins[A], json_body={"title": "x"} if method == "PATCH" else None)
+        assert_error(response, 404, f"name: channel '{name}' not found")
+    assert [_get(api, admins[t], "/channels/news") for t in (A, B)] == [news[A], news[B]]
+
+
 def test_a_send_and_its_log_are_its_tenants_only(api: Api, admins: dict[str, str], news: dict[str, Any]) -> None:
     sent = api.send_message(admins[A], {"channel": "news", "receivers": ["alice"], "title": "Hi"}).json_body
     assert set(sent) == {"id", "channel", "receivers"} and (sent["channel"], sent["receivers"]) == ("news", 1)
