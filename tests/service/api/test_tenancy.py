@@ -208,6 +208,7 @@ MALFORMED = "tenant: must match ^[a-z0-9][a-z0-9_-]{0,63}$"
         ({"detail-type": "x", "detail": SEND}, REQUIRED),
         *(({"tenant": bad, **SEND}, MALFORMED) for bad in ("Acme", "acme|x", "", ["acme"], None, 7, "a" * 65, "-a")),
         ({"tenant": A, "messages": [{"tenant": B, **SEND}]}, "messages[0].tenant: is not a known field"),
+        ({"tenant": "\ud800", **SEND}, "tenant: must be valid Unicode (no lone surrogates)"),
     ],
 )
 def test_a_missing_or_malformed_tenant_is_refused_naming_it_and_writes_nothing(
@@ -338,3 +339,14 @@ def test_tenants_on_or_off_every_route_makes_the_very_same_dynamodb_calls(
     on = _costs(api, {"admin": tenant_token("admin-1", A, admin=True), "alice": tenant_token("alice", A)}, calls)
     assert on == off
     assert off[COSTED.index(("GET", "/me/unread-count", None))] == {"GetItem": 1, "Query": 1}  # as test_costs pins it
+
+
+def test_a_sub_of_the_longest_length_is_still_a_user_of_its_tenant(
+    api: Api, admins: dict[str, str], news: dict[str, Any], tenant_token: TenantTokenFactory
+) -> None:
+    """The tenant adds to the stored id, never to what a caller may send: 128 characters stay the limit of a ``sub``."""
+    longest = "u" * 128
+    assert api.send_message(admins[A], {"channel": "news", "receivers": [longest], "title": "t"}).status_code == 202
+    assert [m["title"] for m in _get(api, tenant_token(longest, A), "/me/messages")["items"]] == ["t"]
+    too_long = api.send_message(admins[A], {"channel": "news", "receivers": [longest + "u"], "title": "t"})
+    assert_error(too_long, 400, "receivers[0]: must be a user id of 1 to 128 characters")
