@@ -72,44 +72,47 @@ def openapi() -> dict[str, Any]:
 @app.route("/channels", methods=["POST"])
 @api.handles_errors
 def create_channel() -> Response:
-    api.admin(app.current_request)
-    return api.respond(channels.create_channel(api.body(app.current_request, api.new_channel)), 201)
+    caller = api.admin(app.current_request)
+    new = api.tenancy.new_channel(caller, api.body(app.current_request, api.new_channel))
+    return api.respond(channels.create_channel(new), 201)
 
 
 @app.route("/channels", methods=["GET"])
 @api.handles_errors
 def list_channels() -> dict[str, Any]:
     caller = api.admin(app.current_request)
-    return channels.list_channels(caller.user_id, api.params(app.current_request, api.page), get_cursors())
+    page = api.params(app.current_request, api.page)
+    return channels.list_channels(caller.user_id, page, get_cursors(), caller.tenant)
 
 
 @app.route("/channels/{name}", methods=["GET"])
 @api.handles_errors
 def get_channel(name: str) -> dict[str, Any]:
-    api.admin(app.current_request)
-    return storage.channel_json(channels.get_channel(name))
+    caller = api.admin(app.current_request)
+    return storage.channel_json(channels.get_channel(caller.channel(name)))
 
 
 @app.route("/channels/{name}", methods=["PATCH"])
 @api.handles_errors
 def update_channel(name: str) -> dict[str, Any]:
-    api.admin(app.current_request)
-    return channels.update_channel(name, api.body(app.current_request, api.channel_changes))
+    caller = api.admin(app.current_request)
+    return channels.update_channel(caller.channel(name), api.body(app.current_request, api.channel_changes))
 
 
 @app.route("/channels/{name}", methods=["DELETE"])
 @api.handles_errors
 def delete_channel(name: str) -> Response:
-    api.admin(app.current_request)
-    channels.delete_channel(name, get_work_queue())
+    caller = api.admin(app.current_request)
+    channels.delete_channel(caller.channel(name), get_work_queue())
     return api.no_content()
 
 
 @app.route("/channels/{name}/subscribers", methods=["POST"])
 @api.handles_errors
 def change_subscribers(name: str) -> dict[str, int]:
-    api.admin(app.current_request)
-    return audience.change_subscribers(name, api.body(app.current_request, api.subscriber_changes))
+    caller = api.admin(app.current_request)
+    changes = api.tenancy.subscriber_changes(caller, api.body(app.current_request, api.subscriber_changes))
+    return audience.change_subscribers(caller.channel(name), changes)
 
 
 @app.route("/channels/{name}/subscribers", methods=["GET"])
@@ -117,14 +120,14 @@ def change_subscribers(name: str) -> dict[str, int]:
 def list_subscribers(name: str) -> dict[str, Any]:
     caller = api.admin(app.current_request)
     page = api.params(app.current_request, api.page)
-    return audience.list_subscribers(caller.user_id, name, page, get_cursors())
+    return audience.list_subscribers(caller.user_id, caller.channel(name), page, get_cursors())
 
 
 @app.route("/messages", methods=["POST"])
 @api.handles_errors
 def send_message() -> Response:
     caller = api.admin(app.current_request)
-    command = api.send_command(app.current_request)
+    command = api.tenancy.send_command(caller.tenant, api.send_command(app.current_request))
     sent = get_services().sender.send(command, scope=f"user:{caller.user_id}", sender=caller.user_id)
     return api.respond(sent, 202)
 
@@ -132,22 +135,23 @@ def send_message() -> Response:
 @app.route("/messages/preview", methods=["POST"])
 @api.handles_errors
 def preview_message() -> dict[str, Any]:
-    api.admin(app.current_request)
-    return sending.preview_send(api.body(app.current_request, api.send_request))
+    caller = api.admin(app.current_request)
+    return sending.preview_send(api.tenancy.send_request(caller.tenant, api.body(app.current_request, api.send_request)))
 
 
 @app.route("/messages", methods=["GET"])
 @api.handles_errors
 def send_log_page() -> dict[str, Any]:
     caller = api.admin(app.current_request)
-    return sending.list_sends(caller.user_id, api.params(app.current_request, api.send_log_query), get_cursors())
+    query = api.tenancy.send_log_query(caller, api.params(app.current_request, api.send_log_query))
+    return sending.list_sends(caller.user_id, query, get_cursors())
 
 
 @app.route("/messages/{send_id}", methods=["GET"])
 @api.handles_errors
 def send_log_entry(send_id: str) -> dict[str, Any]:
-    api.admin(app.current_request)
-    return sending.get_send(send_id)
+    caller = api.admin(app.current_request)
+    return sending.get_send(send_id, caller.tenant)
 
 
 @app.route("/me/channels", methods=["GET"])
@@ -230,7 +234,9 @@ def unread_count() -> dict[str, Any]:
 
 @app.lambda_function(name="send")
 def send(event: Any, context: Any) -> Any:
-    return api.handle_send_event(get_services().sender, event, getattr(context, "aws_request_id", None))
+    services = get_services()
+    request_id = getattr(context, "aws_request_id", None)
+    return api.handle_send_event(services.sender, event, request_id, tenants_on=services.settings.tenant_claim is not None)
 
 
 @app.lambda_function(name="wake")

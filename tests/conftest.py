@@ -255,6 +255,21 @@ def token() -> TokenFactory:
     return lambda user, admin=False: issue_token(user, SECRET, admin=admin)
 
 
+class TenantTokenFactory(Protocol):
+    def __call__(self, user: str, tenant: str, admin: bool = False) -> str: ...
+
+
+TENANT_CLAIM = "tenant"
+
+
+@pytest.fixture
+def tenant_token(api: Api, monkeypatch: pytest.MonkeyPatch) -> TenantTokenFactory:
+    """Tenants on (``INAPP_TENANT_CLAIM``), and a factory of tokens carrying the tenant claim."""
+    monkeypatch.setenv("INAPP_TENANT_CLAIM", TENANT_CLAIM)
+    service.reset()
+    return lambda user, tenant, admin=False: issue_token(user, SECRET, admin=admin, tenant=tenant, tenant_claim=TENANT_CLAIM)
+
+
 @pytest.fixture
 def channel(api: Api, admin_token: str) -> str:
     response = api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News"})

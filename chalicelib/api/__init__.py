@@ -6,9 +6,11 @@ query strings into the domain's typed requests (a bad field is a 400
 naming it, before anything changes); `lambda_event` unwraps the ``send``
 Lambda's events; `pages` serves the inbox, the admin console and their
 static files; `request_limit` holds each user to their requests a second
-on the ``/me`` routes. Nothing here touches storage beyond what the domain does.
+on the ``/me`` routes; `tenancy` scopes a parsed input to the caller's tenant.
+Nothing here touches storage beyond what the domain does.
 """
 
+from chalicelib.api import tenancy
 from chalicelib.api.edge import (
     admin,
     body,
@@ -73,6 +75,7 @@ __all__ = [
     "send_request",
     "static_file",
     "subscriber_changes",
+    "tenancy",
     "use_request_limit",
     "use_settings",
     "user",

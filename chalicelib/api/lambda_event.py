@@ -11,6 +11,10 @@ invocation's request id, which Lambda keeps when it retries an asynchronous
 invocation. A batch's sends get the same with ``#<index>``. The sender the
 send log names is ``events:<source>`` for an EventBridge event, ``lambda``
 otherwise: never a bare string that could equal a user id.
+
+With tenants on (``INAPP_TENANT_CLAIM`` set) the event's top level carries
+``tenant`` (next to ``messages`` in a batch): every send of the event is that
+tenant's, and so are its Idempotency-Keys. With tenants off ``tenant`` is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.api import tenancy
 from chalicelib.api.send_body import send_command
+from chalicelib.core import tenants
 from chalicelib.core.errors import ValidationError
 from chalicelib.core.json_text import check_encodable
 from chalicelib.sending import LAMBDA_SENDER, SendCommand
@@ -38,6 +44,7 @@ class SendEvent:
     sends: list[SendCommand]
     is_batch: bool
     sender: str = LAMBDA_SENDER
+    tenant: str | None = None
 
 
 def _printable(value: Any, limit: int) -> str | None:
@@ -64,10 +71,19 @@ def _one(body: Any, prefix: str, derived_key: str | None) -> SendCommand:
     return send_command(fields, derived_key if key is None else key, prefix=prefix, key_field=prefix + "idempotencyKey")
 
 
-def parse_event(event: Any, request_id: str | None = None) -> SendEvent:
-    """Every send of ``event``, validated; raises ValidationError naming the first bad field."""
+def parse_event(event: Any, request_id: str | None = None, *, tenants_on: bool = False) -> SendEvent:
+    """Every send of ``event``, validated and scoped to its tenant; raises ValidationError naming the first bad field."""
     event, sender, derived = _unwrap(event, request_id)
     check_encodable(event, "event")
+    tenant = None
+    if isinstance(event, dict):
+        event = dict(event)  # the caller's event stays as it was
+        tenant = tenancy.event_tenant(event, tenants_on)
+    parsed = _parse(event, sender, derived)
+    return SendEvent([tenancy.send_command(tenant, s) for s in parsed.sends], parsed.is_batch, parsed.sender, tenant)
+
+
+def _parse(event: Any, sender: str, derived: str | None) -> SendEvent:
     if not (isinstance(event, dict) and "messages" in event):
         return SendEvent([_one(event, "", derived)], is_batch=False, sender=sender)
     if set(event) != {"messages"}:
@@ -86,9 +102,12 @@ def parse_event(event: Any, request_id: str | None = None) -> SendEvent:
     return SendEvent(sends, is_batch=True, sender=sender)
 
 
-def handle_send_event(sender: Sender, event: Any, request_id: str | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+def handle_send_event(
+    sender: Sender, event: Any, request_id: str | None = None, *, tenants_on: bool = False
+) -> dict[str, Any] | list[dict[str, Any]]:
     """The ``send`` Lambda: one answer, or a list of answers for a batch."""
-    parsed = parse_event(event, request_id)
+    parsed = parse_event(event, request_id, tenants_on=tenants_on)
+    scope = tenants.scoped(parsed.tenant, LAMBDA_SCOPE)  # each tenant's keys are its own
     if parsed.is_batch:
-        return sender.send_all(parsed.sends, scope=LAMBDA_SCOPE, sender=parsed.sender)
-    return sender.send(parsed.sends[0], scope=LAMBDA_SCOPE, sender=parsed.sender)
+        return sender.send_all(parsed.sends, scope=scope, sender=parsed.sender)
+    return sender.send(parsed.sends[0], scope=scope, sender=parsed.sender)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import storage
+from chalicelib.core import tenants
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import BusyError, ConflictError, NotFoundError
@@ -36,20 +37,23 @@ class ChannelChanges:
 
 def _not_found(name: str, field: str = "name") -> NotFoundError:
     """``field``: where the name came from — the path's ``name``, or a send's ``channel``."""
-    return NotFoundError(f"{field}: channel '{name}' not found")
+    return NotFoundError(f"{field}: channel '{tenants.plain_channel(name)}' not found")
 
 
 def create_channel(new: NewChannel) -> dict[str, Any]:
     now = iso(utc_now())
     channel = Channel(new.name, title=new.title, description=new.description, created_at=now, updated_at=now)
-    with storage.refused_as(ConflictError(f"name: channel '{new.name}' already exists")):
+    with storage.refused_as(ConflictError(f"name: channel '{tenants.plain_channel(new.name)}' already exists")):
         channel.save(condition=Channel.name.does_not_exist())
     return channel_json(channel)
 
 
 def get_channel(name: str, field: str = "name") -> Channel:
-    """The channel called ``name``, or NotFoundError naming ``field`` (also for malformed names)."""
-    if not CHANNEL_NAME.fullmatch(name):
+    """The channel called ``name``, or NotFoundError naming ``field`` (also for malformed names).
+
+    ``name`` as stored: with tenants on, ``<tenant>|<name>`` (`chalicelib.core.tenants`).
+    """
+    if not CHANNEL_NAME.fullmatch(tenants.plain_channel(name)):
         raise _not_found(name, field)
     try:
         return Channel.get(name)
@@ -83,13 +87,19 @@ def delete_channel(name: str, queue: WorkQueue) -> None:
         channel.delete(condition=Channel.name.exists())
 
 
-def list_channels(user_id: str, page: Page, cursors: CursorCodec) -> dict[str, Any]:
-    """A page of channels in table order; the cursor holds the last name."""
+def list_channels(user_id: str, page: Page, cursors: CursorCodec, tenant: str | None = None) -> dict[str, Any]:
+    """A page of channels in table order; the cursor holds the last name.
+
+    With tenants on, only ``tenant``'s: the Scan filters the others out (it reads past them, so listing
+    channels costs the reads of every tenant's channels; channels are few, and only admins list them).
+    """
     start = None
     if page.cursor:
         position = cursors.decode(page.cursor, user_id, CURSOR_SCOPE)
         start = {"name": {"S": str(position.get("name", ""))}}
-    found = Channel.scan(limit=page.limit + 1, page_size=page.limit + 1, last_evaluated_key=start)
+    own = None if tenant is None else Channel.name.startswith(tenants.scoped(tenant, ""))
+    size = page.limit + 1
+    found = Channel.scan(own, limit=size, page_size=size, last_evaluated_key=start)
     items, more = storage.first_page(found, page.limit)
     cursor = storage.next_cursor(items, more, lambda c: cursors.encode(user_id, CURSOR_SCOPE, {"name": c.name}))
     return page_json([channel_json(c) for c in items], cursor)

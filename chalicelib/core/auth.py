@@ -5,7 +5,8 @@ HS256 with ``INAPP_JWT_SECRET`` (local/dev), or RS256/ES256 keys from
 always and the audience when configured: an ID token's ``aud``, or a Cognito
 access token's ``client_id`` (access tokens, what single-page apps send,
 carry no ``aud``). ``exp`` and ``sub`` are required; ``alg: none`` is never
-accepted. Admin comes from the configured roles claim only.
+accepted. Admin comes from the configured roles claim only; with
+``INAPP_TENANT_CLAIM`` set, the tenant from that claim (required).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import tenants
 from chalicelib.core.errors import ForbiddenError, UnauthorizedError
 
 if TYPE_CHECKING:
@@ -29,15 +31,25 @@ if TYPE_CHECKING:
 ADMIN_ROLE = "admin"
 JWKS_ALGORITHMS = ["RS256", "ES256"]
 MAX_USER_ID = 128
+DEFAULT_TENANT_CLAIM = "tenant"  # what `issue_token` writes; deployments name theirs in INAPP_TENANT_CLAIM
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's subject, whether it holds the admin role, and when the token expires."""
+    """Who is calling: the token's subject, whether it holds the admin role, and when the token expires.
+
+    With tenants on, ``user_id`` is the stored id ``<tenant>|<sub>`` (`chalicelib.core.tenants`), so
+    everything keyed by it is the tenant's own; ``tenant`` is None with tenants off.
+    """
 
     user_id: str
     is_admin: bool
     expires_at: int | None = None  # the token's ``exp``, epoch seconds: a WebSocket connection lives no longer
+    tenant: str | None = None
+
+    def channel(self, name: str) -> str:
+        """The stored name of the caller's tenant's channel ``name`` (unchanged with tenants off)."""
+        return tenants.scoped(self.tenant, name)
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -101,11 +113,23 @@ def verify_token(token: str | None, auth: AuthSettings, field: str = "Authorizat
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID:
         raise UnauthorizedError(f"{field}: the token's sub must be a user id of 1 to 128 characters")
     expires = claims.get("exp")  # required and checked by PyJWT: a number
+    tenant = None if auth.tenant_claim is None else _tenant(claims, auth.tenant_claim, field)
     return Principal(
-        user_id=user_id,
+        user_id=tenants.scoped(tenant, user_id),
         is_admin=ADMIN_ROLE in _roles(claims, auth.roles_claim),
         expires_at=int(expires) if isinstance(expires, int | float) else None,
+        tenant=tenant,
     )
+
+
+def _tenant(claims: dict[str, Any], claim: str, field: str) -> str:
+    """The caller's tenant, from the configured claim: required, and a tenant name (so it never holds ``|``)."""
+    value = claims.get(claim)
+    if value is None:
+        raise UnauthorizedError(f"{field}: the token's {claim} claim (the tenant) is required")
+    if not isinstance(value, str) or not tenants.TENANT.fullmatch(value):
+        raise UnauthorizedError(f"{field}: the token's {claim} claim (the tenant) {tenants.TENANT_RULE}")
+    return value
 
 
 def bearer_token(headers: dict[str, str] | Any) -> str | None:
@@ -117,12 +141,23 @@ def bearer_token(headers: dict[str, str] | Any) -> str | None:
     return token.strip()
 
 
-def issue_token(user_id: str, secret: str, *, admin: bool = False, lifetime_seconds: int = 86400, now: int | None = None) -> str:
-    """An HS256 token for local use and tests (the cloud uses Cognito/OIDC)."""
+def issue_token(
+    user_id: str,
+    secret: str,
+    *,
+    admin: bool = False,
+    lifetime_seconds: int = 86400,
+    now: int | None = None,
+    tenant: str | None = None,
+    tenant_claim: str = DEFAULT_TENANT_CLAIM,
+) -> str:
+    """An HS256 token for local use and tests (the cloud uses Cognito/OIDC); ``tenant`` goes in ``tenant_claim``."""
     import jwt
 
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {"sub": user_id, "iat": issued, "exp": issued + lifetime_seconds}
     if admin:
         claims["roles"] = [ADMIN_ROLE]
+    if tenant is not None:
+        claims[tenant_claim] = tenant
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -63,6 +63,7 @@ class AuthSettings:
     jwt_audience: str | None  # checked when set: an ID token's `aud`, a Cognito access token's `client_id`
     roles_claim: str
     cursor_secret: str
+    tenant_claim: str | None = None  # the claim naming the caller's tenant (`chalicelib.core.tenants`); None: one tenant
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Settings:
     scheduler_role_arn: str | None = None  # the role EventBridge Scheduler invokes it with
     schedule_group: str = "default"
     scheduler_endpoint: str | None = None
+    tenant_claim: str | None = None  # tenants on: the ``send`` Lambda then requires its event's ``tenant``
 
     @property
     def retention(self) -> timedelta:
@@ -177,6 +179,7 @@ def load_auth_settings() -> AuthSettings:
         jwt_audience=_optional("INAPP_JWT_AUDIENCE"),
         roles_claim=_optional("INAPP_ROLES_CLAIM") or "roles",
         cursor_secret=cursor_secret,
+        tenant_claim=_optional("INAPP_TENANT_CLAIM"),
     )
 
 
@@ -204,6 +207,7 @@ def load_settings() -> Settings:
         scheduler_role_arn=_optional("INAPP_SCHEDULER_ROLE_ARN"),
         schedule_group=_optional("INAPP_SCHEDULE_GROUP") or "default",
         scheduler_endpoint=_optional("INAPP_SCHEDULER_ENDPOINT"),
+        tenant_claim=_optional("INAPP_TENANT_CLAIM"),  # off by default: one tenant, nothing scoped
     )
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib import storage
+from chalicelib.core import tenants
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import id_time_ms, new_id
@@ -53,13 +54,14 @@ def build_message(
     retry) puts it in ``stored-index``, where the catch-up finds it behind
     the newer ids a client saw meanwhile.
     """
+    channel = tenants.plain_channel(request.channel)  # the user's partition is already the tenant's
     message = InboxMessage(
         user,
         send_id,
-        **request.stored_fields(),
+        **{**request.stored_fields(), "channel": channel},
         channel_title=channel_title,
         created_at=iso_from_ms(id_time_ms(send_id)),
-        user_channel=f"{user}#{request.channel}",
+        user_channel=f"{user}#{channel}",
         expires_at=_expiry(request, expires_at),
         stored_id=stored_id,
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PutError
 
 from chalicelib import storage
+from chalicelib.core import tenants
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.cursors import CursorCodec, Page
 from chalicelib.core.errors import NotFoundError
@@ -40,12 +41,13 @@ class SendLogQuery:
 
     channel: str | None
     page: Page
+    tenant: str | None = None  # with tenants on, the caller's: only its sends are listed
 
 
 def _item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
     return SendLog(
         send_id,
-        log=log_key(send_id),
+        log=log_key(send_id, tenants.channel_tenant(request.channel)),
         **request.stored_fields(),
         channel_title=channel.title,
         channel_since=first_id_at(channel.created_at),
@@ -76,20 +78,25 @@ def record_queued(request: SendRequest, channel: Channel, send_id: str, sender: 
             raise
 
 
-def get_send(send_id: str) -> dict[str, Any]:
+def get_send(send_id: str, tenant: str | None = None) -> dict[str, Any]:
+    """One send; another tenant's answers 404, exactly like a missing one."""
+    missing = NotFoundError(f"send_id: send '{send_id}' not found")
     if not is_valid_id(send_id):
-        raise NotFoundError(f"send_id: send '{send_id}' not found")
+        raise missing
     try:
-        return send_log_json(SendLog.get(send_id, consistent_read=True))
+        entry = SendLog.get(send_id, consistent_read=True)
     except SendLog.DoesNotExist:
-        raise NotFoundError(f"send_id: send '{send_id}' not found") from None
+        raise missing from None
+    if tenants.channel_tenant(entry.channel) != tenant:
+        raise missing
+    return send_log_json(entry)
 
 
 def list_sends(user_id: str, query: SendLogQuery, cursors: CursorCodec) -> dict[str, Any]:
     """Newest first, all sends or one channel's; the cursor holds the last id (bound to the filter)."""
     scope = json.dumps([CURSOR_SCOPE, query.channel])
     before = str(cursors.decode(query.page.cursor, user_id, scope).get("id", "")) if query.page.cursor else None
-    found = storage.newest_sends(before, query.page.limit + 1, query.channel)
+    found = storage.newest_sends(before, query.page.limit + 1, query.channel, query.tenant)
     items, more = storage.first_page(found, query.page.limit)
     cursor = storage.next_cursor(items, more, lambda s: cursors.encode(user_id, scope, {"id": s.id}))
     return page_json([send_log_json(s) for s in items], cursor)

@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.channels import get_channel
-from chalicelib.core import metrics
+from chalicelib.core import metrics, tenants
 from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError, ValidationError
 from chalicelib.core.ids import id_time_ms, new_id
@@ -122,7 +122,7 @@ class Sender:
         send_log.done_item(request, channel, send_id, sender).save()  # logged done only once all of it is stored
         metrics.add(metrics.SENDS)  # here, after every group: replays of an Idempotency-Key never get this far
         metrics.add(metrics.RECIPIENTS_STORED, len(request.receivers))
-        return {"id": send_id, "channel": request.channel, "receivers": len(request.receivers)}
+        return {"id": send_id, "channel": tenants.plain_channel(request.channel), "receivers": len(request.receivers)}
 
     def store_chunk(
         self, request: SendRequest, channel: Channel, send_id: str, users: list[str], *, fresh: bool, late: bool
@@ -173,7 +173,8 @@ class Sender:
             logger.warning("queueing an audience send failed", extra={"error": type(error).__name__})
             raise BusyError("audience: the send could not be queued; retry with the same Idempotency-Key") from None
         metrics.add(metrics.SENDS)
-        return {"id": send_id, "channel": request.channel, "audience": request.audience, "status": send_log.QUEUED}
+        channel_name = tenants.plain_channel(request.channel)
+        return {"id": send_id, "channel": channel_name, "audience": request.audience, "status": send_log.QUEUED}
 
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""

@@ -14,6 +14,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.core import tenants
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -30,9 +32,14 @@ LOG_BUCKETS = 8
 LOG_KEYS = tuple(f"sends#{k}" for k in range(LOG_BUCKETS))
 
 
-def log_key(send_id: str) -> str:
+def log_keys(tenant: str | None = None) -> tuple[str, ...]:
+    """The log-index hash keys of a tenant's sends (``<tenant>|sends#<k>``), or of the only tenant's."""
+    return LOG_KEYS if tenant is None else tuple(tenants.scoped(tenant, key) for key in LOG_KEYS)
+
+
+def log_key(send_id: str, tenant: str | None = None) -> str:
     """The log-index hash key of a send: CRC-32 of its id picks the bucket, the same in every process (not ``hash()``)."""
-    return LOG_KEYS[zlib.crc32(send_id.encode("ascii")) % LOG_BUCKETS]
+    return log_keys(tenant)[zlib.crc32(send_id.encode("ascii")) % LOG_BUCKETS]
 
 
 class Subscription(Model):
@@ -109,8 +116,8 @@ def _newest(index: LogIndex | ChannelLogIndex, key: str, condition: Condition | 
     return index.query(key, range_key_condition=condition, scan_index_forward=False, limit=size, page_size=size)
 
 
-def newest_sends(before: str | None, size: int, channel: str | None = None) -> Iterator[SendLog]:
-    """Sends newest first, below the id ``before`` if given: one channel's (channel-index) or all of them.
+def newest_sends(before: str | None, size: int, channel: str | None = None, tenant: str | None = None) -> Iterator[SendLog]:
+    """Sends newest first, below the id ``before`` if given: one channel's (channel-index) or all of ``tenant``'s.
 
     All of them are each log bucket's ``size`` newest, merged: any send among the ``size`` newest overall
     is among its own bucket's ``size`` newest, so the first ``size`` merged are exact and a cursor on the
@@ -119,5 +126,5 @@ def newest_sends(before: str | None, size: int, channel: str | None = None) -> I
     condition = None if before is None else SendLog.id < before
     if channel:
         return _newest(SendLog.channel_log_index, channel, condition, size)
-    buckets = [_newest(SendLog.log_index, key, condition, size) for key in LOG_KEYS]
+    buckets = [_newest(SendLog.log_index, key, condition, size) for key in log_keys(tenant)]
     return heapq.merge(*buckets, key=lambda entry: entry.id, reverse=True)

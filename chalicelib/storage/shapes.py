@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib.core import tenants
 from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.ids import id_time_ms
 from chalicelib.storage.audience_tables import SendLog, Subscription
@@ -68,7 +69,7 @@ def preferences_json(muted: Iterable[str]) -> dict[str, Any]:
 
 def channel_json(channel: Channel) -> dict[str, Any]:
     return {
-        "name": channel.name,
+        "name": tenants.plain_channel(channel.name),
         "title": channel.title,
         "description": channel.description,
         "createdAt": channel.created_at,
@@ -108,12 +109,16 @@ def fitting(items: list[dict[str, Any]], budget: int = PAGE_BYTES) -> int:
 
 
 def send_log_json(entry: SendLog) -> dict[str, Any]:
-    """A send as the log shows it: ``audience`` for an audience send, ``receivers`` (a count) otherwise."""
+    """A send as the log shows it: ``audience`` for an audience send, ``receivers`` (a count) otherwise.
+
+    Its channel and sender as its tenant knows them (the stored ones carry the tenant: `chalicelib.core.tenants`).
+    """
+    tenant = tenants.channel_tenant(entry.channel)
     shape: dict[str, Any] = {
         "id": entry.id,
-        "channel": entry.channel,
+        "channel": tenants.plain_channel(entry.channel),
         "title": entry.title,
-        "sender": entry.sender,
+        "sender": tenants.plain_user(entry.sender, tenant),
     }
     if entry.tags:
         shape["tags"] = sorted(entry.tags)
@@ -134,4 +139,5 @@ def send_log_json(entry: SendLog) -> dict[str, Any]:
 
 
 def subscriber_json(subscription: Subscription) -> dict[str, Any]:
-    return {"userId": subscription.user_id, "subscribedAt": iso_from_ms(id_time_ms(subscription.since))}
+    user = tenants.plain_user(subscription.user_id, tenants.channel_tenant(subscription.channel))
+    return {"userId": user, "subscribedAt": iso_from_ms(id_time_ms(subscription.since))}

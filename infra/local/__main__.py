@@ -24,7 +24,6 @@ EPILOG = """examples:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, wait for Ctrl-C or SIGTERM, stop it (≤ 1 s, no traceback)."""
-    from chalicelib.core.auth import issue_token
     from chalicelib.core.errors import ConfigurationError
     from infra.local.settings import PortInUseError, StackSettings
     from infra.local.stack import LocalStack
@@ -51,9 +50,8 @@ def serve(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    secret = stack.settings.jwt_secret
     users = {} if stack.settings.jwks_url else {"admin": True, "alice": False, "bob": False}  # JWKS: none to mint
-    state = stack.state({user: issue_token(user, secret, admin=admin) for user, admin in users.items()})
+    state = stack.state({user: stack.settings.mint(user, admin=admin) for user, admin in users.items()})
     try:
         state.write()
         print(banner(state))
@@ -82,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("user")
     token_cmd.add_argument("--admin", action="store_true", help="may manage channels and send")
     token_cmd.add_argument("--hours", type=float, default=24, help="lifetime (default: 24)")
+    token_cmd.add_argument("--tenant", help="the tenant claim (default: the running stack's, when tenants are on)")
     token_cmd.set_defaults(run=commands.token)
     send_cmd = subcommands.add_parser("send", help="send a message through the running stack as admin")
     send_cmd.add_argument("--channel", required=True)

@@ -17,8 +17,9 @@ from typing import Any
 
 from inapp_client import InappClient, InappError
 
-from chalicelib.core.auth import MAX_USER_ID, issue_token
+from chalicelib.core.auth import MAX_USER_ID
 from infra.local import DEV_SECRET
+from infra.local.settings import mint
 from infra.local.state import banner, read_state, state_file
 
 NOT_RUNNING_HINT = "is `make run` running?"
@@ -64,15 +65,23 @@ def user_id(value: str, option: str, example: str) -> str:
     return value
 
 
+def _token(user: str, *, admin: bool = False, hours: float = 24, tenant: str | None = None) -> str:
+    """A token for the running stack: of its tenant (or ``tenant``) in its tenant claim when tenants are on."""
+    state = read_state()
+    claim = os.environ.get("INAPP_TENANT_CLAIM") or (state.tenant_claim if state else None)
+    tenant = tenant or (state.tenant if state else None)
+    return mint(user, secret(), admin=admin, tenant=tenant, tenant_claim=claim, lifetime_seconds=int(hours * 3600))
+
+
 def token(args: argparse.Namespace) -> int:
     user = user_id(args.user, "user", "make token USER=carol")
-    print(issue_token(user, secret(), admin=args.admin, lifetime_seconds=int(args.hours * 3600)))
+    print(_token(user, admin=args.admin, hours=args.hours, tenant=args.tenant))
     return 0
 
 
 def _client() -> InappClient:
     """The sender's client (`clients/python`) on the stack's HTTP API, as admin; two quick retries at most."""
-    return InappClient(http_url(), issue_token("admin", secret(), admin=True), retries=2, backoff=0.2)
+    return InappClient(http_url(), _token("admin", admin=True), retries=2, backoff=0.2)
 
 
 def _failure(error: InappError) -> CommandError:
@@ -140,6 +149,9 @@ def event(args: argparse.Namespace) -> int:
     except InappError as error:
         raise _failure(error) from None
     payload = sample_send(args.preset, args.channel)
+    state = read_state()
+    if state is not None and state.tenant:  # tenants on: the event names the stack's tenant, as a caller's must
+        payload = {**payload, "tenant": state.tenant}
     functions = boto3.client(
         "lambda", endpoint_url=lambda_url(), region_name="us-east-1", aws_access_key_id="local",
         aws_secret_access_key="local", config=Config(retries={"max_attempts": 1}),
@@ -159,7 +171,7 @@ def tail(args: argparse.Namespace) -> int:
     user = user_id(args.user, "--user", "make tail USER=bob")
     url = ws_url()
     try:
-        socket = connect(f"{url}?token={issue_token(user, secret())}", open_timeout=10)
+        socket = connect(f"{url}?token={_token(user)}", open_timeout=10)
     except InvalidStatus as error:
         status = error.response.status_code
         hint = SECRET_HINT if status == 401 else "another program on that port?"

@@ -28,12 +28,9 @@ def check_ready(http_url: str, management_endpoint: str, lambda_url: str) -> Non
         assert response.status == 204
 
 
-def seed_demo_channel(http_url: str, jwt_secret: str) -> None:
+def seed_demo_channel(http_url: str, admin: str) -> None:
     """The channel the quick start sends to, created through the API as any admin would (kept if it exists)."""
-    from chalicelib.core.auth import issue_token
-
     body = json.dumps({"name": DEMO_CHANNEL, "title": DEMO_CHANNEL_TITLE}).encode()
-    admin = issue_token("admin", jwt_secret, admin=True)
     headers = {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"}
     request = urllib.request.Request(f"{http_url}/channels", data=body, method="POST", headers=headers)
     try:

@@ -17,6 +17,7 @@ WS_STAGE = "api"
 
 
 APP_NAME = "inapp"
+DEMO_TENANT = "demo"  # the tenant of the stack's own tokens when INAPP_TENANT_CLAIM is set
 
 
 class PortInUseError(RuntimeError):
@@ -36,6 +37,12 @@ class StackSettings:
     ws_max_seconds: float
     log_format: str
     faults: FaultPlan = field(default_factory=FaultPlan)
+    tenant_claim: str | None = None  # INAPP_TENANT_CLAIM: the stack's own tokens then carry `tenant`
+    tenant: str | None = None
+
+    def mint(self, user: str, *, admin: bool = False) -> str:
+        """A token of the stack's own, of its tenant when tenants are on."""
+        return mint(user, self.jwt_secret, admin=admin, tenant=self.tenant, tenant_claim=self.tenant_claim)
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -52,7 +59,30 @@ class StackSettings:
             ws_max_seconds=float(env.get("INAPP_WS_MAX_SECONDS", "7200")),
             log_format=console_logs.log_format(),
             faults=FaultPlan.parse(env.get("INAPP_FAULTS", "")),
+            tenant_claim=env.get("INAPP_TENANT_CLAIM") or None,
+            tenant=local_tenant(env.get("INAPP_TENANT_CLAIM"), env.get("INAPP_LOCAL_TENANT")),
         )
+
+
+def local_tenant(claim: str | None, tenant: str | None) -> str | None:
+    """The tenant of the stack's own tokens: ``INAPP_LOCAL_TENANT`` or ``demo``, when tenants are on."""
+    from chalicelib.core.tenants import TENANT, TENANT_RULE
+
+    if not claim:
+        return None
+    chosen = tenant or DEMO_TENANT
+    if not TENANT.fullmatch(chosen):
+        raise ValueError(f"setting INAPP_LOCAL_TENANT {TENANT_RULE}, got {chosen!r}")
+    return chosen
+
+
+def mint(user: str, secret: str, *, admin: bool = False, tenant: str | None = None, tenant_claim: str | None = None,
+         lifetime_seconds: int = 86400) -> str:  # fmt: skip
+    """An HS256 token, with the tenant claim when tenants are on (``tenant_claim`` and ``tenant`` set)."""
+    from chalicelib.core.auth import DEFAULT_TENANT_CLAIM, issue_token
+
+    claim = tenant_claim or DEFAULT_TENANT_CLAIM
+    return issue_token(user, secret, admin=admin, lifetime_seconds=lifetime_seconds, tenant=tenant, tenant_claim=claim)
 
 
 def stage_environment() -> dict[str, str]:

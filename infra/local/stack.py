@@ -210,7 +210,7 @@ class LocalStack:
     def _seed_demo_channel(self) -> None:
         if self.settings.jwks_url is not None:
             return  # the stack cannot sign for an admin of your provider; the banner says so
-        seed_demo_channel(self.http_url, self.settings.jwt_secret)
+        seed_demo_channel(self.http_url, self.settings.mint("admin", admin=True))
 
     def stop(self) -> None:
         """Stop every part, newest first; DynamoDB last, once nothing writes to it any more."""
@@ -273,4 +273,6 @@ class LocalStack:
             dynamodb=os.environ["INAPP_DYNAMODB_ENDPOINT"],
             in_memory=self.dynamodb is not None,
             tokens=tokens,
+            tenant_claim=self.settings.tenant_claim,
+            tenant=self.settings.tenant,
         )

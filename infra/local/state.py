@@ -43,6 +43,8 @@ class StackState:
     dynamodb: str
     in_memory: bool
     tokens: dict[str, str]
+    tenant_claim: str | None = None  # tenants on: the CLI's tokens carry `tenant` in this claim
+    tenant: str | None = None
 
     def write(self) -> Path:
         """Write atomically, readable by the owner only (it holds tokens)."""
@@ -85,6 +87,7 @@ def banner(state: StackState) -> str:
     users = [name for name in state.tokens if name != "admin"]
     lines = [
         *_endpoints(state, f"{state.http}/admin#token={state.tokens['admin']}"),
+        *([f"Tenants on ({state.tenant_claim} claim): these tokens are tenant '{state.tenant}'."] if state.tenant else []),
         f"Demo channel '{DEMO_CHANNEL}' ({DEMO_CHANNEL_TITLE}) is ready: `make send` sends to it.",
         f"Inbox links (open {users[0]}'s, then `make send` in a second terminal):",
         *[f"  {name:<6} {state.http}/#token={state.tokens[name]}" for name in users],

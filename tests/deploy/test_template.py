@@ -33,7 +33,7 @@ TABLES = {
     "SendsTable": "sends",
 }
 TABLE_ENV = packaging.TABLE_VARIABLES
-FUNCTIONS = ["APIHandler", "Send", "Deliver", "FanOut", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
+FUNCTIONS = ["APIHandler", "Send", "Deliver", "FanOut", "Wake", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"]
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -190,7 +190,8 @@ def _as_list(value: Any) -> list[Any]:
 
 def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
     roles = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    assert roles == {f"{f}Role" if f != "APIHandler" else "ApiHandlerRole" for f in FUNCTIONS}
+    # A role per function, and the one EventBridge Scheduler invokes Wake with (tests/deploy/test_grants.py).
+    assert roles == {f"{f}Role" if f != "APIHandler" else "ApiHandlerRole" for f in FUNCTIONS} | {"SchedulerRole"}
     for role, statement in _statements(template):
         actions = _as_list(statement["Action"])
         assert statement["Effect"] == "Allow", role
