@@ -22,6 +22,10 @@ And right after every change a user makes, before the stream catches up
 (read-your-own-writes): that user's ``GET /me/unread-count``,
 ``/me/channels`` and unread list equal a recount of their items.
 
+The same machine runs again on one deployment serving two tenants, the same
+``sub`` and the same channel names in both: every user's items, counts and
+lists stay their own.
+
 Batch writes carry 2 items (instead of 25) so that small sends span several
 calls and a failure can fall between them.
 """
@@ -32,7 +36,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -43,7 +47,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from moto import mock_aws
 
 from chalicelib import counts, service
-from chalicelib.core.auth import issue_token
+from chalicelib.core.auth import DEFAULT_TENANT_CLAIM, issue_token
 from chalicelib.core.clock import iso
 from chalicelib.core.config import load_settings
 from chalicelib.inbox import expiry, queries
@@ -60,11 +64,26 @@ USERS = ("ann", "ben", "cat", "dan", "eve")
 CHANNELS = ("ops", "news")
 KEYS = ("k1", "k2", "k3")
 NOT_MESSAGES = (DELETED, PREFERENCES, *ENTRIES)  # the other items of a user's partition
-ADMIN = issue_token("admin", SECRET, admin=True)
-TOKENS = {user: issue_token(user, SECRET) for user in USERS}
 
 
 class InboxMachine(RuleBasedStateMachine):
+    """The rules name users by label (``USERS``); each label is a user of a tenant (none: tenants off)."""
+
+    TENANT_OF: ClassVar[dict[str, str | None]] = dict.fromkeys(USERS)
+    SUB: ClassVar[dict[str, str]] = {user: user for user in USERS}  # the token's ``sub`` of each label
+
+    def _id(self, user: str) -> str:
+        """The user's id as stored (``<tenant>|<sub>`` with tenants on)."""
+        tenant = self.TENANT_OF[user]
+        return self.SUB[user] if tenant is None else f"{tenant}|{self.SUB[user]}"
+
+    def _token(self, user: str) -> str:
+        return issue_token(self.SUB[user], SECRET, tenant=self.TENANT_OF[user])
+
+    @staticmethod
+    def _admin(tenant: str | None) -> str:
+        return issue_token("admin", SECRET, admin=True, tenant=tenant)
+
     def __init__(self) -> None:
         super().__init__()
         self.mock = mock_aws()
@@ -84,8 +103,9 @@ class InboxMachine(RuleBasedStateMachine):
         self.weather: dict[str, float] = {}  # DynamoDB faults on for the steps from now on
         self.passed = timedelta(0)  # how far the app's clock is ahead (messages' own expiries come due)
         self.expiries: dict[str, datetime] = {}  # send id → its own expiry
-        for channel in CHANNELS:
-            self._http("POST", "/channels", ADMIN, {"name": channel, "title": channel.title()})
+        for tenant in sorted(set(self.TENANT_OF.values()), key=str):
+            for channel in CHANNELS:
+                self._http("POST", "/channels", self._admin(tenant), {"name": channel, "title": channel.title()})
 
     def teardown(self) -> None:
         self.client.__exit__(None, None, None)
@@ -118,22 +138,26 @@ class InboxMachine(RuleBasedStateMachine):
         self, receivers: list[str], channel: str, title: str, key: str | None, fail_on: int | None, tags: Any, expires: bool
     ) -> None:
         severity = "critical" if title == "b" else "normal"
-        body: dict[str, Any] = {"channel": channel, "receivers": receivers, "title": title, "severity": severity}
+        tenant = self.TENANT_OF[receivers[0]]  # one admin sends to users of their own tenant
+        receivers = [user for user in receivers if self.TENANT_OF[user] == tenant]
+        subs = [self.SUB[user] for user in receivers]
+        body: dict[str, Any] = {"channel": channel, "receivers": subs, "title": title, "severity": severity}
         if tags:
             body["tags"] = tags
         if expires:  # due once `time_passes` has run twice after it
             body["expiresAt"] = iso(datetime.now(UTC) + self.passed + timedelta(minutes=3))
         raw = json.dumps(body, sort_keys=True)
         if fail_on is None:
-            response = self._post(raw, key)
+            response = self._post(raw, key, tenant)
         else:
             with failing_write(fail_on):
-                response = self._post(raw, key)
-        if key is not None and key in self.answered and self.answered[key][0] != raw:
+                response = self._post(raw, key, tenant)
+        scope = (tenant, key)  # each tenant's admin has keys of their own
+        if key is not None and scope in self.answered and self.answered[scope][0] != raw:
             assert response.status_code == 409, response.json_body  # the key belongs to another body
             return
         if response.status_code == 429 and key is not None:
-            response = self._post(raw, key)  # as the 429 says: the same key completes the send
+            response = self._post(raw, key, tenant)  # as the 429 says: the same key completes the send
         if response.status_code == 429:
             self._adopt_partial(receivers)  # without a key, a failed send may have reached some receivers
             return
@@ -142,14 +166,14 @@ class InboxMachine(RuleBasedStateMachine):
         if expires and send_id not in self.expiries:
             self.expiries[send_id] = datetime.fromisoformat(body["expiresAt"])
         if key is not None:
-            assert self.answered.get(key, (raw, send_id)) == (raw, send_id)  # a replay answers the first id
-            self.answered[key] = (raw, send_id)
+            assert self.answered.get(scope, (raw, send_id)) == (raw, send_id)  # a replay answers the first id
+            self.answered[scope] = (raw, send_id)
         for user in set(receivers):
             if send_id not in self.gone[user]:  # a replayed answer stores nothing: an expired or deleted copy stays gone
                 self.expected[user].add(send_id)
 
-    def _post(self, raw: str, key: str | None) -> Any:
-        headers = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
+    def _post(self, raw: str, key: str | None, tenant: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {self._admin(tenant)}", "Content-Type": "application/json"}
         if key:
             headers["Idempotency-Key"] = key
         with dynamodb_faults(self.weather):
@@ -160,10 +184,9 @@ class InboxMachine(RuleBasedStateMachine):
         for user in set(receivers):
             self.expected[user] |= self._held(user) - self.expected[user] - self.gone[user]
 
-    @staticmethod
-    def _held(user: str) -> set[str]:
+    def _held(self, user: str) -> set[str]:
         """The message ids the user holds, live or archived."""
-        return {m.message_id for m in InboxMessage.query(user) if not m.id.startswith(NOT_MESSAGES)}
+        return {m.message_id for m in InboxMessage.query(self._id(user)) if not m.id.startswith(NOT_MESSAGES)}
 
     # --- the user's changes --------------------------------------------------------------------
 
@@ -182,7 +205,7 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, message_id = picked
-        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"status": status})
+        response = self._http("PATCH", f"/me/messages/{message_id}", self._token(user), {"status": status})
         assert response.status_code in (200, 429), response.json_body  # 429: a conflict outlasted the retries
         self._own_changes_show(user)
 
@@ -192,7 +215,7 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, message_id = picked
-        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"archived": archived})
+        response = self._http("PATCH", f"/me/messages/{message_id}", self._token(user), {"archived": archived})
         assert response.status_code in (200, 429), response.json_body
         assert response.status_code == 429 or response.json_body["archived"] is archived
         self._own_changes_show(user)
@@ -203,7 +226,7 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, message_id = picked
-        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"pinned": pinned})
+        response = self._http("PATCH", f"/me/messages/{message_id}", self._token(user), {"pinned": pinned})
         assert response.status_code in (200, 404, 409, 429), response.json_body  # 404: expired; 409: not live
         self._own_changes_show(user)
 
@@ -214,7 +237,7 @@ class InboxMachine(RuleBasedStateMachine):
             return
         user, message_id = picked
         until = iso(datetime.now(UTC) + timedelta(hours=hours))
-        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"snoozedUntil": until})
+        response = self._http("PATCH", f"/me/messages/{message_id}", self._token(user), {"snoozedUntil": until})
         assert response.status_code in (200, 404, 409, 429), response.json_body  # 409: archived
         self._own_changes_show(user)
 
@@ -224,7 +247,7 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, message_id = picked
-        response = self._http("PATCH", f"/me/messages/{message_id}", TOKENS[user], {"snoozedUntil": None})
+        response = self._http("PATCH", f"/me/messages/{message_id}", self._token(user), {"snoozedUntil": None})
         assert response.status_code in (200, 404, 429), response.json_body
         self._own_changes_show(user)
 
@@ -264,12 +287,12 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, message_id = picked
-        status = self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code
+        status = self._http("DELETE", f"/me/messages/{message_id}", self._token(user), None).status_code
         assert status in (204, 404, 429)  # 404: expired meanwhile
         self._own_changes_show(user)
         if status != 204:  # the transaction did not commit: still there (or gone already)
             return
-        assert self._http("DELETE", f"/me/messages/{message_id}", TOKENS[user], None).status_code == 404
+        assert self._http("DELETE", f"/me/messages/{message_id}", self._token(user), None).status_code == 404
         self.expected[user].discard(message_id)
         self.gone[user].add(message_id)
 
@@ -282,20 +305,20 @@ class InboxMachine(RuleBasedStateMachine):
         body: dict[str, Any] = {} if channel is None else {"channel": channel}
         if action == "archive":
             body["status"] = "read"
-        response = self._http("POST", f"/me/messages/{action}", TOKENS[user], body)
+        response = self._http("POST", f"/me/messages/{action}", self._token(user), body)
         assert response.status_code in (200, 429), response.json_body  # 429: what was done stays done
         self._own_changes_show(user)
 
     @rule(user=st.sampled_from(USERS), channel=st.sampled_from(CHANNELS), muted=st.booleans())
     def mute(self, user: str, channel: str, muted: bool) -> None:
-        response = self._http("PUT", f"/me/preferences/channels/{channel}", TOKENS[user], {"muted": muted})
+        response = self._http("PUT", f"/me/preferences/channels/{channel}", self._token(user), {"muted": muted})
         assert response.status_code in (200, 429), response.json_body
         self._own_changes_show(user)
 
     def _own_changes_show(self, user: str) -> None:
         """Read-your-own-writes: the stream caught up before this step (the invariants below), so right after the
         user's change, and before it catches up again, what the user reads equals a recount of their items."""
-        headers = {"Authorization": f"Bearer {TOKENS[user]}"}
+        headers = {"Authorization": f"Bearer {self._token(user)}"}
 
         def get(path: str) -> Any:
             response = self.client.http.request("GET", path, headers=headers)
@@ -303,12 +326,12 @@ class InboxMachine(RuleBasedStateMachine):
             return response.json_body
 
         now = expiry.utc_now()
-        due = [m.serialize() for m in InboxMessage.query(user, InboxMessage.id < "a") if expiry.expired(m, now)]
-        expected = tally(user).without(due)  # what the user reads leaves out what expired (and deletes it)
+        due = [m.serialize() for m in InboxMessage.query(self._id(user), InboxMessage.id < "a") if expiry.expired(m, now)]
+        expected = tally(self._id(user)).without(due)  # what the user reads leaves out what expired (and deletes it)
         assert get("/me/unread-count") == expected.summary(), user
         shown = {c["name"]: (c["unread"], c["total"]) for c in get("/me/channels?limit=100")["items"]}
         assert shown == {c: (expected.of("u", c), expected.of("t", c)) for c in expected.channels}, user
-        live = InboxMessage.query(user, InboxMessage.id < "a")
+        live = InboxMessage.query(self._id(user), InboxMessage.id < "a")
         unread = {m.id for m in live if m.status == "unread" and not expiry.expired(m, now)}
         assert {m["id"] for m in get("/me/messages?status=unread&limit=100")["items"]} == unread, user
 
@@ -321,9 +344,9 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, oldest = picked[0], min(self.expected[picked[0]])
-        for message in InboxMessage.batch_get([(user, prefix + oldest) for prefix in ("", ARCHIVED, SNOOZED)]):
+        for message in InboxMessage.batch_get([(self._id(user), prefix + oldest) for prefix in ("", ARCHIVED, SNOOZED)]):
             message.delete()
-            self.ttl_deleted.add((user, message.id))
+            self.ttl_deleted.add((self._id(user), message.id))
         self.expected[user].discard(oldest)
         self.gone[user].add(oldest)
 
@@ -361,7 +384,7 @@ class InboxMachine(RuleBasedStateMachine):
     def counts_equal_a_recount_once_the_stream_caught_up(self) -> None:
         self.keeper.catch_up()
         for user in USERS:
-            stored, expected = counts.read(user, consistent=True), tally(user)
+            stored, expected = counts.read(self._id(user), consistent=True), tally(self._id(user))
             assert (stored.numbers(), stored.muted) == (expected.numbers(), expected.muted), user
             assert stored.summary() == expected.summary(), user
 
@@ -369,7 +392,7 @@ class InboxMachine(RuleBasedStateMachine):
     def every_accepted_send_is_stored_once_per_receiver(self) -> None:
         for user in USERS:
             now = expiry.utc_now()  # what expired may still be stored until a read finds it (or TTL deletes it)
-            items = [m for m in InboxMessage.query(user) if not m.id.startswith(NOT_MESSAGES)]
+            items = [m for m in InboxMessage.query(self._id(user)) if not m.id.startswith(NOT_MESSAGES)]
             stored = [m.message_id for m in items if not expiry.expired(m, now)]
             assert len(items) == len({m.message_id for m in items}), user  # never both live and archived (or snoozed)
             assert set(stored) == self.expected[user], user
@@ -388,9 +411,22 @@ def small_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_counts_stay_exact_and_nothing_is_lost(small_groups: None) -> None:
+class TenantsMachine(InboxMachine):
+    """The same, on one deployment serving two tenants: "ann" of t1 and "ann" of t2 (labels ann and cat) are two
+    users, and so are both tenants' channels "ops" and "news"; what each user holds and counts is their own."""
+
+    TENANT_OF: ClassVar[dict[str, str | None]] = {"ann": "t1", "ben": "t1", "cat": "t2", "dan": "t2", "eve": "t2"}
+    SUB: ClassVar[dict[str, str]] = {"ann": "ann", "ben": "ben", "cat": "ann", "dan": "dan", "eve": "ben"}
+
+
+@pytest.mark.parametrize("machine", [InboxMachine, TenantsMachine], ids=["one tenant", "two tenants"])
+def test_counts_stay_exact_and_nothing_is_lost(
+    small_groups: None, machine: type[InboxMachine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if machine is TenantsMachine:
+        monkeypatch.setenv("INAPP_TENANT_CLAIM", DEFAULT_TENANT_CLAIM)
     run_state_machine_as_test(
-        InboxMachine,
+        machine,
         settings=settings(
             max_examples=int(os.environ.get("INAPP_INVARIANT_EXAMPLES", "25")),
             stateful_step_count=30,
