@@ -7,7 +7,19 @@ from typing import Any
 import pytest
 
 from chalicelib.inbox.entries import MAX_PINNED
-from tests.conftest import Api, CallCounter, SendFactory, TokenFactory, assert_counts_exact, assert_error
+from tests.conftest import (
+    Api,
+    CallCounter,
+    ConnectFactory,
+    LambdaClient,
+    SendFactory,
+    TokenFactory,
+    assert_counts_exact,
+    assert_error,
+    deliver_and_replay,
+)
+from tests.events import StreamTap
+from tests.standin import ManagementStandIn
 
 
 def _ids(api: Api, token: str, query: str = "") -> list[str]:
@@ -173,3 +185,30 @@ def test_a_bad_tag_filter_is_refused_and_the_archive_and_the_catch_up_ignore_a_t
     api.change_message(alice, first, {"archived": True})
     assert _ids(api, alice, "?tag=x&archived=true") == [first]
     assert _ids(api, alice, f"?tag=x&after={first}") == [plain]  # the catch-up brings every message since the id
+
+
+def test_every_device_sees_a_pin_and_an_unpin_as_updates_and_no_count_moves(
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+) -> None:
+    alice = token("alice")
+    connect("alice", "a1=", "a2=")
+    sent = send(["alice"], tags=["ops"])["id"]
+    deliver_and_replay(lambdas, stream.batch())
+    for pinned in (True, False):
+        api.change_message(alice, sent, {"pinned": pinned})
+        assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
+    for device in ("a1=", "a2="):
+        frames = standin.frames(device)
+        assert [(f["type"], f["message"].get("pinned", False)) for f in frames] == [
+            ("message.created", False),
+            ("message.updated", True),
+            ("message.updated", False),
+        ]
+        assert standin.counts(device) == [{"total": 1, "unseen": 1, "channels": {"news": 1}, "tags": {"ops": 1}}]
