@@ -38,6 +38,8 @@ CONTENT_TYPES = {
             "inbox-toasts.js",
             "inbox-undo.js",
             "inbox-popover.js",
+            "inbox-snooze.js",
+            "inbox-tags.js",
             "inbox-template.js",
             "inbox-styles.js",
             "inbox-page.js",

@@ -44,5 +44,22 @@ export default {
   "toast.open": "{title} öffnen",
   "toast.close": "Benachrichtigung schließen",
   "undo.deleted": "Nachricht gelöscht.",
-  "undo.undo": "Rückgängig"
+  "undo.undo": "Rückgängig",
+  "tab.snoozed": "Zurückgestellt",
+  "tags.label": "Nach Tag filtern",
+  "empty.snoozed": "Nichts zurückgestellt.",
+  "snoozed.title": "Zurückgestellt",
+  "tag.title": "Mit Tag {tag}",
+  "message.pin": "Anheften",
+  "message.unpin": "Lösen",
+  "message.pinned": "Angeheftet",
+  "message.snooze": "Zurückstellen",
+  "message.snoozeHour": "In 1 Stunde",
+  "message.snoozeTomorrow": "Morgen um 09:00",
+  "message.snoozeNextWeek": "Nächste Woche",
+  "message.snoozedUntil": "Zurückgestellt bis {when}",
+  "message.wake": "Jetzt zurückholen",
+  "message.expires": "Läuft ab {when}",
+  "message.tags": "Tags",
+  "toast.unsnoozed": "Wieder da"
 };

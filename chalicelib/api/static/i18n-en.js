@@ -45,5 +45,22 @@ export default {
   "toast.open": "Open {title}",
   "toast.close": "Close notification",
   "undo.deleted": "Message deleted.",
-  "undo.undo": "Undo"
+  "undo.undo": "Undo",
+  "tab.snoozed": "Snoozed",
+  "tags.label": "Filter by tag",
+  "empty.snoozed": "Nothing snoozed.",
+  "snoozed.title": "Snoozed",
+  "tag.title": "Tagged {tag}",
+  "message.pin": "Pin",
+  "message.unpin": "Unpin",
+  "message.pinned": "Pinned",
+  "message.snooze": "Snooze",
+  "message.snoozeHour": "In 1 hour",
+  "message.snoozeTomorrow": "Tomorrow at 09:00",
+  "message.snoozeNextWeek": "Next week",
+  "message.snoozedUntil": "Snoozed until {when}",
+  "message.wake": "Wake now",
+  "message.expires": "Expires {when}",
+  "message.tags": "Tags",
+  "toast.unsnoozed": "Back from snooze"
 };

@@ -44,5 +44,22 @@ export default {
   "toast.open": "Abrir {title}",
   "toast.close": "Cerrar notificación",
   "undo.deleted": "Mensaje eliminado.",
-  "undo.undo": "Deshacer"
+  "undo.undo": "Deshacer",
+  "tab.snoozed": "Pospuestos",
+  "tags.label": "Filtrar por etiqueta",
+  "empty.snoozed": "Nada pospuesto.",
+  "snoozed.title": "Pospuestos",
+  "tag.title": "Etiqueta {tag}",
+  "message.pin": "Fijar",
+  "message.unpin": "Desfijar",
+  "message.pinned": "Fijado",
+  "message.snooze": "Posponer",
+  "message.snoozeHour": "En 1 hora",
+  "message.snoozeTomorrow": "Mañana a las 09:00",
+  "message.snoozeNextWeek": "La próxima semana",
+  "message.snoozedUntil": "Pospuesto hasta {when}",
+  "message.wake": "Recuperar ahora",
+  "message.expires": "Caduca {when}",
+  "message.tags": "Etiquetas",
+  "toast.unsnoozed": "De vuelta"
 };

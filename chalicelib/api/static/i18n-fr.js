@@ -44,5 +44,22 @@ export default {
   "toast.open": "Ouvrir {title}",
   "toast.close": "Fermer la notification",
   "undo.deleted": "Message supprimé.",
-  "undo.undo": "Annuler"
+  "undo.undo": "Annuler",
+  "tab.snoozed": "En pause",
+  "tags.label": "Filtrer par étiquette",
+  "empty.snoozed": "Rien en pause.",
+  "snoozed.title": "En pause",
+  "tag.title": "Étiquette {tag}",
+  "message.pin": "Épingler",
+  "message.unpin": "Désépingler",
+  "message.pinned": "Épinglé",
+  "message.snooze": "Mettre en pause",
+  "message.snoozeHour": "Dans 1 heure",
+  "message.snoozeTomorrow": "Demain à 09:00",
+  "message.snoozeNextWeek": "La semaine prochaine",
+  "message.snoozedUntil": "En pause jusqu’au {when}",
+  "message.wake": "Réveiller maintenant",
+  "message.expires": "Expire {when}",
+  "message.tags": "Étiquettes",
+  "toast.unsnoozed": "De retour de pause"
 };

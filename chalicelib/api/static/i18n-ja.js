@@ -44,5 +44,22 @@ export default {
   "toast.open": "{title} を開く",
   "toast.close": "通知を閉じる",
   "undo.deleted": "メッセージを削除しました。",
-  "undo.undo": "元に戻す"
+  "undo.undo": "元に戻す",
+  "tab.snoozed": "スヌーズ中",
+  "tags.label": "タグで絞り込む",
+  "empty.snoozed": "スヌーズ中のメッセージはありません。",
+  "snoozed.title": "スヌーズ中",
+  "tag.title": "タグ {tag}",
+  "message.pin": "ピン留め",
+  "message.unpin": "ピン留めを外す",
+  "message.pinned": "ピン留め済み",
+  "message.snooze": "スヌーズ",
+  "message.snoozeHour": "1 時間後",
+  "message.snoozeTomorrow": "明日 09:00",
+  "message.snoozeNextWeek": "来週",
+  "message.snoozedUntil": "{when} までスヌーズ",
+  "message.wake": "今すぐ戻す",
+  "message.expires": "{when}に期限切れ",
+  "message.tags": "タグ",
+  "toast.unsnoozed": "スヌーズ終了"
 };

@@ -44,5 +44,22 @@ export default {
   "toast.open": "{title} openen",
   "toast.close": "Melding sluiten",
   "undo.deleted": "Bericht verwijderd.",
-  "undo.undo": "Ongedaan maken"
+  "undo.undo": "Ongedaan maken",
+  "tab.snoozed": "Gesnoozed",
+  "tags.label": "Filteren op tag",
+  "empty.snoozed": "Niets gesnoozed.",
+  "snoozed.title": "Gesnoozed",
+  "tag.title": "Met tag {tag}",
+  "message.pin": "Vastzetten",
+  "message.unpin": "Losmaken",
+  "message.pinned": "Vastgezet",
+  "message.snooze": "Snoozen",
+  "message.snoozeHour": "Over 1 uur",
+  "message.snoozeTomorrow": "Morgen om 09:00",
+  "message.snoozeNextWeek": "Volgende week",
+  "message.snoozedUntil": "Gesnoozed tot {when}",
+  "message.wake": "Nu terughalen",
+  "message.expires": "Verloopt {when}",
+  "message.tags": "Tags",
+  "toast.unsnoozed": "Terug van snooze"
 };

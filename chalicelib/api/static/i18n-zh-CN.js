@@ -44,5 +44,22 @@ export default {
   "toast.open": "打开 {title}",
   "toast.close": "关闭通知",
   "undo.deleted": "消息已删除。",
-  "undo.undo": "撤销"
+  "undo.undo": "撤销",
+  "tab.snoozed": "已延后",
+  "tags.label": "按标签筛选",
+  "empty.snoozed": "没有延后的消息。",
+  "snoozed.title": "已延后",
+  "tag.title": "标签 {tag}",
+  "message.pin": "置顶",
+  "message.unpin": "取消置顶",
+  "message.pinned": "已置顶",
+  "message.snooze": "延后",
+  "message.snoozeHour": "1 小时后",
+  "message.snoozeTomorrow": "明天 09:00",
+  "message.snoozeNextWeek": "下周",
+  "message.snoozedUntil": "延后至 {when}",
+  "message.wake": "立即恢复",
+  "message.expires": "{when}过期",
+  "message.tags": "标签",
+  "toast.unsnoozed": "延后结束"
 };

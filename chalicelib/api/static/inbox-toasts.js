@@ -10,9 +10,10 @@ export function severityLabel(severity, t) {
 
 /**
  * A new message's toast in `container` for its `duration` (0 = until closed). A critical one stays until
- * closed whatever its duration, and is announced at once (role "alert").
+ * closed whatever its duration, and is announced at once (role "alert"). `unsnoozed`: a snoozed message back,
+ * which the toast says.
  */
-export function messageToast(container, message, t, onOpen) {
+export function messageToast(container, message, t, onOpen, unsnoozed = false) {
   const severity = message.severity || "normal";
   const content = message.content || "";
   const preview = content.length > 120 ? `${content.slice(0, 120)}…` : content;
@@ -25,7 +26,10 @@ export function messageToast(container, message, t, onOpen) {
     element("button", { type: "button", class: "open", "aria-label": t("toast.open", { title: message.title }), onclick: () => {
       close();
       onOpen(message);
-    } }, [...severityLabel(severity, t), element("strong", { text: message.title }), element("span", { text: preview })]),
+    } }, [
+      ...(unsnoozed ? [element("span", { class: "unsnoozed", part: "toast-unsnoozed", text: t("toast.unsnoozed") })] : []),
+      ...severityLabel(severity, t), element("strong", { text: message.title }), element("span", { text: preview }),
+    ]),
     element("button", { type: "button", class: "close", "aria-label": t("toast.close"), text: "×", onclick: close }),
   );
   container.append(node);

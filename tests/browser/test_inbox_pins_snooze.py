@@ -1,0 +1,147 @@
+"""Pins and snoozes on the inbox page in headless Chromium: pinned messages first, the Snooze menu, the Snoozed
+view with Wake now, and a wake-up by the local stack's scheduler stand-in reaching an open page by frames alone.
+
+Every change is checked in the page and in what the API stores; a second context (another device) follows by frames.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.core.auth import issue_token
+from tests.conftest import SECRET
+from tests.e2e import CHROMIUM, send
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
+
+LONG_AGO = "at(2020-01-01T00:00:00)"
+
+
+def _as(user: str) -> str:
+    return issue_token(user, SECRET)
+
+
+def _message(page: Any, title: str) -> Any:
+    return page.locator(".message", has_text=title)
+
+
+def _stored(stack: Any, user: str, message_id: str) -> dict[str, Any]:
+    status, message = stack.http("GET", f"/me/messages/{message_id}", _as(user))
+    assert status == 200, message
+    return message  # type: ignore[no-any-return]
+
+
+def _make_due(stack: Any, message_id: str) -> None:
+    """The stack's scheduler stand-in runs every due one-time schedule each second (`fire_due`): move this
+    message's wake-up into the past in the emulator that keeps it, as if its time had come."""
+    client = boto3.client("scheduler", endpoint_url=stack.urls["dynamodb"], region_name="us-east-1")
+    names = [s["Name"] for s in client.list_schedules()["Schedules"] if s["Name"].startswith(f"wake-{message_id}-")]
+    assert len(names) == 1, names
+    schedule = client.get_schedule(Name=names[0], GroupName="default")
+    client.update_schedule(
+        Name=names[0],
+        GroupName="default",
+        ScheduleExpression=LONG_AGO,
+        FlexibleTimeWindow=schedule["FlexibleTimeWindow"],
+        Target=schedule["Target"],
+    )
+
+
+def test_pin_moves_a_message_to_the_top_in_both_tabs_and_unpin_puts_it_back(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    oldest = send(stack, ["ps1"], "Pin oldest")["id"]
+    send(stack, ["ps1"], "Pin middle")
+    send(stack, ["ps1"], "Pin newest")
+    first, second = open_inbox("ps1"), open_inbox("ps1")
+    for tab in (first, second):
+        expect(tab.locator(".message .title")).to_have_text(["Pin newest", "Pin middle", "Pin oldest"])
+    _message(first, "Pin oldest").get_by_role("button", name="Pin", exact=True).click()
+    for tab in (first, second):
+        expect(tab.locator(".message .title")).to_have_text(["Pin oldest", "Pin newest", "Pin middle"], timeout=5000)
+        expect(_message(tab, "Pin oldest").locator(".pinned")).to_have_text("Pinned")
+        expect(tab.locator(".message .pinned")).to_have_count(1)
+    assert _stored(stack, "ps1", oldest).get("pinned") is True
+    _, listed = stack.http("GET", "/me/messages?channel=general", _as("ps1"))
+    assert [m["title"] for m in listed["items"]] == ["Pin oldest", "Pin newest", "Pin middle"]
+
+    second.reload()  # the server's order, not only the page's
+    expect(second.locator(".message .title")).to_have_text(["Pin oldest", "Pin newest", "Pin middle"], timeout=10_000)
+    _message(second, "Pin oldest").get_by_role("button", name="Unpin").click()
+    for tab in (first, second):
+        expect(tab.locator(".message .title")).to_have_text(["Pin newest", "Pin middle", "Pin oldest"], timeout=5000)
+        expect(tab.locator(".message .pinned")).to_have_count(0)
+    assert "pinned" not in _stored(stack, "ps1", oldest)
+
+
+def test_snooze_from_the_menu_hides_it_the_snoozed_view_lists_it_and_wake_now_brings_it_back_unread(
+    open_inbox: Any, stack: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    message_id = send(stack, ["ps2"], "Snooze me")["id"]
+    send(stack, ["ps2"], "Stay here")
+    first, second = open_inbox("ps2"), open_inbox("ps2")
+    expect(first.locator("#bell")).to_have_attribute("aria-label", "New messages: 2 (unread: 2)")
+    message = _message(first, "Snooze me")
+    message.locator("summary", has_text="Snooze").click()
+    before = datetime.now(UTC)
+    message.get_by_role("button", name="In 1 hour").click()
+    for tab in (first, second):
+        expect(_message(tab, "Snooze me")).to_have_count(0, timeout=5000)
+        expect(_message(tab, "Stay here")).to_have_count(1)
+        expect(tab.locator("#bell")).to_have_attribute("aria-label", "New messages: 1 (unread: 1)", timeout=5000)
+    until = datetime.fromisoformat(_stored(stack, "ps2", message_id)["snoozedUntil"])
+    assert before + timedelta(minutes=59) < until < before + timedelta(minutes=61), until
+    _, listed = stack.http("GET", "/me/messages", _as("ps2"))
+    assert [m["title"] for m in listed["items"]] == ["Stay here"]
+
+    first.get_by_role("tab", name="Snoozed", exact=True).click()
+    expect(first.locator("#channel-title")).to_have_text("Snoozed")
+    expect(first.locator(".message .title")).to_have_text(["Snooze me"])
+    expect(_message(first, "Snooze me").locator(".snoozed-until")).to_contain_text("Snoozed until")
+    _message(first, "Snooze me").get_by_role("button", name="Wake now").click()
+    expect(first.locator(".message")).to_have_count(0, timeout=5000)
+    expect(first.locator("#messages-empty")).to_have_text("Nothing snoozed.")
+    stored = _stored(stack, "ps2", message_id)
+    assert (stored["status"], "snoozedUntil" in stored) == ("unread", False)
+
+    first.get_by_role("tab", name="All", exact=True).click()
+    expect(first.locator(".message .title")).to_have_text(["Stay here", "Snooze me"])
+    expect(_message(first, "Snooze me")).to_have_class("message unread severity-normal unseen")  # back as new
+    expect(_message(second, "Snooze me")).to_have_count(1, timeout=5000)  # the other device, by its frame
+    for tab in (first, second):
+        expect(tab.locator("#bell")).to_have_attribute("aria-label", "New messages: 2 (unread: 2)", timeout=5000)
+    expect(first.locator(".toast", has_text="Snooze me")).to_have_count(0)  # woken here: no toast of its own
+
+
+def test_a_scheduled_wake_up_brings_the_message_back_without_reload_with_its_toast(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    message_id = send(stack, ["ps3"], "Wake me later", content="Back again.", duration=0)["id"]
+    page = open_inbox("ps3")
+    page.evaluate("""() => {
+      window.woken = [];
+      document.querySelector("inapp-inbox").addEventListener("inapp:message", (e) => window.woken.push(e.detail));
+    }""")
+    expect(_message(page, "Wake me later")).to_have_count(1)
+    until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert stack.http("PATCH", f"/me/messages/{message_id}", _as("ps3"), {"snoozedUntil": until})[0] == 200
+    expect(_message(page, "Wake me later")).to_have_count(0, timeout=5000)  # another device snoozed it: a frame
+    expect(page.locator(".toast")).to_have_count(0)
+
+    _make_due(stack, message_id)
+    toast = page.locator(".toast", has_text="Wake me later")
+    expect(toast).to_be_visible(timeout=10_000)
+    expect(toast.locator(".unsnoozed")).to_have_text("Back from snooze")
+    expect(_message(page, "Wake me later")).to_have_class("message unread severity-normal unseen")
+    expect(page.locator("#badge")).to_have_text("1")
+    woken = page.evaluate("window.woken")
+    assert [(d["message"]["id"], d["unsnoozed"]) for d in woken] == [(message_id, True)]
+    stored = _stored(stack, "ps3", message_id)
+    assert (stored["status"], stored["seen"], "snoozedUntil" in stored) == ("unread", False, False)
