@@ -203,6 +203,7 @@ export class InboxView {
     const kept = this.acrossChannels() ? this.lastChannel : this.channel;
     const fromState = this.byState();
     this.tag = this.tag === tag ? null : tag;
+    this.tags.markCurrent();
     if (fromState) this.selectTab("all");
     this.channel = this.tag ? null : kept;
     this.lastChannel = kept;
