@@ -40,6 +40,7 @@ CONTENT_TYPES = {
             "inbox-popover.js",
             "inbox-snooze.js",
             "inbox-tags.js",
+            "inbox-wiring.js",
             "inbox-template.js",
             "inbox-styles.js",
             "inbox-page.js",

@@ -6,6 +6,7 @@ import { ChannelList } from "./inbox-channels.js";
 import { MessageList } from "./inbox-messages.js";
 import { TagTabs } from "./inbox-tags.js";
 import { PendingDeletes } from "./inbox-undo.js";
+import { wireClient, wireControls } from "./inbox-wiring.js";
 
 const UNDO_MS = 5000;
 const ARCHIVE = "archived";
@@ -73,24 +74,8 @@ export class InboxView {
 
   /** Wire the client and the controls, list the channels, then connect. */
   start() {
-    const on = (type, handler) => this.client.addEventListener(type, (e) => handler(e.detail));
-    on("connection", (detail) => {
-      this.showConnection(detail.state, detail.reason);
-      this.host.emit("inapp:connection", detail);
-    });
-    on("counts", (counts) => {
-      this.showCounts(counts);
-      this.host.emit("inapp:counts", counts);
-    });
-    on("preferences", () => this.showMutes());
-    on("message", ({ message, silent, unsnoozed }) => {
-      this.messages.onNew(message, silent, unsnoozed);
-      this.host.emit("inapp:message", { message, silent, unsnoozed });
-    });
-    on("update", ({ message }) => this.messages.onUpdated(message));
-    on("delete", ({ id }) => this.messages.onDeleted(id));
-    on("unauthorized", (detail) => this.host.emit("inapp:unauthorized", detail));
-    this.wire();
+    wireClient(this);
+    wireControls(this);
     this.guarded(async () => {
       await this.loadChannels(true);
       await this.client.connect();
@@ -261,19 +246,5 @@ export class InboxView {
     if (this.host.popover && !this.host.popover.toggle()) return; // it closed the panel
     await this.setStatus("unread");
     await this.client.markAllSeen();
-  }
-
-  wire() {
-    const click = (id, action) => this.$(id).addEventListener("click", this.guarded(action));
-    const client = this.client;
-    this.root.querySelectorAll('[role="tab"][data-status]').forEach((tab) => tab.addEventListener("click", this.guarded(() => this.setStatus(tab.dataset.status))));
-    click("channels-more", () => this.loadChannels(false));
-    click("messages-more", () => this.messages.load(false));
-    click("mark-channel", () => this.reloadAfter(() => client.markAllRead(this.channel)));
-    click("mark-everything", () => this.reloadAfter(() => client.markAllRead()));
-    click("archive-channel", () => this.reloadAfter(() => client.archiveAll({ channel: this.channel, status: "read" })));
-    click("archive-everything", () => this.reloadAfter(() => client.archiveAll({ status: "read" })));
-    click("mute", () => client.setMuted(this.channel, !client.isMuted(this.channel)));
-    click("bell", () => this.ring());
   }
 }
