@@ -145,3 +145,25 @@ def test_a_scheduled_wake_up_brings_the_message_back_without_reload_with_its_toa
     assert [(d["message"]["id"], d["unsnoozed"]) for d in woken] == [(message_id, True)]
     stored = _stored(stack, "ps3", message_id)
     assert (stored["status"], stored["seen"], "snoozedUntil" in stored) == ("unread", False, False)
+
+
+def test_a_21st_pin_is_refused_with_the_apis_reason_and_the_list_stays_as_it_was(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    pinned = [send(stack, ["ps4"], f"Pinned {n}")["id"] for n in range(20)]
+    last = send(stack, ["ps4"], "One too many")["id"]
+    for message_id in pinned:
+        assert stack.http("PATCH", f"/me/messages/{message_id}", _as("ps4"), {"pinned": True})[0] == 200
+    page = open_inbox("ps4")
+    expect(page.locator(".message .pinned")).to_have_count(20)
+    expect(page.locator(".message .title").last).to_have_text("One too many")
+    _message(page, "One too many").get_by_role("button", name="Pin", exact=True).click()
+    notice = page.locator(".toast.notice")
+    expect(notice).to_have_text("Not done: pinned: at most 20 messages can be pinned; unpin one first×")
+    expect(notice).to_have_attribute("role", "alert")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open")  # not taken for a lost connection
+    expect(page.locator(".message .title").last).to_have_text("One too many")
+    expect(_message(page, "One too many").get_by_role("button", name="Pin", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    assert "pinned" not in _stored(stack, "ps4", last)

@@ -61,5 +61,6 @@ export default {
   "message.wake": "Jetzt zurückholen",
   "message.expires": "Läuft ab {when}",
   "message.tags": "Tags",
-  "toast.unsnoozed": "Wieder da"
+  "toast.unsnoozed": "Wieder da",
+  "message.refused": "Nicht ausgeführt: {reason}"
 };

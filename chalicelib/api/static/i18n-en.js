@@ -62,5 +62,6 @@ export default {
   "message.wake": "Wake now",
   "message.expires": "Expires {when}",
   "message.tags": "Tags",
-  "toast.unsnoozed": "Back from snooze"
+  "toast.unsnoozed": "Back from snooze",
+  "message.refused": "Not done: {reason}"
 };

@@ -61,5 +61,6 @@ export default {
   "message.wake": "Recuperar ahora",
   "message.expires": "Caduca {when}",
   "message.tags": "Etiquetas",
-  "toast.unsnoozed": "De vuelta"
+  "toast.unsnoozed": "De vuelta",
+  "message.refused": "No se hizo: {reason}"
 };

@@ -61,5 +61,6 @@ export default {
   "message.wake": "Réveiller maintenant",
   "message.expires": "Expire {when}",
   "message.tags": "Étiquettes",
-  "toast.unsnoozed": "De retour de pause"
+  "toast.unsnoozed": "De retour de pause",
+  "message.refused": "Non effectué : {reason}"
 };

@@ -61,5 +61,6 @@ export default {
   "message.wake": "今すぐ戻す",
   "message.expires": "{when}に期限切れ",
   "message.tags": "タグ",
-  "toast.unsnoozed": "スヌーズ終了"
+  "toast.unsnoozed": "スヌーズ終了",
+  "message.refused": "実行できませんでした：{reason}"
 };

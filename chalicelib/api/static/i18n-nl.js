@@ -61,5 +61,6 @@ export default {
   "message.wake": "Nu terughalen",
   "message.expires": "Verloopt {when}",
   "message.tags": "Tags",
-  "toast.unsnoozed": "Terug van snooze"
+  "toast.unsnoozed": "Terug van snooze",
+  "message.refused": "Niet gelukt: {reason}"
 };

@@ -61,5 +61,6 @@ export default {
   "message.wake": "立即恢复",
   "message.expires": "{when}过期",
   "message.tags": "标签",
-  "toast.unsnoozed": "延后结束"
+  "toast.unsnoozed": "延后结束",
+  "message.refused": "未完成：{reason}"
 };

@@ -2,7 +2,7 @@
 // snoozed ones, newest first (pinned ones first in live lists), kept in step with frames from every device,
 // and what View and the action buttons do.
 import { messageItem } from "./inbox-message.js";
-import { messageToast } from "./inbox-toasts.js";
+import { messageToast, noticeToast } from "./inbox-toasts.js";
 
 export class MessageList {
   /** `view`: the InboxView it belongs to (its root, client, words, filter, open channel and pending deletes). */
@@ -56,7 +56,7 @@ export class MessageList {
     const view = this.view;
     const shown = { archive: view.inArchive(), snoozed: view.inSnoozed(), across: Boolean(view.tag), hidden: view.deletes.has(message.id) };
     return messageItem(message, view.client, view.t, shown, {
-      changed: (item, change) => view.guarded(async () => this.render(item, await change))(),
+      changed: (item, change) => view.guarded(() => this.changed(item, change))(),
       delete: (id) => view.deletes.start(id),
       follow: (...args) => this.follow(...args),
     });
@@ -74,6 +74,19 @@ export class MessageList {
     if (view.host.popover) view.host.popover.close(false);
     const marked = message.status === "read" ? Promise.resolve() : view.client.markRead(message.id);
     return marked.then(() => allowed, () => allowed);
+  }
+
+  /** A change's answer drawn; a refusal (409: a 21st pin, or archived elsewhere meanwhile) says why in a toast. */
+  async changed(item, change) {
+    let message;
+    try {
+      message = await change;
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      noticeToast(this.view.$("toasts"), this.view.t("message.refused", { reason: error.message }), this.view.t);
+      return;
+    }
+    this.render(item, message);
   }
 
   /**

@@ -126,7 +126,8 @@ a.view, button.view, .secondary-action { color: var(--accent); border-color: var
 .toast.severity-critical { background: var(--critical); border-left: 5px solid #fff; }
 .toast.severity-critical span { color: #fee4e2; }
 .toast .severity { justify-self: start; background: rgba(255,255,255,.18); }
-.toast.undo { align-items: center; }
+.toast.undo, .toast.notice { align-items: center; }
+.toast .notice-text { color: #fff; font-size: .9rem; }
 .toast .undo-text { color: #fff; font-size: .95rem; }
 .toast .undo-button { background: none; color: #84caff; border-color: #84caff; font-weight: 600; }
 .toast .undo-button:focus-visible { outline: 2px solid #fff; }

@@ -1,4 +1,4 @@
-// Toasts: one per new message (unless its channel is muted), and the "Undo" toast of a delete.
+// Toasts: one per new message (unless its channel is muted), the "Undo" toast of a delete, and notices.
 import { element } from "./dom.js";
 
 /** A label for high and critical messages, so severity is never told by colour alone. */
@@ -34,6 +34,15 @@ export function messageToast(container, message, t, onOpen, unsnoozed = false) {
   );
   container.append(node);
   if (severity !== "critical" && message.duration > 0) setTimeout(close, message.duration * 1000);
+  return node;
+}
+
+/** A short notice (a refused change, with the API's reason), announced at once, until closed. */
+export function noticeToast(container, text, t) {
+  const node = element("div", { class: "toast notice", part: "toast toast-notice", role: "alert" });
+  node.append(element("span", { class: "notice-text", text }),
+    element("button", { type: "button", class: "close", "aria-label": t("toast.close"), text: "×", onclick: () => node.remove() }));
+  container.append(node);
   return node;
 }
 
