@@ -188,6 +188,7 @@ export class InboxView {
     const kept = this.acrossChannels() ? this.lastChannel : this.channel;
     const fromState = this.byState();
     this.tag = this.tag === tag ? null : tag;
+    this.messages.loads += 1; // as in selectTab
     this.tags.markCurrent();
     if (fromState) this.selectTab("all");
     this.channel = this.tag ? null : kept;
@@ -219,6 +220,7 @@ export class InboxView {
 
   selectTab(status) {
     this.status = status;
+    this.messages.loads += 1; // a list on its way was asked for under the filter before: dropped when it comes
     this.root.querySelectorAll('[role="tab"][data-status]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
   }
 
