@@ -167,3 +167,21 @@ def test_a_21st_pin_is_refused_with_the_apis_reason_and_the_list_stays_as_it_was
         "aria-pressed", "false"
     )
     assert "pinned" not in _stored(stack, "ps4", last)
+
+
+def test_an_open_snooze_menu_stays_open_when_a_frame_redraws_its_message(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    message_id = send(stack, ["ps5"], "Redrawn under the menu")["id"]
+    page = open_inbox("ps5")
+    message = _message(page, "Redrawn under the menu")
+    message.locator("summary", has_text="Snooze").click()
+    expect(message.get_by_role("button", name="Tomorrow at 09:00")).to_be_visible()
+    assert stack.http("PATCH", f"/me/messages/{message_id}", _as("ps5"), {"status": "read"})[0] == 200
+    expect(message).to_have_class("message read severity-normal", timeout=5000)  # redrawn by the frame
+    expect(message.get_by_role("button", name="Tomorrow at 09:00")).to_be_visible()
+    message.get_by_role("button", name="Tomorrow at 09:00").click()
+    expect(message).to_have_count(0, timeout=5000)
+    until = datetime.fromisoformat(_stored(stack, "ps5", message_id)["snoozedUntil"])
+    local = page.evaluate("iso => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }", until.isoformat())
+    assert local == [9, 0] and until > datetime.now(UTC), until

@@ -96,10 +96,18 @@ export class MessageList {
   render(item, message) {
     const moved = this.pinsFirst() && (item.dataset.pinned === "true") !== Boolean(message.pinned);
     if (!this.belongsHere(message) || moved) item.remove();
-    else item.replaceWith(this.itemFor(message));
+    else item.replaceWith(this.redrawn(item, message));
     if (moved && this.belongsHere(message)) this.insertInOrder(message);
     this.view.tags.learn([message]);
     this.showEmpty();
+  }
+
+  /** `message`'s new item in place of `item`, its Snooze menu still open if it was (a seen frame must not close it). */
+  redrawn(item, message) {
+    const fresh = this.itemFor(message);
+    const menu = fresh.querySelector(".snooze");
+    if (menu && item.querySelector(".snooze[open]")) menu.open = true;
+    return fresh;
   }
 
   belongsHere(message) {
