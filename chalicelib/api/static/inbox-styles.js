@@ -92,15 +92,15 @@ a.view, button.view, .secondary-action { color: var(--accent); border-color: var
 .meta .delete { color: var(--unread); }
 .meta .pin, .snooze-button, .meta .wake { font-size: .8rem; border-radius: 6px; padding: .1rem .6rem; }
 .meta .pin[aria-pressed="true"] { background: var(--accent-soft); border-color: var(--accent); }
-.pinned { color: var(--accent); font-weight: 600; }
-.pinned::before { content: "📌"; margin-right: .2rem; }
+.pinned { color: #fff; background: var(--accent); border-radius: 4px; font-size: .72rem; font-weight: 700; padding: .05rem .45rem;
+  text-transform: uppercase; letter-spacing: .03em; }
 .meta .wake { color: var(--accent); border-color: var(--accent); }
-.snooze { position: relative; }
-.snooze-button { list-style: none; cursor: pointer; border: 1px solid var(--line); background: var(--card); color: var(--fg); }
+.snooze[open] { flex-basis: 100%; } /* the menu opens in the flow, on a row of its own: never clipped by a popover */
+.snooze-button { display: inline-block; list-style: none; cursor: pointer; border: 1px solid var(--line); background: var(--card); color: var(--fg); }
 .snooze-button::-webkit-details-marker { display: none; }
 .snooze-button::after { content: " ▾"; }
-.snooze-menu { position: absolute; z-index: 3; right: 0; margin-top: .25rem; display: grid; gap: .2rem; padding: .3rem;
-  background: var(--card); border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 8px 24px rgba(16, 24, 40, .15); min-width: 12rem; }
+.snooze-menu { margin-top: .3rem; display: grid; gap: .2rem; padding: .3rem; max-width: 22rem;
+  background: var(--card); border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 4px 12px rgba(16, 24, 40, .12); }
 .snooze-option { display: flex; justify-content: space-between; gap: .75rem; border: none; text-align: left; white-space: nowrap; }
 .snooze-at { color: var(--muted); }
 .expires, .snoozed-until { font-style: italic; }
