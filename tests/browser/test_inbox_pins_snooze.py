@@ -6,6 +6,7 @@ Every change is checked in the page and in what the API stores; a second context
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,42 @@ def test_an_open_snooze_menu_stays_open_when_a_frame_redraws_its_message(open_in
     until = datetime.fromisoformat(_stored(stack, "ps5", message_id)["snoozedUntil"])
     local = page.evaluate("iso => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }", until.isoformat())
     assert local == [9, 0] and until > datetime.now(UTC), until
+
+
+def test_a_wake_up_whose_frame_was_lost_comes_back_with_the_catch_up_after_a_reconnect(page: Any, stack: Any) -> None:
+    """The wake-up's frame never reaches the page (held back here, as a socket down at that moment loses it): the
+    catch-up after the next reconnect lists the woken message again, and the page takes it as back from snooze."""
+    from playwright.sync_api import expect
+
+    held: list[str] = []
+    sockets: list[Any] = []
+
+    def without_wake_ups(socket: Any) -> None:
+        server = socket.connect_to_server()
+        sockets.append((socket, server))
+        server.on_message(lambda frame: held.append(frame) if '"unsnoozed":true' in frame else socket.send(frame))
+
+    message_id = send(stack, ["ps6"], "Woken while away", duration=0)["id"]
+    # Not the newest: `?after=<id>` leaves that very id out, so a woken message that was the newest one seen is
+    # not caught up at all (a gap of the server's catch-up, not of the page's).
+    send(stack, ["ps6"], "Newer one")
+    page.route_web_socket(re.compile(r"^ws://"), without_wake_ups)
+    page.goto(f"{stack.urls['http']}/#token={_as('ps6')}")
+    expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
+    until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert stack.http("PATCH", f"/me/messages/{message_id}", _as("ps6"), {"snoozedUntil": until})[0] == 200
+    expect(_message(page, "Woken while away")).to_have_count(0, timeout=5000)
+    _make_due(stack, message_id)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the wake-up's frame never came"
+    expect(_message(page, "Woken while away")).to_have_count(0)  # nothing told the page yet
+
+    socket, server = sockets[-1]
+    server.close()
+    socket.close()  # the connection drops: the client reconnects and catches up
+    expect(page.locator(".toast", has_text="Woken while away").locator(".unsnoozed")).to_be_visible(timeout=10_000)
+    expect(_message(page, "Woken while away")).to_have_class("message unread severity-normal unseen")
+    assert len(sockets) >= 2
