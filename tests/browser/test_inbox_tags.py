@@ -79,3 +79,26 @@ def test_a_message_with_expires_at_says_when_it_expires(open_inbox: Any, stack: 
     assert datetime.fromisoformat(stored) == datetime.fromisoformat(expires)
     expect(expiry.locator("time")).to_have_attribute("datetime", stored)
     expect(page.locator(".message", has_text="Lasts").locator(".expires")).to_have_count(0)
+
+
+def test_a_message_leaves_the_list_when_its_expiry_passes_without_a_frame(new_page: Any, stack: Any) -> None:
+    """The server sends no frame when a message expires (only the counts change): the page drops it itself. The
+    page's clock is Playwright's, run two minutes ahead, so the half-minute refresh finds it expired."""
+    from playwright.sync_api import expect
+
+    expires = (datetime.now(UTC) + timedelta(seconds=70)).isoformat(timespec="milliseconds")
+    send(stack, ["tg3"], "Gone soon", expiresAt=expires)
+    send(stack, ["tg3"], "Stays")
+    page = new_page(viewport={"width": 1280, "height": 800})
+    page.clock.install()
+    page.goto(f"{stack.urls['http']}/#token={_as('tg3')}")
+    expect(page.locator("#connection[data-state='open']")).to_be_visible(timeout=10_000)
+    expect(page.locator(".message .title")).to_have_text(["Stays", "Gone soon"])
+    expect(page.locator(".message", has_text="Gone soon").locator(".expires")).to_have_text("Expires in 1 minute")
+    page.clock.fast_forward("01:00")
+    expect(page.locator(".message .title")).to_have_text(["Stays", "Gone soon"])  # not yet
+    page.clock.fast_forward("01:00")
+    expect(page.locator(".message .title")).to_have_text(["Stays"])
+    _, listed = stack.http("GET", "/me/messages", _as("tg3"))  # the server's real clock is two minutes behind
+    gone = next(m for m in listed["items"] if m["title"] == "Gone soon")
+    assert datetime.fromisoformat(gone["expiresAt"]) == datetime.fromisoformat(expires)
