@@ -225,3 +225,22 @@ def test_a_wake_up_whose_frame_was_lost_comes_back_with_the_catch_up_after_a_rec
     expect(page.locator(".toast", has_text="Woken while away").locator(".unsnoozed")).to_be_visible(timeout=10_000)
     expect(_message(page, "Woken while away")).to_have_class("message unread severity-normal unseen")
     assert len(sockets) >= 2
+
+
+def test_a_channel_clicked_in_the_snoozed_view_opens_under_all(open_inbox: Any, stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    snoozed = send(stack, ["ps7"], "Sleeping")["id"]
+    send(stack, ["ps7"], "Awake")
+    until = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert stack.http("PATCH", f"/me/messages/{snoozed}", _as("ps7"), {"snoozedUntil": until})[0] == 200
+    page = open_inbox("ps7")
+    page.get_by_role("tab", name="Snoozed", exact=True).click()
+    expect(page.locator(".message .title")).to_have_text(["Sleeping"])
+    page.locator(".channel", has_text="General").click()
+    expect(page.get_by_role("tab", name="All", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#channel-title")).to_have_text("General")
+    expect(page.locator(".message .title")).to_have_text(["Awake"])
+    expect(page.locator(".channel[aria-current='true']")).to_have_text(re.compile("General"))
+    _, listed = stack.http("GET", "/me/messages?snoozed=true", _as("ps7"))
+    assert [m["title"] for m in listed["items"]] == ["Sleeping"]

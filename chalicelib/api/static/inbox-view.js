@@ -143,11 +143,11 @@ export class InboxView {
 
   /** A channel opened by the user: its list is seen (the badge counts what was never shown in a list). */
   async openChannel(name) {
-    const wasTag = this.tag !== null;
+    const across = this.acrossChannels();
     this.tag = null;
     this.tags.markCurrent();
     if (this.byState()) this.selectTab("all");
-    if (this.byState() || wasTag) {
+    if (across) {
       this.channel = name;
       await this.loadChannels(true);
     }
