@@ -2,13 +2,15 @@
 
 docs/inbox-{desktop,phone}.png from alice's inbox; docs/inbox-states-*.png (severity, actions, a
 critical toast, a muted channel) and docs/inbox-archive-*.png (the Archive view, a delete waiting
-for its undo) from carol's; docs/embed-{desktop,phone}.png, the <inapp-inbox> element in a web app
+for its undo) from carol's; docs/inbox-pins-*.png (a pinned message, tags and their tabs, an expiry,
+the Snooze menu open) from dana's; docs/embed-{desktop,phone}.png, the <inapp-inbox> element in a web app
 of another origin (tests/browser/hosts/plain.html), from erin's; docs/admin-*-{desktop,phone}.png,
 the admin console's screens.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,37 @@ def _seed_states(stack: RunningStack, admin: str, carol: str) -> None:
     stack.http("PUT", "/me/preferences/channels/security", carol, {"muted": True})
 
 
+PINS_SENDS = [
+    {"channel": "billing", "title": "Invoice #1044 is ready", "content": "148.00 EUR, due on 31 Dec.", "tags": ["invoices"]},
+    {"channel": "billing", "title": "Card declined", "content": "Card 4242 was declined.", "tags": ["urgent", "payments"]},
+    {"channel": "billing", "title": "Year-end discount: 20% off seats", "content": "Until Friday.", "tags": ["offers"]},
+    {"channel": "billing", "title": "Payment received", "content": "148.00 EUR received on 24 Nov.", "tags": ["payments"]},
+]
+
+
+def _seed_pins(stack: RunningStack, admin: str, dana: str) -> None:
+    """Dana's Billing: tagged messages, one pinned, one expiring in two days."""
+    expires = (datetime.now(UTC) + timedelta(days=1, hours=6)).isoformat()
+    sent = []
+    for body in PINS_SENDS:
+        extra = {"expiresAt": expires} if "discount" in body["title"] else {}
+        sent.append(stack.http("POST", "/messages", admin, {**body, **extra, "receivers": ["dana"]})[1]["id"])
+    stack.http("PATCH", f"/me/messages/{sent[0]}", dana, {"pinned": True})
+    stack.http("PATCH", f"/me/messages/{sent[3]}", dana, {"status": "read"})
+
+
+def _shoot_pins(browser: Any, stack: RunningStack, dana: str, name: str, viewport: dict[str, int]) -> None:
+    """Billing open: the pinned invoice first, tags and their tabs, the offer's expiry and its Snooze menu open."""
+    context, tab = _channel_open(browser, stack, dana, viewport, "Billing")
+    tab.locator("#tags [data-tag='urgent'] .count").wait_for()
+    expect(tab.locator(".message.unseen")).to_have_count(0)  # seen, by frames: nothing redraws the menu below
+    tab.locator(".message", has_text="Year-end discount").locator("summary").click()
+    tab.locator(".snooze[open] .snooze-option").first.wait_for()
+    tab.evaluate("window.scrollTo(0, 0)")  # the sticky bar at the top, not mid-page
+    tab.screenshot(path=str(DOCS / f"inbox-pins-{name}.png"), full_page=name == "phone")
+    context.close()
+
+
 def _channel_open(browser: Any, stack: RunningStack, token: str, viewport: dict[str, int], title: str) -> tuple[Any, Any]:
     """A new context (and its tab) signed in with ``token``, connected, the channel ``title`` open."""
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
@@ -197,6 +230,7 @@ COMPOSE = {
     "#compose-title": "Deployed {{version}}",
     "#compose-content": "{{service}} {{version}} is live in eu-west-1.",
     "#compose-url": "/releases/{{version}}",
+    "#compose-tags": "releases billing-api",
     "#action-0-label": "Release notes",
     "#action-0-url": "/releases/{{version}}/notes",
 }
@@ -267,15 +301,17 @@ def main() -> None:
     host.api = stack.urls["http"]
     try:
         admin, alice = issue_token("admin", SECRET, admin=True), issue_token("alice", SECRET)
-        carol = issue_token("carol", SECRET)
+        carol, dana = issue_token("carol", SECRET), issue_token("dana", SECRET)
         _seed(stack, admin, alice)
         for body in EMBED_SENDS:
             stack.http("POST", "/messages", admin, {**body, "receivers": ["erin"]})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             _seed_states(stack, admin, carol)
+            _seed_pins(stack, admin, dana)
             for name, viewport in VIEWPORTS:
                 _shoot_states(browser, stack, admin, carol, name, viewport)
+                _shoot_pins(browser, stack, dana, name, viewport)
             for name, viewport in VIEWPORTS:
                 _shoot(browser, stack, admin, alice, name, viewport)
                 _shoot_embed(browser, stack, host, admin, name, viewport)

@@ -7,6 +7,7 @@ are read.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,45 @@ def test_without_a_locale_attribute_the_browsers_language_decides_and_en_is_the_
     expect(page.locator(".root")).to_have_attribute("lang", shown)
     expect(page.locator("[data-status='all']")).to_have_text(catalogue(shown)["tab.all"])
     expect(page.locator("#connection")).to_have_text(catalogue(shown)["connection.open"])
+
+
+# The words of pins, snoozes, tags and expiry; those with a placeholder are checked piece by piece.
+SHOWN_STATES = ["message.unpin", "message.pinned", "message.snooze", "message.snoozeHour", "message.snoozeTomorrow",
+                "message.snoozeNextWeek", "tab.snoozed", "snoozed.title", "message.wake", "message.expires",
+                "message.snoozedUntil", "tag.title"]  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_pins_snoozes_tags_and_expiry_read_in_the_locale_with_no_missing_key(open_inbox: Any, stack: Any, locale: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    user = f"states-{locale.lower()}"
+    later = (datetime.now(UTC) + timedelta(hours=5)).isoformat()
+    pinned = send(stack, [user], "Pinned one", tags=["billing"], expiresAt=later)["id"]
+    snoozed = send(stack, [user], "Snoozed one")["id"]
+    stack.http("PATCH", f"/me/messages/{pinned}", _as(user), {"pinned": True})
+    stack.http("PATCH", f"/me/messages/{snoozed}", _as(user), {"snoozedUntil": later})
+    own = catalogue(locale)
+    page = open_inbox(user)
+    inbox = page.locator("inapp-inbox")
+    inbox.evaluate("(node, locale) => node.setAttribute('locale', locale)", locale)
+    expect(page.locator(".root")).to_have_attribute("lang", locale)
+    expect(page.locator(".message .pinned")).to_have_count(1, timeout=10_000)
+    page.locator(".message summary").click()  # the Snooze menu, open
+    expect(page.locator(".snooze-option")).to_have_count(3)
+    words = inbox.evaluate(WORDS)
+    page.locator("#tags [data-tag='billing']").click()
+    expect(page.locator("#channel-title")).to_have_text(own["tag.title"].format(tag="billing"))
+    words += inbox.evaluate(WORDS)
+    page.locator("[data-status='snoozed']").click()
+    expect(page.locator("#channel-title")).to_have_text(own["snoozed.title"])
+    expect(page.locator(".message .title")).to_have_text(["Snoozed one"])
+    expect(page.locator(".message .wake")).to_have_count(1)
+    words += inbox.evaluate(WORDS)
+
+    assert inbox.evaluate("node => node.missingKeys") == []
+    assert [key for key in catalogue("en") if key in words] == []
+    pieces = {key: [piece for piece in re.split(r"\{\w+\}", own[key]) if piece.strip()] for key in SHOWN_STATES}
+    assert [key for key, texts in pieces.items() if not all(text.strip() in words for text in texts)] == []

@@ -9,11 +9,30 @@ import { $, element } from "./page.js";
 
 const PREVIEW_DELAY_MS = 300;
 const FIELD_ERRORS = [400, 404]; // the body's fault: shown at its field, like the preview's
-const FIELDS = ["channel", "receivers", "title", "content", "url", "mobileUrl", "duration", "severity", "actions", "data"];
+const FIELDS = ["channel", "receivers", "title", "content", "url", "mobileUrl", "duration", "severity", "actions", "data", "tags", "expiresAt"];
 
 /** User ids from pasted text: split on newlines and commas, trimmed, empty ones dropped, each once. */
 export function parseIds(text) {
   return [...new Set(text.split(/[\n,]+/).map((id) => id.trim()).filter(Boolean))];
+}
+
+/** Tags as typed: split on commas and white space, each once, as written (the API checks each: `tags[1]: must match …`). */
+export function parseTags(text) {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+}
+
+/**
+ * A datetime-local value ("2026-12-24T09:00", the browser's own time zone) as an ISO time with that zone's
+ * offset at that moment ("2026-12-24T09:00:00+01:00"); "" for an empty or impossible one.
+ */
+export function localToIso(value) {
+  const moment = value ? new Date(value) : null; // a string without an offset is read as local time
+  if (!moment || Number.isNaN(moment.getTime())) return "";
+  const two = (n) => String(Math.abs(n)).padStart(2, "0");
+  const offset = -moment.getTimezoneOffset();
+  const date = `${moment.getFullYear()}-${two(moment.getMonth() + 1)}-${two(moment.getDate())}`;
+  const time = `${two(moment.getHours())}:${two(moment.getMinutes())}:${two(moment.getSeconds())}`;
+  return `${date}T${time}${offset < 0 ? "-" : "+"}${two(Math.trunc(offset / 60))}:${two(offset % 60)}`;
 }
 
 /** A fresh Idempotency-Key (getRandomValues works on plain http too, unlike randomUUID). */
@@ -83,6 +102,9 @@ export class Compose {
     if (text("compose-mobile-url")) body.mobileUrl = text("compose-mobile-url");
     if (text("compose-duration") !== "") body.duration = Number(text("compose-duration"));
     if (text("compose-severity") !== "normal") body.severity = text("compose-severity");
+    const tags = parseTags(text("compose-tags"));
+    if (tags.length) body.tags = tags;
+    if (text("compose-expires")) body.expiresAt = localToIso(text("compose-expires")) || text("compose-expires"); // the API names a bad one
     const actions = [0, 1]
       .map((i) => ({ label: text(`action-${i}-label`), url: text(`action-${i}-url`) }))
       .filter((action) => action.label || action.url);
@@ -109,7 +131,7 @@ export class Compose {
     try {
       const filled = await this.client.api("POST", "/messages/preview", body);
       if (seq !== this.previewSeq) return; // a newer preview is on its way
-      this.showPreview(filled);
+      this.showPreview(filled, body);
       this.showError(null);
       $("preview-state").textContent = t("preview.ready");
     } catch (error) {
@@ -120,9 +142,15 @@ export class Compose {
     }
   }
 
-  showPreview(filled) {
+  /** The server's filled fields, and the body's tags and expiry (which the server took as they are). */
+  showPreview(filled, body = {}) {
     $("preview").hidden = !filled;
     if (!filled) return;
+    $("preview-tags-row").hidden = !body.tags;
+    $("preview-tags").textContent = (body.tags || []).slice().sort().join(", ");
+    $("preview-expires-row").hidden = !body.expiresAt;
+    $("preview-expires").dateTime = body.expiresAt || "";
+    $("preview-expires").textContent = body.expiresAt ? `${new Date(body.expiresAt).toLocaleString(t.locale)} (${t.relativeTime(body.expiresAt)})` : "";
     $("preview-title").textContent = filled.title;
     $("preview-content").textContent = filled.content;
     $("preview-url").textContent = filled.url || t("preview.none");

@@ -55,6 +55,7 @@ export class SendLog {
         timeNode(entry.createdAt, t.relativeTime),
       ]),
       element("span", { class: "progress", text: entry.status === "queued" ? t("log.notStarted") : t("log.progress", { stored: t.number(entry.stored), total: t.number(entry.recipients) }) }),
+      ...extras(entry),
     ]);
     if (RUNNING.includes(entry.status)) this.poll(entry.id);
     return item;
@@ -84,4 +85,18 @@ export class SendLog {
     $("log-list").prepend(this.row(entry));
     $("log-empty").hidden = true;
   }
+}
+
+/** A send's tags and own expiry, when it had them. */
+function extras(entry) {
+  const shown = [];
+  if (entry.tags && entry.tags.length) {
+    shown.push(element("span", { class: "muted send-tags" }, withNode("log.tags", "tags", element("span", { class: "tags", text: entry.tags.join(", ") }))));
+  }
+  if (entry.expiresAt) {
+    const when = timeNode(entry.expiresAt, t.relativeTime);
+    when.title = new Date(entry.expiresAt).toLocaleString(t.locale);
+    shown.push(element("span", { class: "muted send-expires" }, withNode("log.expires", "when", when)));
+  }
+  return shown;
 }

@@ -107,5 +107,11 @@ export default {
   "status.sending": "wird gesendet",
   "status.done": "fertig",
   "status.failed": "fehlgeschlagen",
-  "status.cancelled": "abgebrochen"
+  "status.cancelled": "abgebrochen",
+  "compose.tags": "Tags (durch Komma oder Leerzeichen getrennt)",
+  "compose.expiresAt": "Läuft ab am (leer: nie)",
+  "preview.tags": "Tags:",
+  "preview.expires": "Läuft ab:",
+  "log.tags": "Tags: {tags}",
+  "log.expires": "läuft ab {when}"
 };

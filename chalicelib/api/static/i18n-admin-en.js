@@ -109,5 +109,11 @@ export default {
   "status.sending": "sending",
   "status.done": "done",
   "status.failed": "failed",
-  "status.cancelled": "cancelled"
+  "status.cancelled": "cancelled",
+  "compose.tags": "Tags (comma or space separated)",
+  "compose.expiresAt": "Expires at (empty: never)",
+  "preview.tags": "Tags:",
+  "preview.expires": "Expires:",
+  "log.tags": "tags: {tags}",
+  "log.expires": "expires {when}"
 };

@@ -107,5 +107,11 @@ export default {
   "status.sending": "enviando",
   "status.done": "hecho",
   "status.failed": "fallido",
-  "status.cancelled": "cancelado"
+  "status.cancelled": "cancelado",
+  "compose.tags": "Etiquetas (separadas por comas o espacios)",
+  "compose.expiresAt": "Caduca el (vacío: nunca)",
+  "preview.tags": "Etiquetas:",
+  "preview.expires": "Caduca:",
+  "log.tags": "etiquetas: {tags}",
+  "log.expires": "caduca {when}"
 };

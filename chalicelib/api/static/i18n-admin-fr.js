@@ -107,5 +107,11 @@ export default {
   "status.sending": "en cours",
   "status.done": "terminé",
   "status.failed": "échoué",
-  "status.cancelled": "annulé"
+  "status.cancelled": "annulé",
+  "compose.tags": "Étiquettes (séparées par des virgules ou des espaces)",
+  "compose.expiresAt": "Expire le (vide : jamais)",
+  "preview.tags": "Étiquettes :",
+  "preview.expires": "Expire :",
+  "log.tags": "étiquettes : {tags}",
+  "log.expires": "expire {when}"
 };

@@ -107,5 +107,11 @@ export default {
   "status.sending": "送信中",
   "status.done": "完了",
   "status.failed": "失敗",
-  "status.cancelled": "キャンセル済み"
+  "status.cancelled": "キャンセル済み",
+  "compose.tags": "タグ（カンマまたはスペース区切り）",
+  "compose.expiresAt": "有効期限（空欄：なし）",
+  "preview.tags": "タグ：",
+  "preview.expires": "有効期限：",
+  "log.tags": "タグ：{tags}",
+  "log.expires": "{when}に期限切れ"
 };

@@ -107,5 +107,11 @@ export default {
   "status.sending": "bezig",
   "status.done": "klaar",
   "status.failed": "mislukt",
-  "status.cancelled": "geannuleerd"
+  "status.cancelled": "geannuleerd",
+  "compose.tags": "Tags (gescheiden door komma of spatie)",
+  "compose.expiresAt": "Verloopt op (leeg: nooit)",
+  "preview.tags": "Tags:",
+  "preview.expires": "Verloopt:",
+  "log.tags": "tags: {tags}",
+  "log.expires": "verloopt {when}"
 };

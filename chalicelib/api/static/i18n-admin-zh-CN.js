@@ -107,5 +107,11 @@ export default {
   "status.sending": "发送中",
   "status.done": "完成",
   "status.failed": "失败",
-  "status.cancelled": "已取消"
+  "status.cancelled": "已取消",
+  "compose.tags": "标签（用逗号或空格分隔）",
+  "compose.expiresAt": "过期时间（留空：永不过期）",
+  "preview.tags": "标签：",
+  "preview.expires": "过期：",
+  "log.tags": "标签：{tags}",
+  "log.expires": "{when}过期"
 };

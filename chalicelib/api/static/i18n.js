@@ -71,14 +71,18 @@ export function translator(locale, onMissing = () => {}, catalogues = CATALOGUES
 
 const FORMATS = new Map(); // locale → its Intl.RelativeTimeFormat (building one costs more than using it)
 
-/** "now", "5 minutes ago", "3 hours ago", "yesterday" in `locale`; older: the date. */
+/**
+ * "now", "5 minutes ago", "3 hours ago", "yesterday" in `locale`; older: the date. A time ahead (an expiry) reads
+ * the other way: "in 5 minutes", "in 3 hours", "tomorrow", then the date; under 45 s either way is "now".
+ */
 export function relativeTime(iso, locale = FALLBACK, now = Date.now()) {
   if (!FORMATS.has(locale)) FORMATS.set(locale, new Intl.RelativeTimeFormat(locale, { numeric: "auto" }));
   const format = FORMATS.get(locale);
-  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  const ahead = Date.parse(iso) > now ? 1 : -1;
+  const seconds = Math.abs(now - Date.parse(iso)) / 1000;
   if (seconds < 45) return format.format(0, "second");
-  if (seconds < 3600) return format.format(-Math.round(seconds / 60), "minute");
-  if (seconds < 86400) return format.format(-Math.round(seconds / 3600), "hour");
-  if (seconds < 172800) return format.format(-1, "day");
+  if (seconds < 3600) return format.format(ahead * Math.round(seconds / 60), "minute");
+  if (seconds < 86400) return format.format(ahead * Math.round(seconds / 3600), "hour");
+  if (seconds < 172800) return format.format(ahead, "day");
   return new Date(iso).toLocaleDateString(locale);
 }

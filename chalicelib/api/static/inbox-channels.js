@@ -48,7 +48,7 @@ export class ChannelList {
   }
 
   markCurrent() {
-    const current = this.view.inArchive() ? null : this.view.channel;
+    const current = this.view.acrossChannels() ? null : this.view.channel;
     this.view.root.querySelectorAll(".channel").forEach((node) => {
       node.setAttribute("aria-current", String(node.dataset.channel === current));
     });

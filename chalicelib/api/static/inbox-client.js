@@ -8,12 +8,14 @@
 //   client.connect();
 //
 // Events (CustomEvent, payload in `detail`):
-//   message     {message, silent}        a new message (live or caught up), each id once: one that arrived
+//   message     {message, silent, unsnoozed}  a new message (live or caught up), each id once: one that arrived
 //                                        after connect() began, never one already stored; silent: its
-//                                        channel is muted and it is not critical (show no toast)
-//   update      {message}                its status, seen or archived state changed (from any device)
+//                                        channel is muted and it is not critical (show no toast); unsnoozed:
+//                                        a snoozed message back (its id again, once per snooze)
+//   update      {message}                its status, seen, archived, pinned or snoozed state changed (from any
+//                                        device); `snoozedUntil`: it left the lists until then
 //   delete      {id}                     it was deleted (from any device)
-//   counts      {total, unseen, channels} the badge's counts: fetched once per (re)connect and after each
+//   counts      {total, unseen, channels, tags} the badge's counts (tags: unread per tag): fetched once per (re)connect and after each
 //                                        change made through this client (its answer shows it at once),
 //                                        else from frames (a new message's carries them)
 //   preferences {channels}               mutes: {name: {muted}}, after any change on any device
@@ -86,6 +88,7 @@ export class InboxClient extends EventTarget {
     this.lastSeenId = null;
     this.state = "closed";
     this._seen = new Set();
+    this._snoozed = new Set(); // ids known to be snoozed: their wake-up is a new message again
     this._socket = null;
     this._group = null; // the tabs sharing one socket (TabGroup), or null: a socket of its own
     this._replaced = null; // the open socket a fresher one is about to replace
@@ -93,7 +96,7 @@ export class InboxClient extends EventTarget {
     this._timers = {};
     this._stopped = true;
     this._countsFrames = 0;
-    this.counts = { total: 0, unseen: 0, channels: {} };
+    this.counts = { total: 0, unseen: 0, channels: {}, tags: {} };
     this._countsVersion = -1; // the version of the newest counts a frame carried (it grows with every counts update)
     this.preferences = { channels: {} };
   }
@@ -128,10 +131,19 @@ export class InboxClient extends EventTarget {
     return this.api("GET", `/me/channels?${query({ status, limit, cursor })}`);
   }
 
-  /** Non-archived messages (newest first), or with `archived: true` the archive. */
-  listMessages({ channel, status = "all", archived = false, limit = 20, cursor } = {}) {
-    const filter = archived ? { archived: "true" } : { status };
-    return this.api("GET", `/me/messages?${query({ channel, ...filter, limit, cursor })}`);
+  /**
+   * Live messages (newest first; a first page starts with the pinned ones), of one `tag` too; with
+   * `archived: true` the archive, with `snoozed: true` the snoozed ones (of every channel).
+   */
+  async listMessages({ channel, status = "all", archived = false, snoozed = false, tag, limit = 20, cursor } = {}) {
+    const filter = archived ? { archived: "true", channel } : snoozed ? { snoozed: "true" } : { status, tag, channel };
+    const page = await this.api("GET", `/me/messages?${query({ ...filter, limit, cursor })}`);
+    if (snoozed) page.items.forEach((message) => this._snoozed.add(message.id));
+    return page;
+  }
+
+  listSnoozed({ limit = 20, cursor } = {}) {
+    return this.listMessages({ snoozed: true, limit, cursor });
   }
 
   /** Every change below answers once it is made, and the counts are fetched again then (they show it already). */
@@ -146,6 +158,29 @@ export class InboxClient extends EventTarget {
   /** Archiving also marks read; `archived: false` brings it back to the inbox. */
   setArchived(id, archived) {
     return this._patch(id, { archived });
+  }
+
+  /** Pinned messages come first in their lists, for this user only (at most 20: the 21st is a 409). */
+  setPinned(id, pinned) {
+    return this._patch(id, { pinned });
+  }
+
+  /** Out of every list and count until `until` (a Date or an ISO time with its zone, 1 minute to 90 days ahead). */
+  async snooze(id, until) {
+    const message = await this._patch(id, { snoozedUntil: until instanceof Date ? until.toISOString() : until });
+    this._snoozed.add(id);
+    return message;
+  }
+
+  /** A snoozed message back at once, unread: its frame is then an update here, not a new message (no toast). */
+  async wake(id) {
+    this._snoozed.delete(id); // before the answer: the wake-up's frame may come first
+    try {
+      return await this._patch(id, { snoozedUntil: null });
+    } catch (error) {
+      this._snoozed.add(id);
+      throw error;
+    }
   }
 
   /** Permanent. `keepalive` lets the request outlive the page (a pending delete flushed on pagehide). */
@@ -302,7 +337,7 @@ export class InboxClient extends EventTarget {
     const expired = !this._provider && expiresInMs(this.token) <= 0;
     if (expired && (note.kind === "frame" || note.kind === "caught")) return;
     if (note.kind === "frame") this._onFrame(note.data);
-    else if (note.kind === "caught") this._deliver(note.message, note.silent);
+    else if (note.kind === "caught") this._deliver(note.message, note.silent, note.unsnoozed);
     else if (note.kind === "counts") this._takeCounts(note);
     else if (note.kind === "state" && !leading) this._follow(note);
     else if (note.kind === "hello" && leading) this._group.post({ kind: "state", state: this.state, attempt: this._attempt });
@@ -514,10 +549,13 @@ export class InboxClient extends EventTarget {
       return null;
     }
     if (frame.type === "message.created") {
-      this._deliver(frame.message, frame.silent);
+      this._deliver(frame.message, frame.silent, frame.unsnoozed);
       if (frame.counts) this._takeCounts(frame); // the user's new counts ride on the message's frame
-    } else if (frame.type === "message.updated") this._emit("update", { message: frame.message });
-    else if (frame.type === "message.deleted") this._emit("delete", { id: frame.id });
+    } else if (frame.type === "message.updated") this._updated(frame.message);
+    else if (frame.type === "message.deleted") {
+      this._snoozed.delete(frame.id);
+      this._emit("delete", { id: frame.id });
+    }
     else if (frame.type === "counts.updated") this._takeCounts(frame);
     else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
     return frame;
@@ -536,8 +574,9 @@ export class InboxClient extends EventTarget {
   catchUp() {
     return this._catchUp((message) => {
       const silent = this.isMuted(message.channel) && message.severity !== "critical";
+      const unsnoozed = this._snoozed.has(message.id); // listed live again: woken while this client was away
       // Every tab sees what one delivered, so whichever leads next catches up after an id all have seen.
-      if (this._deliver(message, silent)) this._tell({ kind: "caught", message, silent });
+      if (this._deliver(message, silent, unsnoozed)) this._tell({ kind: "caught", message, silent, unsnoozed });
     });
   }
 
@@ -552,12 +591,26 @@ export class InboxClient extends EventTarget {
     } while (cursor);
   }
 
-  /** Emit a message once: true when it was new here. */
-  _deliver(message, silent) {
-    if (this._seen.has(message.id)) return false; // at-least-once delivery: de-duplicate by id
+  /**
+   * Emit a message once: true when it was new here. A snoozed message woken (`unsnoozed`) is new again once per
+   * snooze known here; a repeat of its wake-up, or one this client woke itself, is only an update.
+   */
+  _deliver(message, silent, unsnoozed = false) {
+    if (this._seen.has(message.id) && !(unsnoozed && this._snoozed.has(message.id))) {
+      if (unsnoozed) this._emit("update", { message }); // at-least-once delivery: de-duplicate by id
+      return false;
+    }
+    this._snoozed.delete(message.id);
     this._remember(message.id);
-    this._emit("message", { message, silent: Boolean(silent) });
+    this._emit("message", { message, silent: Boolean(silent), unsnoozed: Boolean(unsnoozed) });
     return true;
+  }
+
+  /** A state change from any device; one with `snoozedUntil` took the message out of the lists until then. */
+  _updated(message) {
+    if (message.snoozedUntil) this._snoozed.add(message.id);
+    else this._snoozed.delete(message.id);
+    this._emit("update", { message });
   }
 
   _remember(id) {
@@ -598,7 +651,7 @@ export class InboxClient extends EventTarget {
   }
 
   _setCounts(counts) {
-    this.counts = { total: counts.total || 0, unseen: counts.unseen || 0, channels: counts.channels || {} };
+    this.counts = { total: counts.total || 0, unseen: counts.unseen || 0, channels: counts.channels || {}, tags: counts.tags || {} };
     this._emit("counts", this.counts);
   }
 

@@ -4,8 +4,9 @@
 //
 // Attributes: api, ws, token, locale, layout ("popover", the default, or "page"). Property: tokenProvider.
 // Events (CustomEvent, bubbles, composed; payload in `detail`):
-//   inapp:message     {message, silent}          a new message (each id once; silent: no toast, a muted channel)
-//   inapp:counts      {total, unseen, channels}  the badge's counts changed
+//   inapp:message     {message, silent, unsnoozed}  a new message (each id once; silent: no toast, a muted channel;
+//                                                unsnoozed: a snoozed one back, its id again once per snooze)
+//   inapp:counts      {total, unseen, channels, tags}  the badge's counts changed (tags: unread per tag)
 //   inapp:view        {message, url, action}     View (action null) or an action {label, url} was clicked;
 //                                                cancelable: preventDefault() and the element opens nothing
 //   inapp:connection  {state, attempt, code?, reason?}  connecting | open | reconnecting | closed

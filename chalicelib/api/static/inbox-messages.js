@@ -1,7 +1,8 @@
-// The inbox's message list: the open channel's messages under the filter (or the archive), newest first,
-// kept in step with frames from every device, and what View and the action buttons do.
+// The inbox's message list: the open channel's (or a tag's) messages under the filter, the archive or the
+// snoozed ones, newest first (pinned ones first in live lists), kept in step with frames from every device,
+// and what View and the action buttons do.
 import { messageItem } from "./inbox-message.js";
-import { messageToast } from "./inbox-toasts.js";
+import { messageToast, noticeToast } from "./inbox-toasts.js";
 
 export class MessageList {
   /** `view`: the InboxView it belongs to (its root, client, words, filter, open channel and pending deletes). */
@@ -23,12 +24,13 @@ export class MessageList {
   async load(reset) {
     const view = this.view;
     if (reset) this.cursor = null;
-    const archived = view.inArchive();
     const load = ++this.loads;
     const page = await view.client.listMessages({
-      channel: archived ? undefined : view.channel, status: view.status, archived, limit: view.pageSize, cursor: this.cursor || undefined,
+      channel: view.acrossChannels() ? undefined : view.channel, status: view.status, archived: view.inArchive(),
+      snoozed: view.inSnoozed(), tag: view.tag || undefined, limit: view.pageSize, cursor: this.cursor || undefined,
     });
     if (load !== this.loads) return;
+    view.tags.learn(page.items);
     if (reset) this.list.replaceChildren();
     page.items.forEach((message) => {
       if (!this.itemOf(message.id)) this.list.append(this.itemFor(message));
@@ -41,8 +43,8 @@ export class MessageList {
   showEmpty() {
     const view = this.view;
     const empty = view.$("messages-empty");
-    empty.textContent = view.t(view.inArchive() ? "empty.archived" : "empty.channel");
-    const nothingOpen = !view.channel && !view.inArchive(); // the title already says so
+    empty.textContent = view.t(view.inArchive() ? "empty.archived" : view.inSnoozed() ? "empty.snoozed" : "empty.channel");
+    const nothingOpen = !view.channel && !view.acrossChannels(); // the title already says so
     empty.hidden = nothingOpen || [...this.list.children].some((item) => !item.hidden);
   }
 
@@ -52,8 +54,9 @@ export class MessageList {
 
   itemFor(message) {
     const view = this.view;
-    return messageItem(message, view.client, view.t, { archive: view.inArchive(), hidden: view.deletes.has(message.id) }, {
-      changed: (item, change) => view.guarded(async () => this.render(item, await change))(),
+    const shown = { archive: view.inArchive(), snoozed: view.inSnoozed(), across: Boolean(view.tag), hidden: view.deletes.has(message.id) };
+    return messageItem(message, view.client, view.t, shown, {
+      changed: (item, change) => view.guarded(() => this.changed(item, change))(),
       delete: (id) => view.deletes.start(id),
       follow: (...args) => this.follow(...args),
     });
@@ -73,39 +76,88 @@ export class MessageList {
     return marked.then(() => allowed, () => allowed);
   }
 
-  /** An item the server changed: redrawn where it belongs, or taken out of a list it no longer belongs in. */
+  /** A change's answer drawn; a refusal (409: a 21st pin, or archived elsewhere meanwhile) says why in a toast. */
+  async changed(item, change) {
+    let message;
+    try {
+      message = await change;
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      noticeToast(this.view.$("toasts"), this.view.t("message.refused", { reason: error.message }), this.view.t);
+      return;
+    }
+    this.render(item, message);
+  }
+
+  /**
+   * An item the server changed: redrawn where it belongs (moved when it was pinned or unpinned), or taken out of
+   * a list it no longer belongs in (archived, snoozed, woken, another status).
+   */
   render(item, message) {
-    if (this.belongsHere(message)) item.replaceWith(this.itemFor(message));
-    else item.remove();
+    const moved = this.pinsFirst() && (item.dataset.pinned === "true") !== Boolean(message.pinned);
+    if (!this.belongsHere(message) || moved) item.remove();
+    else item.replaceWith(this.redrawn(item, message));
+    if (moved && this.belongsHere(message)) this.insertInOrder(message);
+    this.view.tags.learn([message]);
     this.showEmpty();
+  }
+
+  /** `message`'s new item in place of `item`, its Snooze menu still open if it was (a seen frame must not close it). */
+  redrawn(item, message) {
+    const fresh = this.itemFor(message);
+    const menu = fresh.querySelector(".snooze");
+    if (menu && item.querySelector(".snooze[open]")) menu.open = true;
+    return fresh;
   }
 
   belongsHere(message) {
     const view = this.view;
     if (view.inArchive()) return Boolean(message.archived);
-    return !message.archived && message.channel === view.channel && (view.status === "all" || view.status === message.status);
+    if (view.inSnoozed()) return Boolean(message.snoozedUntil) && !message.archived;
+    if (message.archived || message.snoozedUntil) return false;
+    const where = view.tag ? (message.tags || []).includes(view.tag) : message.channel === view.channel;
+    return where && (view.status === "all" || view.status === message.status);
   }
 
-  /** Newest first, by id; an item older than every shown one waits for "Load more" if there is more. */
+  /** Live lists show the pinned messages first; the archive and the snoozed list keep plain id order. */
+  pinsFirst() {
+    return !this.view.inArchive() && !this.view.inSnoozed();
+  }
+
+  /**
+   * Newest first, by id, after the pinned ones; a message pinned just now goes on top (the newest pinned). An
+   * item older than every shown one waits for "Load more" if there is more.
+   */
   insertInOrder(message) {
-    const after = [...this.list.children].find((node) => node.dataset.id < message.id);
+    const pinned = this.pinsFirst() && Boolean(message.pinned);
+    const nodes = [...this.list.children];
+    const after = pinned ? nodes[0] : nodes.find((node) => !(this.pinsFirst() && node.dataset.pinned) && node.dataset.id < message.id);
     if (after) after.before(this.itemFor(message));
-    else if (!this.cursor) this.list.append(this.itemFor(message));
+    else if (!this.cursor || pinned) this.list.append(this.itemFor(message));
     this.showEmpty();
   }
 
-  onNew(message, silent) {
+  /** A new message, or a snoozed one back (`unsnoozed`): a toast unless silent, and in the list if it belongs. */
+  onNew(message, silent, unsnoozed) {
     const view = this.view;
-    if (!silent) messageToast(view.$("toasts"), message, view.t, view.guarded((shown) => view.openFromToast(shown)));
-    if (this.belongsHere(message) && !this.itemOf(message.id)) this.insertInOrder(message);
-    view.refreshChannels();
+    if (!silent) messageToast(view.$("toasts"), message, view.t, view.guarded((shown) => view.openFromToast(shown)), unsnoozed);
+    this.onUpdated(message);
   }
 
   onUpdated(message) {
     const item = this.itemOf(message.id);
     if (item) this.render(item, message);
     else if (this.belongsHere(message)) this.insertInOrder(message);
+    this.view.tags.learn([message]);
     this.view.refreshChannels();
+  }
+
+  /** Messages past their `expiresAt` are gone for everyone: out of the list without waiting for a frame. */
+  dropExpired(now = Date.now()) {
+    this.list.querySelectorAll("[data-expires]").forEach((item) => {
+      if (Date.parse(item.dataset.expires) <= now) item.remove();
+    });
+    this.showEmpty();
   }
 
   onDeleted(id) {

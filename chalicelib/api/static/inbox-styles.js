@@ -90,6 +90,27 @@ a.view, button.view, .secondary-action { color: var(--accent); border-color: var
 .primary-action { background: var(--accent); border-color: var(--accent); color: #fff; }
 .action { overflow-wrap: anywhere; max-width: 100%; text-align: left; }
 .meta .delete { color: var(--unread); }
+.meta .pin, .snooze-button, .meta .wake { font-size: .8rem; border-radius: 6px; padding: .1rem .6rem; }
+.meta .pin[aria-pressed="true"] { background: var(--accent-soft); border-color: var(--accent); }
+.pinned { color: #fff; background: var(--accent); border-radius: 4px; font-size: .72rem; font-weight: 700; padding: .05rem .45rem;
+  text-transform: uppercase; letter-spacing: .03em; }
+.meta .wake { color: var(--accent); border-color: var(--accent); }
+.snooze[open] { flex-basis: 100%; } /* the menu opens in the flow, on a row of its own: never clipped by a popover */
+.snooze-button { display: inline-block; list-style: none; cursor: pointer; border: 1px solid var(--line); background: var(--card); color: var(--fg); }
+.snooze-button::-webkit-details-marker { display: none; }
+.snooze-button::after { content: " ▾"; }
+.snooze-menu { margin-top: .3rem; display: grid; gap: .2rem; padding: .3rem; max-width: 22rem;
+  background: var(--card); border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 4px 12px rgba(16, 24, 40, .12); }
+.snooze-option { display: flex; justify-content: space-between; gap: .75rem; border: none; text-align: left; white-space: nowrap; }
+.snooze-at { color: var(--muted); }
+.expires, .snoozed-until { font-style: italic; }
+.message-tags { display: flex; flex-wrap: wrap; gap: .3rem; }
+.message-tag, .tag-tab .tag-name::before { font-size: .72rem; }
+.message-tag { border-radius: 999px; padding: 0 .5rem; background: var(--accent-soft); color: var(--accent); }
+.message-tag::before, .tag-tab .tag-name::before { content: "#"; }
+.tag-tabs { border-top: 1px dashed var(--line); padding-top: .5rem; }
+.tag-tab { display: inline-flex; gap: .35rem; align-items: center; font-size: .85rem; }
+.toast .unsnoozed { justify-self: start; font-size: .72rem; font-weight: 700; text-transform: uppercase; color: #84caff; }
 .more { display: block; width: 100%; margin-top: .5rem; }
 .empty { color: var(--muted); }
 .toasts { position: fixed; right: 1rem; bottom: 1rem; display: grid; gap: .5rem; z-index: calc(var(--z) + 1);
@@ -105,7 +126,8 @@ a.view, button.view, .secondary-action { color: var(--accent); border-color: var
 .toast.severity-critical { background: var(--critical); border-left: 5px solid #fff; }
 .toast.severity-critical span { color: #fee4e2; }
 .toast .severity { justify-self: start; background: rgba(255,255,255,.18); }
-.toast.undo { align-items: center; }
+.toast.undo, .toast.notice { align-items: center; }
+.toast .notice-text { color: #fff; font-size: .9rem; }
 .toast .undo-text { color: #fff; font-size: .95rem; }
 .toast .undo-button { background: none; color: #84caff; border-color: #84caff; font-weight: 600; }
 .toast .undo-button:focus-visible { outline: 2px solid #fff; }

@@ -4,7 +4,7 @@ import { element } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const BELL_PATHS = ["M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9", "M10.3 21a1.94 1.94 0 0 0 3.4 0"];
-const TABS = [["all", "tab.all"], ["unread", "tab.unread"], ["read", "tab.read"], ["archived", "tab.archived"]];
+const TABS = [["all", "tab.all"], ["unread", "tab.unread"], ["read", "tab.read"], ["archived", "tab.archived"], ["snoozed", "tab.snoozed"]];
 
 function bellIcon() {
   const svg = document.createElementNS(SVG, "svg");
@@ -37,6 +37,7 @@ function channelsPane(t) {
   }));
   return element("nav", { class: "channels", "aria-label": t("channels.label") }, [
     element("div", { class: "tabs", role: "tablist", "aria-label": t("tabs.label") }, tabs),
+    element("div", { id: "tags", class: "tabs tag-tabs", part: "tags", role: "tablist", "aria-label": t("tags.label"), hidden: "" }),
     element("ul", { id: "channel-list", class: "channel-list" }),
     element("p", { id: "channels-empty", class: "empty", hidden: "" }),
     element("button", { id: "channels-more", class: "more", part: "button", type: "button", hidden: "", text: t("list.more") }),

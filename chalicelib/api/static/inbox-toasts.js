@@ -1,4 +1,4 @@
-// Toasts: one per new message (unless its channel is muted), and the "Undo" toast of a delete.
+// Toasts: one per new message (unless its channel is muted), the "Undo" toast of a delete, and notices.
 import { element } from "./dom.js";
 
 /** A label for high and critical messages, so severity is never told by colour alone. */
@@ -10,9 +10,10 @@ export function severityLabel(severity, t) {
 
 /**
  * A new message's toast in `container` for its `duration` (0 = until closed). A critical one stays until
- * closed whatever its duration, and is announced at once (role "alert").
+ * closed whatever its duration, and is announced at once (role "alert"). `unsnoozed`: a snoozed message back,
+ * which the toast says.
  */
-export function messageToast(container, message, t, onOpen) {
+export function messageToast(container, message, t, onOpen, unsnoozed = false) {
   const severity = message.severity || "normal";
   const content = message.content || "";
   const preview = content.length > 120 ? `${content.slice(0, 120)}…` : content;
@@ -25,11 +26,23 @@ export function messageToast(container, message, t, onOpen) {
     element("button", { type: "button", class: "open", "aria-label": t("toast.open", { title: message.title }), onclick: () => {
       close();
       onOpen(message);
-    } }, [...severityLabel(severity, t), element("strong", { text: message.title }), element("span", { text: preview })]),
+    } }, [
+      ...(unsnoozed ? [element("span", { class: "unsnoozed", part: "toast-unsnoozed", text: t("toast.unsnoozed") })] : []),
+      ...severityLabel(severity, t), element("strong", { text: message.title }), element("span", { text: preview }),
+    ]),
     element("button", { type: "button", class: "close", "aria-label": t("toast.close"), text: "×", onclick: close }),
   );
   container.append(node);
   if (severity !== "critical" && message.duration > 0) setTimeout(close, message.duration * 1000);
+  return node;
+}
+
+/** A short notice (a refused change, with the API's reason), announced at once, until closed. */
+export function noticeToast(container, text, t) {
+  const node = element("div", { class: "toast notice", part: "toast toast-notice", role: "alert" });
+  node.append(element("span", { class: "notice-text", text }),
+    element("button", { type: "button", class: "close", "aria-label": t("toast.close"), text: "×", onclick: () => node.remove() }));
+  container.append(node);
   return node;
 }
 

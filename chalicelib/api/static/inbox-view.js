@@ -1,13 +1,17 @@
-// The inbox inside the element's shadow root: the filters, the open channel (or the archive), the counts,
-// the bulk buttons and every frame's effect. Its lists are inbox-channels.js and inbox-messages.js.
+// The inbox inside the element's shadow root: the filters, the open channel (or a tag, the archive, the snoozed
+// messages), the counts, the bulk buttons and every frame's effect. Its lists are inbox-channels.js,
+// inbox-messages.js and inbox-tags.js.
 import { refreshTimes } from "./dom.js";
 import { ChannelList } from "./inbox-channels.js";
 import { MessageList } from "./inbox-messages.js";
+import { TagTabs } from "./inbox-tags.js";
 import { PendingDeletes } from "./inbox-undo.js";
+import { wireClient, wireControls } from "./inbox-wiring.js";
 
 const UNDO_MS = 5000;
 const ARCHIVE = "archived";
-const NOTHING_TO_SHOW = { all: "empty.all", unread: "empty.unread", read: "empty.read", archived: "empty.archived" };
+const SNOOZED = "snoozed";
+const NOTHING_TO_SHOW = { all: "empty.all", unread: "empty.unread", read: "empty.read", archived: "empty.archived", snoozed: "empty.snoozed" };
 const CHANNEL_CONTROLS = ["mark-channel", "archive-channel", "mute"];
 const CONNECTION = { open: "connection.open", connecting: "connection.connecting", reconnecting: "connection.reconnecting",
   error: "connection.error" };
@@ -21,17 +25,22 @@ export class InboxView {
    */
   constructor(root, client, t, host) {
     Object.assign(this, { root, client, t, host, pageSize: 20 });
-    this.status = "all"; // a status filter, or ARCHIVE for the Archive view
+    this.status = "all"; // a status filter, or ARCHIVE or SNOOZED for those views
     this.channel = null;
-    this.lastChannel = null; // the channel open before the Archive view: open again when leaving it
+    this.tag = null; // a tag's messages of every channel are shown (under the status filter) instead of a channel's
+    this.lastChannel = null; // the channel open before the Archive, Snoozed or a tag's view: open again when leaving it
     this.refreshTimer = null;
     this.stopped = false;
     this.channels = new ChannelList(this);
     this.messages = new MessageList(this);
+    this.tags = new TagTabs(this);
     this.deletes = new PendingDeletes(client, UNDO_MS, { toasts: this.$("toasts"), t }, {
       hide: (id) => this.messages.hide(id), restore: (id) => this.messages.restore(id), deleted: (id) => this.messages.onDeleted(id),
     });
-    this.timesTimer = setInterval(() => refreshTimes(root, t.relativeTime), 30_000);
+    this.timesTimer = setInterval(() => {
+      refreshTimes(root, t.relativeTime);
+      this.messages.dropExpired();
+    }, 30_000);
   }
 
   $(id) {
@@ -40,6 +49,20 @@ export class InboxView {
 
   inArchive() {
     return this.status === ARCHIVE;
+  }
+
+  inSnoozed() {
+    return this.status === SNOOZED;
+  }
+
+  /** The Archive and Snoozed views: every channel's messages, whatever the status. */
+  byState() {
+    return this.inArchive() || this.inSnoozed();
+  }
+
+  /** No channel open: the messages of every channel (the archive, the snoozed ones, a tag's). */
+  acrossChannels() {
+    return this.byState() || this.tag !== null;
   }
 
   /** Run an async UI action; a refused token is handled by "unauthorized", anything else shows as the connection state. */
@@ -51,24 +74,8 @@ export class InboxView {
 
   /** Wire the client and the controls, list the channels, then connect. */
   start() {
-    const on = (type, handler) => this.client.addEventListener(type, (e) => handler(e.detail));
-    on("connection", (detail) => {
-      this.showConnection(detail.state, detail.reason);
-      this.host.emit("inapp:connection", detail);
-    });
-    on("counts", (counts) => {
-      this.showCounts(counts);
-      this.host.emit("inapp:counts", counts);
-    });
-    on("preferences", () => this.showMutes());
-    on("message", ({ message, silent }) => {
-      this.messages.onNew(message, silent);
-      this.host.emit("inapp:message", { message, silent });
-    });
-    on("update", ({ message }) => this.messages.onUpdated(message));
-    on("delete", ({ id }) => this.messages.onDeleted(id));
-    on("unauthorized", (detail) => this.host.emit("inapp:unauthorized", detail));
-    this.wire();
+    wireClient(this);
+    wireControls(this);
     this.guarded(async () => {
       await this.loadChannels(true);
       await this.client.connect();
@@ -95,13 +102,13 @@ export class InboxView {
   // --- channels ---------------------------------------------------------------------
 
   async loadChannels(reset) {
-    const status = this.inArchive() ? "all" : this.status;
+    const status = this.byState() ? "all" : this.status;
     const page = await this.channels.load(status, reset);
     if (!page) return;
     this.$("channels-more").hidden = !page.nextCursor;
     this.$("channels-empty").textContent = this.t(NOTHING_TO_SHOW[status]);
     this.$("channels-empty").hidden = this.channels.size > 0;
-    if (this.inArchive()) return; // the right pane shows the archive, not a channel
+    if (this.acrossChannels()) return; // the right pane shows the archive, the snoozed or a tag's, not a channel
     const complete = reset && !page.nextCursor;
     if (complete && this.channel && !this.channels.has(this.channel)) this.channel = null; // e.g. nothing unread left
     if (!this.channel && page.items.length) await this.selectChannel(page.items[0].name);
@@ -136,8 +143,11 @@ export class InboxView {
 
   /** A channel opened by the user: its list is seen (the badge counts what was never shown in a list). */
   async openChannel(name) {
-    if (this.inArchive()) {
-      this.selectTab("all");
+    const across = this.acrossChannels();
+    this.tag = null;
+    this.tags.markCurrent();
+    if (this.byState()) this.selectTab("all");
+    if (across) {
       this.channel = name;
       await this.loadChannels(true);
     }
@@ -161,13 +171,31 @@ export class InboxView {
     await this.messages.load(true);
   }
 
-  async showArchive() {
+  /** The Archive, Snoozed or a tag's view: its title, no channel marked, its messages. */
+  async showAcross() {
     this.lastChannel = this.channel || this.lastChannel;
     this.channel = null;
-    this.$("channel-title").textContent = this.t("archive.title");
+    const title = this.inArchive() ? this.t("archive.title") : this.inSnoozed() ? this.t("snoozed.title") : this.t("tag.title", { tag: this.tag });
+    this.$("channel-title").textContent = title;
     this.showChannelControls(false);
     this.channels.markCurrent();
+    this.tags.markCurrent();
     await this.messages.load(true);
+  }
+
+  /** A tag tab: its messages of every channel under the status filter (from the Archive or Snoozed: under All); again: back. */
+  async toggleTag(tag) {
+    const kept = this.acrossChannels() ? this.lastChannel : this.channel;
+    const fromState = this.byState();
+    this.tag = this.tag === tag ? null : tag;
+    this.messages.loads += 1; // as in selectTab
+    this.tags.markCurrent();
+    if (fromState) this.selectTab("all");
+    this.channel = this.tag ? null : kept;
+    this.lastChannel = kept;
+    if (fromState || !this.tag) await this.loadChannels(true); // back to a channel: the first, if none was open
+    if (this.tag) await this.showAcross();
+    else if (this.channel && this.channel === kept) await this.selectChannel(kept);
   }
 
   // --- counts and tabs ----------------------------------------------------------------
@@ -179,6 +207,7 @@ export class InboxView {
     badge.textContent = unseen > 99 ? "99+" : String(unseen);
     this.$("bell").setAttribute("aria-label", this.t("bell.label", { unseen, total }));
     if (channels) this.channels.showCounts();
+    this.tags.render();
     this.enableMarkButtons();
   }
 
@@ -191,24 +220,26 @@ export class InboxView {
 
   selectTab(status) {
     this.status = status;
-    this.root.querySelectorAll('[role="tab"]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
+    this.messages.loads += 1; // a list on its way was asked for under the filter before: dropped when it comes
+    this.root.querySelectorAll('[role="tab"][data-status]').forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.status === status)));
   }
 
   /** Another tab: the open channel stays open when it has messages there (else the first channel opens). */
   async setStatus(status) {
-    const kept = this.inArchive() ? this.lastChannel : this.channel;
+    const kept = this.acrossChannels() ? this.lastChannel : this.channel;
     this.selectTab(status);
-    this.channel = this.inArchive() ? null : kept;
-    if (this.inArchive()) this.lastChannel = kept;
+    if (this.byState()) this.tag = null; // the archive and the snoozed list are of every tag
+    this.channel = this.acrossChannels() ? null : kept;
+    if (this.acrossChannels()) this.lastChannel = kept;
     this.showChannelControls(false); // until a channel is open again: they act on it
     await this.loadChannels(true);
-    if (this.inArchive()) await this.showArchive();
+    if (this.acrossChannels()) await this.showAcross();
     else if (this.channel && this.channel === kept) await this.selectChannel(kept); // its messages, filtered anew
   }
 
   async reloadAfter(change) {
     await change();
-    if (this.channel || this.inArchive()) await this.messages.load(true);
+    if (this.channel || this.acrossChannels()) await this.messages.load(true);
     await this.loadChannels(true);
   }
 
@@ -217,19 +248,5 @@ export class InboxView {
     if (this.host.popover && !this.host.popover.toggle()) return; // it closed the panel
     await this.setStatus("unread");
     await this.client.markAllSeen();
-  }
-
-  wire() {
-    const click = (id, action) => this.$(id).addEventListener("click", this.guarded(action));
-    const client = this.client;
-    this.root.querySelectorAll('[role="tab"]').forEach((tab) => tab.addEventListener("click", this.guarded(() => this.setStatus(tab.dataset.status))));
-    click("channels-more", () => this.loadChannels(false));
-    click("messages-more", () => this.messages.load(false));
-    click("mark-channel", () => this.reloadAfter(() => client.markAllRead(this.channel)));
-    click("mark-everything", () => this.reloadAfter(() => client.markAllRead()));
-    click("archive-channel", () => this.reloadAfter(() => client.archiveAll({ channel: this.channel, status: "read" })));
-    click("archive-everything", () => this.reloadAfter(() => client.archiveAll({ status: "read" })));
-    click("mute", () => client.setMuted(this.channel, !client.isMuted(this.channel)));
-    click("bell", () => this.ring());
   }
 }
