@@ -136,7 +136,8 @@ def send_message() -> Response:
 @api.handles_errors
 def preview_message() -> dict[str, Any]:
     caller = api.admin(app.current_request)
-    return sending.preview_send(api.tenancy.send_request(caller.tenant, api.body(app.current_request, api.send_request)))
+    request = api.tenancy.send_request(caller.tenant, api.body(app.current_request, api.send_request))
+    return sending.preview_send(request, get_services().settings.retention)
 
 
 @app.route("/messages", methods=["GET"])

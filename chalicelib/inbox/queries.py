@@ -146,7 +146,7 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     start = first_id_at_ms(id_time_ms(after) - ORDER_WINDOW_MS)  # where the id range starts; below it, late ones only
     if "id" not in mark:
         floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
-        items, last = _stored_late(user_id, query, start, floor)
+        items, last = _stored_late(user_id, query, start, floor, after)
         shown = [message_json(m) for m in items]
         if (kept := fitting(shown)) < len(items):  # cut short by size: go on after the last one shown
             return page_json(shown[:kept], cursors.encode(user_id, scope, {"late": items[kept - 1].stored_id}))
@@ -168,8 +168,8 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     return page_json(shown[: len(items) + len(newer)], cursor)
 
 
-def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str) -> tuple[list[InboxMessage], str | None]:
-    """Live messages with ids below ``below`` stored since ``floor``: one Query, and a BatchGetItem if any.
+def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str, after: str) -> tuple[list[InboxMessage], str | None]:
+    """Live messages with ids below ``below`` (or ``after`` itself) stored since ``floor``: one Query, and a BatchGetItem if any.
 
     Returns them and where to go on (the last ``storedId`` looked at) when
     more may follow. Late messages with ids from ``below`` on are in the
@@ -177,7 +177,9 @@ def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str) -> t
     at ``LATE_PAGE`` entries at most, so a page may be short, even empty,
     with a cursor — never an unbounded scan.
     """
-    behind = InboxMessage.id < below  # live ids only: every other key sorts above any id
+    # Live ids only (every other key sorts above any id); and ``after`` itself, which the id range leaves out (the
+    # client holds it) but which may have come back since as a new message, woken from a snooze (it keeps its id).
+    behind = (InboxMessage.id < below) | (InboxMessage.id == after)
     if query.channel:
         behind &= InboxMessage.channel == query.channel
     found = InboxMessage.stored_index.query(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from chalicelib.core.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,12 @@ class SendRequest:
         if not self.actions:
             return None
         return json.dumps([{"label": a.label, "url": a.url} for a in self.actions], separators=(",", ":"))
+
+
+def check_expiry(request: SendRequest, retention: timedelta, prefix: str = "") -> None:
+    """A send's own ``expiresAt`` comes no later than the retention would delete it (the edge checked the rest)."""
+    if request.expiry is not None and datetime.fromisoformat(request.expiry) > datetime.now(UTC) + retention:
+        raise ValidationError(prefix + "expiresAt", f"must be at most {retention.days} days ahead (the retention)")
 
 
 @dataclass(frozen=True)

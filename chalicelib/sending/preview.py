@@ -10,16 +10,19 @@ is sent. Nothing is written and no Idempotency-Key is claimed.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels import get_channel
+from chalicelib.sending.commands import check_expiry
 
 if TYPE_CHECKING:
     from chalicelib.sending.commands import SendRequest
 
 
-def preview_send(request: SendRequest) -> dict[str, Any]:
-    """The filled fields of ``request``; an unknown channel is the send's own 404."""
+def preview_send(request: SendRequest, retention: timedelta) -> dict[str, Any]:
+    """The filled fields of ``request``; an unknown channel is the send's own 404, an expiry past the retention its 400."""
+    check_expiry(request, retention)
     get_channel(request.channel, "channel")
     return {
         "title": request.title,

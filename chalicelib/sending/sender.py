@@ -23,11 +23,10 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.channels import get_channel
 from chalicelib.core import metrics, tenants
-from chalicelib.core.clock import utc_now
-from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError, ValidationError
+from chalicelib.core.errors import BusyError, ConfigurationError, ConflictError, InboxError, NotFoundError
 from chalicelib.core.ids import id_time_ms, new_id
 from chalicelib.sending import idempotency, send_log
-from chalicelib.sending.commands import SendCommand, SendRequest
+from chalicelib.sending.commands import SendCommand, SendRequest, check_expiry
 from chalicelib.sending.group_write import store_send
 from chalicelib.sending.progress import advance, claim_blind_write, request_of
 from chalicelib.storage import CHUNK, Channel, SendLog, Step, WorkQueue
@@ -54,12 +53,7 @@ class Sender:
         return self._finish(command.request, self._claim(command, scope), sender)
 
     def _check_expiry(self, command: SendCommand) -> None:
-        """A send's own ``expiresAt`` comes no later than the retention would delete it (the edge checked the rest)."""
-        expiry = command.request.expiry
-        if expiry is not None and datetime.fromisoformat(expiry) > utc_now() + self._retention:
-            raise ValidationError(
-                command.prefix + "expiresAt", f"must be at most {self._retention.days} days ahead (the retention)"
-            )
+        check_expiry(command.request, self._retention, command.prefix)
 
     @staticmethod
     def _claim(command: SendCommand, scope: str) -> idempotency.Claim | None:

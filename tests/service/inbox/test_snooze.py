@@ -201,3 +201,15 @@ def test_a_woken_message_is_found_by_a_catch_up_after_newer_ones(
     newer = send(["alice"])["id"]
     fire(datetime.now(UTC) + timedelta(minutes=3))
     assert sent in _ids(api, alice, f"?after={newer}")
+
+
+def test_a_message_woken_while_the_client_was_away_comes_back_in_its_catch_up_even_as_the_newest_seen(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    """Found by the browser work: the catch-up left out ``after`` itself, and a woken message keeps its id."""
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})
+    api.change_message(alice, sent, {"snoozedUntil": None})
+    assert _ids(api, alice, f"?after={sent}") == [sent]
+    assert _ids(api, alice, f"?after={sent}&status=unread") == [sent]
