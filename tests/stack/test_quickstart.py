@@ -3,7 +3,7 @@
 Terminal 1's ``make run`` is the session's ``python -m infra.local serve`` (the
 command it runs) on ephemeral ports; terminal 2's commands run through bash
 and ``make`` exactly as written, and their outputs are checked against the
-ones the document shows. The browser part is in tests/browser/test_inbox_page.py.
+ones the document shows. The browser part is in tests/browser/inbox/test_inbox_page.py.
 """
 
 from __future__ import annotations
