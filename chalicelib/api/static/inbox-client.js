@@ -43,7 +43,7 @@
 // a 4001 ends in "unauthorized".
 //
 // One socket per browser and user: the clients of one origin's tabs that talk to the same API and WebSocket
-// URL for the same user (the token's `iss` and `sub`) share one socket. A Web Lock elects the leader, which
+// URL for the same user (the token's `iss`, `sub` and its other claims but times: a tenant's too) share one socket. A Web Lock elects the leader, which
 // holds the socket; a BroadcastChannel of the same name carries to the other tabs every frame it receives,
 // the counts it fetches and its connection state, and from any tab the new messages its catch-ups find. The
 // other tabs' clients emit the same events as if the socket were theirs (each id once per tab). Nothing
@@ -74,6 +74,8 @@ const DEFAULTS = {
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling (~24.8 days)
 const TOKEN_EXPIRED = 4001;
 const TOO_MANY_CONNECTIONS = 4008;
+// Claims that change with each token of the same user (OIDC's, and Cognito's per sign-in or refresh).
+const TOKEN_TIMES = new Set(["exp", "iat", "nbf", "jti", "auth_time", "event_id", "origin_jti", "at_hash", "nonce"]);
 const TABS_PROTOCOL = "inapp-inbox-tabs/1"; // in the group's name: tabs running another version of the notes never group
 
 export class InboxClient extends EventTarget {
@@ -298,7 +300,10 @@ export class InboxClient extends EventTarget {
       return null; // the provider failed: a socket of its own, which tries again with backoff
     }
     if (!claims || typeof claims.sub !== "string") return null;
-    return JSON.stringify([TABS_PROTOCOL, this.apiUrl, this.wsUrl, claims.iss || null, claims.sub]);
+    // Every claim that names who the caller is, not when the token was made: with tenants on, the same `sub`
+    // in two tenants is two users (the tenant's claim, whatever its name, is among them), and never one group.
+    const who = Object.keys(claims).filter((k) => !TOKEN_TIMES.has(k)).sort().map((k) => [k, claims[k]]);
+    return JSON.stringify([TABS_PROTOCOL, this.apiUrl, this.wsUrl, claims.iss || null, claims.sub, who]);
   }
 
   /** Lead the group's socket if no tab does, else follow the leader: catch up once, then hear its frames. */
