@@ -23,11 +23,11 @@ def _scheduler(stack: RunningStack) -> Any:
 
 def test_a_snooze_schedule_in_the_stack_wakes_the_message_and_every_socket_hears_it(stack: RunningStack) -> None:
     admin, user = issue_token("admin", SECRET, admin=True), issue_token("sleepy", SECRET)
-    status, sent = stack.http(
-        "POST", "/messages", admin, {"channel": "general", "receivers": ["sleepy"], "title": "later", "tags": ["ops"]}
-    )
-    assert status == 202, sent
     with stack.socket(user) as socket:
+        status, sent = stack.http(
+            "POST", "/messages", admin, {"channel": "general", "receivers": ["sleepy"], "title": "later", "tags": ["ops"]}
+        )
+        assert status == 202, sent
         frames(socket, 1)  # the message
         until = iso(datetime.now(UTC) + timedelta(hours=1))
         status, snoozed = stack.http("PATCH", f"/me/messages/{sent['id']}", user, {"snoozedUntil": until})
