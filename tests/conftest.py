@@ -141,6 +141,10 @@ class Api:
     def unread_count(self, token: str) -> Any:
         return self.call("GET", "/me/unread-count", token=token).json_body
 
+    def message_ids(self, token: str, query: str = "") -> list[str]:
+        """The ids of one page of ``GET /me/messages`` with ``query`` (``?status=unread``…), in order."""
+        return [m["id"] for m in self.call("GET", f"/me/messages{query}", token=token).json_body["items"]]
+
     def change_message(self, token: str, message_id: str, body: dict[str, Any]) -> Any:
         """``PATCH /me/messages/{id}``, which must answer 200."""
         response = self.call("PATCH", f"/me/messages/{message_id}", token=token, json_body=body)

@@ -22,10 +22,6 @@ from tests.events import StreamTap
 from tests.standin import ManagementStandIn
 
 
-def _ids(api: Api, token: str, query: str = "") -> list[str]:
-    return [m["id"] for m in api.call("GET", f"/me/messages{query}", token=token).json_body["items"]]
-
-
 def _all_pages(api: Api, token: str, query: str) -> list[str]:
     ids: list[str] = []
     page = api.call("GET", f"/me/messages?{query}", token=token).json_body
@@ -48,15 +44,15 @@ def test_pinned_messages_come_first_newest_pinned_first_for_that_user_only(
     api.change_message(alice, sent[3], {"pinned": True})
     api.change_message(alice, sent[3], {"status": "read"})  # state changes keep the pin
     newest_first = sent[::-1]
-    assert _ids(api, alice) == [sent[3], sent[1], *(i for i in newest_first if i not in (sent[1], sent[3]))]
-    assert _ids(api, bob) == newest_first  # bob pinned nothing
-    assert _ids(api, alice, "?status=unread") == [sent[1], *(i for i in newest_first if i not in (sent[1], sent[3]))]
+    assert api.message_ids(alice) == [sent[3], sent[1], *(i for i in newest_first if i not in (sent[1], sent[3]))]
+    assert api.message_ids(bob) == newest_first  # bob pinned nothing
+    assert api.message_ids(alice, "?status=unread") == [sent[1], *(i for i in newest_first if i not in (sent[1], sent[3]))]
     # Pages after the first leave the pinned ones out: every message exactly once.
-    assert _all_pages(api, alice, "limit=2") == _ids(api, alice, "?limit=100")
+    assert _all_pages(api, alice, "limit=2") == api.message_ids(alice, "?limit=100")
     assert sorted(_all_pages(api, alice, "limit=2")) == sorted(sent)
     unpinned = api.change_message(alice, sent[1], {"pinned": False})
     assert "pinned" not in unpinned
-    assert _ids(api, alice)[:2] == [sent[3], sent[5]]
+    assert api.message_ids(alice)[:2] == [sent[3], sent[5]]
     assert api.unread_count(alice) == {"total": 5, "unseen": 5, "channels": {"news": 5}}  # pins count nothing
     assert_counts_exact("alice", "bob")
 
@@ -68,14 +64,14 @@ def test_an_archived_pinned_message_leaves_the_pins_and_comes_back_pinned(
     older, pinned = send(["alice"])["id"], send(["alice"])["id"]
     api.change_message(alice, older, {"pinned": True})
     api.change_message(alice, older, {"archived": True})
-    assert _ids(api, alice) == [pinned] and _ids(api, alice, "?archived=true") == [older]
+    assert api.message_ids(alice) == [pinned] and api.message_ids(alice, "?archived=true") == [older]
     assert_error(
         api.call("PATCH", f"/me/messages/{older}", token=alice, json_body={"pinned": False}),
         409,
         "pinned: only a message in the inbox can be pinned or unpinned; restore or wake it first",
     )
     api.change_message(alice, older, {"archived": False})
-    assert _ids(api, alice) == [older, pinned]
+    assert api.message_ids(alice) == [older, pinned]
 
 
 def test_at_most_twenty_messages_are_pinned_and_a_deleted_one_frees_its_place(
@@ -90,7 +86,7 @@ def test_at_most_twenty_messages_are_pinned_and_a_deleted_one_frees_its_place(
     assert "pinned" not in api.call("GET", f"/me/messages/{sent[-1]}", token=alice).json_body
     assert api.call("DELETE", f"/me/messages/{sent[0]}", token=alice).status_code == 204
     assert api.change_message(alice, sent[-1], {"pinned": True})["pinned"] is True
-    assert len(_ids(api, alice, "?limit=1")) == MAX_PINNED  # the first page carries every pin, then `limit` more
+    assert len(api.message_ids(alice, "?limit=1")) == MAX_PINNED  # the first page carries every pin, then `limit` more
 
 
 @pytest.mark.parametrize(
@@ -119,20 +115,20 @@ def test_a_tags_list_and_its_unread_count(api: Api, channel: str, send: SendFact
     plain = send(["alice"], title="hello")["id"]
     assert api.call("GET", f"/me/messages/{billing}", token=alice).json_body["tags"] == ["billing", "urgent"]
     assert "tags" not in api.call("GET", f"/me/messages/{plain}", token=alice).json_body
-    assert _ids(api, alice, "?tag=urgent") == [urgent, billing]
-    assert _ids(api, alice, "?tag=billing") == [billing]
-    assert _ids(api, alice, "?tag=nothing") == []
+    assert api.message_ids(alice, "?tag=urgent") == [urgent, billing]
+    assert api.message_ids(alice, "?tag=billing") == [billing]
+    assert api.message_ids(alice, "?tag=nothing") == []
     counts = api.unread_count(alice)
     assert counts == {"total": 3, "unseen": 3, "channels": {"news": 3}, "tags": {"billing": 1, "urgent": 2}}
     api.change_message(alice, urgent, {"status": "read"})
-    assert _ids(api, alice, "?tag=urgent&status=unread") == [billing]
-    assert _ids(api, alice, "?tag=urgent&status=read") == [urgent]
+    assert api.message_ids(alice, "?tag=urgent&status=unread") == [billing]
+    assert api.message_ids(alice, "?tag=urgent&status=read") == [urgent]
     assert api.unread_count(alice)["tags"] == {"billing": 1, "urgent": 1}
     api.change_message(alice, billing, {"archived": True})  # out of the tag's list and count; back when restored
-    assert _ids(api, alice, "?tag=urgent") == [urgent]
+    assert api.message_ids(alice, "?tag=urgent") == [urgent]
     assert "tags" not in api.unread_count(alice)
     api.change_message(alice, billing, {"archived": False})
-    assert _ids(api, alice, "?tag=urgent") == [urgent, billing]
+    assert api.message_ids(alice, "?tag=urgent") == [urgent, billing]
     assert api.call("POST", "/me/messages/read", token=alice).json_body == {"updated": 1, "more": False}  # archiving read it
     assert "tags" not in api.unread_count(alice)
     assert_counts_exact("alice")
@@ -170,7 +166,7 @@ def test_bad_tags_are_refused_naming_the_field_and_nothing_is_stored(
 ) -> None:
     body = {"channel": "news", "receivers": ["alice"], "title": "t", "tags": tags}
     assert_error(api.call("POST", "/messages", token=admin_token, json_body=body), 400, f"{field}: {problem}")
-    assert _ids(api, token("alice")) == []
+    assert api.message_ids(token("alice")) == []
 
 
 def test_a_bad_tag_filter_is_refused_and_the_archive_and_the_catch_up_ignore_a_tag(
@@ -183,8 +179,8 @@ def test_a_bad_tag_filter_is_refused_and_the_archive_and_the_catch_up_ignore_a_t
     )
     first, plain = send(["alice"], tags=["x"])["id"], send(["alice"])["id"]
     api.change_message(alice, first, {"archived": True})
-    assert _ids(api, alice, "?tag=x&archived=true") == [first]
-    assert _ids(api, alice, f"?tag=x&after={first}") == [plain]  # the catch-up brings every message since the id
+    assert api.message_ids(alice, "?tag=x&archived=true") == [first]
+    assert api.message_ids(alice, f"?tag=x&after={first}") == [plain]  # the catch-up brings every message since the id
 
 
 def test_every_device_sees_a_pin_and_an_unpin_as_updates_and_no_count_moves(

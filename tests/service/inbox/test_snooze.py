@@ -25,10 +25,6 @@ from tests.events import StreamTap
 from tests.standin import ManagementStandIn
 
 
-def _ids(api: Api, token: str, query: str = "") -> list[str]:
-    return [m["id"] for m in api.call("GET", f"/me/messages{query}", token=token).json_body["items"]]
-
-
 def _ahead(**delta: float) -> str:
     return iso(datetime.now(UTC) + timedelta(**delta))
 
@@ -61,8 +57,8 @@ def test_a_snoozed_message_leaves_every_list_and_count_and_its_schedule_brings_i
     moved = api.change_message(alice, snoozed, {"snoozedUntil": until})
     assert (moved["id"], moved["snoozedUntil"], moved["status"]) == (snoozed, until, "read")
     for query in ("", "?status=read", "?channel=news", "?channel=news&status=read", f"?after={kept}", "?archived=true"):
-        assert snoozed not in _ids(api, alice, query), query
-    assert _ids(api, alice, "?snoozed=true") == [snoozed]
+        assert snoozed not in api.message_ids(alice, query), query
+    assert api.message_ids(alice, "?snoozed=true") == [snoozed]
     assert api.call("GET", f"/me/messages/{snoozed}", token=alice).json_body == moved
     assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
     (news,) = api.call("GET", "/me/channels", token=alice).json_body["items"]
@@ -73,11 +69,11 @@ def test_a_snoozed_message_leaves_every_list_and_count_and_its_schedule_brings_i
     assert schedule["Target"]["Arn"].endswith(":function:inapp-dev-wake")
 
     assert fire(datetime.now(UTC) + timedelta(hours=1)) == 0  # not yet
-    assert _ids(api, alice, "?snoozed=true") == [snoozed]
+    assert api.message_ids(alice, "?snoozed=true") == [snoozed]
     assert fire(datetime.now(UTC) + timedelta(hours=3)) == 1
     woken = api.call("GET", f"/me/messages/{snoozed}", token=alice).json_body
     assert (woken["status"], woken["seen"], "snoozedUntil" in woken) == ("unread", False, False)
-    assert _ids(api, alice) == [snoozed, kept] and _ids(api, alice, "?snoozed=true") == []
+    assert api.message_ids(alice) == [snoozed, kept] and api.message_ids(alice, "?snoozed=true") == []
     assert api.unread_count(alice) == {"total": 2, "unseen": 2, "channels": {"news": 2}}
     assert _schedules() == []
     # The wake-up run again (EventBridge Scheduler delivers at least once) changes nothing.
@@ -96,7 +92,7 @@ def test_null_wakes_at_once_and_a_wake_up_for_an_older_snooze_finds_nothing(
     second = _ahead(days=3)
     assert api.change_message(alice, sent, {"snoozedUntil": second})["snoozedUntil"] == second  # snoozed again: later
     assert fire(datetime.now(UTC) + timedelta(hours=2)) == 1  # the first schedule runs: its snooze is no more
-    assert _ids(api, alice, "?snoozed=true") == [sent]
+    assert api.message_ids(alice, "?snoozed=true") == [sent]
     woken = api.change_message(alice, sent, {"snoozedUntil": None})
     assert (woken["status"], "snoozedUntil" in woken) == ("unread", False)
     assert api.change_message(alice, sent, {"snoozedUntil": None}) == woken  # awake already: nothing changes
@@ -117,7 +113,7 @@ def test_a_snoozed_message_can_be_archived_or_deleted_and_its_wake_up_then_finds
     assert (moved["archived"], "snoozedUntil" in moved) == (True, False)
     assert api.call("DELETE", f"/me/messages/{deleted}", token=alice).status_code == 204
     assert fire(datetime.now(UTC) + timedelta(minutes=10)) == 2
-    assert _ids(api, alice) == [] and _ids(api, alice, "?archived=true") == [archived]
+    assert api.message_ids(alice) == [] and api.message_ids(alice, "?archived=true") == [archived]
     assert api.call("GET", f"/me/messages/{deleted}", token=alice).status_code == 404
     assert api.unread_count(alice) == {"total": 0, "unseen": 0, "channels": {}}
     assert_counts_exact("alice")
@@ -200,7 +196,7 @@ def test_a_woken_message_is_found_by_a_catch_up_after_newer_ones(
     api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=2)})
     newer = send(["alice"])["id"]
     fire(datetime.now(UTC) + timedelta(minutes=3))
-    assert sent in _ids(api, alice, f"?after={newer}")
+    assert sent in api.message_ids(alice, f"?after={newer}")
 
 
 def test_a_message_woken_while_the_client_was_away_comes_back_in_its_catch_up_even_as_the_newest_seen(
@@ -211,5 +207,5 @@ def test_a_message_woken_while_the_client_was_away_comes_back_in_its_catch_up_ev
     sent = send(["alice"])["id"]
     api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})
     api.change_message(alice, sent, {"snoozedUntil": None})
-    assert _ids(api, alice, f"?after={sent}") == [sent]
-    assert _ids(api, alice, f"?after={sent}&status=unread") == [sent]
+    assert api.message_ids(alice, f"?after={sent}") == [sent]
+    assert api.message_ids(alice, f"?after={sent}&status=unread") == [sent]

@@ -20,11 +20,6 @@ from tests.events import StreamTap
 from tests.faults import dynamodb_faults
 from tests.standin import ManagementStandIn
 
-
-def _ids(api: Api, token: str, query: str = "") -> list[str]:
-    return [m["id"] for m in api.call("GET", f"/me/messages{query}", token=token).json_body["items"]]
-
-
 # --- archive -----------------------------------------------------------------------------
 
 
@@ -37,8 +32,8 @@ def test_archiving_moves_a_message_out_of_every_list_into_the_archive_and_marks_
     assert (moved["id"], moved["archived"], moved["status"]) == (archived, True, "read")
     assert moved["archivedAt"] and moved["readAt"] and moved["seen"]
     for query in ("", "?status=unread", "?channel=news", "?channel=news&status=unread", f"?after={kept}"):
-        assert archived not in _ids(api, alice, query), query
-    assert _ids(api, alice, "?archived=true") == _ids(api, alice, "?archived=true&channel=news") == [archived]
+        assert archived not in api.message_ids(alice, query), query
+    assert api.message_ids(alice, "?archived=true") == api.message_ids(alice, "?archived=true&channel=news") == [archived]
     assert api.call("GET", f"/me/messages/{archived}", token=alice).json_body == moved
     assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
     (news,) = api.call("GET", "/me/channels", token=alice).json_body["items"]
@@ -58,7 +53,7 @@ def test_restoring_brings_it_back_as_it_was_not_as_a_new_message(
     restored = api.change_message(alice, sent, {"archived": False})
     assert (restored["archived"], restored["archivedAt"], restored["status"]) == (False, None, "unread")
     assert (restored["createdAt"], restored["title"]) == (original["createdAt"], original["title"])
-    assert _ids(api, alice) == [sent] and _ids(api, alice, "?archived=true") == []
+    assert api.message_ids(alice) == [sent] and api.message_ids(alice, "?archived=true") == []
     assert api.unread_count(alice) == {"total": 1, "unseen": 0, "channels": {"news": 1}}  # it was seen once: it stays seen
     assert_counts_exact("alice")
 
@@ -75,9 +70,9 @@ def test_archive_all_takes_every_or_only_the_read_messages_of_one_channel_or_all
     read_ops = {"status": "read", "channel": ops}
     assert api.call("POST", archive, token=alice, json_body=read_ops).json_body == {"updated": 1, "more": False}
     assert api.call("POST", archive, token=alice, json_body={"status": "read"}).json_body == {"updated": 1, "more": False}
-    assert sorted(_ids(api, alice, "?archived=true")) == sorted([news[0], ops_ids[0]])
+    assert sorted(api.message_ids(alice, "?archived=true")) == sorted([news[0], ops_ids[0]])
     assert api.call("POST", archive, token=alice, json_body={"channel": "news"}).json_body == {"updated": 2, "more": False}
-    assert _ids(api, alice) == [ops_ids[1]]
+    assert api.message_ids(alice) == [ops_ids[1]]
     assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"ops": 1}}
     assert_counts_exact("alice")
 
@@ -102,8 +97,8 @@ def test_delete_removes_it_for_that_user_only_and_answers_404_after(
             404,
             f"message_id: message '{gone}' not found",
         )
-    assert _ids(api, alice) == [] and _ids(api, alice, "?archived=true") == []
-    assert _ids(api, bob) == [sent]
+    assert api.message_ids(alice) == [] and api.message_ids(alice, "?archived=true") == []
+    assert api.message_ids(bob) == [sent]
     assert api.unread_count(alice) == {"total": 0, "unseen": 0, "channels": {}}
     assert api.call("GET", "/me/channels", token=alice).json_body["items"] == []
     assert_counts_exact("alice", "bob")
@@ -114,7 +109,7 @@ def test_nobody_deletes_another_users_message(api: Api, channel: str, send: Send
     assert_error(
         api.call("DELETE", f"/me/messages/{sent}", token=token("mallory")), 404, f"message_id: message '{sent}' not found"
     )
-    assert _ids(api, token("bob")) == [sent]
+    assert api.message_ids(token("bob")) == [sent]
 
 
 # --- seen --------------------------------------------------------------------------------
