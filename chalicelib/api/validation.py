@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import CHANNEL_NAME
+from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import ValidationError
 
 # Spaces (as both Python and JavaScript regexes know them), controls and backslashes: a browser
@@ -147,7 +148,7 @@ def moment_ahead(value: Any, field: str, latest: timedelta, now: datetime | None
         moment = None
     if moment is None or moment.tzinfo is None:
         raise ValidationError(field, "must be an ISO 8601 time with a time zone, e.g. 2030-01-01T09:00:00Z")
-    ahead = moment - (now or datetime.now(UTC))
+    ahead = moment - (now or utc_now())
     if not MIN_AHEAD <= ahead <= latest:
         raise ValidationError(field, f"must be from 1 minute to {latest.days} days ahead")
     return moment.astimezone(UTC)

@@ -46,6 +46,26 @@ def unchanged(message: InboxMessage) -> Any:
     return (InboxMessage.status == message.status) & seen
 
 
+def marked_copy(message: InboxMessage, mark: str) -> InboxMessage:
+    """A copy of the message to write, carrying the fresh ``counted`` mark of a change that counts itself."""
+    copy = InboxMessage.from_raw_data(message.serialize())
+    copy.counted = mark
+    return copy
+
+
+def move_to(after: InboxMessage, condition: Any = None) -> Write:
+    """The write that moves a message to ``after``'s key (the archive, a snooze, back): a delete and a put, with
+    the counts they change; the delete on the message unchanged (and on ``condition``, when given)."""
+
+    def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
+        own.item(message.serialize(), after.serialize())
+        check = unchanged(message) if condition is None else unchanged(message) & condition
+        transaction.delete(message, condition=check)
+        transaction.save(after, condition=InboxMessage.id.does_not_exist())
+
+    return write
+
+
 def per_transaction(actions_per_message: int) -> int:
     """Messages in one transaction: its 100 actions less the counts update."""
     return (storage.MAX_TRANSACTION_ACTIONS - 1) // actions_per_message

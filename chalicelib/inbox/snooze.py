@@ -31,7 +31,7 @@ from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError, ConflictError
 from chalicelib.core.ids import is_valid_id, new_id
 from chalicelib.counts import OwnChange
-from chalicelib.inbox.bulk import BUSY, in_transaction, unchanged
+from chalicelib.inbox.bulk import BUSY, in_transaction, marked_copy, move_to, unchanged
 from chalicelib.storage import SNOOZED, UNREAD, InboxMessage, message_json
 
 logger = logging.getLogger(__name__)
@@ -80,15 +80,15 @@ def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: Wake
         raise ConflictError("snoozedUntil: an archived message cannot be snoozed; restore it first")
     when = iso(until)
     scheduler.schedule(user_id, message.message_id, when)
-    after = InboxMessage.from_raw_data(message.serialize())
-    after.id, after.snoozed_until, after.counted = SNOOZED + message.message_id, when, counts.fresh_mark()
+    after = marked_copy(message, counts.fresh_mark())
+    after.id, after.snoozed_until = SNOOZED + message.message_id, when
     after.set_status(message.status, message.read_at)
     if message.snoozed:
         condition = InboxMessage.snoozed_until == message.snoozed_until
         write = _update_until(after, condition)
         if in_transaction([message], write, None, (1,), field="snoozedUntil"):
             return message_json(after)
-    elif in_transaction([message], _move(after), None, (1, 1), field="snoozedUntil"):
+    elif in_transaction([message], move_to(after), None, (1, 1), field="snoozedUntil"):
         return message_json(after)
     raise BusyError(f"snoozedUntil: {BUSY}")
 
@@ -102,26 +102,16 @@ def wake(user_id: str, message_id: str, until: str | None) -> dict[str, Any] | N
         if not found or (until is not None and found[0].snoozed_until != until):
             return None  # woken, snoozed again, archived or deleted meanwhile: this wake-up has nothing to do
         message = found[0]
-        after = InboxMessage.from_raw_data(message.serialize())
-        after.id, after.snoozed_until, after.counted = message_id, None, counts.fresh_mark()
+        after = marked_copy(message, counts.fresh_mark())
+        after.id, after.snoozed_until = message_id, None
         after.unsnoozed_at, after.restored_at, after.stored_id = iso(utc_now()), None, new_id()
         after.seen_at = None
         after.set_status(UNREAD, None)
         condition = InboxMessage.snoozed_until == message.snoozed_until
-        if in_transaction([message], _move(after, condition), None, (1, 1), field="snoozedUntil"):
+        if in_transaction([message], move_to(after, condition), None, (1, 1), field="snoozedUntil"):
             return message_json(after)
         storage.pause_before_retry(attempt)
     raise BusyError(f"snoozedUntil: {BUSY}")
-
-
-def _move(after: InboxMessage, condition: Any = None) -> Any:
-    def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
-        own.item(message.serialize(), after.serialize())
-        check = unchanged(message) if condition is None else unchanged(message) & condition
-        transaction.delete(message, condition=check)
-        transaction.save(after, condition=InboxMessage.id.does_not_exist())
-
-    return write
 
 
 def _update_until(after: InboxMessage, condition: Any) -> Any:

@@ -28,7 +28,7 @@ from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError, ConfigurationError
 from chalicelib.core.ids import new_id
 from chalicelib.counts import OwnChange
-from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, unchanged
+from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, marked_copy, move_to, unchanged
 from chalicelib.inbox.entries import set_pinned
 from chalicelib.inbox.queries import find_message, source
 from chalicelib.inbox.snooze import WakeScheduler, snooze, wake
@@ -89,9 +89,10 @@ def change_message(
         return snooze(user_id, find_message(user_id, message_id), change.snooze, scheduler)
     if change.wake:
         message = find_message(user_id, message_id)
-        return (wake(user_id, message.message_id, None) if message.snoozed else None) or message_json(
-            find_message(user_id, message_id)
-        )
+        if not message.snoozed:
+            return message_json(message)  # awake already
+        # None: archived, deleted or woken meanwhile; the message as it is now (404 if gone)
+        return wake(user_id, message.message_id, None) or message_json(find_message(user_id, message_id))
     if change.pinned is not None:
         return _pin(user_id, message_id, change.pinned)
     for attempt in range(storage.CONFLICT_RETRIES):
@@ -104,7 +105,7 @@ def change_message(
         elif change.status is None or change.status == message.status:
             return message_json(message)
         else:
-            after = _copy(message, mark)
+            after = marked_copy(message, mark)
             after.set_status(change.status, now if change.status == READ else None)
         layout = (1,) if after.id == message.id else (1, 1)  # an update, or a delete and a put
         if in_transaction([message], _replace_with(after), None, layout, field="status"):
@@ -140,15 +141,9 @@ def delete_message(user_id: str, message_id: str) -> None:
     raise BusyError(f"id: {BUSY}")
 
 
-def _copy(message: InboxMessage, mark: str) -> InboxMessage:
-    copy = InboxMessage.from_raw_data(message.serialize())
-    copy.counted = mark
-    return copy
-
-
 def _moved(message: InboxMessage, archived: bool, now: str, mark: str) -> InboxMessage:
     """The message's copy on the other side of the archive."""
-    copy = _copy(message, mark)
+    copy = marked_copy(message, mark)
     copy.id = ARCHIVED + message.message_id if archived else message.message_id
     copy.archived_at = now if archived else None
     copy.restored_at = None if archived else now
@@ -166,12 +161,11 @@ def _replace_with(after: InboxMessage) -> Callable[[Any, InboxMessage, OwnChange
     """The write that turns a message into ``after``: an update in place, or a move (delete and put)."""
 
     def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
-        own.item(message.serialize(), after.serialize())
-        if after.id == message.id:
-            transaction.update(after, actions=_status_actions(after), condition=unchanged(message))
+        if after.id != message.id:
+            move_to(after)(transaction, message, own)
             return
-        transaction.delete(message, condition=unchanged(message))
-        transaction.save(after, condition=InboxMessage.id.does_not_exist())
+        own.item(message.serialize(), after.serialize())
+        transaction.update(after, actions=_status_actions(after), condition=unchanged(message))
 
     return write
 
@@ -196,7 +190,7 @@ def mark_all_read(user_id: str, scope: ReadAll, limit: int) -> Progress:
     now, mark = iso(utc_now()), counts.fresh_mark()
 
     def read(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
-        after = _copy(message, mark)
+        after = marked_copy(message, mark)
         after.set_status(READ, now)
         _replace_with(after)(transaction, message, own)
 
@@ -210,7 +204,7 @@ def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
     now, mark = iso(utc_now()), counts.fresh_mark()
 
     def see(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
-        after = _copy(message, mark)
+        after = marked_copy(message, mark)
         after.seen_at = now
         own.item(message.serialize(), after.serialize())
         actions = [InboxMessage.seen_at.set(now), InboxMessage.counted.set(mark)]

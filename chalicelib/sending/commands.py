@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import ValidationError
 
 
@@ -63,7 +64,7 @@ class SendRequest:
 
 def check_expiry(request: SendRequest, retention: timedelta, prefix: str = "") -> None:
     """A send's own ``expiresAt`` comes no later than the retention would delete it (the edge checked the rest)."""
-    if request.expiry is not None and datetime.fromisoformat(request.expiry) > datetime.now(UTC) + retention:
+    if request.expiry is not None and datetime.fromisoformat(request.expiry) > utc_now() + retention:
         raise ValidationError(prefix + "expiresAt", f"must be at most {retention.days} days ahead (the retention)")
 
 
