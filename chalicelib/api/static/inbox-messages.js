@@ -76,7 +76,11 @@ export class MessageList {
     return marked.then(() => allowed, () => allowed);
   }
 
-  /** A change's answer drawn; a refusal (409: a 21st pin, or archived elsewhere meanwhile) says why in a toast. */
+  /**
+   * A change's answer drawn; a refusal (409: a 21st pin, or archived elsewhere meanwhile) says why in a toast.
+   * The change's own frame may have come first and redrawn the item (or taken it out): the answer then redraws
+   * the item that is there now, and none that a frame took out.
+   */
   async changed(item, change) {
     let message;
     try {
@@ -86,7 +90,8 @@ export class MessageList {
       noticeToast(this.view.$("toasts"), this.view.t("message.refused", { reason: error.message }), this.view.t);
       return;
     }
-    this.render(item, message);
+    const current = item.isConnected ? item : this.itemOf(message.id);
+    if (current) this.render(current, message);
   }
 
   /**
