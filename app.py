@@ -12,6 +12,7 @@ from chalicelib.core import logs, metrics
 from chalicelib.realtime import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS
 from chalicelib.service import (
     get_audience_worker,
+    get_bulk_leases,
     get_cursors,
     get_delivery,
     get_request_limiter,
@@ -33,7 +34,7 @@ app = Chalice(app_name="inapp", configure_logs=False)  # logs.configure attaches
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 logs.configure()
 api.use_settings(lambda: get_services().settings)
-api.use_request_limit(get_request_limiter)  # the /me routes' per-user limit (api.user)
+api.use_request_limit(get_request_limiter, get_bulk_leases)  # the /me routes' per-user limit (api.user), one bulk at a time
 app.register_middleware(api.http_middleware, "http")
 app.register_middleware(metrics.middleware, "all")  # one EMF flush per invocation, any handler
 
@@ -196,21 +197,27 @@ def delete_message(message_id: str) -> Response:
 @api.handles_errors
 def mark_all_read() -> dict[str, int | bool]:
     caller = api.user(app.current_request)
-    return inbox.mark_all_read(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
+    scope, limit = api.body(app.current_request, api.read_all), get_services().settings.bulk_limit
+    with api.one_bulk_at_a_time(caller):
+        return inbox.mark_all_read(caller.user_id, scope, limit)
 
 
 @app.route("/me/messages/seen", methods=["POST"])
 @api.handles_errors
 def mark_all_seen() -> dict[str, int | bool]:
     caller = api.user(app.current_request)
-    return inbox.mark_all_seen(caller.user_id, api.body(app.current_request, api.read_all), get_services().settings.bulk_limit)
+    scope, limit = api.body(app.current_request, api.read_all), get_services().settings.bulk_limit
+    with api.one_bulk_at_a_time(caller):
+        return inbox.mark_all_seen(caller.user_id, scope, limit)
 
 
 @app.route("/me/messages/archive", methods=["POST"])
 @api.handles_errors
 def archive_all() -> dict[str, int | bool]:
     caller = api.user(app.current_request)
-    return inbox.archive_all(caller.user_id, api.body(app.current_request, api.archive_all), get_services().settings.bulk_limit)
+    scope, limit = api.body(app.current_request, api.archive_all), get_services().settings.bulk_limit
+    with api.one_bulk_at_a_time(caller):
+        return inbox.archive_all(caller.user_id, scope, limit)
 
 
 @app.route("/me/preferences", methods=["GET"])

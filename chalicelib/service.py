@@ -16,7 +16,7 @@ from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.inbox import EventBridgeScheduler
-from chalicelib.limits import RateLimit, RateLimiter
+from chalicelib.limits import Leases, RateLimit, RateLimiter
 from chalicelib.realtime import (
     POST_WORKERS,
     AccountBudget,
@@ -29,6 +29,9 @@ from chalicelib.realtime import (
 )
 from chalicelib.sending import Sender
 from chalicelib.storage import WorkQueue, bind_models
+
+# The API function's timeout (``lambda_timeout`` in .chalice/config.json): no request runs longer.
+API_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,12 @@ def get_request_limiter() -> RateLimiter | None:
 
 
 @functools.lru_cache(maxsize=1)
+def get_bulk_leases() -> Leases:
+    """One bulk change at a time per user, for as long as the API function may run (its ``lambda_timeout``)."""
+    return Leases(API_TIMEOUT_SECONDS)
+
+
+@functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
     services = get_services()
     return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer(), get_request_limiter())
@@ -139,6 +148,7 @@ def reset() -> None:
         get_work_queue,
         get_websocket_routes,
         get_request_limiter,
+        get_bulk_leases,
         get_delivery,
         get_closer,
         get_socket_poster,

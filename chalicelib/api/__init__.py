@@ -41,7 +41,7 @@ from chalicelib.api.parsing import (
     send_log_query,
     subscriber_changes,
 )
-from chalicelib.api.request_limit import use_request_limit, user
+from chalicelib.api.request_limit import one_bulk_at_a_time, use_request_limit, user
 from chalicelib.api.send_body import send_request
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "mute_change",
     "new_channel",
     "no_content",
+    "one_bulk_at_a_time",
     "openapi_document",
     "page",
     "params",

@@ -5,30 +5,41 @@ Each verified user gets ``INAPP_USER_RATE`` requests a second with a burst of
 Chalice's error shape with ``Retry-After``. A token that fails verification
 is refused (401) before anything is counted, so forged tokens fill nobody's
 bucket. Admin routes call `admin` and keep the stage's throttling only.
+
+A bulk change runs inside `one_bulk_at_a_time`: the user's lease
+(`chalicelib.limits.Leases`), so one user's bulk changes never run side by
+side and never add their paces up; a second one meanwhile is a 429 with
+``Retry-After`` (the page and the JS client wait it out and go on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from chalicelib.api.edge import Request, principal
 from chalicelib.core.auth import Principal
 from chalicelib.core.errors import RateLimitedError
-from chalicelib.limits import RateLimiter
+from chalicelib.limits import Leases, RateLimiter, Refused
 
 
 def _no_limit() -> RateLimiter | None:
     return None
 
 
-# None: no limit. The composition root (app.py) points it at the container's limiter.
+def _no_leases() -> Leases | None:
+    return None
+
+
+# None: no limit, no lease. The composition root (app.py) points them at the container's.
 _limiter: Callable[[], RateLimiter | None] = _no_limit
+_leases: Callable[[], Leases | None] = _no_leases
 
 
-def use_request_limit(provider: Callable[[], RateLimiter | None]) -> None:
-    """Wire the ``/me`` routes to the container's per-user request limit (called once, by app.py)."""
-    global _limiter
-    _limiter = provider
+def use_request_limit(provider: Callable[[], RateLimiter | None], leases: Callable[[], Leases | None] = _no_leases) -> None:
+    """Wire the ``/me`` routes to the container's per-user request limit and bulk leases (called once, by app.py)."""
+    global _limiter, _leases
+    _limiter, _leases = provider, leases
 
 
 def user(request: Request | None) -> Principal:
@@ -41,3 +52,18 @@ def user(request: Request | None) -> Principal:
         message = f"rate: at most {limit.rate} requests a second per user (a burst of {limit.burst}); retry after {wait} s"
         raise RateLimitedError(message, wait)
     return caller
+
+
+@contextmanager
+def one_bulk_at_a_time(caller: Principal) -> Iterator[None]:
+    """The caller's bulk change, alone: a 429 with ``Retry-After`` while another of theirs runs."""
+    leases = _leases()
+    if leases is None:
+        yield
+        return
+    try:
+        with leases.hold(f"bulk#{caller.user_id}"):  # refused on entry only
+            yield
+    except Refused as refused:
+        message = f"bulk: one bulk change at a time per user; another is running; retry after {refused.retry_after} s"
+        raise RateLimitedError(message, refused.retry_after) from None

@@ -200,6 +200,17 @@ def update_or_read(model: type[Model], hash_key: str, actions: list[Any], condit
     return True, dict(answer.get("Attributes") or {})
 
 
+def delete_if(model: type[Model], hash_key: str, condition: Any) -> bool:
+    """DeleteItem on ``condition``: True if deleted, False if the condition refused it (nothing changed)."""
+    try:
+        model._get_connection().delete_item(hash_key, condition=condition)
+    except DeleteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
 def put_item(model: type[Model], hash_key: str, attributes: dict[str, Any], *, version: int) -> None:
     """PutItem of raw attributes (any names), only if the item's ``v`` still equals ``version`` (0: no item yet)."""
     version_path = Path("v")

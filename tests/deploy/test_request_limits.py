@@ -107,5 +107,18 @@ def test_each_role_may_write_only_its_own_kind_of_bucket(template: dict[str, Any
     http, frames = _bucket_grant(template, "ApiHandlerRole"), _bucket_grant(template, "WebsocketMessageRole")
     for grant in (http, frames):
         assert grant["Action"] == ["dynamodb:UpdateItem"] and grant["Resource"] == {"Fn::Sub": "${ConnectionsTable.Arn}"}
-    assert http["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rate#user#*"]}}
+    assert http["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rate#user#*", "lease#bulk#*"]}}
     assert frames["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["budget#*", "rate#conn#*"]}}
+
+
+def test_the_http_role_may_delete_only_bulk_leases_in_the_connections_table(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    deletes = [s for s in policy["Statement"] if "dynamodb:DeleteItem" in s["Action"] and "ConnectionsTable" in str(s["Resource"])]
+    assert deletes == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem"],
+            "Resource": {"Fn::Sub": "${ConnectionsTable.Arn}"},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#bulk#*"]}},
+        }
+    ]

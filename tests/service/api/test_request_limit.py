@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Api, TokenFactory
@@ -106,3 +108,47 @@ def test_every_user_route_takes_from_the_limit_and_no_admin_route_does() -> None
             other_routes += 1
             assert "user" not in called, function.name
     assert user_routes >= 11 and other_routes >= 10
+
+
+BULK_ROUTES = [("/me/messages/read", {}), ("/me/messages/seen", {}), ("/me/messages/archive", {"channel": "news"})]
+
+
+@pytest.mark.parametrize(("path", "body"), BULK_ROUTES)
+def test_a_bulk_change_while_another_of_the_users_runs_is_429_and_changes_nothing(
+    api: Api, token: TokenFactory, channel: str, send: Any, path: str, body: dict[str, str]
+) -> None:
+    """Two bulk runs of one user side by side would add their paces up (two tabs, or a client that ignores
+    Retry-After): the second waits, the page and the JS client wait it out; other users are not held."""
+    from chalicelib import service
+
+    send(["alice", "bob"], title="one", channel=channel)
+    alice = token("alice")
+    with service.get_bulk_leases().hold("bulk#alice"):  # alice's other bulk change, still running
+        refused = api.call("POST", path, token=alice, json_body=body)
+        assert refused.status_code == 429, refused.json_body
+        assert refused.json_body["Message"].startswith("bulk: one bulk change at a time per user")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 30
+        assert api.call("POST", path, token=token("bob"), json_body=body).json_body == {"updated": 1, "more": False}
+        bad = api.call("POST", path, token=alice, json_body={"channel": 7})
+        assert bad.status_code == 400  # bad input is named before any lease
+    # the refused one changed nothing: the same change now still finds its message to change
+    assert api.call("POST", path, token=alice, json_body=body).json_body == {"updated": 1, "more": False}
+
+
+def test_every_bulk_route_runs_alone_per_user() -> None:
+    """Each bulk change handler (``inbox.mark_all_*``, ``inbox.archive_all``) runs inside ``api.one_bulk_at_a_time``."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[3] / "app.py").read_text())
+    bulk = {"mark_all_read", "mark_all_seen", "archive_all"}
+    checked = 0
+    for function in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
+        for with_node in (n for n in ast.walk(function) if isinstance(n, ast.With)):
+            leased = any(isinstance(i.context_expr, ast.Call) and getattr(i.context_expr.func, "attr", "") ==
+                         "one_bulk_at_a_time" for i in with_node.items)  # fmt: skip
+            calls = {n.func.attr for n in ast.walk(with_node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+            checked += leased and bool(calls & bulk)
+        called = {n.func.attr for n in ast.walk(function) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        assert not (called & bulk) or "one_bulk_at_a_time" in called, function.name
+    assert checked == 3
