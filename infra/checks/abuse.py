@@ -16,7 +16,7 @@ AWS it would land on API Gateway and Lambdas of its own), so its rates are
 set to stay well inside the machine: what is measured is the product's
 fairness (caps, limits, spread posts), not the emulator's CPU.
 
-Usage: python -m infra.checks.abuse [--seconds S] [--connections N] [--rate R] [--messages M]
+Usage: python -m infra.checks.abuse [--seconds S] [--connections N] [--rate R] [--messages M] [--without A,B]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chalicelib.core.auth import issue_token
-from infra.checks.abuse_users import HOSTILE, SECRET, Hostile, Listener, Seen, closed_code, http, open_socket, poll
+from infra.checks.abuse_users import ABUSES, HOSTILE, SECRET, Hostile, Listener, Seen, closed_code, http, open_socket, poll
 from infra.checks.target import Target, local_stack
 
 CHANNEL = "abuse"
@@ -166,13 +166,14 @@ def run(args: argparse.Namespace) -> int:
         seed_messages(target, args.messages)
         await_counted(target, args.messages)
         quiet = run_phase(target, seen, "quiet", args.seconds, None)
-        hostile = Hostile(target, seen, threading.Event(), args.connections, args.seconds, args.rate)
+        hostile = Hostile(target, seen, threading.Event(), args.connections, args.seconds, args.rate, without=args.without)
         attacked = run_phase(target, seen, "hostile", args.seconds, hostile)
     return report(args, seen, quiet, attacked, time.monotonic() - started)
 
 
 def report(args: argparse.Namespace, seen: Seen, quiet: Phase, attacked: Phase, seconds: float) -> int:
-    print(f"abuse run: {len(NORMAL_USERS)} normal users + {HOSTILE}, {args.seconds:.0f} s per phase, {seconds:.0f} s")
+    left_out = f" (without {', '.join(sorted(args.without))})" if args.without else ""
+    print(f"abuse run: {len(NORMAL_USERS)} normal users + {HOSTILE}{left_out}, {args.seconds:.0f} s per phase, {seconds:.0f} s")
     print("  send→frame latency of the normal users     p50       p99    frames   lost")
     for phase in (quiet, attacked):
         print(f"    {phase.name:<8} {phase.percentile(0.5) * 1000:>30.0f} ms {phase.percentile(0.99) * 1000:>6.0f} ms"
@@ -210,7 +211,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=50_000, help="the hostile user's stored messages (marked read in bulk)")
     parser.add_argument("--max-ratio", type=float, default=MAX_P99_RATIO, help="of the p99s, hostile / quiet (0: not checked)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--without", type=_abuses, default=frozenset(), help=f"abuses to leave out, comma-separated, of {','.join(ABUSES)}"
+    )
     return run(parser.parse_args(argv))
+
+
+def _abuses(value: str) -> frozenset[str]:
+    names = frozenset(filter(None, value.split(",")))
+    if unknown := names - set(ABUSES):
+        raise argparse.ArgumentTypeError(f"not an abuse: {', '.join(sorted(unknown))} (one of {', '.join(ABUSES)})")
+    return names
 
 
 if __name__ == "__main__":
