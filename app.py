@@ -183,13 +183,13 @@ def my_message(message_id: str) -> dict[str, Any]:
 def change_message(message_id: str) -> dict[str, Any]:
     caller = api.user(app.current_request)
     change = api.body(app.current_request, api.message_change)
-    return inbox.change_message(caller.user_id, message_id, change, get_wake_scheduler() if change.snooze else None)
+    return inbox.change_message(caller.user_id, message_id, change, get_wake_scheduler())
 
 
 @app.route("/me/messages/{message_id}", methods=["DELETE"])
 @api.handles_errors
 def delete_message(message_id: str) -> Response:
-    inbox.delete_message(api.user(app.current_request).user_id, message_id)
+    inbox.delete_message(api.user(app.current_request).user_id, message_id, get_wake_scheduler())
     return api.no_content()
 
 

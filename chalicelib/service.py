@@ -72,13 +72,14 @@ def get_work_queue() -> WorkQueue:
 
 
 @functools.lru_cache(maxsize=1)
-def get_wake_scheduler() -> EventBridgeScheduler:
-    """One-time schedules that wake snoozed messages, from configuration."""
-    import boto3  # here, not at import: only a snooze asks for a schedule
+def get_wake_scheduler() -> EventBridgeScheduler | None:
+    """One-time schedules that wake snoozed messages, from configuration; None without it (a snooze then fails
+    naming the settings, while waking, archiving and deleting still work, cancelling no schedule)."""
+    import boto3  # here, not at import: only the /me/messages/{id} changes ask for or cancel a schedule
 
     settings = get_services().settings
     if not settings.wake_target_arn or not settings.scheduler_role_arn:
-        raise ConfigurationError("settings INAPP_WAKE_TARGET_ARN and INAPP_SCHEDULER_ROLE_ARN are required to snooze")
+        return None
     client = boto3.client("scheduler", region_name=settings.region, endpoint_url=settings.scheduler_endpoint)
     return EventBridgeScheduler(client, settings.wake_target_arn, settings.scheduler_role_arn, settings.schedule_group)
 

@@ -9,11 +9,19 @@ with ``unsnoozedAt`` (so the stream tells every open tab ``message.created``
 with ``"unsnoozed": true``) and a fresh ``storedId`` (so a catch-up finds it
 behind newer ids).
 
-The schedule is asked for before the move: a move that then fails leaves a
-schedule that finds nothing to wake. A wake-up names the ``snoozedUntil`` it
-was made for and moves the message only if it still says so, so a wake-up
-run twice, or one for a snooze since changed (snoozed again, woken by hand,
-archived, deleted), changes nothing.
+The schedule is asked for before the move. A wake-up names the
+``snoozedUntil`` it was made for and moves the message only if it still says
+so, so a wake-up run twice, or one for a snooze since changed (snoozed again,
+woken by hand, archived, deleted), changes nothing: correctness never depends
+on a schedule being gone. Still, each pending schedule counts toward the
+account's EventBridge Scheduler quota, so a write that ends or moves a snooze
+(snoozed again to another time, woken by hand, archived, deleted) cancels the
+old one's schedule once it succeeded, and a snooze whose move failed or lost
+cancels the one it just asked for, unless the message is snoozed until that
+very time after all (a retried request, or its twin that won). Cancelling is
+best effort: a failure is logged and the answer stands, as the schedule left
+behind finds nothing to wake. A wake-up by its own schedule cancels nothing:
+that schedule deletes itself.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import counts, storage
 from chalicelib.core.clock import iso, utc_now
@@ -39,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 class WakeScheduler(Protocol):
     def schedule(self, user_id: str, message_id: str, until: str) -> None: ...
+
+    def cancel(self, user_id: str, message_id: str, until: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,10 @@ class EventBridgeScheduler:
                 Target={"Arn": self.target_arn, "RoleArn": self.role_arn, "Input": wake_input(user_id, message_id, until)},
             )
 
+    def cancel(self, user_id: str, message_id: str, until: str) -> None:
+        with contextlib.suppress(self.client.exceptions.ResourceNotFoundException):  # ran and deleted itself, or cancelled
+            self.client.delete_schedule(Name=schedule_name(user_id, message_id, until), GroupName=self.group)
+
 
 def schedule_name(user_id: str, message_id: str, until: str) -> str:
     """A schedule's name (64 characters of ``[0-9A-Za-z_.-]``), the same for the same wake-up."""
@@ -75,7 +92,7 @@ def wake_input(user_id: str, message_id: str, until: str) -> str:
 
 
 def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: WakeScheduler) -> dict[str, Any]:
-    """Snooze a live or snoozed message until ``until``; the scheduler is asked first."""
+    """Snooze a live or snoozed message until ``until``; the scheduler is asked first, an earlier snooze's cancelled after."""
     if message.archived:
         raise ConflictError("snoozedUntil: an archived message cannot be snoozed; restore it first")
     when = iso(until)
@@ -83,18 +100,62 @@ def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: Wake
     after = marked_copy(message, counts.fresh_mark())
     after.id, after.snoozed_until = SNOOZED + message.message_id, when
     after.set_status(message.status, message.read_at)
-    if message.snoozed:
-        condition = InboxMessage.snoozed_until == message.snoozed_until
-        write = _update_until(after, condition)
-        if in_transaction([message], write, None, (1,), field="snoozedUntil"):
-            return message_json(after)
-    elif in_transaction([message], move_to(after), None, (1, 1), field="snoozedUntil"):
-        return message_json(after)
-    raise BusyError(f"snoozedUntil: {BUSY}")
+    layout: tuple[int, ...] = (1,) if message.snoozed else (1, 1)  # an update of the time, or a move
+    write = _update_until(after, InboxMessage.snoozed_until == message.snoozed_until) if message.snoozed else move_to(after)
+    written = 0
+    try:
+        written = in_transaction([message], write, None, layout, field="snoozedUntil")
+        if not written:
+            raise BusyError(f"snoozedUntil: {BUSY}")
+    finally:
+        if not written:  # failed or lost: its schedule would find nothing to wake
+            _cancel_unless_snoozed(scheduler, user_id, message.message_id, when)
+    forget_wake_up(scheduler, message, when)
+    return message_json(after)
+
+
+def forget_wake_up(scheduler: WakeScheduler | None, message: InboxMessage, until: str | None = None) -> None:
+    """After a write that ended ``message``'s snooze, or moved it to ``until``: cancel its schedule, best effort."""
+    if scheduler is not None and message.snoozed_until is not None and message.snoozed_until != until:
+        _cancel(scheduler, user_id=message.user_id, message_id=message.message_id, until=message.snoozed_until)
+
+
+def _cancel_unless_snoozed(scheduler: WakeScheduler, user_id: str, message_id: str, until: str) -> None:
+    """A snooze's move failed or lost: cancel its schedule, unless the message is snoozed until that time after all
+    (the write went through despite its error, or a twin request won); kept when that cannot be read."""
+    try:
+        found = storage.read_batch(InboxMessage, [(user_id, SNOOZED + message_id)], consistent=True)
+    except PynamoDBException:
+        logger.warning("schedule of a failed snooze of %s until %s kept: the message could not be read", message_id, until)
+        return
+    if not found or found[0].snoozed_until != until:
+        _cancel(scheduler, user_id, message_id, until)
+
+
+def _cancel(scheduler: WakeScheduler, user_id: str, message_id: str, until: str) -> None:
+    try:
+        scheduler.cancel(user_id, message_id, until)
+    except (ClientError, BotoCoreError) as error:  # left to run: it finds nothing to wake
+        logger.warning("schedule of the snooze of %s until %s not cancelled: %s", message_id, until, error)
 
 
 def wake(user_id: str, message_id: str, until: str | None) -> dict[str, Any] | None:
     """Back unread as a new message, if still snoozed (until ``until``, when named); None if there is nothing to wake."""
+    woken = _wake(user_id, message_id, until)
+    return message_json(woken[1]) if woken is not None else None
+
+
+def wake_now(user_id: str, message_id: str, scheduler: WakeScheduler | None) -> dict[str, Any] | None:
+    """``snoozedUntil: null``: woken whatever it was snoozed until, and the schedule of that snooze cancelled."""
+    woken = _wake(user_id, message_id, None)
+    if woken is None:
+        return None
+    forget_wake_up(scheduler, woken[0])
+    return message_json(woken[1])
+
+
+def _wake(user_id: str, message_id: str, until: str | None) -> tuple[InboxMessage, InboxMessage] | None:
+    """The snoozed message and what it became, woken; None if there is nothing to wake."""
     if not is_valid_id(message_id):
         return None
     for attempt in range(storage.CONFLICT_RETRIES):
@@ -109,7 +170,7 @@ def wake(user_id: str, message_id: str, until: str | None) -> dict[str, Any] | N
         after.set_status(UNREAD, None)
         condition = InboxMessage.snoozed_until == message.snoozed_until
         if in_transaction([message], move_to(after, condition), None, (1, 1), field="snoozedUntil"):
-            return message_json(after)
+            return message, after
         storage.pause_before_retry(attempt)
     raise BusyError(f"snoozedUntil: {BUSY}")
 

@@ -31,7 +31,7 @@ from chalicelib.counts import OwnChange
 from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, marked_copy, move_to, unchanged
 from chalicelib.inbox.entries import set_pinned
 from chalicelib.inbox.queries import find_message, source
-from chalicelib.inbox.snooze import WakeScheduler, snooze, wake
+from chalicelib.inbox.snooze import WakeScheduler, forget_wake_up, snooze, wake_now
 from chalicelib.storage import (
     ARCHIVED,
     DELETED,
@@ -92,7 +92,7 @@ def change_message(
         if not message.snoozed:
             return message_json(message)  # awake already
         # None: archived, deleted or woken meanwhile; the message as it is now (404 if gone)
-        return wake(user_id, message.message_id, None) or message_json(find_message(user_id, message_id))
+        return wake_now(user_id, message.message_id, scheduler) or message_json(find_message(user_id, message_id))
     if change.pinned is not None:
         return _pin(user_id, message_id, change.pinned)
     for attempt in range(storage.CONFLICT_RETRIES):
@@ -109,6 +109,7 @@ def change_message(
             after.set_status(change.status, now if change.status == READ else None)
         layout = (1,) if after.id == message.id else (1, 1)  # an update, or a delete and a put
         if in_transaction([message], _replace_with(after), None, layout, field="status"):
+            forget_wake_up(scheduler, message, after.snoozed_until)  # archiving a snoozed message ends its snooze
             return message_json(after)
         storage.pause_before_retry(attempt)  # changed by another device meanwhile: look again (404 if gone)
     raise BusyError(f"status: {BUSY}")
@@ -123,8 +124,9 @@ def _pin(user_id: str, message_id: str, pinned: bool) -> dict[str, Any]:
     raise BusyError(f"pinned: {BUSY}")
 
 
-def delete_message(user_id: str, message_id: str) -> None:
-    """Remove the message (live or archived) for this user only, leaving a tombstone for the stream."""
+def delete_message(user_id: str, message_id: str, scheduler: WakeScheduler | None = None) -> None:
+    """Remove the message (live, archived or snoozed) for this user only, leaving a tombstone for the stream;
+    a snoozed one's schedule is cancelled (when there is a ``scheduler``)."""
     for attempt in range(storage.CONFLICT_RETRIES):
         message = find_message(user_id, message_id)
 
@@ -136,6 +138,7 @@ def delete_message(user_id: str, message_id: str) -> None:
                 transaction.delete(Entry(user_id, entry_key(PIN_ENTRY, message.pinned_at, message.message_id)))
 
         if in_transaction([message], delete, None, (1, 1), field="id"):
+            forget_wake_up(scheduler, message)
             return
         storage.pause_before_retry(attempt)  # archived, restored or deleted meanwhile: look again (404 if gone)
     raise BusyError(f"id: {BUSY}")

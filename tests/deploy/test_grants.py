@@ -1,9 +1,9 @@
-"""Each role grants exactly the DynamoDB and SQS actions its function's code calls, on exactly those resources.
+"""Each role grants exactly the DynamoDB, SQS and schedule actions its function's code calls, on exactly those resources.
 
 moto checks no IAM, so a missing grant would only show in AWS and an unused
 one never. Here every DynamoDB request the models' botocore clients make
-(and every SQS request the work queue's client makes) is recorded while one
-function's handlers run through all their paths, and turned into the IAM
+(and every request of the work queue's and the wake scheduler's clients) is
+recorded while one function's handlers run through all their paths, and turned into the IAM
 actions AWS authorizes it with (a transaction's items are authorized one by
 one: PutItem, UpdateItem, DeleteItem); that set must equal what the
 function's role grants in the packaged template. What an event source
@@ -36,6 +36,7 @@ from tests.faults import failing_write
 Grant = tuple[str, str, str | None]  # (action, table's logical id, index name)
 TABLE_VARIABLES = packaging.TABLE_VARIABLES
 QUEUE_VARIABLES = {"INAPP_FANOUT_QUEUE_URL": "FanOutQueue"}
+SCHEDULE_GROUP = "WakeScheduleGroup"  # the snoozes' schedules' group in the template
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}  # the event source mapping's
 MAPPING_QUEUE_GRANTS = {  # what Lambda calls with the function's role (mappings, async destinations), not the code
@@ -78,6 +79,11 @@ class Recorder:
             queues = {os.environ[variable]: logical for variable, logical in QUEUE_VARIABLES.items()}
             self.used.add((f"sqs:{model.name}", queues[params["QueueUrl"]], None))
 
+    def scheduler_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self._on:  # deployed, the group is INAPP_SCHEDULE_GROUP: the template's WakeScheduleGroup
+            assert params["GroupName"] == service.get_services().settings.schedule_group
+            self.used.add((f"scheduler:{model.name}", SCHEDULE_GROUP, None))
+
     @contextmanager
     def recording(self) -> Iterator[set[Grant]]:
         self.used = set()  # a new set per recording: an earlier one stays as it was
@@ -98,16 +104,14 @@ def post_budget(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def recorder(api: Any) -> Recorder:
-    recorder = Recorder()
-    for client in storage.botocore_clients():
-        client.meta.events.register("provide-client-params.dynamodb", recorder)
-    service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
-    return recorder
+    return _rehooked(Recorder())
 
 
 def _resource(value: Any) -> tuple[str, str | None]:
     if "Fn::GetAtt" in value:
         return value["Fn::GetAtt"][0], None
+    if group := re.fullmatch(r".*:schedule/\$\{(\w+)\}/\*", value["Fn::Sub"]):  # every schedule of a group
+        return group[1], None
     table, index = re.fullmatch(r"\$\{(\w+)\.Arn\}(?:/index/([\w-]+))?", value["Fn::Sub"]).groups()  # type: ignore[union-attr]
     return table, index
 
@@ -117,14 +121,14 @@ def _statements(role: str) -> list[dict[str, Any]]:
 
 
 def granted(role: str) -> tuple[set[Grant], set[str]]:
-    """The role's DynamoDB item and index grants, and its other actions."""
+    """The role's DynamoDB item and index, SQS and schedule grants, and its other actions."""
     statements = _statements(role)
     grants: set[Grant] = set()
     others: set[str] = set()
     for statement in statements:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in statement["Action"]:
-            if not action.startswith(("dynamodb:", "sqs:")) or action.removeprefix("dynamodb:") in STREAM_ACTIONS:
+            if not action.startswith(("dynamodb:", "sqs:", "scheduler:")) or action.removeprefix("dynamodb:") in STREAM_ACTIONS:
                 others.add(action)
                 continue
             found = {(action, *_resource(resource)) for resource in resources}
@@ -197,7 +201,8 @@ def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recor
         _call(api, "DELETE", "/channels/news", admin_token, status=204)
     grants, others = granted("ApiHandlerRole")
     assert used == grants
-    assert {"scheduler:CreateSchedule", "iam:PassRole"} <= others  # a snooze's schedule, run with the scheduler's role
+    assert {("scheduler:CreateSchedule", SCHEDULE_GROUP, None), ("scheduler:DeleteSchedule", SCHEDULE_GROUP, None)} <= used
+    assert "iam:PassRole" in others  # a snooze's schedule runs with the scheduler's role
 
 
 def _soon() -> str:
@@ -258,10 +263,13 @@ def test_the_fan_out_role_grants_what_the_worker_calls(
 
 
 def _rehooked(recorder: Recorder) -> Recorder:
-    """The recorder on the clients built after a settings change."""
+    """The recorder on the clients (built again after a settings change)."""
     for client in storage.botocore_clients():
         client.meta.events.register("provide-client-params.dynamodb", recorder)
     service.get_work_queue().client.meta.events.register("provide-client-params.sqs", recorder.queue_call)
+    scheduler = service.get_wake_scheduler()
+    assert scheduler is not None
+    scheduler.client.meta.events.register("provide-client-params.scheduler", recorder.scheduler_call)
     return recorder
 
 

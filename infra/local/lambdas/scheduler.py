@@ -6,12 +6,15 @@ EventBridge Scheduler invokes once at its time and then deletes
 them. `fire_due` does what the service does for every due schedule: invoke
 its target with its ``Input``, then delete it; a target that fails is tried
 again on the next round (the service retries too, and the wake-up is safe
-to run twice). `SchedulerStandIn` runs it every second in the local stack:
-the polling loop is the stand-in's, never the app's.
+to run twice). A schedule the app deletes meanwhile (a snooze moved or
+ended: `chalicelib.inbox.snooze`) is passed over. `SchedulerStandIn` runs
+it every second in the local stack: the polling loop is the stand-in's,
+never the app's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -39,7 +42,10 @@ def fire_due(client: Any, invoke: Invoke, now: datetime | None = None, group: st
     ran = 0
     for page in client.get_paginator("list_schedules").paginate(GroupName=group):
         for summary in page["Schedules"]:
-            schedule = client.get_schedule(GroupName=group, Name=summary["Name"])
+            try:
+                schedule = client.get_schedule(GroupName=group, Name=summary["Name"])
+            except client.exceptions.ResourceNotFoundException:
+                continue  # cancelled since it was listed
             moment = due_at(schedule["ScheduleExpression"])
             if moment is None or moment > now:
                 continue
@@ -51,7 +57,8 @@ def fire_due(client: Any, invoke: Invoke, now: datetime | None = None, group: st
                 logger.exception("schedule %s: its target failed; tried again next round", summary["Name"])
                 continue
             if schedule.get("ActionAfterCompletion") == "DELETE":
-                client.delete_schedule(GroupName=group, Name=summary["Name"])
+                with contextlib.suppress(client.exceptions.ResourceNotFoundException):  # cancelled while it ran
+                    client.delete_schedule(GroupName=group, Name=summary["Name"])
             ran += 1
     return ran
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from chalicelib import inbox, service
 from chalicelib.core.clock import iso
+from chalicelib.core.errors import BusyError
 from chalicelib.inbox import snooze
 from infra.local.lambdas.scheduler import fire_due
 from tests.conftest import (
@@ -22,6 +26,7 @@ from tests.conftest import (
     deliver_and_replay,
 )
 from tests.events import StreamTap
+from tests.faults import Throttle, aws_answer, hooked
 from tests.standin import ManagementStandIn
 
 
@@ -32,6 +37,31 @@ def _ahead(**delta: float) -> str:
 def _schedules() -> list[dict[str, Any]]:
     client = boto3.client("scheduler", region_name="us-east-1")
     return [client.get_schedule(Name=s["Name"]) for s in client.list_schedules()["Schedules"]]
+
+
+def _names() -> list[str]:
+    return [schedule["Name"] for schedule in _schedules()]
+
+
+def _scheduler() -> snooze.EventBridgeScheduler:
+    scheduler = service.get_wake_scheduler()
+    assert scheduler is not None
+    return scheduler
+
+
+@contextmanager
+def _failing_cancels() -> Iterator[None]:
+    """Within the block, EventBridge Scheduler answers every DeleteSchedule with a 500."""
+
+    def fail(**_: Any) -> Any:
+        return aws_answer(500, {"Error": {"Code": "InternalServerException", "Message": "injected"}})
+
+    events = _scheduler().client.meta.events
+    events.register_first("before-call.scheduler.DeleteSchedule", fail)
+    try:
+        yield
+    finally:
+        events.unregister("before-call.scheduler.DeleteSchedule", fail)
 
 
 @pytest.fixture
@@ -82,41 +112,146 @@ def test_a_snoozed_message_leaves_every_list_and_count_and_its_schedule_brings_i
     assert_counts_exact("alice")
 
 
-def test_null_wakes_at_once_and_a_wake_up_for_an_older_snooze_finds_nothing(
+def test_snoozing_again_leaves_only_the_new_schedule_and_a_wake_up_for_the_old_one_finds_nothing(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    first, second = _ahead(hours=1), _ahead(days=3)
+    api.change_message(alice, sent, {"snoozedUntil": first})
+    assert api.change_message(alice, sent, {"snoozedUntil": second})["snoozedUntil"] == second  # snoozed again: later
+    assert _names() == [snooze.schedule_name("alice", sent, second)]
+    assert snooze.wake("alice", sent, first) is None  # the first schedule, had it run after all: its snooze is no more
+    assert api.message_ids(alice, "?snoozed=true") == [sent]
+    assert_counts_exact("alice")
+
+
+def test_snoozing_again_until_the_same_time_keeps_its_schedule(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    until = _ahead(hours=1)
+    for _ in range(2):  # a request retried after it went through
+        assert api.change_message(alice, sent, {"snoozedUntil": until})["snoozedUntil"] == until
+    assert _names() == [snooze.schedule_name("alice", sent, until)]
+
+
+def test_null_wakes_at_once_and_cancels_its_schedule(
     api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
 ) -> None:
     alice = token("alice")
     sent = send(["alice"])["id"]
-    first = _ahead(hours=1)
-    api.change_message(alice, sent, {"snoozedUntil": first})
-    second = _ahead(days=3)
-    assert api.change_message(alice, sent, {"snoozedUntil": second})["snoozedUntil"] == second  # snoozed again: later
-    assert fire(datetime.now(UTC) + timedelta(hours=2)) == 1  # the first schedule runs: its snooze is no more
-    assert api.message_ids(alice, "?snoozed=true") == [sent]
+    api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})
     woken = api.change_message(alice, sent, {"snoozedUntil": None})
     assert (woken["status"], "snoozedUntil" in woken) == ("unread", False)
+    assert _schedules() == []
     assert api.change_message(alice, sent, {"snoozedUntil": None}) == woken  # awake already: nothing changes
-    assert fire(datetime.now(UTC) + timedelta(days=4)) == 1  # the second one finds nothing to wake
-    assert api.call("GET", f"/me/messages/{sent}", token=alice).json_body == woken
+    assert fire(datetime.now(UTC) + timedelta(hours=2)) == 0
     assert api.unread_count(alice) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
     assert_counts_exact("alice")
 
 
-def test_a_snoozed_message_can_be_archived_or_deleted_and_its_wake_up_then_finds_nothing(
-    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any
+@pytest.mark.parametrize("change", ["archive", "delete"])
+def test_a_snoozed_message_archived_or_deleted_has_its_schedule_cancelled_and_its_wake_up_finds_nothing(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, change: str
 ) -> None:
     alice = token("alice")
-    archived, deleted = send(["alice"])["id"], send(["alice"])["id"]
-    for sent in (archived, deleted):
-        api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=5)})
-    moved = api.change_message(alice, archived, {"archived": True})
-    assert (moved["archived"], "snoozedUntil" in moved) == (True, False)
-    assert api.call("DELETE", f"/me/messages/{deleted}", token=alice).status_code == 204
-    assert fire(datetime.now(UTC) + timedelta(minutes=10)) == 2
-    assert api.message_ids(alice) == [] and api.message_ids(alice, "?archived=true") == [archived]
-    assert api.call("GET", f"/me/messages/{deleted}", token=alice).status_code == 404
+    sent = send(["alice"])["id"]
+    until = api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=5)})["snoozedUntil"]
+    if change == "archive":
+        moved = api.change_message(alice, sent, {"archived": True})
+        assert (moved["archived"], "snoozedUntil" in moved) == (True, False)
+    else:
+        assert api.call("DELETE", f"/me/messages/{sent}", token=alice).status_code == 204
+    assert _schedules() == []
+    assert snooze.wake("alice", sent, until) is None  # its schedule, had it run after all
+    assert api.message_ids(alice) == [] and api.message_ids(alice, "?archived=true") == ([sent] if change == "archive" else [])
     assert api.unread_count(alice) == {"total": 0, "unseen": 0, "channels": {}}
     assert_counts_exact("alice")
+
+
+def test_a_cancel_that_fails_is_logged_and_every_change_answers_as_without_it(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory, fire: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = token("alice")
+    snoozed, woken, deleted = (send(["alice"])["id"] for _ in range(3))
+    for sent in (snoozed, woken, deleted):
+        api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})
+    later = _ahead(days=1)
+    with _failing_cancels():
+        assert api.change_message(alice, snoozed, {"snoozedUntil": later})["snoozedUntil"] == later
+        assert api.change_message(alice, woken, {"snoozedUntil": None})["status"] == "unread"
+        assert api.call("DELETE", f"/me/messages/{deleted}", token=alice).status_code == 204
+    assert [r.levelname for r in caplog.records if "not cancelled" in r.getMessage()] == ["WARNING"] * 3
+    assert len(_schedules()) == 4  # the three left behind, and the new one
+    assert fire(datetime.now(UTC) + timedelta(hours=2)) == 3  # those left behind run and find nothing to wake
+    assert api.message_ids(alice) == [woken] and api.message_ids(alice, "?snoozed=true") == [snoozed]
+    assert_counts_exact("alice")
+
+
+def test_a_snooze_that_loses_to_another_change_cancels_its_schedule(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    read_before = inbox.find_message("alice", sent)
+    api.change_message(alice, sent, {"status": "read"})  # another device, between the snooze's read and its write
+    with pytest.raises(BusyError, match=r"^snoozedUntil: the message is being changed elsewhere; try again$"):
+        snooze.snooze("alice", read_before, datetime.now(UTC) + timedelta(hours=1), _scheduler())
+    assert _schedules() == [] and api.message_ids(alice, "?snoozed=true") == []
+
+
+def test_a_snooze_that_loses_to_its_twin_keeps_the_twin_s_schedule(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    read_before = inbox.find_message("alice", sent)
+    until = api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})["snoozedUntil"]  # the twin, first
+    with pytest.raises(BusyError):
+        snooze.snooze("alice", read_before, datetime.fromisoformat(until), _scheduler())
+    assert _names() == [snooze.schedule_name("alice", sent, until)]
+
+
+def test_a_snooze_whose_move_fails_cancels_its_schedule(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    with hooked(Throttle("TransactWriteItems"), "TransactWriteItems"):
+        answer = api.call("PATCH", f"/me/messages/{sent}", token=alice, json_body={"snoozedUntil": _ahead(hours=1)})
+    assert_error(answer, 429, "snoozedUntil: the message is being changed elsewhere; try again")
+    assert _schedules() == [] and api.message_ids(alice) == [sent]
+
+
+def test_the_local_stand_in_passes_over_a_schedule_cancelled_while_it_runs(
+    api: Api, lambdas: LambdaClient, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    for sent in (send(["alice"])["id"], send(["alice"])["id"]):
+        api.change_message(alice, sent, {"snoozedUntil": _ahead(minutes=5)})
+    client = boto3.client("scheduler", region_name="us-east-1")
+
+    def invoke_and_wake_the_others_by_hand(function: str, event: dict[str, Any]) -> Any:
+        for other in set(_names()) - {snooze.schedule_name(event["userId"], event["id"], event["snoozedUntil"])}:
+            client.delete_schedule(Name=other)  # as a wake-up by hand cancels it, while the round goes on
+        return lambdas.invoke(function.removeprefix("inapp-dev-"), event).payload
+
+    assert fire_due(client, invoke_and_wake_the_others_by_hand, now=datetime.now(UTC) + timedelta(minutes=10)) == 1
+    assert _schedules() == []
+
+
+def test_without_a_scheduler_a_snoozed_message_still_wakes_by_hand_and_is_deleted(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    alice = token("alice")
+    woken, deleted = send(["alice"])["id"], send(["alice"])["id"]
+    for sent in (woken, deleted):
+        api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})
+    change = inbox.MessageChange(status=None, archived=None, wake=True)
+    assert inbox.change_message("alice", woken, change, None)["status"] == "unread"
+    inbox.delete_message("alice", deleted, None)
+    assert len(_schedules()) == 2  # nothing to cancel them with: they run and find nothing
+    assert api.message_ids(alice) == [woken] and api.message_ids(alice, "?snoozed=true") == []
 
 
 @pytest.mark.parametrize(
