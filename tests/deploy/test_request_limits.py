@@ -113,7 +113,8 @@ def test_each_role_may_write_only_its_own_kind_of_bucket(template: dict[str, Any
 
 def test_the_http_role_may_delete_only_bulk_leases_in_the_connections_table(template: dict[str, Any]) -> None:
     policy = template["Resources"]["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    deletes = [s for s in policy["Statement"] if "dynamodb:DeleteItem" in s["Action"] and "ConnectionsTable" in str(s["Resource"])]
+    statements = policy["Statement"]
+    deletes = [s for s in statements if "dynamodb:DeleteItem" in s["Action"] and "ConnectionsTable" in str(s["Resource"])]
     assert deletes == [
         {
             "Effect": "Allow",
