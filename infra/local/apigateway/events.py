@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 import jwt
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
 
 API_ID = "local"
 
@@ -29,8 +31,14 @@ def claimed_user(token: str | None) -> str | None:
     return sub[:128] if isinstance(sub, str) else None
 
 
+# Frames posted to a socket and not yet written to it: past this, the client is not reading and is dropped.
+MAX_UNSENT_BYTES = 1024 * 1024
+
+
 @dataclass
 class Socket:
+    """A connected socket; posted frames wait in ``outbox`` for its writer (`write_out`), never for the client."""
+
     connection_id: str
     websocket: ServerConnection
     connected_at: float
@@ -38,6 +46,32 @@ class Socket:
     user_agent: str
     user_id: str | None
     last_active: float = field(default_factory=time.time)
+    outbox: asyncio.Queue[str | bytes] = field(default_factory=asyncio.Queue)
+    unsent: int = 0  # bytes in the outbox
+
+    def queue(self, frame: str | bytes) -> bool:
+        """Take a posted frame for the writer; False when the client is so far behind that it must go."""
+        size = len(frame)
+        if self.unsent + size > MAX_UNSENT_BYTES:
+            return False
+        self.unsent += size
+        self.outbox.put_nowait(frame)
+        return True
+
+    def drop(self) -> None:
+        """Close a client that stopped reading, without waiting for its closing handshake (it reads nothing)."""
+        self.websocket.transport.abort()
+
+    async def write_out(self) -> None:
+        """The socket's writer, for as long as it is open: its posted frames in order, at the client's pace."""
+        while True:
+            frame = await self.outbox.get()
+            try:
+                await self.websocket.send(frame)
+            except ConnectionClosed:
+                return
+            finally:
+                self.unsent -= len(frame)
 
 
 def route_event(stage: str, port: int, route: str, connection_id: str, connected_at: float, **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,15 @@ It answers as API Gateway's does: 410 for an unknown, closed or
 still-connecting id, 403 for any other path, 413 above 128 KiB (checked
 by the front door, `parse_head` and `respond` being its HTTP), and the
 faults `INAPP_FAULTS` asks for (410, 429, 500, delays) on posts.
+
+A post is answered once the frame is queued for the socket, as API
+Gateway's is: the poster never waits for the client to read. Before,
+each post awaited the write to the client's socket, so a client that
+stopped reading (the abuse run's mallory holds sockets open and never
+reads them) held every post to it, and with them ``deliver``'s batch and
+everyone's frames in it. A client more than `MAX_UNSENT_BYTES` behind is
+closed (1001) and its posts answer 410 — AWS documents no such bound;
+this one only keeps the emulator's memory in check.
 """
 
 from __future__ import annotations
@@ -18,7 +27,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from websockets.asyncio.server import Server
-from websockets.exceptions import ConnectionClosed
 
 from infra.local.apigateway.events import Socket
 from infra.local.faults import FaultPlan
@@ -112,11 +120,12 @@ async def answer(sockets: dict[str, Socket], stage: str, faults: FaultPlan, meth
         if injected is not None:
             return injected
         try:
-            text = body.decode("utf-8")
-            await sock.websocket.send(text)
+            frame: str | bytes = body.decode("utf-8")
         except UnicodeDecodeError:
-            await sock.websocket.send(body)
-        except ConnectionClosed:
+            frame = body
+        if not sock.queue(frame):  # the client has not read a megabyte of frames: it goes, as a stuck one would
+            sockets.pop(connection_id, None)  # gone for every post from now on
+            sock.drop()
             return 410, {"message": "Gone"}, "GoneException"
         sock.last_active = time.time()
         return 200, None, None

@@ -207,6 +207,7 @@ class WebSocketGateway(FrontDoor):
     async def _session(self, connection: ServerConnection) -> None:
         sock: Socket = connection.inapp  # type: ignore[attr-defined]
         self.sockets[sock.connection_id] = sock
+        writer = asyncio.create_task(sock.write_out())
         try:
             async for message in connection:
                 sock.last_active = time.time()
@@ -222,6 +223,7 @@ class WebSocketGateway(FrontDoor):
             pass
         finally:
             self.sockets.pop(sock.connection_id, None)
+            writer.cancel()
             await self._disconnect(sock, connection.close_code or 1006, connection.close_reason or "")
 
     async def _disconnect(self, sock: Socket, status_code: int, reason: str) -> None:
