@@ -81,7 +81,9 @@ def test_every_mark_all_of_n_costs_at_most_n_over_25_writes(
     dynamodb_calls.reset()
     assert api.call("POST", path, token=token("many")).json_body == {"updated": 1000, "more": False}
     assert dynamodb_calls.calls["TransactWriteItems"] == math.ceil(1000 / per_transaction) <= math.ceil(1000 / 25)
-    assert set(dynamodb_calls.calls) == {"Query", "TransactWriteItems"}
+    # and the user's bulk lease: one conditional write to take it, one to give it back
+    assert set(dynamodb_calls.calls) == {"Query", "TransactWriteItems", "UpdateItem", "DeleteItem"}
+    assert (dynamodb_calls.calls["UpdateItem"], dynamodb_calls.calls["DeleteItem"]) == (1, 1)
     assert {m.status for m in InboxMessage.query("many")} == after
     counts = api.call("GET", "/me/unread-count", token=token("many")).json_body
     unread = 0 if after == {READ} else 1000
