@@ -49,9 +49,9 @@ logger = logging.getLogger(__name__)
 
 
 class WakeScheduler(Protocol):
-    def schedule(self, user_id: str, message_id: str, until: str) -> None: ...
+    def schedule(self, user_id: str, message_id: str, until: str, wake_id: str | None) -> None: ...
 
-    def cancel(self, user_id: str, message_id: str, until: str) -> None: ...
+    def cancel(self, user_id: str, message_id: str, until: str, wake_id: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,45 +63,52 @@ class EventBridgeScheduler:
     role_arn: str
     group: str = "default"
 
-    def schedule(self, user_id: str, message_id: str, until: str) -> None:
+    def schedule(self, user_id: str, message_id: str, until: str, wake_id: str | None) -> None:
         moment = datetime.fromisoformat(until)
         with contextlib.suppress(self.client.exceptions.ConflictException):  # asked for before: the same schedule
             self.client.create_schedule(
-                Name=schedule_name(user_id, message_id, until),
+                Name=schedule_name(user_id, message_id, until, wake_id),
                 GroupName=self.group,
                 ScheduleExpression=f"at({moment:%Y-%m-%dT%H:%M:%S})",
                 ScheduleExpressionTimezone="UTC",
                 FlexibleTimeWindow={"Mode": "OFF"},
                 ActionAfterCompletion="DELETE",
-                Target={"Arn": self.target_arn, "RoleArn": self.role_arn, "Input": wake_input(user_id, message_id, until)},
+                Target={
+                    "Arn": self.target_arn,
+                    "RoleArn": self.role_arn,
+                    "Input": wake_input(user_id, message_id, until, wake_id),
+                },
             )
 
-    def cancel(self, user_id: str, message_id: str, until: str) -> None:
+    def cancel(self, user_id: str, message_id: str, until: str, wake_id: str | None) -> None:
         with contextlib.suppress(self.client.exceptions.ResourceNotFoundException):  # ran and deleted itself, or cancelled
-            self.client.delete_schedule(Name=schedule_name(user_id, message_id, until), GroupName=self.group)
+            self.client.delete_schedule(Name=schedule_name(user_id, message_id, until, wake_id), GroupName=self.group)
 
 
-def schedule_name(user_id: str, message_id: str, until: str) -> str:
-    """A schedule's name (64 characters of ``[0-9A-Za-z_.-]``), the same for the same wake-up."""
-    digest = hashlib.sha256(json.dumps([user_id, message_id, until]).encode("utf-8")).hexdigest()
+def schedule_name(user_id: str, message_id: str, until: str, wake_id: str | None = None) -> str:
+    """A schedule's name (64 characters of ``[0-9A-Za-z_.-]``), the same for the same wake-up: one snooze written
+    (``wake_id``; None for a snooze stored before snoozes had their own), never another snooze to the same time."""
+    parts = [user_id, message_id, until] if wake_id is None else [user_id, message_id, until, wake_id]
+    digest = hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
     return f"wake-{message_id}-{digest[:32]}"
 
 
-def wake_input(user_id: str, message_id: str, until: str) -> str:
-    return json.dumps({"userId": user_id, "id": message_id, "snoozedUntil": until}, separators=(",", ":"))
+def wake_input(user_id: str, message_id: str, until: str, wake_id: str | None = None) -> str:
+    event = {"userId": user_id, "id": message_id, "snoozedUntil": until}
+    return json.dumps(event if wake_id is None else {**event, "wakeId": wake_id}, separators=(",", ":"))
 
 
 def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: WakeScheduler) -> dict[str, Any]:
     """Snooze a live or snoozed message until ``until``; the scheduler is asked first, an earlier snooze's cancelled after."""
     if message.archived:
         raise ConflictError("snoozedUntil: an archived message cannot be snoozed; restore it first")
-    when = iso(until)
-    scheduler.schedule(user_id, message.message_id, when)
+    when, wake_id = iso(until), new_id()
+    scheduler.schedule(user_id, message.message_id, when, wake_id)
     after = marked_copy(message, counts.fresh_mark())
-    after.id, after.snoozed_until = SNOOZED + message.message_id, when
+    after.id, after.snoozed_until, after.wake_id = SNOOZED + message.message_id, when, wake_id
     after.set_status(message.status, message.read_at)
     layout: tuple[int, ...] = (1,) if message.snoozed else (1, 1)  # an update of the time, or a move
-    write = _update_until(after, InboxMessage.snoozed_until == message.snoozed_until) if message.snoozed else move_to(after)
+    write = _update_until(after, _same_snooze(message)) if message.snoozed else move_to(after)
     written = 0
     try:
         written = in_transaction([message], write, None, layout, field="snoozedUntil")
@@ -109,39 +116,45 @@ def snooze(user_id: str, message: InboxMessage, until: datetime, scheduler: Wake
             raise BusyError(f"snoozedUntil: {BUSY}")
     finally:
         if not written:  # failed or lost: its schedule would find nothing to wake
-            _cancel_unless_snoozed(scheduler, user_id, message.message_id, when)
-    forget_wake_up(scheduler, message, when)
+            _cancel_unless_snoozed(scheduler, user_id, message.message_id, when, wake_id)
+    forget_wake_up(scheduler, message)
     return message_json(after)
 
 
-def forget_wake_up(scheduler: WakeScheduler | None, message: InboxMessage, until: str | None = None) -> None:
-    """After a write that ended ``message``'s snooze, or moved it to ``until``: cancel its schedule, best effort."""
-    if scheduler is not None and message.snoozed_until is not None and message.snoozed_until != until:
-        _cancel(scheduler, user_id=message.user_id, message_id=message.message_id, until=message.snoozed_until)
+def forget_wake_up(scheduler: WakeScheduler | None, message: InboxMessage, after: InboxMessage | None = None) -> None:
+    """After a write that replaced ``message`` (with ``after``, when it stays): cancel the schedule of the snooze it
+    was in, unless ``after`` is still in that very snooze; best effort. Each snooze written has its own schedule, so
+    this never cancels one that a later snooze, even to the same time, counts on."""
+    if scheduler is None or message.snoozed_until is None:
+        return
+    if after is not None and (after.snoozed_until, after.wake_id) == (message.snoozed_until, message.wake_id):
+        return
+    _cancel(scheduler, message.user_id, message.message_id, message.snoozed_until, message.wake_id)
 
 
-def _cancel_unless_snoozed(scheduler: WakeScheduler, user_id: str, message_id: str, until: str) -> None:
-    """A snooze's move failed or lost: cancel its schedule, unless the message is snoozed until that time after all
-    (the write went through despite its error, or a twin request won); kept when that cannot be read."""
+def _cancel_unless_snoozed(scheduler: WakeScheduler, user_id: str, message_id: str, until: str, wake_id: str) -> None:
+    """A snooze's move failed or lost: cancel its schedule, unless the write went through despite its error (the
+    message is in that very snooze); kept when that cannot be read."""
     try:
         found = storage.read_batch(InboxMessage, [(user_id, SNOOZED + message_id)], consistent=True)
     except PynamoDBException:
         logger.warning("schedule of a failed snooze of %s until %s kept: the message could not be read", message_id, until)
         return
-    if not found or found[0].snoozed_until != until:
-        _cancel(scheduler, user_id, message_id, until)
+    if not found or found[0].wake_id != wake_id:
+        _cancel(scheduler, user_id, message_id, until, wake_id)
 
 
-def _cancel(scheduler: WakeScheduler, user_id: str, message_id: str, until: str) -> None:
+def _cancel(scheduler: WakeScheduler, user_id: str, message_id: str, until: str, wake_id: str | None) -> None:
     try:
-        scheduler.cancel(user_id, message_id, until)
+        scheduler.cancel(user_id, message_id, until, wake_id)
     except (ClientError, BotoCoreError) as error:  # left to run: it finds nothing to wake
         logger.warning("schedule of the snooze of %s until %s not cancelled: %s", message_id, until, error)
 
 
-def wake(user_id: str, message_id: str, until: str | None) -> dict[str, Any] | None:
-    """Back unread as a new message, if still snoozed (until ``until``, when named); None if there is nothing to wake."""
-    woken = _wake(user_id, message_id, until)
+def wake(user_id: str, message_id: str, until: str | None, wake_id: str | None = None) -> dict[str, Any] | None:
+    """Back unread as a new message, if still snoozed (until ``until``, when named, by the snooze ``wake_id`` names,
+    when named); None if there is nothing to wake."""
+    woken = _wake(user_id, message_id, until, wake_id)
     return message_json(woken[1]) if woken is not None else None
 
 
@@ -154,30 +167,42 @@ def wake_now(user_id: str, message_id: str, scheduler: WakeScheduler | None) -> 
     return message_json(woken[1])
 
 
-def _wake(user_id: str, message_id: str, until: str | None) -> tuple[InboxMessage, InboxMessage] | None:
+def _wake(
+    user_id: str, message_id: str, until: str | None, wake_id: str | None = None
+) -> tuple[InboxMessage, InboxMessage] | None:
     """The snoozed message and what it became, woken; None if there is nothing to wake."""
     if not is_valid_id(message_id):
         return None
     for attempt in range(storage.CONFLICT_RETRIES):
         found = storage.read_batch(InboxMessage, [(user_id, SNOOZED + message_id)], consistent=True)
-        if not found or (until is not None and found[0].snoozed_until != until):
+        stale = found and ((until is not None and found[0].snoozed_until != until) or wake_id not in (None, found[0].wake_id))
+        if not found or stale:
             return None  # woken, snoozed again, archived or deleted meanwhile: this wake-up has nothing to do
         message = found[0]
         after = marked_copy(message, counts.fresh_mark())
-        after.id, after.snoozed_until = message_id, None
+        after.id, after.snoozed_until, after.wake_id = message_id, None, None
         after.unsnoozed_at, after.restored_at, after.stored_id = iso(utc_now()), None, new_id()
         after.seen_at = None
         after.set_status(UNREAD, None)
-        condition = InboxMessage.snoozed_until == message.snoozed_until
-        if in_transaction([message], move_to(after, condition), None, (1, 1), field="snoozedUntil"):
+        if in_transaction([message], move_to(after, _same_snooze(message)), None, (1, 1), field="snoozedUntil"):
             return message, after
         storage.pause_before_retry(attempt)
     raise BusyError(f"snoozedUntil: {BUSY}")
 
 
+def _same_snooze(message: InboxMessage) -> Any:
+    """The condition that the stored message is still in ``message``'s snooze (its time and its own schedule)."""
+    wake_id = InboxMessage.wake_id.does_not_exist() if message.wake_id is None else InboxMessage.wake_id == message.wake_id
+    return (InboxMessage.snoozed_until == message.snoozed_until) & wake_id
+
+
 def _update_until(after: InboxMessage, condition: Any) -> Any:
     def write(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
-        actions = [InboxMessage.snoozed_until.set(after.snoozed_until), InboxMessage.counted.set(after.counted)]
+        actions = [
+            InboxMessage.snoozed_until.set(after.snoozed_until),
+            InboxMessage.wake_id.set(after.wake_id),
+            InboxMessage.counted.set(after.counted),
+        ]
         transaction.update(message, actions=actions, condition=unchanged(message) & condition)
 
     return write
@@ -188,5 +213,6 @@ def handle_wake_event(event: Any) -> dict[str, Any]:
     if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("userId", "id", "snoozedUntil")):
         logger.error("wake-up event without userId, id and snoozedUntil")
         return {"woken": False}
-    woken = wake(event["userId"], event["id"], event["snoozedUntil"])
+    wake_id = event.get("wakeId") if isinstance(event.get("wakeId"), str) else None  # none in schedules made before
+    woken = wake(event["userId"], event["id"], event["snoozedUntil"], wake_id)
     return {"woken": woken is not None}

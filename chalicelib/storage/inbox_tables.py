@@ -123,6 +123,7 @@ class InboxMessage(Model):
     expiry = UnicodeAttribute(null=True)  # the send's own expiresAt (ISO); ``expiresAt`` holds the earlier of it and retention
     pinned_at = UnicodeAttribute(null=True, attr_name="pinnedAt")
     snoozed_until = UnicodeAttribute(null=True, attr_name="snoozedUntil")
+    wake_id = UnicodeAttribute(null=True, attr_name="wakeId")  # the snooze's own schedule (one per snooze written)
     unsnoozed_at = UnicodeAttribute(null=True, attr_name="unsnoozedAt")  # woken from a snooze: a new message again
 
     channel_index = ChannelIndex()

@@ -10,10 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import inbox, service
+from chalicelib import inbox, service, storage
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BusyError
 from chalicelib.inbox import snooze
+from chalicelib.storage import SNOOZED, InboxMessage
 from infra.local.lambdas.scheduler import fire_due
 from tests.conftest import (
     Api,
@@ -41,6 +42,13 @@ def _schedules() -> list[dict[str, Any]]:
 
 def _names() -> list[str]:
     return [schedule["Name"] for schedule in _schedules()]
+
+
+def _name_of(user: str, message_id: str) -> str:
+    """The schedule of the snooze the message is in now (each snooze written has its own)."""
+    (stored,) = storage.read_batch(InboxMessage, [(user, SNOOZED + message_id)], consistent=True)
+    assert stored.snoozed_until is not None and stored.wake_id is not None
+    return snooze.schedule_name(user, message_id, stored.snoozed_until, stored.wake_id)
 
 
 def _scheduler() -> snooze.EventBridgeScheduler:
@@ -120,13 +128,13 @@ def test_snoozing_again_leaves_only_the_new_schedule_and_a_wake_up_for_the_old_o
     first, second = _ahead(hours=1), _ahead(days=3)
     api.change_message(alice, sent, {"snoozedUntil": first})
     assert api.change_message(alice, sent, {"snoozedUntil": second})["snoozedUntil"] == second  # snoozed again: later
-    assert _names() == [snooze.schedule_name("alice", sent, second)]
+    assert _names() == [_name_of("alice", sent)]
     assert snooze.wake("alice", sent, first) is None  # the first schedule, had it run after all: its snooze is no more
     assert api.message_ids(alice, "?snoozed=true") == [sent]
     assert_counts_exact("alice")
 
 
-def test_snoozing_again_until_the_same_time_keeps_its_schedule(
+def test_snoozing_again_until_the_same_time_leaves_one_schedule_its_own(
     api: Api, channel: str, send: SendFactory, token: TokenFactory
 ) -> None:
     alice = token("alice")
@@ -134,7 +142,25 @@ def test_snoozing_again_until_the_same_time_keeps_its_schedule(
     until = _ahead(hours=1)
     for _ in range(2):  # a request retried after it went through
         assert api.change_message(alice, sent, {"snoozedUntil": until})["snoozedUntil"] == until
-    assert _names() == [snooze.schedule_name("alice", sent, until)]
+    assert _names() == [_name_of("alice", sent)]
+
+
+def test_a_late_cancel_of_an_earlier_snooze_to_the_same_time_leaves_the_later_snooze_its_schedule(
+    api: Api, channel: str, send: SendFactory, token: TokenFactory
+) -> None:
+    """Two requests at once: one moves the snooze from X to Y and, after its write, cancels X's schedule; meanwhile
+    the other snoozes back to X. Schedules named by the time alone made that cancel remove the schedule the new
+    snooze to X counted on (it found it there and kept it): the message never woke (found in review)."""
+    alice = token("alice")
+    sent = send(["alice"])["id"]
+    at_x = api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})["snoozedUntil"]
+    first_snooze = inbox.find_message("alice", sent)  # what the slow request replaced, to cancel after its write
+    api.change_message(alice, sent, {"snoozedUntil": _ahead(days=2)})
+    assert api.change_message(alice, sent, {"snoozedUntil": at_x})["snoozedUntil"] == at_x  # the other request
+    snooze.forget_wake_up(_scheduler(), first_snooze)  # the slow request's cancel, late
+    assert _names() == [_name_of("alice", sent)]  # the snooze back to X keeps its own schedule
+    assert snooze.wake("alice", sent, at_x, first_snooze.wake_id) is None  # the first snooze's wake-up is not its
+    assert api.message_ids(alice, "?snoozed=true") == [sent]
 
 
 def test_null_wakes_at_once_and_cancels_its_schedule(
@@ -211,7 +237,7 @@ def test_a_snooze_that_loses_to_its_twin_keeps_the_twin_s_schedule(
     until = api.change_message(alice, sent, {"snoozedUntil": _ahead(hours=1)})["snoozedUntil"]  # the twin, first
     with pytest.raises(BusyError):
         snooze.snooze("alice", read_before, datetime.fromisoformat(until), _scheduler())
-    assert _names() == [snooze.schedule_name("alice", sent, until)]
+    assert _names() == [_name_of("alice", sent)]
 
 
 def test_a_snooze_whose_move_fails_cancels_its_schedule(api: Api, channel: str, send: SendFactory, token: TokenFactory) -> None:
@@ -232,7 +258,8 @@ def test_the_local_stand_in_passes_over_a_schedule_cancelled_while_it_runs(
     client = boto3.client("scheduler", region_name="us-east-1")
 
     def invoke_and_wake_the_others_by_hand(function: str, event: dict[str, Any]) -> Any:
-        for other in set(_names()) - {snooze.schedule_name(event["userId"], event["id"], event["snoozedUntil"])}:
+        own = snooze.schedule_name(event["userId"], event["id"], event["snoozedUntil"], event.get("wakeId"))
+        for other in set(_names()) - {own}:
             client.delete_schedule(Name=other)  # as a wake-up by hand cancels it, while the round goes on
         return lambdas.invoke(function.removeprefix("inapp-dev-"), event).payload
 
