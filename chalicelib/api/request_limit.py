@@ -22,6 +22,10 @@ from chalicelib.core.auth import Principal
 from chalicelib.core.errors import RateLimitedError
 from chalicelib.limits import Leases, RateLimiter, Refused
 
+# A bulk run takes seconds (10 s of writes at most), its lease up to 30 (a run that died keeps it): the next one
+# is told to come back soon, not when the lease would end, so a second tab is not starved by the first's loop.
+BULK_RETRY_SECONDS = 2
+
 
 def _no_limit() -> RateLimiter | None:
     return None
@@ -65,5 +69,6 @@ def one_bulk_at_a_time(caller: Principal) -> Iterator[None]:
         with leases.hold(f"bulk#{caller.user_id}"):  # refused on entry only
             yield
     except Refused as refused:
-        message = f"bulk: one bulk change at a time per user; another is running; retry after {refused.retry_after} s"
-        raise RateLimitedError(message, refused.retry_after) from None
+        wait = min(refused.retry_after, BULK_RETRY_SECONDS)
+        message = f"bulk: one bulk change at a time per user; another is running; retry after {wait} s"
+        raise RateLimitedError(message, wait) from None

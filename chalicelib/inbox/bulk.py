@@ -11,8 +11,9 @@ items, such as the stream on the counts item) is retried after a backoff.
 A request is bounded (``limit`` messages, ``BULK_UNITS_PER_REQUEST`` write
 units) and answers ``{updated, more}``: what it changed no longer matches
 its filter, so the same request again goes on where it stopped. Its Query
-reads pages of ``limit`` items (not DynamoDB's 1 MB): a request that changes
-1,000 messages of 300 bytes reads ~38 read units, not 128. The pace is
+reads pages of ``limit`` + 1 items (not DynamoDB's 1 MB; the one more says
+whether ``more``): a request that changes 1,000 messages of 300 bytes reads
+~38 read units, not 128. The pace is
 a run's: the routes run one user's bulk changes one at a time
 (`chalicelib.api.one_bulk_at_a_time`), so it is the user's too.
 """

@@ -109,7 +109,7 @@ def change_message(
             after.set_status(change.status, now if change.status == READ else None)
         layout = (1,) if after.id == message.id else (1, 1)  # an update, or a delete and a put
         if in_transaction([message], _replace_with(after), None, layout, field="status"):
-            forget_wake_up(scheduler, message, after.snoozed_until)  # archiving a snoozed message ends its snooze
+            forget_wake_up(scheduler, message, after)  # archiving a snoozed message ends its snooze
             return message_json(after)
         storage.pause_before_retry(attempt)  # changed by another device meanwhile: look again (404 if gone)
     raise BusyError(f"status: {BUSY}")
@@ -197,13 +197,13 @@ def mark_all_read(user_id: str, scope: ReadAll, limit: int) -> Progress:
         after.set_status(READ, now)
         _replace_with(after)(transaction, message, own)
 
-    return each_in_transactions(index.query(hash_value, page_size=limit), read, lambda m: m.status == UNREAD, limit)
+    return each_in_transactions(index.query(hash_value, page_size=limit + 1), read, lambda m: m.status == UNREAD, limit)
 
 
 def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
     """Unseen messages (of one channel) become seen, ``limit`` per request. Unseen ones are all unread: that index is read."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
-    unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist(), page_size=limit)
+    unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist(), page_size=limit + 1)
     now, mark = iso(utc_now()), counts.fresh_mark()
 
     def see(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
@@ -219,7 +219,7 @@ def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
 def archive_all(user_id: str, scope: ArchiveAll, limit: int) -> Progress:
     """Live messages, or read ones, of one channel or all, move to the archive (49 per transaction, ``limit`` per request)."""
     index, hash_value = source(user_id, scope.channel, READ if scope.only_read else "all")
-    live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END, page_size=limit)
+    live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END, page_size=limit + 1)
     now, mark = iso(utc_now()), counts.fresh_mark()
 
     def archive(transaction: Any, message: InboxMessage, own: OwnChange) -> None:

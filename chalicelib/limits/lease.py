@@ -78,7 +78,7 @@ class Leases:
                 raise
             logger.warning("lease unwritable; the run goes on without it", extra={"code": error.cause_response_code})
             return False
-        if not taken:
+        if not taken and item.get("holder", {}).get("S") != holder:  # ours: a retried call whose first one went through
             raise Refused(max(1, math.ceil(int(item["until"]["N"]) / 1000 - now)))
         return True
 

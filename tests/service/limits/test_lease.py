@@ -99,3 +99,12 @@ def test_a_bulk_lease_lasts_as_long_as_the_api_function_may_run_in_every_stage()
     assert {name: stage.get("lambda_timeout", config.get("lambda_timeout")) for name, stage in stages.items()} == {
         name: API_TIMEOUT_SECONDS for name in stages
     }
+
+
+def test_a_take_whose_first_call_went_through_unanswered_is_the_runs_own(clock: Clock) -> None:
+    """botocore retries a call whose answer was lost: the retry meets the lease the first call took, for this run."""
+    leases = Leases(30, clock=clock)
+    assert leases._take("bulk#alice", "me") is True
+    assert leases._take("bulk#alice", "me") is True  # the retried call: its own lease, not a refusal
+    with pytest.raises(Refused):
+        leases._take("bulk#alice", "someone else")

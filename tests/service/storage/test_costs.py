@@ -84,6 +84,7 @@ def test_every_mark_all_of_n_costs_at_most_n_over_25_writes(
     # and the user's bulk lease: one conditional write to take it, one to give it back
     assert set(dynamodb_calls.calls) == {"Query", "TransactWriteItems", "UpdateItem", "DeleteItem"}
     assert (dynamodb_calls.calls["UpdateItem"], dynamodb_calls.calls["DeleteItem"]) == (1, 1)
+    assert dynamodb_calls.calls["Query"] == 1  # a page of the limit and one more: it holds them all, and says no more
     assert {m.status for m in InboxMessage.query("many")} == after
     counts = api.call("GET", "/me/unread-count", token=token("many")).json_body
     unread = 0 if after == {READ} else 1000
