@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from websockets.asyncio.server import Server
+from websockets.protocol import State
 
 from infra.local.apigateway.events import Socket
 from infra.local.faults import FaultPlan
@@ -113,7 +114,7 @@ async def answer(sockets: dict[str, Socket], stage: str, faults: FaultPlan, meth
         return 403, {"message": "Forbidden"}, "ForbiddenException"
     connection_id = unquote(path[len(prefix) :].split("?", 1)[0])
     sock = sockets.get(connection_id)
-    if sock is None:
+    if sock is None or sock.websocket.state is not State.OPEN:  # closing: its session has yet to forget it
         return 410, {"message": "Gone"}, "GoneException"
     if method == "POST":
         injected = await _injected_fault(faults, sock)

@@ -34,42 +34,53 @@ class Partition(dict[Any, Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._order: tuple[list[Any], list[Any]] | None = None  # plain sort keys, ascending, and the keys themselves
+        self._changes = 0  # of the set of keys: an order sorted meanwhile is not kept
+
+    def _changed(self) -> None:
+        self._order = None
+        self._changes += 1
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if key not in self:
-            self._order = None
+            self._changed()
         super().__setitem__(key, value)
 
     def __delitem__(self, key: Any) -> None:
-        self._order = None
+        self._changed()
         super().__delitem__(key)
 
     def pop(self, *args: Any) -> Any:
-        self._order = None
+        self._changed()
         return super().pop(*args)
 
     def popitem(self) -> Any:
-        self._order = None
+        self._changed()
         return super().popitem()
 
     def clear(self) -> None:
-        self._order = None
+        self._changed()
         super().clear()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._order = None
+        self._changed()
         super().update(*args, **kwargs)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
-            self._order = None
+            self._changed()
         return super().setdefault(key, default)
 
     def order(self) -> tuple[list[Any], list[Any]]:
-        if self._order is None:
-            pairs = sorted(((plain(key), key) for key in self), key=lambda pair: pair[0])
-            self._order = ([value for value, _ in pairs], [key for _, key in pairs])
-        return self._order
+        order = self._order
+        if order is None:
+            # Under in-process moto (no server lock) a write may come meanwhile: the order is kept only if the
+            # set of keys did not change while it was sorted.
+            changes = self._changes
+            pairs = sorted(((plain(key), key) for key in list(self)), key=lambda pair: pair[0])
+            order = ([value for value, _ in pairs], [key for _, key in pairs])
+            if self._changes == changes:
+                self._order = order
+        return order
 
     def page(self, comparison: str | None, objs: Any, start: Any, limit: int, forward: bool) -> list[Any] | None:
         """The items a page of ``limit`` answers from (those in order after ``start`` meeting the condition, and the
@@ -89,7 +100,8 @@ class Partition(dict[Any, Any]):
             chosen = range(low, min(low + limit + 1, len(values)))  # the page and the key's next item, met or not
         else:
             chosen = range(max(high - limit - 1, 0), high)
-        return [self[keys[i]] for i in chosen]
+        found = (self.get(keys[i]) for i in chosen)  # under in-process moto a key may go meanwhile
+        return [item for item in found if item is not None]
 
 
 def _window(values: list[Any], comparison: str | None, objs: list[Any]) -> tuple[int, int]:

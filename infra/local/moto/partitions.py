@@ -95,11 +95,11 @@ def _index_page(table: Any, query: _IndexQuery) -> list[Any] | None:
     order = table._generate_attr_to_sort_by(
         [query.hash_attr, table.hash_key_attr], [ranges[0] if ranges else table.range_key_attr, table.range_key_attr]
     )
-    wanted = (query.hash_value.type, query.hash_value.value)
+    wanted = (query.hash_value.type, plain(query.hash_value))
     found = []
     for item in _every(table):
         value = item.attrs.get(query.hash_attr)
-        if value and (value.type, value.value) == wanted and (not ranges or item.attrs.get(ranges[0])):
+        if value and (value.type, plain(value)) == wanted and (not ranges or item.attrs.get(ranges[0])):
             found.append((tuple(plain(item.attrs[name]) for name in order), item))
     start = None if query.start is None else tuple(dynamo_type.DynamoType(query.start.get(name)).cast_value for name in order)
     position = order.index(ranges[0]) if ranges else None
