@@ -78,8 +78,8 @@ export class MessageList {
 
   /**
    * A change's answer drawn; a refusal (409: a 21st pin, or archived elsewhere meanwhile) says why in a toast.
-   * The change's own frame may have come first and redrawn the item (or taken it out): the answer then redraws
-   * the item that is there now, and none that a frame took out.
+   * The change's own frame may have come first and redrawn the item (or taken it out): the answer is then no
+   * newer than what a frame drew, and is left out (a later change's frame may already be drawn too).
    */
   async changed(item, change) {
     let message;
@@ -90,8 +90,7 @@ export class MessageList {
       noticeToast(this.view.$("toasts"), this.view.t("message.refused", { reason: error.message }), this.view.t);
       return;
     }
-    const current = item.isConnected ? item : this.itemOf(message.id);
-    if (current) this.render(current, message);
+    if (item.isConnected) this.render(item, message);
   }
 
   /**
