@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -234,3 +235,43 @@ def test_answers_over_lambdas_six_megabytes_are_refused_as_aws_refuses_them() ->
         assert json.loads(response["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
     finally:
         endpoint.stop()
+
+
+def _silent_client(url: str) -> socket.socket:
+    """A WebSocket client that completes its handshake and then never reads, with a small receive buffer."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect((host, int(port)))
+    raw.sendall(
+        f"GET /?token=good HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += raw.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return raw
+
+
+def test_a_post_never_waits_for_a_client_that_stopped_reading_and_one_too_far_behind_is_dropped(
+    gateway: WebSocketGateway, management: Any
+) -> None:
+    """API Gateway answers a post without waiting for the client. Here each post used to await the write to the
+    client's socket: one that stopped reading held every post to it (and the poster's batch) for good."""
+    silent = _silent_client(gateway.url)
+    try:
+        _wait(lambda: gateway.sockets)
+        (connection_id,) = gateway.sockets
+        frame = b'"' + b"x" * (100 * 1024) + b'"'
+        started, answered = time.monotonic(), 0
+        with pytest.raises(management.exceptions.GoneException):
+            for _ in range(1000):  # 100 MB: far past loopback's socket buffers and the 1 MiB the gateway keeps
+                management.post_to_connection(ConnectionId=connection_id, Data=frame)
+                answered += 1
+        assert 10 <= answered < 1000 and time.monotonic() - started < 30
+        _wait(lambda: not gateway.sockets)  # dropped: every post from now on is 410
+        with pytest.raises(management.exceptions.GoneException):
+            management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
+    finally:
+        silent.close()

@@ -58,6 +58,12 @@ class Socket:
         self.outbox.put_nowait(frame)
         return True
 
+    async def flushed(self, seconds: float) -> None:
+        """Until the frames posted so far are written (a close after a post must not pass it), ``seconds`` at most."""
+        deadline = time.monotonic() + seconds
+        while self.unsent and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
     def drop(self) -> None:
         """Close a client that stopped reading, without waiting for its closing handshake (it reads nothing)."""
         self.websocket.transport.abort()

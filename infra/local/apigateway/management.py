@@ -34,6 +34,7 @@ from infra.local.faults import FaultPlan
 
 Answer = tuple[int, Any, str | None]  # status, JSON payload, x-amzn-ErrorType
 MAX_POST_BYTES = 128 * 1024  # API Gateway's cap on a posted frame (and on a client's frame)
+FLUSH_SECONDS = 2.0  # a DELETE waits this long at most for the frames posted before it (a client not reading)
 
 
 def _iso(epoch: float) -> str:
@@ -138,6 +139,7 @@ async def answer(sockets: dict[str, Socket], stage: str, faults: FaultPlan, meth
         }
         return 200, info, None
     if method == "DELETE":
+        await sock.flushed(FLUSH_SECONDS)  # the close frame posted just before (4001, 4008) reaches the client first
         await sock.websocket.close(1000, "")
         return 204, None, None
     return 403, {"message": "Forbidden"}, "ForbiddenException"
