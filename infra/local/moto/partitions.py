@@ -107,20 +107,19 @@ def _index_page(table: Any, query: _IndexQuery) -> list[Any] | None:
 
 
 def _table_page(table: Any, query: _TableQuery) -> list[Any]:
-    """The items of a base-table Query's partition its page can answer with, in any order (as `_index_page`)."""
+    """The items of a base-table Query's partition its page can answer with, in any order (as `_index_page`): found
+    in the partition's kept order; a partition without one (a table made before `apply`) is given whole."""
     found = table.items.get(query.hash_value)
     if found is None:
         return []
     if not table.range_key_attr:
         return [found]
-    start_key = None if query.start is None else dynamo_type.DynamoType(query.start.get(table.range_key_attr))
     if isinstance(found, ordered.Partition):
-        page = found.page(query.range_comparison, query.range_objs, start_key, query.limit, query.forward)
+        start = None if query.start is None else dynamo_type.DynamoType(query.start.get(table.range_key_attr))
+        page = found.page(query.range_comparison, query.range_objs, start, query.limit, query.forward)
         if page is not None:
             return page
-    keyed = [((plain(item.range_key),), item) for item in found.values()]
-    start = None if start_key is None else (plain(start_key),)
-    return _page(keyed, start, 0, query.range_comparison, query.range_objs, query.limit, query.forward)
+    return list(found.values())
 
 
 def _page(
