@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -56,6 +58,34 @@ def _pages(client: Any, **query: Any) -> list[dict[str, Any]]:
             return answers
 
 
+def _stock_pages(client: Any, **query: Any) -> list[dict[str, Any]]:
+    """The pages stock moto answers the query with (the speed-ups off for it, then on again)."""
+    moto_speedups.remove()
+    try:
+        return _pages(client, **query)
+    finally:
+        moto_speedups.apply()  # back to what every test runs on
+
+
+@contextmanager
+def _all_items_sizes() -> Iterator[list[int]]:
+    """Within the block, how many items each ``Table.all_items`` call gave (one per Query or Scan)."""
+    table = moto_partitions.table_models.Table
+    sizes: list[int] = []
+    original = table.all_items
+
+    def counted(self: Any) -> list[Any]:
+        found: list[Any] = original(self)
+        sizes.append(len(found))
+        return found
+
+    table.all_items = counted
+    try:
+        yield sizes
+    finally:
+        table.all_items = original
+
+
 QUERIES: list[dict[str, Any]] = [
     {"TableName": "ranged", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "u1"}}},
     {"TableName": "ranged", "KeyConditionExpression": "pk = :p AND sk < :s", "Limit": 7, "ScanIndexForward": False,
@@ -86,11 +116,7 @@ def test_a_query_answers_as_stock_moto_page_by_page(query: dict[str, Any]) -> No
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         _tables(client)
-        moto_speedups.remove()
-        try:
-            stock = _pages(client, **query)
-        finally:
-            moto_speedups.apply()  # back to what every test runs on
+        stock = _stock_pages(client, **query)
         assert moto_partitions.table_models.Table.query is moto_partitions._query  # installed again
         assert _pages(client, **query) == stock
         unknown = query["ExpressionAttributeValues"][":p" if ":p" in query["ExpressionAttributeValues"] else ":g"]
@@ -101,21 +127,9 @@ def test_a_query_reads_its_partition_and_a_scan_the_whole_table_sorted() -> None
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         _tables(client)
-        table = moto_partitions.table_models.Table
-        calls: list[int] = []
-        original = table.all_items
-
-        def counted(self: Any) -> list[Any]:
-            found: list[Any] = original(self)
-            calls.append(len(found))
-            return found
-
-        table.all_items = counted
-        try:
+        with _all_items_sizes() as calls:
             client.query(TableName="ranged", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "u1"}})
             scanned = client.scan(TableName="ranged")["Items"]
-        finally:
-            table.all_items = original
         in_partition = len(client.query(
             TableName="ranged", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "u1"}}
         )["Items"])  # fmt: skip
@@ -148,12 +162,7 @@ def test_random_index_queries_answer_as_stock_moto_page_by_page() -> None:
             if draw.random() < 0.3:
                 query["FilterExpression"] = "n > :n"
                 query["ExpressionAttributeValues"][":n"] = {"N": str(draw.randrange(300))}
-            moto_speedups.remove()
-            try:
-                stock = _pages(client, **query)
-            finally:
-                moto_speedups.apply()
-            assert _pages(client, **query) == stock, query
+            assert _pages(client, **query) == _stock_pages(client, **query), query
 
 
 def test_random_table_queries_answer_as_stock_moto_page_by_page() -> None:
@@ -179,34 +188,17 @@ def test_random_table_queries_answer_as_stock_moto_page_by_page() -> None:
             if draw.random() < 0.3:
                 query["FilterExpression"] = "n > :n"
                 query["ExpressionAttributeValues"][":n"] = {"N": str(draw.randrange(300))}
-            moto_speedups.remove()
-            try:
-                stock = _pages(client, **query)
-            finally:
-                moto_speedups.apply()
-            assert _pages(client, **query) == stock, query
+            assert _pages(client, **query) == _stock_pages(client, **query), query
 
 
 def test_a_table_query_with_a_limit_is_given_its_page_not_its_partition() -> None:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         _tables(client)
-        table = moto_partitions.table_models.Table
-        calls: list[int] = []
-        original = table.all_items
-
-        def counted(self: Any) -> list[Any]:
-            found: list[Any] = original(self)
-            calls.append(len(found))
-            return found
-
-        table.all_items = counted
-        try:
+        with _all_items_sizes() as calls:
             page = client.query(
                 TableName="ranged", KeyConditionExpression="pk = :p", Limit=4, ExpressionAttributeValues={":p": {"S": "u1"}}
             )
-        finally:
-            table.all_items = original
         assert (len(page["Items"]), "LastEvaluatedKey" in page) == (4, True)
         assert calls == [5]  # the page and the item that says there is more, of the partition's ~60
 
@@ -254,9 +246,4 @@ def test_table_queries_between_writes_answer_as_stock_moto() -> None:
                     "TableName": "ranged", "KeyConditionExpression": "pk = :p" + text, "Limit": draw.randint(1, 12),
                     "ExpressionAttributeValues": {":p": key["pk"], **values}, "ScanIndexForward": draw.random() < 0.5,
                 }  # fmt: skip
-                moto_speedups.remove()
-                try:
-                    stock = _pages(client, **query)
-                finally:
-                    moto_speedups.apply()
-                assert _pages(client, **query) == stock, (step, query)
+                assert _pages(client, **query) == _stock_pages(client, **query), (step, query)
