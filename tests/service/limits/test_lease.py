@@ -8,18 +8,7 @@ from chalicelib.limits import Leases, Refused
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.tables import Connection
 from tests.faults import throttled
-
-START = 1_800_000_000.0
-
-
-class Clock:
-    """Wall-clock seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
+from tests.service.limits.clock import START, Clock
 
 
 @pytest.fixture
