@@ -452,13 +452,15 @@ def new_page(browser: Any) -> Iterator[Any]:
 def open_inbox(new_page: Any, stack: RunningStack) -> Any:
     """Factory: a signed-in, connected inbox page for a user (each call a new context: another device).
 
-    ``page.requested`` lists the page's API calls as ``"GET /me/unread-count"``, from the first.
+    ``page.requested`` lists the page's API calls as ``"GET /me/unread-count"``, from the first;
+    ``page.frame_types`` the ``type`` of every frame its sockets received.
     """
 
     def _open(user: str, width: int = 1280, height: int = 800) -> Any:
         page = new_page(viewport={"width": width, "height": height})
-        page.requested = []
+        page.requested, page.frame_types = [], []
         page.on("request", lambda r: page.requested.append(f"{r.method} {urlsplit(r.url).path}"))
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda data: page.frame_types.append(json.loads(data)["type"])))
         page.goto(f"{stack.urls['http']}/#token={issue_token(user, SECRET)}")
         page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
         return page

@@ -14,6 +14,13 @@
   and a TTL expiry only changes the counts;
 * and per user whose counts changed (by the stream, or by their own change), their new counts: on
   the last ``message.created`` when it ends their frames, else in one ``counts.updated``.
+
+A batch with more than ``FOLD_AFTER`` changes of one user's messages (a
+bulk change: mark-all-read of 1,000 is 1,000 ``message.updated``) sends one
+``inbox.changed`` in their place, with the counts: the client reloads what
+it shows. So what one user does to their own inbox adds a bounded number of
+posts to a batch — not a post per changed message on each of their
+connections, which held every other user's frames of the next batch back.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Frame:
 
 
 STATE_FIELDS = ("status", "seenAt", "archivedAt", "pinnedAt", "snoozedUntil")
+FOLD_AFTER = 20  # a user's changed messages in one batch beyond which they go as one ``inbox.changed``
 
 
 def _payload(frame: dict[str, Any]) -> bytes:
@@ -95,11 +103,22 @@ def user_frames(records: list[StreamRecord], change: Change | None, stored: Coun
             continue
         if frame is not None:
             built.append((record, frame))
+    changes = [record for record, frame in built if frame["type"] in ("message.updated", "message.deleted")]
+    folded = changes[0] if len(changes) > FOLD_AFTER else None
+    if folded is not None:
+        built = [(record, frame) for record, frame in built if frame["type"] not in ("message.updated", "message.deleted")]
     frames = [Frame(record.sequence_number, _payload(frame), record.created_at) for record, frame in built]
     changed = change is not None and any(change.deltas.values())
+    counts: dict[str, Any] = {}
     if stored is not None and records and (changed or echoes_counts(records)):  # echoes: the user's own, counted at write
         # ``version`` grows with every update: a frame posted by a sibling shard's batch may arrive later, not newer.
         counts = {"counts": stored.summary(), "version": stored.version}
+    if folded is not None:  # last: it stands for every change of the batch, so nothing after it may be older
+        # A failed post sends Lambda back to the first change it stands for: the retry covers them all.
+        fold = _payload({"type": "inbox.changed", "changed": len(changes), **counts})
+        alone = _payload({"type": "counts.updated", **counts}) if counts else None
+        frames.append(Frame(folded.sequence_number, fold, None, alone))
+    elif counts:
         alone = _payload({"type": "counts.updated", **counts})
         if built and built[-1][1]["type"] == "message.created":
             record, frame = built[-1]

@@ -562,6 +562,10 @@ export class InboxClient extends EventTarget {
       this._emit("delete", { id: frame.id });
     }
     else if (frame.type === "counts.updated") this._takeCounts(frame);
+    else if (frame.type === "inbox.changed") {
+      if (frame.counts) this._takeCounts(frame);
+      this._emit("changed", { changed: frame.changed }); // many messages changed at once (a bulk change): reload
+    }
     else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
     return frame;
   }

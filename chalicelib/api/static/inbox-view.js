@@ -30,6 +30,7 @@ export class InboxView {
     this.tag = null; // a tag's messages of every channel are shown (under the status filter) instead of a channel's
     this.lastChannel = null; // the channel open before the Archive, Snoozed or a tag's view: open again when leaving it
     this.refreshTimer = null;
+    this.reloadTimer = null;
     this.stopped = false;
     this.channels = new ChannelList(this);
     this.messages = new MessageList(this);
@@ -89,6 +90,7 @@ export class InboxView {
     this.client.close();
     clearInterval(this.timesTimer);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.reloadTimer);
   }
 
   /** The connection's state; `reason` when the server closed it for good (a newer tab or device took its place). */
@@ -235,6 +237,13 @@ export class InboxView {
     await this.loadChannels(true);
     if (this.acrossChannels()) await this.showAcross();
     else if (this.channel && this.channel === kept) await this.selectChannel(kept); // its messages, filtered anew
+  }
+
+  /** Many messages changed elsewhere at once (`inbox.changed`): the list and channels again, once per burst. */
+  reloadSoon() {
+    clearTimeout(this.reloadTimer);
+    if (this.stopped) return;
+    this.reloadTimer = setTimeout(this.guarded(() => this.reloadAfter(async () => {})), 300);
   }
 
   async reloadAfter(change) {

@@ -19,6 +19,7 @@ export function wireClient(view) {
   });
   on("update", ({ message }) => view.messages.onUpdated(message));
   on("delete", ({ id }) => view.messages.onDeleted(id));
+  on("changed", () => view.reloadSoon());
   on("unauthorized", (detail) => view.host.emit("inapp:unauthorized", detail));
 }
 

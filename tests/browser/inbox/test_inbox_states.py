@@ -280,3 +280,25 @@ def test_leaving_the_page_sends_a_delete_still_waiting_for_its_undo(open_inbox: 
     while stack.http("GET", f"/me/messages/{message_id}", _as("st16"))[0] != 404 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert stack.http("GET", f"/me/messages/{message_id}", _as("st16"))[0] == 404
+
+
+def test_a_bulk_change_elsewhere_reaches_the_page_as_one_frame_and_the_page_reloads(open_inbox: Any, stack: Any) -> None:
+    """Mark-all-read of more than FOLD_AFTER messages on another device: one ``inbox.changed``, not one frame a message."""
+    from playwright.sync_api import expect
+
+    from chalicelib.realtime.frames import FOLD_AFTER
+
+    count = FOLD_AFTER + 5
+    for i in range(count):
+        send(stack, ["st17"], f"Folded {i:02d}")
+    page = open_inbox("st17")
+    expect(page.locator("#badge")).to_have_text(str(count), timeout=10_000)
+    expect(page.locator(".message.unread")).to_have_count(20)  # the first page
+    listed = page.requested.count("GET /me/messages")
+    status, answer = stack.http("POST", "/me/messages/read", _as("st17"), {})  # another device: all of them at once
+    assert (status, answer) == (200, {"updated": count, "more": False})
+    expect(page.locator(".message.unread")).to_have_count(0, timeout=10_000)
+    expect(page.locator(".message.read")).to_have_count(20)
+    expect(page.locator("#badge")).to_be_hidden()
+    assert page.frame_types.count("inbox.changed") == 1 and "message.updated" not in page.frame_types, page.frame_types
+    assert page.requested.count("GET /me/messages") == listed + 1  # reloaded once, not once a message

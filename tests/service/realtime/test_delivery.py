@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -78,6 +79,38 @@ def test_a_status_change_is_synced_to_every_device_of_that_user(
         assert (created["type"], updated["type"]) == ("message.created", "message.updated")
         assert updated["message"]["status"] == "read" and updated["message"]["readAt"]
         assert standin.counts(connection_id)[-1] == {"total": 0, "unseen": 0, "channels": {}}
+
+
+def test_a_users_bulk_change_adds_one_post_per_connection_to_the_batch_not_one_per_message(
+    api: Api,
+    lambdas: LambdaClient,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    channel: str,
+    send: SendFactory,
+    stream: StreamTap,
+    token: TokenFactory,
+) -> None:
+    from chalicelib.realtime.frames import FOLD_AFTER
+
+    for _ in range(FOLD_AFTER + 10):
+        send(["mallory"])
+    lambdas.invoke("deliver", stream.batch())  # stored and counted before anyone listens
+    connect("mallory", "m1=", "m2=", "m3=")
+    connect("alice", "a1=")
+    assert api.call("POST", "/me/messages/read", token=token("mallory"), json_body={}).json_body["updated"] == FOLD_AFTER + 10
+    sent = send(["alice"])
+    deliver_and_replay(lambdas, stream.batch())  # mallory's 30 changes and alice's new message in one batch
+    for connection_id in ("m1=", "m2=", "m3="):
+        (frame,) = {json.dumps(f, sort_keys=True) for f in standin.frames(connection_id)}  # the replay posts it again
+        assert json.loads(frame) == {
+            "type": "inbox.changed",
+            "changed": FOLD_AFTER + 10,
+            "counts": {"total": 0, "unseen": 0, "channels": {}},
+            "version": json.loads(frame)["version"],
+        }
+    (created,) = {f["message"]["id"] for f in standin.frames("a1=")}
+    assert created == sent["id"]
 
 
 def test_no_op_modify_sends_nothing_and_remove_sends_only_the_new_counts(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib.counts import Counts, changes_from
-from chalicelib.realtime.frames import frame_from_record, user_frames
+from chalicelib.realtime.frames import FOLD_AFTER, frame_from_record, user_frames
 from chalicelib.storage.stream_records import StreamRecord
 
 
@@ -79,3 +79,43 @@ def test_counts_after_a_frame_that_is_no_new_message_come_in_a_counts_frame() ->
         "counts": {"total": 0, "unseen": 0, "channels": {}},
         "version": 5,
     }
+
+
+def _reads(count: int, first: int = 10) -> list[StreamRecord]:
+    """``count`` messages of alice's marked read, one MODIFY each, sequence numbers from ``first``."""
+    records = []
+    for n in range(count):
+        unread = _message(f"01JD{n:022d}")
+        records.append(_record("MODIFY", {**unread, "status": {"S": "read"}}, unread, str(first + n)))
+    return records
+
+
+def test_a_bulk_change_of_many_messages_goes_as_one_inbox_changed_frame_with_the_counts() -> None:
+    records = _reads(FOLD_AFTER + 1)
+    frames = user_frames(records, changes_from(records)["alice"], _counts(9, unread=0))
+    (frame,) = frames  # not one message.updated per message, and no counts.updated of its own
+    assert json.loads(frame.payload) == {
+        "type": "inbox.changed",
+        "changed": FOLD_AFTER + 1,
+        "counts": {"total": 0, "unseen": 0, "channels": {}},
+        "version": 9,
+    }
+    assert frame.sequence_number == "10"  # a failed post sends Lambda back to the first change it stands for
+    assert frame.counts is not None and json.loads(frame.counts)["type"] == "counts.updated"
+
+
+def test_up_to_the_fold_every_change_has_its_own_frame() -> None:
+    records = _reads(FOLD_AFTER)
+    frames = [json.loads(f.payload) for f in user_frames(records, changes_from(records)["alice"], _counts(9, unread=0))]
+    assert [f["type"] for f in frames] == ["message.updated"] * FOLD_AFTER + ["counts.updated"]
+
+
+def test_new_messages_keep_their_frames_beside_a_fold_which_comes_last() -> None:
+    new = _record("INSERT", _message("01JE0000000000000000000000"), sequence="5")
+    deleted = _record("INSERT", {"userId": {"S": "alice"}, "id": {"S": "deleted#01JD0"}}, sequence="6")
+    records = [new, deleted, *_reads(FOLD_AFTER)]
+    frames = [json.loads(f.payload) for f in user_frames(records, changes_from(records)["alice"], _counts(3))]
+    assert [f["type"] for f in frames] == ["message.created", "inbox.changed"]  # a deletion is a change too
+    assert frames[1]["changed"] == FOLD_AFTER + 1 and "counts" not in frames[0] and frames[1]["version"] == 3
+    (alone,) = [json.loads(f.payload) for f in user_frames(_reads(FOLD_AFTER + 1), None, None)]
+    assert alone == {"type": "inbox.changed", "changed": FOLD_AFTER + 1}  # no counts changed: none to carry
