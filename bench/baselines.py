@@ -57,6 +57,28 @@ def time_baseline(records: list[dict[str, Any]], endpoint: str) -> tuple[float, 
     return time.perf_counter() - started, posts
 
 
+def http_client_post(endpoint: str, credentials: Any) -> Any:
+    """Our signer on ``http.client``'s ``HTTPConnection.request`` (head and body in two writes, every header
+    checked): the pool's way until 2026-12-07, the 'before' of the one-write exchange."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from chalicelib.realtime.sigv4 import PostSigner
+
+    parts = urlsplit(endpoint)
+    signer = PostSigner(endpoint, "us-east-1", credentials)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+
+    def post(connection_id: str, payload: bytes) -> None:
+        path = f"{parts.path}/@connections/{quote(connection_id, safe='')}"
+        connection.request("POST", path, payload, signer.headers(path, payload))
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+
+    return post
+
+
 def sigv4auth_post(endpoint: str, credentials: Any) -> Any:
     """The previous poster's path (botocore ``SigV4Auth`` per request, a ``PoolManager``): the 'before' figure."""
     import urllib3

@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from bench.baselines import BASELINE_TABLE, sigv4auth_post, time_baseline
+from bench.baselines import BASELINE_TABLE, http_client_post, sigv4auth_post, time_baseline
 from bench.common import local_aws_environment, log, results_dir, smoke, summary, table, write
 from chalicelib.channels.registry import NewChannel
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
@@ -135,12 +135,14 @@ def cpu_per_post(posts: int, repeats: int) -> dict[str, Any]:
     payload = json.dumps({"type": "message.created", "message": {"id": "x" * 26, "title": "t" * 60}}).encode()
     try:
         before = sigv4auth_post(standin.endpoint, credentials)
+        two_writes = http_client_post(standin.endpoint, credentials)
         ours = SocketPoster(standin.endpoint, "us-east-1", credentials, pool_size=4)
         client = boto3.client("apigatewaymanagementapi", endpoint_url=standin.endpoint)
         ways: dict[str, Callable[[int], Any]] = {
             "ours": lambda i: ours.post(f"c{i}=", payload),
             "botocore client": lambda i: client.post_to_connection(ConnectionId=f"c{i}=", Data=payload),
             "SigV4Auth + PoolManager (before)": lambda i: before(f"c{i}=", payload),
+            "ours on HTTPConnection.request (before)": lambda i: two_writes(f"c{i}=", payload),
         }
         samples: dict[str, list[float]] = {name: [] for name in ways}
         for way in ways.values():

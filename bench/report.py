@@ -30,7 +30,7 @@ def render(directory: Path = RESULTS) -> str:
         c = posts["cpu"]
         lines += [
             f"**CPU per post** (`bench/posts.py`, {posts['written']}): one thread, {c['posts']} posts per way, "
-            f"ways interleaved, median of {c['repeats']} (target ≤ 0.2 ms for ours).",
+            f"ways interleaved, median of {c['repeats']} (target ≤ 0.1 ms for ours).",
             "",
             "| way | CPU ms per post (median) | min | max |",
             "|---|---|---|---|",
