@@ -63,7 +63,8 @@ def open_socket(target: Target, token: str) -> ClientConnection:
 
 
 def _limited(frame: dict[str, Any]) -> bool:
-    return frame.get("type") == "error" and "429" in json.dumps(frame)
+    """The error frame of a frame past the connection's limit (it says when to send again)."""
+    return frame.get("type") == "error" and "retryAfter" in frame
 
 
 class Listener(threading.Thread):
@@ -143,13 +144,16 @@ class Hostile:
             http(self.target, self.seen, HOSTILE, self.token, "GET", "/me/messages?limit=100")
 
     def ping_flood(self) -> None:
+        """Pings (answered by the gateway itself, no function) and as many frames of an unknown action (each a
+        function call: past the connection's limit, answered by an error frame that says when to send again)."""
         while not self.stop.is_set():
             try:
                 with open_socket(self.target, self.token) as socket:
                     while not self.stop.wait(10 / self.rate):
-                        for _ in range(10):
-                            socket.send(json.dumps({"action": "ping"}))
-                        self.seen.event(HOSTILE, "pings", 10)
+                        for n in range(10):
+                            socket.send(json.dumps({"action": "ping" if n % 2 else "flood"}))
+                        self.seen.event(HOSTILE, "pings", 5)
+                        self.seen.event(HOSTILE, "other frames", 5)
                         self._drain(socket)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
                 self.seen.event(HOSTILE, f"ping socket closed {closed_code(error)}")
