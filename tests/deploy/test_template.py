@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.core.config import load_settings
 from chalicelib.counts import stream
-from chalicelib.realtime import delivery
+from chalicelib.realtime import stream_mapping
 from chalicelib.storage.tables import MODELS, create_tables
 from infra.deploy import bundle
 from infra.deploy.cfn_yaml import load
@@ -137,17 +137,17 @@ def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: di
 
 def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str, Any]) -> None:
     (mapping,) = [e["Properties"] for e in template["Resources"]["Deliver"]["Properties"]["Events"].values()]
-    assert mapping["BatchSize"] == delivery.STREAM_BATCH_SIZE
-    assert mapping["MaximumBatchingWindowInSeconds"] == delivery.STREAM_BATCH_WINDOW_SECONDS
-    assert mapping["MaximumRetryAttempts"] == delivery.STREAM_MAX_RETRY_ATTEMPTS
-    assert mapping["MaximumRecordAgeInSeconds"] == delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    assert mapping["BatchSize"] == stream_mapping.STREAM_BATCH_SIZE
+    assert mapping["MaximumBatchingWindowInSeconds"] == stream_mapping.STREAM_BATCH_WINDOW_SECONDS
+    assert mapping["MaximumRetryAttempts"] == stream_mapping.STREAM_MAX_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] == stream_mapping.STREAM_MAX_RECORD_AGE_SECONDS
     # Lambda keeps a shard's records in order only with one batch at a time per shard: with more, only
     # each item's records stay in order, and the counts' sequence guard needs a whole user's (counts.py).
     assert mapping["ParallelizationFactor"] == 1
     # Lambda names a batch's shard only in tumbling-window events; the counts' guard is per shard, and
     # outlives the records it guards (those older than the maximum record age are never handed over).
     assert mapping["TumblingWindowInSeconds"] == 900
-    assert stream.GUARD_KEPT_SECONDS > delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    assert stream.GUARD_KEPT_SECONDS > stream_mapping.STREAM_MAX_RECORD_AGE_SECONDS
     assert "StreamParallelization" not in template["Parameters"]
 
 
