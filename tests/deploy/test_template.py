@@ -268,6 +268,12 @@ def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> N
         assert name not in tops, name
 
 
+def test_deployment_zip_ships_sources_only(packaged: Path) -> None:
+    """No ``.pyc``: the 5 MB budget has no room for them (bundle.py gives the numbers)."""
+    names = zipfile.ZipFile(packaged / "deployment.zip").namelist()
+    assert not [n for n in names if n.endswith(".pyc") or "/__pycache__/" in n]
+
+
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
 
 
