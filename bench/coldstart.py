@@ -13,9 +13,10 @@ imported module's ``.pyc`` (it lifts ``PYTHONDONTWRITEBYTECODE``), so the
 timed runs find them all, as the venv's botocore always does. A second pair
 of subjects, when the zip exists, prices a zip without ``.pyc``: Lambda's
 ``/var/task`` is read-only, so the modules the zip ships (ours, Chalice's
-runtime, PynamoDB, PyJWT…) are compiled again on every cold start while the
-standard library and the runtime's botocore keep theirs. Those runs read
-``.pyc`` from a ``-X pycache_prefix`` folder holding all but the zip's.
+runtime, PynamoDB…) are compiled again on every cold start. The standard
+library and botocore, which the runtime provides, keep their ``.pyc`` in
+both subjects (assumed of the runtime, as here). Those runs read ``.pyc``
+from a ``-X pycache_prefix`` folder holding all but the zip's modules'.
 
 Usage: python -m bench.coldstart [--smoke] [--out DIR]
 """
