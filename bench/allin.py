@@ -44,7 +44,7 @@ PRICES = {
     "sqs_requests": 0.40,  # standard queue, per 64 KB
 }
 PRICES_AS_OF = "2025-01-01"
-STREAM_BATCH = 3000  # the deployed mapping's batch size (chalicelib.realtime.delivery.STREAM_BATCH_SIZE)
+STREAM_BATCH = 3000  # the deployed mapping's batch size (chalicelib.realtime.STREAM_BATCH_SIZE)
 RECONNECT_HOURS = 2  # API Gateway closes every socket after 2 hours
 BEFORE_PING_MINUTES = 5.0  # the client's ping interval before 8 minutes (the idle figure's "before", in the same run)
 

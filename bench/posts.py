@@ -27,8 +27,9 @@ import boto3
 from bench.baselines import BASELINE_TABLE, http_client_post, sigv4auth_post, time_baseline
 from bench.common import local_aws_environment, log, results_dir, smoke, summary, table, write
 from chalicelib.channels.registry import NewChannel
+from chalicelib.realtime import STREAM_BATCH_SIZE
 from chalicelib.realtime.connections import ConnectionRegistry, LiveConnection
-from chalicelib.realtime.delivery import POST_WORKERS, STREAM_BATCH_SIZE, Delivery
+from chalicelib.realtime.delivery import POST_WORKERS, Delivery
 from chalicelib.realtime.poster import SocketPoster
 from chalicelib.sending.commands import SendCommand, SendRequest
 from chalicelib.sending.sender import Sender

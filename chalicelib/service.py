@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.audience import AudienceWorker
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
@@ -17,18 +18,12 @@ from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.inbox import EventBridgeScheduler
 from chalicelib.limits import Leases, RateLimit, RateLimiter
-from chalicelib.realtime import (
-    POST_WORKERS,
-    AccountBudget,
-    Closer,
-    ConnectionRegistry,
-    Delivery,
-    Pacer,
-    SocketPoster,
-    WebSocketRoutes,
-)
+from chalicelib.realtime import ConnectionRegistry
 from chalicelib.sending import Sender
 from chalicelib.storage import WorkQueue, bind_models
+
+if TYPE_CHECKING:
+    from chalicelib.realtime import Closer, Delivery, SocketPoster, WebSocketRoutes
 
 # The API function's timeout (``lambda_timeout`` in .chalice/config.json): no request runs longer.
 API_TIMEOUT_SECONDS = 30
@@ -95,6 +90,8 @@ def get_socket_poster() -> SocketPoster:
     """Posts frames through the WebSocket API's management endpoint, from configuration."""
     import botocore.session  # here, not at import: only delivery and WebSocket functions post
 
+    from chalicelib.realtime import POST_WORKERS, AccountBudget, Pacer, SocketPoster
+
     settings = get_services().settings
     if not settings.ws_management_endpoint:
         raise ConfigurationError("setting INAPP_WS_ENDPOINT is required")
@@ -111,12 +108,16 @@ def get_socket_poster() -> SocketPoster:
 @functools.lru_cache(maxsize=1)
 def get_closer() -> Closer:
     """Closes connections with a reason (a newer one beyond the cap, an expired token)."""
+    from chalicelib.realtime import Closer  # here, not at import: like the poster, only for sockets
+
     poster = get_socket_poster()
     return Closer(get_services().registry, poster.post, poster.close)
 
 
 @functools.lru_cache(maxsize=1)
 def get_delivery() -> Delivery:
+    from chalicelib.realtime import POST_WORKERS, Delivery  # here, not at import: the deliver function's own
+
     services = get_services()
     executor = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="posts")
     return Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
@@ -137,6 +138,8 @@ def get_bulk_leases() -> Leases:
 
 @functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
+    from chalicelib.realtime import WebSocketRoutes  # here, not at import: the WebSocket functions' own
+
     services = get_services()
     return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer(), get_request_limiter())
 

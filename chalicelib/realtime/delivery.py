@@ -52,12 +52,6 @@ from chalicelib.storage import (
 
 logger = logging.getLogger(__name__)
 
-# The deployed event source mapping and the local poller both read these.
-# Lambda takes up to 10,000 (and 6 MB); under load one batch holds several messages per user: one counts update for them all.
-STREAM_BATCH_SIZE = 3000
-STREAM_BATCH_WINDOW_SECONDS = 0
-STREAM_MAX_RETRY_ATTEMPTS = 5
-STREAM_MAX_RECORD_AGE_SECONDS = 3600
 POST_WORKERS = 64
 GONE_GRACE_SECONDS = 10.0
 

@@ -6,6 +6,13 @@ installed again for ``RUNTIME`` on ``ARCHITECTURE``, leaving out what the
 runtime provides (boto3, botocore, urllib3 and their dependencies, ~75 % of
 the zip) and what no handler imports (Powertools utilities other than
 metrics), with native symbol tables stripped.
+
+No ``.pyc`` goes in. Lambda's ``/var/task`` is read-only, so without them
+python3.13 compiles our modules, Chalice's and PynamoDB's at every cold
+start (`bench/coldstart.py` prices it). Measured 2026-12-07: the zip is
+4.98 MB; unchecked-hash ``.pyc`` compiled by python3.13 would add 0.28 MB
+for chalicelib alone and 1.23 MB for every module shipped, past the 5 MB
+budget either way (cryptography's native library alone is 4.0 MB of it).
 """
 
 from __future__ import annotations

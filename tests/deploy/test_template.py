@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.core.config import load_settings
 from chalicelib.counts import stream
-from chalicelib.realtime import delivery
+from chalicelib.realtime import stream_mapping
 from chalicelib.storage.tables import MODELS, create_tables
 from infra.deploy import bundle
 from infra.deploy.cfn_yaml import load
@@ -137,17 +137,17 @@ def test_stream_mapping_reports_partial_failures_and_bounds_retries(template: di
 
 def test_stream_mapping_is_tuned_as_the_local_poller_reads_it(template: dict[str, Any]) -> None:
     (mapping,) = [e["Properties"] for e in template["Resources"]["Deliver"]["Properties"]["Events"].values()]
-    assert mapping["BatchSize"] == delivery.STREAM_BATCH_SIZE
-    assert mapping["MaximumBatchingWindowInSeconds"] == delivery.STREAM_BATCH_WINDOW_SECONDS
-    assert mapping["MaximumRetryAttempts"] == delivery.STREAM_MAX_RETRY_ATTEMPTS
-    assert mapping["MaximumRecordAgeInSeconds"] == delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    assert mapping["BatchSize"] == stream_mapping.STREAM_BATCH_SIZE
+    assert mapping["MaximumBatchingWindowInSeconds"] == stream_mapping.STREAM_BATCH_WINDOW_SECONDS
+    assert mapping["MaximumRetryAttempts"] == stream_mapping.STREAM_MAX_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] == stream_mapping.STREAM_MAX_RECORD_AGE_SECONDS
     # Lambda keeps a shard's records in order only with one batch at a time per shard: with more, only
     # each item's records stay in order, and the counts' sequence guard needs a whole user's (counts.py).
     assert mapping["ParallelizationFactor"] == 1
     # Lambda names a batch's shard only in tumbling-window events; the counts' guard is per shard, and
     # outlives the records it guards (those older than the maximum record age are never handed over).
     assert mapping["TumblingWindowInSeconds"] == 900
-    assert stream.GUARD_KEPT_SECONDS > delivery.STREAM_MAX_RECORD_AGE_SECONDS
+    assert stream.GUARD_KEPT_SECONDS > stream_mapping.STREAM_MAX_RECORD_AGE_SECONDS
     assert "StreamParallelization" not in template["Parameters"]
 
 
@@ -266,6 +266,12 @@ def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> N
     forbidden = ("moto", "pytest", "infra", "tests", "bench", "botocore", "urllib3", "playwright", "websockets", "cfnlint")
     for name in (*forbidden, "yaml"):  # yaml: the OpenAPI document goes in as JSON
         assert name not in tops, name
+
+
+def test_deployment_zip_ships_sources_only(packaged: Path) -> None:
+    """No ``.pyc``: the 5 MB budget has no room for them (bundle.py gives the numbers)."""
+    names = zipfile.ZipFile(packaged / "deployment.zip").namelist()
+    assert not [n for n in names if n.endswith(".pyc") or "/__pycache__/" in n]
 
 
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}

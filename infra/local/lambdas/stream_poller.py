@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from chalicelib.realtime.delivery import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+from chalicelib.realtime import STREAM_BATCH_SIZE, STREAM_BATCH_WINDOW_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 from chalicelib.storage.stream_records import StreamRecord
 from infra.local.faults import FaultPlan
 from infra.local.lambdas.loops import WakeableLoop
