@@ -169,8 +169,10 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from infra.local import moto as emulator
+    from infra.local.moto.collector import freeze_after_full_collections
 
     emulator.apply()
+    freeze_after_full_collections()
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" warnings are normal under load
