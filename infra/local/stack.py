@@ -28,7 +28,7 @@ from infra.local.apigateway.websocket import WebSocketGateway
 from infra.local.lambdas.endpoint import POLL_SECONDS, Function, LambdaEndpoint
 from infra.local.lambdas.pool import RuntimePool
 from infra.local.lambdas.queue_poller import QueuePoller, create_queues, wake_on_sends
-from infra.local.lambdas.runtime import LambdaContext, Runtime
+from infra.local.lambdas.runtime import FunctionError, LambdaContext, Runtime
 from infra.local.lambdas.scheduler import SchedulerStandIn
 from infra.local.lambdas.stream_poller import StreamPoller, inbox_stream_poller, wake_on_writes
 from infra.local.moto.server import EmbeddedDynamoDB
@@ -37,6 +37,10 @@ from infra.local.settings import APP_NAME, STAGE, WS_STAGE, PortInUseError, Stac
 from infra.local.state import ROOT, StackState
 
 logger = logging.getLogger("inapp.local")
+
+# The WebSocket routes' containers: their own function on AWS, so a flood of frames on one socket never waits
+# in (or holds) the stack's process, where the gateway posts everyone's frames.
+WEBSOCKET_RUNTIMES = 4
 
 
 class LocalStack:
@@ -47,6 +51,7 @@ class LocalStack:
         self.poller: StreamPoller | None = None
         self.runtime: Runtime | None = None
         self.http_pool: RuntimePool | None = None
+        self.websocket_pool: RuntimePool | None = None
         self._stopping = threading.Event()
         self.queue_poller: QueuePoller | None = None
         self.scheduler: SchedulerStandIn | None = None
@@ -120,7 +125,7 @@ class LocalStack:
         self.app = app
         console_logs.install(s.log_format)  # after `import app`: Chalice and chalicelib attach their handlers then
         self.gateway = WebSocketGateway(
-            self._invoke,
+            self._invoke_websocket,
             port=s.ws_port,
             stage=WS_STAGE,
             idle_timeout=s.ws_idle_seconds,
@@ -134,6 +139,10 @@ class LocalStack:
         self.runtime.start()  # it loads the app while this process creates the tables
         self.http_pool = RuntimePool(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, after=self._wake_pollers)
         self.http_pool.start()  # the HTTP API's warm containers load the app meanwhile too
+        self.websocket_pool = RuntimePool(
+            f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, size=WEBSOCKET_RUNTIMES, role="websocket"
+        )
+        self.websocket_pool.start()
         reset()
         create_tables(load_settings())
         get_services()
@@ -197,6 +206,12 @@ class LocalStack:
             context.aws_request_id = request_id  # kept by Lambda's retries of an asynchronous invocation
         return self.app.handler_map[name](event, context)
 
+    def _invoke_websocket(self, name: str, event: dict[str, Any]) -> Any:
+        """A WebSocket route's function, in a runtime of its own pool (its own Lambda function's containers)."""
+        if self.websocket_pool is None:
+            raise FunctionError("the stack is not started")
+        return self.websocket_pool.invoke(event, name)
+
     def _wake_pollers(self) -> None:
         """After an HTTP request: its writes (in a runtime of the pool) may have left stream records or queued work."""
         for poller in (self.poller, self.queue_poller):
@@ -221,6 +236,7 @@ class LocalStack:
             self.lambda_endpoint.stop if self.lambda_endpoint else None,
             self._stop_http,
             self.gateway.stop if self.gateway else None,
+            self.websocket_pool.stop if self.websocket_pool else None,  # after the gateway's $disconnects
             self.queue_poller.stop if self.queue_poller else None,
             self.scheduler.stop if self.scheduler else None,
             self._stop_delivery,

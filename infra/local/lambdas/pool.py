@@ -46,10 +46,11 @@ class RuntimePool:
         warm: int = 1,
         size: int = 8,
         after: Callable[[], None] = lambda: None,
+        role: str = "http",
     ) -> None:
         if not 0 < warm <= size:
             raise ValueError(f"warm must be 1 to size ({size}), got {warm}")
-        self._new: Callable[[], Runtime] = lambda: Runtime(prefix, log_format, injected, "http", after)
+        self._new: Callable[[], Runtime] = lambda: Runtime(prefix, log_format, injected, role, after)
         self._warm, self._size = warm, size
         self._free: list[Runtime] = []
         self._every: list[Runtime] = []
@@ -62,13 +63,14 @@ class RuntimePool:
             for _ in range(self._warm):
                 self._free.append(self._spawn())
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], name: str = API_FUNCTION) -> dict[str, Any]:
+        """Function ``name``'s answer to ``event`` (the HTTP API's by default); a 502 when it failed."""
         try:
             runtime = self._take()
         except FunctionError:  # the stack is stopping
             return INTERNAL_ERROR
         try:
-            answer: dict[str, Any] = runtime.invoke(API_FUNCTION, event)
+            answer: dict[str, Any] = runtime.invoke(name, event)
         except FunctionError:
             answer = INTERNAL_ERROR
         finally:
