@@ -273,5 +273,22 @@ def test_a_post_never_waits_for_a_client_that_stopped_reading_and_one_too_far_be
         _wait(lambda: not gateway.sockets)  # dropped: every post from now on is 410
         with pytest.raises(management.exceptions.GoneException):
             management.post_to_connection(ConnectionId=connection_id, Data=b"{}")
+        _wait(lambda: not gateway._clients)  # its own TCP connection too, not only the pipe's end behind the door
+        assert _closed_under(silent)
     finally:
         silent.close()
+
+
+def _closed_under(client: socket.socket, seconds: float = 5.0) -> bool:
+    """Whether the server ended ``client``'s connection: what it holds read, then end-of-file or a reset."""
+    client.settimeout(0.5)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if not client.recv(65536):
+                return True
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            continue
+    return False

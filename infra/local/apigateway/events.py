@@ -45,6 +45,7 @@ class Socket:
     source_ip: str
     user_agent: str
     user_id: str | None
+    client: asyncio.StreamWriter | None = None  # the client's connection to the front door, piped to this one
     last_active: float = field(default_factory=time.time)
     outbox: asyncio.Queue[str | bytes] = field(default_factory=asyncio.Queue)
     unsent: int = 0  # bytes in the outbox
@@ -65,8 +66,13 @@ class Socket:
             await asyncio.sleep(0.005)
 
     def drop(self) -> None:
-        """Close a client that stopped reading, without waiting for its closing handshake (it reads nothing)."""
+        """Close a client that stopped reading, without waiting for its closing handshake (it reads nothing).
+
+        Its own TCP connection too: the front door's pipe to it would wait for ever to write what it holds.
+        """
         self.websocket.transport.abort()
+        if self.client is not None:
+            self.client.transport.abort()
 
     async def write_out(self) -> None:
         """The socket's writer, for as long as it is open: its posted frames in order, at the client's pace."""

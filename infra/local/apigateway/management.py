@@ -54,6 +54,7 @@ class FrontDoor:
     _inner: Server | None
     _doors: set[asyncio.Task[Any]]
     _writers: set[asyncio.StreamWriter]
+    _clients: dict[tuple[str, int], asyncio.StreamWriter]  # the pipe's end at the WebSocket server → its client's
 
     async def _front_door(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         door = asyncio.current_task()
@@ -91,6 +92,8 @@ class FrontDoor:
         inner_reader, inner_writer = await asyncio.open_connection("127.0.0.1", inner_port)
         forwarded = head[:-2] + f"X-Forwarded-For: {client_ip}\r\n\r\n".encode()
         inner_writer.write(forwarded)
+        pipe_end = tuple(inner_writer.get_extra_info("sockname")[:2])  # the WebSocket server's remote_address
+        self._clients[pipe_end] = writer  # a dropped socket's client is dropped here too (`Socket.drop`)
 
         async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             try:
@@ -102,7 +105,10 @@ class FrontDoor:
             finally:
                 sink.close()
 
-        await asyncio.gather(copy(reader, inner_writer), copy(inner_reader, writer))
+        try:
+            await asyncio.gather(copy(reader, inner_writer), copy(inner_reader, writer))
+        finally:
+            self._clients.pop(pipe_end, None)
 
     async def _manage(self, method: str, path: str, body: bytes) -> Answer:
         return await answer(self.sockets, self.stage, self.faults, method, path, body)

@@ -102,6 +102,7 @@ class WebSocketGateway(FrontDoor):
         self._tasks: set[asyncio.Task[None]] = set()
         self._doors: set[asyncio.Task[Any]] = set()  # one per connection to the front door
         self._writers: set[asyncio.StreamWriter] = set()
+        self._clients: dict[tuple[str, int], asyncio.StreamWriter] = {}
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -201,7 +202,8 @@ class WebSocketGateway(FrontDoor):
         user_id = claimed_user(query.get("token"))  # verified now: the app accepted this very token
         logs.bind(user_id=user_id)  # this task's context only
         logger.info("websocket connected %s", connection_id)
-        connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent, user_id)  # type: ignore[attr-defined]
+        client = self._clients.get(tuple(connection.remote_address[:2]))  # its client's end of the front door's pipe
+        connection.inapp = Socket(connection_id, connection, connected_at, source_ip, user_agent, user_id, client)  # type: ignore[attr-defined]
         return None
 
     async def _session(self, connection: ServerConnection) -> None:
