@@ -57,6 +57,7 @@ class Frame:
 
 STATE_FIELDS = ("status", "seenAt", "archivedAt", "pinnedAt", "snoozedUntil")
 FOLD_AFTER = 20  # a user's changed messages in one batch beyond which they go as one ``inbox.changed``
+CHANGES = ("message.updated", "message.deleted")  # the frames an ``inbox.changed`` stands for
 
 
 def _payload(frame: dict[str, Any]) -> bytes:
@@ -103,10 +104,10 @@ def user_frames(records: list[StreamRecord], change: Change | None, stored: Coun
             continue
         if frame is not None:
             built.append((record, frame))
-    changes = [record for record, frame in built if frame["type"] in ("message.updated", "message.deleted")]
+    changes = [record for record, frame in built if frame["type"] in CHANGES]
     folded = changes[0] if len(changes) > FOLD_AFTER else None
     if folded is not None:
-        built = [(record, frame) for record, frame in built if frame["type"] not in ("message.updated", "message.deleted")]
+        built = [(record, frame) for record, frame in built if frame["type"] not in CHANGES]
     frames = [Frame(record.sequence_number, _payload(frame), record.created_at) for record, frame in built]
     changed = change is not None and any(change.deltas.values())
     counts: dict[str, Any] = {}

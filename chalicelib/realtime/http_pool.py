@@ -70,6 +70,9 @@ class ConnectionPool:
         self._slots = threading.BoundedSemaphore(size)
         self._idle: queue.LifoQueue[Connection] = queue.LifoQueue()
 
+    def _new(self) -> Connection:
+        return Connection(self._address, self._timeout, self._context)
+
     def _exchange(self, connection: Connection, method: str, head: bytes, body: bytes) -> tuple[int, bytes]:
         try:
             status, answer, closing = connection.exchange(method, head, body)
@@ -93,11 +96,11 @@ class ConnectionPool:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
-                return self._exchange(Connection(self._address, self._timeout, self._context), method, head, body)
+                return self._exchange(self._new(), method, head, body)
             try:
                 return self._exchange(connection, method, head, body)
             except STALE:  # the server closed it while it sat idle: once more on a new one
-                return self._exchange(Connection(self._address, self._timeout, self._context), method, head, body)
+                return self._exchange(self._new(), method, head, body)
 
     def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST") -> int:
         """The answer's status (its body is read and dropped); raises like `exchange`."""

@@ -5,9 +5,9 @@ is some forty), so a table of 50,000 messages is about two million objects
 in the emulator's process. CPython's full collection walks all of them
 each time it runs — measured in the abuse run (docs/benchmarks.md): 0.5 to
 1.2 s, fourteen times in three minutes, every DynamoDB call of every user
-waiting meanwhile — a pause DynamoDB never makes, and the normal users'
-p99 send→frame latency was mostly these pauses, in the quiet phase as in
-the hostile one.
+waiting meanwhile: a pause DynamoDB never makes. (Removing them did not by
+itself bring the quiet phase's p99 down: that was the HTTP runtimes' cold
+starts, which the run now warms up.)
 
 `freeze_after_full_collections` moves what survived each full collection
 into the permanent generation (`gc.freeze`): it was all reachable a moment
