@@ -12,18 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.audience import AudienceWorker
+from chalicelib import audience, inbox, limits, realtime, sending, storage
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
-from chalicelib.inbox import EventBridgeScheduler
-from chalicelib.limits import Leases, RateLimit, RateLimiter
-from chalicelib.realtime import ConnectionRegistry
-from chalicelib.sending import Sender
-from chalicelib.storage import WorkQueue, bind_models
 
 if TYPE_CHECKING:
-    from chalicelib.realtime import Closer, Delivery, SocketPoster, WebSocketRoutes
+    from chalicelib.audience import AudienceWorker
+    from chalicelib.inbox import EventBridgeScheduler
+    from chalicelib.limits import Leases, RateLimiter
+    from chalicelib.realtime import Closer, ConnectionRegistry, Delivery, SocketPoster, WebSocketRoutes
+    from chalicelib.sending import Sender
+    from chalicelib.storage import WorkQueue
 
 # The API function's timeout (``lambda_timeout`` in .chalice/config.json): no request runs longer.
 API_TIMEOUT_SECONDS = 30
@@ -40,11 +40,11 @@ class Services:
 def get_services() -> Services:
     """Settings read, models bound, helpers built — once per container."""
     settings = get_settings()
-    bind_models(settings)
+    storage.bind_models(settings)
     return Services(
         settings=settings,
-        sender=Sender(settings.retention, get_work_queue),
-        registry=ConnectionRegistry(max_per_user=settings.max_connections_per_user),
+        sender=sending.Sender(settings.retention, get_work_queue),
+        registry=realtime.ConnectionRegistry(max_per_user=settings.max_connections_per_user),
     )
 
 
@@ -63,7 +63,7 @@ def get_work_queue() -> WorkQueue:
     if not settings.fanout_queue_url:
         raise ConfigurationError("setting INAPP_FANOUT_QUEUE_URL is required")
     client = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.sqs_endpoint)
-    return WorkQueue(client, settings.fanout_queue_url)
+    return storage.WorkQueue(client, settings.fanout_queue_url)
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,13 +76,13 @@ def get_wake_scheduler() -> EventBridgeScheduler | None:
     if not settings.wake_target_arn or not settings.scheduler_role_arn:
         return None
     client = boto3.client("scheduler", region_name=settings.region, endpoint_url=settings.scheduler_endpoint)
-    return EventBridgeScheduler(client, settings.wake_target_arn, settings.scheduler_role_arn, settings.schedule_group)
+    return inbox.EventBridgeScheduler(client, settings.wake_target_arn, settings.scheduler_role_arn, settings.schedule_group)
 
 
 @functools.lru_cache(maxsize=1)
 def get_audience_worker() -> AudienceWorker:
     services = get_services()
-    return AudienceWorker(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
+    return audience.AudienceWorker(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,58 +90,53 @@ def get_socket_poster() -> SocketPoster:
     """Posts frames through the WebSocket API's management endpoint, from configuration."""
     import botocore.session  # here, not at import: only delivery and WebSocket functions post
 
-    from chalicelib.realtime import POST_WORKERS, AccountBudget, Pacer, SocketPoster
-
     settings = get_services().settings
     if not settings.ws_management_endpoint:
         raise ConfigurationError("setting INAPP_WS_ENDPOINT is required")
     credentials = botocore.session.get_session().get_credentials()
-    return SocketPoster(
+    budget = realtime.AccountBudget(settings.post_budget) if settings.post_budget else None
+    return realtime.SocketPoster(
         settings.ws_management_endpoint,
         settings.region,
         credentials,
-        pool_size=POST_WORKERS + 4,
-        pacer=Pacer(settings.post_rate, budget=AccountBudget(settings.post_budget) if settings.post_budget else None),
+        pool_size=realtime.POST_WORKERS + 4,
+        pacer=realtime.Pacer(settings.post_rate, budget=budget),
     )
 
 
 @functools.lru_cache(maxsize=1)
 def get_closer() -> Closer:
     """Closes connections with a reason (a newer one beyond the cap, an expired token)."""
-    from chalicelib.realtime import Closer  # here, not at import: like the poster, only for sockets
-
     poster = get_socket_poster()
-    return Closer(get_services().registry, poster.post, poster.close)
+    return realtime.Closer(get_services().registry, poster.post, poster.close)
 
 
 @functools.lru_cache(maxsize=1)
 def get_delivery() -> Delivery:
-    from chalicelib.realtime import POST_WORKERS, Delivery  # here, not at import: the deliver function's own
-
     services = get_services()
-    executor = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="posts")
-    return Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
+    executor = ThreadPoolExecutor(max_workers=realtime.POST_WORKERS, thread_name_prefix="posts")
+    return realtime.Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
 
 
 @functools.lru_cache(maxsize=1)
 def get_request_limiter() -> RateLimiter | None:
     """Each user's requests on the /me routes, each connection's frames: None when ``INAPP_USER_RATE`` is 0."""
     settings = get_services().settings
-    return RateLimiter(RateLimit(settings.user_rate, settings.user_burst)) if settings.user_rate else None
+    return limits.RateLimiter(limits.RateLimit(settings.user_rate, settings.user_burst)) if settings.user_rate else None
 
 
 @functools.lru_cache(maxsize=1)
 def get_bulk_leases() -> Leases:
     """One bulk change at a time per user, for as long as the API function may run (its ``lambda_timeout``)."""
-    return Leases(API_TIMEOUT_SECONDS)
+    return limits.Leases(API_TIMEOUT_SECONDS)
 
 
 @functools.lru_cache(maxsize=1)
 def get_websocket_routes() -> WebSocketRoutes:
-    from chalicelib.realtime import WebSocketRoutes  # here, not at import: the WebSocket functions' own
-
     services = get_services()
-    return WebSocketRoutes(get_auth_settings, services.registry, get_socket_poster().post, get_closer(), get_request_limiter())
+    return realtime.WebSocketRoutes(
+        get_auth_settings, services.registry, get_socket_poster().post, get_closer(), get_request_limiter()
+    )
 
 
 def reset() -> None:

@@ -8,18 +8,18 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import app as chalice
-from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import storage
-from chalicelib.api import send_body
 from chalicelib.core import errors, logs
 from chalicelib.core.auth import Principal, bearer_token, verify_token
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.json_text import parse_json_object
-from chalicelib.sending import SendCommand
+
+if TYPE_CHECKING:
+    from chalicelib.sending import SendCommand
 
 Request = chalice.Request
 
@@ -75,7 +75,7 @@ def handles_errors(view: F) -> F:
             # The deployment is broken, not the request: a 500 that names the setting (and an alarm).
             logger.error("configuration", extra={"reason": str(error)})
             raise chalice.ChaliceViewError(str(error)) from None
-        except PynamoDBException as error:
+        except storage.StorageError as error:  # read when something was raised: storage loads with its first use
             if not storage.is_busy(error):
                 raise  # a bug, not the weather: let it be a 500 and show in the logs
             logger.warning("storage busy", extra={"code": error.cause_response_code})
@@ -121,8 +121,9 @@ def params(request: Request | None, parse: Callable[[Mapping[str, str]], T]) -> 
 
 def send_command(request: Request | None) -> SendCommand:
     """``POST /messages``: the body and its ``Idempotency-Key`` header."""
-    body, key = json_body(request), header(request, "Idempotency-Key")
-    return send_body.send_command(body, key)
+    from chalicelib.api import send_body  # here, not at import: the send's checks load with a container's first send
+
+    return send_body.send_command(json_body(request), header(request, "Idempotency-Key"))
 
 
 def header(request: Request | None, name: str) -> str | None:

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+from chalicelib import limits
 from chalicelib.api.edge import Request, principal
 from chalicelib.core.auth import Principal
 from chalicelib.core.errors import RateLimitedError
-from chalicelib.limits import Leases, RateLimiter, Refused
+
+if TYPE_CHECKING:
+    from chalicelib.limits import Leases, RateLimiter
 
 # A bulk run takes seconds (10 s of writes at most), its lease up to 30 (a run that died keeps it): the next one
 # is told to come back soon, not when the lease would end, so a second tab is not starved by the first's loop.
@@ -68,7 +72,7 @@ def one_bulk_at_a_time(caller: Principal) -> Iterator[None]:
     try:
         with leases.hold(f"bulk#{caller.user_id}"):  # refused on entry only
             yield
-    except Refused as refused:
+    except limits.Refused as refused:
         wait = min(refused.retry_after, BULK_RETRY_SECONDS)
         message = f"bulk: one bulk change at a time per user; another is running; retry after {wait} s"
         raise RateLimitedError(message, wait) from None

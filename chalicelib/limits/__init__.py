@@ -7,7 +7,23 @@ run at a time hold a key (a user's bulk change), for a conditional write to
 take it and one to give it back.
 """
 
-from chalicelib.limits.lease import Leases, Refused
-from chalicelib.limits.rate import RateLimit, RateLimiter
+from __future__ import annotations
 
-__all__ = ["Leases", "RateLimit", "RateLimiter", "Refused"]
+from typing import TYPE_CHECKING
+
+from chalicelib.core import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.limits.lease import Leases as Leases
+    from chalicelib.limits.lease import Refused as Refused
+    from chalicelib.limits.rate import RateLimit as RateLimit
+    from chalicelib.limits.rate import RateLimiter as RateLimiter
+
+if not TYPE_CHECKING:
+    __getattr__, __all__ = lazy.exports(
+        __name__,
+        {
+            "lease": ("Leases", "Refused"),
+            "rate": ("RateLimit", "RateLimiter"),
+        },
+    )

@@ -33,6 +33,8 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
 IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
 MAX_TRANSACTION_ACTIONS = 100
+# What every failed storage call raises (PynamoDB's), named here so the edge can catch it without importing PynamoDB.
+StorageError = PynamoDBException
 CONFLICT_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.02
 
