@@ -31,21 +31,26 @@ API_TIMEOUT_SECONDS = 30
 
 @dataclass(frozen=True)
 class Services:
+    """The container's settings, and the helpers several functions share, each built (and imported) on first use:
+    the WebSocket functions never load the send path, nor the HTTP routes the connections' registry."""
+
     settings: Settings
-    sender: Sender
-    registry: ConnectionRegistry
+
+    @functools.cached_property
+    def sender(self) -> Sender:
+        return sending.Sender(self.settings.retention, get_work_queue)
+
+    @functools.cached_property
+    def registry(self) -> ConnectionRegistry:
+        return realtime.ConnectionRegistry(max_per_user=self.settings.max_connections_per_user)
 
 
 @functools.lru_cache(maxsize=1)
 def get_services() -> Services:
-    """Settings read, models bound, helpers built — once per container."""
+    """Settings read and models bound — once per container."""
     settings = get_settings()
     storage.bind_models(settings)
-    return Services(
-        settings=settings,
-        sender=sending.Sender(settings.retention, get_work_queue),
-        registry=realtime.ConnectionRegistry(max_per_user=settings.max_connections_per_user),
-    )
+    return Services(settings)
 
 
 @functools.lru_cache(maxsize=1)

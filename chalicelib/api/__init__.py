@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.api.send_body import send_request as send_request
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "edge": (

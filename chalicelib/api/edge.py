@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import app as chalice
 
-from chalicelib import storage
 from chalicelib.core import errors, logs
 from chalicelib.core.auth import Principal, bearer_token, verify_token
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
@@ -75,13 +75,26 @@ def handles_errors(view: F) -> F:
             # The deployment is broken, not the request: a 500 that names the setting (and an alarm).
             logger.error("configuration", extra={"reason": str(error)})
             raise chalice.ChaliceViewError(str(error)) from None
-        except storage.StorageError as error:  # read when something was raised: storage loads with its first use
-            if not storage.is_busy(error):
+        except Exception as error:
+            code = _busy_storage(error)
+            if code is None:
                 raise  # a bug, not the weather: let it be a 500 and show in the logs
-            logger.warning("storage busy", extra={"code": error.cause_response_code})
+            logger.warning("storage busy", extra={"code": code})
             raise chalice.TooManyRequestsError("storage: busy; retry shortly") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _busy_storage(error: Exception) -> str | None:
+    """The error's code when it is a busy table's (worth a retry later), else None.
+
+    Only storage raises PynamoDB's errors, so when storage was never loaded
+    the error is not one: nothing is imported on the way to a 500.
+    """
+    dynamo = sys.modules.get("chalicelib.storage.dynamo")
+    if dynamo is None or not isinstance(error, dynamo.StorageError) or not dynamo.is_busy(error):
+        return None
+    return str(getattr(error, "cause_response_code", None))
 
 
 def principal(request: Request | None) -> Principal:

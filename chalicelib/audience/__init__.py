@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.audience.worker import AudienceWorker as AudienceWorker
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "subscribers": ("SubscriberChanges", "change_subscribers", "list_subscribers"),

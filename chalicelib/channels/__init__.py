@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.registry import update_channel as update_channel
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "registry": (

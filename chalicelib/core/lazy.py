@@ -10,9 +10,16 @@ time the name is read (``inbox.list_messages``, or
 ``from chalicelib.inbox import list_messages``).
 
 Nothing is cached on the package: each read looks the name up in its
-module (a dictionary look-up more than an eager import), so the package
-always shows what its modules hold — a test that patches a module's name
-is seen through the package too, and nothing outlives the patch.
+module (~0.7 µs, against ~0.01 µs for a plain attribute: a few µs a
+batch in the hottest loops), so the package always shows what its modules
+hold — a test that patches a module's name is seen through the package
+too, and nothing outlives the patch.
+
+A module is in ``sys.modules`` from the moment its import *starts*: a
+second thread reading a name while the first still runs the module's code
+would find it half made. So only a module whose import has finished is
+taken from there; otherwise ``importlib.import_module`` waits for it
+(the import system's per-module lock), as ``import`` itself does.
 
 Example (a package's ``__init__.py``)::
 
@@ -20,7 +27,7 @@ Example (a package's ``__init__.py``)::
         from chalicelib.inbox.queries import list_messages as list_messages
 
     if not TYPE_CHECKING:
-        __getattr__, __all__ = lazy.exports(__name__, {"queries": ("list_messages",)})
+        __getattr__, __dir__, __all__ = lazy.exports(__name__, {"queries": ("list_messages",)})
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ from typing import Any
 
 def exports(
     package: str, homes: Mapping[str, Iterable[str]], modules: Iterable[str] = ()
-) -> tuple[Callable[[str], Any], list[str]]:
-    """The package's ``__getattr__`` and ``__all__``: ``homes`` maps a module to the names it gives the package.
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """The package's ``__getattr__``, ``__dir__`` and ``__all__``: ``homes`` maps a module to the names it gives the package.
 
     ``modules`` are submodules the package shows as attributes themselves (``api.tenancy``).
     """
@@ -49,9 +56,18 @@ def exports(
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(_module(f"{package}.{module}"), name)
 
-    return attribute, sorted([*where, *submodules])
+    public = sorted([*where, *submodules])
+
+    def listing() -> list[str]:
+        return sorted({*vars(sys.modules[package]), *public})
+
+    return attribute, listing, public
 
 
 def _module(name: str) -> Any:
+    """The module ``name``, imported if need be; never one whose import another thread is still running."""
     loaded = sys.modules.get(name)
-    return loaded if loaded is not None else importlib.import_module(name)
+    spec = getattr(loaded, "__spec__", None)
+    if loaded is None or spec is None or getattr(spec, "_initializing", False):
+        return importlib.import_module(name)
+    return loaded

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.inbox.states import mark_all_seen as mark_all_seen
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "my_channels": ("list_my_channels",),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.limits.rate import RateLimiter as RateLimiter
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "lease": ("Leases", "Refused"),

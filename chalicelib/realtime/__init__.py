@@ -10,67 +10,49 @@ sends, `pacing` paces each container, `budget` all of them together);
 
 Every function imports app.py, which reads the stream mapping; only the
 ``deliver`` and WebSocket functions post. So a name here is imported from
-its module on first use (PEP 562 ``__getattr__``): the HTTP function's cold
+its module on first use (`chalicelib.core.lazy`): the HTTP function's cold
 start skips the posting machinery (~6 ms here).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalicelib.realtime.stream_mapping import (
-    STREAM_BATCH_SIZE,
-    STREAM_BATCH_WINDOW_SECONDS,
-    STREAM_MAX_RECORD_AGE_SECONDS,
-    STREAM_MAX_RETRY_ATTEMPTS,
-)
+from chalicelib.core import lazy
 
 if TYPE_CHECKING:
-    from chalicelib.realtime.budget import AccountBudget
-    from chalicelib.realtime.closing import TOKEN_EXPIRED, TOO_MANY_CONNECTIONS, Closer, CloseReason
-    from chalicelib.realtime.connections import ConnectionRegistry
-    from chalicelib.realtime.delivery import POST_WORKERS, Delivery
-    from chalicelib.realtime.pacing import Pacer
-    from chalicelib.realtime.poster import SocketPoster
-    from chalicelib.realtime.routes import WebSocketRoutes
+    from chalicelib.realtime.budget import AccountBudget as AccountBudget
+    from chalicelib.realtime.closing import TOKEN_EXPIRED as TOKEN_EXPIRED
+    from chalicelib.realtime.closing import TOO_MANY_CONNECTIONS as TOO_MANY_CONNECTIONS
+    from chalicelib.realtime.closing import Closer as Closer
+    from chalicelib.realtime.closing import CloseReason as CloseReason
+    from chalicelib.realtime.connections import ConnectionRegistry as ConnectionRegistry
+    from chalicelib.realtime.delivery import POST_WORKERS as POST_WORKERS
+    from chalicelib.realtime.delivery import Delivery as Delivery
+    from chalicelib.realtime.pacing import Pacer as Pacer
+    from chalicelib.realtime.poster import SocketPoster as SocketPoster
+    from chalicelib.realtime.routes import WebSocketRoutes as WebSocketRoutes
+    from chalicelib.realtime.stream_mapping import STREAM_BATCH_SIZE as STREAM_BATCH_SIZE
+    from chalicelib.realtime.stream_mapping import STREAM_BATCH_WINDOW_SECONDS as STREAM_BATCH_WINDOW_SECONDS
+    from chalicelib.realtime.stream_mapping import STREAM_MAX_RECORD_AGE_SECONDS as STREAM_MAX_RECORD_AGE_SECONDS
+    from chalicelib.realtime.stream_mapping import STREAM_MAX_RETRY_ATTEMPTS as STREAM_MAX_RETRY_ATTEMPTS
 
-# Each lazily imported name's module, as the TYPE_CHECKING imports above name it.
-_HOMES = {
-    "AccountBudget": "budget",
-    "TOKEN_EXPIRED": "closing",
-    "TOO_MANY_CONNECTIONS": "closing",
-    "Closer": "closing",
-    "CloseReason": "closing",
-    "ConnectionRegistry": "connections",
-    "POST_WORKERS": "delivery",
-    "Delivery": "delivery",
-    "Pacer": "pacing",
-    "SocketPoster": "poster",
-    "WebSocketRoutes": "routes",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-
-
-__all__ = [
-    "POST_WORKERS",
-    "STREAM_BATCH_SIZE",
-    "STREAM_BATCH_WINDOW_SECONDS",
-    "STREAM_MAX_RECORD_AGE_SECONDS",
-    "STREAM_MAX_RETRY_ATTEMPTS",
-    "TOKEN_EXPIRED",
-    "TOO_MANY_CONNECTIONS",
-    "AccountBudget",
-    "CloseReason",
-    "Closer",
-    "ConnectionRegistry",
-    "Delivery",
-    "Pacer",
-    "SocketPoster",
-    "WebSocketRoutes",
-]
+if not TYPE_CHECKING:
+    __getattr__, __dir__, __all__ = lazy.exports(
+        __name__,
+        {
+            "budget": ("AccountBudget",),
+            "closing": ("TOKEN_EXPIRED", "TOO_MANY_CONNECTIONS", "CloseReason", "Closer"),
+            "connections": ("ConnectionRegistry",),
+            "delivery": ("POST_WORKERS", "Delivery"),
+            "pacing": ("Pacer",),
+            "poster": ("SocketPoster",),
+            "routes": ("WebSocketRoutes",),
+            "stream_mapping": (
+                "STREAM_BATCH_SIZE",
+                "STREAM_BATCH_WINDOW_SECONDS",
+                "STREAM_MAX_RECORD_AGE_SECONDS",
+                "STREAM_MAX_RETRY_ATTEMPTS",
+            ),
+        },
+    )

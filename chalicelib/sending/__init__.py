@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.sending.sender import Sender as Sender
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "commands": ("Action", "SendCommand", "SendRequest"),

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from chalicelib.storage.dynamo import CONDITION_FAILED as CONDITION_FAILED
     from chalicelib.storage.dynamo import CONFLICT_RETRIES as CONFLICT_RETRIES
     from chalicelib.storage.dynamo import MAX_TRANSACTION_ACTIONS as MAX_TRANSACTION_ACTIONS
-    from chalicelib.storage.dynamo import StorageError as StorageError
     from chalicelib.storage.dynamo import cancellation_codes as cancellation_codes
     from chalicelib.storage.dynamo import condition_failed as condition_failed
     from chalicelib.storage.dynamo import delete_if as delete_if
@@ -90,7 +89,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.tables import bind_models as bind_models
 
 if not TYPE_CHECKING:
-    __getattr__, __all__ = lazy.exports(
+    __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
             "audience_tables": ("SendLog", "Subscription", "log_key", "newest_sends"),
@@ -112,7 +111,6 @@ if not TYPE_CHECKING:
                 "read_item",
                 "refused_as",
                 "retrying_conflicts",
-                "StorageError",
                 "transaction",
                 "transaction_units",
                 "update_item",

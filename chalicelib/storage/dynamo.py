@@ -33,7 +33,7 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
 IDEMPOTENT_PARAMETER_MISMATCH = "IdempotentParameterMismatchException"
 MAX_TRANSACTION_ACTIONS = 100
-# What every failed storage call raises (PynamoDB's), named here so the edge can catch it without importing PynamoDB.
+# What every failed storage call raises (PynamoDB's): the edge looks for it here, once storage is loaded.
 StorageError = PynamoDBException
 CONFLICT_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.02

@@ -129,6 +129,7 @@ def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_du
     api: Api, admin_token: str, subscribed: list[str], worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import sending
+    from chalicelib.sending import sender as sender_module
 
     advance = sending.advance
     crashes = iter([True])
@@ -138,7 +139,7 @@ def test_a_crash_after_queueing_the_next_chunk_runs_a_duplicate_chain_without_du
             raise RuntimeError("worker killed between queueing chunk 2 and counting chunk 1")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(sending.sender, "advance", crash_once)  # the sender counts a chunk after queueing the next
+    monkeypatch.setattr(sender_module, "advance", crash_once)  # the sender counts a chunk after queueing the next
     sent = _broadcast(api, admin_token)
     assert worker.drain() == 5  # 0, 1 (dies), 1 again, 2, and 2's duplicate (finds it done)
     assert_exact(sent["id"], subscribed)
@@ -149,6 +150,7 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
 ) -> None:
     """Found by review: a copy of a step (first delivery of its own) wrote blind and brought deleted messages back."""
     from chalicelib import sending, service
+    from chalicelib.sending import sender as sender_module
     from chalicelib.storage.queue import Step
 
     sent = _broadcast(api, admin_token)
@@ -161,7 +163,7 @@ def test_a_chunk_run_again_after_users_archived_or_deleted_leaves_their_choice(
             raise RuntimeError("worker killed after writing chunk 0, before counting it")
         advance(send_id, number, stored, last=last)
 
-    monkeypatch.setattr(sending.sender, "advance", crash_once)  # the sender counts a chunk after queueing the next
+    monkeypatch.setattr(sender_module, "advance", crash_once)  # the sender counts a chunk after queueing the next
     with pytest.raises(RuntimeError, match="worker killed"):
         service.get_audience_worker().run(Step.parse(first["Body"]))
     archived, deleted = subscribed[0], subscribed[1]
