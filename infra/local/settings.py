@@ -39,6 +39,10 @@ class StackSettings:
     faults: FaultPlan = field(default_factory=FaultPlan)
     tenant_claim: str | None = None  # INAPP_TENANT_CLAIM: the stack's own tokens then carry `tenant`
     tenant: str | None = None
+    # Every runtime of each pool started with the stack, not on demand: a runtime's cold start here takes seconds
+    # of the machine's CPU from every other process (on AWS a new container runs on its own share of a host), so
+    # a measurement that compares steady states (the abuse run) starts them all first.
+    warm_runtimes: bool = False
 
     def mint(self, user: str, *, admin: bool = False) -> str:
         """A token of the stack's own, of its tenant when tenants are on."""
@@ -61,6 +65,7 @@ class StackSettings:
             faults=FaultPlan.parse(env.get("INAPP_FAULTS", "")),
             tenant_claim=env.get("INAPP_TENANT_CLAIM") or None,
             tenant=local_tenant(env.get("INAPP_TENANT_CLAIM"), env.get("INAPP_LOCAL_TENANT")),
+            warm_runtimes=env.get("INAPP_LOCAL_WARM_RUNTIMES", "") in ("1", "true"),
         )
 
 

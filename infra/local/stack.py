@@ -41,6 +41,7 @@ logger = logging.getLogger("inapp.local")
 # The WebSocket routes' containers: their own function on AWS, so a flood of frames on one socket never waits
 # in (or holds) the stack's process, where the gateway posts everyone's frames.
 WEBSOCKET_RUNTIMES = 4
+HTTP_RUNTIMES = 8
 
 
 class LocalStack:
@@ -137,11 +138,15 @@ class LocalStack:
         env["INAPP_WS_URL"] = self.gateway.url
         self.runtime = Runtime(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts)
         self.runtime.start()  # it loads the app while this process creates the tables
-        self.http_pool = RuntimePool(f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, after=self._wake_pollers)
+        self.http_pool = RuntimePool(
+            f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, size=HTTP_RUNTIMES,
+            warm=HTTP_RUNTIMES if s.warm_runtimes else 1, after=self._wake_pollers,
+        )  # fmt: skip
         self.http_pool.start()  # the HTTP API's warm containers load the app meanwhile too
         self.websocket_pool = RuntimePool(
-            f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, size=WEBSOCKET_RUNTIMES, role="websocket"
-        )
+            f"{APP_NAME}-{STAGE}-", s.log_format, s.faults.add_counts, size=WEBSOCKET_RUNTIMES,
+            warm=WEBSOCKET_RUNTIMES if s.warm_runtimes else 1, role="websocket",
+        )  # fmt: skip
         self.websocket_pool.start()
         reset()
         create_tables(load_settings())

@@ -17,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from chalicelib.core import logs
 from infra.local.apigateway.websocket import WebSocketGateway
 from infra.local.console_logs import TextFormatter
 
@@ -136,6 +137,23 @@ def test_a_refused_handshake_logs_no_claim_of_its_token(gateway: WebSocketGatewa
     (line,) = gateway_log.getvalue().splitlines()
     assert line.endswith("INFO  inapp.local.gateway: websocket refused 401: bad token")
     assert "FAKE" not in gateway_log.getvalue()
+
+
+def test_a_user_bound_to_the_logs_where_the_gateway_starts_is_on_none_of_its_lines(
+    app: FakeApp, gateway_log: io.StringIO
+) -> None:
+    """Its tasks would copy the starter's context: a test that bound a user made every later gateway line carry it."""
+    logs.bind(user_id="someone-before")
+    running = WebSocketGateway(app, port=0, stage="api", idle_timeout=600, max_lifetime=7200)
+    try:
+        running.start()
+        with pytest.raises(InvalidStatus, match="HTTP 401"), connect(f"{running.url}?token=bad"):
+            pass
+    finally:
+        running.stop()
+        logs.clear()
+    assert "refused 401" in gateway_log.getvalue()
+    assert "someone-before" not in gateway_log.getvalue()
 
 
 def test_post_get_delete_and_410_after(gateway: WebSocketGateway, management: Any) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
@@ -108,7 +109,10 @@ class WebSocketGateway(FrontDoor):
 
     def start(self) -> None:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        # In a context of its own: the server's tasks copy the context they start in, and the caller's may hold
+        # a user bound to the logs (`chalicelib.core.logs`) that every line of every socket would then carry.
+        starting = contextvars.Context().run(asyncio.run_coroutine_threadsafe, self._start(), self._loop)
+        starting.result(timeout=10)
 
     async def _start(self) -> None:
         self._inner = await serve(
