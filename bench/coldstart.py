@@ -71,6 +71,13 @@ SUBJECTS = {
 # The heaviest first request and the floor when the zip's modules have no .pyc (what Lambda pays for a zip without them).
 WITHOUT_PYC = "first request, zip without .pyc"
 FLOOR_WITHOUT_PYC = "import botocore.session, same way"
+
+
+def first_label(route: str) -> str:
+    """The subject of ``import app`` plus ``route``'s first request (its key in the results' ``seconds``)."""
+    return f"import app + first {route}"
+
+
 ARCHIVE = ROOT / "build" / "deployment.zip"
 CHANNEL = "bench-news"
 # The first requests recorded: the page's first call, a page of the inbox, an admin's send (its heaviest route).
@@ -88,24 +95,6 @@ if answer["statusCode"] >= 300:
     raise SystemExit(f"the recorded request failed: {answer}")
 print(json.dumps([name for name in sys.modules if name not in before]))  # in the order imported
 """
-
-
-def rest_event(method: str, path: str, body: dict[str, Any] | None, token: str) -> dict[str, Any]:
-    """The proxy event API Gateway's REST API gives the function (payload format 1.0)."""
-    return {
-        "httpMethod": method,
-        "path": path,
-        "resource": path,
-        "headers": {"authorization": f"Bearer {token}", "content-type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {"resourcePath": path, "httpMethod": method, "requestId": "bench", "path": path},
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
 
 
 @contextmanager
@@ -131,15 +120,27 @@ def emulator() -> Iterator[dict[str, str]]:
 
 def record() -> dict[str, list[str]]:
     """Each route's first request: the modules it imports after ``import app``."""
+    from chalice.local import LambdaEventConverter, RouteMatcher
+
     from chalicelib.core.auth import issue_token
 
     imports: dict[str, list[str]] = {}
     with emulator() as environment:
+        import app  # its routes, for Chalice's own request → proxy event conversion (as the local stack's front door)
+
+        events = LambdaEventConverter(RouteMatcher(list(app.app.routes)))
         for route, (method, path, body) in ROUTES.items():
             token = issue_token("bench-user", SECRET, admin=method == "POST")
-            event = json.dumps(rest_event(method, path, body, token))
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            event = events.create_lambda_event(method, path, headers)
+            event["body"] = None if body is None else json.dumps(body)  # text, as API Gateway sends a JSON body
             answer = subprocess.run(
-                [sys.executable, "-c", RECORD, event], cwd=ROOT, env=environment, check=True, capture_output=True, text=True
+                [sys.executable, "-c", RECORD, json.dumps(event)],
+                cwd=ROOT,
+                env=environment,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             imports[route] = json.loads(answer.stdout.splitlines()[-1])  # after the metrics (EMF goes to stdout)
     return imports
@@ -192,7 +193,7 @@ def main(argv: list[str]) -> int:
     runs = 3 if smoke(argv) else 15
     subjects: dict[str, tuple[str, Path | None]] = {name: (statement, None) for name, statement in SUBJECTS.items()}
     recorded = record()
-    subjects |= {f"import app + first {route}": (first_request(modules), None) for route, modules in recorded.items()}
+    subjects |= {first_label(route): (first_request(modules), None) for route, modules in recorded.items()}
     most = max(recorded, key=lambda route: len(recorded[route]))
     without_pyc = {WITHOUT_PYC: first_request(recorded[most]), FLOOR_WITHOUT_PYC: FLOOR}
     with tempfile.TemporaryDirectory() as scratch:
@@ -212,7 +213,7 @@ def main(argv: list[str]) -> int:
     floor = stats["import botocore.session"]["median"]
     ratio = stats["import app"]["median"] / floor
     ratio_with_metrics = stats["import app + first metrics flush"]["median"] / floor
-    first = {route: stats[f"import app + first {route}"]["median"] / floor for route in recorded}
+    first = {route: stats[first_label(route)]["median"] / floor for route in recorded}
     heaviest = max(first, key=first.__getitem__)
     libraries = stats[LIBRARIES_NAME]["median"] / floor
     over_libraries = first[heaviest] / libraries

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.coldstart import LIBRARIES_NAME
+from bench.coldstart import FLOOR_WITHOUT_PYC, LIBRARIES_NAME, WITHOUT_PYC, first_label
 from bench.common import RESULTS, ROOT
 
 START = "<!-- bench:start -->"
@@ -103,7 +103,7 @@ def _cold_start(cold: dict[str, Any]) -> list[str]:
     s, first = cold["seconds"], cold.get("first_request_ratios", {})
     floor = s["import botocore.session"]["median"] * 1000
     routes = ", ".join(
-        f"{route} {s[f'import app + first {route}']['median'] * 1000:.0f} ms → {value:.2f}×" for route, value in first.items()
+        f"{route} {s[first_label(route)]['median'] * 1000:.0f} ms → {value:.2f}×" for route, value in first.items()
     )
     lines = [
         f"**Cold start** (`bench/coldstart.py`, {cold['written']}, {cold['repeats']} runs each, against "
@@ -126,8 +126,8 @@ def _cold_start(cold: dict[str, Any]) -> list[str]:
         lines += [
             f"These import with every `.pyc` written first: importing, not compiling. Without `.pyc` for the zip's "
             f"modules (Lambda's `/var/task` is read-only, so it compiles them at every cold start), the first "
-            f"{cold['route_without_pyc']}: {s['first request, zip without .pyc']['median'] * 1000:.0f} ms vs "
-            f"{s['import botocore.session, same way']['median'] * 1000:.0f} ms → **{cold['ratio_without_pyc']:.2f}×**.",
+            f"{cold['route_without_pyc']}: {s[WITHOUT_PYC]['median'] * 1000:.0f} ms vs "
+            f"{s[FLOOR_WITHOUT_PYC]['median'] * 1000:.0f} ms → **{cold['ratio_without_pyc']:.2f}×**.",
             "",
         ]
     return lines
