@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib import audience, inbox, limits, realtime, sending, storage
+from chalicelib import audience, broadcast, inbox, limits, realtime, sending, storage
 from chalicelib.core.config import Settings, get_auth_settings, get_settings
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from chalicelib.audience import AudienceWorker
+    from chalicelib.broadcast import BroadcastFrames
     from chalicelib.inbox import EventBridgeScheduler
     from chalicelib.limits import Leases, RateLimiter
     from chalicelib.realtime import Closer, ConnectionRegistry, Delivery, SocketPoster, WebSocketRoutes
@@ -38,7 +39,8 @@ class Services:
 
     @functools.cached_property
     def sender(self) -> Sender:
-        return sending.Sender(self.settings.retention, get_work_queue)
+        broadcaster = broadcast.Broadcaster(self.settings.broadcast_threshold, get_work_queue)
+        return sending.Sender(self.settings.retention, get_work_queue, broadcaster)
 
     @functools.cached_property
     def registry(self) -> ConnectionRegistry:
@@ -87,7 +89,16 @@ def get_wake_scheduler() -> EventBridgeScheduler | None:
 @functools.lru_cache(maxsize=1)
 def get_audience_worker() -> AudienceWorker:
     services = get_services()
-    return audience.AudienceWorker(services.sender, get_work_queue(), services.settings.fanout_chunk_size)
+    return audience.AudienceWorker(services.sender, get_work_queue(), services.settings.fanout_chunk_size, get_broadcast_frames)
+
+
+@functools.lru_cache(maxsize=1)
+def get_broadcast_frames() -> BroadcastFrames | None:
+    """A broadcast's frames to the users online; None without a WebSocket API (nobody can be online)."""
+    if not get_services().settings.ws_management_endpoint:
+        return None
+    executor = ThreadPoolExecutor(max_workers=realtime.POST_WORKERS, thread_name_prefix="broadcast-posts")
+    return broadcast.BroadcastFrames(get_services().registry, get_socket_poster().post, executor, closer=get_closer())
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,6 +160,7 @@ def reset() -> None:
     getters = (
         get_wake_scheduler,
         get_audience_worker,
+        get_broadcast_frames,
         get_work_queue,
         get_websocket_routes,
         get_request_limiter,

@@ -3,23 +3,29 @@
 One item per (channel, user) keyed for a paged Query, so a channel of
 millions is read a page at a time and never scanned. Changes go through
 BatchGetItem (100 keys: who is subscribed already, so ``added``/``removed``
-count real changes) and BatchWriteItem (25 puts or deletes, unprocessed
-items retried). A subscription keeps the id minted when it was added
-(``since``): an audience send reaches subscriptions older than its own id.
+count real changes) and transactions that also move the channel's
+subscriber count (`chalicelib.broadcast.sequence`). A subscription keeps the id minted when it was added
+(``since``): an audience send reaches subscriptions older than its own id;
+and the channel's broadcast number then (``fromSeq``): a broadcast reaches
+subscriptions that stood when it was stored.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from chalicelib import storage
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import broadcast, storage
 from chalicelib.channels import get_channel
 from chalicelib.core.cursors import CursorCodec, Page
+from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import first_id_at, new_id
-from chalicelib.storage import Channel, Subscription, page_json, subscriber_json
+from chalicelib.storage import PAST, Channel, PastSubscriptions, Subscription, page_json, subscriber_json
 
 KEYS_PER_BATCH_GET = 100
 CURSOR_SCOPE = "subscribers"
@@ -33,29 +39,83 @@ class SubscriberChanges:
     remove: list[str]
 
 
-def _subscribed(channel: Channel, users: list[str]) -> set[str]:
-    """Which of ``users`` are subscribed to ``channel`` now (BatchGetItem, 100 keys a call).
+def _subscribed(channel: Channel, users: list[str]) -> dict[str, Subscription]:
+    """Who of ``users`` is subscribed to ``channel`` now, with their subscriptions (BatchGetItem, 100 keys a call).
 
     A subscription older than the channel belongs to a deleted channel of the same name whose
     clean-up has not reached it yet: it counts as absent, and adding the user again replaces it.
     """
-    found: set[str] = set()
+    found: dict[str, Subscription] = {}
     floor = first_id_at(channel.created_at)
     it = iter(users)
     while batch := list(islice(it, KEYS_PER_BATCH_GET)):
         keys = [(channel.name, user) for user in batch]
-        found |= {item.user_id for item in storage.read_batch(Subscription, keys) if item.since >= floor}
+        found |= {item.user_id: item for item in storage.read_batch(Subscription, keys, consistent=True) if item.since >= floor}
     return found
 
 
 def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
-    """Apply ``remove`` then ``add``; answer how many subscriptions really appeared and went."""
-    present = _subscribed(get_channel(name), changes.add + changes.remove)
-    since = new_id()
-    puts = [Subscription(name, user, since=since) for user in changes.add if user not in present]
-    deletes = [Subscription(name, user) for user in changes.remove if user in present]
-    storage.write_batch(Subscription, puts, deletes)
-    return {"added": len(puts), "removed": len(deletes)}
+    """Apply ``remove`` then ``add``; answer how many subscriptions really appeared and went.
+
+    Each transaction (≤ 100 actions) writes its subscriptions and moves the
+    channel's subscriber count (`chalicelib.broadcast.sequence`) on the condition
+    that no broadcast came between the read and the write; an ended
+    subscription that held broadcasts is kept as a span the user keeps them by.
+    A transaction refused (a broadcast, another admin's change) reads again and
+    goes on with what is left, so ``added``/``removed`` count real changes.
+    """
+    channel = get_channel(name)
+    floor = first_id_at(channel.created_at)
+    added = removed = 0
+    for attempt in range(storage.CONFLICT_RETRIES):
+        present = _subscribed(channel, changes.add + changes.remove)
+        adds = [user for user in changes.add if user not in present]
+        ends = [present[user] for user in changes.remove if user in present]
+        if not adds and not ends:
+            return {"added": added, "removed": removed}
+        sequence = broadcast.read_sequence(name, floor)
+        since = new_id()
+        for chunk_ends, chunk_adds in _transactions(ends, adds):
+            if not _write_changes(sequence, since, chunk_ends, chunk_adds):
+                break
+            added, removed = added + len(chunk_adds), removed + len(chunk_ends)
+        else:
+            return {"added": added, "removed": removed}
+        storage.pause_before_retry(attempt)
+    raise BusyError("add: the channel's subscriptions keep changing; send the same change again")
+
+
+def _transactions(ends: list[Subscription], adds: list[str]) -> Iterator[tuple[list[Subscription], list[str]]]:
+    """The changes cut into transactions: the sequence item's update, and two actions per end, one per add."""
+    room = storage.MAX_TRANSACTION_ACTIONS - 1
+    while ends or adds:
+        taken_ends, ends = ends[: room // 2], ends[room // 2 :]
+        space = room - 2 * len(taken_ends)
+        taken_adds, adds = adds[:space], adds[space:]
+        yield taken_ends, taken_adds
+
+
+def _write_changes(sequence: broadcast.ChannelSequence, since: str, ends: list[Subscription], adds: list[str]) -> bool:
+    """One transaction of subscription changes; False if refused (read again and retry the rest)."""
+    channel, floor = sequence.channel, sequence.floor
+    try:
+        with storage.transaction() as transaction:
+            delta = sequence.add_subscribers(len(adds) - len(ends))
+            transaction.update(broadcast.sequence_item(channel), actions=delta, condition=sequence.unmoved())
+            for ended in ends:
+                transaction.delete(ended, condition=Subscription.since == ended.since)
+                if sequence.seq > int(ended.from_seq):  # it held broadcasts: the user keeps them
+                    span = f"{floor}:{int(ended.from_seq)}:{sequence.seq}"
+                    past = PastSubscriptions(PAST + channel, ended.user_id)
+                    transaction.update(past, actions=[PastSubscriptions.spans.add({span})])
+            for user in adds:
+                subscription = Subscription(channel, user, since=since, from_seq=sequence.seq, floor=floor)
+                transaction.save(subscription, condition=Subscription.since.does_not_exist() | (Subscription.since < floor))
+    except TransactWriteError as error:
+        if storage.is_busy(error) or storage.CONDITION_FAILED in storage.cancellation_codes(error):
+            return False
+        raise
+    return True
 
 
 def list_subscribers(user_id: str, name: str, page: Page, cursors: CursorCodec) -> dict[str, Any]:
@@ -91,14 +151,46 @@ def page_between(channel: str, since: str, before: str, after_user: str | None, 
     ``size`` bounds the subscriptions the call reads (others are read and filtered out), so one call
     costs at most ``size`` × ~0.1 KB of read.
     """
+    items, next_user = _subscriptions_between(channel, since, before, after_user, size)
+    return [item.user_id for item in items], next_user
+
+
+def _subscriptions_between(
+    channel: str, since: str, before: str, after_user: str | None, size: int
+) -> tuple[list[Subscription], str | None]:
     condition = None if after_user is None else Subscription.user_id > after_user
     results = Subscription.query(channel, range_key_condition=condition, filter_condition=_window(since, before), page_size=size)
     items, last_key = storage.one_page(Subscription, results)
-    return [item.user_id for item in items], None if last_key is None else str(last_key["userId"]["S"])
+    return items, None if last_key is None else str(last_key["userId"]["S"])
 
 
 def remove_page(channel: str, before: str, after_user: str | None, size: int) -> str | None:
-    """Delete one page of subscriptions older than ``before``; the next start, or None at the end."""
-    users, next_user = page_between(channel, "", before, after_user, size)
-    storage.write_batch(Subscription, [], [Subscription(channel, user) for user in users])
+    """Delete one page of subscriptions older than ``before``; the next start, or None at the end.
+
+    A subscription that held broadcasts of the deleted channel is kept first as
+    an ended span (to the deleted channel's last broadcast): its user keeps them,
+    as they keep the messages stored for them. Run again, the page finds the
+    spans written already (a set: adding one twice changes nothing).
+    """
+    ended, next_user = _subscriptions_between(channel, "", before, after_user, size)
+    _keep_spans(channel, ended)
+    storage.write_batch(Subscription, [], [Subscription(channel, item.user_id) for item in ended])
     return next_user
+
+
+def _keep_spans(channel: str, ended: list[Subscription]) -> None:
+    """Write the spans of those of ``ended`` that held broadcasts (a read of their spans item, and a put each)."""
+    last = {floor: broadcast.read_sequence(channel, floor).seq for floor in {item.floor for item in ended if item.floor}}
+    spans = {
+        item.user_id: f"{item.floor}:{int(item.from_seq)}:{last[item.floor]}"
+        for item in ended
+        if item.floor and last[item.floor] > int(item.from_seq)
+    }
+    if not spans:
+        return
+    past = {
+        item.user_id: set(item.spans or ())
+        for item in storage.read_batch(PastSubscriptions, [(PAST + channel, user) for user in spans], consistent=True)
+    }
+    puts = [PastSubscriptions(PAST + channel, user, spans={*past.get(user, set()), span}) for user, span in spans.items()]
+    storage.write_batch(PastSubscriptions, puts, [])

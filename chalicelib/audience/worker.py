@@ -33,7 +33,8 @@ past k+1 later, or stores nothing new — duplicates cost work, never items.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import sending
 from chalicelib.audience import subscribers
@@ -43,7 +44,10 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at, id_time_ms
 from chalicelib.sending import Sender
-from chalicelib.storage import CHUNK, MAX_RECEIVES, UNSUBSCRIBE, SendLog, Step, WorkQueue
+from chalicelib.storage import CHUNK, FRAMES, MAX_RECEIVES, UNSUBSCRIBE, SendLog, Step, WorkQueue
+
+if TYPE_CHECKING:
+    from chalicelib.broadcast import BroadcastFrames as Frames
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +57,13 @@ UNSUBSCRIBE_PAGE = 1000
 class AudienceWorker:
     """Runs the work queue's steps; ``handle`` takes an SQS batch and reports the failed messages."""
 
-    def __init__(self, sender: Sender, queue: WorkQueue, chunk_size: int) -> None:
+    def __init__(
+        self, sender: Sender, queue: WorkQueue, chunk_size: int, frames: Callable[[], Frames | None] | None = None
+    ) -> None:
         self._sender = sender
         self._queue = queue
         self._chunk_size = chunk_size
+        self._frames = frames or (lambda: None)  # built on a frames step's first run; None: no WebSocket API
 
     def handle(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Lambda's SQS batch; ``batchItemFailures`` names the messages SQS should deliver again."""
@@ -84,6 +91,8 @@ class AudienceWorker:
             self._unsubscribe(step)
         elif step.kind == CHUNK:
             self._chunk(step)
+        elif step.kind == FRAMES:
+            self._broadcast_frames(step)
         else:
             raise ValueError(f"unknown step kind {step.kind!r}")
 
@@ -104,6 +113,16 @@ class AudienceWorker:
         window = (entry.channel, entry.channel_since, entry.id)
         users, next_user = subscribers.page_between(*window, step.cursor, self._chunk_size)
         self._sender.store_audience_chunk(entry, step.number, users, next_user)
+
+    def _broadcast_frames(self, step: Step) -> None:
+        """One page of a broadcast's frames (`chalicelib.broadcast.frames`), then the next page's step."""
+        frames = self._frames()
+        if frames is None:
+            logger.info("no WebSocket API: a broadcast's frames have nobody to reach", extra={"send_id": step.target})
+            return
+        next_page = frames.run(step.target, step.cursor)
+        if next_page is not None:
+            self._queue.put(Step(FRAMES, step.target, next_page, step.number + 1))
 
     def _unsubscribe(self, step: Step) -> None:
         """One page of a deleted channel's subscriptions; skipped while the channel still stands (its delete failed)."""

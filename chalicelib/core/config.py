@@ -36,6 +36,7 @@ SSM_ATTEMPTS = 8
 # 2 units per started KB: 1,000 messages of up to 1 KB cost 2,000 units to mark read or seen (10 transactions
 # of 100, ~4 s) and 4,000 to archive (a delete and a put each: 20 transactions of 50, ~8 s), well within a
 # 20 s aim under API Gateway's 29 s. Larger messages cost more: the request's unit budget ends it sooner.
+DEFAULT_BROADCAST_THRESHOLD = 10_000  # subscribers: an audience send to more is a broadcast (stored once)
 DEFAULT_BULK_LIMIT = 1000
 # Live WebSocket connections per user: a new one beyond it closes the user's oldest (code 4008), and delivery
 # posts to at most this many of a user's connections, so one user's sockets add a bounded share to a batch.
@@ -91,6 +92,7 @@ class Settings:
     schedule_group: str = "default"
     scheduler_endpoint: str | None = None
     tenant_claim: str | None = None  # tenants on: the ``send`` Lambda then requires its event's ``tenant``
+    broadcast_threshold: int = DEFAULT_BROADCAST_THRESHOLD  # audience sends to more subscribers are stored once
 
     @property
     def retention(self) -> timedelta:
@@ -208,6 +210,7 @@ def load_settings() -> Settings:
         schedule_group=_optional("INAPP_SCHEDULE_GROUP") or "default",
         scheduler_endpoint=_optional("INAPP_SCHEDULER_ENDPOINT"),
         tenant_claim=_optional("INAPP_TENANT_CLAIM"),  # off by default: one tenant, nothing scoped
+        broadcast_threshold=_positive_int("INAPP_BROADCAST_THRESHOLD", DEFAULT_BROADCAST_THRESHOLD, zero=True),
     )
 
 

@@ -7,7 +7,18 @@ add an `OwnChange` to their transactions; the stream function uses
 """
 
 from chalicelib.counts.changes import ANY_SHARD, Change, changes_from, echoes_counts, record_user
-from chalicelib.counts.model import GUARD, GUARD_TIME, KINDS, Counts, add_contribution, read, read_many
+from chalicelib.counts.model import (
+    GUARD,
+    GUARD_TIME,
+    KINDS,
+    MATERIALIZED,
+    TAG,
+    Counts,
+    add_contribution,
+    read,
+    read_along,
+    read_many,
+)
 from chalicelib.counts.own import OwnChange, counted_at_write, fresh_mark
 from chalicelib.counts.stream import apply, tidy
 
@@ -16,6 +27,8 @@ __all__ = [
     "GUARD",
     "GUARD_TIME",
     "KINDS",
+    "MATERIALIZED",
+    "TAG",
     "Change",
     "Counts",
     "OwnChange",
@@ -26,6 +39,7 @@ __all__ = [
     "echoes_counts",
     "fresh_mark",
     "read",
+    "read_along",
     "read_many",
     "record_user",
     "tidy",

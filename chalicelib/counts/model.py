@@ -13,7 +13,9 @@ message id; per tag ``t``, ``tg:t`` its unread messages; per user:
 ``muted`` (a copy of the preferences item) and ``v`` (a version that
 `chalicelib.inbox.repair` checks); per stream shard ``h`` that brought the
 user records lately, ``g:h`` the last sequence number applied from it and
-``gt:h`` when (the exactly-once guard of `chalicelib.counts.stream`).
+``gt:h`` when (the exactly-once guard of `chalicelib.counts.stream`); ``mb``
+the broadcasts the user holds a copy of (`chalicelib.broadcast`: the reads add
+the others to these counts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from chalicelib.storage import CRITICAL, LIVE_END, UNREAD, Image, UserCounts, im
 
 KINDS = ("u", "t", "s", "cu", "cs", "x")  # unread, total, unseen, critical unread, critical unseen, own expiry
 TAG = "tg"  # per tag: unread (``g`` is the guards')
+MATERIALIZED = "mb"  # the ids of the broadcasts the user holds a copy of: counted as their own messages
 GUARD, GUARD_TIME = "g", "gt"  # per shard: the last sequence number applied, and when (epoch seconds)
 
 
@@ -77,6 +80,7 @@ class Counts:
     muted: frozenset[str]
     version: int = 0
     guards: dict[str, tuple[str, int]] = field(default_factory=dict)  # shard → (last sequence applied, when)
+    materialized: frozenset[str] = frozenset()  # broadcasts the user holds a copy of (`chalicelib.broadcast.copies`)
 
     @classmethod
     def from_item(cls, user_id: str, item: dict[str, Any] | None) -> Counts:
@@ -101,6 +105,7 @@ class Counts:
             muted=frozenset(item.get("muted", {}).get("SS", [])),
             version=int(item.get("v", {}).get("N", "0")),
             guards=guards,
+            materialized=frozenset(item.get(MATERIALIZED, {}).get("SS", [])),
         )
 
     def without(self, images: Iterable[Image]) -> Counts:
@@ -155,6 +160,12 @@ class Counts:
 
 def read(user_id: str, *, consistent: bool = False) -> Counts:
     return Counts.from_item(user_id, storage.read_item(UserCounts, user_id, consistent=consistent))
+
+
+def read_along(user_id: str, others: list[str]) -> tuple[Counts, dict[str, dict[str, Any]]]:
+    """The user's counts and the raw items ``others`` of the same table, in one BatchGetItem (eventually consistent)."""
+    found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", [user_id, *others], consistent=False)}
+    return Counts.from_item(user_id, found.pop(user_id, None)), found
 
 
 def read_many(user_ids: list[str]) -> dict[str, Counts]:

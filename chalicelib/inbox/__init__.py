@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from chalicelib.core import lazy
 
 if TYPE_CHECKING:
+    from chalicelib.inbox.lookup import find_message as find_message
     from chalicelib.inbox.my_channels import list_my_channels as list_my_channels
     from chalicelib.inbox.preferences import MuteChange as MuteChange
     from chalicelib.inbox.preferences import get_preferences as get_preferences
     from chalicelib.inbox.preferences import set_mute as set_mute
     from chalicelib.inbox.queries import ChannelQuery as ChannelQuery
     from chalicelib.inbox.queries import MessageQuery as MessageQuery
-    from chalicelib.inbox.queries import find_message as find_message
     from chalicelib.inbox.queries import list_messages as list_messages
     from chalicelib.inbox.queries import unread_count as unread_count
     from chalicelib.inbox.snooze import EventBridgeScheduler as EventBridgeScheduler
@@ -41,7 +41,8 @@ if not TYPE_CHECKING:
         {
             "my_channels": ("list_my_channels",),
             "preferences": ("MuteChange", "get_preferences", "set_mute"),
-            "queries": ("ChannelQuery", "MessageQuery", "find_message", "list_messages", "unread_count"),
+            "lookup": ("find_message",),
+            "queries": ("ChannelQuery", "MessageQuery", "list_messages", "unread_count"),
             "snooze": ("EventBridgeScheduler", "WakeScheduler", "handle_wake_event", "wake"),
             "states": (
                 "ArchiveAll",

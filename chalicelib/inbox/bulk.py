@@ -76,6 +76,11 @@ def per_transaction(actions_per_message: int) -> int:
     return (storage.MAX_TRANSACTION_ACTIONS - 1) // actions_per_message
 
 
+def combined(copies: tuple[int, bool], own: Progress) -> Progress:
+    """A change of "all" that first wrote ``copies`` (how many, whether some are left) of broadcasts, then ``own``."""
+    return {"updated": copies[0] + int(own["updated"]), "more": copies[1] or bool(own["more"])}
+
+
 def each_in_transactions(
     messages: Iterable[InboxMessage], write: Write, still: Still, limit: int, layout: tuple[int, ...] = (1,)
 ) -> Progress:

@@ -18,15 +18,18 @@ every open tab the counts they leave.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import counts, storage
+from chalicelib import broadcast, storage
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError
 from chalicelib.core.ids import first_id_at_ms
 from chalicelib.counts import Counts, OwnChange
 from chalicelib.inbox.bulk import in_transaction, per_transaction, unchanged
 from chalicelib.storage import EXPIRY_ENTRY, Entry, InboxMessage, entry_key
+
+if TYPE_CHECKING:
+    from chalicelib.broadcast import IndexEntry
 
 
 def expired(message: InboxMessage, now: datetime) -> bool:
@@ -40,8 +43,18 @@ def expired(message: InboxMessage, now: datetime) -> bool:
 
 
 def current_counts(user_id: str, retention: timedelta) -> Counts:
-    """The user's counts less the messages that expired and are not yet deleted (which this deletes)."""
-    stored = counts.read(user_id)
+    """The user's counts less the messages that expired and are not yet deleted (which this deletes), with the
+    broadcasts they hold (`chalicelib.broadcast`: read with the counts item)."""
+    return counts_and_held(user_id, retention)[0]
+
+
+def counts_and_held(user_id: str, retention: timedelta) -> tuple[Counts, list[IndexEntry]]:
+    """`current_counts`, and the broadcasts in them (newest first)."""
+    stored, held = broadcast.read_counts(user_id)
+    return broadcast.counts_with(_without_expired(user_id, stored, retention), held), held
+
+
+def _without_expired(user_id: str, stored: Counts, retention: timedelta) -> Counts:
     now = utc_now()
     cutoff = first_id_at_ms(int((now - retention).timestamp() * 1000))
     found = [m for m in InboxMessage.query(user_id, InboxMessage.id < cutoff) if expired(m, now)]

@@ -13,16 +13,29 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import storage
+from chalicelib import broadcast, storage
 from chalicelib.core.clock import utc_now
 from chalicelib.core.cursors import CursorCodec, Page
-from chalicelib.core.errors import NotFoundError
-from chalicelib.core.ids import first_id_at_ms, id_time_ms, is_valid_id
+from chalicelib.core.ids import first_id_at_ms, id_time_ms
 from chalicelib.inbox.entries import matches, pinned_messages, tagged
 from chalicelib.inbox.expiry import current_counts, expired
-from chalicelib.storage import ARCHIVED, LIVE_END, SNOOZED, InboxMessage, fitting, message_json, page_json
+from chalicelib.storage import (
+    ARCHIVED,
+    LIVE_END,
+    SNOOZED,
+    TAG_ENTRY,
+    UNREAD,
+    InboxMessage,
+    entry_key,
+    fitting,
+    message_json,
+    page_json,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.broadcast import IndexEntry
 
 ARCHIVE_END = ARCHIVED[:-1] + chr(ord(ARCHIVED[-1]) + 1)  # "archived$": just after every archived id
 SNOOZED_END = SNOOZED[:-1] + chr(ord(SNOOZED[-1]) + 1)
@@ -90,6 +103,12 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
         pinned = pinned_messages(user_id, lambda m: matches(query, m) and not expired(m, now))
     if query.tag is not None:
         items, more, last = tagged(user_id, query, position, now)
+        # Broadcasts between the cursor and the last entry looked at (below it the next page looks again).
+        below, above = (position or "").rpartition("#")[2] or LIVE_END, (last or "").rpartition("#")[2] if more else ""
+        candidates = [e for e in _held(user_id, query) if above < e.id < below]
+        items, more = broadcast.merged(user_id, items, more, candidates, query.page.limit)
+        if items and len(items) == query.page.limit:
+            last = entry_key(TAG_ENTRY, query.tag, items[-1].id)
         return _page(user_id, query, pinned, items, more, cursors, last)
     index, hash_value = source(user_id, query.channel, query.status)
     prefix, end = (ARCHIVED, ARCHIVE_END) if query.archived else (SNOOZED, SNOOZED_END) if query.snoozed else ("", LIVE_END)
@@ -99,7 +118,17 @@ def list_messages(user_id: str, query: MessageQuery, cursors: CursorCodec) -> di
     found = index.query(hash_value, condition, unpinned, scan_index_forward=False, limit=size, page_size=size)
     wanted = (m for m in found if m.id.startswith(prefix) and m.id != position and not expired(m, now))
     items, more = storage.first_page(wanted, query.page.limit)
+    if not query.archived and not query.snoozed:  # a broadcast the user has not changed is live: it may be among them
+        candidates = [e for e in _held(user_id, query) if position is None or e.id < position]
+        items, more = broadcast.merged(user_id, items, more, candidates, query.page.limit)
     return _page(user_id, query, pinned, items, more, cursors)
+
+
+def _held(user_id: str, query: MessageQuery) -> list[IndexEntry]:
+    """The broadcasts the user holds that this list shows (`chalicelib.broadcast`): none in a list of read ones."""
+    if query.status not in ("all", UNREAD):
+        return []
+    return broadcast.matching(broadcast.held_by(user_id), query.channel, query.status, query.tag)
 
 
 def _page(
@@ -161,6 +190,8 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     now = utc_now()
     held = (position, after)  # the previous page's last, and the one the client named: it holds both
     newer, more = storage.first_page((m for m in found if m.id not in held and not expired(m, now)), limit - len(items))
+    broadcasts = [e for e in reversed(_held(user_id, query)) if e.id > position and e.id not in held]
+    newer, more = broadcast.merged(user_id, newer, more, broadcasts, limit - len(items), newest_first=False)
     shown = [message_json(m) for m in items + newer]
     if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)
         newer, more = newer[: kept - len(items)], True
@@ -197,18 +228,6 @@ def _stored_late(user_id: str, query: MessageQuery, below: str, floor: str, afte
     now = utc_now()
     shown = (m for m in stored if query.status in ("all", m.status) and not expired(m, now))
     return sorted(shown, key=lambda m: (m.stored_id, m.id)), last
-
-
-def find_message(user_id: str, message_id: str) -> InboxMessage:
-    """The user's message, live or archived: both keys in one BatchGetItem."""
-    if not is_valid_id(message_id):
-        raise NotFoundError(f"message_id: message '{message_id}' not found")
-    now = utc_now()
-    keys = [(user_id, prefix + message_id) for prefix in ("", ARCHIVED, SNOOZED)]
-    for found in storage.read_batch(InboxMessage, keys, consistent=True):
-        if not expired(found, now):
-            return found
-    raise NotFoundError(f"message_id: message '{message_id}' not found")
 
 
 def unread_count(user_id: str, retention: timedelta) -> dict[str, Any]:

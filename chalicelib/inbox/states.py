@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import counts, storage
+from chalicelib import broadcast, counts, storage
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.core.errors import BusyError, ConfigurationError
 from chalicelib.core.ids import new_id
 from chalicelib.counts import OwnChange
-from chalicelib.inbox.bulk import BUSY, Progress, each_in_transactions, in_transaction, marked_copy, move_to, unchanged
+from chalicelib.inbox.bulk import BUSY, Progress, combined, each_in_transactions, in_transaction, marked_copy, move_to, unchanged
 from chalicelib.inbox.entries import set_pinned
-from chalicelib.inbox.queries import find_message, source
+from chalicelib.inbox.lookup import find_message, find_to_change
+from chalicelib.inbox.queries import source
 from chalicelib.inbox.snooze import WakeScheduler, forget_wake_up, snooze, wake_now
 from chalicelib.storage import (
     ARCHIVED,
@@ -86,7 +87,7 @@ def change_message(
             raise ConfigurationError(
                 "snoozing needs a wake-up scheduler (settings INAPP_WAKE_TARGET_ARN, INAPP_SCHEDULER_ROLE_ARN)"
             )
-        return snooze(user_id, find_message(user_id, message_id), change.snooze, scheduler)
+        return snooze(user_id, find_to_change(user_id, message_id), change.snooze, scheduler)
     if change.wake:
         message = find_message(user_id, message_id)
         if not message.snoozed:
@@ -96,7 +97,7 @@ def change_message(
     if change.pinned is not None:
         return _pin(user_id, message_id, change.pinned)
     for attempt in range(storage.CONFLICT_RETRIES):
-        message = find_message(user_id, message_id)
+        message = find_to_change(user_id, message_id)
         now, mark = iso(utc_now()), counts.fresh_mark()
         if change.archived is not None and change.archived != message.archived:
             after = _moved(message, change.archived, now, mark)
@@ -117,7 +118,7 @@ def change_message(
 
 def _pin(user_id: str, message_id: str, pinned: bool) -> dict[str, Any]:
     for attempt in range(storage.CONFLICT_RETRIES):
-        shown = set_pinned(find_message(user_id, message_id), pinned)
+        shown = set_pinned(find_to_change(user_id, message_id), pinned)
         if shown is not None:
             return shown
         storage.pause_before_retry(attempt)  # changed by another device meanwhile: look again (404 if gone)
@@ -128,7 +129,7 @@ def delete_message(user_id: str, message_id: str, scheduler: WakeScheduler | Non
     """Remove the message (live, archived or snoozed) for this user only, leaving a tombstone for the stream;
     a snoozed one's schedule is cancelled (when there is a ``scheduler``)."""
     for attempt in range(storage.CONFLICT_RETRIES):
-        message = find_message(user_id, message_id)
+        message = find_to_change(user_id, message_id)
 
         def delete(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
             own.item(message.serialize(), None)
@@ -191,20 +192,29 @@ def mark_all_read(user_id: str, scope: ReadAll, limit: int) -> Progress:
     """Unread messages (of one channel) become read (and seen), 99 per transaction, ``limit`` per request."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
     now, mark = iso(utc_now()), counts.fresh_mark()
+    copies = broadcast.change_all(user_id, scope.channel, lambda copy: copy.set_status(READ, now), limit)
+    limit -= copies[0]
 
     def read(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
         after = marked_copy(message, mark)
         after.set_status(READ, now)
         _replace_with(after)(transaction, message, own)
 
-    return each_in_transactions(index.query(hash_value, page_size=limit + 1), read, lambda m: m.status == UNREAD, limit)
+    own = each_in_transactions(index.query(hash_value, page_size=limit + 1), read, lambda m: m.status == UNREAD, limit)
+    return combined(copies, own)
 
 
 def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
     """Unseen messages (of one channel) become seen, ``limit`` per request. Unseen ones are all unread: that index is read."""
     index, hash_value = source(user_id, scope.channel, UNREAD)
-    unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist(), page_size=limit + 1)
     now, mark = iso(utc_now()), counts.fresh_mark()
+
+    def seen(copy: InboxMessage) -> None:
+        copy.seen_at = now
+
+    copies = broadcast.change_all(user_id, scope.channel, seen, limit)
+    limit -= copies[0]
+    unseen = index.query(hash_value, filter_condition=InboxMessage.seen_at.does_not_exist(), page_size=limit + 1)
 
     def see(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
         after = marked_copy(message, mark)
@@ -213,14 +223,21 @@ def mark_all_seen(user_id: str, scope: ReadAll, limit: int) -> Progress:
         actions = [InboxMessage.seen_at.set(now), InboxMessage.counted.set(mark)]
         transaction.update(after, actions=actions, condition=unchanged(message))
 
-    return each_in_transactions(unseen, see, lambda m: m.seen_at is None, limit)
+    return combined(copies, each_in_transactions(unseen, see, lambda m: m.seen_at is None, limit))
 
 
 def archive_all(user_id: str, scope: ArchiveAll, limit: int) -> Progress:
     """Live messages, or read ones, of one channel or all, move to the archive (49 per transaction, ``limit`` per request)."""
     index, hash_value = source(user_id, scope.channel, READ if scope.only_read else "all")
-    live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END, page_size=limit + 1)
     now, mark = iso(utc_now()), counts.fresh_mark()
+
+    def archived(copy: InboxMessage) -> None:  # a broadcast without a copy is unread: only "all" reaches it
+        copy.id, copy.archived_at = ARCHIVED + copy.message_id, now
+        copy.set_status(READ, now)
+
+    copies = (0, False) if scope.only_read else broadcast.change_all(user_id, scope.channel, archived, limit)
+    limit -= copies[0]
+    live = index.query(hash_value, range_key_condition=InboxMessage.id < LIVE_END, page_size=limit + 1)
 
     def archive(transaction: Any, message: InboxMessage, own: OwnChange) -> None:
         _replace_with(_moved(message, True, now, mark))(transaction, message, own)
@@ -228,4 +245,4 @@ def archive_all(user_id: str, scope: ArchiveAll, limit: int) -> Progress:
     def still(message: InboxMessage) -> bool:
         return message.status == READ or not scope.only_read
 
-    return each_in_transactions(live, archive, still, limit, layout=(1, 1))  # deletes, puts
+    return combined(copies, each_in_transactions(live, archive, still, limit, layout=(1, 1)))  # deletes, puts

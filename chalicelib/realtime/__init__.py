@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from chalicelib.realtime.closing import Closer as Closer
     from chalicelib.realtime.closing import CloseReason as CloseReason
     from chalicelib.realtime.connections import ConnectionRegistry as ConnectionRegistry
+    from chalicelib.realtime.connections import LiveConnection as LiveConnection
     from chalicelib.realtime.delivery import POST_WORKERS as POST_WORKERS
     from chalicelib.realtime.delivery import Delivery as Delivery
     from chalicelib.realtime.pacing import Pacer as Pacer
+    from chalicelib.realtime.poster import Outcome as Outcome
     from chalicelib.realtime.poster import SocketPoster as SocketPoster
     from chalicelib.realtime.routes import WebSocketRoutes as WebSocketRoutes
     from chalicelib.realtime.stream_mapping import STREAM_BATCH_SIZE as STREAM_BATCH_SIZE
@@ -43,10 +45,10 @@ if not TYPE_CHECKING:
         {
             "budget": ("AccountBudget",),
             "closing": ("TOKEN_EXPIRED", "TOO_MANY_CONNECTIONS", "CloseReason", "Closer"),
-            "connections": ("ConnectionRegistry",),
+            "connections": ("ConnectionRegistry", "LiveConnection"),
             "delivery": ("POST_WORKERS", "Delivery"),
             "pacing": ("Pacer",),
-            "poster": ("SocketPoster",),
+            "poster": ("Outcome", "SocketPoster"),
             "routes": ("WebSocketRoutes",),
             "stream_mapping": (
                 "STREAM_BATCH_SIZE",

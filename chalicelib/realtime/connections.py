@@ -181,6 +181,22 @@ class ConnectionRegistry:
                     found[user_id] = sorted(recent, key=_newest_first)[: self.max_per_user]
         return found, unread
 
+    def online(self, after: str | None, size: int) -> tuple[dict[str, list[LiveConnection]], str | None]:
+        """One Scan page of the table (``size`` items read): the users online in it with their live connections,
+        as `lookup` finds them, and where the next page starts (None: the end). Its cost follows the
+        connections, whatever the number of users or subscribers."""
+        oldest_ms = (self._now() - (MAX_LIFETIME + TTL_MARGIN).total_seconds()) * 1000
+        start = None if after is None else {"pk": {"S": after}}
+        results = Connection.scan(Connection.pk.startswith("user#"), page_size=size, last_evaluated_key=start)
+        items, last = storage.one_page(Connection, results)
+        found: dict[str, list[LiveConnection]] = {}
+        for item in items:
+            user_id = item.pk.removeprefix("user#")
+            recent = [live for live in self._parsed(user_id, item.connections) if live.connected_at_ms >= oldest_ms]
+            if recent:
+                found[user_id] = sorted(recent, key=_newest_first)[: self.max_per_user]
+        return found, None if last is None else str(last["pk"]["S"])
+
     @staticmethod
     def _parsed(user_id: str, elements: set[str] | None) -> list[LiveConnection]:
         return [live for live in (_parse(user_id, element) for element in elements or set()) if live is not None]

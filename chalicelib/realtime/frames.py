@@ -79,6 +79,8 @@ def frame_from_record(record: StreamRecord, muted: frozenset[str] = frozenset())
     if record.event_name == "MODIFY" and all(record.old_string(f) == record.new_string(f) for f in STATE_FIELDS):
         return None
     message = InboxMessage.from_raw_data(image)
+    if record.event_name == "INSERT" and message.live and message.copied_at is not None:
+        return None  # a copy of a broadcast the user's devices show already (`chalicelib.broadcast.copies`)
     if record.event_name == "INSERT" and message.live and message.restored_at is None:
         silent = message.channel in muted and message.severity != CRITICAL
         created = {"type": "message.created", "message": message_json(message), "silent": silent}

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from chalicelib.sending.commands import Action as Action
     from chalicelib.sending.commands import SendCommand as SendCommand
     from chalicelib.sending.commands import SendRequest as SendRequest
+    from chalicelib.sending.group_write import build_message as build_message
+    from chalicelib.sending.group_write import entries_of as entries_of
     from chalicelib.sending.preview import preview_send as preview_send
     from chalicelib.sending.progress import advance as advance
     from chalicelib.sending.progress import cancel as cancel
@@ -39,6 +41,7 @@ if not TYPE_CHECKING:
         __name__,
         {
             "commands": ("Action", "SendCommand", "SendRequest"),
+            "group_write": ("build_message", "entries_of"),
             "preview": ("preview_send",),
             "progress": ("advance", "cancel", "claim_blind_write", "mark_failed", "mark_sending", "request_of"),
             "send_log": (

@@ -67,6 +67,14 @@ def done_item(request: SendRequest, channel: Channel, send_id: str, sender: str)
     return item
 
 
+def broadcast_item(request: SendRequest, channel: Channel, send_id: str, sender: str) -> SendLog:
+    """An audience send stored as a broadcast (`chalicelib.broadcast.store` sets ``recipients`` and ``stored``)."""
+    item = _item(request, channel, send_id, sender)
+    item.status = DONE
+    item.completed_at = iso_from_ms(id_time_ms(send_id))  # as a receivers send's: the same on every retry
+    return item
+
+
 def record_queued(request: SendRequest, channel: Channel, send_id: str, sender: str) -> None:
     """An audience send, before its first chunk is queued; a retry (same key, same id) keeps the first item."""
     item = _item(request, channel, send_id, sender)

@@ -31,6 +31,9 @@ from chalicelib.sending.group_write import store_send
 from chalicelib.sending.progress import advance, claim_blind_write, request_of
 from chalicelib.storage import CHUNK, Channel, SendLog, Step, WorkQueue
 
+# Stores an audience send's log item (not yet saved) as one broadcast if its channel is large enough: whether it did.
+Broadcaster = Callable[[SendLog, Channel], bool]
+
 logger = logging.getLogger(__name__)
 
 FRESH_START_MS = 1000  # a first attempt starting later than this after its id is marked as a late store
@@ -39,9 +42,12 @@ FRESH_START_MS = 1000  # a first attempt starting later than this after its id i
 class Sender:
     """Stores sends; ``retention`` sets each message's TTL, ``queue`` (built on first use) takes audience sends."""
 
-    def __init__(self, retention: timedelta, queue: Callable[[], WorkQueue] | None = None) -> None:
+    def __init__(
+        self, retention: timedelta, queue: Callable[[], WorkQueue] | None = None, broadcaster: Broadcaster | None = None
+    ) -> None:
         self._retention = retention
         self._queue = queue or _no_queue
+        self._broadcaster = broadcaster  # None: every audience send is stored per subscriber
 
     def send(self, command: SendCommand, *, scope: str, sender: str = send_log.LAMBDA_SENDER) -> dict[str, Any]:
         """Store one send for every receiver and return ``{id, channel, receivers}``.
@@ -111,6 +117,11 @@ class Sender:
         """Store under ``send_id``; ``fresh`` when no earlier attempt can have stored any of it."""
         channel = get_channel(request.channel, "channel")
         if request.audience is not None:
+            if self._broadcaster is not None and self._broadcaster(
+                send_log.broadcast_item(request, channel, send_id, sender), channel
+            ):
+                metrics.add(metrics.SENDS)
+                return self._audience_answer(request, send_id)
             return self._queue_audience(request, channel, send_id, sender)
         self.store_chunk(request, channel, send_id, request.receivers, fresh=fresh, late=not fresh)
         send_log.done_item(request, channel, send_id, sender).save()  # logged done only once all of it is stored
@@ -158,6 +169,11 @@ class Sender:
         metrics.add(metrics.FANOUT_CHUNKS)
         metrics.add(metrics.FANOUT_RECIPIENTS, len(users))
 
+    @staticmethod
+    def _audience_answer(request: SendRequest, send_id: str) -> dict[str, Any]:
+        channel_name = tenants.plain_channel(request.channel)
+        return {"id": send_id, "channel": channel_name, "audience": request.audience, "status": send_log.QUEUED}
+
     def _queue_audience(self, request: SendRequest, channel: Channel, send_id: str, sender: str) -> dict[str, Any]:
         """Log the send as queued and queue its first chunk; the worker (`chalicelib.audience.worker`) does the rest."""
         send_log.record_queued(request, channel, send_id, sender)
@@ -167,8 +183,7 @@ class Sender:
             logger.warning("queueing an audience send failed", extra={"error": type(error).__name__})
             raise BusyError("audience: the send could not be queued; retry with the same Idempotency-Key") from None
         metrics.add(metrics.SENDS)
-        channel_name = tenants.plain_channel(request.channel)
-        return {"id": send_id, "channel": channel_name, "audience": request.audience, "status": send_log.QUEUED}
+        return self._audience_answer(request, send_id)
 
     def expires_at(self, send_id: str) -> datetime:
         """From the id's own time, so a retried transaction carries the very same parameters."""

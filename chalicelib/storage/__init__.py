@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from chalicelib.core import lazy
 
 if TYPE_CHECKING:
+    from chalicelib.storage.audience_tables import PAST as PAST
+    from chalicelib.storage.audience_tables import PastSubscriptions as PastSubscriptions
     from chalicelib.storage.audience_tables import SendLog as SendLog
     from chalicelib.storage.audience_tables import Subscription as Subscription
     from chalicelib.storage.audience_tables import log_key as log_key
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.inbox_tables import UserCounts as UserCounts
     from chalicelib.storage.inbox_tables import entry_key as entry_key
     from chalicelib.storage.queue import CHUNK as CHUNK
+    from chalicelib.storage.queue import FRAMES as FRAMES
     from chalicelib.storage.queue import MAX_RECEIVES as MAX_RECEIVES
     from chalicelib.storage.queue import UNSUBSCRIBE as UNSUBSCRIBE
     from chalicelib.storage.queue import Step as Step
@@ -92,7 +95,7 @@ if not TYPE_CHECKING:
     __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
-            "audience_tables": ("SendLog", "Subscription", "log_key", "newest_sends"),
+            "audience_tables": ("PAST", "PastSubscriptions", "SendLog", "Subscription", "log_key", "newest_sends"),
             "batches": ("BATCH_GET_KEYS", "read_batch", "read_items", "try_batches", "write_batch", "write_batches"),
             "dynamo": (
                 "CONDITION_FAILED",
@@ -138,7 +141,7 @@ if not TYPE_CHECKING:
                 "UserCounts",
                 "entry_key",
             ),
-            "queue": ("CHUNK", "MAX_RECEIVES", "UNSUBSCRIBE", "Step", "WorkQueue"),
+            "queue": ("CHUNK", "FRAMES", "MAX_RECEIVES", "UNSUBSCRIBE", "Step", "WorkQueue"),
             "shapes": (
                 "PAGE_BYTES",
                 "answer_bytes",

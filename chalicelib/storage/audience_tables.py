@@ -43,7 +43,13 @@ def log_key(send_id: str, tenant: str | None = None) -> str:
 
 
 class Subscription(Model):
-    """One user subscribed to one channel, since the id ``since`` (minted when added)."""
+    """One user subscribed to one channel, since the id ``since`` (minted when added).
+
+    ``from_seq`` is the channel's broadcast sequence when the subscription was
+    written (`chalicelib.broadcast`): the user holds the channel's broadcasts
+    numbered above it. ``floor`` is the channel's first id then (a channel
+    deleted and made again under the same name starts a new sequence).
+    """
 
     class Meta:
         table_name = "unbound-subscribers"
@@ -51,6 +57,22 @@ class Subscription(Model):
     channel = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True, attr_name="userId")
     since = UnicodeAttribute()
+    from_seq = NumberAttribute(default=0, attr_name="fromSeq")
+    floor = UnicodeAttribute(null=True)
+
+
+PAST = "~h|"  # the partition of a channel's ended subscriptions: ``~h|<channel>``
+
+
+class PastSubscriptions(Model):
+    """A user's ended subscriptions to one channel, each ``<floor>:<fromSeq>:<toSeq>``: the broadcasts they keep."""
+
+    class Meta:
+        table_name = "unbound-subscribers"
+
+    channel = UnicodeAttribute(hash_key=True)  # PAST + the channel
+    user_id = UnicodeAttribute(range_key=True, attr_name="userId")
+    spans = UnicodeSetAttribute(null=True)
 
 
 class LogIndex(GlobalSecondaryIndex["SendLog"]):

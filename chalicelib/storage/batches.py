@@ -154,9 +154,11 @@ def _read(model: type[Model], keys: list[dict[str, Any]], consistent: bool) -> l
     raise BusyError("storage: busy; retry shortly")
 
 
-def read_items(model: type[Model], key_name: str, hash_keys: list[str]) -> list[dict[str, Any]]:
-    """Consistent raw reads of many hash-only items (every attribute, also undeclared ones)."""
+def read_items(model: type[Model], key_name: str, hash_keys: list[str], *, consistent: bool = True) -> list[dict[str, Any]]:
+    """Raw reads of many hash-only items (every attribute, also undeclared ones); consistent unless told."""
     keys = [{key_name: {"S": key}} for key in dict.fromkeys(hash_keys)]
     return [
-        raw for start in range(0, len(keys), BATCH_GET_KEYS) for raw in _read(model, keys[start : start + BATCH_GET_KEYS], True)
+        raw
+        for start in range(0, len(keys), BATCH_GET_KEYS)
+        for raw in _read(model, keys[start : start + BATCH_GET_KEYS], consistent)
     ]

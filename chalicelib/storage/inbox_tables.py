@@ -125,6 +125,7 @@ class InboxMessage(Model):
     snoozed_until = UnicodeAttribute(null=True, attr_name="snoozedUntil")
     wake_id = UnicodeAttribute(null=True, attr_name="wakeId")  # the snooze's own schedule (one per snooze written)
     unsnoozed_at = UnicodeAttribute(null=True, attr_name="unsnoozedAt")  # woken from a snooze: a new message again
+    copied_at = UnicodeAttribute(null=True, attr_name="copiedAt")  # a user's copy of a broadcast (no new message)
 
     channel_index = ChannelIndex()
     status_index = StatusIndex()

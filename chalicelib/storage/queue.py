@@ -1,8 +1,10 @@
 """The fan-out queue (SQS): work that outlives a request, one JSON message per step.
 
-Two kinds of step travel on it: ``chunk`` (store one chunk of an audience
-send, then queue the next) and ``unsubscribe`` (remove one page of a deleted
-channel's subscriptions, then queue the next). Every step is safe to run
+Three kinds of step travel on it: ``chunk`` (store one chunk of an audience
+send, then queue the next), ``unsubscribe`` (remove one page of a deleted
+channel's subscriptions, then queue the next) and ``frames`` (post a
+broadcast's frame to one page of the online users who hold it, then queue
+the next: `chalicelib.broadcast.frames`). Every step is safe to run
 twice: SQS delivers at least once, and Lambda runs a message again after a
 crash or a timeout. ``MAX_RECEIVES`` matches the queue's redrive policy
 (infra/deploy/template.yaml): after that many failed receives SQS moves the
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 MAX_RECEIVES = 5
-CHUNK, UNSUBSCRIBE = "chunk", "unsubscribe"
+CHUNK, UNSUBSCRIBE, FRAMES = "chunk", "unsubscribe", "frames"
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class Step:
     """One message: ``kind``, the send or channel it works on, where to continue, and its number."""
 
     kind: str
-    target: str  # a send id (chunk) or a channel name (unsubscribe)
-    cursor: str | None = None  # the last user id handled before this step
+    target: str  # a send id (chunk, frames) or a channel name (unsubscribe)
+    cursor: str | None = None  # the last user id handled before this step (frames: the last connections key)
     number: int = 0  # the chunk's index within its send
     before: str | None = None  # unsubscribe: only subscriptions older than this id
 

@@ -55,7 +55,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.audience_tables import SendLog, Subscription
+from chalicelib.storage.audience_tables import PastSubscriptions, SendLog, Subscription
 from chalicelib.storage.inbox_tables import Entry, InboxMessage, InboxOneAttempt, Preferences, Tombstone, UserCounts
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ SHARED_TABLES: dict[type[Model], str] = {
     Preferences: "inbox",
     InboxOneAttempt: "inbox",
     Entry: "inbox",
+    PastSubscriptions: "subscribers",
 }
 
 _bound_to: tuple[Any, ...] | None = None

@@ -20,10 +20,11 @@ MAY_IMPORT = {
     "counts": {"storage", "core"},
     "channels": {"storage", "core"},
     "sending": {"channels", "storage", "core"},
-    "inbox": {"counts", "storage", "core"},
+    "broadcast": {"realtime", "sending", "channels", "counts", "storage", "core"},
+    "inbox": {"broadcast", "counts", "storage", "core"},
     "realtime": {"limits", "counts", "storage", "core"},
-    "audience": {"sending", "channels", "storage", "core"},
-    "api": {"audience", "sending", "inbox", "channels", "counts", "limits", "storage", "core"},
+    "audience": {"broadcast", "sending", "channels", "storage", "core"},
+    "api": {"audience", "broadcast", "sending", "inbox", "channels", "counts", "limits", "storage", "core"},
 }
 MAX_MODULE_LINES = 250
 MAX_MODULES_PER_FOLDER = 12

@@ -554,8 +554,11 @@ export class InboxClient extends EventTarget {
       return null;
     }
     if (frame.type === "message.created") {
-      this._deliver(frame.message, frame.silent, frame.unsnoozed);
+      const message = frame.message;
+      const silent = frame.broadcast ? this.isMuted(message.channel) && message.severity !== "critical" : frame.silent;
+      const fresh = this._deliver(message, silent, frame.unsnoozed);
       if (frame.counts) this._takeCounts(frame); // the user's new counts ride on the message's frame
+      else if (frame.broadcast && fresh) this._countBroadcast(message);
     } else if (frame.type === "message.updated") this._updated(frame.message);
     else if (frame.type === "message.deleted") {
       this._snoozed.delete(frame.id);
@@ -568,6 +571,22 @@ export class InboxClient extends EventTarget {
     }
     else if (frame.type === "preferences.updated") this._setPreferences(frame.preferences);
     return frame;
+  }
+
+  /**
+   * A broadcast's frame carries no counts (the server would read every online holder's): the message is
+   * one more unread, unseen one of its channel and tags, on the badge unless its channel is muted (and it
+   * is not critical), as the server counts it.
+   */
+  _countBroadcast(message) {
+    const next = { ...this.counts, channels: { ...this.counts.channels }, tags: { ...this.counts.tags } };
+    if (!this.isMuted(message.channel) || message.severity === "critical") {
+      next.total += 1;
+      next.unseen += 1;
+    }
+    next.channels[message.channel] = (next.channels[message.channel] || 0) + 1;
+    for (const tag of message.tags || []) next.tags[tag] = (next.tags[tag] || 0) + 1;
+    this._setCounts(next);
   }
 
   /** The counts a frame carries (`counts.updated`, or `message.created` with `counts`), unless older than shown. */

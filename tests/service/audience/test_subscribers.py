@@ -40,13 +40,14 @@ def test_an_empty_body_changes_nothing(api: Api, admin_token: str, channel: str)
     assert response.json_body == {"added": 0, "removed": 0}
 
 
-def test_a_thousand_ids_take_ten_batch_gets_and_forty_batch_writes(
+def test_a_thousand_ids_take_ten_batch_gets_and_eleven_transactions(
     api: Api, admin_token: str, channel: str, dynamodb_calls: CallCounter
 ) -> None:
     dynamodb_calls.reset()
     response = _change(api, admin_token, {"add": [f"user-{i:04d}" for i in range(1000)]})
     assert response.json_body == {"added": 1000, "removed": 0}
-    assert dynamodb_calls.calls == {"GetItem": 1, "BatchGetItem": 10, "BatchWriteItem": 40}  # GetItem: the channel
+    # GetItem: the channel and its sequence; a transaction: the sequence item and 99 subscriptions
+    assert dynamodb_calls.calls == {"GetItem": 2, "BatchGetItem": 10, "TransactWriteItems": 11}
     assert len(_subscribed()) == 1000
 
 

@@ -145,7 +145,7 @@ def test_a_tags_list_is_one_query_and_pages_through_every_message_once(
     dynamodb_calls.reset()
     first = api.call("GET", "/me/messages?tag=ops&limit=3", token=alice).json_body
     assert dynamodb_calls.calls["Query"] == 2  # the tag's entries, and the pinned ones (first page only)
-    assert dynamodb_calls.calls["BatchGetItem"] == 1
+    assert dynamodb_calls.calls["BatchGetItem"] == 2  # the tagged messages; the counts item and the broadcasts' registers
     assert [m["id"] for m in first["items"]] == [tagged[6], tagged[5], tagged[3]]
     expected = [i for i in reversed(tagged) if i not in (tagged[2], tagged[4])]
     assert _all_pages(api, alice, "tag=ops&limit=3") == expected

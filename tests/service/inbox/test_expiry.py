@@ -46,7 +46,7 @@ def test_counting_looks_for_the_expired_with_one_query_on_the_key(
     api.settle_counts = False
     dynamodb_calls.reset()
     api.unread_count(token("u1"))
-    assert dynamodb_calls.calls == {"GetItem": 1, "Query": 1}  # within the two calls unread-count may make
+    assert dynamodb_calls.calls == {"BatchGetItem": 1, "Query": 1}  # within the two calls unread-count may make
 
 
 # --- an expiry of the message's own (the send's expiresAt) -----------------------------------
@@ -101,10 +101,10 @@ def test_counting_looks_for_own_expiries_only_while_the_user_has_some(
     api.settle_counts = False
     dynamodb_calls.reset()
     api.unread_count(token("u1"))
-    assert dynamodb_calls.calls == {"GetItem": 1, "Query": 2}  # the retention's Query, and the entries due by now
+    assert dynamodb_calls.calls == {"BatchGetItem": 1, "Query": 2}  # the retention's Query, and the entries due by now
     dynamodb_calls.reset()
     api.unread_count(token("u2"))  # no message with an expiry of its own: as before
-    assert dynamodb_calls.calls == {"GetItem": 1, "Query": 1}
+    assert dynamodb_calls.calls == {"BatchGetItem": 1, "Query": 1}
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from tests.faults import throttled
 
 @pytest.mark.parametrize(
     ("operation", "method", "path"),
-    [("Query", "GET", "/me/messages"), ("GetItem", "GET", "/me/unread-count"), ("GetItem", "GET", "/channels/news")],
+    [("Query", "GET", "/me/messages"), ("BatchGetItem", "GET", "/me/unread-count"), ("GetItem", "GET", "/channels/news")],
 )
 def test_throttled_reads_answer_429(api: Api, admin_token: str, channel: str, operation: str, method: str, path: str) -> None:
     with throttled(operation) as hook:

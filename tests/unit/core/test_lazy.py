@@ -36,11 +36,11 @@ def _typed_names(package: str) -> dict[str, str]:
 # What `import app` may load of ours: the faces, the edge's wiring, the settings and the stream mapping's numbers.
 APP_IMPORTS = {
     "chalicelib", "chalicelib.service", "chalicelib.api", "chalicelib.api.edge", "chalicelib.api.request_limit",
-    "chalicelib.audience", "chalicelib.channels", "chalicelib.inbox", "chalicelib.limits", "chalicelib.sending",
-    "chalicelib.storage", "chalicelib.realtime", "chalicelib.realtime.stream_mapping", "chalicelib.core",
-    "chalicelib.core.auth", "chalicelib.core.config", "chalicelib.core.cursors", "chalicelib.core.errors",
-    "chalicelib.core.json_text", "chalicelib.core.lazy", "chalicelib.core.logs", "chalicelib.core.metrics",
-    "chalicelib.core.tenants",
+    "chalicelib.audience", "chalicelib.broadcast", "chalicelib.channels", "chalicelib.inbox", "chalicelib.limits",
+    "chalicelib.sending", "chalicelib.storage", "chalicelib.realtime", "chalicelib.realtime.stream_mapping",
+    "chalicelib.core", "chalicelib.core.auth", "chalicelib.core.config", "chalicelib.core.cursors",
+    "chalicelib.core.errors", "chalicelib.core.json_text", "chalicelib.core.lazy", "chalicelib.core.logs",
+    "chalicelib.core.metrics", "chalicelib.core.tenants",
 }  # fmt: skip
 
 

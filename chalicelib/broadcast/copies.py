@@ -1,0 +1,90 @@
+"""A user's own copy of a broadcast, written when they first change it: from then on it is an ordinary message.
+
+One transaction writes the copies (each as the broadcast showed it — live,
+unread, unseen — or already changed, for a change of "all") with a fresh
+``counted`` mark, and on the user's counts item adds the copies' shares and
+the broadcasts' ids to ``mb`` — on the condition that ``mb`` holds none of
+them. The reads then leave those broadcasts out and count the copies
+instead, and no write can make a second copy (a copy archived, snoozed or
+deleted since is still named in ``mb``). The stream leaves a copy's INSERT
+uncounted (the mark) and sends no frame for a live one (``copiedAt``): the
+user's devices show the message already. Every later change — read, seen,
+archive, delete, snooze, pin — runs on the copy exactly as on any message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.operand import Path
+
+from chalicelib import counts, storage
+from chalicelib.broadcast.store import IndexEntry
+from chalicelib.broadcast.views import held_by, matching, messages
+from chalicelib.core.clock import iso, utc_now
+from chalicelib.counts import MATERIALIZED, OwnChange
+from chalicelib.sending import entries_of
+from chalicelib.storage import InboxMessage, UserCounts
+
+Change = Callable[[InboxMessage], None]  # what a change of "all" does to a copy before it is written
+
+
+def write_copy(user_id: str, message_id: str) -> None:
+    """Write the user's copy of the broadcast ``message_id`` they hold, as it shows; nothing if one was written meanwhile."""
+    _write(user_id, messages(user_id, [message_id]))
+
+
+def change_all(user_id: str, channel: str | None, change: Change, limit: int) -> tuple[int, bool]:
+    """A change of "all" for the broadcasts the user holds (of ``channel``): their copies written already changed.
+
+    At most ``limit`` of them; how many were written, and whether some are left.
+    """
+    held: list[IndexEntry] = matching(held_by(user_id), channel, "unread", None)
+    written = 0
+    copies = messages(user_id, [entry.id for entry in held[:limit]])
+    for copy in copies:
+        change(copy)
+    for chunk in _transactions(copies):
+        written += _write(user_id, chunk)
+    return written, len(held) > limit
+
+
+def _transactions(copies: list[InboxMessage]) -> list[list[InboxMessage]]:
+    """The copies cut into transactions: each copy's item and entries, and the counts item, ≤ 100 actions."""
+    chunks: list[list[InboxMessage]] = [[]]
+    room = storage.MAX_TRANSACTION_ACTIONS - 1
+    for copy in copies:
+        actions = 1 + (len(entries_of(copy)) if copy.live else 0)
+        if room < actions:
+            chunks.append([])
+            room = storage.MAX_TRANSACTION_ACTIONS - 1
+        chunks[-1].append(copy)
+        room -= actions
+    return [chunk for chunk in chunks if chunk]
+
+
+def _write(user_id: str, copies: list[InboxMessage]) -> int:
+    """One transaction of copies and their counts; how many it wrote (0: written meanwhile by another request)."""
+    if not copies:
+        return 0
+    own, copied, mark, now = OwnChange(user_id), Path(MATERIALIZED), counts.fresh_mark(), iso(utc_now())
+    ids = {copy.message_id for copy in copies}
+    condition = None
+    for message_id in sorted(ids):
+        absent = ~copied.contains(message_id)
+        condition = absent if condition is None else condition & absent
+    try:
+        with storage.transaction() as transaction:
+            for copy in copies:
+                copy.counted, copy.copied_at = mark, now
+                own.item(None, copy.serialize())
+                transaction.save(copy, condition=InboxMessage.id.does_not_exist())
+                for entry in entries_of(copy) if copy.live else []:
+                    transaction.save(entry)
+            transaction.update(UserCounts(user_id), actions=[*own.actions(), copied.add(ids)], condition=condition)
+    except TransactWriteError as error:
+        if storage.CONDITION_FAILED not in storage.cancellation_codes(error):
+            raise  # busy: the change fails as any busy write does, and is retried
+        return 0
+    return len(copies)

@@ -1,0 +1,91 @@
+"""A new broadcast's frame to the online users who hold it: a page of connections per work-queue step.
+
+A broadcast has no item per subscriber, so no stream record per subscriber
+either: the work queue carries ``frames`` steps instead
+(`chalicelib.audience.worker`). Each step reads one Scan page of the
+connections table (`ConnectionRegistry.online`), keeps the users who hold
+the broadcast (their subscription and ended subscriptions on its channel:
+BatchGetItems of 100) and posts one ``message.created`` to each of their live
+connections through the shared poster, paced at the account's quota like
+every other post; a connection whose token expired is closed instead. Then
+it queues the next page. So the cost follows the connections, never the
+subscribers: a million offline subscribers cost nothing here.
+
+The frame carries ``"broadcast": true`` and no counts (computing each
+holder's counts would be reads per subscriber online): the client adds the
+message to its counts itself. A step run twice posts its frames twice;
+clients keep messages by id, so a repeated frame changes nothing they show.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+
+from chalicelib import realtime, storage
+from chalicelib.broadcast.held import spans_by_user
+from chalicelib.broadcast.store import IndexEntry, entries_of, index_key
+from chalicelib.broadcast.views import messages
+from chalicelib.storage import SendLog, UserCounts, message_json
+
+logger = logging.getLogger(__name__)
+
+PAGE_ITEMS = 1000  # connections-table items one step reads (two per user online, about)
+
+
+class BroadcastFrames:
+    """Runs one ``frames`` step: ``run(send_id, after)`` posts to a page of holders online; the next page's start."""
+
+    def __init__(
+        self,
+        registry: realtime.ConnectionRegistry,
+        post: Callable[[str, bytes], realtime.Outcome],
+        executor: Executor,
+        closer: realtime.Closer | None = None,
+        page_items: int | None = None,
+    ) -> None:
+        self._registry = registry
+        self._post = post
+        self._executor = executor
+        self._closer = closer
+        self._page_items = page_items  # None: PAGE_ITEMS
+
+    def run(self, send_id: str, after: str | None) -> str | None:
+        entry = _entry(send_id)
+        if entry is None:
+            logger.error("broadcast not in its channel's index", extra={"send_id": send_id})
+            return None
+        online, next_page = self._registry.online(after, self._page_items or PAGE_ITEMS)
+        spans = spans_by_user(entry.channel, list(online)) if online else {}
+        holders = [user for user in online if any(span.holds(entry) for span in spans[user])]
+        if holders:
+            self._post_all(entry, [live for user in holders for live in online[user]])
+        return next_page
+
+    def _post_all(self, entry: IndexEntry, connections: list[realtime.LiveConnection]) -> None:
+        view = messages(connections[0].user_id, [entry.id])
+        if not view:
+            return
+        frame = {"type": "message.created", "message": message_json(view[0]), "silent": False, "broadcast": True}
+        payload = json.dumps(frame, separators=(",", ":")).encode()
+        now = datetime.now(UTC).timestamp()
+        expired = [live for live in connections if live.expired(now)]
+        posts = [self._executor.submit(self._post, live.connection_id, payload) for live in connections if not live.expired(now)]
+        for live in expired:
+            if self._closer is not None:
+                self._closer.close(live, realtime.TOKEN_EXPIRED)
+        outcomes = [post.result() for post in posts]
+        sent = sum(outcome is realtime.Outcome.SENT for outcome in outcomes)
+        logger.info("broadcast frames posted", extra={"send_id": entry.id, "posts": len(outcomes), "sent": sent})
+
+
+def _entry(send_id: str) -> IndexEntry | None:
+    try:
+        channel = SendLog.get(send_id).channel
+    except SendLog.DoesNotExist:
+        return None
+    found = entries_of(channel, storage.read_item(UserCounts, index_key(channel)))
+    return next((entry for entry in found if entry.id == send_id), None)

@@ -1,0 +1,114 @@
+"""The broadcasts a user holds and has not changed: three reads, whatever the number of channels or broadcasts.
+
+1. the registers of the user's possible tenants (`store.register_key`)
+   name the channels that ever had broadcasts (read with the user's counts
+   item: the same BatchGetItem);
+2. each such channel's index item and the user's subscription and ended
+   subscriptions on it (two BatchGetItems, which could run side by side);
+3. in memory: the index entries whose number falls in one of the user's
+   spans (subscribed with ``fromSeq`` < number, and still, or until
+   ``toSeq`` ≥ number), in the same life of the channel, not expired, and
+   not among those the user holds a copy of (``materialized``: their own
+   item counts and lists them from then on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import storage
+from chalicelib.broadcast.store import IndexEntry, entries_of, index_key, register_key
+from chalicelib.core.ids import id_time_ms
+from chalicelib.core.tenants import SEPARATOR
+from chalicelib.storage import PAST, PastSubscriptions, Subscription, UserCounts
+
+OPEN = 1 << 62  # a span still running: every later number
+
+
+@dataclass(frozen=True)
+class Span:
+    """Broadcasts numbered in (``after``, ``until``] of the channel's life ``floor``."""
+
+    floor: str
+    after: int
+    until: int = OPEN
+
+    def holds(self, entry: IndexEntry) -> bool:
+        return entry.floor == self.floor and self.after < entry.seq <= self.until
+
+    @classmethod
+    def parse(cls, text: str) -> Span:
+        floor, after, until = text.split(":")
+        return cls(floor, int(after), int(until))
+
+
+def register_keys(user_id: str) -> list[str]:
+    """The register keys a user's channels may be named in: no tenant's, and the tenant the id may start with."""
+    tenant, separator, _ = user_id.partition(SEPARATOR)
+    return [register_key(None), *([register_key(tenant)] if separator else [])]
+
+
+def broadcast_channels(registers: Iterable[dict[str, Any]]) -> list[str]:
+    """The channels (as stored) the raw register items name: those that ever had a broadcast."""
+    return sorted({channel for item in registers for channel in item.get("channels", {}).get("SS", [])})
+
+
+def spans_of(user_id: str, channels: list[str]) -> dict[str, list[Span]]:
+    """The user's spans on each of ``channels`` (BatchGetItem: a subscription and an ended ones' item per channel)."""
+    spans: dict[str, list[Span]] = {channel: [] for channel in channels}
+    for subscription in storage.read_batch(Subscription, [(channel, user_id) for channel in channels], consistent=True):
+        if subscription.floor is not None:
+            spans[subscription.channel].append(Span(subscription.floor, int(subscription.from_seq)))
+    keys = [(PAST + channel, user_id) for channel in channels]
+    for past in storage.read_batch(PastSubscriptions, keys, consistent=True):
+        spans[past.channel.removeprefix(PAST)] += [Span.parse(text) for text in past.spans or ()]
+    return spans
+
+
+def spans_by_user(channel: str, users: list[str]) -> dict[str, list[Span]]:
+    """Each user's spans on one channel (BatchGetItems of 100: subscriptions, then ended ones)."""
+    spans: dict[str, list[Span]] = {user: [] for user in users}
+    for subscription in storage.read_batch(Subscription, [(channel, user) for user in users], consistent=True):
+        if subscription.floor is not None:
+            spans[subscription.user_id].append(Span(subscription.floor, int(subscription.from_seq)))
+    for past in storage.read_batch(PastSubscriptions, [(PAST + channel, user) for user in users], consistent=True):
+        spans[past.user_id] += [Span.parse(text) for text in past.spans or ()]
+    return spans
+
+
+def channel_entries(channels: list[str]) -> list[IndexEntry]:
+    """Every broadcast of ``channels`` (BatchGetItem of their index items)."""
+    by_key = {index_key(channel): channel for channel in channels}
+    found = storage.read_items(UserCounts, "userId", list(by_key))
+    return [entry for item in found for entry in entries_of(by_key[item["userId"]["S"]], item)]
+
+
+def is_expired(entry: IndexEntry, now: datetime, retention: timedelta) -> bool:
+    """As a stored copy would be (`chalicelib.inbox.expiry.expired`): past its own expiry, or its retention."""
+    if entry.expiry is not None and datetime.fromisoformat(entry.expiry) <= now:
+        return True
+    return id_time_ms(entry.id) / 1000 + retention.total_seconds() <= now.timestamp()
+
+
+def held(
+    user_id: str, channels: list[str], materialized: frozenset[str], now: datetime, retention: timedelta
+) -> list[IndexEntry]:
+    """The broadcasts of ``channels`` the user holds, has no copy of (``materialized``) and that have not expired,
+    newest first."""
+    if not channels:
+        return []
+    spans = spans_of(user_id, channels)
+    if not any(spans.values()):
+        return []
+    copied = materialized
+    shown = (
+        entry
+        for entry in channel_entries([c for c in channels if spans[c]])
+        if entry.id not in copied
+        and any(span.holds(entry) for span in spans[entry.channel])
+        and not is_expired(entry, now, retention)
+    )
+    return sorted(shown, key=lambda entry: entry.id, reverse=True)

@@ -1,0 +1,157 @@
+"""Storing a broadcast: one transaction of four writes, whatever the number of subscribers.
+
+1. the channel's sequence moves from s to s + 1, on the condition that it is
+   s and its subscriber count is the n read (`sequence`): the subscriptions
+   standing now are exactly those that hold broadcast s + 1;
+2. the channel's index item ``~b|<channel>`` gains ``b:<id>`` (its number,
+   the channel's life, severity, tags, own expiry: what counts and filters
+   need), on the condition that it has none yet — a retry of the same send
+   finds it and stores nothing twice;
+3. the tenant's register ``~r|<tenant>`` names the channel among those with
+   broadcasts (a user's reads look there first);
+4. the send log item, ``done`` with ``recipients`` = ``stored`` = n: every
+   subscriber holds it the moment the transaction lands.
+
+Then a ``frames`` step goes on the work queue: the frames reach the users
+online (`frames`), never the subscribers one by one.
+
+The message itself is the send log item: each user's view of it is built
+from it on read (`views`), and a user's own copy only on their first change
+(`copies`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.operand import Path
+
+from chalicelib import storage
+from chalicelib.broadcast.sequence import ChannelSequence, read_sequence, sequence_item
+from chalicelib.core import tenants
+from chalicelib.core.errors import BusyError
+from chalicelib.core.ids import first_id_at
+from chalicelib.storage import CRITICAL, FRAMES, SendLog, Step, UserCounts, WorkQueue
+
+if TYPE_CHECKING:
+    from chalicelib.storage import Channel
+
+logger = logging.getLogger(__name__)
+
+INDEX, REGISTER = "~b|", "~r|"
+ENTRY = "b:"
+INDEX_ACTION = 2  # the index entry's place in the transaction (`_write`): refused there, the broadcast is stored
+
+
+def index_key(channel: str) -> str:
+    return INDEX + channel
+
+
+def register_key(tenant: str | None) -> str:
+    return REGISTER + (tenant or "")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One broadcast as the channel's index holds it: what a user's counts and filters need, without its text."""
+
+    id: str
+    channel: str  # as stored (the tenant's)
+    seq: int
+    floor: str
+    critical: bool
+    tags: tuple[str, ...]
+    expiry: str | None  # the send's own expiresAt
+
+    def value(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
+        )
+
+    @classmethod
+    def parse(cls, channel: str, name: str, value: str) -> IndexEntry:
+        fields = json.loads(value)
+        return cls(
+            id=name.removeprefix(ENTRY),
+            channel=channel,
+            seq=int(fields["seq"]),
+            floor=str(fields["floor"]),
+            critical=bool(fields["critical"]),
+            tags=tuple(fields["tags"]),
+            expiry=fields["expiry"],
+        )
+
+
+def entries_of(channel: str, item: dict[str, Any] | None) -> list[IndexEntry]:
+    """The broadcasts of a raw index item."""
+    return [IndexEntry.parse(channel, name, value["S"]) for name, value in (item or {}).items() if name.startswith(ENTRY)]
+
+
+class Broadcaster:
+    """The sender's broadcaster (`chalicelib.sending.Sender`): an audience send to a channel with more than
+    ``threshold`` subscribers is stored once, as a broadcast, and its frames are queued (`frames`)."""
+
+    def __init__(self, threshold: int, queue: Callable[[], WorkQueue]) -> None:
+        self.threshold = threshold
+        self._queue = queue
+
+    def __call__(self, log: SendLog, channel: Channel) -> bool:
+        sequence = read_sequence(channel.name, first_id_at(channel.created_at))
+        if sequence.subscribers <= self.threshold:
+            return False
+        store_broadcast(log, sequence)
+        try:  # after the store: a retry with the same key finds it stored and queues the frames again
+            self._queue().put(Step(FRAMES, log.id))
+        except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
+            logger.warning("queueing a broadcast's frames failed", extra={"error": type(error).__name__})
+            raise BusyError("audience: the send's frames could not be queued; retry with the same Idempotency-Key") from None
+        return True
+
+
+def store_broadcast(log: SendLog, sequence: ChannelSequence) -> None:
+    """Store the send ``log`` (not yet saved) as a broadcast: the four writes above, retried until one lands.
+
+    A subscription change between the read of ``sequence`` and the write is
+    read again; a retry of a send that already landed finds its index entry
+    and does nothing.
+    """
+    for attempt in range(storage.CONFLICT_RETRIES):
+        entry = IndexEntry(
+            id=log.id,
+            channel=log.channel,
+            seq=sequence.seq + 1,
+            floor=sequence.floor,
+            critical=log.severity == CRITICAL,
+            tags=tuple(sorted(log.tags or ())),
+            expiry=log.expiry,
+        )
+        log.recipients = log.stored = sequence.subscribers
+        try:
+            _write(log, sequence, entry)
+            return
+        except TransactWriteError as error:
+            codes = storage.cancellation_codes(error)
+            if codes[INDEX_ACTION : INDEX_ACTION + 1] == [storage.CONDITION_FAILED]:
+                return  # stored by an earlier attempt
+            if not storage.is_busy(error) and storage.CONDITION_FAILED not in codes:
+                raise
+        storage.pause_before_retry(attempt)
+        sequence = read_sequence(sequence.channel, sequence.floor)
+    raise BusyError("audience: the channel's subscriptions keep changing; retry with the same Idempotency-Key")
+
+
+def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry) -> None:
+    name = Path(ENTRY + entry.id)
+    with storage.transaction() as transaction:  # PynamoDB sends the put first, then the updates in this order
+        transaction.save(log)
+        transaction.update(sequence_item(sequence.channel), actions=sequence.next(), condition=sequence.still())
+        transaction.update(
+            UserCounts(index_key(entry.channel)), actions=[name.set(entry.value())], condition=name.does_not_exist()
+        )
+        register = UserCounts(register_key(tenants.channel_tenant(entry.channel)))
+        transaction.update(register, actions=[Path("channels").add({entry.channel})])

@@ -1,0 +1,54 @@
+"""A user's first change of a broadcast writes their copy; the counts stay exact, the others' untouched."""
+
+from __future__ import annotations
+
+from chalicelib.storage.inbox_tables import InboxMessage
+from tests.conftest import Api, TokenFactory, assert_counts_exact
+from tests.service.broadcast.conftest import Broadcast
+
+
+def test_the_first_change_writes_the_users_copy(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory
+) -> None:
+    send_id = broadcast()
+    reader, other = token(subscribed[1]), token(subscribed[2])
+    assert api.change_message(reader, send_id, {"status": "read"})["status"] == "read"
+    assert [m.id for m in InboxMessage.query(subscribed[1])] == [send_id]
+    assert api.unread_count(reader)["total"] == 0
+    assert api.message_ids(reader) == api.message_ids(reader, "?status=read") == [send_id]  # once: the copy
+    assert api.unread_count(other)["total"] == 1
+    assert api.change_message(reader, send_id, {"status": "unread"})["status"] == "unread"
+    assert api.unread_count(reader)["total"] == 1
+    assert api.call("DELETE", f"/me/messages/{send_id}", token=reader).status_code == 204
+    assert (api.message_ids(reader), api.unread_count(reader)["total"]) == ([], 0)
+    assert api.call("GET", f"/me/messages/{send_id}", token=reader).status_code == 404
+    assert_counts_exact(subscribed[1], subscribed[2])
+
+
+def test_archive_and_pin_work_on_the_copy(api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory) -> None:
+    pinned, archived = broadcast(title="pin me"), broadcast(title="archive me")
+    reader = token(subscribed[0])
+    assert api.change_message(reader, pinned, {"pinned": True})["pinned"] is True
+    assert api.change_message(reader, archived, {"archived": True})["archived"] is True
+    assert api.message_ids(reader) == [pinned]
+    assert api.message_ids(reader, "?archived=true") == [archived]
+    assert api.unread_count(reader)["total"] == 1
+    assert_counts_exact(subscribed[0])
+
+
+def test_mark_all_read_seen_and_archive_reach_the_broadcasts(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: object
+) -> None:
+    user = subscribed[0]
+    reader = token(user)
+    ids = [broadcast(title=f"b{n}") for n in range(3)]
+    seen = api.call("POST", "/me/messages/seen", token=reader, json_body={}).json_body
+    assert (seen["updated"], api.unread_count(reader)["unseen"], api.unread_count(reader)["total"]) == (3, 0, 3)
+    fourth = broadcast(title="b3")
+    read = api.call("POST", "/me/messages/read", token=reader, json_body={}).json_body
+    assert (read["updated"], read["more"], api.unread_count(reader)["total"]) == (4, False, 0)
+    assert api.message_ids(reader, "?status=read") == [fourth, *ids[::-1]]
+    broadcast(title="b4")
+    archived = api.call("POST", "/me/messages/archive", token=reader, json_body={}).json_body
+    assert (archived["updated"], api.message_ids(reader)) == (5, [])
+    assert_counts_exact(user)

@@ -1,0 +1,50 @@
+"""A broadcast's frames: one per live connection of every holder online, none to anyone else, a page per step."""
+
+from __future__ import annotations
+
+from chalicelib import service
+from tests.conftest import ConnectFactory, Worker
+from tests.service.broadcast.conftest import Broadcast, Subscribers
+from tests.standin import ManagementStandIn
+
+
+def test_every_online_holder_gets_one_frame_per_connection_and_no_one_else(
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    subscribed: list[str],
+    subscribers: Subscribers,
+    broadcast: Broadcast,
+    worker: Worker,
+) -> None:
+    connect(subscribed[0], "a1=", "a2=")
+    connect(subscribed[1], "b1=")
+    connect("outsider", "o1=")
+    connect(subscribed[2], "c1=")
+    subscribers(remove=[subscribed[2]])  # unsubscribed before the send: not a holder
+    send_id = broadcast(title="Now", severity="critical")
+    worker.drain()
+    for connection_id in ("a1=", "a2=", "b1="):
+        (frame,) = standin.frames(connection_id)
+        assert (frame["type"], frame["broadcast"], frame["message"]["id"]) == ("message.created", True, send_id)
+        assert (frame["message"]["title"], frame["message"]["status"], frame["message"]["severity"]) == (
+            "Now",
+            "unread",
+            "critical",
+        )
+        assert "counts" not in frame  # the client adds the message to its counts itself
+    assert standin.frames("o1=") == standin.frames("c1=") == []
+
+
+def test_the_online_users_are_paged_a_step_at_a_time(
+    standin: ManagementStandIn, connect: ConnectFactory, subscribed: list[str], broadcast: Broadcast, worker: Worker, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.broadcast import frames
+
+    monkeypatch.setattr(frames, "PAGE_ITEMS", 3)
+    service.reset()
+    for n, user in enumerate(subscribed):
+        connect(user, f"s{n}=")
+    broadcast()
+    steps = worker.drain()
+    assert steps >= 8  # 12 users and their 12 connections, three items a page
+    assert all(len(standin.frames(f"s{n}=")) == 1 for n in range(len(subscribed)))

@@ -1,0 +1,38 @@
+"""Storing a broadcast: one transaction whatever the subscribers, done at once, safe to repeat."""
+
+from __future__ import annotations
+
+from chalicelib.storage.audience_tables import SendLog
+from chalicelib.storage.inbox_tables import InboxMessage
+from tests.conftest import Api, CallCounter
+from tests.service.broadcast.conftest import Broadcast
+
+
+def test_a_broadcast_is_one_transaction_and_done_at_once(
+    api: Api, admin_token: str, subscribed: list[str], broadcast: Broadcast, dynamodb_calls: CallCounter
+) -> None:
+    dynamodb_calls.reset()
+    send_id = broadcast()
+    assert dynamodb_calls.calls == {"GetItem": 2, "TransactWriteItems": 1}  # the channel and its sequence; one transaction
+    logged = api.call("GET", f"/messages/{send_id}", token=admin_token).json_body
+    assert (logged["status"], logged["recipients"], logged["stored"], logged["audience"]) == ("done", 12, 12, "subscribers")
+    assert not [m for user in subscribed for m in InboxMessage.query(user)]  # no copy per subscriber
+
+
+def test_at_the_threshold_the_send_is_stored_per_subscriber(
+    api: Api, admin_token: str, subscribed: list[str], subscribers, worker
+) -> None:  # type: ignore[no-untyped-def]
+    subscribers(remove=subscribed[:2])
+    body = {"channel": "news", "audience": "subscribers", "title": "Ten"}
+    send_id = api.call("POST", "/messages", token=admin_token, json_body=body).json_body["id"]
+    worker.drain()
+    assert SendLog.get(send_id).status == "done"
+    assert [m.id for m in InboxMessage.query(subscribed[5])] == [send_id]
+
+
+def test_a_retry_with_the_same_key_stores_nothing_twice(api: Api, admin_token: str, subscribed: list[str]) -> None:
+    body = {"channel": "news", "audience": "subscribers", "title": "Once"}
+    first = api.call("POST", "/messages", token=admin_token, json_body=body, headers={"Idempotency-Key": "k-1"})
+    again = api.call("POST", "/messages", token=admin_token, json_body=body, headers={"Idempotency-Key": "k-1"})
+    assert (first.status_code, again.json_body) == (202, first.json_body)
+    assert [s.id for s in SendLog.scan()] == [first.json_body["id"]]

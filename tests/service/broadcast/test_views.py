@@ -1,0 +1,75 @@
+"""A broadcast as every subscriber's own message: lists, filters, pages, catch-up, counts, channels, by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Api, TokenFactory
+from tests.service.broadcast.conftest import Broadcast
+
+
+def test_every_subscriber_sees_it_in_lists_counts_and_by_id(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory
+) -> None:
+    send_id = broadcast(tags=["ops"], severity="critical")
+    reader = token(subscribed[3])
+    assert api.message_ids(reader) == [send_id]
+    assert api.message_ids(reader, "?channel=news&status=unread") == [send_id]
+    assert api.message_ids(reader, "?tag=ops") == [send_id]
+    assert api.message_ids(reader, "?status=read") == api.message_ids(reader, "?archived=true") == []
+    counts = api.unread_count(reader)
+    assert (counts["total"], counts["unseen"], counts["channels"], counts["tags"]) == (1, 1, {"news": 1}, {"ops": 1})
+    shown = api.call("GET", f"/me/messages/{send_id}", token=reader).json_body
+    assert (shown["title"], shown["status"], shown["channel"], shown["severity"]) == ("To everyone", "unread", "news", "critical")
+    assert api.message_ids(token("outsider")) == []
+    assert api.call("GET", f"/me/messages/{send_id}", token=token("outsider")).status_code == 404
+
+
+def test_own_messages_and_broadcasts_merge_newest_first_across_pages(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any
+) -> None:
+    user = subscribed[0]
+    ids = []
+    for n in range(3):
+        ids.append(send([user], title=f"own {n}")["id"])
+        ids.append(broadcast(title=f"broadcast {n}"))
+    reader = token(user)
+    for query in ("", "&channel=news", "&status=unread"):
+        first = api.call("GET", f"/me/messages?limit=4{query}", token=reader).json_body
+        rest = api.call("GET", f"/me/messages?limit=4{query}&cursor={first['nextCursor']}", token=reader).json_body
+        assert [m["id"] for m in first["items"] + rest["items"]] == ids[::-1], query
+        assert rest["nextCursor"] is None
+    assert api.unread_count(reader)["total"] == 6
+
+
+def test_a_tag_list_merges_them_too(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any
+) -> None:
+    user = subscribed[0]
+    ids = [send([user], tags=["ops"])["id"], broadcast(tags=["ops"]), broadcast(tags=["other"]), send([user], tags=["ops"])["id"]]
+    reader = token(user)
+    first = api.call("GET", "/me/messages?tag=ops&limit=2", token=reader).json_body
+    rest = api.call("GET", f"/me/messages?tag=ops&limit=2&cursor={first['nextCursor']}", token=reader).json_body
+    assert [m["id"] for m in first["items"] + rest["items"]] == [ids[3], ids[1], ids[0]]
+
+
+def test_the_catch_up_after_an_id_includes_broadcasts_oldest_first(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any
+) -> None:
+    user = subscribed[0]
+    seen = send([user], title="seen")["id"]
+    later = [broadcast(title="b1"), send([user], title="own")["id"], broadcast(title="b2")]
+    assert api.message_ids(token(user), f"?after={seen}") == later
+
+
+def test_my_channels_counts_them_and_shows_the_newest(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any
+) -> None:
+    user = subscribed[0]
+    send([user], title="own")
+    newest = broadcast(title="newest")
+    channels = api.call("GET", "/me/channels", token=token(user)).json_body["items"]
+    assert [(c["name"], c["unread"], c["total"], c["latest"]["id"]) for c in channels] == [("news", 2, 2, newest)]
+    unread = api.call("GET", "/me/channels?status=unread", token=token(user)).json_body["items"]
+    assert unread[0]["latest"]["id"] == newest
+    assert api.call("GET", "/me/channels?status=read", token=token(user)).json_body["items"] == []
