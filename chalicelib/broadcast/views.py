@@ -17,6 +17,7 @@ from chalicelib import counts, storage
 from chalicelib.broadcast.held import broadcast_channels, held, register_keys
 from chalicelib.broadcast.store import IndexEntry
 from chalicelib.core import tenants
+from chalicelib.core.clock import utc_now
 from chalicelib.core.config import get_settings
 from chalicelib.core.ids import id_time_ms
 from chalicelib.counts import TAG, Counts
@@ -49,7 +50,7 @@ def read_counts(user_id: str) -> tuple[Counts, list[IndexEntry]]:
     """
     stored, registers = counts.read_along(user_id, register_keys(user_id))
     channels = broadcast_channels(registers.values())
-    return stored, held(user_id, channels, stored.materialized, datetime.now(UTC), retention())
+    return stored, held(user_id, channels, stored.materialized, utc_now(), retention())
 
 
 def held_by(user_id: str) -> list[IndexEntry]:

@@ -1,7 +1,9 @@
 """Property-based state machine over the real code on moto: counts stay exact, nothing sent is lost.
 
 Random sequences of sends (duplicates, retries with the same Idempotency-Key,
-a write failing midway, with tags and an expiry of their own), read/unread,
+a write failing midway, with tags and an expiry of their own), subscriptions
+and unsubscriptions, broadcasts (audience sends stored once: the threshold is
+0) around them, read/unread,
 seen, archive/restore, delete, pins, snoozes and their wake-ups (by the
 scheduler, run twice, or by hand), mark-all-read, mark-all-seen,
 archive-all, mutes, TTL expiries, time passing beyond messages' own
@@ -16,7 +18,9 @@ After every step, once the stream has caught up:
 * every user's counts (unread, total, unseen and their critical parts, per
   channel, and the mutes) equal a recount from the items;
 * every send that answered 202 is stored for every receiver exactly once
-  (less what the user deleted or TTL expired), live or archived.
+  (less what the user deleted or TTL expired), live or archived; every
+  broadcast is held by exactly the users subscribed when it was sent, as a
+  broadcast or, once they changed it, as their own copy — never both.
 
 And right after every change a user makes, before the stream catches up
 (read-your-own-writes): that user's ``GET /me/unread-count``,
@@ -43,18 +47,20 @@ import pytest
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from moto import mock_aws
 
-from chalicelib import counts, service
+from chalicelib import broadcast, counts, service
+from chalicelib.broadcast import views
 from chalicelib.core.auth import DEFAULT_TENANT_CLAIM, issue_token
 from chalicelib.core.clock import iso
 from chalicelib.core.config import load_settings
-from chalicelib.inbox import expiry, queries
+from chalicelib.inbox import expiry, lookup, queries
 from chalicelib.inbox.repair import tally
 from chalicelib.sending import group_write
 from chalicelib.storage.inbox_tables import ARCHIVED, DELETED, ENTRIES, PREFERENCES, SNOOZED, InboxMessage
 from chalicelib.storage.tables import create_tables
+from infra.local.lambdas.queue_poller import create_queues
 from infra.local.lambdas.scheduler import fire_due
 from tests.conftest import SECRET
 from tests.events import CountsKeeper, ShardMap, StreamTap, as_ttl_deletions
@@ -88,6 +94,8 @@ class InboxMachine(RuleBasedStateMachine):
         super().__init__()
         self.mock = mock_aws()
         self.mock.start()
+        queue = create_queues(boto3.client("sqs", region_name="us-east-1"), "inapp-dev-fanout", visibility_seconds=0)
+        os.environ["INAPP_FANOUT_QUEUE_URL"] = queue.url  # a broadcast queues its frames (no socket here: never run)
         service.reset()
         create_tables(load_settings())
         from app import app
@@ -103,14 +111,16 @@ class InboxMachine(RuleBasedStateMachine):
         self.weather: dict[str, float] = {}  # DynamoDB faults on for the steps from now on
         self.passed = timedelta(0)  # how far the app's clock is ahead (messages' own expiries come due)
         self.expiries: dict[str, datetime] = {}  # send id → its own expiry
+        self.subscribed: dict[tuple[str | None, str], set[str]] = {}  # (tenant, channel) → the labels subscribed
         for tenant in sorted(set(self.TENANT_OF.values()), key=str):
             for channel in CHANNELS:
                 self._http("POST", "/channels", self._admin(tenant), {"name": channel, "title": channel.title()})
 
     def teardown(self) -> None:
+        os.environ.pop("INAPP_FANOUT_QUEUE_URL", None)
         self.client.__exit__(None, None, None)
         self.mock.stop()
-        for module in (expiry, queries):
+        for module in CLOCKED:
             module.utc_now = _REAL_UTC_NOW
 
     def _http(self, method: str, path: str, token: str, body: Any) -> Any:
@@ -185,8 +195,52 @@ class InboxMachine(RuleBasedStateMachine):
             self.expected[user] |= self._held(user) - self.expected[user] - self.gone[user]
 
     def _held(self, user: str) -> set[str]:
-        """The message ids the user holds, live or archived."""
-        return {m.message_id for m in InboxMessage.query(self._id(user)) if not m.id.startswith(NOT_MESSAGES)}
+        """The message ids the user holds: their items, live or archived, and the broadcasts they hold."""
+        own = {m.message_id for m in InboxMessage.query(self._id(user)) if not m.id.startswith(NOT_MESSAGES)}
+        return own | {entry.id for entry in broadcast.held_by(self._id(user))}
+
+    # --- subscriptions and broadcasts (threshold 0: every audience send with a subscriber is one) ----------------
+
+    @initialize(pairs=st.lists(st.tuples(st.sampled_from(USERS), st.sampled_from(CHANNELS)), min_size=2, max_size=8))
+    def subscribers_at_first(self, pairs: list[tuple[str, str]]) -> None:
+        """Some users subscribed from the start, so that broadcasts have holders to change them."""
+        for user, channel in pairs:
+            self.subscription(user, channel, True)
+
+    @rule(user=st.sampled_from(USERS), channel=st.sampled_from(CHANNELS), add=st.booleans())
+    def subscription(self, user: str, channel: str, add: bool) -> None:
+        tenant = self.TENANT_OF[user]
+        body = {"add" if add else "remove": [self.SUB[user]]}
+        response = self._http("POST", f"/channels/{channel}/subscribers", self._admin(tenant), body)
+        assert response.status_code in (200, 429), response.json_body  # 429: a conflict outlasted the retries
+        held = self.subscribed.setdefault((tenant, channel), set())
+        if response.status_code == 200:
+            (held.add if add else held.discard)(user)
+
+    @rule(user=st.sampled_from(USERS), channel=st.sampled_from(CHANNELS), key=st.sampled_from(("b1", "b2", "b3")))
+    def broadcast(self, user: str, channel: str, key: str) -> None:
+        """An audience send from the admin of ``user``'s tenant: every label subscribed now holds it."""
+        tenant = self.TENANT_OF[user]
+        raw = json.dumps({"channel": channel, "audience": "subscribers", "title": f"to {channel}", "tags": ["t1"]})
+        scope = (tenant, key)
+        if scope in self.answered and self.answered[scope][0] != raw:
+            return  # the key's conflict is the sends' rule to check
+        response = self._post(raw, key, tenant)
+        if response.status_code == 429:
+            response = self._post(raw, key, tenant)  # the same key completes it
+        if response.status_code == 429:
+            for label in self.subscribed.get((tenant, channel), set()):
+                self._adopt_partial([label])
+            return
+        assert response.status_code == 202, response.json_body
+        send_id = response.json_body["id"]
+        replay = scope in self.answered
+        self.answered[scope] = (raw, send_id)
+        if replay:
+            return  # answered before: stored then, for whoever was subscribed then
+        for label in self.subscribed.get((tenant, channel), set()):
+            if send_id not in self.gone[label]:
+                self.expected[label].add(send_id)
 
     # --- the user's changes --------------------------------------------------------------------
 
@@ -274,8 +328,8 @@ class InboxMachine(RuleBasedStateMachine):
         """The app's clock moves on 2 minutes: messages' own expiries come due (TTL has not deleted them yet)."""
         self.passed += timedelta(minutes=2)
         moment = datetime.now(UTC) + self.passed
-        for module in (expiry, queries):
-            module.utc_now = lambda moment=moment: moment  # type: ignore[misc]
+        for module in CLOCKED:
+            module.utc_now = lambda moment=moment: moment  # type: ignore[attr-defined]
         for user in USERS:
             due = {i for i in self.expected[user] if i in self.expiries and self.expiries[i] <= moment}
             self.expected[user] -= due
@@ -327,12 +381,13 @@ class InboxMachine(RuleBasedStateMachine):
 
         now = expiry.utc_now()
         due = [m.serialize() for m in InboxMessage.query(self._id(user), InboxMessage.id < "a") if expiry.expired(m, now)]
-        expected = tally(self._id(user)).without(due)  # what the user reads leaves out what expired (and deletes it)
+        held = broadcast.held_by(self._id(user))  # each an unread live message of the user's
+        expected = broadcast.counts_with(tally(self._id(user)).without(due), held)  # less what expired (and deletes it)
         assert get("/me/unread-count") == expected.summary(), user
         shown = {c["name"]: (c["unread"], c["total"]) for c in get("/me/channels?limit=100")["items"]}
         assert shown == {c: (expected.of("u", c), expected.of("t", c)) for c in expected.channels}, user
         live = InboxMessage.query(self._id(user), InboxMessage.id < "a")
-        unread = {m.id for m in live if m.status == "unread" and not expiry.expired(m, now)}
+        unread = {m.id for m in live if m.status == "unread" and not expiry.expired(m, now)} | {e.id for e in held}
         assert {m["id"] for m in get("/me/messages?status=unread&limit=100")["items"]} == unread, user
 
     # --- the stream: TTL expiries, batches failing midway and replayed ----------------------------
@@ -344,11 +399,14 @@ class InboxMachine(RuleBasedStateMachine):
         if picked is None:
             return
         user, oldest = picked[0], min(self.expected[picked[0]])
+        deleted = False
         for message in InboxMessage.batch_get([(self._id(user), prefix + oldest) for prefix in ("", ARCHIVED, SNOOZED)]):
             message.delete()
             self.ttl_deleted.add((self._id(user), message.id))
-        self.expected[user].discard(oldest)
-        self.gone[user].add(oldest)
+            deleted = True
+        if deleted:  # a broadcast the user never changed has no item of theirs: it expires with its retention
+            self.expected[user].discard(oldest)
+            self.gone[user].add(oldest)
 
     @rule(ways=st.sampled_from([1, 2]))
     def shards_roll_over_or_split(self, ways: int) -> None:
@@ -395,10 +453,13 @@ class InboxMachine(RuleBasedStateMachine):
             items = [m for m in InboxMessage.query(self._id(user)) if not m.id.startswith(NOT_MESSAGES)]
             stored = [m.message_id for m in items if not expiry.expired(m, now)]
             assert len(items) == len({m.message_id for m in items}), user  # never both live and archived (or snoozed)
-            assert set(stored) == self.expected[user], user
+            held = {entry.id for entry in broadcast.held_by(self._id(user))}
+            assert not held & {m.message_id for m in items}, user  # a broadcast copied is no longer held as well
+            assert set(stored) | held == self.expected[user], user
 
 
 _REAL_UTC_NOW = expiry.utc_now
+CLOCKED = (expiry, queries, lookup, views)  # the modules whose clock the machine moves
 
 
 @pytest.fixture
@@ -423,6 +484,7 @@ class TenantsMachine(InboxMachine):
 def test_counts_stay_exact_and_nothing_is_lost(
     small_groups: None, machine: type[InboxMachine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("INAPP_BROADCAST_THRESHOLD", "0")  # every audience send with a subscriber is a broadcast
     if machine is TenantsMachine:
         monkeypatch.setenv("INAPP_TENANT_CLAIM", DEFAULT_TENANT_CLAIM)
     run_state_machine_as_test(

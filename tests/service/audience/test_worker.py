@@ -20,7 +20,9 @@ USERS = [f"user-{i:03d}" for i in range(230)]  # with chunks of 100: 100 + 100 +
 
 @pytest.fixture
 def subscribed(api: Api, admin_token: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """230 subscribers, one copy each: the per-subscriber fan-out's tests (broadcasts: tests/service/broadcast)."""
     monkeypatch.setenv("INAPP_FANOUT_CHUNK_SIZE", "100")
+    monkeypatch.setenv("INAPP_BROADCAST_THRESHOLD", str(len(USERS)))
     service.reset()
     response = api.call("POST", "/channels/news/subscribers", token=admin_token, json_body={"add": USERS})
     assert response.json_body == {"added": len(USERS), "removed": 0}

@@ -36,3 +36,22 @@ def test_a_retry_with_the_same_key_stores_nothing_twice(api: Api, admin_token: s
     again = api.call("POST", "/messages", token=admin_token, json_body=body, headers={"Idempotency-Key": "k-1"})
     assert (first.status_code, again.json_body) == (202, first.json_body)
     assert [s.id for s in SendLog.scan()] == [first.json_body["id"]]
+
+
+def test_the_send_lambda_broadcasts_too_and_names_its_sender(
+    api: Api,
+    admin_token: str,
+    subscribed: list[str],
+    lambdas,
+    token,  # type: ignore[no-untyped-def]
+) -> None:
+    direct = lambdas.invoke("send", {"channel": "news", "audience": "subscribers", "title": "A"}).payload
+    detail = {"channel": "news", "audience": "subscribers", "title": "B"}
+    bridged = lambdas.invoke("send", {"detail-type": "deploy", "source": "ci.deploys", "detail": detail}).payload
+    assert direct["status"] == bridged["status"] == "queued"
+    logs = [api.call("GET", f"/messages/{sent['id']}", token=admin_token).json_body for sent in (direct, bridged)]
+    assert [(log["sender"], log["status"], log["recipients"]) for log in logs] == [
+        ("lambda", "done", 12),
+        ("events:ci.deploys", "done", 12),
+    ]
+    assert api.message_ids(token(subscribed[7])) == [bridged["id"], direct["id"]]

@@ -73,3 +73,26 @@ def test_my_channels_counts_them_and_shows_the_newest(
     unread = api.call("GET", "/me/channels?status=unread", token=token(user)).json_body["items"]
     assert unread[0]["latest"]["id"] == newest
     assert api.call("GET", "/me/channels?status=read", token=token(user)).json_body["items"] == []
+
+
+def test_a_broadcast_past_its_own_expiry_is_gone_from_every_list_and_count(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.broadcast import views
+    from chalicelib.core.clock import iso
+    from chalicelib.inbox import expiry, lookup, queries
+
+    short = broadcast(title="flash", expiresAt=iso(datetime.now(UTC) + timedelta(minutes=2)), tags=["sale"])
+    kept = broadcast(title="stays")
+    reader = token(subscribed[4])
+    assert api.unread_count(reader)["total"] == 2
+    moment = datetime.now(UTC) + timedelta(minutes=3)
+    for module in (expiry, queries, lookup, views):
+        monkeypatch.setattr(module, "utc_now", lambda: moment)
+    for query in ("", "?status=unread", "?channel=news", "?tag=sale", f"?after={short}"):
+        assert short not in api.message_ids(reader, query), query
+    assert api.message_ids(reader) == [kept]
+    assert api.call("GET", f"/me/messages/{short}", token=reader).status_code == 404
+    assert api.unread_count(reader) == {"total": 1, "unseen": 1, "channels": {"news": 1}}

@@ -55,11 +55,12 @@ def test_counting_looks_for_the_expired_with_one_query_on_the_key(
 @pytest.fixture
 def travel(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Move the app's clock (where it reads "now" to leave expired messages out) ahead by ``delta``."""
-    from chalicelib.inbox import expiry, queries
+    from chalicelib.broadcast import views
+    from chalicelib.inbox import expiry, lookup, queries
 
     def _travel(delta: timedelta) -> None:
         moment = datetime.now(UTC) + delta
-        for module in (expiry, queries):
+        for module in (expiry, queries, lookup, views):
             monkeypatch.setattr(module, "utc_now", lambda: moment)
 
     return _travel
