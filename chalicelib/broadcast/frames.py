@@ -13,8 +13,10 @@ subscribers: a million offline subscribers cost nothing here.
 
 The frame carries ``"broadcast": true`` and no counts (computing each
 holder's counts would be reads per subscriber online): the client adds the
-message to its counts itself. A step run twice posts its frames twice;
-clients keep messages by id, so a repeated frame changes nothing they show.
+message to its counts itself. A post that still fails after the poster's
+retries fails the step, and SQS runs it again: a step run twice posts its
+frames twice; clients keep messages by id, so a repeated frame changes
+nothing they show.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from chalicelib.broadcast.views import messages
 from chalicelib.storage import SendLog, UserCounts, message_json
 
 logger = logging.getLogger(__name__)
+
+
+class FramesNotPosted(RuntimeError):
+    """Some posts of a step failed after their retries: the step fails, and the queue runs it again."""
+
 
 PAGE_ITEMS = 1000  # connections-table items one step reads (two per user online, about)
 
@@ -80,6 +87,8 @@ class BroadcastFrames:
         outcomes = [post.result() for post in posts]
         sent = sum(outcome is realtime.Outcome.SENT for outcome in outcomes)
         logger.info("broadcast frames posted", extra={"send_id": entry.id, "posts": len(outcomes), "sent": sent})
+        if realtime.Outcome.FAILED in outcomes:  # SQS runs the step again: its holders get the frame (maybe twice)
+            raise FramesNotPosted(f"broadcast {entry.id}: {outcomes.count(realtime.Outcome.FAILED)} posts failed")
 
 
 def _entry(send_id: str) -> IndexEntry | None:

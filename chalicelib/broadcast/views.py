@@ -90,7 +90,9 @@ def merged(
     the first ``limit`` of both together are exact, and there are more when
     either side has some left.
     """
-    ranked = sorted([*((m.id, m) for m in own), *((e.id, e) for e in candidates)], key=lambda pair: pair[0], reverse=newest_first)
+    owned = {m.message_id for m in own}  # a copy is listed as the user's own, never twice
+    mixed = [*((m.id, m) for m in own), *((e.id, e) for e in candidates if e.id not in owned)]
+    ranked = sorted(mixed, key=lambda pair: pair[0], reverse=newest_first)
     page = ranked[:limit]
     bodies = {m.id: m for m in messages(user_id, [key for key, item in page if isinstance(item, IndexEntry)])}
     items = [

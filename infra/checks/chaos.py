@@ -14,7 +14,10 @@ what answers 429: most sends to a list of receivers, some of them as
 EventBridge events through the ``send`` Lambda invoked asynchronously
 (`infra.checks.chaos_events`), some to ``"audience": "subscribers"``, which
 the SQS-driven fan-out worker stores chunk by chunk (its DynamoDB calls are
-throttled too, so failed steps come back from the queue). At the end every
+throttled too, so failed steps come back from the queue) — and every other
+one to a second channel with more subscribers than the run's
+``INAPP_BROADCAST_THRESHOLD``: a broadcast, stored once, its frames posted
+by the worker's ``frames`` steps. At the end every
 client must hold every message sent to it and no other (lost = 0), every
 audience send's log must be ``done`` with stored = recipients = the
 subscribers, every event send logged once and ``done``, an audience send whose channel
@@ -51,6 +54,7 @@ from infra.checks.chaos_traffic import (
     CHANNEL,
     FINISHED,
     SECRET,
+    WIDE,
     Audience,
     Client,
     Sent,
@@ -119,6 +123,24 @@ BULK_CALLS = 4  # calls a reader's mark-all needs, about: enough to page with ``
 BULK_READERS_AT_ONCE = 4  # 30 at once overflowed the local HTTP server's listen backlog: connections reset
 
 
+def threshold(args: argparse.Namespace) -> int:
+    """The run's INAPP_BROADCAST_THRESHOLD: the chaos and doomed channels' sends stay per subscriber."""
+    return max(int(args.subscribers), int(args.doomed))
+
+
+def wide_audience(target: Target, tally: Tally, users: list[str], args: argparse.Namespace) -> tuple[set[str], int] | None:
+    """`WIDE`'s subscribers: ``--broadcast-extra`` more clients than ``--subscribers``, and as many quiet users as
+    put it over the threshold (no client listens as them); the clients and the number in all."""
+    if not args.broadcast_extra:
+        return None
+    clients, _ = subscribe(target, tally, users, args.subscribers + args.broadcast_extra, WIDE)
+    admin = issue_token("admin", SECRET, admin=True)
+    quiet = [f"quiet{n:04d}" for n in range(max(0, threshold(args) + 1 - len(clients)))]
+    for start in range(0, len(quiet), 1000):
+        call(target, tally, "POST", f"/channels/{WIDE}/subscribers", admin, {"add": quiet[start : start + 1000]})
+    return clients, len(clients) + len(quiet)
+
+
 def bulk_limit(args: argparse.Namespace) -> int:
     """Messages a bulk change takes per call in this run, so that each reader's mark-all needs several calls.
 
@@ -159,14 +181,18 @@ def run(args: argparse.Namespace) -> int:
     output: list[str] = []
     faults = f"{args.faults},seed={args.seed}" if args.faults else ""
     environment = {"INAPP_JWT_SECRET": SECRET, "INAPP_FAULTS": faults, "INAPP_FANOUT_CHUNK_SIZE": str(args.chunk_size),
-                   "INAPP_BULK_LIMIT": str(bulk_limit(args))}  # fmt: skip
+                   "INAPP_BULK_LIMIT": str(bulk_limit(args)),
+                   "INAPP_BROADCAST_THRESHOLD": str(threshold(args))}  # fmt: skip
     started = time.monotonic()
     with local_stack(environment, output) as target:
         tally = Tally()
-        call(target, tally, "POST", "/channels", issue_token("admin", SECRET, admin=True), {"name": CHANNEL, "title": "Chaos"})
+        admin = issue_token("admin", SECRET, admin=True)
+        for name in (CHANNEL, WIDE):
+            call(target, tally, "POST", "/channels", admin, {"name": name, "title": "Chaos"})
         stop = threading.Event()
         users = [f"user{n:03d}" for n in range(args.users)]
         subscribers, listed = subscribe(target, tally, users, args.subscribers)
+        wide = wide_audience(target, tally, users, args)
         clients = {user: Client(user, target, tally, stop, args.drop, args.read) for user in users}
         for client in clients.values():
             client.start()
@@ -174,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         send_event = functools.partial(chaos_events.invoke, chaos_events.lambda_client(target), tally)
         doomed = chaos_cancel.start(target, tally, args.doomed)
         snoozes = chaos_snooze.start(target, tally, args.snoozers)
-        sent = send_all(target, tally, users, subscribers, send_event, args)
+        sent = send_all(target, tally, users, subscribers, send_event, args, wide)
         deadline = time.monotonic() + args.settle
         expect_events(sent, chaos_events.await_events(target, tally, sent.events, args.settle))
         converge(target, tally, clients, sent, deadline)
@@ -200,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     if args.stack_log:
         Path(args.stack_log).write_text("".join(output))
     findings = Findings(*lost, sorted(gaps.values()), counted_in, cancelled, snoozed)
-    audience = Audience(subscribers, listed, log)
+    audience = Audience(subscribers, listed, log, sent.recipients)
     table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
     return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
 
@@ -213,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--event-sends", type=int, default=100, help="of the sends, those made as EventBridge events")
     parser.add_argument("--subscribers", type=int, default=40, help="users subscribed to the channel")
     parser.add_argument("--audience-sends", type=int, default=20, help="sends to the subscribers, besides --sends")
+    parser.add_argument(
+        "--broadcast-extra", type=int, default=10,
+        help="a second channel's subscribers beyond --subscribers (the threshold): every other audience send is a broadcast",
+    )  # fmt: skip
     parser.add_argument("--chunk-size", type=int, default=16, help="subscribers per fan-out step (INAPP_FANOUT_CHUNK_SIZE)")
     parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"INAPP_FAULTS for the stack (default {DEFAULT_FAULTS})")
     parser.add_argument("--doomed", type=int, default=200, help="subscribers of the channel deleted as its send runs")

@@ -26,6 +26,7 @@ SECRET = "chaos-secret-0123456789abcdef-0123456789"
 
 
 CHANNEL = "chaos"
+WIDE = "chaos-wide"  # more subscribers than the run's broadcast threshold: its audience sends are broadcasts
 
 
 LOWEST_ID = "0" * 26
@@ -147,6 +148,7 @@ class Sent:
 
     expected: dict[str, set[str]]  # user → the ids they must end up holding
     audience: list[str] = field(default_factory=list)  # the audience sends' ids
+    recipients: dict[str, int] = field(default_factory=dict)  # each audience send's subscribers then
     events: dict[str, list[str]] = field(default_factory=dict)  # title → receivers of the sends made as events
 
     def add(self, message_id: str, users: list[str]) -> None:
@@ -170,27 +172,29 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class Audience:
-    """The audience half of the run: who was subscribed (and listed), and each audience send's final log entry."""
+    """The audience half of the run: who was subscribed (and listed), and each audience send's final log entry
+    with its subscribers then (the broadcasts' channel has more)."""
 
     subscribers: set[str]
     listed: set[str]
     log: list[LogEntry]
+    recipients: dict[str, int] = field(default_factory=dict)
 
     @property
     def incomplete(self) -> list[LogEntry]:
-        return [entry for entry in self.log if not entry.complete(len(self.subscribers))]
+        return [e for e in self.log if not e.complete(self.recipients.get(e.id, len(self.subscribers)))]
 
 
-def subscribe(target: Target, tally: Tally, users: list[str], count: int) -> tuple[set[str], set[str]]:
+def subscribe(target: Target, tally: Tally, users: list[str], count: int, channel: str = CHANNEL) -> tuple[set[str], set[str]]:
     """Subscribe ``count`` of the users to the channel (429s retried: the change is idempotent); chosen and listed."""
     admin = issue_token("admin", SECRET, admin=True)
     chosen = set(random.sample(users, min(count, len(users))))
-    call(target, tally, "POST", f"/channels/{CHANNEL}/subscribers", admin, {"add": sorted(chosen)})
+    call(target, tally, "POST", f"/channels/{channel}/subscribers", admin, {"add": sorted(chosen)})
     listed: set[str] = set()
     cursor = None
     while True:
         query = "limit=100" + (f"&cursor={cursor}" if cursor else "")
-        status, page = call(target, tally, "GET", f"/channels/{CHANNEL}/subscribers?{query}", admin)
+        status, page = call(target, tally, "GET", f"/channels/{channel}/subscribers?{query}", admin)
         if status != 200:
             return chosen, listed
         listed.update(item["userId"] for item in page["items"])
@@ -206,10 +210,13 @@ def send_all(
     subscribers: set[str],
     send_event: Callable[[dict[str, Any]], bool],
     args: argparse.Namespace,
+    wide: tuple[set[str], int] | None = None,
 ) -> Sent:
     """Every send accepted: answered 202 (429s retried with the same key) or, as an event, taken by Lambda.
 
-    Receivers sends, audience sends and sends made as events through ``send_event`` are shuffled together.
+    Receivers sends, audience sends and sends made as events through ``send_event`` are shuffled together;
+    with ``wide`` (the clients subscribed to `WIDE`, and how many subscribers it has in all), every other
+    audience send goes there, as a broadcast.
     An event send's id is not known yet: it is recorded by title, for the send log to tell.
     """
     admin = issue_token("admin", SECRET, admin=True)
@@ -218,8 +225,12 @@ def send_all(
     random.shuffle(kinds)
     for number, kind in enumerate(kinds):
         body: dict[str, Any] = {"channel": CHANNEL, "title": f"chaos {number}"}
-        if kind == AUDIENCE:
-            chosen, body["audience"] = sorted(subscribers), "subscribers"
+        recipients = len(subscribers)
+        if kind == AUDIENCE:  # every other one to the broadcasts' channel, when there is one
+            broadcast = wide is not None and len(sent.audience) % 2 == 1
+            body["channel"] = WIDE if broadcast else CHANNEL
+            chosen, body["audience"] = sorted(wide[0] if wide and broadcast else subscribers), "subscribers"
+            recipients = wide[1] if wide and broadcast else recipients
         else:
             chosen = random.sample(users, min(args.receivers, len(users)))
             body["receivers"] = chosen
@@ -234,6 +245,7 @@ def send_all(
             sent.add(answer["id"], chosen)
             if kind == AUDIENCE:
                 sent.audience.append(answer["id"])
+                sent.recipients[answer["id"]] = recipients
         else:
             tally.count("sends not accepted")
     return sent

@@ -77,6 +77,13 @@ class RuntimePool:
             self._give_back(runtime)
         return answer
 
+    def call_each(self, target: str, *args: Any) -> list[Any]:
+        """``target(*args)`` in every runtime started so far, once none is busy (a benchmark's meters)."""
+        with self._changed:
+            while len(self._free) < len(self._every):
+                self._changed.wait()
+            return [runtime.call(target, *args) for runtime in self._every]
+
     def _spawn(self) -> Runtime:
         runtime = self._new()
         runtime.start()

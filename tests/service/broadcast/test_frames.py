@@ -48,3 +48,15 @@ def test_the_online_users_are_paged_a_step_at_a_time(
     steps = worker.drain()
     assert steps >= 8  # 12 users and their 12 connections, three items a page
     assert all(len(standin.frames(f"s{n}=")) == 1 for n in range(len(subscribed)))
+
+
+def test_a_post_failing_after_its_retries_fails_the_step_and_the_queue_runs_it_again(
+    standin: ManagementStandIn, connect: ConnectFactory, subscribed: list[str], broadcast: Broadcast, worker: Worker
+) -> None:
+    connect(subscribed[0], "a1=")
+    connect(subscribed[1], "b1=")
+    standin.script("a1=", [500, 500, 500, 500])  # every attempt of the first run's post
+    send_id = broadcast()
+    worker.drain()
+    assert [f["message"]["id"] for f in standin.frames("a1=")] == [send_id]  # by the step's second run
+    assert [f["message"]["id"] for f in standin.frames("b1=")] == [send_id, send_id]  # posted again: clients keep one
