@@ -36,7 +36,7 @@ from chalicelib.storage import SendLog, UserCounts, message_json
 logger = logging.getLogger(__name__)
 
 
-class FramesNotPosted(RuntimeError):
+class FramesNotPostedError(RuntimeError):
     """Some posts of a step failed after their retries: the step fails, and the queue runs it again."""
 
 
@@ -88,7 +88,7 @@ class BroadcastFrames:
         sent = sum(outcome is realtime.Outcome.SENT for outcome in outcomes)
         logger.info("broadcast frames posted", extra={"send_id": entry.id, "posts": len(outcomes), "sent": sent})
         if realtime.Outcome.FAILED in outcomes:  # SQS runs the step again: its holders get the frame (maybe twice)
-            raise FramesNotPosted(f"broadcast {entry.id}: {outcomes.count(realtime.Outcome.FAILED)} posts failed")
+            raise FramesNotPostedError(f"broadcast {entry.id}: {outcomes.count(realtime.Outcome.FAILED)} posts failed")
 
 
 def _entry(send_id: str) -> IndexEntry | None:
