@@ -39,7 +39,7 @@ class Services:
 
     @functools.cached_property
     def sender(self) -> Sender:
-        broadcaster = broadcast.Broadcaster(self.settings.broadcast_threshold, get_work_queue)
+        broadcaster = broadcast.Broadcaster(self.settings.broadcast_threshold, get_work_queue, self.settings.retention)
         return sending.Sender(self.settings.retention, get_work_queue, broadcaster)
 
     @functools.cached_property

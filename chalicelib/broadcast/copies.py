@@ -2,9 +2,9 @@
 
 One transaction writes the copies (each as the broadcast showed it — live,
 unread, unseen — or already changed, for a change of "all") with a fresh
-``counted`` mark, and on the user's counts item adds the copies' shares and
-the broadcasts' ids to ``mb`` — on the condition that ``mb`` holds none of
-them. The reads then leave those broadcasts out and count the copies
+``counted`` mark, adds the copies' shares to the user's counts item and the
+broadcasts' ids to ``mb`` on their copies item (``~m|<user>``) — on the
+condition that ``mb`` holds none of them. The reads then leave those broadcasts out and count the copies
 instead, and no write can make a second copy (a copy archived, snoozed or
 deleted since is still named in ``mb``). The stream leaves a copy's INSERT
 uncounted (the mark) and sends no frame for a live one (``copiedAt``): the
@@ -20,10 +20,10 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.operand import Path
 
 from chalicelib import counts, storage
-from chalicelib.broadcast.store import IndexEntry
+from chalicelib.broadcast.store import COPIED, IndexEntry, copies_key
 from chalicelib.broadcast.views import held_by, matching, messages
 from chalicelib.core.clock import iso, utc_now
-from chalicelib.counts import MATERIALIZED, OwnChange
+from chalicelib.counts import OwnChange
 from chalicelib.sending import entries_of
 from chalicelib.storage import InboxMessage, UserCounts
 
@@ -51,14 +51,14 @@ def change_all(user_id: str, channel: str | None, change: Change, limit: int) ->
 
 
 def _transactions(copies: list[InboxMessage]) -> list[list[InboxMessage]]:
-    """The copies cut into transactions: each copy's item and entries, and the counts item, ≤ 100 actions."""
+    """The copies cut into transactions: each copy's item and entries, the counts and the copies items, ≤ 100 actions."""
     chunks: list[list[InboxMessage]] = [[]]
-    room = storage.MAX_TRANSACTION_ACTIONS - 1
+    room = storage.MAX_TRANSACTION_ACTIONS - 2
     for copy in copies:
         actions = 1 + (len(entries_of(copy)) if copy.live else 0)
         if room < actions:
             chunks.append([])
-            room = storage.MAX_TRANSACTION_ACTIONS - 1
+            room = storage.MAX_TRANSACTION_ACTIONS - 2
         chunks[-1].append(copy)
         room -= actions
     return [chunk for chunk in chunks if chunk]
@@ -68,7 +68,7 @@ def _write(user_id: str, copies: list[InboxMessage]) -> int:
     """One transaction of copies and their counts; how many it wrote (0: written meanwhile by another request)."""
     if not copies:
         return 0
-    own, copied, mark, now = OwnChange(user_id), Path(MATERIALIZED), counts.fresh_mark(), iso(utc_now())
+    own, copied, mark, now = OwnChange(user_id), Path(COPIED), counts.fresh_mark(), iso(utc_now())
     ids = {copy.message_id for copy in copies}
     condition = None
     for message_id in sorted(ids):
@@ -82,7 +82,8 @@ def _write(user_id: str, copies: list[InboxMessage]) -> int:
                 transaction.save(copy, condition=InboxMessage.id.does_not_exist())
                 for entry in entries_of(copy) if copy.live else []:
                     transaction.save(entry)
-            transaction.update(UserCounts(user_id), actions=[*own.actions(), copied.add(ids)], condition=condition)
+            own.write(transaction)
+            transaction.update(UserCounts(copies_key(user_id)), actions=[copied.add(ids)], condition=condition)
     except TransactWriteError as error:
         if storage.CONDITION_FAILED not in storage.cancellation_codes(error):
             raise  # busy: the change fails as any busy write does, and is retried

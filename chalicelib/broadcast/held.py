@@ -21,7 +21,6 @@ from typing import Any
 
 from chalicelib import storage
 from chalicelib.broadcast.store import IndexEntry, entries_of, index_key, register_key
-from chalicelib.core.ids import id_time_ms
 from chalicelib.core.tenants import SEPARATOR
 from chalicelib.storage import PAST, PastSubscriptions, Subscription, UserCounts
 
@@ -86,13 +85,6 @@ def channel_entries(channels: list[str]) -> list[IndexEntry]:
     return [entry for item in found for entry in entries_of(by_key[item["userId"]["S"]], item)]
 
 
-def is_expired(entry: IndexEntry, now: datetime, retention: timedelta) -> bool:
-    """As a stored copy would be (`chalicelib.inbox.expiry.expired`): past its own expiry, or its retention."""
-    if entry.expiry is not None and datetime.fromisoformat(entry.expiry) <= now:
-        return True
-    return id_time_ms(entry.id) / 1000 + retention.total_seconds() <= now.timestamp()
-
-
 def held(
     user_id: str, channels: list[str], materialized: frozenset[str], now: datetime, retention: timedelta
 ) -> list[IndexEntry]:
@@ -109,6 +101,6 @@ def held(
         for entry in channel_entries([c for c in channels if spans[c]])
         if entry.id not in copied
         and any(span.holds(entry) for span in spans[entry.channel])
-        and not is_expired(entry, now, retention)
+        and not entry.expired(now, retention)
     )
     return sorted(shown, key=lambda entry: entry.id, reverse=True)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -34,8 +35,9 @@ from pynamodb.expressions.operand import Path
 from chalicelib import storage
 from chalicelib.broadcast.sequence import ChannelSequence, read_sequence, sequence_item
 from chalicelib.core import tenants
+from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import BusyError
-from chalicelib.core.ids import first_id_at
+from chalicelib.core.ids import first_id_at, id_time_ms
 from chalicelib.storage import CRITICAL, FRAMES, SendLog, Step, UserCounts, WorkQueue
 
 if TYPE_CHECKING:
@@ -43,8 +45,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-INDEX, REGISTER = "~b|", "~r|"
+INDEX, REGISTER, COPIES = "~b|", "~r|", "~m|"
 ENTRY = "b:"
+COPIED = "mb"  # on a user's copies item ``~m|<user>``: the ids of the broadcasts they hold a copy of
+# One index item holds a channel's broadcasts within the retention (those past it are removed as the next is
+# stored): at ~100 bytes each, 3,000 stay well under DynamoDB's 400 KB item. A channel with more live
+# broadcasts sends per subscriber again (docs/design.md, *Broadcast on read*).
+MAX_ENTRIES = 3000
 INDEX_ACTION = 2  # the index entry's place in the transaction (`_write`): refused there, the broadcast is stored
 
 
@@ -54,6 +61,10 @@ def index_key(channel: str) -> str:
 
 def register_key(tenant: str | None) -> str:
     return REGISTER + (tenant or "")
+
+
+def copies_key(user_id: str) -> str:
+    return COPIES + user_id
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,12 @@ class IndexEntry:
         return json.dumps(
             {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
         )
+
+    def expired(self, now: datetime, retention: timedelta) -> bool:
+        """As a stored copy would be (`chalicelib.inbox.expiry.expired`): past its own expiry, or its retention."""
+        if self.expiry is not None and datetime.fromisoformat(self.expiry) <= now:
+            return True
+        return id_time_ms(self.id) / 1000 + retention.total_seconds() <= now.timestamp()
 
     @classmethod
     def parse(cls, channel: str, name: str, value: str) -> IndexEntry:
@@ -96,15 +113,22 @@ class Broadcaster:
     """The sender's broadcaster (`chalicelib.sending.Sender`): an audience send to a channel with more than
     ``threshold`` subscribers is stored once, as a broadcast, and its frames are queued (`frames`)."""
 
-    def __init__(self, threshold: int, queue: Callable[[], WorkQueue]) -> None:
+    def __init__(self, threshold: int, queue: Callable[[], WorkQueue], retention: timedelta) -> None:
         self.threshold = threshold
         self._queue = queue
+        self._retention = retention
 
     def __call__(self, log: SendLog, channel: Channel) -> bool:
         sequence = read_sequence(channel.name, first_id_at(channel.created_at))
         if sequence.subscribers <= self.threshold:
             return False
-        store_broadcast(log, sequence)
+        kept = entries_of(channel.name, storage.read_item(UserCounts, index_key(channel.name), consistent=True))
+        now = utc_now()
+        past = [entry.id for entry in kept if entry.expired(now, self._retention)]  # removed as this one is stored
+        if len(kept) - len(past) >= MAX_ENTRIES:
+            logger.warning("broadcast index full: sent per subscriber", extra={"channel": channel.name})
+            return False
+        store_broadcast(log, sequence, past)
         try:  # after the store: a retry with the same key finds it stored and queues the frames again
             self._queue().put(Step(FRAMES, log.id))
         except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
@@ -113,8 +137,9 @@ class Broadcaster:
         return True
 
 
-def store_broadcast(log: SendLog, sequence: ChannelSequence) -> None:
-    """Store the send ``log`` (not yet saved) as a broadcast: the four writes above, retried until one lands.
+def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str] = ()) -> None:
+    """Store the send ``log`` (not yet saved) as a broadcast: the four writes above, retried until one lands;
+    the index entries ``past`` (expired) are removed in the same write.
 
     A subscription change between the read of ``sequence`` and the write is
     read again; a retry of a send that already landed finds its index entry
@@ -132,7 +157,7 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence) -> None:
         )
         log.recipients = log.stored = sequence.subscribers
         try:
-            _write(log, sequence, entry)
+            _write(log, sequence, entry, list(past))
             return
         except TransactWriteError as error:
             codes = storage.cancellation_codes(error)
@@ -145,13 +170,12 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence) -> None:
     raise BusyError("audience: the channel's subscriptions keep changing; retry with the same Idempotency-Key")
 
 
-def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry) -> None:
+def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry, past: list[str]) -> None:
     name = Path(ENTRY + entry.id)
+    index: list[Any] = [name.set(entry.value()), *(Path(ENTRY + expired).remove() for expired in past)]
     with storage.transaction() as transaction:  # PynamoDB sends the put first, then the updates in this order
         transaction.save(log)
         transaction.update(sequence_item(sequence.channel), actions=sequence.next(), condition=sequence.still())
-        transaction.update(
-            UserCounts(index_key(entry.channel)), actions=[name.set(entry.value())], condition=name.does_not_exist()
-        )
+        transaction.update(UserCounts(index_key(entry.channel)), actions=index, condition=name.does_not_exist())
         register = UserCounts(register_key(tenants.channel_tenant(entry.channel)))
         transaction.update(register, actions=[Path("channels").add({entry.channel})])

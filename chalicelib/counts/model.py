@@ -13,9 +13,8 @@ message id; per tag ``t``, ``tg:t`` its unread messages; per user:
 ``muted`` (a copy of the preferences item) and ``v`` (a version that
 `chalicelib.inbox.repair` checks); per stream shard ``h`` that brought the
 user records lately, ``g:h`` the last sequence number applied from it and
-``gt:h`` when (the exactly-once guard of `chalicelib.counts.stream`); ``mb``
-the broadcasts the user holds a copy of (`chalicelib.broadcast`: the reads add
-the others to these counts).
+``gt:h`` when (the exactly-once guard of `chalicelib.counts.stream`). The
+broadcasts a user holds are added on read (`chalicelib.broadcast`), never here.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from chalicelib.storage import CRITICAL, LIVE_END, UNREAD, Image, UserCounts, im
 
 KINDS = ("u", "t", "s", "cu", "cs", "x")  # unread, total, unseen, critical unread, critical unseen, own expiry
 TAG = "tg"  # per tag: unread (``g`` is the guards')
-MATERIALIZED = "mb"  # the ids of the broadcasts the user holds a copy of: counted as their own messages
 GUARD, GUARD_TIME = "g", "gt"  # per shard: the last sequence number applied, and when (epoch seconds)
 
 
@@ -80,7 +78,6 @@ class Counts:
     muted: frozenset[str]
     version: int = 0
     guards: dict[str, tuple[str, int]] = field(default_factory=dict)  # shard → (last sequence applied, when)
-    materialized: frozenset[str] = frozenset()  # broadcasts the user holds a copy of (`chalicelib.broadcast.copies`)
 
     @classmethod
     def from_item(cls, user_id: str, item: dict[str, Any] | None) -> Counts:
@@ -105,7 +102,6 @@ class Counts:
             muted=frozenset(item.get("muted", {}).get("SS", [])),
             version=int(item.get("v", {}).get("N", "0")),
             guards=guards,
-            materialized=frozenset(item.get(MATERIALIZED, {}).get("SS", [])),
         )
 
     def without(self, images: Iterable[Image]) -> Counts:
@@ -166,7 +162,7 @@ def read_along(user_id: str, others: list[str]) -> tuple[Counts, dict[str, dict[
     """The user's counts and the raw items ``others`` of the same table, in one consistent BatchGetItem.
 
     Consistent: the user's own change, just answered, is in it (its counts, and
-    the broadcasts it copied: a stale ``mb`` would show a copied one twice).
+    the broadcasts it copied: a stale read would show a copied one twice).
     """
     found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", [user_id, *others])}
     return Counts.from_item(user_id, found.pop(user_id, None)), found
