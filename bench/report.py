@@ -93,6 +93,7 @@ def render(directory: Path = RESULTS) -> str:
     if throughput:
         lines += _throughput(throughput)
     lines += _broadcast(_load("broadcast", directory))
+    lines += _broadcast_on_read(_load("broadcast_on_read", directory))
     if cold:
         lines += _cold_start(cold)
     return "\n".join(lines).rstrip() + "\n"
@@ -229,6 +230,25 @@ def _broadcast(result: dict[str, Any] | None) -> list[str]:
         f"| {result['dynamodb_calls_per_recipient']:.3f} | {result['estimated_wru_per_recipient']:.2f} |",
         "",
         "Calls by kind (worker and delivery): " + ", ".join(f"{k} {v:,}" for k, v in calls.items()) + ".",
+        "",
+    ]
+
+
+def _broadcast_on_read(result: dict[str, Any] | None) -> list[str]:
+    if not result:
+        return []
+    p = result["parameters"]
+    done, last = result["seconds_202_to_done"], result["seconds_202_to_last_frame"]
+    return [
+        f"**Broadcast on read** (`python -m bench.broadcast --subscribers {p['subscribers']} --online {p['online']}`, "
+        f"{result['written']}): the same, to a channel over `INAPP_BROADCAST_THRESHOLD`: stored once; frames lost: "
+        f"**{result['lost']}** of {result['frames_expected']}.",
+        "",
+        "| request → 202 | DynamoDB writes by the 202 (calls / est. WRU) | 202 → log done | 202 → last frame |",
+        "|---|---|---|---|",
+        f"| {result['request_to_202_seconds'] * 1000:.0f} ms | {result['dynamodb_write_calls_by_202']} / "
+        f"{result['estimated_wru_by_202']:.0f} | {'—' if done is None else f'{done:.2f} s'} "
+        f"| {'—' if last is None else f'{last:.1f} s'} |",
         "",
     ]
 

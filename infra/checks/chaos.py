@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     if args.stack_log:
         Path(args.stack_log).write_text("".join(output))
     findings = Findings(*lost, sorted(gaps.values()), counted_in, cancelled, snoozed)
-    audience = Audience(subscribers, listed, log, sent.recipients)
+    audience = Audience(subscribers, listed, log, sent.recipients, sent.broadcasts)
     table = fault_table(FaultPlan.parse(args.faults), figures("".join(output)), args.min_share)
     return report(args, tally, expected, audience, events, findings, table, output, time.monotonic() - started)
 

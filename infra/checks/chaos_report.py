@@ -75,7 +75,7 @@ def report(
     for refusal, count in sorted(tally.refusals.items()):
         print(f"    {count} × {refusal}")
     print(f"  subscribers            {len(audience.subscribers)} ({len(audience.listed)} listed)")
-    print(f"  audience sends         {len(audience.log)}")
+    print(f"  audience sends         {len(audience.log)} ({len(audience.broadcasts)} of them broadcasts)")
     print(f"  audience recipients    {sum(max(0, entry.recipients) for entry in audience.log)}")
     print(f"  audience done          {len(audience.log) - len(audience.incomplete)}")
     print(f"  audience not done      {len(audience.incomplete)}")

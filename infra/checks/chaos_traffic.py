@@ -149,6 +149,7 @@ class Sent:
     expected: dict[str, set[str]]  # user → the ids they must end up holding
     audience: list[str] = field(default_factory=list)  # the audience sends' ids
     recipients: dict[str, int] = field(default_factory=dict)  # each audience send's subscribers then
+    broadcasts: list[str] = field(default_factory=list)  # the audience sends to the broadcasts' channel
     events: dict[str, list[str]] = field(default_factory=dict)  # title → receivers of the sends made as events
 
     def add(self, message_id: str, users: list[str]) -> None:
@@ -179,6 +180,7 @@ class Audience:
     listed: set[str]
     log: list[LogEntry]
     recipients: dict[str, int] = field(default_factory=dict)
+    broadcasts: list[str] = field(default_factory=list)  # those sent to the broadcasts' channel
 
     @property
     def incomplete(self) -> list[LogEntry]:
@@ -246,6 +248,8 @@ def send_all(
             if kind == AUDIENCE:
                 sent.audience.append(answer["id"])
                 sent.recipients[answer["id"]] = recipients
+                if body["channel"] == WIDE:
+                    sent.broadcasts.append(answer["id"])
         else:
             tally.count("sends not accepted")
     return sent

@@ -376,3 +376,44 @@ def test_a_new_messages_frame_brings_the_badge_its_counts(page: Any, stack: Any)
     socket.send(created("01KC0000000000000000000001", "Crossed", 1, 8))
     expect(page.locator(".toast", has_text="Crossed")).to_be_visible()
     expect(page.locator("#badge")).to_have_text("2")
+
+
+@pytest.fixture(scope="module")
+def broadcast_stack() -> Any:
+    """A stack of its own where every audience send with a subscriber is a broadcast (the shared one keeps 10,000)."""
+    from infra.local.running import RunningStack
+
+    running = RunningStack(SECRET, {"INAPP_BROADCAST_THRESHOLD": "0"})
+    try:
+        admin = issue_token("admin", SECRET, admin=True)
+        assert running.http("POST", "/channels", admin, {"name": "general", "title": "General"})[0] == 201
+        assert running.http("POST", "/channels/general/subscribers", admin, {"add": ["bc1", "bc2"]})[0] == 200
+        yield running
+    finally:
+        running.stop()
+
+
+def test_a_broadcast_toasts_counts_on_the_badge_and_view_reads_it_like_any_message(new_page: Any, broadcast_stack: Any) -> None:
+    from playwright.sync_api import expect
+
+    pages = []
+    for user in ("bc1", "bc2"):
+        page = new_page()
+        page.goto(f"{broadcast_stack.urls['http']}/#token={issue_token(user, SECRET)}")
+        page.locator("#connection[data-state='open']").wait_for(timeout=10_000)
+        pages.append(page)
+    admin = issue_token("admin", SECRET, admin=True)
+    body = {"channel": "general", "audience": "subscribers", "title": "To everyone", "url": "/health"}
+    status, sent = broadcast_stack.http("POST", "/messages", admin, body)
+    assert status == 202, sent
+    for page in pages:  # its frame carries no counts: the page counts it itself
+        expect(page.locator(".toast", has_text="To everyone")).to_be_visible(timeout=5000)
+        expect(page.locator("#badge")).to_have_text("1")
+    first, second = pages
+    first.locator(".message", has_text="To everyone").get_by_role("button", name="View").click()
+    first.wait_for_url(re.compile(r"/health$"), timeout=5000)
+    assert broadcast_stack.http("GET", "/me/unread-count", issue_token("bc1", SECRET))[1]["total"] == 0
+    expect(second.locator("#badge")).to_have_text("1")  # the other subscriber's is theirs
+    second.reload()
+    second.locator("#connection[data-state='open']").wait_for(timeout=10_000)
+    expect(second.locator("#badge")).to_have_text("1")  # and so the server counts it
