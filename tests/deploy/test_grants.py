@@ -25,11 +25,13 @@ from typing import Any
 import pytest
 
 from chalicelib import service
+from chalicelib.core.auth import issue_token
 from chalicelib.core.clock import iso
 from chalicelib.realtime.connections import LiveConnection
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.inbox_tables import InboxMessage
 from tests import packaging
+from tests.conftest import SECRET
 from tests.events import ws_event
 from tests.faults import failing_write
 
@@ -199,10 +201,43 @@ def test_the_http_api_role_grants_what_the_routes_call(api: Any, recorder: Recor
         for query in ("?limit=1", "?channel=news"):
             _call(api, "GET", f"/messages{query}", admin_token)
         _call(api, "DELETE", "/channels/news", admin_token, status=204)
+    broadcasts = _broadcast_paths(api, admin_token, alice, recorder)
     grants, others = granted("ApiHandlerRole")
-    assert used == grants
+    _same(used | broadcasts, grants)
     assert {("scheduler:CreateSchedule", SCHEDULE_GROUP, None), ("scheduler:DeleteSchedule", SCHEDULE_GROUP, None)} <= used
     assert "iam:PassRole" in others  # a snooze's schedule runs with the scheduler's role
+
+
+def _broadcast_paths(api: Any, admin_token: str, alice: str, recorder: Recorder) -> set[Grant]:
+    """The routes again where an audience send is a broadcast (threshold 0): its store, what its holders read and
+    change (their copies), subscribers ending with broadcasts held."""
+    os.environ["INAPP_BROADCAST_THRESHOLD"] = "0"
+    try:
+        service.reset()
+        recorder = _rehooked(recorder)
+        _call(api, "POST", "/channels", admin_token, {"name": "wide", "title": "Wide"}, 201)
+        _call(api, "POST", "/channels/wide/subscribers", admin_token, {"add": ["alice", "bob"]})
+        with recorder.recording() as used:
+            body = {"channel": "wide", "audience": "subscribers", "title": "All", "tags": ["ops"]}
+            sent = [_call(api, "POST", "/messages", admin_token, body, 202)["id"] for _ in range(3)]
+            for query in ("", "?channel=wide", "?tag=ops", f"?after={sent[0]}"):
+                _call(api, "GET", f"/me/messages{query}", alice)
+            _call(api, "GET", "/me/unread-count", alice)
+            _call(api, "GET", "/me/channels", alice)
+            _call(api, "GET", f"/me/messages/{sent[0]}", alice)
+            _call(api, "PATCH", f"/me/messages/{sent[0]}", alice, {"status": "read"})
+            _call(api, "POST", "/me/messages/read", alice, {"channel": "wide"})
+            _call(api, "POST", "/channels/wide/subscribers", admin_token, {"remove": ["bob"], "add": ["carol"]})
+            _call(api, "DELETE", "/channels/wide", admin_token, status=204)
+        return used
+    finally:
+        del os.environ["INAPP_BROADCAST_THRESHOLD"]
+        service.reset()
+
+
+def _same(used: set[Grant], grants: set[Grant]) -> None:
+    """What the code called is what the role grants: each side's surplus named."""
+    assert (sorted(used - grants, key=str), sorted(grants - used, key=str)) == ([], [])
 
 
 def _soon() -> str:
@@ -238,13 +273,23 @@ def test_the_send_role_grants_what_the_send_lambda_calls(api: Any, lambdas: Any,
         with pytest.raises(Exception, match="not found"):
             lambdas.invoke("send", {**message, "channel": "gone", "idempotencyKey": "k2"})
         lambdas.invoke("send", {"channel": channel, "audience": "subscribers", "title": "All"})
+    api.call("POST", f"/channels/{channel}/subscribers", token=issue_token("admin", SECRET, admin=True), json_body={"add": ["a"]})
+    os.environ["INAPP_BROADCAST_THRESHOLD"] = "0"  # the same audience send, as a broadcast
+    try:
+        service.reset()
+        recorder = _rehooked(recorder)
+        with recorder.recording() as broadcasting:
+            lambdas.invoke("send", {"channel": channel, "audience": "subscribers", "title": "All"})
+    finally:
+        del os.environ["INAPP_BROADCAST_THRESHOLD"]
+        service.reset()
     grants, others = granted("SendRole")
-    assert used == grants
+    _same(used | broadcasting, grants)
     assert "sqs:SendMessage" in others  # Lambda, for an asynchronous invocation that failed for good
 
 
 def test_the_fan_out_role_grants_what_the_worker_calls(
-    api: Any, admin_token: str, recorder: Recorder, channel: str, worker: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, admin_token: str, recorder: Recorder, channel: str, worker: Any, monkeypatch: pytest.MonkeyPatch, standin: Any
 ) -> None:
     monkeypatch.setenv("INAPP_FANOUT_CHUNK_SIZE", "60")  # two chunks: the worker queues the second itself
     service.reset()
@@ -258,8 +303,33 @@ def test_the_fan_out_role_grants_what_the_worker_calls(
     with recorder.recording() as cancelling:
         assert worker.drain() == 2  # the second send, cancelled (its channel is gone), and one page of clean-up
     grants, others = granted("FanOutRole")
-    assert sending | cancelling == grants
+    _same(sending | cancelling | _broadcast_steps(api, admin_token, worker), grants)
+    assert standin.frames("a1=") and standin.deleted == ["b1="]  # a broadcast's frame; an expired token's socket closed
+    assert "execute-api:ManageConnections" in others
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= others
+
+
+def _broadcast_steps(api: Any, admin_token: str, worker: Any) -> set[Grant]:
+    """The worker's steps of a broadcast (threshold 0): its frames to a holder online, and the spans its channel's
+    clean-up keeps for its subscribers."""
+    os.environ["INAPP_BROADCAST_THRESHOLD"] = "0"
+    try:
+        service.reset()
+        recorder = _rehooked(Recorder())
+        _call(api, "POST", "/channels", admin_token, {"name": "wide", "title": "Wide"}, 201)
+        _call(api, "POST", "/channels/wide/subscribers", admin_token, {"add": ["alice", "bob"]})
+        now = time.time()
+        registry = service.get_services().registry
+        registry.connect(LiveConnection("a1=", "alice", int(now * 1000), int(now) + 3600))
+        registry.connect(LiveConnection("b1=", "bob", int(now * 1000) - 60_000, int(now) - 1))  # its token expired
+        _call(api, "POST", "/messages", admin_token, {"channel": "wide", "audience": "subscribers", "title": "All"}, 202)
+        _call(api, "DELETE", "/channels/wide", admin_token, status=204)
+        with recorder.recording() as used:
+            assert worker.drain() == 2  # the frames, and the clean-up's one page
+        return used
+    finally:
+        del os.environ["INAPP_BROADCAST_THRESHOLD"]
+        service.reset()
 
 
 def _rehooked(recorder: Recorder) -> Recorder:
