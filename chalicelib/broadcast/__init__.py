@@ -15,6 +15,7 @@ from chalicelib.core import lazy
 
 if TYPE_CHECKING:
     from chalicelib.broadcast.copies import change_all as change_all
+    from chalicelib.broadcast.copies import hide_held as hide_held
     from chalicelib.broadcast.copies import write_copy as write_copy
     from chalicelib.broadcast.frames import BroadcastFrames as BroadcastFrames
     from chalicelib.broadcast.sequence import ChannelSequence as ChannelSequence
@@ -33,7 +34,7 @@ if not TYPE_CHECKING:
     __getattr__, __dir__, __all__ = lazy.exports(
         __name__,
         {
-            "copies": ("change_all", "write_copy"),
+            "copies": ("change_all", "hide_held", "write_copy"),
             "frames": ("BroadcastFrames",),
             "sequence": ("ChannelSequence", "read_sequence", "sequence_item"),
             "store": ("Broadcaster", "IndexEntry"),

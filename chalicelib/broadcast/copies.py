@@ -35,6 +35,14 @@ def write_copy(user_id: str, message_id: str) -> None:
     _write(user_id, messages(user_id, [message_id]))
 
 
+def hide_held(user_id: str) -> int:
+    """Every broadcast the user holds is named as copied, so none shows again (their data erased): how many."""
+    ids = {entry.id for entry in held_by(user_id)}
+    if ids:
+        storage.update_item(UserCounts, copies_key(user_id), [Path(COPIED).add(ids)])
+    return len(ids)
+
+
 def change_all(user_id: str, channel: str | None, change: Change, limit: int) -> tuple[int, bool]:
     """A change of "all" for the broadcasts the user holds (of ``channel``): their copies written already changed.
 

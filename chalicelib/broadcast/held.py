@@ -3,8 +3,9 @@
 1. the registers of the user's possible tenants (`store.register_key`)
    name the channels that ever had broadcasts (read with the user's counts
    item: the same BatchGetItem);
-2. each such channel's index item and the user's subscription and ended
-   subscriptions on it (two BatchGetItems, which could run side by side);
+2. the user's subscription and ended subscriptions on each such channel
+   (two BatchGetItems), then the index items of those they are or were on,
+   with the user's copies item (one consistent BatchGetItem);
 3. in memory: the index entries whose number falls in one of the user's
    spans (subscribed with ``fromSeq`` < number, and still, or until
    ``toSeq`` ≥ number), in the same life of the channel, not expired, and
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import storage
-from chalicelib.broadcast.store import IndexEntry, entries_of, index_key, register_key
+from chalicelib.broadcast.store import COPIED, IndexEntry, copies_key, entries_of, index_key, register_key
 from chalicelib.core.tenants import SEPARATOR
 from chalicelib.storage import PAST, PastSubscriptions, Subscription, UserCounts
 
@@ -78,27 +79,33 @@ def spans_by_user(channel: str, users: list[str]) -> dict[str, list[Span]]:
     return spans
 
 
-def channel_entries(channels: list[str]) -> list[IndexEntry]:
-    """Every broadcast of ``channels`` (BatchGetItem of their index items)."""
+def entries_and_copies(user_id: str, channels: list[str]) -> tuple[list[IndexEntry], frozenset[str]]:
+    """Every broadcast of ``channels`` and the ids of those the user holds a copy of: one consistent BatchGetItem
+    of the channels' index items and the user's copies item (a copy just written is never shown twice)."""
     by_key = {index_key(channel): channel for channel in channels}
-    found = storage.read_items(UserCounts, "userId", list(by_key))
-    return [entry for item in found for entry in entries_of(by_key[item["userId"]["S"]], item)]
+    copies = copies_key(user_id)
+    entries: list[IndexEntry] = []
+    copied: frozenset[str] = frozenset()
+    for item in storage.read_items(UserCounts, "userId", [*by_key, copies]):
+        key = item["userId"]["S"]
+        if key == copies:
+            copied = frozenset(item.get(COPIED, {}).get("SS", []))
+        else:
+            entries += entries_of(by_key[key], item)
+    return entries, copied
 
 
-def held(
-    user_id: str, channels: list[str], materialized: frozenset[str], now: datetime, retention: timedelta
-) -> list[IndexEntry]:
-    """The broadcasts of ``channels`` the user holds, has no copy of (``materialized``) and that have not expired,
-    newest first."""
+def held(user_id: str, channels: list[str], now: datetime, retention: timedelta) -> list[IndexEntry]:
+    """The broadcasts of ``channels`` the user holds, has no copy of and that have not expired, newest first."""
     if not channels:
         return []
     spans = spans_of(user_id, channels)
     if not any(spans.values()):
         return []
-    copied = materialized
+    entries, copied = entries_and_copies(user_id, [c for c in channels if spans[c]])
     shown = (
         entry
-        for entry in channel_entries([c for c in channels if spans[c]])
+        for entry in entries
         if entry.id not in copied
         and any(span.holds(entry) for span in spans[entry.channel])
         and not entry.expired(now, retention)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import counts, storage
 from chalicelib.broadcast.held import broadcast_channels, held, register_keys
-from chalicelib.broadcast.store import COPIED, IndexEntry, copies_key
+from chalicelib.broadcast.store import IndexEntry
 from chalicelib.core import tenants
 from chalicelib.core.clock import utc_now
 from chalicelib.core.config import get_settings
@@ -45,16 +45,12 @@ def retention() -> timedelta:
 def read_counts(user_id: str) -> tuple[Counts, list[IndexEntry]]:
     """The user's stored counts, and the broadcasts they hold without a copy of their own, newest first.
 
-    The counts item, the registers and the user's copies item (the ids of the
-    broadcasts they hold a copy of: apart from the counts item, whose every
-    update would grow with it) come in one BatchGetItem: a user on no channel
-    that ever had a broadcast costs nothing more.
+    The counts item and the registers come in one BatchGetItem (eventually
+    consistent, as the counts read was): a user on no channel that ever had a
+    broadcast costs nothing more. The rest only for those who may hold some (`held`).
     """
-    copies = copies_key(user_id)
-    stored, found = counts.read_along(user_id, [*register_keys(user_id), copies])
-    channels = broadcast_channels(item for key, item in found.items() if key != copies)
-    copied = frozenset(found.get(copies, {}).get(COPIED, {}).get("SS", []))
-    return stored, held(user_id, channels, copied, utc_now(), retention())
+    stored, registers = counts.read_along(user_id, register_keys(user_id))
+    return stored, held(user_id, broadcast_channels(registers.values()), utc_now(), retention())
 
 
 def held_by(user_id: str) -> list[IndexEntry]:

@@ -159,12 +159,10 @@ def read(user_id: str, *, consistent: bool = False) -> Counts:
 
 
 def read_along(user_id: str, others: list[str]) -> tuple[Counts, dict[str, dict[str, Any]]]:
-    """The user's counts and the raw items ``others`` of the same table, in one consistent BatchGetItem.
-
-    Consistent: the user's own change, just answered, is in it (its counts, and
-    the broadcasts it copied: a stale read would show a copied one twice).
-    """
-    found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", [user_id, *others])}
+    """The user's counts and the raw items ``others`` of the same table, in one BatchGetItem (eventually
+    consistent, as `read`)."""
+    keys = [user_id, *others]
+    found = {item["userId"]["S"]: item for item in storage.read_items(UserCounts, "userId", keys, consistent=False)}
     return Counts.from_item(user_id, found.pop(user_id, None)), found
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from chalicelib import counts, storage
+from chalicelib import broadcast, counts, storage
 from chalicelib.core.errors import BusyError
 from chalicelib.counts import GUARD, GUARD_TIME, KINDS, Counts, OwnChange
 from chalicelib.inbox.bulk import in_transaction, per_transaction, unchanged
@@ -82,7 +82,8 @@ def _shown(kinds: dict[str, int]) -> dict[str, int]:
 
 
 def forget_user(user_id: str) -> dict[str, int]:
-    """Delete every item that is the user's: inbox (with archive and preferences) and connections.
+    """Delete every item that is the user's: inbox (with archive and preferences) and connections; the broadcasts
+    they hold are named as copied (and so deleted) on their copies item, which stays for that.
 
     The inbox items go in transactions that take their counts and mutes off
     the counts item (an app delete counts itself: `counts.own`); its emptied
@@ -91,6 +92,7 @@ def forget_user(user_id: str) -> dict[str, int]:
     again (deleting it here would let a message still on the stream
     recreate it with counts of a message that is gone).
     """
+    hidden = broadcast.hide_held(user_id)  # first: a broadcast they hold has no item here, and must not show again
     items = list(InboxMessage.query(user_id, consistent_read=True))
     for start in range(0, len(items), per_transaction(1)):
         in_transaction(items[start : start + per_transaction(1)], _erase, lambda item: True, field="user")
@@ -104,7 +106,7 @@ def forget_user(user_id: str) -> dict[str, int]:
         for element in registry.connections or set():
             connections.append(Connection(f"conn#{element.split('|', 1)[0]}"))  # id|connectedAt[|exp]
         connections.append(registry)
-    return {"messages": len(items), "connections": _delete_all(Connection, connections)}
+    return {"messages": len(items) + hidden, "connections": _delete_all(Connection, connections)}
 
 
 def _erase(transaction: Any, item: InboxMessage, own: OwnChange) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pynamodb.expressions.operand import Path
 
 from chalicelib.inbox.repair import forget_user, recount_user
@@ -74,3 +75,19 @@ def test_forget_user_erases_their_messages_counters_and_connections_only(
         "unseen": 30,
         "channels": {"news": 30},
     }
+
+
+def test_forget_user_leaves_no_broadcast_they_held_to_show(
+    api: Api, admin_token: str, channel: str, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import service
+
+    monkeypatch.setenv("INAPP_BROADCAST_THRESHOLD", "0")
+    service.reset()
+    api.call("POST", "/channels/news/subscribers", token=admin_token, json_body={"add": ["alice", "bob"]})
+    body = {"channel": "news", "audience": "subscribers", "title": "All"}
+    sent = [api.call("POST", "/messages", token=admin_token, json_body=body).json_body["id"] for _ in range(2)]
+    api.change_message(token("alice"), sent[0], {"status": "read"})  # one copied, one held as a broadcast
+    assert forget_user("alice") == {"messages": 2, "connections": 0}
+    assert (api.message_ids(token("alice")), api.unread_count(token("alice"))["total"]) == ([], 0)
+    assert api.message_ids(token("bob")) == sent[::-1]
