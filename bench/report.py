@@ -242,7 +242,8 @@ def _broadcast_on_read(result: dict[str, Any] | None) -> list[str]:
     return [
         f"**Broadcast on read** (`python -m bench.broadcast --subscribers {p['subscribers']} --online {p['online']}`, "
         f"{result['written']}): the same, to a channel over `INAPP_BROADCAST_THRESHOLD`: stored once; frames lost: "
-        f"**{result['lost']}** of {result['frames_expected']}.",
+        f"**{result['lost']}** of {result['frames_expected']}; counts other than a recount of the unread list: "
+        f"**{result['counts_off']}** of {result['counts_sampled']} sampled subscribers.",
         "",
         "| request → 202 | DynamoDB writes by the 202 (calls / est. WRU) | 202 → log done | 202 → last frame |",
         "|---|---|---|---|",
