@@ -105,11 +105,11 @@ async def broadcast(stack: Any, meter: Any, subscribers: int, online: int) -> di
             done_at = time.perf_counter()
         await asyncio.sleep(0.1)
     entry = await asyncio.to_thread(_http, base, "GET", f"/messages/{sent['id']}", admin)
-    sample = random.Random(7).sample(users, min(SAMPLE, subscribers))
-    off = await asyncio.to_thread(_counts_off, base, sample, sent["id"])
     await asyncio.sleep(1.0)  # the stream handler's last batches: calls made after the last frame count too
     memory = memory_kib(os.getpid())
-    reading = meter.read()  # before the sockets' $disconnect calls
+    reading = meter.read()  # before the sockets' $disconnect calls, and the sample's reads
+    sample = random.Random(7).sample(users, min(SAMPLE, subscribers))
+    off = await asyncio.to_thread(_counts_off, base, sample, sent["id"])
     calls, wru, rru = dict(sorted(reading["calls"].items())), reading["wru"], reading["rru"]
     for task in listeners:
         task.cancel()
@@ -171,11 +171,14 @@ def install_meter(table_kinds: dict[str, str]) -> None:
 
 
 def reset_meter() -> None:
-    _METER["meter"].reset()
-    _METER["meter"].queue_calls.clear()
+    if "meter" in _METER:  # an HTTP runtime started since the meters were installed has none
+        _METER["meter"].reset()
+        _METER["meter"].queue_calls.clear()
 
 
 def read_meter() -> dict[str, Any]:
+    if "meter" not in _METER:
+        return {"calls": {}, "wru": 0.0, "rru": 0.0, "queue_calls": {}}
     meter = _METER["meter"]
     return {"calls": dict(meter.calls), "wru": meter.wru, "rru": meter.rru, "queue_calls": dict(meter.queue_calls)}
 
