@@ -54,8 +54,21 @@ def change_all(user_id: str, channel: str | None, change: Change, limit: int) ->
     for copy in copies:
         change(copy)
     for chunk in _transactions(copies):
-        written += _write(user_id, chunk)
+        written += _write_held(user_id, chunk)
     return written, len(held) > limit
+
+
+def _write_held(user_id: str, chunk: list[InboxMessage]) -> int:
+    """One transaction of copies; if one was copied meanwhile (another device), the rest, still held, go again."""
+    for attempt in range(storage.CONFLICT_RETRIES):
+        if not chunk:
+            return 0
+        if written := _write(user_id, chunk):
+            return written
+        still = {entry.id for entry in held_by(user_id)}
+        chunk = [copy for copy in chunk if copy.message_id in still]
+        storage.pause_before_retry(attempt)
+    return 0
 
 
 def _transactions(copies: list[InboxMessage]) -> list[list[InboxMessage]]:

@@ -62,7 +62,7 @@ class BroadcastFrames:
 
     def run(self, send_id: str, after: str | None) -> str | None:
         entry = _entry(send_id)
-        if entry is None:
+        if entry is None:  # expired since, or not found yet: logged, and the step ends (a retry would not find it)
             logger.error("broadcast not in its channel's index", extra={"send_id": send_id})
             return None
         online, next_page = self._registry.online(after, self._page_items or PAGE_ITEMS)
@@ -92,9 +92,10 @@ class BroadcastFrames:
 
 
 def _entry(send_id: str) -> IndexEntry | None:
+    """The broadcast's index entry: consistent reads, as the step may run the moment after the store."""
     try:
-        channel = SendLog.get(send_id).channel
+        channel = SendLog.get(send_id, consistent_read=True).channel
     except SendLog.DoesNotExist:
         return None
-    found = entries_of(channel, storage.read_item(UserCounts, index_key(channel)))
+    found = entries_of(channel, storage.read_item(UserCounts, index_key(channel), consistent=True))
     return next((entry for entry in found if entry.id == send_id), None)

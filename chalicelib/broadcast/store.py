@@ -49,9 +49,10 @@ INDEX, REGISTER, COPIES = "~b|", "~r|", "~m|"
 ENTRY = "b:"
 COPIED = "mb"  # on a user's copies item ``~m|<user>``: the ids of the broadcasts they hold a copy of
 # One index item holds a channel's broadcasts within the retention (those past it are removed as the next is
-# stored): at ~100 bytes each, 3,000 stay well under DynamoDB's 400 KB item. A channel with more live
-# broadcasts sends per subscriber again (docs/design.md, *Broadcast on read*).
-MAX_ENTRIES = 3000
+# stored). An entry is ~130 bytes, ~340 with five long tags: past this many bytes of live entries (well under
+# DynamoDB's 400 KB item, with room for the next) a channel sends per subscriber again (docs/design.md,
+# *Broadcast on read*).
+MAX_INDEX_BYTES = 300_000
 INDEX_ACTION = 2  # the index entry's place in the transaction (`_write`): refused there, the broadcast is stored
 
 
@@ -83,6 +84,11 @@ class IndexEntry:
         return json.dumps(
             {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
         )
+
+    @property
+    def size(self) -> int:
+        """Its bytes in the index item, as DynamoDB counts them (name and value)."""
+        return len((ENTRY + self.id).encode()) + len(self.value().encode())
 
     def expired(self, now: datetime, retention: timedelta) -> bool:
         """As a stored copy would be (`chalicelib.inbox.expiry.expired`): past its own expiry, or its retention."""
@@ -125,7 +131,7 @@ class Broadcaster:
         kept = entries_of(channel.name, storage.read_item(UserCounts, index_key(channel.name), consistent=True))
         now = utc_now()
         past = [entry.id for entry in kept if entry.expired(now, self._retention)]  # removed as this one is stored
-        if len(kept) - len(past) >= MAX_ENTRIES:
+        if sum(entry.size for entry in kept if entry.id not in past) > MAX_INDEX_BYTES:
             logger.warning("broadcast index full: sent per subscriber", extra={"channel": channel.name})
             return False
         store_broadcast(log, sequence, past)

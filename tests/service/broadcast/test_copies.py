@@ -52,3 +52,27 @@ def test_mark_all_read_seen_and_archive_reach_the_broadcasts(
     archived = api.call("POST", "/me/messages/archive", token=reader, json_body={}).json_body
     assert (archived["updated"], api.message_ids(reader)) == (5, [])
     assert_counts_exact(user)
+
+
+def test_a_mark_all_racing_another_devices_change_still_reads_every_broadcast(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.broadcast import copies
+
+    ids = [broadcast(title=f"b{n}") for n in range(3)]
+    reader = token(subscribed[0])
+    real = copies._write
+    raced: list[bool] = []
+
+    def racing(user_id, chunk):  # type: ignore[no-untyped-def]
+        if not raced:  # another device reads one of them first
+            raced.append(True)
+            api.change_message(reader, ids[1], {"status": "read"})
+        return real(user_id, chunk)
+
+    monkeypatch.setattr(copies, "_write", racing)
+    answer = api.call("POST", "/me/messages/read", token=reader, json_body={}).json_body
+    assert (answer["updated"], answer["more"]) == (2, False)
+    assert api.unread_count(reader)["total"] == 0
+    assert sorted(api.message_ids(reader, "?status=read")) == sorted(ids)
+    assert_counts_exact(subscribed[0])

@@ -56,3 +56,22 @@ def test_the_send_lambda_broadcasts_too_and_names_its_sender(
         ("events:ci.deploys", "done", 12),
     ]
     assert api.message_ids(token(subscribed[7])) == [bridged["id"], direct["id"]]
+
+
+def test_a_channel_whose_index_is_full_sends_per_subscriber_again(
+    api: Api,
+    admin_token: str,
+    subscribed: list[str],
+    broadcast: Broadcast,
+    worker,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from chalicelib.broadcast import store
+
+    monkeypatch.setattr(store, "MAX_INDEX_BYTES", 100)  # less than one entry (~110 bytes): full after the first
+    first, second = broadcast(title="stored once"), broadcast(title="per subscriber")
+    worker.drain()
+    assert not [m for m in InboxMessage.query(subscribed[0]) if m.id == first]
+    assert [m.id for m in InboxMessage.query(subscribed[0])] == [second]
+    logs = [api.call("GET", f"/messages/{i}", token=admin_token).json_body for i in (first, second)]
+    assert [(log["status"], log["stored"]) for log in logs] == [("done", 12), ("done", 12)]
