@@ -131,7 +131,9 @@ def get_closer() -> Closer:
 def get_delivery() -> Delivery:
     services = get_services()
     executor = ThreadPoolExecutor(max_workers=realtime.POST_WORKERS, thread_name_prefix="posts")
-    return realtime.Delivery(services.registry, get_socket_poster().post, executor, closer=get_closer())
+    return realtime.Delivery(
+        services.registry, get_socket_poster().post, executor, closer=get_closer(), held_counts=broadcast.counts_adders
+    )
 
 
 @functools.lru_cache(maxsize=1)

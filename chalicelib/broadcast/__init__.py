@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.broadcast.sequence import sequence_item as sequence_item
     from chalicelib.broadcast.store import Broadcaster as Broadcaster
     from chalicelib.broadcast.store import IndexEntry as IndexEntry
+    from chalicelib.broadcast.views import counts_adders as counts_adders
     from chalicelib.broadcast.views import counts_with as counts_with
     from chalicelib.broadcast.views import held_by as held_by
     from chalicelib.broadcast.views import matching as matching
@@ -38,6 +39,6 @@ if not TYPE_CHECKING:
             "frames": ("BroadcastFrames",),
             "sequence": ("ChannelSequence", "read_sequence", "sequence_item"),
             "store": ("Broadcaster", "IndexEntry"),
-            "views": ("counts_with", "held_by", "matching", "merged", "messages", "read_counts"),
+            "views": ("counts_adders", "counts_with", "held_by", "matching", "merged", "messages", "read_counts"),
         },
     )

@@ -111,3 +111,31 @@ def held(user_id: str, channels: list[str], now: datetime, retention: timedelta)
         and not entry.expired(now, retention)
     )
     return sorted(shown, key=lambda entry: entry.id, reverse=True)
+
+
+def held_by_users(users: list[str], now: datetime, retention: timedelta) -> dict[str, list[IndexEntry]]:
+    """`held` for many users at once (delivery's batch): the registers once, each channel's spans for its
+    candidates in BatchGetItems of 100, the index and copies items in one consistent read; users holding
+    nothing are left out."""
+    keys = {user: register_keys(user) for user in users}
+    registers = {
+        item["userId"]["S"]: item
+        for item in storage.read_items(UserCounts, "userId", sorted({k for ks in keys.values() for k in ks}), consistent=False)
+    }
+    channels_of = {user: broadcast_channels(registers[k] for k in ks if k in registers) for user, ks in keys.items()}
+    spans: dict[str, dict[str, list[Span]]] = {}
+    for channel in sorted({c for cs in channels_of.values() for c in cs}):
+        for user, found in spans_by_user(channel, [u for u, cs in channels_of.items() if channel in cs]).items():
+            if found:
+                spans.setdefault(user, {})[channel] = found
+    held_map: dict[str, list[IndexEntry]] = {}
+    for user, by_channel in spans.items():
+        entries, copied = entries_and_copies(user, sorted(by_channel))
+        shown = [
+            e
+            for e in entries
+            if e.id not in copied and any(s.holds(e) for s in by_channel[e.channel]) and not e.expired(now, retention)
+        ]
+        if shown:
+            held_map[user] = sorted(shown, key=lambda entry: entry.id, reverse=True)
+    return held_map

@@ -9,12 +9,13 @@ item, read for the messages a page shows (one BatchGetItem).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import counts, storage
-from chalicelib.broadcast.held import broadcast_channels, held, register_keys
+from chalicelib.broadcast.held import broadcast_channels, held, held_by_users, register_keys
 from chalicelib.broadcast.store import IndexEntry
 from chalicelib.core import tenants
 from chalicelib.core.clock import utc_now
@@ -51,6 +52,12 @@ def read_counts(user_id: str) -> tuple[Counts, list[IndexEntry]]:
     """
     stored, registers = counts.read_along(user_id, register_keys(user_id))
     return stored, held(user_id, broadcast_channels(registers.values()), utc_now(), retention())
+
+
+def counts_adders(users: list[str]) -> dict[str, Callable[[Counts], Counts]]:
+    """For delivery's batch: each user's counts with the broadcasts they hold added (users holding none left out)."""
+    held = held_by_users(users, utc_now(), retention())
+    return {user: functools.partial(counts_with, entries=entries) for user, entries in held.items()}
 
 
 def held_by(user_id: str) -> list[IndexEntry]:

@@ -98,12 +98,15 @@ class Delivery:
         clock: Callable[[], float] = time.time,
         counts_executor: ThreadPoolExecutor | None = None,
         closer: Closer | None = None,
+        held_counts: Callable[[list[str]], dict[str, Callable[[Counts], Counts]]] | None = None,
     ) -> None:
         self._registry = registry
         self._post = post
         self._executor = executor
         self._clock = clock
         self._closer = closer  # closes expired tokens' connections; without one they are only skipped
+        # What the frames' counts add to the stored ones: each online user's broadcasts (chalicelib.broadcast).
+        self._held_counts = held_counts or (lambda users: {})
         # Counts get a pool of their own, so slow posts never hold back a user's counts update.
         self._counts_executor = counts_executor or ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="counts")
 
@@ -138,7 +141,11 @@ class Delivery:
         online = [record for user in connections for record in by_user[user]]
         late.mark_late(online, int(self._clock() * 1000), self._executor)  # before any frame: a catch-up finds them
 
+        adders = self._held_counts(list(connections)) if connections else {}
+
         def deliver(user: str, stored: Counts | None) -> Posted:  # runs on the posting pool: submits, never waits
+            if stored is not None and user in adders:
+                stored = adders[user](stored)  # as the user's reads show them: with the broadcasts they hold
             frames = user_frames(by_user[user], changes.get(user), stored)
             if not frames:
                 return 0, []

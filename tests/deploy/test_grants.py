@@ -359,8 +359,22 @@ def test_the_deliver_role_grants_what_delivery_calls(
         assert lambdas.invoke("deliver", inserts).payload == {"batchItemFailures": []}
         assert lambdas.invoke("deliver", inserts).payload == {"batchItemFailures": []}  # a replay reads the counts
         assert lambdas.invoke("deliver", expiries).payload == {"batchItemFailures": []}
+    admin = issue_token("admin", SECRET, admin=True)  # alice holds a broadcast: her frames' counts add it
+    api.call("POST", f"/channels/{channel}/subscribers", token=admin, json_body={"add": ["alice"]})
+    os.environ["INAPP_BROADCAST_THRESHOLD"] = "0"
+    try:
+        service.reset()
+        api.call("POST", "/messages", token=admin, json_body={"channel": channel, "audience": "subscribers", "title": "All"})
+        stream.batch()
+        send(["alice"])
+        recorder = _rehooked(recorder)
+        with recorder.recording() as holding:
+            assert lambdas.invoke("deliver", stream.batch()).payload == {"batchItemFailures": []}
+    finally:
+        del os.environ["INAPP_BROADCAST_THRESHOLD"]
+        service.reset()
     grants, others = granted("DeliverRole")
-    assert used == grants
+    _same(used | holding, grants)
     assert standin.frames("a1=") and "execute-api:ManageConnections" in others
     assert {"dynamodb:GetRecords", "sqs:SendMessage"} <= others  # what the event source mapping does with this role
 

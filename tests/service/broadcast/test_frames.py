@@ -60,3 +60,23 @@ def test_a_post_failing_after_its_retries_fails_the_step_and_the_queue_runs_it_a
     worker.drain()
     assert [f["message"]["id"] for f in standin.frames("a1=")] == [send_id]  # by the step's second run
     assert [f["message"]["id"] for f in standin.frames("b1=")] == [send_id, send_id]  # posted again: clients keep one
+
+
+def test_the_counts_every_frame_carries_include_the_broadcasts_the_user_holds(
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    subscribed: list[str],
+    broadcast: Broadcast,
+    lambdas,
+    stream,
+    send,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.conftest import deliver_and_replay
+
+    connect(subscribed[0], "a1=")
+    broadcast(severity="critical")
+    stream.batch()  # nothing of the broadcast is on the stream
+    send([subscribed[0]], title="own")
+    assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
+    (created,) = [f for f in standin.frames("a1=") if f["message"]["title"] == "own"]
+    assert (created["counts"]["total"], created["counts"]["channels"]) == (2, {"news": 2})  # as /me/unread-count says
