@@ -54,6 +54,7 @@ COPIED = "mb"  # on a user's copies item ``~m|<user>``: the ids of the broadcast
 # *Broadcast on read*).
 MAX_INDEX_BYTES = 300_000
 INDEX_ACTION = 2  # the index entry's place in the transaction (`_write`): refused there, the broadcast is stored
+LOG_ACTION = 0  # the send log's: refused there alone, an earlier attempt logged the send per subscriber
 
 
 def index_key(channel: str) -> str:
@@ -134,7 +135,8 @@ class Broadcaster:
         if sum(entry.size for entry in kept if entry.id not in past) > MAX_INDEX_BYTES:
             logger.warning("broadcast index full: sent per subscriber", extra={"channel": channel.name})
             return False
-        store_broadcast(log, sequence, past)
+        if not store_broadcast(log, sequence, past):
+            return False
         try:  # after the store: a retry with the same key finds it stored and queues the frames again
             self._queue().put(Step(FRAMES, log.id))
         except Exception as error:  # botocore's ClientError or a connection error: nothing was queued
@@ -143,9 +145,10 @@ class Broadcaster:
         return True
 
 
-def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str] = ()) -> None:
+def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str] = ()) -> bool:
     """Store the send ``log`` (not yet saved) as a broadcast: the four writes above, retried until one lands;
-    the index entries ``past`` (expired) are removed in the same write.
+    the index entries ``past`` (expired) are removed in the same write. False: an earlier attempt of this send
+    logged it as a send per subscriber (the channel has grown past the threshold since): it stays one.
 
     A subscription change between the read of ``sequence`` and the write is
     read again; a retry of a send that already landed finds its index entry
@@ -164,11 +167,13 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str]
         log.recipients = log.stored = sequence.subscribers
         try:
             _write(log, sequence, entry, list(past))
-            return
+            return True
         except TransactWriteError as error:
             codes = storage.cancellation_codes(error)
             if codes[INDEX_ACTION : INDEX_ACTION + 1] == [storage.CONDITION_FAILED]:
-                return  # stored by an earlier attempt
+                return True  # stored by an earlier attempt
+            if codes[LOG_ACTION : LOG_ACTION + 1] == [storage.CONDITION_FAILED]:
+                return False  # logged by an earlier attempt, per subscriber
             if not storage.is_busy(error) and storage.CONDITION_FAILED not in codes:
                 raise
         storage.pause_before_retry(attempt)
@@ -180,7 +185,7 @@ def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry, past: lis
     name = Path(ENTRY + entry.id)
     index: list[Any] = [name.set(entry.value()), *(Path(ENTRY + expired).remove() for expired in past)]
     with storage.transaction() as transaction:  # PynamoDB sends the put first, then the updates in this order
-        transaction.save(log)
+        transaction.save(log, condition=SendLog.id.does_not_exist())
         transaction.update(sequence_item(sequence.channel), actions=sequence.next(), condition=sequence.still())
         transaction.update(UserCounts(index_key(entry.channel)), actions=index, condition=name.does_not_exist())
         register = UserCounts(register_key(tenants.channel_tenant(entry.channel)))

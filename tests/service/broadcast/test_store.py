@@ -75,3 +75,21 @@ def test_a_channel_whose_index_is_full_sends_per_subscriber_again(
     assert [m.id for m in InboxMessage.query(subscribed[0])] == [second]
     logs = [api.call("GET", f"/messages/{i}", token=admin_token).json_body for i in (first, second)]
     assert [(log["status"], log["stored"]) for log in logs] == [("done", 12), ("done", 12)]
+
+
+def test_a_send_logged_per_subscriber_stays_one_when_tried_again_after_its_channel_grew(subscribed: list[str]) -> None:
+    from chalicelib.broadcast.sequence import read_sequence
+    from chalicelib.broadcast.store import store_broadcast
+    from chalicelib.channels import get_channel
+    from chalicelib.core.ids import first_id_at, new_id
+    from chalicelib.sending import SendRequest
+    from chalicelib.sending.send_log import broadcast_item, record_queued
+
+    channel, send_id = get_channel("news"), new_id()
+    request = SendRequest(
+        channel="news", receivers=[], title="First queued", content="", url=None, duration=0, audience="subscribers"
+    )
+    record_queued(request, channel, send_id, "admin")  # its first attempt, when the channel was small
+    again = broadcast_item(request, channel, send_id, "admin")
+    assert store_broadcast(again, read_sequence("news", first_id_at(channel.created_at))) is False
+    assert SendLog.get(send_id).status == "queued"  # the fan-out it started goes on
