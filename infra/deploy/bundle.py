@@ -76,9 +76,16 @@ def _provided(name: str) -> bool:
     return base in PROVIDED_BY_RUNTIME or top in ("six.py",)
 
 
+# What pip keeps beside an installed package for itself (RECORD: every file and its hash, for an uninstall) and
+# the wheels' software bills of materials: nothing imports them. METADATA (importlib.metadata's versions) and the
+# licenses stay.
+INSTALLER_FILES = ("/RECORD", "/INSTALLER", "/REQUESTED")
+
+
 def _kept(name: str) -> bool:
     unused = name.startswith(UNUSED_PARTS) and not name.startswith(NEEDED_PARTS)
-    return not (_provided(name) or "/__pycache__/" in name or unused)
+    pip_only = ".dist-info/" in name and (name.endswith(INSTALLER_FILES) or "/sboms/" in name)
+    return not (_provided(name) or "/__pycache__/" in name or unused or pip_only)
 
 
 def _strip_tool() -> str | None:

@@ -268,6 +268,14 @@ def test_deployment_zip_is_small_and_holds_only_lambda_code(packaged: Path) -> N
         assert name not in tops, name
 
 
+def test_deployment_zip_keeps_each_packages_metadata_and_licenses_but_not_what_only_pip_reads(packaged: Path) -> None:
+    names = zipfile.ZipFile(packaged / "deployment.zip").namelist()
+    infos = [n for n in names if ".dist-info/" in n]
+    assert [n for n in infos if n.endswith(("/RECORD", "/INSTALLER", "/REQUESTED")) or "/sboms/" in n] == []
+    assert any(n.startswith("cryptography-") and n.endswith("/licenses/LICENSE.APACHE") for n in infos)
+    assert len([n for n in infos if n.endswith("/METADATA")]) == len({n.split("/", 1)[0] for n in infos})
+
+
 def test_deployment_zip_ships_sources_only(packaged: Path) -> None:
     """No ``.pyc``: the 5 MB budget has no room for them (bundle.py gives the numbers)."""
     names = zipfile.ZipFile(packaged / "deployment.zip").namelist()
