@@ -61,8 +61,8 @@ def _encodable(text: str, field: str) -> None:
 
 
 def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
-    """A request body as a JSON object; an empty body is ``{}``."""
-    if raw is None or (isinstance(raw, (bytes, str)) and not raw.strip()):
+    """A request body as a JSON object; an empty body is ``{}`` (white space alone is not JSON: refused as any)."""
+    if not raw:
         return {}
     value = loads(raw)
     if not isinstance(value, dict):

@@ -10,10 +10,13 @@ from chalicelib.core.json_text import MAX_JSON_DEPTH, check_encodable, loads, pa
 
 def test_an_object_body_is_parsed() -> None:
     assert parse_json_object(b'{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
-    assert parse_json_object(None) == {}
+    assert parse_json_object(None) == parse_json_object(b"") == parse_json_object("") == {}
 
 
-@pytest.mark.parametrize(("raw", "message"), [(b"[1]", r"^body: must be a JSON object$"), (b"{", r"^body: ")])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [(b"[1]", r"^body: must be a JSON object$"), (b"{", r"^body: "), (b"\n", r"^body: "), ("  ", r"^body: ")],
+)
 def test_anything_but_an_object_is_a_400_on_body(raw: bytes, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         parse_json_object(raw)
