@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.api import validation as v
+from chalicelib.core.auth import USER_ID_RULE, is_user_id
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import ValidationError
 from chalicelib.sending import Action, SendCommand, SendRequest
@@ -161,8 +162,8 @@ def valid_receivers(value: Any, field: str = "receivers") -> list[str]:
         raise ValidationError(field, f"must have at most {v.MAX_RECEIVERS} distinct user ids")
     distinct: dict[str, None] = {}
     for index, user in enumerate(value):
-        if not isinstance(user, str) or not 1 <= len(user) <= v.MAX_USER_ID:
-            raise ValidationError(f"{field}[{index}]", "must be a user id of 1 to 128 characters")
+        if not is_user_id(user):
+            raise ValidationError(f"{field}[{index}]", USER_ID_RULE)
         distinct[user] = None
     if not 1 <= len(distinct) <= v.MAX_RECEIVERS:
         raise ValidationError(field, f"must have 1 to {v.MAX_RECEIVERS} distinct user ids")

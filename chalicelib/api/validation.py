@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import CHANNEL_NAME
+from chalicelib.core.auth import USER_ID_RULE, is_user_id
 from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import ValidationError
 
@@ -22,7 +23,6 @@ URL_FORBIDDEN = re.compile(f"[{_URL_NOT}]")
 URL_PATTERN = re.compile(f"^([hH][tT][tT][pP][sS]?://[^{_URL_NOT}]+|/(?![/\\\\])[^{_URL_NOT}]*)$")
 MAX_RECEIVERS = 1000
 MAX_RECEIVER_ENTRIES = 10_000
-MAX_USER_ID = 128
 MAX_SUBSCRIBER_IDS = 1000
 AUDIENCES = ("subscribers",)
 MAX_CHANNEL_TITLE = 100
@@ -89,8 +89,8 @@ def user_ids(value: Any, field: str) -> list[str]:
     if len(value) > MAX_SUBSCRIBER_IDS:
         raise ValidationError(field, f"must have at most {MAX_SUBSCRIBER_IDS} user ids")
     for index, user in enumerate(value):
-        if not isinstance(user, str) or not 1 <= len(user) <= MAX_USER_ID:
-            raise ValidationError(f"{field}[{index}]", "must be a user id of 1 to 128 characters")
+        if not is_user_id(user):
+            raise ValidationError(f"{field}[{index}]", USER_ID_RULE)
     return list(dict.fromkeys(value))
 
 

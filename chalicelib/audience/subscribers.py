@@ -39,19 +39,21 @@ class SubscriberChanges:
     remove: list[str]
 
 
-def _subscribed(channel: Channel, users: list[str]) -> dict[str, Subscription]:
-    """Who of ``users`` is subscribed to ``channel`` now, with their subscriptions (BatchGetItem, 100 keys a call).
+def _subscribed(channel: Channel, users: list[str]) -> tuple[dict[str, Subscription], dict[str, Subscription]]:
+    """Who of ``users`` is subscribed to ``channel`` now, with their subscriptions (BatchGetItem, 100 keys a call);
+    and the leftovers.
 
     A subscription older than the channel belongs to a deleted channel of the same name whose
-    clean-up has not reached it yet: it counts as absent, and adding the user again replaces it.
+    clean-up has not reached it yet (a leftover): it counts as absent, and adding the user again replaces it.
     """
     found: dict[str, Subscription] = {}
+    leftovers: dict[str, Subscription] = {}
     floor = first_id_at(channel.created_at)
     it = iter(users)
     while batch := list(islice(it, KEYS_PER_BATCH_GET)):
-        keys = [(channel.name, user) for user in batch]
-        found |= {item.user_id: item for item in storage.read_batch(Subscription, keys, consistent=True) if item.since >= floor}
-    return found
+        for item in storage.read_batch(Subscription, [(channel.name, user) for user in batch], consistent=True):
+            (found if item.since >= floor else leftovers)[item.user_id] = item
+    return found, leftovers
 
 
 def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
@@ -60,7 +62,8 @@ def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
     Each transaction (≤ 100 actions) writes its subscriptions and moves the
     channel's subscriber count (`chalicelib.broadcast.sequence`) on the condition
     that no broadcast came between the read and the write; an ended
-    subscription that held broadcasts is kept as a span the user keeps them by.
+    subscription that held broadcasts — removed, or a leftover an add replaces —
+    is kept as a span the user keeps them by.
     A transaction refused (a broadcast, another admin's change) reads again and
     goes on with what is left, so ``added``/``removed`` count real changes.
     """
@@ -68,15 +71,16 @@ def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
     floor = first_id_at(channel.created_at)
     added = removed = 0
     for attempt in range(storage.CONFLICT_RETRIES):
-        present = _subscribed(channel, changes.add + changes.remove)
+        present, leftovers = _subscribed(channel, changes.add + changes.remove)
         adds = [user for user in changes.add if user not in present]
         ends = [present[user] for user in changes.remove if user in present]
         if not adds and not ends:
             return {"added": added, "removed": removed}
         sequence = broadcast.read_sequence(name, floor)
         since = new_id()
-        for chunk_ends, chunk_adds in _transactions(ends, adds):
-            if not _write_changes(sequence, since, chunk_ends, chunk_adds):
+        kept = {user: span for user in adds if user in leftovers and (span := held_span(leftovers[user], sequence))}
+        for chunk_ends, chunk_adds in _transactions(ends, adds, kept):
+            if not _write_changes(sequence, since, chunk_ends, chunk_adds, kept):
                 break
             added, removed = added + len(chunk_adds), removed + len(chunk_ends)
         else:
@@ -85,17 +89,42 @@ def change_subscribers(name: str, changes: SubscriberChanges) -> dict[str, int]:
     raise BusyError("add: the channel's subscriptions keep changing; send the same change again")
 
 
-def _transactions(ends: list[Subscription], adds: list[str]) -> Iterator[tuple[list[Subscription], list[str]]]:
-    """The changes cut into transactions: the sequence item's update, and two actions per end, one per add."""
+def held_span(ended: Subscription, sequence: broadcast.ChannelSequence) -> str | None:
+    """The span ``<floor>:<fromSeq>:<toSeq>`` an ended subscription keeps its broadcasts by; None if it held none.
+
+    ``sequence``: the channel's, read now (its lives' last numbers). A subscription without ``floor`` was
+    written before broadcasts: it belongs to the last life begun by its id that had any (an earlier one
+    ended before broadcasts existed), from its first.
+    """
+    if ended.floor is None:
+        life = sequence.life_of(ended.since)
+        if life is None:
+            return None
+        floor, after, last = life[0], 0, life[1]
+    else:
+        floor, after, last = ended.floor, int(ended.from_seq), dict(sequence.lives).get(ended.floor, 0)
+    return f"{floor}:{after}:{last}" if last > after else None
+
+
+def _transactions(
+    ends: list[Subscription], adds: list[str], kept: dict[str, str]
+) -> Iterator[tuple[list[Subscription], list[str]]]:
+    """The changes cut into transactions: the sequence item's update, two actions per end, one per add (two for
+    an add that keeps a leftover's span)."""
     room = storage.MAX_TRANSACTION_ACTIONS - 1
     while ends or adds:
         taken_ends, ends = ends[: room // 2], ends[room // 2 :]
         space = room - 2 * len(taken_ends)
-        taken_adds, adds = adds[:space], adds[space:]
+        taken_adds: list[str] = []
+        while adds and space >= (cost := 2 if adds[0] in kept else 1):
+            taken_adds.append(adds.pop(0))
+            space -= cost
         yield taken_ends, taken_adds
 
 
-def _write_changes(sequence: broadcast.ChannelSequence, since: str, ends: list[Subscription], adds: list[str]) -> bool:
+def _write_changes(
+    sequence: broadcast.ChannelSequence, since: str, ends: list[Subscription], adds: list[str], kept: dict[str, str]
+) -> bool:
     """One transaction of subscription changes; False if refused (read again and retry the rest)."""
     channel, floor = sequence.channel, sequence.floor
     try:
@@ -104,18 +133,23 @@ def _write_changes(sequence: broadcast.ChannelSequence, since: str, ends: list[S
             transaction.update(broadcast.sequence_item(channel), actions=delta, condition=sequence.unmoved())
             for ended in ends:
                 transaction.delete(ended, condition=Subscription.since == ended.since)
-                if sequence.seq > int(ended.from_seq):  # it held broadcasts: the user keeps them
-                    span = f"{floor}:{int(ended.from_seq)}:{sequence.seq}"
-                    past = PastSubscriptions(PAST + channel, ended.user_id)
-                    transaction.update(past, actions=[PastSubscriptions.spans.add({span})])
+                if span := held_span(ended, sequence):  # it held broadcasts: the user keeps them
+                    _keep(transaction, channel, ended.user_id, span)
             for user in adds:
                 subscription = Subscription(channel, user, since=since, from_seq=sequence.seq, floor=floor)
                 transaction.save(subscription, condition=Subscription.since.does_not_exist() | (Subscription.since < floor))
+                if user in kept:  # it replaces a leftover of a deleted channel of this name that held broadcasts
+                    _keep(transaction, channel, user, kept[user])
     except TransactWriteError as error:
         if storage.is_busy(error) or storage.CONDITION_FAILED in storage.cancellation_codes(error):
             return False
         raise
     return True
+
+
+def _keep(transaction: Any, channel: str, user: str, span: str) -> None:
+    past = PastSubscriptions(PAST + channel, user)
+    transaction.update(past, actions=[PastSubscriptions.spans.add({span})])
 
 
 def list_subscribers(user_id: str, name: str, page: Page, cursors: CursorCodec) -> dict[str, Any]:
@@ -142,6 +176,11 @@ def _window(since: str, before: str) -> Any:
 def count_between(channel: str, since: str, before: str) -> int:
     """How many users ``page_between`` would page through from the start (one Query, counted)."""
     return int(Subscription.count(channel, filter_condition=_window(since, before)))
+
+
+def count_life(channel: str, floor: str) -> int:
+    """How many users are subscribed to the life of ``channel`` that began at ``floor`` (a counted Query, paged)."""
+    return int(Subscription.count(channel, filter_condition=Subscription.since >= floor))
 
 
 def page_between(channel: str, since: str, before: str, after_user: str | None, size: int) -> tuple[list[str], str | None]:
@@ -180,12 +219,8 @@ def remove_page(channel: str, before: str, after_user: str | None, size: int) ->
 
 def _keep_spans(channel: str, ended: list[Subscription]) -> None:
     """Write the spans of those of ``ended`` that held broadcasts (a read of their spans item, and a put each)."""
-    last = {floor: broadcast.read_sequence(channel, floor).seq for floor in {item.floor for item in ended if item.floor}}
-    spans = {
-        item.user_id: f"{item.floor}:{int(item.from_seq)}:{last[item.floor]}"
-        for item in ended
-        if item.floor and last[item.floor] > int(item.from_seq)
-    }
+    sequence = broadcast.read_sequence(channel)
+    spans = {item.user_id: span for item in ended if (span := held_span(item, sequence))}
     if not spans:
         return
     past = {

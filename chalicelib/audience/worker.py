@@ -36,7 +36,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import sending
+from chalicelib import broadcast, sending
 from chalicelib.audience import subscribers
 from chalicelib.channels import get_channel
 from chalicelib.core import metrics
@@ -44,7 +44,7 @@ from chalicelib.core.clock import iso_from_ms
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.ids import first_id_at, id_time_ms
 from chalicelib.sending import Sender
-from chalicelib.storage import CHUNK, FRAMES, MAX_RECEIVES, UNSUBSCRIBE, SendLog, Step, WorkQueue
+from chalicelib.storage import CHUNK, COUNT, FRAMES, MAX_RECEIVES, UNSUBSCRIBE, SendLog, Step, WorkQueue
 
 if TYPE_CHECKING:
     from chalicelib.broadcast import BroadcastFrames as Frames
@@ -93,6 +93,8 @@ class AudienceWorker:
             self._chunk(step)
         elif step.kind == FRAMES:
             self._broadcast_frames(step)
+        elif step.kind == COUNT:
+            self._count(step)
         else:
             raise ValueError(f"unknown step kind {step.kind!r}")
 
@@ -123,6 +125,14 @@ class AudienceWorker:
         next_page = frames.run(step.target, step.cursor)
         if next_page is not None:
             self._queue.put(Step(FRAMES, step.target, next_page, step.number + 1))
+
+    def _count(self, step: Step) -> None:
+        """Count a channel's subscriptions once, so its audience sends may be broadcasts (`chalicelib.broadcast.sequence`)."""
+        try:
+            floor = first_id_at(get_channel(step.target).created_at)
+        except NotFoundError:
+            return  # deleted: a channel made again under its name is counted from its start
+        broadcast.set_counted(step.target, floor, lambda: subscribers.count_life(step.target, floor))
 
     def _unsubscribe(self, step: Step) -> None:
         """One page of a deleted channel's subscriptions; skipped while the channel still stands (its delete failed)."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.broadcast.sequence import ChannelSequence as ChannelSequence
     from chalicelib.broadcast.sequence import read_sequence as read_sequence
     from chalicelib.broadcast.sequence import sequence_item as sequence_item
+    from chalicelib.broadcast.sequence import set_counted as set_counted
     from chalicelib.broadcast.store import Broadcaster as Broadcaster
     from chalicelib.broadcast.store import IndexEntry as IndexEntry
     from chalicelib.broadcast.views import counts_adders as counts_adders
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.broadcast.views import merged as merged
     from chalicelib.broadcast.views import messages as messages
     from chalicelib.broadcast.views import read_counts as read_counts
+    from chalicelib.broadcast.views import stored_late as stored_late
 
 if not TYPE_CHECKING:
     __getattr__, __dir__, __all__ = lazy.exports(
@@ -37,8 +39,8 @@ if not TYPE_CHECKING:
         {
             "copies": ("change_all", "hide_held", "write_copy"),
             "frames": ("BroadcastFrames",),
-            "sequence": ("ChannelSequence", "read_sequence", "sequence_item"),
+            "sequence": ("ChannelSequence", "read_sequence", "sequence_item", "set_counted"),
             "store": ("Broadcaster", "IndexEntry"),
-            "views": ("counts_adders", "counts_with", "held_by", "matching", "merged", "messages", "read_counts"),
+            "views": ("counts_adders", "counts_with", "held_by", "matching", "merged", "messages", "read_counts", "stored_late"),
         },
     )

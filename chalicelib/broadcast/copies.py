@@ -3,10 +3,11 @@
 One transaction writes the copies (each as the broadcast showed it — live,
 unread, unseen — or already changed, for a change of "all") with a fresh
 ``counted`` mark, adds the copies' shares to the user's counts item and the
-broadcasts' ids to ``mb`` on their copies item (``~m|<user>``) — on the
-condition that ``mb`` holds none of them. The reads then leave those broadcasts out and count the copies
+broadcasts' ids to their copies item (``~m|<user>``, a set per month:
+`store.copied_name`; the sets of months past the retention go in the same
+write) — on the condition that it names none of them. The reads then leave those broadcasts out and count the copies
 instead, and no write can make a second copy (a copy archived, snoozed or
-deleted since is still named in ``mb``). The stream leaves a copy's INSERT
+deleted since is still named there). The stream leaves a copy's INSERT
 uncounted (the mark) and sends no frame for a live one (``copiedAt``): the
 user's devices show the message already. Every later change — read, seen,
 archive, delete, snooze, pin — runs on the copy exactly as on any message.
@@ -20,8 +21,8 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.operand import Path
 
 from chalicelib import counts, storage
-from chalicelib.broadcast.store import COPIED, IndexEntry, copies_key
-from chalicelib.broadcast.views import held_by, matching, messages
+from chalicelib.broadcast.store import IndexEntry, copied_name, copies_key, stale_copied
+from chalicelib.broadcast.views import held_by, matching, messages, retention
 from chalicelib.core.clock import iso, utc_now
 from chalicelib.counts import OwnChange
 from chalicelib.sending import entries_of
@@ -39,8 +40,16 @@ def hide_held(user_id: str) -> int:
     """Every broadcast the user holds is named as copied, so none shows again (their data erased): how many."""
     ids = {entry.id for entry in held_by(user_id)}
     if ids:
-        storage.update_item(UserCounts, copies_key(user_id), [Path(COPIED).add(ids)])
+        storage.update_item(UserCounts, copies_key(user_id), [Path(name).add(named) for name, named in _by_set(ids).items()])
     return len(ids)
+
+
+def _by_set(ids: set[str]) -> dict[str, set[str]]:
+    """``ids`` by the set of the copies item that names them (`store.copied_name`)."""
+    sets: dict[str, set[str]] = {}
+    for message_id in ids:
+        sets.setdefault(copied_name(message_id), set()).add(message_id)
+    return sets
 
 
 def change_all(user_id: str, channel: str | None, change: Change, limit: int) -> tuple[int, bool]:
@@ -89,12 +98,15 @@ def _write(user_id: str, copies: list[InboxMessage]) -> int:
     """One transaction of copies and their counts; how many it wrote (0: written meanwhile by another request)."""
     if not copies:
         return 0
-    own, copied, mark, now = OwnChange(user_id), Path(COPIED), counts.fresh_mark(), iso(utc_now())
-    ids = {copy.message_id for copy in copies}
+    own, mark, moment = OwnChange(user_id), counts.fresh_mark(), utc_now()
+    now = iso(moment)
+    sets = _by_set({copy.message_id for copy in copies})
     condition = None
-    for message_id in sorted(ids):
-        absent = ~copied.contains(message_id)
+    for message_id in sorted(i for named in sets.values() for i in named):
+        absent = ~Path(copied_name(message_id)).contains(message_id)
         condition = absent if condition is None else condition & absent
+    named = [Path(name).add(ids) for name, ids in sets.items()]
+    stale = [Path(name).remove() for name in stale_copied(moment, retention())]  # never one of ``sets``: held ones live
     try:
         with storage.transaction() as transaction:
             for copy in copies:
@@ -104,7 +116,7 @@ def _write(user_id: str, copies: list[InboxMessage]) -> int:
                 for entry in entries_of(copy) if copy.live else []:
                     transaction.save(entry)
             own.write(transaction)
-            transaction.update(UserCounts(copies_key(user_id)), actions=[copied.add(ids)], condition=condition)
+            transaction.update(UserCounts(copies_key(user_id)), actions=[*named, *stale], condition=condition)
     except TransactWriteError as error:
         if storage.CONDITION_FAILED not in storage.cancellation_codes(error):
             raise  # busy: the change fails as any busy write does, and is retried

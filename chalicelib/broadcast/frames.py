@@ -11,9 +11,10 @@ every other post; a connection whose token expired is closed instead. Then
 it queues the next page. So the cost follows the connections, never the
 subscribers: a million offline subscribers cost nothing here.
 
-The frame carries ``"broadcast": true`` and no counts (computing each
-holder's counts would be reads per subscriber online): the client adds the
-message to its counts itself. A post that still fails after the poster's
+The frame carries ``"broadcast": true``, ``silent`` from the holder's mutes
+(their counts items: a consistent BatchGetItem per 100 holders) and no counts
+(computing each holder's counts would read the channel's index per holder):
+the client adds the message to its counts itself. A post that still fails after the poster's
 retries fails the step, and SQS runs it again: a step run twice posts its
 frames twice; clients keep messages by id, so a repeated frame changes
 nothing they show.
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 
-from chalicelib import realtime, storage
+from chalicelib import counts, realtime, storage
 from chalicelib.broadcast.held import spans_by_user
 from chalicelib.broadcast.store import IndexEntry, entries_of, index_key
 from chalicelib.broadcast.views import messages
@@ -69,18 +70,26 @@ class BroadcastFrames:
         spans = spans_by_user(entry.channel, list(online)) if online else {}
         holders = [user for user in online if any(span.holds(entry) for span in spans[user])]
         if holders:
-            self._post_all(entry, [live for user in holders for live in online[user]])
+            self._post_all(entry, holders, online)
         return next_page
 
-    def _post_all(self, entry: IndexEntry, connections: list[realtime.LiveConnection]) -> None:
-        view = messages(connections[0].user_id, [entry.id])
+    def _post_all(self, entry: IndexEntry, holders: list[str], online: dict[str, list[realtime.LiveConnection]]) -> None:
+        view = messages(holders[0], [entry.id])
         if not view:
             return
-        frame = {"type": "message.created", "message": message_json(view[0]), "silent": False, "broadcast": True}
-        payload = json.dumps(frame, separators=(",", ":")).encode()
+        muted = {user for user, found in counts.read_many(holders).items() if view[0].channel in found.muted}
+        silent = not entry.critical  # for those who muted its channel
+        payloads = {
+            quiet: json.dumps(
+                {"type": "message.created", "message": message_json(view[0]), "silent": quiet, "broadcast": True},
+                separators=(",", ":"),
+            ).encode()
+            for quiet in (False, silent)
+        }
+        connections = [(live, payloads[user in muted and silent]) for user in holders for live in online[user]]
         now = datetime.now(UTC).timestamp()
-        expired = [live for live in connections if live.expired(now)]
-        posts = [self._executor.submit(self._post, live.connection_id, payload) for live in connections if not live.expired(now)]
+        expired = [live for live, _ in connections if live.expired(now)]
+        posts = [self._executor.submit(self._post, live.connection_id, data) for live, data in connections if live not in expired]
         for live in expired:
             if self._closer is not None:
                 self._closer.close(live, realtime.TOKEN_EXPIRED)

@@ -4,7 +4,8 @@
    name the channels that ever had broadcasts (read with the user's counts
    item: the same BatchGetItem);
 2. the user's subscription and ended subscriptions on each such channel
-   (two BatchGetItems), then the index items of those they are or were on,
+   (one BatchGetItem: both kinds share the subscribers table, 50 channels a
+   call), then the index items of those they are or were on,
    with the user's copies item (one consistent BatchGetItem);
 3. in memory: the index entries whose number falls in one of the user's
    spans (subscribed with ``fromSeq`` < number, and still, or until
@@ -15,13 +16,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import storage
-from chalicelib.broadcast.store import COPIED, IndexEntry, copies_key, entries_of, index_key, register_key
+from chalicelib.broadcast.store import IndexEntry, copied_ids, copies_key, entries_of, index_key, register_key
 from chalicelib.core.tenants import SEPARATOR
 from chalicelib.storage import PAST, PastSubscriptions, Subscription, UserCounts
 
@@ -35,9 +36,19 @@ class Span:
     floor: str
     after: int
     until: int = OPEN
+    since: str | None = None  # a subscription older than broadcasts (no floor): the life begun by its id, from 0
 
     def holds(self, entry: IndexEntry) -> bool:
-        return entry.floor == self.floor and self.after < entry.seq <= self.until
+        life = entry.floor <= self.since if self.since is not None else entry.floor == self.floor
+        return life and self.after < entry.seq <= self.until
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> Span:
+        """A standing subscription's span. One without ``floor`` was written before broadcasts: every broadcast
+        of the channel's lives begun by its id (its own; earlier ones ended before broadcasts existed)."""
+        if subscription.floor is None:
+            return cls("", 0, since=subscription.since)
+        return cls(subscription.floor, int(subscription.from_seq))
 
     @classmethod
     def parse(cls, text: str) -> Span:
@@ -57,26 +68,32 @@ def broadcast_channels(registers: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def spans_of(user_id: str, channels: list[str]) -> dict[str, list[Span]]:
-    """The user's spans on each of ``channels`` (BatchGetItem: a subscription and an ended ones' item per channel)."""
+    """The user's spans on each of ``channels`` (one BatchGetItem: a subscription and an ended ones' item per channel)."""
     spans: dict[str, list[Span]] = {channel: [] for channel in channels}
-    for subscription in storage.read_batch(Subscription, [(channel, user_id) for channel in channels], consistent=True):
-        if subscription.floor is not None:
-            spans[subscription.channel].append(Span(subscription.floor, int(subscription.from_seq)))
-    keys = [(PAST + channel, user_id) for channel in channels]
-    for past in storage.read_batch(PastSubscriptions, keys, consistent=True):
-        spans[past.channel.removeprefix(PAST)] += [Span.parse(text) for text in past.spans or ()]
+    for channel, _, found in _standing_and_ended([(channel, user_id) for channel in channels]):
+        spans[channel] += found
     return spans
 
 
 def spans_by_user(channel: str, users: list[str]) -> dict[str, list[Span]]:
-    """Each user's spans on one channel (BatchGetItems of 100: subscriptions, then ended ones)."""
+    """Each user's spans on one channel (BatchGetItems of 100 keys: their subscriptions and ended ones)."""
     spans: dict[str, list[Span]] = {user: [] for user in users}
-    for subscription in storage.read_batch(Subscription, [(channel, user) for user in users], consistent=True):
-        if subscription.floor is not None:
-            spans[subscription.user_id].append(Span(subscription.floor, int(subscription.from_seq)))
-    for past in storage.read_batch(PastSubscriptions, [(PAST + channel, user) for user in users], consistent=True):
-        spans[past.user_id] += [Span.parse(text) for text in past.spans or ()]
+    for _, user, found in _standing_and_ended([(channel, user) for user in users]):
+        spans[user] += found
     return spans
+
+
+def _standing_and_ended(pairs: list[tuple[str, str]]) -> Iterator[tuple[str, str, list[Span]]]:
+    """(channel, user, spans) of each (channel, user)'s subscription and ended subscriptions item that exists: both
+    kinds in the same BatchGetItems (one table)."""
+    keys = [key for channel, user in pairs for key in ((channel, user), (PAST + channel, user))]
+    for raw in storage.read_raw(Subscription, keys, consistent=True):
+        if raw["channel"]["S"].startswith(PAST):
+            past = PastSubscriptions.from_raw_data(raw)
+            yield past.channel.removeprefix(PAST), past.user_id, [Span.parse(text) for text in past.spans or ()]
+        else:
+            subscription = Subscription.from_raw_data(raw)
+            yield subscription.channel, subscription.user_id, [Span.of(subscription)]
 
 
 def entries_and_copies(user_id: str, channels: list[str]) -> tuple[list[IndexEntry], frozenset[str]]:
@@ -89,7 +106,7 @@ def entries_and_copies(user_id: str, channels: list[str]) -> tuple[list[IndexEnt
     for item in storage.read_items(UserCounts, "userId", [*by_key, copies]):
         key = item["userId"]["S"]
         if key == copies:
-            copied = frozenset(item.get(COPIED, {}).get("SS", []))
+            copied = copied_ids(item)
         else:
             entries += entries_of(by_key[key], item)
     return entries, copied

@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -37,8 +37,8 @@ from chalicelib.broadcast.sequence import ChannelSequence, read_sequence, sequen
 from chalicelib.core import tenants
 from chalicelib.core.clock import utc_now
 from chalicelib.core.errors import BusyError
-from chalicelib.core.ids import first_id_at, id_time_ms
-from chalicelib.storage import CRITICAL, FRAMES, SendLog, Step, UserCounts, WorkQueue
+from chalicelib.core.ids import first_id_at, id_time_ms, new_id
+from chalicelib.storage import COUNT, CRITICAL, FRAMES, SendLog, Step, UserCounts, WorkQueue
 
 if TYPE_CHECKING:
     from chalicelib.storage import Channel
@@ -47,7 +47,10 @@ logger = logging.getLogger(__name__)
 
 INDEX, REGISTER, COPIES = "~b|", "~r|", "~m|"
 ENTRY = "b:"
-COPIED = "mb"  # on a user's copies item ``~m|<user>``: the ids of the broadcasts they hold a copy of
+# On a user's copies item ``~m|<user>``: the ids of the broadcasts they hold a copy of, a set per month of the
+# ids' time (``mb:<yyyymm>``), so that a month past the retention goes whole as the next copy is written.
+COPIED = "mb:"
+STALE_MONTHS = 12  # how many months past the retention each copy's write removes (absent ones cost nothing)
 # One index item holds a channel's broadcasts within the retention (those past it are removed as the next is
 # stored). An entry is ~130 bytes, ~340 with five long tags: past this many bytes of live entries (well under
 # DynamoDB's 400 KB item, with room for the next) a channel sends per subscriber again (docs/design.md,
@@ -80,11 +83,11 @@ class IndexEntry:
     critical: bool
     tags: tuple[str, ...]
     expiry: str | None  # the send's own expiresAt
+    stored: str | None = None  # an id minted as it was stored: a catch-up finds one stored late behind newer ids
 
     def value(self) -> str:
-        return json.dumps(
-            {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
-        )
+        fields = {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
+        return json.dumps(fields | {"stored": self.stored})
 
     @property
     def size(self) -> int:
@@ -108,7 +111,29 @@ class IndexEntry:
             critical=bool(fields["critical"]),
             tags=tuple(fields["tags"]),
             expiry=fields["expiry"],
+            stored=fields.get("stored"),
         )
+
+
+def copied_name(message_id: str) -> str:
+    """The set on the copies item that names ``message_id`` once copied: its month's."""
+    return COPIED + datetime.fromtimestamp(id_time_ms(message_id) / 1000, tz=UTC).strftime("%Y%m")
+
+
+def copied_ids(item: dict[str, Any] | None) -> frozenset[str]:
+    """Every id a raw copies item names."""
+    return frozenset(i for name, value in (item or {}).items() if name.startswith(COPIED) for i in value["SS"])
+
+
+def stale_copied(now: datetime, retention: timedelta) -> list[str]:
+    """The sets of the months wholly past the retention (those before the month the retention begins in): every
+    broadcast they name has expired, its index entry gone or going."""
+    first_kept = (now - retention).replace(day=1)
+    months = []
+    for _ in range(STALE_MONTHS):
+        first_kept = (first_kept - timedelta(days=1)).replace(day=1)
+        months.append(COPIED + first_kept.strftime("%Y%m"))
+    return months
 
 
 def entries_of(channel: str, item: dict[str, Any] | None) -> list[IndexEntry]:
@@ -127,6 +152,9 @@ class Broadcaster:
 
     def __call__(self, log: SendLog, channel: Channel) -> bool:
         sequence = read_sequence(channel.name, first_id_at(channel.created_at))
+        if not (channel.counted or sequence.counted):  # older than broadcasts: counted once by a step, per subscriber till then
+            self._count(channel.name)
+            return False
         if sequence.subscribers <= self.threshold:
             return False
         kept = entries_of(channel.name, storage.read_item(UserCounts, index_key(channel.name), consistent=True))
@@ -143,6 +171,12 @@ class Broadcaster:
             logger.warning("queueing a broadcast's frames failed", extra={"error": type(error).__name__})
             raise BusyError("audience: the send's frames could not be queued; retry with the same Idempotency-Key") from None
         return True
+
+    def _count(self, channel: str) -> None:
+        try:
+            self._queue().put(Step(COUNT, channel))
+        except Exception as error:  # the next audience send queues it again
+            logger.warning("queueing a channel's count failed", extra={"error": type(error).__name__})
 
 
 def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str] = ()) -> bool:
@@ -163,6 +197,7 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str]
             critical=log.severity == CRITICAL,
             tags=tuple(sorted(log.tags or ())),
             expiry=log.expiry,
+            stored=new_id(),
         )
         log.recipients = log.stored = sequence.subscribers
         try:

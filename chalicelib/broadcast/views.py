@@ -108,3 +108,13 @@ def merged(
         if isinstance(item, InboxMessage) or key in bodies
     ]
     return items, own_more or len(ranked) > limit
+
+
+def stored_late(user_id: str, held: list[IndexEntry], below: str, since: str, until: str | None) -> list[InboxMessage]:
+    """The catch-up's broadcasts stored late: of ``held``, those with ids below ``below`` stored after ``since``
+    (and up to ``until``, where the late page of the user's own ends; None: all), each with its ``storedId``."""
+    stored = {e.id: e.stored for e in held if e.id < below and e.stored is not None and since < e.stored <= (until or e.stored)}
+    views = messages(user_id, list(stored))
+    for view in views:
+        view.stored_id = stored[view.message_id]
+    return views

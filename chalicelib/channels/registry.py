@@ -42,7 +42,7 @@ def _not_found(name: str, field: str = "name") -> NotFoundError:
 
 def create_channel(new: NewChannel) -> dict[str, Any]:
     now = iso(utc_now())
-    channel = Channel(new.name, title=new.title, description=new.description, created_at=now, updated_at=now)
+    channel = Channel(new.name, title=new.title, description=new.description, created_at=now, updated_at=now, counted=True)
     with storage.refused_as(ConflictError(f"name: channel '{tenants.plain_channel(new.name)}' already exists")):
         channel.save(condition=Channel.name.does_not_exist())
     return channel_json(channel)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from chalicelib.core import tenants
 from chalicelib.core.errors import ForbiddenError, UnauthorizedError
@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 ADMIN_ROLE = "admin"
 JWKS_ALGORITHMS = ["RS256", "ES256"]
 MAX_USER_ID = 128
+RESERVED = "~"  # the service's own items share the user-keyed tables under keys beginning so (``~c|<channel>``…)
+USER_ID_RULE = f"must be a user id of 1 to {MAX_USER_ID} characters, not beginning with {RESERVED}"
+
+
+def is_user_id(value: Any) -> TypeGuard[str]:
+    """A user id as stored: 1 to 128 characters, not beginning with the reserved ``~``."""
+    return isinstance(value, str) and 1 <= len(value) <= MAX_USER_ID and not value.startswith(RESERVED)
+
+
 DEFAULT_TENANT_CLAIM = "tenant"  # what `issue_token` writes; deployments name theirs in INAPP_TENANT_CLAIM
 
 
@@ -110,8 +119,8 @@ def verify_token(token: str | None, auth: AuthSettings, field: str = "Authorizat
     except (jwt.PyJWTError, ValueError):
         raise UnauthorizedError(f"{field}: the token is invalid") from None
     user_id = claims.get("sub")
-    if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID:
-        raise UnauthorizedError(f"{field}: the token's sub must be a user id of 1 to 128 characters")
+    if not is_user_id(user_id):
+        raise UnauthorizedError(f"{field}: the token's sub {USER_ID_RULE}")
     expires = claims.get("exp")  # required and checked by PyJWT: a number
     tenant = None if auth.tenant_claim is None else _tenant(claims, auth.tenant_claim, field)
     return Principal(

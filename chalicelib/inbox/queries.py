@@ -173,9 +173,13 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     limit = query.page.limit
     items: list[InboxMessage] = []
     start = first_id_at_ms(id_time_ms(after) - ORDER_WINDOW_MS)  # where the id range starts; below it, late ones only
+    held_now = _held(user_id, query)
     if "id" not in mark:
         floor = str(mark.get("late") or first_id_at_ms(id_time_ms(after) - LATE_STORE_WINDOW_MS))
         items, last = _stored_late(user_id, query, start, floor, after)
+        if late := broadcast.stored_late(user_id, held_now, start, floor, last):  # merged in storedId order
+            items = sorted([*items, *late], key=lambda m: (m.stored_id or "", m.id))
+            items, last = (items[:limit], items[limit - 1].stored_id) if len(items) > limit else (items, last)
         shown = [message_json(m) for m in items]
         if (kept := fitting(shown)) < len(items):  # cut short by size: go on after the last one shown
             return page_json(shown[:kept], cursors.encode(user_id, scope, {"late": items[kept - 1].stored_id}))
@@ -190,7 +194,7 @@ def catch_up(user_id: str, query: MessageQuery, after: str, cursors: CursorCodec
     now = utc_now()
     held = (position, after)  # the previous page's last, and the one the client named: it holds both
     newer, more = storage.first_page((m for m in found if m.id not in held and not expired(m, now)), limit - len(items))
-    broadcasts = [e for e in reversed(_held(user_id, query)) if e.id > position and e.id not in held]
+    broadcasts = [e for e in reversed(held_now) if e.id > position and e.id not in held]
     newer, more = broadcast.merged(user_id, newer, more, broadcasts, limit - len(items), newest_first=False)
     shown = [message_json(m) for m in items + newer]
     if (kept := fitting(shown)) < len(shown):  # cut short by size (never inside the late ones: they fitted)

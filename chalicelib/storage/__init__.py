@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.batches import BATCH_GET_KEYS as BATCH_GET_KEYS
     from chalicelib.storage.batches import read_batch as read_batch
     from chalicelib.storage.batches import read_items as read_items
+    from chalicelib.storage.batches import read_raw as read_raw
     from chalicelib.storage.batches import try_batches as try_batches
     from chalicelib.storage.batches import write_batch as write_batch
     from chalicelib.storage.batches import write_batches as write_batches
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.inbox_tables import UserCounts as UserCounts
     from chalicelib.storage.inbox_tables import entry_key as entry_key
     from chalicelib.storage.queue import CHUNK as CHUNK
+    from chalicelib.storage.queue import COUNT as COUNT
     from chalicelib.storage.queue import FRAMES as FRAMES
     from chalicelib.storage.queue import MAX_RECEIVES as MAX_RECEIVES
     from chalicelib.storage.queue import UNSUBSCRIBE as UNSUBSCRIBE
@@ -96,7 +98,7 @@ if not TYPE_CHECKING:
         __name__,
         {
             "audience_tables": ("PAST", "PastSubscriptions", "SendLog", "Subscription", "log_key", "newest_sends"),
-            "batches": ("BATCH_GET_KEYS", "read_batch", "read_items", "try_batches", "write_batch", "write_batches"),
+            "batches": ("BATCH_GET_KEYS", "read_batch", "read_items", "read_raw", "try_batches", "write_batch", "write_batches"),
             "dynamo": (
                 "CONDITION_FAILED",
                 "CONFLICT_RETRIES",
@@ -141,7 +143,7 @@ if not TYPE_CHECKING:
                 "UserCounts",
                 "entry_key",
             ),
-            "queue": ("CHUNK", "FRAMES", "MAX_RECEIVES", "UNSUBSCRIBE", "Step", "WorkQueue"),
+            "queue": ("CHUNK", "COUNT", "FRAMES", "MAX_RECEIVES", "UNSUBSCRIBE", "Step", "WorkQueue"),
             "shapes": (
                 "PAGE_BYTES",
                 "answer_bytes",

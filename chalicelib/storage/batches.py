@@ -116,11 +116,14 @@ def try_batches(model: type[Model], puts: Sequence[M], on_time: Callable[[], boo
 
 def read_batch(model: type[M], keys: Iterable[Any], *, consistent: bool = False) -> list[M]:
     """The items of ``keys`` (hash keys, or (hash, range) pairs) that exist: ≤ 100 keys per BatchGetItem."""
+    return [model.from_raw_data(raw) for raw in read_raw(model, keys, consistent=consistent)]
+
+
+def read_raw(model: type[Model], keys: Iterable[Any], *, consistent: bool = False) -> list[dict[str, Any]]:
+    """`read_batch`'s raw items: for a table whose items are of more than one model (each picks its own)."""
     wanted = [_key(model, key) for key in dict.fromkeys(keys)]
-    found: list[M] = []
-    for start in range(0, len(wanted), BATCH_GET_KEYS):
-        found += [model.from_raw_data(raw) for raw in _read(model, wanted[start : start + BATCH_GET_KEYS], consistent)]
-    return found
+    batches = (wanted[start : start + BATCH_GET_KEYS] for start in range(0, len(wanted), BATCH_GET_KEYS))
+    return [raw for batch in batches for raw in _read(model, batch, consistent)]
 
 
 def _key(model: type[Model], key: Any) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Three kinds of step travel on it: ``chunk`` (store one chunk of an audience
 send, then queue the next), ``unsubscribe`` (remove one page of a deleted
 channel's subscriptions, then queue the next) and ``frames`` (post a
 broadcast's frame to one page of the online users who hold it, then queue
-the next: `chalicelib.broadcast.frames`). Every step is safe to run
+the next: `chalicelib.broadcast.frames`) and ``count`` (count a channel's
+subscriptions once, those written before broadcasts existed included:
+`chalicelib.broadcast.sequence`). Every step is safe to run
 twice: SQS delivers at least once, and Lambda runs a message again after a
 crash or a timeout. ``MAX_RECEIVES`` matches the queue's redrive policy
 (infra/deploy/template.yaml): after that many failed receives SQS moves the
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 MAX_RECEIVES = 5
-CHUNK, UNSUBSCRIBE, FRAMES = "chunk", "unsubscribe", "frames"
+CHUNK, UNSUBSCRIBE, FRAMES, COUNT = "chunk", "unsubscribe", "frames", "count"
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Step:
     """One message: ``kind``, the send or channel it works on, where to continue, and its number."""
 
     kind: str
-    target: str  # a send id (chunk, frames) or a channel name (unsubscribe)
+    target: str  # a send id (chunk, frames) or a channel name (unsubscribe, count)
     cursor: str | None = None  # the last user id handled before this step (frames: the last connections key)
     number: int = 0  # the chunk's index within its send
     before: str | None = None  # unsubscribe: only subscriptions older than this id

@@ -48,6 +48,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -78,6 +79,9 @@ class Channel(Model):
     description = UnicodeAttribute(default="")
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")
+    # Made since broadcasts exist: every subscription moved its subscriber count (`chalicelib.broadcast.sequence`).
+    # Absent on older channels: their count is trusted once counted.
+    counted = BooleanAttribute(null=True)
 
 
 class IdempotencyRecord(Model):

@@ -17,7 +17,7 @@ from typing import Any
 
 from inapp_client import InappClient, InappError
 
-from chalicelib.core.auth import MAX_USER_ID
+from chalicelib.core.auth import USER_ID_RULE, is_user_id
 from infra.local import DEV_SECRET
 from infra.local.settings import mint
 from infra.local.state import banner, read_state, state_file
@@ -60,8 +60,8 @@ def user_id(value: str, option: str, example: str) -> str:
     """The user a command acts as: an empty one (``make tail USER=``) is named as the problem, not the secret."""
     if not value:
         raise CommandError(f"{option}: the user is missing (empty); name one, e.g. `{example}`")
-    if len(value) > MAX_USER_ID:
-        raise CommandError(f"{option}: must be a user id of 1 to {MAX_USER_ID} characters")
+    if not is_user_id(value):
+        raise CommandError(f"{option}: {USER_ID_RULE}")
     return value
 
 

@@ -28,6 +28,7 @@ from chalicelib import service
 from chalicelib.core.auth import issue_token
 from chalicelib.core.clock import iso
 from chalicelib.realtime.connections import LiveConnection
+from chalicelib.storage import Channel
 from chalicelib.storage import dynamo as storage
 from chalicelib.storage.inbox_tables import InboxMessage
 from tests import packaging
@@ -324,8 +325,12 @@ def _broadcast_steps(api: Any, admin_token: str, worker: Any) -> set[Grant]:
         registry.connect(LiveConnection("b1=", "bob", int(now * 1000) - 60_000, int(now) - 1))  # its token expired
         _call(api, "POST", "/messages", admin_token, {"channel": "wide", "audience": "subscribers", "title": "All"}, 202)
         _call(api, "DELETE", "/channels/wide", admin_token, status=204)
+        _call(api, "POST", "/channels", admin_token, {"name": "older", "title": "Made before broadcasts"}, 201)
+        Channel.get("older").update(actions=[Channel.counted.remove()])  # its subscriptions are counted once, by a step
+        _call(api, "POST", "/channels/older/subscribers", admin_token, {"add": ["carol"]})
+        _call(api, "POST", "/messages", admin_token, {"channel": "older", "audience": "subscribers", "title": "Old"}, 202)
         with recorder.recording() as used:
-            assert worker.drain() == 2  # the frames, and the clean-up's one page
+            assert worker.drain() == 4  # the frames, the clean-up's one page, the older channel's count and chunk
         return used
     finally:
         del os.environ["INAPP_BROADCAST_THRESHOLD"]

@@ -87,7 +87,8 @@ def test_channel_paste_compose_preview_send_toast_and_the_log_reaches_done(open_
     page.get_by_role("button", name="Add subscribers").click()
     result = page.locator("#paste-result")
     expect(result).to_contain_text("4 distinct ids: 3 added, 0 already subscribed, 1 refused.")
-    expect(result.locator(".refused li")).to_have_text(["x" * 129 + ": must be a user id of 1 to 128 characters"])
+    refused = "x" * 129 + ": must be a user id of 1 to 128 characters, not beginning with ~"
+    expect(result.locator(".refused li")).to_have_text([refused])
     expect(page.locator(".subscriber .user-id")).to_have_text(["sub-a", "sub-b", "sub-c"])
 
     _compose(page, "releases", "Deployed {{version}}", content="{{service}} is live.", url="/releases/{{version}}")
@@ -285,7 +286,7 @@ def test_server_field_errors_are_shown_before_sending(open_page: Any) -> None:
     page.locator("#compose-duration").fill("8")
     page.locator("#compose-receivers").fill("u1,\n" + "y" * 129)
     expect(page.locator("#compose-error")).to_have_text(
-        f"receivers[1]: must be a user id of 1 to 128 characters (the id “{'y' * 129}”)"
+        f"receivers[1]: must be a user id of 1 to 128 characters, not beginning with ~ (the id “{'y' * 129}”)"
     )
     expect(page.locator("#compose-receivers")).to_have_attribute("aria-invalid", "true")
 

@@ -349,4 +349,4 @@ def test_a_sub_of_the_longest_length_is_still_a_user_of_its_tenant(
     assert api.send_message(admins[A], {"channel": "news", "receivers": [longest], "title": "t"}).status_code == 202
     assert [m["title"] for m in _get(api, tenant_token(longest, A), "/me/messages")["items"]] == ["t"]
     too_long = api.send_message(admins[A], {"channel": "news", "receivers": [longest + "u"], "title": "t"})
-    assert_error(too_long, 400, "receivers[0]: must be a user id of 1 to 128 characters")
+    assert_error(too_long, 400, "receivers[0]: must be a user id of 1 to 128 characters, not beginning with ~")

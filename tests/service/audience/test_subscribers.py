@@ -66,9 +66,10 @@ def test_the_list_pages_in_user_order_with_a_signed_cursor(api: Api, admin_token
 BAD = [
     ({"add": "a"}, "add: must be a list of user ids"),
     ({"add": [f"u{i}" for i in range(1001)]}, "add: must have at most 1000 user ids"),
-    ({"remove": ["ok", ""]}, "remove[1]: must be a user id of 1 to 128 characters"),
-    ({"remove": ["u" * 129]}, "remove[0]: must be a user id of 1 to 128 characters"),
-    ({"add": [1]}, "add[0]: must be a user id of 1 to 128 characters"),
+    ({"remove": ["ok", ""]}, "remove[1]: must be a user id of 1 to 128 characters, not beginning with ~"),
+    ({"remove": ["u" * 129]}, "remove[0]: must be a user id of 1 to 128 characters, not beginning with ~"),
+    ({"add": [1]}, "add[0]: must be a user id of 1 to 128 characters, not beginning with ~"),
+    ({"add": ["~m|bob"]}, "add[0]: must be a user id of 1 to 128 characters, not beginning with ~"),
     ({"users": ["a"]}, "users: is not a known field"),
 ]
 

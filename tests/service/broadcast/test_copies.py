@@ -76,3 +76,25 @@ def test_a_mark_all_racing_another_devices_change_still_reads_every_broadcast(
     assert api.unread_count(reader)["total"] == 0
     assert sorted(api.message_ids(reader, "?status=read")) == sorted(ids)
     assert_counts_exact(subscribed[0])
+
+
+def test_the_copies_item_forgets_the_months_past_the_retention_as_the_next_copy_is_written(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib import storage
+    from chalicelib.broadcast.store import copies_key
+    from chalicelib.storage import UserCounts
+
+    now = datetime.now(UTC)
+    gone, kept = f"mb:{now - timedelta(days=450):%Y%m}", f"mb:{now - timedelta(days=300):%Y%m}"  # retention: 365 days
+    key, user = copies_key(subscribed[0]), token(subscribed[0])
+    storage.update_item(UserCounts, key, [Path(gone).add({"01OLD"}), Path(kept).add({"01KEPT"})])
+    send_id = broadcast(title="new")
+    api.change_message(user, send_id, {"status": "read"})
+    item = storage.read_item(UserCounts, key, consistent=True) or {}
+    assert sorted(name for name in item if name.startswith("mb:")) == sorted({kept, f"mb:{now:%Y%m}"})
+    assert send_id in item[f"mb:{now:%Y%m}"]["SS"]

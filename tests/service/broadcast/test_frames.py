@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chalicelib import service
-from tests.conftest import ConnectFactory, Worker
+from tests.conftest import Api, ConnectFactory, TokenFactory, Worker
+from tests.events import CountsKeeper
 from tests.service.broadcast.conftest import Broadcast, Subscribers
 from tests.standin import ManagementStandIn
 
@@ -80,3 +81,24 @@ def test_the_counts_every_frame_carries_include_the_broadcasts_the_user_holds(
     assert deliver_and_replay(lambdas, stream.batch()) == {"batchItemFailures": []}
     (created,) = [f for f in standin.frames("a1=") if f["message"]["title"] == "own"]
     assert (created["counts"]["total"], created["counts"]["channels"]) == (2, {"news": 2})  # as /me/unread-count says
+
+
+def test_a_holder_who_muted_the_channel_gets_it_silent_unless_critical(
+    api: Api,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    subscribed: list[str],
+    broadcast: Broadcast,
+    token: TokenFactory,
+    worker: Worker,
+) -> None:
+    muted = api.call("PUT", "/me/preferences/channels/news", token=token(subscribed[0]), json_body={"muted": True})
+    assert muted.status_code == 200
+    CountsKeeper().catch_up()  # the mutes' copy on the counts item
+    connect(subscribed[0], "m1=")
+    connect(subscribed[1], "l1=")
+    broadcast(title="Quiet")
+    broadcast(title="Loud", severity="critical")
+    worker.drain()
+    assert [(f["message"]["title"], f["silent"]) for f in standin.frames("m1=")] == [("Quiet", True), ("Loud", False)]
+    assert [(f["message"]["title"], f["silent"]) for f in standin.frames("l1=")] == [("Quiet", False), ("Loud", False)]

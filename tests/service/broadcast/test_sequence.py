@@ -29,11 +29,11 @@ def test_a_change_read_before_a_broadcast_is_refused_and_written_again_after_it(
     real = subscriptions._write_changes
     calls: list[int] = []
 
-    def racing(sequence, since, ends, adds):  # type: ignore[no-untyped-def]
+    def racing(sequence, since, ends, adds, kept):  # type: ignore[no-untyped-def]
         if not calls:
             sent.append(broadcast(title="between"))
         calls.append(sequence.seq)
-        return real(sequence, since, ends, adds)
+        return real(sequence, since, ends, adds, kept)
 
     sent: list[str] = []
     monkeypatch.setattr(subscriptions, "_write_changes", racing)

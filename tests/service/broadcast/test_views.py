@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Api, TokenFactory
 from tests.service.broadcast.conftest import Broadcast
 
@@ -96,3 +98,22 @@ def test_a_broadcast_past_its_own_expiry_is_gone_from_every_list_and_count(
     assert api.message_ids(reader) == [kept]
     assert api.call("GET", f"/me/messages/{short}", token=reader).status_code == 404
     assert api.unread_count(reader) == {"total": 1, "unseen": 1, "channels": {"news": 1}}
+
+
+def test_a_broadcast_stored_late_behind_a_newer_id_comes_in_the_catch_up_a_page_at_a_time(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry stores a broadcast whose id was minted 20 s before a message the client has seen since."""
+    from chalicelib.core import ids
+
+    user, minted = subscribed[0], ids.id_time_ms(ids.new_id())
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: minted + 20_000))
+    seen = send([user], title="seen")["id"]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: minted))
+    late = [broadcast(title="late 1"), broadcast(title="late 2")]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
+    reader = token(user)
+    assert api.message_ids(reader, f"?after={seen}") == late
+    first = api.call("GET", f"/me/messages?after={seen}&limit=1", token=reader).json_body
+    rest = api.call("GET", f"/me/messages?after={seen}&limit=1&cursor={first['nextCursor']}", token=reader).json_body
+    assert [m["id"] for m in first["items"] + rest["items"]] == late

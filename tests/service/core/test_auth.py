@@ -53,6 +53,7 @@ BAD_TOKENS = {
     "no-exp": lambda: jwt.encode({"sub": "u1", "roles": ["admin"]}, SECRET, algorithm="HS256"),
     "no-sub": lambda: jwt.encode({"exp": int(time.time()) + 600}, SECRET, algorithm="HS256"),
     "sub-too-long": lambda: issue_token("u" * 129, SECRET, admin=True),
+    "sub-reserved": lambda: issue_token("~c|news", SECRET, admin=True),  # the service's own keys begin with ~
 }
 
 

@@ -28,7 +28,7 @@ def test_any_other_limit_is_refused(raw: str) -> None:
 
 def test_user_ids_keep_the_first_of_each_and_name_the_bad_one() -> None:
     assert v.user_ids(["b", "a", "b"], "add") == ["b", "a"]
-    with pytest.raises(ValidationError, match=r"^add\[1\]: must be a user id of 1 to 128 characters$"):
+    with pytest.raises(ValidationError, match=r"^add\[1\]: must be a user id of 1 to 128 characters, not beginning with ~$"):
         v.user_ids(["a", ""], "add")
 
 
