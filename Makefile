@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run status send event tail token test lint format clean screenshots package bench bench-smoke smoke chaos abuse fuzz
+.PHONY: install run status send event tail token test test-broadcasts lint format clean screenshots package bench bench-smoke smoke chaos abuse fuzz
 
 # `make tail USER=bob`: USER from the environment is your login name, not an inbox user.
 INBOX_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
@@ -61,6 +61,9 @@ token: ## print a fresh 24 h token for USER (default alice), for the pages' sign
 
 test: install ## run every test
 	$(PY) -m pytest
+
+test-broadcasts: install ## the service, stack and browser tests with every audience send a broadcast (threshold 0)
+	INAPP_BROADCAST_THRESHOLD=0 $(PY) -m pytest tests/service tests/stack tests/browser
 
 lint: install package ## ruff, mypy, the SAM transform run offline, and cfn-lint on both templates
 	$(VENV)/bin/ruff check .
