@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.operand import Path
 
-from chalicelib import storage
+from chalicelib import sending, storage
 from chalicelib.broadcast.sequence import ChannelSequence, read_sequence, sequence_item
 from chalicelib.core import tenants
 from chalicelib.core.clock import utc_now
@@ -83,7 +83,7 @@ class IndexEntry:
     critical: bool
     tags: tuple[str, ...]
     expiry: str | None  # the send's own expiresAt
-    stored: str | None = None  # an id minted as it was stored: a catch-up finds one stored late behind newer ids
+    stored: str | None = None  # stored late: an id minted then, so a catch-up finds it behind newer ids
 
     def value(self) -> str:
         fields = {"seq": self.seq, "floor": self.floor, "critical": self.critical, "tags": self.tags, "expiry": self.expiry}
@@ -197,7 +197,7 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str]
             critical=log.severity == CRITICAL,
             tags=tuple(sorted(log.tags or ())),
             expiry=log.expiry,
-            stored=new_id(),
+            stored=_late_store(log.id),
         )
         log.recipients = log.stored = sequence.subscribers
         try:
@@ -214,6 +214,13 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str]
         storage.pause_before_retry(attempt)
         sequence = read_sequence(sequence.channel, sequence.floor)
     raise BusyError("audience: the channel's subscriptions keep changing; retry with the same Idempotency-Key")
+
+
+def _late_store(send_id: str) -> str | None:
+    """An id minted now if this attempt starts late (as a send's items are marked: `sending.FRESH_START_MS`), so a
+    catch-up after newer ids finds it; None for one stored as its id was minted (the catch-up's id range has it)."""
+    now = new_id()
+    return now if id_time_ms(now) - id_time_ms(send_id) > sending.FRESH_START_MS else None
 
 
 def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry, past: list[str]) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.sending.send_log import SendLogQuery as SendLogQuery
     from chalicelib.sending.send_log import get_send as get_send
     from chalicelib.sending.send_log import list_sends as list_sends
+    from chalicelib.sending.sender import FRESH_START_MS as FRESH_START_MS
     from chalicelib.sending.sender import Sender as Sender
 
 if not TYPE_CHECKING:
@@ -55,6 +56,6 @@ if not TYPE_CHECKING:
                 "get_send",
                 "list_sends",
             ),
-            "sender": ("Sender",),
+            "sender": ("FRESH_START_MS", "Sender"),
         },
     )

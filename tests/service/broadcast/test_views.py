@@ -103,17 +103,21 @@ def test_a_broadcast_past_its_own_expiry_is_gone_from_every_list_and_count(
 def test_a_broadcast_stored_late_behind_a_newer_id_comes_in_the_catch_up_a_page_at_a_time(
     api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, send: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A retry stores a broadcast whose id was minted 20 s before a message the client has seen since."""
+    """A retry stores broadcasts whose ids were minted 20 s before a message the client has seen since."""
+    from chalicelib.broadcast import store
     from chalicelib.core import ids
 
     user, minted = subscribed[0], ids.id_time_ms(ids.new_id())
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: minted + 20_000))
     seen = send([user], title="seen")["id"]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: minted + 5_000))
+    on_time = broadcast(title="on time")  # minted and stored 15 s before `seen`: the client had it then
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: minted))
+    monkeypatch.setattr(store, "new_id", ids.IdGenerator(clock=lambda: minted + 30_000).new_id)  # stored 30 s on
     late = [broadcast(title="late 1"), broadcast(title="late 2")]
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
     reader = token(user)
-    assert api.message_ids(reader, f"?after={seen}") == late
+    assert api.message_ids(reader, f"?after={seen}") == late  # not `on_time` again
     first = api.call("GET", f"/me/messages?after={seen}&limit=1", token=reader).json_body
     rest = api.call("GET", f"/me/messages?after={seen}&limit=1&cursor={first['nextCursor']}", token=reader).json_body
     assert [m["id"] for m in first["items"] + rest["items"]] == late
