@@ -117,7 +117,7 @@ def test_a_broadcast_stored_late_behind_a_newer_id_comes_in_the_catch_up_a_page_
     late = [broadcast(title="late 1"), broadcast(title="late 2")]
     monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
     reader = token(user)
-    assert api.message_ids(reader, f"?after={seen}") == late  # not `on_time` again
+    assert on_time < seen and api.message_ids(reader, f"?after={seen}") == late  # not `on_time` again
     first = api.call("GET", f"/me/messages?after={seen}&limit=1", token=reader).json_body
     rest = api.call("GET", f"/me/messages?after={seen}&limit=1&cursor={first['nextCursor']}", token=reader).json_body
     assert [m["id"] for m in first["items"] + rest["items"]] == late
