@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from chalicelib import storage
 from chalicelib.core.config import DEFAULT_MAX_CONNECTIONS_PER_USER
@@ -59,6 +60,14 @@ class LiveConnection:
     def expired(self, now: float) -> bool:
         """Its token's ``exp`` has passed: it may get no further message frame."""
         return self.token_expires_at is not None and self.token_expires_at <= now
+
+
+class Lookup(NamedTuple):
+    """`ConnectionRegistry.lookup`'s answer."""
+
+    connections: dict[str, list[LiveConnection]]
+    unread: set[str]
+    left: dict[str, int]  # users with no live connection: when their last one went (ms)
 
 
 def _user_key(user_id: str) -> str:
@@ -153,17 +162,19 @@ class ConnectionRegistry:
         def unregister() -> None:
             with storage.transaction() as transaction:
                 transaction.delete(Connection(_conn_key(live.connection_id)))
-                transaction.update(Connection(_user_key(live.user_id)), actions=[Connection.connections.delete({live.element})])
+                gone: list[Any] = [Connection.connections.delete({live.element}), Connection.left_at.set(int(self._now() * 1000))]
+                transaction.update(Connection(_user_key(live.user_id)), actions=gone)
 
         storage.retrying_conflicts(unregister)
 
-    def lookup(self, user_ids: list[str]) -> tuple[dict[str, list[LiveConnection]], set[str]]:
-        """The live connections of these users, at most ``max_per_user`` each, the newest (⌈U/100⌉ BatchGetItem),
-        and the users whose read still failed.
+    def lookup(self, user_ids: list[str]) -> Lookup:
+        """The live connections of these users, at most ``max_per_user`` each, the newest (⌈U/100⌉ BatchGetItem);
+        the users whose read still failed; and when each user without one lost their last (``left``).
 
         One user's trouble stays theirs: a throttled hundred is reported, the others are found.
         """
         found: dict[str, list[LiveConnection]] = {}
+        left: dict[str, int] = {}
         unread: set[str] = set()
         oldest_ms = (self._now() - (MAX_LIFETIME + TTL_MARGIN).total_seconds()) * 1000
         users = list(dict.fromkeys(user_ids))
@@ -179,7 +190,9 @@ class ConnectionRegistry:
                 recent = [live for live in self._parsed(user_id, item.connections) if live.connected_at_ms >= oldest_ms]
                 if recent:
                     found[user_id] = sorted(recent, key=_newest_first)[: self.max_per_user]
-        return found, unread
+                elif item.left_at is not None:
+                    left[user_id] = int(item.left_at)
+        return Lookup(found, unread, left)
 
     def online(self, after: str | None, size: int) -> tuple[dict[str, list[LiveConnection]], str | None]:
         """One Scan page of the table (``size`` items read): the users online in it with their live connections,

@@ -137,8 +137,9 @@ class Delivery:
         by_user: dict[str, list[StreamRecord]] = {}
         for record in parsed:
             by_user.setdefault(counts.record_user(record), []).append(record)
-        connections, unread = self._registry.lookup(list(by_user)) if by_user else ({}, set())
+        connections, unread, left = self._registry.lookup(list(by_user)) if by_user else ({}, set(), {})
         online = [record for user in connections for record in by_user[user]]
+        online += late.seen_before_leaving(by_user, left)  # a client gone since may have seen newer ones
         late.mark_late(online, int(self._clock() * 1000), self._executor)  # before any frame: a catch-up finds them
 
         adders = self._held_counts(list(connections)) if connections else {}

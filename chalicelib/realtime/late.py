@@ -13,9 +13,15 @@ this way, minutes late).
 
 So a message whose INSERT reaches delivery more than `LATE_DELIVERY_MS`
 after its id gets a fresh ``storedId`` before any frame is posted, as a
-late store does — for users with a live connection: only a client that is
-connected can have seen a newer message and then miss this one's frame. A
-page opened later lists it like any other. On time — the usual case — this
+late store does — for users with a live connection, and for users whose
+last connection went after the message's id was minted (``leftAt`` on
+their connections item): only a client connected while the message was on
+its way can have seen a newer one and missed this one's frame (a full
+``make chaos`` run with broadcasts lost six this way: the socket dropped
+between a newer message's frame and the older one's late delivery, the
+reconnect caught up after the newer id). A client gone before the message
+existed saw nothing newer: its catch-up's id range finds it, and a page
+opened later lists it like any other. On time — the usual case — this
 writes nothing; late, one conditional UpdateItem per message of an online
 user (a backlog of an audience send, mostly to users who are not
 connected, stays nearly free). The MODIFY it causes changes no state: it
@@ -51,6 +57,17 @@ def late_messages(records: Iterable[StreamRecord], now_ms: int) -> list[tuple[st
         if moved_back is None and now_ms - id_time_ms(item_id) > LATE_DELIVERY_MS:
             late.append((user, item_id))
     return late
+
+
+def seen_before_leaving(by_user: dict[str, list[StreamRecord]], left: dict[str, int]) -> list[StreamRecord]:
+    """The records of users no longer connected whose ids were minted before the user left (``left``, ms; with
+    `LATE_DELIVERY_MS` for the clocks): their clients may have seen newer messages before going."""
+    return [
+        record
+        for user, left_ms in left.items()
+        for record in by_user.get(user, [])
+        if is_valid_id(record.new_string("id") or "") and id_time_ms(record.new_string("id") or "") <= left_ms + LATE_DELIVERY_MS
+    ]
 
 
 def mark_late(records: Iterable[StreamRecord], now_ms: int, executor: Executor) -> int:

@@ -110,6 +110,7 @@ class Connection(Model):
     connected_at = NumberAttribute(null=True, attr_name="connectedAt")
     token_expires_at = NumberAttribute(null=True, attr_name="tokenExp")  # the token's ``exp``: no frame after it
     connections = UnicodeSetAttribute(null=True)
+    left_at = NumberAttribute(null=True, attr_name="leftAt")  # ms: when one of the user's connections last went
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 

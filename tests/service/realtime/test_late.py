@@ -10,7 +10,7 @@ import pytest
 from chalicelib.core import ids
 from chalicelib.storage.inbox_tables import InboxMessage
 from tests.conftest import Api, CallCounter, ConnectFactory, LambdaClient, SendFactory, TokenFactory
-from tests.events import StreamTap
+from tests.events import StreamTap, ws_event
 from tests.standin import ManagementStandIn
 
 
@@ -74,3 +74,44 @@ def test_a_late_message_of_a_user_with_no_connection_costs_no_write(
     assert lambdas.invoke("deliver", batch).payload == {"batchItemFailures": []}
     assert dynamodb_calls.calls["UpdateItem"] == 1  # the counts item's: nothing marked
     assert InboxMessage.get("carol", sent).stored_id is None
+
+
+def test_a_message_delivered_after_its_user_left_is_found_by_the_catch_up_after_the_newer_ones_they_saw(
+    api: Api, channel: str, send: SendFactory, stream: StreamTap, lambdas: LambdaClient, token: TokenFactory,
+    standin: ManagementStandIn, connect: ConnectFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Found by a full ``make chaos`` run with broadcasts: the client saw a newer message, its socket dropped, the
+    older one's late delivery found no connection (so it was not marked), and the reconnect caught up after the
+    newer id."""
+    connect("alice", "a1=")
+    past = time.time_ns() // 1_000_000 - 10_000
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: past))
+    held_back = send(["alice"], title="Sent first, delivered last")["id"]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
+    newer = send(["alice"], title="Sent later, delivered first")["id"]
+    held, rest = _split(stream.batch(), held_back)
+    assert lambdas.invoke("deliver", rest).payload == {"batchItemFailures": []}
+    lambdas.invoke("ws_disconnect", ws_event("$disconnect", "a1="))  # gone before the older one's delivery
+    assert lambdas.invoke("deliver", held).payload == {"batchItemFailures": []}
+    assert held_back in _catch_up(api, token("alice"), newer)
+
+
+def test_a_late_message_minted_after_its_user_left_costs_no_write(
+    api: Api, channel: str, send: SendFactory, stream: StreamTap, lambdas: LambdaClient, dynamodb_calls: CallCounter,
+    standin: ManagementStandIn, connect: ConnectFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A client gone before the message existed saw nothing newer: the catch-up's id range finds it."""
+    from chalicelib.storage import Connection
+
+    connect("dave", "d1=")
+    lambdas.invoke("ws_disconnect", ws_event("$disconnect", "d1="))
+    past = time.time_ns() // 1_000_000 - 10_000
+    Connection("user#dave").update(actions=[Connection.left_at.set(past - 20_000)])  # gone 20 s before its id
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: past))
+    sent = send(["dave"])["id"]
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
+    batch = stream.batch()
+    dynamodb_calls.reset()
+    assert lambdas.invoke("deliver", batch).payload == {"batchItemFailures": []}  # 10 s after its id
+    assert dynamodb_calls.calls["UpdateItem"] == 1  # the counts item's: nothing marked
+    assert InboxMessage.get("dave", sent).stored_id is None
