@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 
 from chalicelib import broadcast, storage
 from chalicelib.channels import get_channel
@@ -180,7 +180,8 @@ def count_between(channel: str, since: str, before: str) -> int:
 
 def count_life(channel: str, floor: str) -> int:
     """How many users are subscribed to the life of ``channel`` that began at ``floor`` (a counted Query, paged)."""
-    return int(Subscription.count(channel, filter_condition=Subscription.since >= floor))
+    # Consistent: a change that landed before the count's read of ``v`` must be in the count (`set_counted`).
+    return int(Subscription.count(channel, filter_condition=Subscription.since >= floor, consistent_read=True))
 
 
 def page_between(channel: str, since: str, before: str, after_user: str | None, size: int) -> tuple[list[str], str | None]:
@@ -209,23 +210,19 @@ def remove_page(channel: str, before: str, after_user: str | None, size: int) ->
     A subscription that held broadcasts of the deleted channel is kept first as
     an ended span (to the deleted channel's last broadcast): its user keeps them,
     as they keep the messages stored for them. Run again, the page finds the
-    spans written already (a set: adding one twice changes nothing).
+    spans written already (a set: adding one twice changes nothing). Each
+    delete is conditioned on the subscription still being the old one: a user
+    added again to the channel made anew since the page was read keeps their
+    new subscription (and the channel's count, which has them, stays right).
     """
     ended, next_user = _subscriptions_between(channel, "", before, after_user, size)
-    _keep_spans(channel, ended)
-    storage.write_batch(Subscription, [], [Subscription(channel, item.user_id) for item in ended])
-    return next_user
-
-
-def _keep_spans(channel: str, ended: list[Subscription]) -> None:
-    """Write the spans of those of ``ended`` that held broadcasts (a read of their spans item, and a put each)."""
     sequence = broadcast.read_sequence(channel)
-    spans = {item.user_id: span for item in ended if (span := held_span(item, sequence))}
-    if not spans:
-        return
-    past = {
-        item.user_id: set(item.spans or ())
-        for item in storage.read_batch(PastSubscriptions, [(PAST + channel, user) for user in spans], consistent=True)
-    }
-    puts = [PastSubscriptions(PAST + channel, user, spans={*past.get(user, set()), span}) for user, span in spans.items()]
-    storage.write_batch(PastSubscriptions, puts, [])
+    for item in ended:
+        if span := held_span(item, sequence):  # an ADD: a span the user's later changes wrote meanwhile stays
+            PastSubscriptions(PAST + channel, item.user_id).update(actions=[PastSubscriptions.spans.add({span})])
+        try:
+            Subscription(channel, item.user_id).delete(condition=Subscription.since < before)
+        except DeleteError as error:
+            if not storage.condition_failed(error):
+                raise
+    return next_user

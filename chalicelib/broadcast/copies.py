@@ -106,7 +106,9 @@ def _write(user_id: str, copies: list[InboxMessage]) -> int:
         absent = ~Path(copied_name(message_id)).contains(message_id)
         condition = absent if condition is None else condition & absent
     named = [Path(name).add(ids) for name, ids in sets.items()]
-    stale = [Path(name).remove() for name in stale_copied(moment, retention())]  # never one of ``sets``: held ones live
+    # A held broadcast is live, so its set is never stale — but one expiring between the read and now, at a month's
+    # turn, could be: a path both added and removed would fail the whole update.
+    stale = [Path(name).remove() for name in stale_copied(moment, retention()) if name not in sets]
     try:
         with storage.transaction() as transaction:
             for copy in copies:

@@ -17,7 +17,10 @@ The frame carries ``"broadcast": true``, ``silent`` from the holder's mutes
 the client adds the message to its counts itself. A post that still fails after the poster's
 retries fails the step, and SQS runs it again: a step run twice posts its
 frames twice; clients keep messages by id, so a repeated frame changes
-nothing they show.
+nothing they show. A step that runs more than `realtime.LATE_DELIVERY_MS`
+after the broadcast's id first gives its index entry a fresh ``stored`` (at
+most once a minute), as delivery marks a late message: a holder who saw a
+newer message and dropped before this frame finds it by the catch-up.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from datetime import UTC, datetime
 
 from chalicelib import counts, realtime, storage
 from chalicelib.broadcast.held import spans_by_user
-from chalicelib.broadcast.store import IndexEntry, entries_of, index_key
+from chalicelib.broadcast.store import IndexEntry, entries_of, index_key, mark_stored
 from chalicelib.broadcast.views import messages
+from chalicelib.core.ids import id_time_ms
 from chalicelib.storage import SendLog, UserCounts, message_json
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ class BroadcastFrames:
         if entry is None:  # expired since, or not found yet: logged, and the step ends (a retry would not find it)
             logger.error("broadcast not in its channel's index", extra={"send_id": send_id})
             return None
+        if _late(entry):  # before its frames: a client that saw newer messages and drops finds it by a catch-up
+            mark_stored(entry)
         online, next_page = self._registry.online(after, self._page_items or PAGE_ITEMS)
         spans = spans_by_user(entry.channel, list(online)) if online else {}
         holders = [user for user in online if any(span.holds(entry) for span in spans[user])]
@@ -98,6 +104,18 @@ class BroadcastFrames:
         logger.info("broadcast frames posted", extra={"send_id": entry.id, "posts": len(outcomes), "sent": sent})
         if realtime.Outcome.FAILED in outcomes:  # SQS runs the step again: its holders get the frame (maybe twice)
             raise FramesNotPostedError(f"broadcast {entry.id}: {outcomes.count(realtime.Outcome.FAILED)} posts failed")
+
+
+REMARK_MS = 60_000  # a catch-up looks 125 s behind its ``after`` for late ones: marked afresh each minute of frames
+
+
+def _late(entry: IndexEntry) -> bool:
+    """Its frames go out more than `realtime.LATE_DELIVERY_MS` after its id (a step retried, or a long walk of the
+    connections), and it was not marked in the last `REMARK_MS`."""
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    if now_ms - id_time_ms(entry.id) <= realtime.LATE_DELIVERY_MS:
+        return False
+    return entry.stored is None or now_ms - id_time_ms(entry.stored) > REMARK_MS
 
 
 def _entry(send_id: str) -> IndexEntry | None:

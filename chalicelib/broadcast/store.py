@@ -22,6 +22,7 @@ from it on read (`views`), and a user's own copy only on their first change
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 
 from chalicelib import sending, storage
@@ -214,6 +215,18 @@ def store_broadcast(log: SendLog, sequence: ChannelSequence, past: Sequence[str]
         storage.pause_before_retry(attempt)
         sequence = read_sequence(sequence.channel, sequence.floor)
     raise BusyError("audience: the channel's subscriptions keep changing; retry with the same Idempotency-Key")
+
+
+def mark_stored(entry: IndexEntry) -> None:
+    """Give the broadcast a fresh ``stored`` (its frames go out late: a client may have seen newer messages and
+    catch up after them); one UpdateItem of its index entry, nothing if it is gone meanwhile."""
+    name = Path(ENTRY + entry.id)
+    marked = dataclasses.replace(entry, stored=new_id())
+    try:
+        UserCounts(index_key(entry.channel)).update(actions=[name.set(marked.value())], condition=name.exists())
+    except UpdateError as error:
+        if not storage.condition_failed(error):
+            raise
 
 
 def _late_store(send_id: str) -> str | None:

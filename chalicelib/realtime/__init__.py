@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.realtime.connections import LiveConnection as LiveConnection
     from chalicelib.realtime.delivery import POST_WORKERS as POST_WORKERS
     from chalicelib.realtime.delivery import Delivery as Delivery
+    from chalicelib.realtime.late import LATE_DELIVERY_MS as LATE_DELIVERY_MS
     from chalicelib.realtime.pacing import Pacer as Pacer
     from chalicelib.realtime.poster import Outcome as Outcome
     from chalicelib.realtime.poster import SocketPoster as SocketPoster
@@ -47,6 +48,7 @@ if not TYPE_CHECKING:
             "closing": ("TOKEN_EXPIRED", "TOO_MANY_CONNECTIONS", "CloseReason", "Closer"),
             "connections": ("ConnectionRegistry", "LiveConnection"),
             "delivery": ("POST_WORKERS", "Delivery"),
+            "late": ("LATE_DELIVERY_MS",),
             "pacing": ("Pacer",),
             "poster": ("Outcome", "SocketPoster"),
             "routes": ("WebSocketRoutes",),

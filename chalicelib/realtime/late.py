@@ -53,6 +53,8 @@ def late_messages(records: Iterable[StreamRecord], now_ms: int) -> list[tuple[st
         # A live message's id: not an archived copy's or a tombstone's (prefixed), nor the preferences item's.
         if record.event_name != "INSERT" or user is None or not is_valid_id(item_id):
             continue
+        if record.new_string("copiedAt") is not None:  # a broadcast's copy: its user has it (`chalicelib.broadcast`)
+            continue
         moved_back = record.new_string("restoredAt") or record.new_string("unsnoozedAt")  # marked stored when moved
         if moved_back is None and now_ms - id_time_ms(item_id) > LATE_DELIVERY_MS:
             late.append((user, item_id))

@@ -98,3 +98,19 @@ def test_the_copies_item_forgets_the_months_past_the_retention_as_the_next_copy_
     item = storage.read_item(UserCounts, key, consistent=True) or {}
     assert sorted(name for name in item if name.startswith("mb:")) == sorted({kept, f"mb:{now:%Y%m}"})
     assert send_id in item[f"mb:{now:%Y%m}"]["SS"]
+
+
+def test_a_copy_is_never_marked_as_a_late_message(
+    api: Api, subscribed: list[str], broadcast: Broadcast, token: TokenFactory, connect, stream, lambdas, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A copy keeps the broadcast's (older) id, but its user has the message: delivery writes no storedId for it."""
+    from chalicelib.core import ids
+
+    past = ids.id_time_ms(ids.new_id()) - 10_000
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: past))
+    send_id = broadcast(title="Read late")
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
+    connect(subscribed[0], "a1=")
+    api.change_message(token(subscribed[0]), send_id, {"status": "read"})
+    assert lambdas.invoke("deliver", stream.batch()).payload == {"batchItemFailures": []}
+    assert InboxMessage.get(subscribed[0], send_id).stored_id is None

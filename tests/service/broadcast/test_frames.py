@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from chalicelib import service
 from tests.conftest import Api, ConnectFactory, TokenFactory, Worker
 from tests.events import CountsKeeper
@@ -102,3 +106,27 @@ def test_a_holder_who_muted_the_channel_gets_it_silent_unless_critical(
     worker.drain()
     assert [(f["message"]["title"], f["silent"]) for f in standin.frames("m1=")] == [("Quiet", True), ("Loud", False)]
     assert [(f["message"]["title"], f["silent"]) for f in standin.frames("l1=")] == [("Quiet", False), ("Loud", False)]
+
+
+def test_frames_going_out_late_mark_the_broadcast_for_the_catch_up_after_newer_messages(
+    api: Api,
+    standin: ManagementStandIn,
+    connect: ConnectFactory,
+    subscribed: list[str],
+    broadcast: Broadcast,
+    token: TokenFactory,
+    worker: Worker,
+    send: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its frames step retried minutes later: a holder saw a newer message meanwhile, then dropped before the
+    broadcast's frame; the reconnect's catch-up after the newer id must still return it."""
+    from chalicelib.core import ids
+
+    past = ids.id_time_ms(ids.new_id()) - 10_000
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator(clock=lambda: past))
+    held_back = broadcast(title="Frames late")  # stored at once (10 s ago, as the clock says)
+    monkeypatch.setattr(ids, "_generator", ids.IdGenerator())
+    newer = send([subscribed[0]], title="Seen first")["id"]
+    worker.drain()  # the frames step, 10 s after the broadcast's id
+    assert held_back in api.message_ids(token(subscribed[0]), f"?after={newer}")

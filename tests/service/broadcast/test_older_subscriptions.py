@@ -116,3 +116,22 @@ def test_a_user_added_again_before_the_clean_up_keeps_the_deleted_channels_broad
     assert api.message_ids(token(subscribed[0])) == [fresh, kept]
     assert api.message_ids(token(subscribed[1])) == [kept]
     assert_counts_exact(subscribed[0])
+
+
+def test_a_user_added_again_while_the_clean_up_reads_their_leftover_keeps_the_new_subscription(
+    api: Api, admin_token: str, subscribed: list[str], subscribers: Subscribers, monkeypatch: pytest.MonkeyPatch, worker
+) -> None:  # type: ignore[no-untyped-def]
+    """The clean-up read a page of leftovers, the admin added one of them again, then the page's deletes ran."""
+    assert api.call("DELETE", "/channels/news", token=admin_token).status_code == 204
+    api.call("POST", "/channels", token=admin_token, json_body={"name": "news", "title": "News again"})
+    real = subscriptions._subscriptions_between
+
+    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(*args, **kwargs)
+        subscribers(add=[subscribed[0]])  # lands between the page's read and its deletes
+        return found
+
+    monkeypatch.setattr(subscriptions, "_subscriptions_between", racing)
+    worker.drain()
+    assert [s.user_id for s in Subscription.query("news")] == [subscribed[0]]
+    assert _sequence()[1] == 1  # the count has them, and so does the table

@@ -11,7 +11,7 @@ import pytest
 import chalicelib.realtime
 from chalicelib.realtime import stream_mapping
 
-HOMES = ("budget", "closing", "connections", "delivery", "pacing", "poster", "routes", "stream_mapping")
+HOMES = ("budget", "closing", "connections", "delivery", "late", "pacing", "poster", "routes", "stream_mapping")
 
 
 def test_the_batch_fits_lambdas_limits() -> None:
