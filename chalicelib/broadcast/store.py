@@ -230,10 +230,10 @@ def mark_stored(entry: IndexEntry) -> None:
 
 
 def _late_store(send_id: str) -> str | None:
-    """An id minted now if this attempt starts late (as a send's items are marked: `sending.FRESH_START_MS`), so a
+    """An id minted now if this attempt starts late (as a send's items are: `sending.stale`), so a
     catch-up after newer ids finds it; None for one stored as its id was minted (the catch-up's id range has it)."""
     now = new_id()
-    return now if id_time_ms(now) - id_time_ms(send_id) > sending.FRESH_START_MS else None
+    return now if sending.stale(send_id, now) else None
 
 
 def _write(log: SendLog, sequence: ChannelSequence, entry: IndexEntry, past: list[str]) -> None:

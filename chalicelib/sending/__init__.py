@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from chalicelib.sending.send_log import SendLogQuery as SendLogQuery
     from chalicelib.sending.send_log import get_send as get_send
     from chalicelib.sending.send_log import list_sends as list_sends
-    from chalicelib.sending.sender import FRESH_START_MS as FRESH_START_MS
     from chalicelib.sending.sender import Sender as Sender
+    from chalicelib.sending.sender import stale as stale
 
 if not TYPE_CHECKING:
     __getattr__, __dir__, __all__ = lazy.exports(
@@ -56,6 +56,6 @@ if not TYPE_CHECKING:
                 "get_send",
                 "list_sends",
             ),
-            "sender": ("FRESH_START_MS", "Sender"),
+            "sender": ("Sender", "stale"),
         },
     )

@@ -143,10 +143,10 @@ class Sender:
         """
         now = new_id()
         # Stored the moment its id was minted: the id range finds it, no mark needed.
-        stored_id = now if late or _stale(send_id, now) else None
+        stored_id = now if late or stale(send_id, now) else None
 
         def on_time() -> bool:
-            return not _stale(send_id, new_id())
+            return not stale(send_id, new_id())
 
         store_send(
             request, channel.title, send_id, users, self.expires_at(send_id), stored_id=stored_id, on_time=on_time, fresh=fresh
@@ -190,7 +190,7 @@ class Sender:
         return datetime.fromtimestamp(id_time_ms(send_id) / 1000, tz=UTC) + self._retention
 
 
-def _stale(send_id: str, now: str) -> bool:
+def stale(send_id: str, now: str) -> bool:
     """More than ``FRESH_START_MS`` since ``send_id`` was minted: what is stored now is a late store."""
     return id_time_ms(now) - id_time_ms(send_id) > FRESH_START_MS
 
